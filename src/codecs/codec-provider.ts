@@ -1,0 +1,87 @@
+import type { SpeedPreset } from '../config/codecs.js';
+import type { AudioData } from './audio-data.js';
+import type {
+  AudioDecoderConfig, EncodedAudioChunk, EncodedChunkMetadata, EncodedVideoChunk, VideoDecoderConfig,
+} from './encoded-chunk.js';
+import type { VideoFrame } from './video-frame.js';
+
+/** WebCodecs codec state. */
+export type CodecState = 'unconfigured' | 'configured' | 'closed';
+
+/**
+ * WebCodecs VideoEncoderConfig, plus the two knobs WebCodecs lacks and egress needs: the encoder
+ * speed preset and (for providers that run their own GOP) the keyframe interval.
+ */
+export interface VideoEncoderConfig {
+  /** A WebCodecs codec string: `avc1.PPCCLL`, `vp8`, `vp09.PP.LL.DD`. */
+  codec: string;
+  width: number;
+  height: number;
+  /** Bits per second. */
+  bitrate: number;
+  framerate: number;
+  latencyMode?: 'quality' | 'realtime';
+  /** avpipe extension: x264-named speed preset; providers map it to their codec's own speed knob. */
+  speedPreset?: SpeedPreset;
+  /** avpipe extension: the longest keyframe distance in frames (keyframes are also forced by `encode(..., {keyFrame})`). */
+  keyframeInterval?: number;
+}
+
+/** WebCodecs AudioEncoderConfig. */
+export interface AudioEncoderConfig {
+  /** `opus` or `mp4a.40.2`. */
+  codec: string;
+  sampleRate: number;
+  numberOfChannels: number;
+  /** Bits per second. */
+  bitrate: number;
+}
+
+/** WebCodecs VideoEncoderInit. */
+export interface VideoEncoderInit {
+  output: (chunk: EncodedVideoChunk, metadata: EncodedChunkMetadata<VideoDecoderConfig>) => void;
+  error: (error: Error) => void;
+}
+
+/** WebCodecs AudioEncoderInit. */
+export interface AudioEncoderInit {
+  output: (chunk: EncodedAudioChunk, metadata: EncodedChunkMetadata<AudioDecoderConfig>) => void;
+  error: (error: Error) => void;
+}
+
+/** The part of WebCodecs' VideoEncoder avpipe relies on. */
+export interface VideoEncoderLike {
+  readonly state: CodecState;
+  /** Frames accepted but not yet encoded. */
+  readonly encodeQueueSize: number;
+  /** Called whenever encodeQueueSize decreases. */
+  ondequeue: (() => void) | null;
+  configure(config: VideoEncoderConfig): void;
+  /** Takes ownership of `frame`: the encoder closes it once it has copied it. */
+  encode(frame: VideoFrame, options?: { keyFrame?: boolean }): void;
+  flush(): Promise<void>;
+  close(): void;
+}
+
+/** The part of WebCodecs' AudioEncoder avpipe relies on. */
+export interface AudioEncoderLike {
+  readonly state: CodecState;
+  readonly encodeQueueSize: number;
+  ondequeue: (() => void) | null;
+  configure(config: AudioEncoderConfig): void;
+  /** Takes ownership of `data`: the encoder closes it once it has copied it. */
+  encode(data: AudioData): void;
+  flush(): Promise<void>;
+  close(): void;
+}
+
+/**
+ * The codec seam: a factory of WebCodecs-shaped encoders. A platform's own WebCodecs, a native addon
+ * or a wasm build can stand behind it.
+ */
+export interface CodecProvider {
+  /** Short name reported in results, e.g. `node-av`. */
+  readonly name: string;
+  createVideoEncoder(init: VideoEncoderInit): VideoEncoderLike;
+  createAudioEncoder(init: AudioEncoderInit): AudioEncoderLike;
+}

@@ -1,0 +1,72 @@
+import type { Microseconds } from '../time.js';
+
+/** Key or delta, as WebCodecs names chunk types. */
+export type EncodedChunkType = 'key' | 'delta';
+
+/** What an encoded chunk is built from. */
+export interface EncodedChunkInit {
+  type: EncodedChunkType;
+  timestamp: Microseconds;
+  duration?: Microseconds;
+  data: Uint8Array;
+}
+
+/** An encoded frame, shaped like WebCodecs' EncodedVideoChunk / EncodedAudioChunk. */
+export class EncodedChunk {
+  readonly type: EncodedChunkType;
+  readonly timestamp: Microseconds;
+  readonly duration: Microseconds | null;
+  /** avpipe extension: the bytes without a copy. Treat as read-only. */
+  readonly data: Uint8Array;
+
+  constructor(init: EncodedChunkInit) {
+    this.type = init.type;
+    this.timestamp = init.timestamp;
+    this.duration = init.duration ?? null;
+    this.data = init.data;
+  }
+
+  get byteLength(): number {
+    return this.data.byteLength;
+  }
+
+  /** Copies the bytes into `dest` (WebCodecs copyTo). */
+  copyTo(dest: Uint8Array): void {
+    dest.set(this.data);
+  }
+}
+
+/** A video chunk (WebCodecs EncodedVideoChunk). */
+export class EncodedVideoChunk extends EncodedChunk {}
+/** An audio chunk (WebCodecs EncodedAudioChunk). */
+export class EncodedAudioChunk extends EncodedChunk {}
+
+/** WebCodecs VideoDecoderConfig, as carried in an encoder's output metadata. */
+export interface VideoDecoderConfig {
+  codec: string;
+  codedWidth: number;
+  codedHeight: number;
+  /** avcC / codec private data; absent for Annex B H.264 (in-band parameter sets). */
+  description?: Uint8Array;
+}
+
+/** WebCodecs AudioDecoderConfig, as carried in an encoder's output metadata. */
+export interface AudioDecoderConfig {
+  codec: string;
+  sampleRate: number;
+  numberOfChannels: number;
+  /** OpusHead for Opus, AudioSpecificConfig for AAC. */
+  description?: Uint8Array;
+}
+
+/** Metadata an encoder gives with a chunk; the first chunk carries the decoder config. */
+export interface EncodedChunkMetadata<C> {
+  decoderConfig?: C;
+}
+
+/** What flows from an encoder to a muxer: a chunk and its metadata. */
+export type EncodedVideoOutput = { kind: 'video'; chunk: EncodedVideoChunk; metadata: EncodedChunkMetadata<VideoDecoderConfig> };
+/** What flows from an audio encoder to a muxer. */
+export type EncodedAudioOutput = { kind: 'audio'; chunk: EncodedAudioChunk; metadata: EncodedChunkMetadata<AudioDecoderConfig> };
+/** Either kind of encoder output. */
+export type EncodedOutput = EncodedVideoOutput | EncodedAudioOutput;

@@ -1,0 +1,238 @@
+import type { CodecContext as CodecContextT, Frame as FrameT, Packet as PacketT } from 'node-av/lib';
+import { AvpipeError } from '../errors.js';
+import type { AudioData } from './audio-data.js';
+import type { AudioEncoderConfig, AudioEncoderInit, AudioEncoderLike, CodecState } from './codec-provider.js';
+import { EncodedAudioChunk } from './encoded-chunk.js';
+import type { NodeAv } from './node-av-loader.js';
+
+/**
+ * Samples of encoder delay that the container must not present. AAC (FFmpeg's encoder) primes with
+ * one frame and MP4 has no other place to say so, so timestamps are shifted back by it; Opus records
+ * its pre-skip in the OpusHead it hands over as `description`.
+ */
+const PRIMING: Record<string, number> = { aac: 1024, libopus: 0 };
+
+/**
+ * A WebCodecs-shaped AudioEncoder over FFmpeg's libopus / aac (node-av). Input of any buffer size is
+ * regrouped into the codec's frame size; output timestamps come from a sample counter, never from
+ * the codec (whose flush-time timestamps are not to be trusted).
+ */
+export class NodeAvAudioEncoder implements AudioEncoderLike {
+  ondequeue: (() => void) | null = null;
+  private _state: CodecState = 'unconfigured';
+  private readonly _init: AudioEncoderInit;
+  private readonly _av: NodeAv;
+  private _config: AudioEncoderConfig | undefined;
+  private _ctx: CodecContextT | undefined;
+  private _frame: FrameT | undefined;
+  private _packet: PacketT | undefined;
+  private _name: 'libopus' | 'aac' = 'libopus';
+  private _frameSize = 960;
+  private _interleaved = true;
+  /** One codec frame of planar samples being filled. */
+  private _fifo: Float32Array[] = [];
+  private _fill = 0;
+  private _firstTimestamp: number | undefined;
+  private _samplesIn = 0;
+  private _framesSent = 0;
+  private _packetsOut = 0;
+  private _drained = false;
+  readonly counters = { samplesIn: 0, packetsOut: 0, bytesOut: 0 };
+
+  constructor(av: NodeAv, init: AudioEncoderInit) {
+    this._av = av;
+    this._init = init;
+  }
+
+  get state(): CodecState {
+    return this._state;
+  }
+
+  /** Always 0: audio is encoded as it arrives (a 20 ms frame costs well under a millisecond). */
+  get encodeQueueSize(): number {
+    return 0;
+  }
+
+  configure(config: AudioEncoderConfig): void {
+    if (this._state === 'closed') throw new AvpipeError('INVALID_STATE', 'AudioEncoder is closed');
+    this._release();
+    const { Codec, CodecContext, Frame, Packet, FFmpegError, Rational } = this._av.lib;
+    const C = this._av.constants;
+    const name = config.codec === 'opus' ? 'libopus' : config.codec.startsWith('mp4a.40') ? 'aac' : undefined;
+    if (name === undefined) throw new AvpipeError('ENCODER_FAILED', `unsupported audio codec string "${config.codec}"`);
+    const codec = Codec.findEncoderByName(name === 'libopus' ? C.FF_ENCODER_LIBOPUS : C.FF_ENCODER_AAC);
+    if (codec === null) throw new AvpipeError('ENCODER_FAILED', `the ${name} encoder is not in this FFmpeg build`);
+    const layout = config.numberOfChannels === 1 ? C.AV_CHANNEL_LAYOUT_MONO : C.AV_CHANNEL_LAYOUT_STEREO;
+    const ctx = new CodecContext();
+    ctx.allocContext3(codec);
+    ctx.sampleRate = config.sampleRate;
+    ctx.channelLayout = layout;
+    this._interleaved = name === 'libopus';
+    ctx.sampleFormat = this._interleaved ? C.AV_SAMPLE_FMT_FLT : C.AV_SAMPLE_FMT_FLTP;
+    ctx.timeBase = new Rational(1, config.sampleRate);
+    ctx.bitRate = BigInt(Math.round(config.bitrate));
+    FFmpegError.throwIfError(ctx.open2Sync(codec, null), `open ${name}`);
+    this._frameSize = ctx.frameSize > 0 ? ctx.frameSize : 1024;
+    const frame = new Frame();
+    frame.alloc();
+    frame.nbSamples = this._frameSize;
+    frame.format = ctx.sampleFormat;
+    frame.sampleRate = config.sampleRate;
+    frame.channelLayout = layout;
+    FFmpegError.throwIfError(frame.allocBuffer(), 'allocate audio frame');
+    const packet = new Packet();
+    packet.alloc();
+    this._ctx = ctx;
+    this._frame = frame;
+    this._packet = packet;
+    this._config = config;
+    this._name = name;
+    this._fifo = Array.from({ length: config.numberOfChannels }, () => new Float32Array(this._frameSize));
+    this._fill = 0;
+    this._firstTimestamp = undefined;
+    this._samplesIn = 0;
+    this._framesSent = 0;
+    this._packetsOut = 0;
+    this._drained = false;
+    this._state = 'configured';
+  }
+
+  /** The codec's own decoder config bytes (OpusHead, AudioSpecificConfig). */
+  get description(): Uint8Array | undefined {
+    const x = this._ctx?.extraData;
+    return x == null ? undefined : new Uint8Array(x);
+  }
+
+  encode(data: AudioData): void {
+    if (this._state !== 'configured') {
+      data.close();
+      throw new AvpipeError('INVALID_STATE', `AudioEncoder.encode() while ${this._state}`);
+    }
+    if (this._drained) this.configure(this._config!);
+    try {
+      const cfg = this._config!;
+      if (data.sampleRate !== cfg.sampleRate || data.numberOfChannels !== cfg.numberOfChannels) {
+        throw new AvpipeError('ENCODER_FAILED', `audio is ${data.sampleRate} Hz x${data.numberOfChannels}, the encoder was configured for ${cfg.sampleRate} Hz x${cfg.numberOfChannels}`);
+      }
+      this._firstTimestamp ??= data.timestamp;
+      const planes = data.planes();
+      const n = data.numberOfFrames;
+      let at = 0;
+      while (at < n) {
+        const take = Math.min(n - at, this._frameSize - this._fill);
+        for (let c = 0; c < planes.length; c++) this._fifo[c]!.set(planes[c]!.subarray(at, at + take), this._fill);
+        this._fill += take;
+        at += take;
+        if (this._fill === this._frameSize) this._sendFifo();
+      }
+      this._samplesIn += n;
+      this.counters.samplesIn += n;
+    } catch (err) {
+      this._fail(err);
+    } finally {
+      data.close();
+    }
+  }
+
+  async flush(): Promise<void> {
+    if (this._state !== 'configured') throw new AvpipeError('INVALID_STATE', `AudioEncoder.flush() while ${this._state}`);
+    if (this._drained) return;
+    try {
+      if (this._fill > 0) {
+        for (const p of this._fifo) p.fill(0, this._fill);
+        this._sendFifo();
+      }
+      this._send(null);
+      this._drained = true;
+    } catch (err) {
+      this._fail(err);
+    }
+  }
+
+  /** Idempotent. */
+  close(): void {
+    if (this._state === 'closed') return;
+    this._state = 'closed';
+    this._release();
+  }
+
+  private _fail(err: unknown): void {
+    const error = err instanceof AvpipeError ? err : new AvpipeError('ENCODER_FAILED', `${this._name}: ${(err as Error).message}`, { cause: err });
+    this.close();
+    this._init.error(error);
+  }
+
+  private _release(): void {
+    this._ctx?.freeContext();
+    this._frame?.free();
+    this._packet?.free();
+    this._ctx = undefined;
+    this._frame = undefined;
+    this._packet = undefined;
+  }
+
+  /** Sends the filled (or, at the end, zero-padded) codec frame. */
+  private _sendFifo(): void {
+    const frame = this._frame!;
+    const { FFmpegError } = this._av.lib;
+    FFmpegError.throwIfError(frame.makeWritable(), 'make audio frame writable');
+    const planes = frame.data!;
+    const channels = this._fifo.length;
+    if (this._interleaved) {
+      const p0 = planes[0]!;
+      const out = new Float32Array(p0.buffer, p0.byteOffset, this._frameSize * channels);
+      for (let c = 0; c < channels; c++) {
+        const src = this._fifo[c]!;
+        for (let i = 0, j = c; i < this._frameSize; i++, j += channels) out[j] = src[i]!;
+      }
+    } else {
+      for (let c = 0; c < channels; c++) {
+        const p = planes[c]!;
+        new Float32Array(p.buffer, p.byteOffset, this._frameSize).set(this._fifo[c]!);
+      }
+    }
+    frame.nbSamples = this._frameSize;
+    frame.pts = BigInt(this._framesSent * this._frameSize);
+    this._framesSent++;
+    this._fill = 0;
+    this._send(frame);
+  }
+
+  private _send(frame: FrameT | null): void {
+    const ctx = this._ctx!;
+    const { FFmpegError } = this._av.lib;
+    const C = this._av.constants;
+    FFmpegError.throwIfError(ctx.sendFrameSync(frame), `${this._name} send`);
+    const pkt = this._packet!;
+    for (;;) {
+      const ret = ctx.receivePacketSync(pkt);
+      if (ret === C.AVERROR_EAGAIN || ret === C.AVERROR_EOF) break;
+      FFmpegError.throwIfError(ret, `${this._name} receive`);
+      this._emit(pkt);
+      pkt.unref();
+    }
+  }
+
+  private _emit(pkt: PacketT): void {
+    const cfg = this._config!;
+    const data = new Uint8Array(pkt.data!);
+    const startSample = this._packetsOut * this._frameSize - (PRIMING[this._name] ?? 0);
+    const chunk = new EncodedAudioChunk({
+      type: 'key',
+      timestamp: this._firstTimestamp! + Math.round((startSample * 1e6) / cfg.sampleRate),
+      duration: Math.round((this._frameSize * 1e6) / cfg.sampleRate),
+      data,
+    });
+    const first = this._packetsOut === 0;
+    this._packetsOut++;
+    this.counters.packetsOut++;
+    this.counters.bytesOut += data.byteLength;
+    const description = this.description;
+    this._init.output(chunk, first ? {
+      decoderConfig: {
+        codec: cfg.codec, sampleRate: cfg.sampleRate, numberOfChannels: cfg.numberOfChannels,
+        ...(description === undefined ? {} : { description }),
+      },
+    } : {});
+  }
+}

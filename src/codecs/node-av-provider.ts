@@ -1,0 +1,27 @@
+import type { AudioEncoderInit, AudioEncoderLike, CodecProvider, VideoEncoderInit, VideoEncoderLike } from './codec-provider.js';
+import { NodeAvAudioEncoder } from './node-av-audio-encoder.js';
+import { loadNodeAv, type NodeAv } from './node-av-loader.js';
+import { NodeAvVideoEncoder } from './node-av-video-encoder.js';
+
+/** The native provider: FFmpeg 8 (libx264, libvpx, libopus, aac) through node-av, WebCodecs-shaped. */
+export class NodeAvProvider implements CodecProvider {
+  readonly name = 'node-av';
+  private readonly _av: NodeAv;
+
+  private constructor(av: NodeAv) {
+    this._av = av;
+  }
+
+  /** Loads the native addon (once per process) and returns a provider. */
+  static async load(): Promise<NodeAvProvider> {
+    return new NodeAvProvider(await loadNodeAv());
+  }
+
+  createVideoEncoder(init: VideoEncoderInit): VideoEncoderLike {
+    return new NodeAvVideoEncoder(this._av, init);
+  }
+
+  createAudioEncoder(init: AudioEncoderInit): AudioEncoderLike {
+    return new NodeAvAudioEncoder(this._av, init);
+  }
+}

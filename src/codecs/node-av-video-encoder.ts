@@ -1,0 +1,239 @@
+import type { CodecContext as CodecContextT, Frame as FrameT, Packet as PacketT } from 'node-av/lib';
+import type { SpeedPreset } from '../config/codecs.js';
+import { AvpipeError } from '../errors.js';
+import type { CodecState, VideoEncoderConfig, VideoEncoderInit, VideoEncoderLike } from './codec-provider.js';
+import { avcCodecStringFromAnnexB, h264ProfileOf } from './codec-strings.js';
+import { EncodedVideoChunk, type VideoDecoderConfig } from './encoded-chunk.js';
+import type { NodeAv } from './node-av-loader.js';
+import type { VideoFrame } from './video-frame.js';
+
+/** libvpx cpu-used for each x264 preset name (higher is faster). */
+const VPX_CPU_USED: Record<'vp8' | 'vp9', Record<SpeedPreset, number>> = {
+  vp8: { ultrafast: 16, superfast: 12, veryfast: 8, faster: 6, fast: 4, medium: 3, slow: 2, slower: 1, veryslow: 0 },
+  vp9: { ultrafast: 9, superfast: 8, veryfast: 7, faster: 6, fast: 5, medium: 4, slow: 2, slower: 1, veryslow: 0 },
+};
+
+/**
+ * A WebCodecs-shaped VideoEncoder over FFmpeg's libx264 / libvpx (node-av). It exists because no
+ * WebCodecs provider for Node honours the speed preset (see docs in shared research): this one maps
+ * x264 presets, profiles and GOP exactly as the ffmpeg CLI does.
+ *
+ * Frames are encoded one per event-loop turn with the synchronous native calls: one send and one
+ * drain per frame, no thread-pool hop, while x264's own threads keep both cores busy.
+ */
+export class NodeAvVideoEncoder implements VideoEncoderLike {
+  ondequeue: (() => void) | null = null;
+  private _state: CodecState = 'unconfigured';
+  private readonly _init: VideoEncoderInit;
+  private readonly _av: NodeAv;
+  private _config: VideoEncoderConfig | undefined;
+  private _ctx: CodecContextT | undefined;
+  private _frame: FrameT | undefined;
+  private _packet: PacketT | undefined;
+  private readonly _pending: { frame: VideoFrame | null; keyFrame: boolean; done?: () => void }[] = [];
+  private _scheduled = false;
+  private _sentDecoderConfig = false;
+  private _drained = false;
+  private _codecName: 'libx264' | 'libvpx' | 'libvpx-vp9' = 'libx264';
+  /** Frames sent to the codec and packets received, for counters. */
+  readonly counters = { framesIn: 0, packetsOut: 0, bytesOut: 0, keyframes: 0 };
+
+  constructor(av: NodeAv, init: VideoEncoderInit) {
+    this._av = av;
+    this._init = init;
+  }
+
+  get state(): CodecState {
+    return this._state;
+  }
+
+  get encodeQueueSize(): number {
+    return this._pending.filter((p) => p.frame !== null).length;
+  }
+
+  configure(config: VideoEncoderConfig): void {
+    if (this._state === 'closed') throw new AvpipeError('INVALID_STATE', 'VideoEncoder is closed');
+    this._release();
+    const { Codec, CodecContext, Frame, Packet, FFmpegError, Rational } = this._av.lib;
+    const C = this._av.constants;
+    const name = config.codec.startsWith('avc1') ? 'libx264' : config.codec === 'vp8' ? 'libvpx' : config.codec.startsWith('vp09') ? 'libvpx-vp9' : undefined;
+    if (name === undefined) throw new AvpipeError('ENCODER_FAILED', `unsupported video codec string "${config.codec}"`);
+    const encoderIds = { libx264: C.FF_ENCODER_LIBX264, libvpx: C.FF_ENCODER_LIBVPX_VP8, 'libvpx-vp9': C.FF_ENCODER_LIBVPX_VP9 } as const;
+    const codec = Codec.findEncoderByName(encoderIds[name]);
+    if (codec === null) throw new AvpipeError('ENCODER_FAILED', `the ${name} encoder is not in this FFmpeg build`);
+    const ctx = new CodecContext();
+    ctx.allocContext3(codec);
+    ctx.width = config.width;
+    ctx.height = config.height;
+    ctx.pixelFormat = C.AV_PIX_FMT_YUV420P;
+    ctx.timeBase = new Rational(1, config.framerate);
+    ctx.framerate = new Rational(config.framerate, 1);
+    ctx.bitRate = BigInt(Math.round(config.bitrate));
+    ctx.threadCount = 0;
+    const gop = config.keyframeInterval ?? Math.round(config.framerate * 2);
+    ctx.gopSize = gop;
+    const preset = config.speedPreset ?? 'veryfast';
+    if (name === 'libx264') {
+      ctx.setOption('preset', preset);
+      ctx.setOption('profile', h264ProfileOf(config.codec) ?? 'high');
+      if (config.latencyMode === 'realtime') ctx.setOption('tune', 'zerolatency');
+    } else {
+      const vpx = name === 'libvpx' ? 'vp8' : 'vp9';
+      const cpuUsed = VPX_CPU_USED[vpx][preset];
+      ctx.setOption('deadline', cpuUsed >= (vpx === 'vp8' ? 6 : 5) ? 'realtime' : 'good');
+      ctx.setOption('cpu-used', String(cpuUsed));
+      if (vpx === 'vp9') ctx.setOption('row-mt', '1');
+      ctx.setOption('auto-alt-ref', '0');
+      ctx.setOption('lag-in-frames', '0');
+    }
+    FFmpegError.throwIfError(ctx.open2Sync(codec, null), `open ${name}`);
+    const frame = new Frame();
+    frame.alloc();
+    frame.width = config.width;
+    frame.height = config.height;
+    frame.format = C.AV_PIX_FMT_YUV420P;
+    FFmpegError.throwIfError(frame.allocBuffer(), 'allocate frame');
+    const packet = new Packet();
+    packet.alloc();
+    this._ctx = ctx;
+    this._frame = frame;
+    this._packet = packet;
+    this._config = config;
+    this._codecName = name;
+    this._sentDecoderConfig = false;
+    this._drained = false;
+    this._state = 'configured';
+  }
+
+  encode(frame: VideoFrame, options: { keyFrame?: boolean } = {}): void {
+    if (this._state !== 'configured') {
+      frame.close();
+      throw new AvpipeError('INVALID_STATE', `VideoEncoder.encode() while ${this._state}`);
+    }
+    // FFmpeg encoders take no frames after a drain; WebCodecs encoders do, so reopen on demand.
+    if (this._drained) this.configure(this._config!);
+    this._pending.push({ frame, keyFrame: options.keyFrame === true });
+    this._schedule();
+  }
+
+  flush(): Promise<void> {
+    if (this._state !== 'configured') return Promise.reject(new AvpipeError('INVALID_STATE', `VideoEncoder.flush() while ${this._state}`));
+    return new Promise((resolve) => {
+      this._pending.push({ frame: null, keyFrame: false, done: resolve });
+      this._schedule();
+    });
+  }
+
+  /** Idempotent: releases the native encoder; frames still queued are closed unencoded. */
+  close(): void {
+    if (this._state === 'closed') return;
+    this._state = 'closed';
+    for (const p of this._pending.splice(0)) {
+      p.frame?.close();
+      p.done?.();
+    }
+    this._release();
+  }
+
+  private _release(): void {
+    this._ctx?.freeContext();
+    this._frame?.free();
+    this._packet?.free();
+    this._ctx = undefined;
+    this._frame = undefined;
+    this._packet = undefined;
+  }
+
+  private _schedule(): void {
+    if (this._scheduled) return;
+    this._scheduled = true;
+    setImmediate(() => {
+      this._scheduled = false;
+      this._step();
+    });
+  }
+
+  /** Encodes the next pending frame (or runs a pending flush), then yields to the event loop. */
+  private _step(): void {
+    const job = this._pending.shift();
+    if (job === undefined || this._state !== 'configured') return;
+    try {
+      if (job.frame === null) {
+        this._send(null);
+        this._drained = true;
+        job.done?.();
+      } else {
+        this._copyIn(job.frame, job.keyFrame);
+        job.frame.close();
+        this._send(this._frame!);
+        this.ondequeue?.();
+      }
+    } catch (err) {
+      job.frame?.close();
+      job.done?.();
+      const error = err instanceof AvpipeError ? err : new AvpipeError('ENCODER_FAILED', `${this._codecName}: ${(err as Error).message}`, { cause: err });
+      this.close();
+      this._init.error(error);
+      return;
+    }
+    if (this._pending.length > 0) this._schedule();
+  }
+
+  private _copyIn(src: VideoFrame, keyFrame: boolean): void {
+    const frame = this._frame!;
+    const cfg = this._config!;
+    if (src.codedWidth !== cfg.width || src.codedHeight !== cfg.height) {
+      throw new AvpipeError('ENCODER_FAILED', `frame is ${src.codedWidth}x${src.codedHeight}, the encoder was configured for ${cfg.width}x${cfg.height}`);
+    }
+    // The codec may still hold a reference to the last buffer; makeWritable gives us a fresh one then.
+    this._av.lib.FFmpegError.throwIfError(frame.makeWritable(), 'make frame writable');
+    const dst = frame.data!;
+    const lines = frame.linesize;
+    src.planes().forEach((p, i) => {
+      const d = dst[i]!;
+      const ls = lines[i]!;
+      if (ls === p.stride && p.stride === p.width) d.set(p.data.subarray(0, p.width * p.rows));
+      else for (let r = 0; r < p.rows; r++) d.set(p.data.subarray(r * p.stride, r * p.stride + p.width), r * ls);
+    });
+    frame.pts = BigInt(Math.round((src.timestamp * cfg.framerate) / 1e6));
+    frame.pictType = keyFrame ? this._av.constants.AV_PICTURE_TYPE_I : this._av.constants.AV_PICTURE_TYPE_NONE;
+    this.counters.framesIn++;
+  }
+
+  private _send(frame: FrameT | null): void {
+    const ctx = this._ctx!;
+    const { FFmpegError } = this._av.lib;
+    FFmpegError.throwIfError(ctx.sendFrameSync(frame), `${this._codecName} send`);
+    const pkt = this._packet!;
+    const C = this._av.constants;
+    for (;;) {
+      const ret = ctx.receivePacketSync(pkt);
+      if (ret === C.AVERROR_EAGAIN || ret === C.AVERROR_EOF) break;
+      FFmpegError.throwIfError(ret, `${this._codecName} receive`);
+      this._emit(pkt);
+      pkt.unref();
+    }
+  }
+
+  private _emit(pkt: PacketT): void {
+    const cfg = this._config!;
+    const data = new Uint8Array(pkt.data!);
+    const key = pkt.isKeyframe;
+    const chunk = new EncodedVideoChunk({
+      type: key ? 'key' : 'delta',
+      timestamp: Math.round((Number(pkt.pts) * 1e6) / cfg.framerate),
+      duration: Math.round(1e6 / cfg.framerate),
+      data,
+    });
+    this.counters.packetsOut++;
+    this.counters.bytesOut += data.byteLength;
+    if (key) this.counters.keyframes++;
+    let decoderConfig: VideoDecoderConfig | undefined;
+    if (!this._sentDecoderConfig) {
+      const codec = this._codecName === 'libx264' ? avcCodecStringFromAnnexB(data) ?? cfg.codec : cfg.codec;
+      decoderConfig = { codec, codedWidth: cfg.width, codedHeight: cfg.height };
+      this._sentDecoderConfig = true;
+    }
+    this._init.output(chunk, decoderConfig === undefined ? {} : { decoderConfig });
+  }
+}

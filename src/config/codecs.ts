@@ -1,0 +1,36 @@
+/** Video codecs avpipe encodes. */
+export const VIDEO_CODECS = ['h264', 'vp8', 'vp9'] as const;
+/** A video codec avpipe encodes. */
+export type VideoCodecName = (typeof VIDEO_CODECS)[number];
+
+/** Audio codecs avpipe encodes. */
+export const AUDIO_CODECS = ['opus', 'aac'] as const;
+/** An audio codec avpipe encodes. */
+export type AudioCodecName = (typeof AUDIO_CODECS)[number];
+
+/** H.264 profiles that can be asked for; the file must hold the one asked. */
+export const H264_PROFILES = ['baseline', 'main', 'high'] as const;
+/** An H.264 profile. */
+export type H264Profile = (typeof H264_PROFILES)[number];
+
+/** x264's speed presets; libvpx speeds are mapped from these. */
+export const SPEED_PRESETS = [
+  'ultrafast', 'superfast', 'veryfast', 'faster', 'fast', 'medium', 'slow', 'slower', 'veryslow',
+] as const;
+/** An encoder speed preset, named as x264 names them. */
+export type SpeedPreset = (typeof SPEED_PRESETS)[number];
+
+/** File containers avpipe writes. */
+export const FILE_CONTAINERS = ['mp4', 'webm', 'ogg'] as const;
+/** A file container avpipe writes. */
+export type FileContainer = (typeof FILE_CONTAINERS)[number];
+
+/**
+ * Which codecs each container may hold: egress's table (Ogg: Opus; MP4: H.264, AAC, Opus;
+ * WebM: VP8, VP9, Opus).
+ */
+export const CONTAINER_CODECS: Readonly<Record<FileContainer, { video: readonly VideoCodecName[]; audio: readonly AudioCodecName[] }>> = {
+  mp4: { video: ['h264'], audio: ['aac', 'opus'] },
+  webm: { video: ['vp8', 'vp9'], audio: ['opus'] },
+  ogg: { video: [], audio: ['opus'] },
+};

@@ -1,0 +1,94 @@
+import type { ConfigProblem } from '../errors.js';
+import {
+  AUDIO_CODECS, CONTAINER_CODECS, H264_PROFILES, SPEED_PRESETS, VIDEO_CODECS, type FileContainer,
+} from './codecs.js';
+import { containerOfPath, streamProtocolOf } from './outputs.js';
+import type { PipelineConfigInit } from './pipeline-config.js';
+import { resolveEncoding } from './pipeline-config.js';
+import { isPresetName } from './presets.js';
+
+const OPUS_RATES = [8000, 12000, 16000, 24000, 48000];
+const AAC_RATES = [8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000, 64000, 88200, 96000];
+
+/**
+ * Every problem in `init`, each naming its field. Empty means valid. Runs before anything starts,
+ * so a rejected config never creates a file.
+ */
+export function validateConfig(init: PipelineConfigInit): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  const bad = (field: string, message: string): void => {
+    problems.push({ field, message });
+  };
+
+  if (init.live !== undefined && typeof init.live !== 'boolean') bad('live', 'must be a boolean');
+  const live = init.live ?? true;
+
+  const enc = init.encoding ?? {};
+  if (enc.preset !== undefined && !isPresetName(enc.preset)) bad('encoding.preset', `unknown preset "${String(enc.preset)}"`);
+  const e = resolveEncoding(enc.preset !== undefined && !isPresetName(enc.preset) ? { ...enc, preset: undefined } : enc);
+
+  for (const dim of ['width', 'height'] as const) {
+    const v = e[dim];
+    if (!Number.isInteger(v)) bad(`encoding.${dim}`, `must be an integer, got ${v}`);
+    else if (v < 16) bad(`encoding.${dim}`, `must be at least 16, got ${v}`);
+    else if (v % 2 !== 0) bad(`encoding.${dim}`, `must be even (4:2:0 chroma), got ${v}`);
+    else if (v > 8192) bad(`encoding.${dim}`, `must be at most 8192, got ${v}`);
+  }
+  if (!Number.isInteger(e.fps) || e.fps < 1 || e.fps > 240) bad('encoding.fps', `must be an integer from 1 to 240, got ${e.fps}`);
+  if (e.videoCodec !== null && !VIDEO_CODECS.includes(e.videoCodec)) bad('encoding.videoCodec', `must be one of ${VIDEO_CODECS.join(', ')} or null, got "${String(e.videoCodec)}"`);
+  if (e.audioCodec !== null && !AUDIO_CODECS.includes(e.audioCodec)) bad('encoding.audioCodec', `must be one of ${AUDIO_CODECS.join(', ')} or null, got "${String(e.audioCodec)}"`);
+  if (e.videoCodec === null && e.audioCodec === null) bad('encoding', 'a pipeline needs at least one of videoCodec and audioCodec');
+  if (!H264_PROFILES.includes(e.h264Profile)) bad('encoding.h264Profile', `must be one of ${H264_PROFILES.join(', ')}, got "${String(e.h264Profile)}"`);
+  if (!SPEED_PRESETS.includes(e.speedPreset)) bad('encoding.speedPreset', `must be one of ${SPEED_PRESETS.join(', ')}, got "${String(e.speedPreset)}"`);
+  for (const f of ['videoBitrateKbps', 'audioBitrateKbps', 'keyframeInterval'] as const) {
+    if (!(typeof e[f] === 'number' && Number.isFinite(e[f]) && e[f] > 0)) bad(`encoding.${f}`, `must be a positive number, got ${e[f]}`);
+  }
+  if (!(e.channels === 1 || e.channels === 2)) bad('encoding.channels', `must be 1 or 2, got ${e.channels}`);
+  const rates = e.audioCodec === 'aac' ? AAC_RATES : OPUS_RATES;
+  if (e.audioCodec !== null && !rates.includes(e.sampleRate)) bad('encoding.sampleRate', `${e.audioCodec} takes ${rates.join(', ')} Hz, got ${e.sampleRate}`);
+
+  if (!Array.isArray(init.outputs) || init.outputs.length === 0) bad('outputs', 'at least one output is required');
+  const counts = { file: 0, stream: 0 };
+  (init.outputs ?? []).forEach((out, i) => {
+    const at = `outputs[${i}]`;
+    if ('url' in out) {
+      const protocol = streamProtocolOf(out.url);
+      if (protocol === undefined) { bad(`${at}.url`, `unknown stream scheme in "${out.url}" (rtmp, rtmps, srt, ws, wss)`); return; }
+      counts.stream++;
+      if (!live) bad(`${at}.url`, `${out.url} is a stream output, which cannot ingest faster than realtime: not allowed on a non-live pipeline`);
+      else bad(`${at}.url`, `${protocol} stream outputs are not implemented yet`);
+      return;
+    }
+    if (typeof out.path !== 'string' || out.path === '') { bad(`${at}.path`, 'must be a non-empty path'); return; }
+    counts.file++;
+    const container: FileContainer | undefined = out.container ?? containerOfPath(out.path);
+    if (container === undefined || CONTAINER_CODECS[container] === undefined) {
+      bad(`${at}.path`, `cannot tell a supported container (mp4, webm, ogg) from "${out.path}"`);
+      return;
+    }
+    const allowed = CONTAINER_CODECS[container];
+    if (e.videoCodec !== null && !allowed.video.includes(e.videoCodec)) {
+      bad('encoding.videoCodec', allowed.video.length === 0
+        ? `${container} holds audio only: set videoCodec to null for ${out.path}`
+        : `${e.videoCodec} is not allowed in ${container} (allowed: ${allowed.video.join(', ')})`);
+    }
+    if (e.audioCodec !== null && !allowed.audio.includes(e.audioCodec)) {
+      bad('encoding.audioCodec', `${e.audioCodec} is not allowed in ${container} (allowed: ${allowed.audio.join(', ')})`);
+    }
+  });
+  if (counts.file > 1) bad('outputs', `at most one file output, got ${counts.file}`);
+  if (counts.stream > 1) bad('outputs', `at most one stream output, got ${counts.stream}`);
+
+  for (const [k, v] of Object.entries(init.queues ?? {})) {
+    if (v !== undefined && !(Number.isInteger(v) && v >= 1)) bad(`queues.${k}`, `must be an integer >= 1, got ${String(v)}`);
+  }
+  const lim = init.limits ?? {};
+  if (lim.maxDuration !== undefined && !(lim.maxDuration > 0)) bad('limits.maxDuration', `must be positive seconds, got ${lim.maxDuration}`);
+  if (lim.maxSize !== undefined && !(lim.maxSize > 0)) bad('limits.maxSize', `must be positive bytes, got ${lim.maxSize}`);
+  if (init.source !== undefined) {
+    if (init.source.type !== 'test') bad('source.type', `unknown source type "${String(init.source.type)}" (test)`);
+    const d = init.source.duration;
+    if (d !== undefined && !(typeof d === 'number' && d > 0 && Number.isFinite(d))) bad('source.duration', `must be positive seconds, got ${String(d)}`);
+  }
+  return problems;
+}

@@ -1,0 +1,158 @@
+import {
+  EncodedAudioPacketSource, EncodedPacket, EncodedVideoPacketSource, Mp4OutputFormat, OggOutputFormat, Output,
+  StreamTarget, WebMOutputFormat, type AudioCodec, type OutputFormat, type VideoCodec,
+} from 'mediabunny';
+import type { EncodedAudioOutput, EncodedOutput, EncodedVideoOutput } from '../codecs/encoded-chunk.js';
+import type { AudioCodecName, FileContainer, VideoCodecName } from '../config/codecs.js';
+import { toAvpipeError } from '../errors.js';
+import type { PositionalWrite } from '../sinks/file-sink.js';
+import { usToSeconds, type Microseconds } from '../time.js';
+import { InterleaveGate } from './interleave-gate.js';
+
+/** One muxed track's counters. Times are media time. */
+export interface MuxerTrackStats {
+  kind: 'video' | 'audio';
+  codec: string;
+  packets: number;
+  bytes: number;
+  /** Presentation time of the first packet, microseconds. */
+  firstTimestamp: Microseconds | null;
+  /** End (timestamp + duration) of the latest packet, microseconds. */
+  endTimestamp: Microseconds | null;
+}
+
+/** What a file muxer is built from. */
+export interface FileMuxerOptions {
+  container: FileContainer;
+  video?: { codec: VideoCodecName; fps: number };
+  audio?: { codec: AudioCodecName };
+  /** Where the muxer writes. */
+  target: WritableStream<PositionalWrite>;
+  /** How far one track may run ahead of the others (Infinity: no gate). */
+  interleaveWindow: Microseconds;
+}
+
+const MB_VIDEO: Record<VideoCodecName, VideoCodec> = { h264: 'avc', vp8: 'vp8', vp9: 'vp9' };
+const MB_AUDIO: Record<AudioCodecName, AudioCodec> = { opus: 'opus', aac: 'aac' };
+
+function formatFor(container: FileContainer): OutputFormat {
+  switch (container) {
+    // Metadata at the end: streaming writes, flat memory, nothing buffered until finalize.
+    case 'mp4': return new Mp4OutputFormat({ fastStart: false });
+    case 'webm': return new WebMOutputFormat();
+    case 'ogg': return new OggOutputFormat();
+  }
+}
+
+/**
+ * The muxer node: mediabunny writing MP4, WebM or Ogg, one WritableStream of encoded chunks per
+ * track. `add()` is awaited, so the sink's backpressure reaches the encoders.
+ */
+export class FileMuxer {
+  readonly container: FileContainer;
+  private readonly _output: Output;
+  private readonly _gate: InterleaveGate;
+  private readonly _tracks = new Map<'video' | 'audio', { source: EncodedVideoPacketSource | EncodedAudioPacketSource; stats: MuxerTrackStats }>();
+  private readonly _waiters = new Set<() => void>();
+  private _finished = false;
+
+  constructor(options: FileMuxerOptions) {
+    this.container = options.container;
+    this._gate = new InterleaveGate(options.interleaveWindow);
+    this._output = new Output({ format: formatFor(options.container), target: new StreamTarget(options.target as WritableStream) });
+    if (options.video !== undefined) {
+      const source = new EncodedVideoPacketSource(MB_VIDEO[options.video.codec]);
+      this._output.addVideoTrack(source, { frameRate: options.video.fps });
+      this._addTrack('video', options.video.codec, source);
+    }
+    if (options.audio !== undefined) {
+      const source = new EncodedAudioPacketSource(MB_AUDIO[options.audio.codec]);
+      this._output.addAudioTrack(source);
+      this._addTrack('audio', options.audio.codec, source);
+    }
+  }
+
+  /** Writes the header; the sink starts receiving data now, not after a preroll. */
+  async start(): Promise<void> {
+    await this._output.start();
+  }
+
+  /** The WritableStream that takes one track's encoded chunks. Closing it ends that track. */
+  writable(kind: 'video'): WritableStream<EncodedVideoOutput>;
+  writable(kind: 'audio'): WritableStream<EncodedAudioOutput>;
+  writable(kind: 'video' | 'audio'): WritableStream<EncodedOutput> {
+    const track = this._tracks.get(kind);
+    if (track === undefined) throw new TypeError(`this muxer has no ${kind} track`);
+    const { source, stats } = track;
+    return new WritableStream<EncodedOutput>({
+      write: async ({ chunk, metadata }) => {
+        while (!this._gate.mayWrite(kind, chunk.timestamp)) {
+          await new Promise<void>((resolve) => this._waiters.add(resolve));
+        }
+        const packet = new EncodedPacket(chunk.data, chunk.type, usToSeconds(chunk.timestamp), usToSeconds(chunk.duration ?? 0));
+        // mediabunny wants the first call to carry the decoder config; its types are the DOM's.
+        const meta = metadata.decoderConfig === undefined ? undefined : { decoderConfig: metadata.decoderConfig as never };
+        try {
+          await (source as EncodedVideoPacketSource).add(packet, meta);
+        } catch (err) {
+          throw toAvpipeError('MUXER_FAILED', `muxing ${kind} into ${this.container}`, err);
+        }
+        stats.packets++;
+        stats.bytes += chunk.byteLength;
+        stats.firstTimestamp ??= chunk.timestamp;
+        stats.endTimestamp = Math.max(stats.endTimestamp ?? -Infinity, chunk.timestamp + (chunk.duration ?? 0));
+        this._gate.advance(kind, chunk.timestamp);
+        this._wake();
+      },
+      close: () => this._endTrack(kind),
+      abort: () => this._endTrack(kind),
+    });
+  }
+
+  /** Per-track counters. */
+  toJSON(): MuxerTrackStats[] {
+    return [...this._tracks.values()].map((t) => ({ ...t.stats }));
+  }
+
+  /** Packets muxed so far, over all tracks. */
+  get packets(): number {
+    let n = 0;
+    for (const t of this._tracks.values()) n += t.stats.packets;
+    return n;
+  }
+
+  /** Writes the trailer (moov, cues): after this the file is complete and playable. */
+  async finalize(): Promise<void> {
+    if (this._finished) return;
+    this._finished = true;
+    for (const t of this._tracks.values()) t.source.close();
+    try {
+      await this._output.finalize();
+    } catch (err) {
+      throw toAvpipeError('MUXER_FAILED', `finalizing the ${this.container} file failed`, err);
+    }
+  }
+
+  /** Gives up on the file without a trailer; idempotent. */
+  async cancel(): Promise<void> {
+    if (this._finished) return;
+    this._finished = true;
+    await this._output.cancel().catch(() => undefined);
+  }
+
+  private _addTrack(kind: 'video' | 'audio', codec: string, source: EncodedVideoPacketSource | EncodedAudioPacketSource): void {
+    this._tracks.set(kind, { source, stats: { kind, codec, packets: 0, bytes: 0, firstTimestamp: null, endTimestamp: null } });
+    this._gate.add(kind);
+  }
+
+  private _endTrack(kind: 'video' | 'audio'): void {
+    this._gate.remove(kind);
+    this._wake();
+  }
+
+  private _wake(): void {
+    const ws = [...this._waiters];
+    this._waiters.clear();
+    for (const w of ws) w();
+  }
+}

@@ -1,0 +1,252 @@
+import { EventEmitter } from 'node:events';
+import type { CodecProvider } from '../codecs/codec-provider.js';
+import { NodeAvProvider } from '../codecs/node-av-provider.js';
+import type { PipelineConfig } from '../config/pipeline-config.js';
+import { AvpipeError, ConfigError, toAvpipeError } from '../errors.js';
+import type { Source } from '../sources/source.js';
+import { TestSource } from '../sources/test-source.js';
+import { Graph } from './graph.js';
+import { FINAL_STATUSES, type PipelineProgress, type PipelineResult, type PipelineStatus } from './status.js';
+
+/** Options of a controller beside its config. */
+export interface ControllerOptions {
+  /** The codec provider; node-av (native FFmpeg) when absent. */
+  codecProvider?: CodecProvider;
+  /** Aborting it aborts the run. */
+  signal?: AbortSignal;
+  /** Progress events every this many wall ms (default 250). */
+  progressIntervalMs?: number;
+}
+
+/** Events a controller emits. */
+export interface ControllerEvents {
+  status: [PipelineStatus];
+  progress: [PipelineProgress];
+}
+
+/**
+ * Runs one pipeline: builds the graph around a source, drives it through its statuses and returns a
+ * result. `start()` runs the whole thing and resolves with the result; `stop()` ends it gracefully
+ * (end of stream through every branch, a playable file); `abort()` ends it at once.
+ */
+export class Controller extends EventEmitter<ControllerEvents> {
+  readonly config: PipelineConfig;
+  readonly source: Source;
+  private readonly _options: ControllerOptions;
+  private _status: PipelineStatus | 'IDLE' = 'IDLE';
+  private _graph: Graph | undefined;
+  private _provider: CodecProvider | undefined;
+  private _run: Promise<PipelineResult> | undefined;
+  private _result: PipelineResult | undefined;
+  private _stopRequested = false;
+  private _abortRequested = false;
+  private _activeAt: number | undefined;
+  private _timer: NodeJS.Timeout | undefined;
+  private _resolveFinished!: (r: PipelineResult) => void;
+  /** Resolves with the result when the run is over, however it ended. */
+  readonly finished: Promise<PipelineResult>;
+
+  /** Use {@link createController} or {@link createControllerWithSource}. */
+  constructor(config: PipelineConfig, source: Source, options: ControllerOptions = {}) {
+    super();
+    this.config = config;
+    this.source = source;
+    this._options = options;
+    this.finished = new Promise((resolve) => (this._resolveFinished = resolve));
+    const signal = options.signal;
+    if (signal !== undefined) {
+      if (signal.aborted) this._abortRequested = true;
+      else signal.addEventListener('abort', () => this.abort(), { once: true });
+    }
+  }
+
+  /** The current status; `IDLE` before start(). */
+  get status(): PipelineStatus | 'IDLE' {
+    return this._status;
+  }
+
+  /** Runs the pipeline to its end and resolves with the result. Calling it again returns the same run. */
+  start(): Promise<PipelineResult> {
+    this._run ??= this._execute();
+    return this._run;
+  }
+
+  /**
+   * Ends the run gracefully: the source sends end of stream, every branch drains, encoders flush and
+   * the muxer finalizes. Before the pipeline is active, this ends it as ABORTED. Idempotent.
+   */
+  stop(): Promise<PipelineResult> {
+    this._stopRequested = true;
+    if (this._status === 'IDLE') return this._finishEarly();
+    if (this._status === 'ACTIVE') {
+      this._setStatus('ENDING');
+      this.source.stop();
+    }
+    return this.finished;
+  }
+
+  /** Ends the run at once. Data already muxed is still finalized into a playable file. Idempotent. */
+  abort(): Promise<PipelineResult> {
+    this._abortRequested = true;
+    if (this._status === 'IDLE') return this._finishEarly();
+    this.source.stop();
+    this._graph?.fail(new AvpipeError('ABORTED', 'the run was aborted'));
+    return this.finished;
+  }
+
+  /** Aborts a run still going and waits for it; idempotent. */
+  async close(): Promise<void> {
+    if (this._result === undefined) await this.abort();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  private async _finishEarly(): Promise<PipelineResult> {
+    if (this._run === undefined) {
+      this._run = this.finished;
+      await this.source.close();
+      this._finish('ABORTED', null);
+    }
+    return this.finished;
+  }
+
+  private async _execute(): Promise<PipelineResult> {
+    if (this._abortRequested || this._stopRequested) return this._finishEarly();
+    this._setStatus('STARTING');
+    let graph: Graph | undefined;
+    try {
+      this._provider = this._options.codecProvider ?? (await NodeAvProvider.load());
+      await this.source.prepare(this.config);
+      graph = new Graph({
+        config: this.config, source: this.source, provider: this._provider,
+        onLimit: () => {
+          if (this._status === 'ACTIVE') this._setStatus('ENDING');
+          this.source.stop();
+        },
+      });
+      this._graph = graph;
+      if (this._abortRequested || this._stopRequested) {
+        await this.source.close();
+        return this._finish('ABORTED', null);
+      }
+      await graph.open();
+      const running = graph.run();
+      running.catch(() => undefined);
+      this.source.start();
+      this._activeAt = performance.now();
+      this._setStatus('ACTIVE');
+      if (this._stopRequested) this.stop();
+      this._startProgress();
+      void this.source.ended.then(() => {
+        if (this._status === 'ACTIVE') this._setStatus('ENDING');
+      });
+      let runError: AvpipeError | undefined;
+      try {
+        await running;
+      } catch (err) {
+        runError = graph.error ?? toAvpipeError('SOURCE_FAILED', 'pipeline failed', err);
+      }
+      if (this._status === 'ACTIVE') this._setStatus('ENDING');
+      let finalizeError: AvpipeError | undefined;
+      try {
+        await graph.finalize();
+      } catch (err) {
+        finalizeError = toAvpipeError('MUXER_FAILED', 'finalizing failed', err);
+      }
+      await this.source.close();
+      const error = runError ?? finalizeError;
+      if (error?.code === 'ABORTED') return this._finish('ABORTED', null);
+      if (error !== undefined) return this._finish('FAILED', error);
+      return this._finish(graph.limitReached ? 'LIMIT_REACHED' : 'COMPLETE', null);
+    } catch (err) {
+      const error = err instanceof ConfigError ? err : toAvpipeError('SOURCE_FAILED', 'starting the pipeline failed', err);
+      await graph?.discard().catch(() => undefined);
+      await this.source.close().catch(() => undefined);
+      return this._finish('FAILED', error);
+    }
+  }
+
+  private _setStatus(status: PipelineStatus): void {
+    if (this._status === status || FINAL_STATUSES.includes(this._status as PipelineStatus)) return;
+    this._status = status;
+    this.emit('status', status);
+  }
+
+  private _startProgress(): void {
+    const every = this._options.progressIntervalMs ?? 250;
+    this._timer = setInterval(() => this.emit('progress', this._progress()), every);
+    this._timer.unref();
+  }
+
+  private _progress(): PipelineProgress {
+    const g = this._graph;
+    const mediaUs = g?.mediaTime() ?? 0;
+    const wallMs = this._activeAt === undefined ? 0 : performance.now() - this._activeAt;
+    const queues = g?.queueStats() ?? [];
+    const inOf = (name: string): number => queues.find((q) => q.name === name)?.in ?? 0;
+    return {
+      status: this._status === 'IDLE' ? 'STARTING' : this._status,
+      mediaTimeMs: mediaUs / 1000,
+      frames: { video: inOf('video-queue'), audio: inOf('audio-queue') },
+      speed: wallMs > 0 ? mediaUs / 1000 / wallMs : 0,
+      dropped: queues.reduce((n, q) => n + q.dropped, 0),
+      bytes: g?.sink.toJSON().size ?? 0,
+    };
+  }
+
+  private _finish(status: PipelineStatus, error: AvpipeError | null): PipelineResult {
+    if (this._result !== undefined) return this._result;
+    if (this._timer !== undefined) clearInterval(this._timer);
+    const g = this._graph;
+    if (g !== undefined && this._activeAt !== undefined) this.emit('progress', this._progress());
+    const wallMs = this._activeAt === undefined ? 0 : performance.now() - this._activeAt;
+    const output = g?.outputResult();
+    const durationMs = output?.durationMs ?? 0;
+    this._status = status;
+    this.emit('status', status);
+    const json = error?.toJSON();
+    this._result = {
+      status,
+      error: json === undefined ? null : { code: json.code, message: json.message, fatal: json.fatal, ...(json.cause === undefined ? {} : { cause: json.cause }) },
+      live: this.config.live,
+      codecProvider: this._provider?.name ?? null,
+      durationMs,
+      wallMs: Math.round(wallMs),
+      speed: wallMs > 0 ? durationMs / wallMs : 0,
+      startedAt: this.source.startedAt ?? null,
+      endedAt: this.source.endedAt ?? (this.source.startedAt === undefined ? null : Date.now()),
+      outputs: output === undefined ? [] : [output],
+      queues: g?.queueStats() ?? [],
+      encoders: g?.encoderStats() ?? [],
+    };
+    this._resolveFinished(this._result);
+    return this._result;
+  }
+}
+
+/**
+ * A controller over a pre-built source (egress's NewWithSource): the source is made outside the
+ * pipeline, e.g. a replay source, a WebRTC source, or a test source with custom settings.
+ */
+export function createControllerWithSource(config: PipelineConfig, source: Source, options?: ControllerOptions): Controller {
+  return new Controller(config, source, options);
+}
+
+/** A controller over the source the config names (egress's New), written with {@link createControllerWithSource}. */
+export function createController(config: PipelineConfig, options?: ControllerOptions): Controller {
+  return createControllerWithSource(config, sourceFromConfig(config), options);
+}
+
+/** Builds the source a config names. */
+export function sourceFromConfig(config: PipelineConfig): Source {
+  const spec = config.source;
+  if (spec === undefined) throw new ConfigError([{ field: 'source', message: 'createController needs config.source (or use createControllerWithSource)' }]);
+  const e = config.encoding;
+  return new TestSource({
+    width: e.width, height: e.height, fps: e.fps, sampleRate: e.sampleRate, channels: e.channels,
+    video: e.videoCodec !== null, audio: e.audioCodec !== null,
+    ...(spec.duration === undefined ? {} : { duration: spec.duration }),
+  });
+}

@@ -1,0 +1,33 @@
+import type { AudioData } from '../codecs/audio-data.js';
+import type { VideoFrame } from '../codecs/video-frame.js';
+import type { PipelineConfig, TrackInfo } from '../config/pipeline-config.js';
+
+/** A raw media item a source produces. */
+export type RawMedia = VideoFrame | AudioData;
+
+/**
+ * A source of raw media in media time (egress's Source, with inversion of control: it is built
+ * outside the pipeline and handed in). The lifecycle is: `prepare()` declares the tracks (and fills
+ * `config.tracks`), the graph asks `readable()` for each track, `start()` opens the gate, and the
+ * source closes each track's stream at its end (end of stream). `stop()` asks for that end early.
+ */
+export interface Source {
+  /** Short name for results and errors. */
+  readonly name: string;
+  /** Declares the tracks before the graph is built; fills `config.tracks`. */
+  prepare(config: PipelineConfig): Promise<readonly TrackInfo[]>;
+  /** The stream of one declared track. Called once per track, before `start()`. */
+  readable(trackId: string): ReadableStream<RawMedia>;
+  /** Starts producing: live sources start their clock here. */
+  start(): void;
+  /** Ends every track at its next item boundary (a graceful end of stream). Idempotent. */
+  stop(): void;
+  /** Resolves when every track has ended. */
+  readonly ended: Promise<void>;
+  /** Unix ms when production started, once started. */
+  readonly startedAt: number | undefined;
+  /** Unix ms when the last track ended, once ended. */
+  readonly endedAt: number | undefined;
+  /** Releases what the source holds; idempotent. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,142 @@
+import type { PipelineConfig, TrackInfo } from '../config/pipeline-config.js';
+import { frameTimestamp } from '../time.js';
+import { Pacer } from './pacer.js';
+import type { RawMedia, Source } from './source.js';
+import { TestPattern } from './test-pattern.js';
+import { TestTone } from './test-tone.js';
+
+/** Options of the built-in test source. */
+export interface TestSourceOptions {
+  width?: number;
+  height?: number;
+  fps?: number;
+  sampleRate?: number;
+  channels?: number;
+  /** Media seconds; unbounded when absent (then it runs until `stop()`). */
+  duration?: number;
+  /** Produce a video track (default true). */
+  video?: boolean;
+  /** Produce an audio track (default true). */
+  audio?: boolean;
+}
+
+/** Track ids of the test source. */
+export const TEST_VIDEO_TRACK = 'test-video';
+export const TEST_AUDIO_TRACK = 'test-audio';
+
+/**
+ * The built-in test source: a scrolling pattern that flashes white on the first frame of every
+ * second, and silence with a 1 kHz beep starting on every second, exactly aligned, so A/V sync can be
+ * read back out of any output. Live: paced at 1x by the wall clock. Non-live: as fast as the
+ * pipeline pulls.
+ */
+export class TestSource implements Source {
+  readonly name = 'test';
+  readonly ended: Promise<void>;
+  private readonly _opts: Required<Omit<TestSourceOptions, 'duration'>> & { duration: number | undefined };
+  private readonly _pacer = new Pacer();
+  private _live = true;
+  private _tracks: TrackInfo[] = [];
+  private _stopping = false;
+  private _startedAt: number | undefined;
+  private _endedAt: number | undefined;
+  private _openTracks = 0;
+  private _resolveEnded!: () => void;
+  private _resolveStarted!: () => void;
+  private readonly _started: Promise<void>;
+
+  constructor(options: TestSourceOptions = {}) {
+    this._opts = {
+      width: options.width ?? 1280,
+      height: options.height ?? 720,
+      fps: options.fps ?? 30,
+      sampleRate: options.sampleRate ?? 48000,
+      channels: options.channels ?? 2,
+      duration: options.duration,
+      video: options.video ?? true,
+      audio: options.audio ?? true,
+    };
+    this.ended = new Promise((resolve) => (this._resolveEnded = resolve));
+    this._started = new Promise((resolve) => (this._resolveStarted = resolve));
+  }
+
+  get startedAt(): number | undefined {
+    return this._startedAt;
+  }
+
+  get endedAt(): number | undefined {
+    return this._endedAt;
+  }
+
+  async prepare(config: PipelineConfig): Promise<readonly TrackInfo[]> {
+    const o = this._opts;
+    this._live = config.live;
+    this._tracks = [
+      ...(o.video ? [{ id: TEST_VIDEO_TRACK, kind: 'video' as const, width: o.width, height: o.height, fps: o.fps }] : []),
+      ...(o.audio ? [{ id: TEST_AUDIO_TRACK, kind: 'audio' as const, sampleRate: o.sampleRate, channels: o.channels }] : []),
+    ];
+    config.tracks = [...this._tracks];
+    return this._tracks;
+  }
+
+  readable(trackId: string): ReadableStream<RawMedia> {
+    const track = this._tracks.find((t) => t.id === trackId);
+    if (track === undefined) throw new TypeError(`test source has no track "${trackId}"`);
+    const o = this._opts;
+    let index = 0;
+    let make: (i: number) => RawMedia;
+    let timestampOf: (i: number) => number;
+    let total: number;
+    if (track.kind === 'video') {
+      const pattern = new TestPattern(o.width, o.height, o.fps);
+      timestampOf = (i) => frameTimestamp(i, o.fps);
+      make = (i) => pattern.frame(i, timestampOf(i), timestampOf(i + 1) - timestampOf(i));
+      total = o.duration === undefined ? Infinity : Math.round(o.duration * o.fps);
+    } else {
+      const tone = new TestTone(o.sampleRate, o.channels);
+      timestampOf = (i) => frameTimestamp(i, tone.buffersPerSecond);
+      make = (i) => tone.buffer(i, timestampOf(i));
+      total = o.duration === undefined ? Infinity : Math.round(o.duration * tone.buffersPerSecond);
+    }
+    this._openTracks++;
+    let closed = false;
+    const end = (): void => {
+      if (closed) return;
+      closed = true;
+      if (--this._openTracks === 0) {
+        this._endedAt = Date.now();
+        this._resolveEnded();
+      }
+    };
+    return new ReadableStream<RawMedia>({
+      pull: async (controller) => {
+        await this._started;
+        if (this._live && !this._stopping && index < total) await this._pacer.waitUntil(timestampOf(index));
+        if (this._stopping || index >= total) {
+          controller.close();
+          end();
+          return;
+        }
+        controller.enqueue(make(index++));
+      },
+      cancel: () => end(),
+    }, { highWaterMark: 0 });
+  }
+
+  start(): void {
+    if (this._startedAt !== undefined) return;
+    this._startedAt = Date.now();
+    this._pacer.start();
+    this._resolveStarted();
+  }
+
+  stop(): void {
+    this._stopping = true;
+    this._pacer.cancel();
+    this._resolveStarted();
+  }
+
+  async close(): Promise<void> {
+    this.stop();
+  }
+}
