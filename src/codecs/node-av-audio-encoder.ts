@@ -6,11 +6,10 @@ import { EncodedAudioChunk } from './encoded-chunk.js';
 import type { NodeAv } from './node-av-loader.js';
 
 /**
- * Samples of encoder delay that the container must not present. AAC (FFmpeg's encoder) primes with
- * one frame and MP4 has no other place to say so, so timestamps are shifted back by it; Opus records
- * its pre-skip in the OpusHead it hands over as `description`.
+ * Samples of encoder delay at the start of the stream (priming). Timestamps are shifted back by it so
+ * that the first real sample lands at the first input timestamp: FFmpeg's AAC primes one frame; Opus
+ * states its pre-skip in the OpusHead (bytes 10-11), which also goes out as `description`.
  */
-const PRIMING: Record<string, number> = { aac: 1024, libopus: 0 };
 
 /**
  * A WebCodecs-shaped AudioEncoder over FFmpeg's libopus / aac (node-av). Input of any buffer size is
@@ -213,10 +212,16 @@ export class NodeAvAudioEncoder implements AudioEncoderLike {
     }
   }
 
+  private _priming(): number {
+    if (this._name === 'aac') return 1024;
+    const head = this._ctx?.extraData;
+    return head != null && head.length >= 12 ? head.readUInt16LE(10) : 0;
+  }
+
   private _emit(pkt: PacketT): void {
     const cfg = this._config!;
     const data = new Uint8Array(pkt.data!);
-    const startSample = this._packetsOut * this._frameSize - (PRIMING[this._name] ?? 0);
+    const startSample = this._packetsOut * this._frameSize - this._priming();
     const chunk = new EncodedAudioChunk({
       type: 'key',
       timestamp: this._firstTimestamp! + Math.round((startSample * 1e6) / cfg.sampleRate),

@@ -1,0 +1,80 @@
+#!/usr/bin/env node
+import { createPipelineConfig } from '../config/pipeline-config.js';
+import { ConfigError } from '../errors.js';
+import { createController } from '../pipeline/controller.js';
+import type { PipelineResult } from '../pipeline/status.js';
+import { USAGE, parseRecordArgs } from './args.js';
+import { formatProgress } from './progress-bar.js';
+
+/** Exit codes: 0 done (COMPLETE, LIMIT_REACHED), 1 failed, 2 bad arguments or config, 130 aborted. */
+function exitCode(result: PipelineResult): number {
+  if (result.status === 'COMPLETE' || result.status === 'LIMIT_REACHED') return 0;
+  return result.status === 'ABORTED' ? 130 : 1;
+}
+
+function printProblems(problems: readonly { field: string; message: string }[]): void {
+  process.stderr.write(`avpipe: invalid arguments:\n${problems.map((p) => `  ${p.field}: ${p.message}`).join('\n')}\n`);
+}
+
+async function record(argv: string[]): Promise<number> {
+  const parsed = parseRecordArgs(argv);
+  if ('problems' in parsed) {
+    printProblems(parsed.problems);
+    process.stderr.write(`\n${USAGE}`);
+    return 2;
+  }
+  let config;
+  try {
+    config = createPipelineConfig(parsed.init);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      printProblems(err.problems);
+      return 2;
+    }
+    throw err;
+  }
+  const controller = createController(config);
+  const tty = process.stderr.isTTY === true && !parsed.json;
+  const totalMs = config.source?.duration === undefined ? undefined : config.source.duration * 1000;
+  if (tty) controller.on('progress', (p) => process.stderr.write(`\r${formatProgress(p, totalMs)}\x1b[K`));
+  let interrupts = 0;
+  const onSigint = (): void => {
+    interrupts++;
+    if (interrupts === 1) void controller.stop();
+    else void controller.abort();
+  };
+  process.on('SIGINT', onSigint);
+  const result = await controller.start();
+  process.off('SIGINT', onSigint);
+  if (tty) process.stderr.write('\n');
+  if (parsed.json) {
+    process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+  } else {
+    const out = result.outputs[0];
+    const drops = result.queues.reduce((n, q) => n + q.dropped, 0);
+    process.stdout.write(`${result.status}: ${out?.path ?? '(no output)'} ${out?.size ?? 0} bytes, ${(result.durationMs / 1000).toFixed(2)} s of media in ${(result.wallMs / 1000).toFixed(2)} s (${result.speed.toFixed(2)}x), ${drops} dropped\n`);
+  }
+  if (result.error !== null) process.stderr.write(`avpipe: ${result.error.code}: ${result.error.message}\n`);
+  return exitCode(result);
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command === 'record') return record(rest);
+  if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
+    process.stdout.write(USAGE);
+    return command === undefined ? 2 : 0;
+  }
+  process.stderr.write(`avpipe: unknown command "${command}"\n\n${USAGE}`);
+  return 2;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`avpipe: ${(err as Error).stack ?? String(err)}\n`);
+    process.exitCode = 1;
+  },
+);

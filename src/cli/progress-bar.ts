@@ -1,0 +1,13 @@
+import type { PipelineProgress } from '../pipeline/status.js';
+
+/** One line of progress for a terminal: bar (when the duration is known), media time, speed, drops. */
+export function formatProgress(p: PipelineProgress, totalMs: number | undefined, width = 30): string {
+  const secs = (ms: number): string => `${(ms / 1000).toFixed(1)}s`;
+  const speed = `${p.speed.toFixed(2)}x`;
+  const drops = p.dropped > 0 ? ` drops ${p.dropped}` : '';
+  if (totalMs === undefined || totalMs <= 0) return `${p.status} ${secs(p.mediaTimeMs)} ${speed}${drops}`;
+  const frac = Math.min(1, p.mediaTimeMs / totalMs);
+  const filled = Math.round(frac * width);
+  const bar = `${'#'.repeat(filled)}${'-'.repeat(width - filled)}`;
+  return `[${bar}] ${(frac * 100).toFixed(0).padStart(3)}% ${secs(p.mediaTimeMs)}/${secs(totalMs)} ${speed}${drops}`;
+}

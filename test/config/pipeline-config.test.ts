@@ -1,0 +1,111 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import {
+  ConfigError, PRESETS, PipelineConfig, createPipelineConfig, validateConfig, type ConfigProblem, type PipelineConfigInit,
+} from '../../src/index.js';
+import { tmpDir } from '../helpers/tmp.js';
+
+const base: PipelineConfigInit = { outputs: [{ path: 'out.mp4' }] };
+
+function problemsOf(init: PipelineConfigInit): ConfigProblem[] {
+  try {
+    createPipelineConfig(init);
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return [...(err as ConfigError).problems];
+  }
+  return [];
+}
+
+describe('PipelineConfig', () => {
+  it('is live by default from every way of building one, and isReplay() is its negation', () => {
+    expect(createPipelineConfig(base).live).toBe(true);
+    expect(new PipelineConfig(base).live).toBe(true);
+    expect(createPipelineConfig(base).isReplay()).toBe(false);
+    const replay = createPipelineConfig({ ...base, live: false });
+    expect(replay.live).toBe(false);
+    expect(replay.isReplay()).toBe(true);
+    // No second flag stored: isReplay is a method on the prototype, not an own field.
+    expect(Object.keys(replay)).not.toContain('isReplay');
+    expect(Object.keys(replay)).not.toContain('replay');
+  });
+
+  it('fills defaults and applies a preset, with advanced fields overriding it', () => {
+    const c = createPipelineConfig(base);
+    expect(c.encoding).toMatchObject({ width: 1280, height: 720, fps: 30, videoCodec: 'h264', audioCodec: 'opus', h264Profile: 'main', speedPreset: 'veryfast', keyframeInterval: 2 });
+    const p = createPipelineConfig({ ...base, encoding: { preset: 'H264_1080P_60' } });
+    expect(p.encoding).toMatchObject({ width: 1920, height: 1080, fps: 60, videoBitrateKbps: 6000 });
+    const portrait = createPipelineConfig({ ...base, encoding: { preset: 'PORTRAIT_H264_720P_30', videoBitrateKbps: 2500 } });
+    expect(portrait.encoding).toMatchObject({ width: 720, height: 1280, fps: 30, videoBitrateKbps: 2500 });
+  });
+
+  it("has egress's eight presets", () => {
+    expect(PRESETS).toMatchObject({
+      H264_720P_30: { width: 1280, height: 720, fps: 30, videoBitrateKbps: 3000 },
+      H264_720P_60: { width: 1280, height: 720, fps: 60, videoBitrateKbps: 4500 },
+      H264_1080P_30: { width: 1920, height: 1080, fps: 30, videoBitrateKbps: 4500 },
+      H264_1080P_60: { width: 1920, height: 1080, fps: 60, videoBitrateKbps: 6000 },
+      PORTRAIT_H264_1080P_30: { width: 1080, height: 1920, fps: 30, videoBitrateKbps: 4500 },
+    });
+    expect(Object.keys(PRESETS)).toHaveLength(8);
+  });
+
+  it('types outputs from the path or URL', () => {
+    expect(createPipelineConfig({ outputs: [{ path: 'a/b.webm' }], encoding: { videoCodec: 'vp8' } }).outputs[0]).toEqual({ kind: 'file', path: 'a/b.webm', container: 'webm' });
+  });
+});
+
+describe('validation', () => {
+  it('rejects odd and too-small sizes, naming the field', () => {
+    expect(problemsOf({ ...base, encoding: { width: 641, height: 360 } })).toEqual([{ field: 'encoding.width', message: expect.stringContaining('even') }]);
+    expect(problemsOf({ ...base, encoding: { width: 640, height: 8 } })).toEqual([{ field: 'encoding.height', message: expect.stringContaining('at least 16') }]);
+  });
+
+  it("rejects codecs a container cannot hold (egress's table)", () => {
+    expect(problemsOf({ outputs: [{ path: 'a.webm' }], encoding: { videoCodec: 'h264' } })).toEqual([{ field: 'encoding.videoCodec', message: expect.stringContaining('not allowed in webm') }]);
+    expect(problemsOf({ outputs: [{ path: 'a.webm' }], encoding: { videoCodec: 'vp9', audioCodec: 'aac' } })).toEqual([{ field: 'encoding.audioCodec', message: expect.stringContaining('not allowed in webm') }]);
+    expect(problemsOf({ outputs: [{ path: 'a.ogg' }] })).toEqual([{ field: 'encoding.videoCodec', message: expect.stringContaining('audio only') }]);
+    expect(problemsOf({ outputs: [{ path: 'a.mp4' }], encoding: { videoCodec: 'vp8' } })).toEqual([{ field: 'encoding.videoCodec', message: expect.stringContaining('not allowed in mp4') }]);
+    expect(problemsOf({ outputs: [{ path: 'a.ogg' }], encoding: { videoCodec: null } })).toEqual([]);
+    expect(problemsOf({ outputs: [{ path: 'a.mp4' }], encoding: { audioCodec: 'aac' } })).toEqual([]);
+  });
+
+  it.each(['rtmp://live.example/app/key', 'rtmps://live.example/app/key', 'srt://host:9000', 'ws://host/audio', 'wss://host/audio'])(
+    'rejects the stream output %s on a non-live pipeline',
+    (url) => {
+      const problems = problemsOf({ live: false, outputs: [{ url }] });
+      expect(problems).toContainEqual({ field: 'outputs[0].url', message: expect.stringContaining('non-live') });
+    },
+  );
+
+  it('reports every problem at once, each naming its field', () => {
+    const problems = problemsOf({
+      live: false,
+      encoding: { width: 15, height: 21, fps: 0, preset: 'H264_4K' as never, h264Profile: 'extended' as never, speedPreset: 'ludicrous' as never, channels: 6 },
+      outputs: [{ path: 'x.mp4' }, { url: 'rtmp://a/b' }, { path: 'y.avi' }],
+      queues: { video: 0 },
+      limits: { maxDuration: -1 },
+    });
+    expect(problems.map((p) => p.field).sort()).toEqual([
+      'encoding.channels', 'encoding.fps', 'encoding.h264Profile', 'encoding.height', 'encoding.preset', 'encoding.speedPreset',
+      'encoding.width', 'limits.maxDuration', 'outputs', 'outputs[1].url', 'outputs[2].path', 'queues.video',
+    ].sort());
+  });
+
+  it('needs an output, and at most one file output', () => {
+    expect(problemsOf({ outputs: [] })).toEqual([{ field: 'outputs', message: expect.stringContaining('at least one') }]);
+    expect(problemsOf({ outputs: [{ path: 'a.mp4' }, { path: 'b.mp4' }] })).toEqual([{ field: 'outputs', message: expect.stringContaining('at most one file') }]);
+  });
+
+  it('returns no problem for a valid config', () => {
+    expect(validateConfig({ live: false, encoding: { preset: 'H264_720P_30', videoCodec: 'h264', audioCodec: 'aac', sampleRate: 44100 }, outputs: [{ path: 'a.mp4' }] })).toEqual([]);
+  });
+
+  it('creates no file for a rejected config', () => {
+    const dir = tmpDir();
+    const path = join(dir, 'never.mp4');
+    expect(() => createPipelineConfig({ live: false, encoding: { width: 99 }, outputs: [{ path }, { url: 'rtmp://a/b' }] })).toThrow(ConfigError);
+    expect(existsSync(path)).toBe(false);
+  });
+});

@@ -1,0 +1,85 @@
+import { execFile } from 'node:child_process';
+import { chmodSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+const require = createRequire(import.meta.url);
+
+/** The ffprobe binary shipped by @ffprobe-installer (an independent reader: not the FFmpeg that encoded). */
+export const FFPROBE: string = (require('@ffprobe-installer/ffprobe') as { path: string }).path;
+
+// npm may skip the package's chmod step (install scripts need approval): make sure it can run.
+if ((statSync(FFPROBE).mode & 0o100) === 0) chmodSync(FFPROBE, 0o755);
+
+/** A stream as ffprobe reports it (the fields the tests use). */
+export interface ProbeStream {
+  index: number;
+  codec_type: 'video' | 'audio';
+  codec_name: string;
+  profile?: string;
+  width?: number;
+  height?: number;
+  sample_rate?: string;
+  channels?: number;
+  start_time?: string;
+  duration?: string;
+  nb_read_frames?: string;
+  nb_read_packets?: string;
+  avg_frame_rate?: string;
+}
+
+/** ffprobe -show_streams -show_format -count_frames, parsed. */
+export async function probe(path: string): Promise<{ streams: ProbeStream[]; format: { format_name: string; duration?: string; size: string } }> {
+  const { stdout } = await run(FFPROBE, ['-v', 'error', '-count_frames', '-show_streams', '-show_format', '-of', 'json', path], { maxBuffer: 64 << 20 });
+  return JSON.parse(stdout) as { streams: ProbeStream[]; format: { format_name: string; duration?: string; size: string } };
+}
+
+/** The stream of a kind, or a thrown error naming the file. */
+export function streamOf(p: { streams: ProbeStream[] }, kind: 'video' | 'audio'): ProbeStream {
+  const s = p.streams.find((x) => x.codec_type === kind);
+  if (s === undefined) throw new Error(`no ${kind} stream`);
+  return s;
+}
+
+/** Presentation times (s) of decoded video frames whose mean luma is above `threshold`: the flashes. */
+export async function flashTimes(path: string, threshold = 200): Promise<number[]> {
+  const { stdout } = await run(FFPROBE, ['-v', 'error', '-f', 'lavfi', '-i', `movie=${path},signalstats`,
+    '-show_entries', 'frame=pts_time:frame_tags=lavfi.signalstats.YAVG', '-of', 'csv=p=0'], { maxBuffer: 64 << 20 });
+  return stdout.trim().split('\n').map((l) => l.split(',')).filter((c) => Number(c[1]) > threshold).map((c) => Number(c[0]));
+}
+
+/** Start times (s) of beeps: 1 ms windows whose RMS rises above `thresholdDb` after a quiet one. */
+export async function beepOnsets(path: string, sampleRate = 48000, thresholdDb = -30): Promise<number[]> {
+  const { stdout } = await run(FFPROBE, ['-v', 'error', '-f', 'lavfi', '-i', `amovie=${path},asetnsamples=n=${sampleRate / 1000},astats=metadata=1:reset=1`,
+    '-show_entries', 'frame=pts_time:frame_tags=lavfi.astats.Overall.RMS_level', '-of', 'csv=p=0'], { maxBuffer: 64 << 20 });
+  const onsets: number[] = [];
+  let loud = false;
+  for (const line of stdout.trim().split('\n')) {
+    const [t, db] = line.split(',');
+    const isLoud = Number(db) > thresholdDb;
+    if (isLoud && !loud) onsets.push(Number(t));
+    loud = isLoud;
+  }
+  return onsets;
+}
+
+/** Frame count of a stream with a given kind, read by decoding. */
+export function frames(s: ProbeStream): number {
+  return Number(s.nb_read_frames);
+}
+
+/** First presentation time and end (last pts + duration) of a stream's packets, in seconds. */
+export async function packetSpan(path: string, kind: 'video' | 'audio'): Promise<{ start: number; end: number; packets: number }> {
+  const { stdout } = await run(FFPROBE, ['-v', 'error', '-select_streams', kind === 'video' ? 'v:0' : 'a:0',
+    '-show_entries', 'packet=pts_time,duration_time', '-of', 'csv=p=0', path], { maxBuffer: 64 << 20 });
+  const rows = stdout.trim().split('\n').map((l) => l.split(',').map(Number));
+  let start = Infinity;
+  let end = -Infinity;
+  for (const [pts, dur] of rows) {
+    if (pts === undefined || Number.isNaN(pts)) continue;
+    start = Math.min(start, pts);
+    end = Math.max(end, pts + (dur ?? 0));
+  }
+  return { start, end, packets: rows.length };
+}
