@@ -69,6 +69,8 @@ export class EncoderNode<I extends RawInput, O extends EncodedVideoOutput | Enco
         while (this._error === undefined && encoder.state === 'configured' && encoder.encodeQueueSize >= maxQueue) {
           await new Promise<void>((resolve) => (this._waiter = resolve));
         }
+        // WebCodecs reports errors through a callback after the codec has closed: give it a turn.
+        if (this._error === undefined && encoder.state !== 'configured') await new Promise((r) => setImmediate(r));
         if (this._error !== undefined || encoder.state !== 'configured') {
           input.close();
           throw this._error ?? new AvpipeError('ENCODER_FAILED', `${name} is closed`);

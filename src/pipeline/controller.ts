@@ -121,9 +121,9 @@ export class Controller extends EventEmitter<ControllerEvents> {
       await this.source.prepare(this.config);
       graph = new Graph({
         config: this.config, source: this.source, provider: this._provider,
-        onLimit: () => {
+        onLimit: (kind) => {
           if (this._status === 'ACTIVE') this._setStatus('ENDING');
-          this.source.stop();
+          if (kind === 'size') this.source.stop();
         },
       });
       this._graph = graph;

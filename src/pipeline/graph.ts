@@ -26,7 +26,10 @@ export interface GraphInit {
   config: PipelineConfig;
   source: Source;
   provider: CodecProvider;
-  /** Called once when a limit is hit; the controller then stops the source. */
+  /**
+   * Called once when a limit is hit. A duration limit ends each track by itself at the limit; a size
+   * limit needs the controller to stop the source.
+   */
   onLimit: (kind: LimitKind) => void;
 }
 
@@ -214,7 +217,10 @@ export class Graph {
     this._init.onLimit(kind);
   }
 
-  /** Passes items before `maxUs`; the first at or past it ends the run as LIMIT_REACHED. */
+  /**
+   * Passes items before `maxUs`; the first at or past it ends this track's stream (each track is cut
+   * at the same media time, whichever runs ahead) and marks the run LIMIT_REACHED.
+   */
   private _durationLimit(maxUs: Microseconds): TransformStream<RawMedia, RawMedia> {
     return new TransformStream<RawMedia, RawMedia>({
       transform: (item, controller) => {
@@ -224,6 +230,7 @@ export class Graph {
         }
         item.close();
         this._limit('duration');
+        controller.terminate();
       },
     });
   }

@@ -1,0 +1,63 @@
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { NodeAvProvider, createController, createPipelineConfig } from '../../src/index.js';
+import { frames, probe, streamOf } from '../helpers/ffprobe.js';
+import { slowVideoProvider } from '../helpers/providers.js';
+import { record } from '../helpers/run.js';
+import { tmpDir } from '../helpers/tmp.js';
+
+const dir = tmpDir();
+const sd = { width: 640, height: 360 };
+
+describe('live runs', () => {
+  it('take their duration in wall time, with leaky queues that drop nothing when the encoder keeps up', async () => {
+    const path = join(dir, 'live.mp4');
+    const t0 = performance.now();
+    const result = await record({ source: { type: 'test', duration: 3 }, encoding: sd, outputs: [{ path }] });
+    const wall = performance.now() - t0;
+    expect(result.status).toBe('COMPLETE');
+    expect(result.live).toBe(true);
+    expect(wall).toBeGreaterThanOrEqual(2950);
+    expect(result.speed).toBeGreaterThan(0.8);
+    expect(result.speed).toBeLessThan(1.1);
+    for (const q of result.queues) {
+      expect(q.policy).toBe('drop-oldest');
+      expect(q.dropped).toBe(0);
+      // Not overloaded: an item waits for at most the one before it.
+      expect(q.maxLevel).toBeLessThanOrEqual(2);
+    }
+    expect(frames(streamOf(await probe(path), 'video'))).toBe(90);
+  });
+
+  it('with an overloaded encoder, drops and counts instead of blocking the source', async () => {
+    const path = join(dir, 'live-slow.mp4');
+    const provider = slowVideoProvider(await NodeAvProvider.load(), 100);
+    const c = createController(createPipelineConfig({ source: { type: 'test', duration: 3 }, encoding: sd, outputs: [{ path }] }), { codecProvider: provider });
+    const result = await c.start();
+    expect(result.status).toBe('COMPLETE');
+    const video = result.queues.find((q) => q.name === 'video-queue')!;
+    const audio = result.queues.find((q) => q.name === 'audio-queue')!;
+    // The source was never held up: every frame went in on time ...
+    expect(video.in).toBe(90);
+    expect(c.source.endedAt! - c.source.startedAt!).toBeLessThan(3600);
+    // ... and the queue shed what the encoder could not take, counting every drop.
+    expect(video.dropped).toBeGreaterThan(30);
+    expect(video.in).toBe(video.out + video.dropped + video.level);
+    expect(audio.dropped).toBe(0);
+    const encoded = result.encoders.find((e) => e.name === 'video-encoder')!.framesIn;
+    expect(encoded).toBe(video.out);
+    expect(frames(streamOf(await probe(path), 'video'))).toBe(encoded);
+  });
+});
+
+describe('non-live runs', () => {
+  it('export 10 s of 360p faster than realtime, with blocking queues and nothing dropped', async () => {
+    const path = join(dir, 'fast.mp4');
+    const result = await record({ live: false, source: { type: 'test', duration: 10 }, encoding: sd, outputs: [{ path }] });
+    expect(result.status).toBe('COMPLETE');
+    expect(result.wallMs).toBeLessThan(10_000);
+    expect(result.speed).toBeGreaterThan(1);
+    expect(result.queues.map((q) => [q.policy, q.dropped, q.in === q.out])).toEqual([['block', 0, true], ['block', 0, true]]);
+    expect(frames(streamOf(await probe(path), 'video'))).toBe(300);
+  });
+});
