@@ -1,0 +1,153 @@
+#!/usr/bin/env node
+// W1: 60 s of 1280x720@30 test source -> H.264 x264 veryfast 3 Mbps main, keyframe every 2 s + Opus 128 kb/s
+// -> MP4, non-live. avpipe against native ffmpeg, GStreamer and x264 alone, on the same frames, in the
+// same run, alternating order. Wall time includes process start on every side. Run on an idle machine:
+// `npm run bench` (needs Debian's ffmpeg, gstreamer1.0-tools + plugins, and GNU time).
+import { execFileSync, spawnSync } from 'node:child_process';
+import { createWriteStream, existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const { values } = parseArgs({ options: { reps: { type: 'string', default: '3' }, duration: { type: 'string', default: '60' }, quick: { type: 'boolean', default: false } } });
+const REPS = Number(values.reps);
+const DURATION = Number(values.duration);
+const W = 1280, H = 720, FPS = 30, RATE = 48000;
+const work = join(root, 'bench', 'work');
+mkdirSync(work, { recursive: true });
+const CLI = join(root, 'dist', 'cli', 'main.js');
+
+const have = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
+if (!have('/usr/bin/time')) throw new Error('GNU time (/usr/bin/time) is needed: apt-get install time');
+
+/** Runs a command under GNU time; returns wall seconds and peak RSS in MiB. */
+function timed(cmd, args, opts = {}) {
+  const r = spawnSync('/usr/bin/time', ['-f', '__TIME__ %e %M', cmd, ...args], { encoding: 'utf8', maxBuffer: 1 << 26, ...opts });
+  const m = /__TIME__ ([\d.]+) (\d+)/.exec(r.stderr);
+  if (r.status !== 0 || m === null) throw new Error(`${cmd} failed (${r.status}):\n${r.stderr.slice(-2000)}`);
+  return { wall: Number(m[1]), rssMiB: Number(m[2]) / 1024, stdout: r.stdout };
+}
+
+const median = (xs) => { const s = [...xs].sort((a, b) => a - b); const n = s.length; return n % 2 ? s[(n - 1) / 2] : (s[n / 2 - 1] + s[n / 2]) / 2; };
+
+/** The test source's frames and samples as raw files, so every peer encodes exactly what avpipe encodes. */
+async function writeRaw(seconds) {
+  const { TestSource, createPipelineConfig } = await import(join(root, 'dist', 'index.js'));
+  const yuv = join(work, `src-${seconds}s.yuv`);
+  const pcm = join(work, `src-${seconds}s.f32`);
+  const frameBytes = W * H * 3 / 2;
+  if (existsSync(yuv) && statSync(yuv).size === frameBytes * seconds * FPS && existsSync(pcm)) return { yuv, pcm };
+  const config = createPipelineConfig({ live: false, outputs: [{ path: 'x.mp4' }] });
+  const src = new TestSource({ width: W, height: H, fps: FPS, sampleRate: RATE, channels: 2, duration: seconds });
+  await src.prepare(config);
+  const v = src.readable('test-video').getReader();
+  const a = src.readable('test-audio').getReader();
+  src.start();
+  const write = async (path, next) => {
+    const out = createWriteStream(path);
+    for (let r = await next(); !r.done; r = await next()) {
+      if (!out.write(r.value)) await new Promise((res) => out.once('drain', res));
+    }
+    await new Promise((res) => out.end(res));
+  };
+  const buf = new Uint8Array(frameBytes);
+  await write(yuv, async () => {
+    const r = await v.read();
+    if (r.done) return r;
+    await r.value.copyTo(buf);
+    r.value.close();
+    return { done: false, value: Buffer.from(buf) };
+  });
+  await write(pcm, async () => {
+    const r = await a.read();
+    if (r.done) return r;
+    const [l, rr] = r.value.planes();
+    const inter = new Float32Array(l.length * 2);
+    for (let i = 0; i < l.length; i++) { inter[2 * i] = l[i]; inter[2 * i + 1] = rr[i]; }
+    r.value.close();
+    return { done: false, value: Buffer.from(inter.buffer) };
+  });
+  return { yuv, pcm };
+}
+
+const contenders = (raw, seconds) => ({
+  avpipe: () => timed(process.execPath, [CLI, 'record', '--source', 'test', '--duration', String(seconds), '--size', `${W}x${H}`, '--fps', String(FPS),
+    '--video-codec', 'h264', '--h264-profile', 'main', '--video-bitrate', '3000', '--keyframe-interval', '2', '--speed-preset', 'veryfast',
+    '--audio-codec', 'opus', '--audio-bitrate', '128', '--no-live', '--output', join(work, 'avpipe.mp4'), '--json']),
+  ffmpeg: () => timed('ffmpeg', ['-v', 'error', '-y', '-f', 'rawvideo', '-pix_fmt', 'yuv420p', '-s', `${W}x${H}`, '-r', String(FPS), '-i', raw.yuv,
+    '-f', 'f32le', '-ar', String(RATE), '-ac', '2', '-i', raw.pcm,
+    '-c:v', 'libx264', '-preset', 'veryfast', '-profile:v', 'main', '-b:v', '3M', '-g', String(2 * FPS), '-c:a', 'libopus', '-b:a', '128k', join(work, 'ffmpeg.mp4')]),
+  gstreamer: () => timed('gst-launch-1.0', ['-q', '-e',
+    'filesrc', `location=${raw.yuv}`, '!', 'rawvideoparse', `width=${W}`, `height=${H}`, 'format=i420', `framerate=${FPS}/1`, '!', 'queue', '!',
+    'x264enc', 'speed-preset=veryfast', 'bitrate=3000', `key-int-max=${2 * FPS}`, '!', 'video/x-h264,profile=main', '!', 'h264parse', '!', 'queue', '!',
+    'mp4mux', 'name=m', '!', 'filesink', `location=${join(work, 'gst.mp4')}`, 'async=false',
+    'filesrc', `location=${raw.pcm}`, '!', 'rawaudioparse', 'format=pcm', 'pcm-format=f32le', `sample-rate=${RATE}`, 'num-channels=2', '!',
+    'audioconvert', '!', 'queue', '!', 'opusenc', 'bitrate=128000', '!', 'queue', '!', 'm.']),
+  x264alone: () => timed('ffmpeg', ['-v', 'error', '-y', '-f', 'rawvideo', '-pix_fmt', 'yuv420p', '-s', `${W}x${H}`, '-r', String(FPS), '-i', raw.yuv,
+    '-c:v', 'libx264', '-preset', 'veryfast', '-profile:v', 'main', '-b:v', '3M', '-g', String(2 * FPS), '-f', 'null', '-']),
+});
+
+function version(cmd, args, re) {
+  try { return re.exec(execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }))?.[1] ?? 'unknown'; } catch { return null; }
+}
+
+const peersAvailable = { ffmpeg: have('ffmpeg'), gstreamer: have('gst-launch-1.0') };
+const raw = await writeRaw(DURATION);
+const runs = contenders(raw, DURATION);
+const names = ['avpipe', ...(peersAvailable.ffmpeg ? ['ffmpeg', 'x264alone'] : []), ...(peersAvailable.gstreamer ? ['gstreamer'] : [])];
+const samples = Object.fromEntries(names.map((n) => [n, []]));
+let avpipeResult;
+for (let rep = 0; rep < REPS; rep++) {
+  const order = names.map((_, i) => names[(i + rep) % names.length]);
+  for (const name of order) {
+    const r = runs[name]();
+    samples[name].push({ wall: r.wall, rssMiB: r.rssMiB });
+    if (name === 'avpipe') avpipeResult = JSON.parse(r.stdout);
+    process.stderr.write(`rep ${rep + 1} ${name.padEnd(10)} ${r.wall.toFixed(2)} s  ${r.rssMiB.toFixed(0)} MiB\n`);
+  }
+}
+const summary = Object.fromEntries(names.map((n) => {
+  const walls = samples[n].map((s) => s.wall);
+  return [n, { wallS: median(walls), xRealtime: DURATION / median(walls), peakRssMiB: median(samples[n].map((s) => s.rssMiB)), walls }];
+}));
+const pairedRatio = (a, b) => (samples[b] ? median(samples[a].map((s, i) => s.wall / samples[b][i].wall)) : null);
+const ratios = { 'avpipe/ffmpeg': pairedRatio('avpipe', 'ffmpeg'), 'avpipe/gstreamer': pairedRatio('avpipe', 'gstreamer'), 'avpipe/x264alone': pairedRatio('avpipe', 'x264alone') };
+
+// Memory is flat in duration: the same workload at 10 s and 120 s.
+const rssAt = {};
+if (!values.quick) {
+  for (const secs of [10, 120]) {
+    const xs = [];
+    for (let i = 0; i < 2; i++) xs.push(contenders(raw, secs).avpipe().rssMiB);
+    rssAt[`${secs}s`] = median(xs);
+  }
+}
+
+// Live at 720p30: drops and queue levels when the encoder keeps up.
+let live = null;
+if (!values.quick) {
+  const r = timed(process.execPath, [CLI, 'record', '--duration', '10', '--size', `${W}x${H}`, '--output', join(work, 'live.mp4'), '--json']);
+  const res = JSON.parse(r.stdout);
+  live = { wallS: r.wall, dropped: res.queues.reduce((n, q) => n + q.dropped, 0), maxLevel: Object.fromEntries(res.queues.map((q) => [q.name, q.maxLevel])), videoFrames: res.encoders[0].framesIn };
+}
+
+const report = {
+  workload: `W1 ${DURATION} s ${W}x${H}@${FPS} -> H.264 veryfast main 3 Mb/s g${2 * FPS} + Opus 128k -> MP4, non-live`,
+  date: new Date().toISOString(), machine: { cpus: cpus().length, cpu: cpus()[0]?.model, memGiB: Math.round(totalmem() / 2 ** 30) },
+  versions: { node: process.version, ffmpeg: version('ffmpeg', ['-version'], /ffmpeg version (\S+)/), gstreamer: version('gst-launch-1.0', ['--version'], /GStreamer (\S+)/) },
+  reps: REPS, summary, ratios, rssAt, rssRatio120to10: rssAt['120s'] && rssAt['10s'] ? rssAt['120s'] / rssAt['10s'] : null, live,
+  avpipeOutput: avpipeResult?.outputs?.[0], avpipeQueues: avpipeResult?.queues,
+};
+mkdirSync(join(root, 'bench', 'results'), { recursive: true });
+const out = join(root, 'bench', 'results', `w1-${report.date.slice(0, 10)}.json`);
+writeFileSync(out, `${JSON.stringify(report, null, 2)}\n`);
+
+const row = (n) => `| ${n} | ${summary[n].wallS.toFixed(2)} s | ${summary[n].xRealtime.toFixed(2)}x | ${summary[n].peakRssMiB.toFixed(0)} MiB |`;
+console.log(`\n${report.workload}; ${REPS} reps, medians\n\n| | wall | x realtime | peak RSS |\n|---|---|---|---|\n${names.map(row).join('\n')}`);
+console.log(`\npaired ratios (median): ${Object.entries(ratios).filter(([, v]) => v !== null).map(([k, v]) => `${k} ${v.toFixed(3)}`).join(', ')}`);
+if (report.rssRatio120to10 !== null) console.log(`avpipe peak RSS: 10 s ${rssAt['10s'].toFixed(0)} MiB, 120 s ${rssAt['120s'].toFixed(0)} MiB, ratio ${report.rssRatio120to10.toFixed(3)}`);
+if (live) console.log(`live 720p30 10 s: ${live.videoFrames} frames, ${live.dropped} dropped, max queue level ${JSON.stringify(live.maxLevel)}`);
+console.log(`\nwritten ${out}`);
+if (!process.env.AVPIPE_BENCH_KEEP) rmSync(join(work, 'avpipe.mp4'), { force: true });
