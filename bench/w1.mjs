@@ -85,6 +85,17 @@ const contenders = (raw, seconds) => ({
     'mp4mux', 'name=m', '!', 'filesink', `location=${join(work, 'gst.mp4')}`, 'async=false',
     'filesrc', `location=${raw.pcm}`, '!', 'rawaudioparse', 'format=pcm', 'pcm-format=f32le', `sample-rate=${RATE}`, 'num-channels=2', '!',
     'audioconvert', '!', 'queue', '!', 'opusenc', 'bitrate=128000', '!', 'queue', '!', 'm.']),
+  // The peers with their own generators, as measured in shared research (not the same frames).
+  'ffmpeg-lavfi': () => timed('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', `testsrc2=size=${W}x${H}:rate=${FPS}:duration=${seconds}`,
+    '-f', 'lavfi', '-i', `sine=frequency=1000:sample_rate=${RATE}:duration=${seconds}`,
+    '-c:v', 'libx264', '-preset', 'veryfast', '-profile:v', 'main', '-b:v', '3M', '-g', String(2 * FPS), '-pix_fmt', 'yuv420p',
+    '-c:a', 'libopus', '-b:a', '128k', '-ac', '2', join(work, 'ffmpeg-lavfi.mp4')]),
+  'gstreamer-testsrc': () => timed('gst-launch-1.0', ['-q', '-e',
+    'videotestsrc', 'is-live=false', `num-buffers=${seconds * FPS}`, 'pattern=smpte', '!', `video/x-raw,format=I420,width=${W},height=${H},framerate=${FPS}/1`, '!', 'queue', '!',
+    'x264enc', 'speed-preset=veryfast', 'bitrate=3000', `key-int-max=${2 * FPS}`, '!', 'video/x-h264,profile=main', '!', 'h264parse', '!', 'queue', '!',
+    'mp4mux', 'name=m', '!', 'filesink', `location=${join(work, 'gst-testsrc.mp4')}`, 'async=false',
+    'audiotestsrc', 'is-live=false', `num-buffers=${Math.ceil((seconds * RATE) / 1024)}`, 'samplesperbuffer=1024', 'wave=sine', '!', `audio/x-raw,rate=${RATE},channels=2`, '!',
+    'queue', '!', 'opusenc', 'bitrate=128000', '!', 'queue', '!', 'm.']),
   x264alone: () => timed('ffmpeg', ['-v', 'error', '-y', '-f', 'rawvideo', '-pix_fmt', 'yuv420p', '-s', `${W}x${H}`, '-r', String(FPS), '-i', raw.yuv,
     '-c:v', 'libx264', '-preset', 'veryfast', '-profile:v', 'main', '-b:v', '3M', '-g', String(2 * FPS), '-f', 'null', '-']),
 });
@@ -96,7 +107,8 @@ function version(cmd, args, re) {
 const peersAvailable = { ffmpeg: have('ffmpeg'), gstreamer: have('gst-launch-1.0') };
 const raw = await writeRaw(DURATION);
 const runs = contenders(raw, DURATION);
-const names = ['avpipe', ...(peersAvailable.ffmpeg ? ['ffmpeg', 'x264alone'] : []), ...(peersAvailable.gstreamer ? ['gstreamer'] : [])];
+const names = ['avpipe', ...(peersAvailable.ffmpeg ? ['ffmpeg', 'x264alone'] : []), ...(peersAvailable.gstreamer ? ['gstreamer'] : []),
+  ...(values.quick ? [] : [...(peersAvailable.ffmpeg ? ['ffmpeg-lavfi'] : []), ...(peersAvailable.gstreamer ? ['gstreamer-testsrc'] : [])])];
 const samples = Object.fromEntries(names.map((n) => [n, []]));
 let avpipeResult;
 for (let rep = 0; rep < REPS; rep++) {
@@ -112,8 +124,8 @@ const summary = Object.fromEntries(names.map((n) => {
   const walls = samples[n].map((s) => s.wall);
   return [n, { wallS: median(walls), xRealtime: DURATION / median(walls), peakRssMiB: median(samples[n].map((s) => s.rssMiB)), walls }];
 }));
-const pairedRatio = (a, b) => (samples[b] ? median(samples[a].map((s, i) => s.wall / samples[b][i].wall)) : null);
-const ratios = { 'avpipe/ffmpeg': pairedRatio('avpipe', 'ffmpeg'), 'avpipe/gstreamer': pairedRatio('avpipe', 'gstreamer'), 'avpipe/x264alone': pairedRatio('avpipe', 'x264alone') };
+const pairedRatio = (a, b) => median(samples[a].map((s, i) => s.wall / samples[b][i].wall));
+const ratios = Object.fromEntries(names.filter((n) => n !== 'avpipe').map((n) => [`avpipe/${n}`, pairedRatio('avpipe', n)]));
 
 // Memory is flat in duration: the same workload at 10 s and 120 s.
 const rssAt = {};
@@ -141,12 +153,12 @@ const report = {
   avpipeOutput: avpipeResult?.outputs?.[0], avpipeQueues: avpipeResult?.queues,
 };
 mkdirSync(join(root, 'bench', 'results'), { recursive: true });
-const out = join(root, 'bench', 'results', `w1-${report.date.slice(0, 10)}.json`);
+const out = join(root, 'bench', 'results', `w1-${report.date.slice(0, 19).replace(/:/g, '')}.json`);
 writeFileSync(out, `${JSON.stringify(report, null, 2)}\n`);
 
 const row = (n) => `| ${n} | ${summary[n].wallS.toFixed(2)} s | ${summary[n].xRealtime.toFixed(2)}x | ${summary[n].peakRssMiB.toFixed(0)} MiB |`;
 console.log(`\n${report.workload}; ${REPS} reps, medians\n\n| | wall | x realtime | peak RSS |\n|---|---|---|---|\n${names.map(row).join('\n')}`);
-console.log(`\npaired ratios (median): ${Object.entries(ratios).filter(([, v]) => v !== null).map(([k, v]) => `${k} ${v.toFixed(3)}`).join(', ')}`);
+console.log(`\npaired ratios (median): ${Object.entries(ratios).map(([k, v]) => `${k} ${v.toFixed(3)}`).join(', ')}`);
 if (report.rssRatio120to10 !== null) console.log(`avpipe peak RSS: 10 s ${rssAt['10s'].toFixed(0)} MiB, 120 s ${rssAt['120s'].toFixed(0)} MiB, ratio ${report.rssRatio120to10.toFixed(3)}`);
 if (live) console.log(`live 720p30 10 s: ${live.videoFrames} frames, ${live.dropped} dropped, max queue level ${JSON.stringify(live.maxLevel)}`);
 console.log(`\nwritten ${out}`);

@@ -127,17 +127,18 @@ export class Controller extends EventEmitter<ControllerEvents> {
         },
       });
       this._graph = graph;
+      await graph.open();
+      // Stopped or aborted before it was active: egress's ABORTED, and no output left behind.
       if (this._abortRequested || this._stopRequested) {
+        await graph.discard();
         await this.source.close();
         return this._finish('ABORTED', null);
       }
-      await graph.open();
       const running = graph.run();
       running.catch(() => undefined);
       this.source.start();
       this._activeAt = performance.now();
       this._setStatus('ACTIVE');
-      if (this._stopRequested) this.stop();
       this._startProgress();
       void this.source.ended.then(() => {
         if (this._status === 'ACTIVE') this._setStatus('ENDING');

@@ -40,6 +40,20 @@ describe('Controller lifecycle', () => {
     expect(existsSync(path)).toBe(false);
   });
 
+  it('stop() while STARTING ends as ABORTED and leaves no file', async () => {
+    const path = join(dir, 'stopped-starting.mp4');
+    const c = createController(createPipelineConfig({ source: { type: 'test', duration: 2 }, encoding: small, outputs: [{ path }] }));
+    const statuses: PipelineStatus[] = [];
+    c.on('status', (s) => statuses.push(s));
+    const run = c.start();
+    expect(c.status).toBe('STARTING');
+    void c.stop();
+    const result = await run;
+    expect(result.status).toBe('ABORTED');
+    expect(statuses).toEqual(['STARTING', 'ABORTED']);
+    expect(existsSync(path)).toBe(false);
+  });
+
   it('an aborted AbortSignal ends the run as ABORTED before anything is written', async () => {
     const path = join(dir, 'signal.mp4');
     const ac = new AbortController();
