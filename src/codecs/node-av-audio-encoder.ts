@@ -1,9 +1,10 @@
-import type { CodecContext as CodecContextT, Frame as FrameT, Packet as PacketT } from 'node-av/lib';
+import type { Packet } from 'node-av/lib';
 import { AvpipeError } from '../errors.js';
 import type { AudioData } from './audio-data.js';
 import type { AudioEncoderConfig, AudioEncoderInit, AudioEncoderLike, CodecState } from './codec-provider.js';
 import { EncodedAudioChunk } from './encoded-chunk.js';
 import type { NodeAv } from './node-av-loader.js';
+import { NodeAvEncoderSession, encoderError } from './node-av-session.js';
 
 /**
  * Samples of encoder delay at the start of the stream (priming). Timestamps are shifted back by it so
@@ -22,9 +23,7 @@ export class NodeAvAudioEncoder implements AudioEncoderLike {
   private readonly _init: AudioEncoderInit;
   private readonly _av: NodeAv;
   private _config: AudioEncoderConfig | undefined;
-  private _ctx: CodecContextT | undefined;
-  private _frame: FrameT | undefined;
-  private _packet: PacketT | undefined;
+  private _session: NodeAvEncoderSession | undefined;
   private _name: 'libopus' | 'aac' = 'libopus';
   private _frameSize = 960;
   private _interleaved = true;
@@ -32,7 +31,6 @@ export class NodeAvAudioEncoder implements AudioEncoderLike {
   private _fifo: Float32Array[] = [];
   private _fill = 0;
   private _firstTimestamp: number | undefined;
-  private _samplesIn = 0;
   private _framesSent = 0;
   private _packetsOut = 0;
   private _drained = false;
@@ -54,8 +52,9 @@ export class NodeAvAudioEncoder implements AudioEncoderLike {
 
   configure(config: AudioEncoderConfig): void {
     if (this._state === 'closed') throw new AvpipeError('INVALID_STATE', 'AudioEncoder is closed');
-    this._release();
-    const { Codec, CodecContext, Frame, Packet, FFmpegError, Rational } = this._av.lib;
+    this._session?.close();
+    this._session = undefined;
+    const { Codec, CodecContext, Rational } = this._av.lib;
     const C = this._av.constants;
     const name = config.codec === 'opus' ? 'libopus' : config.codec.startsWith('mp4a.40') ? 'aac' : undefined;
     if (name === undefined) throw new AvpipeError('ENCODER_FAILED', `unsupported audio codec string "${config.codec}"`);
@@ -70,26 +69,19 @@ export class NodeAvAudioEncoder implements AudioEncoderLike {
     ctx.sampleFormat = this._interleaved ? C.AV_SAMPLE_FMT_FLT : C.AV_SAMPLE_FMT_FLTP;
     ctx.timeBase = new Rational(1, config.sampleRate);
     ctx.bitRate = BigInt(Math.round(config.bitrate));
-    FFmpegError.throwIfError(ctx.open2Sync(codec, null), `open ${name}`);
-    this._frameSize = ctx.frameSize > 0 ? ctx.frameSize : 1024;
-    const frame = new Frame();
-    frame.alloc();
-    frame.nbSamples = this._frameSize;
-    frame.format = ctx.sampleFormat;
-    frame.sampleRate = config.sampleRate;
-    frame.channelLayout = layout;
-    FFmpegError.throwIfError(frame.allocBuffer(), 'allocate audio frame');
-    const packet = new Packet();
-    packet.alloc();
-    this._ctx = ctx;
-    this._frame = frame;
-    this._packet = packet;
+    const session = NodeAvEncoderSession.open(this._av, name, ctx, codec, (frame) => {
+      frame.nbSamples = ctx.frameSize > 0 ? ctx.frameSize : 1024;
+      frame.format = ctx.sampleFormat;
+      frame.sampleRate = config.sampleRate;
+      frame.channelLayout = layout;
+    });
+    this._frameSize = session.frame.nbSamples;
+    this._session = session;
     this._config = config;
     this._name = name;
     this._fifo = Array.from({ length: config.numberOfChannels }, () => new Float32Array(this._frameSize));
     this._fill = 0;
     this._firstTimestamp = undefined;
-    this._samplesIn = 0;
     this._framesSent = 0;
     this._packetsOut = 0;
     this._drained = false;
@@ -98,7 +90,7 @@ export class NodeAvAudioEncoder implements AudioEncoderLike {
 
   /** The codec's own decoder config bytes (OpusHead, AudioSpecificConfig). */
   get description(): Uint8Array | undefined {
-    const x = this._ctx?.extraData;
+    const x = this._session?.ctx.extraData;
     return x == null ? undefined : new Uint8Array(x);
   }
 
@@ -124,7 +116,6 @@ export class NodeAvAudioEncoder implements AudioEncoderLike {
         at += take;
         if (this._fill === this._frameSize) this._sendFifo();
       }
-      this._samplesIn += n;
       this.counters.samplesIn += n;
     } catch (err) {
       this._fail(err);
@@ -141,7 +132,7 @@ export class NodeAvAudioEncoder implements AudioEncoderLike {
         for (const p of this._fifo) p.fill(0, this._fill);
         this._sendFifo();
       }
-      this._send(null);
+      this._session!.encode(null, (pkt) => this._emit(pkt));
       this._drained = true;
     } catch (err) {
       this._fail(err);
@@ -152,29 +143,19 @@ export class NodeAvAudioEncoder implements AudioEncoderLike {
   close(): void {
     if (this._state === 'closed') return;
     this._state = 'closed';
-    this._release();
+    this._session?.close();
   }
 
   private _fail(err: unknown): void {
-    const error = err instanceof AvpipeError ? err : new AvpipeError('ENCODER_FAILED', `${this._name}: ${(err as Error).message}`, { cause: err });
+    const error = encoderError(this._name, err);
     this.close();
     this._init.error(error);
   }
 
-  private _release(): void {
-    this._ctx?.freeContext();
-    this._frame?.free();
-    this._packet?.free();
-    this._ctx = undefined;
-    this._frame = undefined;
-    this._packet = undefined;
-  }
-
   /** Sends the filled (or, at the end, zero-padded) codec frame. */
   private _sendFifo(): void {
-    const frame = this._frame!;
-    const { FFmpegError } = this._av.lib;
-    FFmpegError.throwIfError(frame.makeWritable(), 'make audio frame writable');
+    const session = this._session!;
+    const frame = session.writableFrame();
     const planes = frame.data!;
     const channels = this._fifo.length;
     if (this._interleaved) {
@@ -194,31 +175,16 @@ export class NodeAvAudioEncoder implements AudioEncoderLike {
     frame.pts = BigInt(this._framesSent * this._frameSize);
     this._framesSent++;
     this._fill = 0;
-    this._send(frame);
-  }
-
-  private _send(frame: FrameT | null): void {
-    const ctx = this._ctx!;
-    const { FFmpegError } = this._av.lib;
-    const C = this._av.constants;
-    FFmpegError.throwIfError(ctx.sendFrameSync(frame), `${this._name} send`);
-    const pkt = this._packet!;
-    for (;;) {
-      const ret = ctx.receivePacketSync(pkt);
-      if (ret === C.AVERROR_EAGAIN || ret === C.AVERROR_EOF) break;
-      FFmpegError.throwIfError(ret, `${this._name} receive`);
-      this._emit(pkt);
-      pkt.unref();
-    }
+    session.encode(frame, (pkt) => this._emit(pkt));
   }
 
   private _priming(): number {
     if (this._name === 'aac') return 1024;
-    const head = this._ctx?.extraData;
+    const head = this._session?.ctx.extraData;
     return head != null && head.length >= 12 ? head.readUInt16LE(10) : 0;
   }
 
-  private _emit(pkt: PacketT): void {
+  private _emit(pkt: Packet): void {
     const cfg = this._config!;
     const data = new Uint8Array(pkt.data!);
     const startSample = this._packetsOut * this._frameSize - this._priming();

@@ -1,10 +1,11 @@
-import type { CodecContext as CodecContextT, Frame as FrameT, Packet as PacketT } from 'node-av/lib';
+import type { Packet } from 'node-av/lib';
 import type { SpeedPreset } from '../config/codecs.js';
 import { AvpipeError } from '../errors.js';
 import type { CodecState, VideoEncoderConfig, VideoEncoderInit, VideoEncoderLike } from './codec-provider.js';
 import { avcCodecStringFromAnnexB, h264ProfileOf } from './codec-strings.js';
 import { EncodedVideoChunk, type VideoDecoderConfig } from './encoded-chunk.js';
 import type { NodeAv } from './node-av-loader.js';
+import { NodeAvEncoderSession, encoderError } from './node-av-session.js';
 import type { VideoFrame } from './video-frame.js';
 
 /** libvpx cpu-used for each x264 preset name (higher is faster). */
@@ -27,9 +28,7 @@ export class NodeAvVideoEncoder implements VideoEncoderLike {
   private readonly _init: VideoEncoderInit;
   private readonly _av: NodeAv;
   private _config: VideoEncoderConfig | undefined;
-  private _ctx: CodecContextT | undefined;
-  private _frame: FrameT | undefined;
-  private _packet: PacketT | undefined;
+  private _session: NodeAvEncoderSession | undefined;
   private readonly _pending: { frame: VideoFrame | null; keyFrame: boolean; done?: () => void }[] = [];
   private _scheduled = false;
   private _sentDecoderConfig = false;
@@ -53,8 +52,9 @@ export class NodeAvVideoEncoder implements VideoEncoderLike {
 
   configure(config: VideoEncoderConfig): void {
     if (this._state === 'closed') throw new AvpipeError('INVALID_STATE', 'VideoEncoder is closed');
-    this._release();
-    const { Codec, CodecContext, Frame, Packet, FFmpegError, Rational } = this._av.lib;
+    this._session?.close();
+    this._session = undefined;
+    const { Codec, CodecContext, Rational } = this._av.lib;
     const C = this._av.constants;
     const name = config.codec.startsWith('avc1') ? 'libx264' : config.codec === 'vp8' ? 'libvpx' : config.codec.startsWith('vp09') ? 'libvpx-vp9' : undefined;
     if (name === undefined) throw new AvpipeError('ENCODER_FAILED', `unsupported video codec string "${config.codec}"`);
@@ -86,18 +86,11 @@ export class NodeAvVideoEncoder implements VideoEncoderLike {
       ctx.setOption('auto-alt-ref', '0');
       ctx.setOption('lag-in-frames', '0');
     }
-    FFmpegError.throwIfError(ctx.open2Sync(codec, null), `open ${name}`);
-    const frame = new Frame();
-    frame.alloc();
-    frame.width = config.width;
-    frame.height = config.height;
-    frame.format = C.AV_PIX_FMT_YUV420P;
-    FFmpegError.throwIfError(frame.allocBuffer(), 'allocate frame');
-    const packet = new Packet();
-    packet.alloc();
-    this._ctx = ctx;
-    this._frame = frame;
-    this._packet = packet;
+    this._session = NodeAvEncoderSession.open(this._av, name, ctx, codec, (frame) => {
+      frame.width = config.width;
+      frame.height = config.height;
+      frame.format = C.AV_PIX_FMT_YUV420P;
+    });
     this._config = config;
     this._codecName = name;
     this._sentDecoderConfig = false;
@@ -132,16 +125,7 @@ export class NodeAvVideoEncoder implements VideoEncoderLike {
       p.frame?.close();
       p.done?.();
     }
-    this._release();
-  }
-
-  private _release(): void {
-    this._ctx?.freeContext();
-    this._frame?.free();
-    this._packet?.free();
-    this._ctx = undefined;
-    this._frame = undefined;
-    this._packet = undefined;
+    this._session?.close();
   }
 
   private _schedule(): void {
@@ -158,20 +142,21 @@ export class NodeAvVideoEncoder implements VideoEncoderLike {
     const job = this._pending.shift();
     if (job === undefined || this._state !== 'configured') return;
     try {
+      const session = this._session!;
       if (job.frame === null) {
-        this._send(null);
+        session.encode(null, (pkt) => this._emit(pkt));
         this._drained = true;
         job.done?.();
       } else {
         this._copyIn(job.frame, job.keyFrame);
         job.frame.close();
-        this._send(this._frame!);
+        session.encode(session.frame, (pkt) => this._emit(pkt));
         this.ondequeue?.();
       }
     } catch (err) {
       job.frame?.close();
       job.done?.();
-      const error = err instanceof AvpipeError ? err : new AvpipeError('ENCODER_FAILED', `${this._codecName}: ${(err as Error).message}`, { cause: err });
+      const error = encoderError(this._codecName, err);
       this.close();
       this._init.error(error);
       return;
@@ -180,13 +165,11 @@ export class NodeAvVideoEncoder implements VideoEncoderLike {
   }
 
   private _copyIn(src: VideoFrame, keyFrame: boolean): void {
-    const frame = this._frame!;
     const cfg = this._config!;
     if (src.codedWidth !== cfg.width || src.codedHeight !== cfg.height) {
       throw new AvpipeError('ENCODER_FAILED', `frame is ${src.codedWidth}x${src.codedHeight}, the encoder was configured for ${cfg.width}x${cfg.height}`);
     }
-    // The codec may still hold a reference to the last buffer; makeWritable gives us a fresh one then.
-    this._av.lib.FFmpegError.throwIfError(frame.makeWritable(), 'make frame writable');
+    const frame = this._session!.writableFrame();
     const dst = frame.data!;
     const lines = frame.linesize;
     src.planes().forEach((p, i) => {
@@ -200,22 +183,7 @@ export class NodeAvVideoEncoder implements VideoEncoderLike {
     this.counters.framesIn++;
   }
 
-  private _send(frame: FrameT | null): void {
-    const ctx = this._ctx!;
-    const { FFmpegError } = this._av.lib;
-    FFmpegError.throwIfError(ctx.sendFrameSync(frame), `${this._codecName} send`);
-    const pkt = this._packet!;
-    const C = this._av.constants;
-    for (;;) {
-      const ret = ctx.receivePacketSync(pkt);
-      if (ret === C.AVERROR_EAGAIN || ret === C.AVERROR_EOF) break;
-      FFmpegError.throwIfError(ret, `${this._codecName} receive`);
-      this._emit(pkt);
-      pkt.unref();
-    }
-  }
-
-  private _emit(pkt: PacketT): void {
+  private _emit(pkt: Packet): void {
     const cfg = this._config!;
     const data = new Uint8Array(pkt.data!);
     const key = pkt.isKeyframe;
