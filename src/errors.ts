@@ -8,7 +8,8 @@ export type AvpipeErrorCode =
   | 'MUXER_FAILED'
   | 'SINK_FAILED'
   | 'INVALID_STATE'
-  | 'ABORTED';
+  | 'ABORTED'
+  | 'INPUT_INVALID';
 
 /** Options common to every avpipe error. */
 export interface AvpipeErrorOptions {

@@ -1,57 +1,57 @@
-import { parseArgs } from 'node:util';
-import type { PipelineConfigInit } from '../config/pipeline-config.js';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import type { CodecMode, EncodingInit, PipelineConfigInit } from '../config/pipeline-config.js';
 import type { ConfigProblem } from '../errors.js';
 
 /** What the command line asked for. */
-export interface RecordCommand {
+export interface ParsedCommand {
   init: PipelineConfigInit;
   json: boolean;
 }
 
-/** Usage text. */
-export const USAGE = `usage: avpipe record --source test --output PATH [options]
-
-  --source test            the built-in test source (flash + beep every second)
-  --duration SECONDS       media duration (live runs without it go on until Ctrl-C)
-  --size WxH               frame size (default 1280x720)
-  --fps N                  frame rate (default 30)
-  --video-codec C          h264 | vp8 | vp9 | none (default h264)
-  --audio-codec C          opus | aac | none (default opus)
+const ENCODING_HELP = `  --size WxH               frame size
+  --fps N                  frame rate
+  --video-codec C          h264 | vp8 | vp9 | none
+  --audio-codec C          opus | aac | none
   --preset NAME            H264_720P_30 ... H264_1080P_60, PORTRAIT_* variants
   --h264-profile P         baseline | main | high (default main)
   --video-bitrate KBPS     (default 3000)
   --audio-bitrate KBPS     (default 128)
   --keyframe-interval S    seconds between keyframes (default 2)
   --speed-preset P         x264 preset name (default veryfast)
-  --live | --no-live       paced at 1x with leaky queues (default) | as fast as possible, nothing dropped
   --max-duration S         end as LIMIT_REACHED after S seconds of media
   --max-size BYTES         end as LIMIT_REACHED once the file reaches this size
-  --output PATH            .mp4, .webm or .ogg (a URL such as rtmp://... is refused on --no-live)
-  --json                   print the result as JSON on stdout, nothing else
+  --output PATH            .mp4, .webm or .ogg (a URL such as rtmp://... is refused on non-live runs)
+  --json                   print the result as JSON on stdout, nothing else`;
+
+/** Usage text. */
+export const USAGE = `usage: avpipe record --source test --output PATH [options]
+       avpipe export INPUT... --output PATH [options]
+
+record: the built-in test source (flash + beep every second)
+  --source test            the test source
+  --duration SECONDS       media duration (live runs without it go on until Ctrl-C)
+  --live | --no-live       paced at 1x with leaky queues (default) | as fast as possible, nothing dropped
+
+export: recorded files in (MP4/MOV, WebM/MKV, Ogg, MPEG-TS, MP3, WAV, ADTS, FLAC), as fast as possible
+  INPUT[@OFFSET]           an input file, optionally delayed by OFFSET seconds (e.g. voice.ogg@1.5)
+  --copy | --transcode     insist on copying packets | always re-encode (default: copy what can be)
+  --live                   replay at 1x instead (a file played as a live source)
+
+options of both (unset ones follow the input on export, the defaults on record):
+${ENCODING_HELP}
 `;
 
-/** Parses `record` arguments into a config init, or returns the problems found. */
-export function parseRecordArgs(argv: string[]): RecordCommand | { problems: ConfigProblem[] } {
-  const problems: ConfigProblem[] = [];
-  let values: Record<string, string | boolean | undefined>;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        source: { type: 'string' }, duration: { type: 'string' }, size: { type: 'string' }, fps: { type: 'string' },
-        'video-codec': { type: 'string' }, 'audio-codec': { type: 'string' }, preset: { type: 'string' },
-        'h264-profile': { type: 'string' }, 'video-bitrate': { type: 'string' }, 'audio-bitrate': { type: 'string' },
-        'keyframe-interval': { type: 'string' }, 'speed-preset': { type: 'string' },
-        live: { type: 'boolean' }, 'no-live': { type: 'boolean' },
-        'max-duration': { type: 'string' }, 'max-size': { type: 'string' },
-        output: { type: 'string' }, json: { type: 'boolean' },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (err) {
-    return { problems: [{ field: 'arguments', message: (err as Error).message }] };
-  }
+const OPTIONS = {
+  size: { type: 'string' }, fps: { type: 'string' }, 'video-codec': { type: 'string' }, 'audio-codec': { type: 'string' },
+  preset: { type: 'string' }, 'h264-profile': { type: 'string' }, 'video-bitrate': { type: 'string' }, 'audio-bitrate': { type: 'string' },
+  'keyframe-interval': { type: 'string' }, 'speed-preset': { type: 'string' }, 'max-duration': { type: 'string' }, 'max-size': { type: 'string' },
+  output: { type: 'string' }, json: { type: 'boolean' }, live: { type: 'boolean' }, 'no-live': { type: 'boolean' },
+} as const satisfies ParseArgsConfig['options'];
+
+type Values = Record<string, string | boolean | undefined>;
+
+/** Parses what record and export share: encoding, limits, output, --json. */
+function common(values: Values, problems: ConfigProblem[]): Omit<PipelineConfigInit, 'source' | 'live'> {
   const str = (k: string): string | undefined => values[k] as string | undefined;
   const num = (k: string): number | undefined => {
     const v = str(k);
@@ -60,13 +60,10 @@ export function parseRecordArgs(argv: string[]): RecordCommand | { problems: Con
     if (!Number.isFinite(n)) problems.push({ field: `--${k}`, message: `must be a number, got "${v}"` });
     return n;
   };
-  const codec = <T extends string>(k: string): T | null | undefined => {
+  const codec = (k: string): string | null | undefined => {
     const v = str(k);
-    return v === undefined ? undefined : v === 'none' ? null : (v as T);
+    return v === undefined ? undefined : v === 'none' ? null : v;
   };
-  if (values['live'] === true && values['no-live'] === true) problems.push({ field: '--live', message: 'give --live or --no-live, not both' });
-  const source = str('source') ?? 'test';
-  if (source !== 'test') problems.push({ field: '--source', message: `unknown source "${source}" (test)` });
   let width: number | undefined;
   let height: number | undefined;
   const size = str('size');
@@ -77,21 +74,64 @@ export function parseRecordArgs(argv: string[]): RecordCommand | { problems: Con
   }
   const output = str('output');
   if (output === undefined) problems.push({ field: '--output', message: 'is required' });
-  const duration = num('duration');
-  const init: PipelineConfigInit = {
-    live: values['no-live'] === true ? false : true,
-    source: { type: 'test', ...(duration === undefined ? {} : { duration }) },
-    encoding: Object.fromEntries(Object.entries({
-      preset: str('preset'), width, height, fps: num('fps'),
-      videoCodec: codec('video-codec'), audioCodec: codec('audio-codec'),
+  const defined = <T extends object>(o: T): T => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+  return {
+    encoding: defined({
+      preset: str('preset'), width, height, fps: num('fps'), videoCodec: codec('video-codec'), audioCodec: codec('audio-codec'),
       h264Profile: str('h264-profile'), videoBitrateKbps: num('video-bitrate'), audioBitrateKbps: num('audio-bitrate'),
       keyframeInterval: num('keyframe-interval'), speedPreset: str('speed-preset'),
-    }).filter(([, v]) => v !== undefined)) as PipelineConfigInit['encoding'],
+    }) as EncodingInit,
     outputs: output === undefined ? [] : [/^[a-z][a-z0-9+.-]*:\/\//i.test(output) ? { url: output } : { path: output }],
-    limits: Object.fromEntries(Object.entries({ maxDuration: num('max-duration'), maxSize: num('max-size') }).filter(([, v]) => v !== undefined)),
+    limits: defined({ maxDuration: num('max-duration'), maxSize: num('max-size') }),
   };
-  // An Ogg file holds audio only: drop video unless the user asked for a codec explicitly.
-  if (output !== undefined && /\.ogg$/i.test(output) && str('video-codec') === undefined) init.encoding = { ...init.encoding, videoCodec: null };
-  if (problems.length > 0) return { problems };
-  return { init, json: values['json'] === true };
+}
+
+function parse(argv: string[], extra: ParseArgsConfig['options'], positionals: boolean): { values: Values; positionals: string[] } | { problems: ConfigProblem[] } {
+  try {
+    return parseArgs({ args: argv, options: { ...OPTIONS, ...extra }, strict: true, allowPositionals: positionals });
+  } catch (err) {
+    return { problems: [{ field: 'arguments', message: (err as Error).message }] };
+  }
+}
+
+/** Parses `record` arguments into a config init, or returns the problems found. */
+export function parseRecordArgs(argv: string[]): ParsedCommand | { problems: ConfigProblem[] } {
+  const parsed = parse(argv, { source: { type: 'string' }, duration: { type: 'string' } }, false);
+  if ('problems' in parsed) return parsed;
+  const { values } = parsed;
+  const problems: ConfigProblem[] = [];
+  if (values['live'] === true && values['no-live'] === true) problems.push({ field: '--live', message: 'give --live or --no-live, not both' });
+  const source = (values['source'] as string | undefined) ?? 'test';
+  if (source !== 'test') problems.push({ field: '--source', message: `unknown source "${source}" (test; use avpipe export for files)` });
+  const d = values['duration'] as string | undefined;
+  const duration = d === undefined ? undefined : Number(d);
+  if (duration !== undefined && !Number.isFinite(duration)) problems.push({ field: '--duration', message: `must be a number, got "${d}"` });
+  const init: PipelineConfigInit = {
+    ...common(values, problems),
+    live: values['no-live'] !== true,
+    source: { type: 'test', ...(duration === undefined ? {} : { duration }) },
+  };
+  return problems.length > 0 ? { problems } : { init, json: values['json'] === true };
+}
+
+/** Parses `export` arguments into a config init, or returns the problems found. */
+export function parseExportArgs(argv: string[]): ParsedCommand | { problems: ConfigProblem[] } {
+  const parsed = parse(argv, { copy: { type: 'boolean' }, transcode: { type: 'boolean' } }, true);
+  if ('problems' in parsed) return parsed;
+  const { values, positionals } = parsed;
+  const problems: ConfigProblem[] = [];
+  if (positionals.length === 0) problems.push({ field: 'INPUT', message: 'at least one input file is required' });
+  if (values['copy'] === true && values['transcode'] === true) problems.push({ field: '--copy', message: 'give --copy or --transcode, not both' });
+  const inputs = positionals.map((arg) => {
+    const m = /^(.*)@(\d+(?:\.\d+)?)$/.exec(arg);
+    return m === null ? { path: arg } : { path: m[1]!, offset: Number(m[2]) };
+  });
+  const codecMode: CodecMode = values['copy'] === true ? 'copy' : values['transcode'] === true ? 'transcode' : 'auto';
+  const init: PipelineConfigInit = {
+    ...common(values, problems),
+    live: values['live'] === true,
+    source: { type: 'file', inputs },
+    codecMode,
+  };
+  return problems.length > 0 ? { problems } : { init, json: values['json'] === true };
 }

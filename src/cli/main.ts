@@ -3,7 +3,7 @@ import { createPipelineConfig } from '../config/pipeline-config.js';
 import { ConfigError } from '../errors.js';
 import { createController } from '../pipeline/controller.js';
 import type { PipelineResult } from '../pipeline/status.js';
-import { USAGE, parseRecordArgs } from './args.js';
+import { USAGE, parseExportArgs, parseRecordArgs, type ParsedCommand } from './args.js';
 import { formatProgress } from './progress-bar.js';
 
 /** Exit codes: 0 done (COMPLETE, LIMIT_REACHED), 1 failed, 2 bad arguments or config, 130 aborted. */
@@ -16,8 +16,8 @@ function printProblems(problems: readonly { field: string; message: string }[]):
   process.stderr.write(`avpipe: invalid arguments:\n${problems.map((p) => `  ${p.field}: ${p.message}`).join('\n')}\n`);
 }
 
-async function record(argv: string[]): Promise<number> {
-  const parsed = parseRecordArgs(argv);
+/** Runs `record` or `export`: parse, validate, run with progress, print the result. */
+async function runCommand(parsed: ParsedCommand | { problems: { field: string; message: string }[] }): Promise<number> {
   if ('problems' in parsed) {
     printProblems(parsed.problems);
     process.stderr.write(`\n${USAGE}`);
@@ -33,10 +33,18 @@ async function record(argv: string[]): Promise<number> {
     }
     throw err;
   }
-  const controller = createController(config);
+  let controller;
+  try {
+    controller = createController(config);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      printProblems(err.problems);
+      return 2;
+    }
+    throw err;
+  }
   const tty = process.stderr.isTTY === true && !parsed.json;
-  const totalMs = config.source?.duration === undefined ? undefined : config.source.duration * 1000;
-  if (tty) controller.on('progress', (p) => process.stderr.write(`\r${formatProgress(p, totalMs)}\x1b[K`));
+  if (tty) controller.on('progress', (p) => process.stderr.write(`\r${formatProgress(p)}\x1b[K`));
   let interrupts = 0;
   const onSigint = (): void => {
     interrupts++;
@@ -52,7 +60,8 @@ async function record(argv: string[]): Promise<number> {
   } else {
     const out = result.outputs[0];
     const drops = result.queues.reduce((n, q) => n + q.dropped, 0);
-    process.stdout.write(`${result.status}: ${out?.path ?? '(no output)'} ${out?.size ?? 0} bytes, ${(result.durationMs / 1000).toFixed(2)} s of media in ${(result.wallMs / 1000).toFixed(2)} s (${result.speed.toFixed(2)}x), ${drops} dropped\n`);
+    const what = out?.exists === true ? `${out.path} ${out.size} bytes, ` : '';
+    process.stdout.write(`${result.status}: ${what}${(result.durationMs / 1000).toFixed(2)} s of media in ${(result.wallMs / 1000).toFixed(2)} s (${result.speed.toFixed(2)}x), ${drops} dropped\n`);
   }
   if (result.error !== null) process.stderr.write(`avpipe: ${result.error.code}: ${result.error.message}\n`);
   return exitCode(result);
@@ -60,7 +69,8 @@ async function record(argv: string[]): Promise<number> {
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
-  if (command === 'record') return record(rest);
+  if (command === 'record') return runCommand(parseRecordArgs(rest));
+  if (command === 'export') return runCommand(parseExportArgs(rest));
   if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
     process.stdout.write(USAGE);
     return command === undefined ? 2 : 0;

@@ -1,7 +1,8 @@
 import type { PipelineProgress } from '../pipeline/status.js';
 
-/** One line of progress for a terminal: bar (when the duration is known), media time, speed, drops. */
-export function formatProgress(p: PipelineProgress, totalMs: number | undefined, width = 30): string {
+/** One line of progress for a terminal: bar and ETA (when the duration is known), media time, speed, drops. */
+export function formatProgress(p: PipelineProgress, width = 30): string {
+  const totalMs = p.totalMs ?? undefined;
   const secs = (ms: number): string => `${(ms / 1000).toFixed(1)}s`;
   const speed = `${p.speed.toFixed(2)}x`;
   const drops = p.dropped > 0 ? ` drops ${p.dropped}` : '';
@@ -9,5 +10,6 @@ export function formatProgress(p: PipelineProgress, totalMs: number | undefined,
   const frac = Math.min(1, p.mediaTimeMs / totalMs);
   const filled = Math.round(frac * width);
   const bar = `${'#'.repeat(filled)}${'-'.repeat(width - filled)}`;
-  return `[${bar}] ${(frac * 100).toFixed(0).padStart(3)}% ${secs(p.mediaTimeMs)}/${secs(totalMs)} ${speed}${drops}`;
+  const eta = p.speed > 0 && frac < 1 ? ` ETA ${secs((totalMs - p.mediaTimeMs) / p.speed)}` : '';
+  return `[${bar}] ${(frac * 100).toFixed(0).padStart(3)}% ${secs(p.mediaTimeMs)}/${secs(totalMs)} ${speed}${eta}${drops}`;
 }

@@ -1,7 +1,7 @@
 import type { SpeedPreset } from '../config/codecs.js';
 import type { AudioData } from './audio-data.js';
 import type {
-  AudioDecoderConfig, EncodedAudioChunk, EncodedChunkMetadata, EncodedVideoChunk, VideoDecoderConfig,
+  AudioDecoderConfig, EncodedAudioChunk, EncodedChunk, EncodedChunkMetadata, EncodedVideoChunk, VideoDecoderConfig,
 } from './encoded-chunk.js';
 import type { VideoFrame } from './video-frame.js';
 
@@ -75,8 +75,37 @@ export interface AudioEncoderLike {
   close(): void;
 }
 
+/** WebCodecs VideoDecoderInit. Frames come out as I420. */
+export interface VideoDecoderInit {
+  output: (frame: VideoFrame) => void;
+  error: (error: Error) => void;
+}
+
+/** WebCodecs AudioDecoderInit. Audio comes out as f32-planar at the stream's own rate and channels. */
+export interface AudioDecoderInit {
+  output: (data: AudioData) => void;
+  error: (error: Error) => void;
+}
+
+/** The part of WebCodecs' VideoDecoder / AudioDecoder avpipe relies on. */
+export interface DecoderLike<C> {
+  readonly state: CodecState;
+  /** Chunks accepted but not yet decoded. */
+  readonly decodeQueueSize: number;
+  ondequeue: (() => void) | null;
+  configure(config: C): void;
+  decode(chunk: EncodedChunk): void;
+  flush(): Promise<void>;
+  close(): void;
+}
+
+/** A WebCodecs-shaped VideoDecoder. */
+export type VideoDecoderLike = DecoderLike<VideoDecoderConfig>;
+/** A WebCodecs-shaped AudioDecoder. */
+export type AudioDecoderLike = DecoderLike<AudioDecoderConfig>;
+
 /**
- * The codec seam: a factory of WebCodecs-shaped encoders. A platform's own WebCodecs, a native addon
+ * The codec seam: a factory of WebCodecs-shaped encoders and decoders. A platform's own WebCodecs, a native addon
  * or a wasm build can stand behind it.
  */
 export interface CodecProvider {
@@ -84,4 +113,7 @@ export interface CodecProvider {
   readonly name: string;
   createVideoEncoder(init: VideoEncoderInit): VideoEncoderLike;
   createAudioEncoder(init: AudioEncoderInit): AudioEncoderLike;
+  /** Decoders, for sources that give encoded media (files); absent on encode-only providers. */
+  createVideoDecoder?(init: VideoDecoderInit): VideoDecoderLike;
+  createAudioDecoder?(init: AudioDecoderInit): AudioDecoderLike;
 }

@@ -34,6 +34,9 @@ export class EncodedChunk {
   copyTo(dest: Uint8Array): void {
     dest.set(this.data);
   }
+
+  /** Nothing to release (the bytes are GC-owned); here so queues can treat chunks like frames. */
+  close(): void {}
 }
 
 /** A video chunk (WebCodecs EncodedVideoChunk). */

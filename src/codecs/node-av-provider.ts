@@ -1,9 +1,14 @@
-import type { AudioEncoderInit, AudioEncoderLike, CodecProvider, VideoEncoderInit, VideoEncoderLike } from './codec-provider.js';
+import type {
+  AudioDecoderInit, AudioDecoderLike, AudioEncoderInit, AudioEncoderLike, CodecProvider, VideoDecoderInit, VideoDecoderLike,
+  VideoEncoderInit, VideoEncoderLike,
+} from './codec-provider.js';
+import { NodeAvAudioDecoder } from './node-av-audio-decoder.js';
 import { NodeAvAudioEncoder } from './node-av-audio-encoder.js';
 import { loadNodeAv, type NodeAv } from './node-av-loader.js';
+import { NodeAvVideoDecoder } from './node-av-video-decoder.js';
 import { NodeAvVideoEncoder } from './node-av-video-encoder.js';
 
-/** The native provider: FFmpeg 8 (libx264, libvpx, libopus, aac) through node-av, WebCodecs-shaped. */
+/** The native provider: FFmpeg 8 encoders (libx264, libvpx, libopus, aac) and decoders through node-av, WebCodecs-shaped. */
 export class NodeAvProvider implements CodecProvider {
   readonly name = 'node-av';
   private readonly _av: NodeAv;
@@ -23,5 +28,13 @@ export class NodeAvProvider implements CodecProvider {
 
   createAudioEncoder(init: AudioEncoderInit): AudioEncoderLike {
     return new NodeAvAudioEncoder(this._av, init);
+  }
+
+  createVideoDecoder(init: VideoDecoderInit): VideoDecoderLike {
+    return new NodeAvVideoDecoder(this._av, init);
+  }
+
+  createAudioDecoder(init: AudioDecoderInit): AudioDecoderLike {
+    return new NodeAvAudioDecoder(this._av, init);
   }
 }

@@ -106,6 +106,17 @@ export class VideoFrame {
     return out;
   }
 
+  /**
+   * avpipe extension: another frame over the same pixels with a new timestamp (a held or repeated
+   * frame). It shares the buffer and has no release hook of its own: only for GC-owned buffers.
+   */
+  retimed(timestamp: Microseconds, duration: Microseconds): VideoFrame {
+    if (this._data === null) throw new TypeError('VideoFrame is closed');
+    return new VideoFrame(this._data, {
+      format: this.format, codedWidth: this.codedWidth, codedHeight: this.codedHeight, timestamp, duration, layout: this._layout,
+    });
+  }
+
   /** Releases the frame; idempotent. */
   close(): void {
     if (this._data === null) return;

@@ -27,10 +27,10 @@ export type FileContainer = (typeof FILE_CONTAINERS)[number];
 
 /**
  * Which codecs each container may hold: egress's table (Ogg: Opus; MP4: H.264, AAC, Opus;
- * WebM: VP8, VP9, Opus).
+ * WebM: VP8, VP9, Opus). The first of each list is the container's default.
  */
 export const CONTAINER_CODECS: Readonly<Record<FileContainer, { video: readonly VideoCodecName[]; audio: readonly AudioCodecName[] }>> = {
-  mp4: { video: ['h264'], audio: ['aac', 'opus'] },
+  mp4: { video: ['h264'], audio: ['opus', 'aac'] },
   webm: { video: ['vp8', 'vp9'], audio: ['opus'] },
   ogg: { video: [], audio: ['opus'] },
 };

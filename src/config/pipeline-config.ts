@@ -1,6 +1,7 @@
+import type { AudioDecoderConfig, VideoDecoderConfig } from '../codecs/encoded-chunk.js';
 import { AvpipeError, ConfigError, type ConfigProblem } from '../errors.js';
 import type { Microseconds } from '../time.js';
-import type { AudioCodecName, H264Profile, SpeedPreset, VideoCodecName } from './codecs.js';
+import { CONTAINER_CODECS, type AudioCodecName, type FileContainer, type H264Profile, type SpeedPreset, type VideoCodecName } from './codecs.js';
 import { containerOfPath, streamProtocolOf, type OutputInit, type OutputSpec } from './outputs.js';
 import { PRESETS, type PresetName } from './presets.js';
 import { validateConfig } from './validate.js';
@@ -50,6 +51,19 @@ export interface TestSourceInit {
   duration?: number;
 }
 
+/** Recorded media as the source: one or more files, each with an optional offset in seconds. */
+export interface FileSourceInit {
+  type: 'file';
+  inputs: readonly { path: string; offset?: number }[];
+}
+
+/**
+ * Whether encoded input is copied or re-encoded. `auto` (default) copies a track when its codec is
+ * allowed in the output and nothing asks for another codec, size, rate or layout; `copy` insists
+ * (failing when a track cannot be copied); `transcode` always re-encodes.
+ */
+export type CodecMode = 'auto' | 'copy' | 'transcode';
+
 /** Limits that end a run as LIMIT_REACHED. */
 export interface LimitsInit {
   /** Media duration in seconds. */
@@ -72,17 +86,27 @@ export interface QueueInit {
 export interface PipelineConfigInit {
   /** Live (default): paced by the clock, leaky queues. `false`: replay/export, as fast as possible, nothing dropped. */
   live?: boolean;
-  source?: TestSourceInit;
+  source?: TestSourceInit | FileSourceInit;
   encoding?: EncodingInit;
+  /** Copy or re-encode encoded input (file sources). */
+  codecMode?: CodecMode;
   outputs: readonly OutputInit[];
   limits?: LimitsInit;
   queues?: QueueInit;
 }
 
-/** A raw track a source declares before the graph is built. */
+/**
+ * A track a source declares before the graph is built. `encoded` is set when the source gives
+ * encoded chunks (a file) instead of raw frames: the graph then decodes, or copies them (passthrough).
+ */
 export type TrackInfo =
-  | { id: string; kind: 'video'; width: number; height: number; fps: number }
-  | { id: string; kind: 'audio'; sampleRate: number; channels: number };
+  | {
+    id: string; kind: 'video'; width: number; height: number; fps: number;
+    encoded?: { codec: string; decoderConfig: VideoDecoderConfig };
+    /** Where the track ends on the session timeline, when the container says (us); the last frame lasts until then. */
+    endUs?: number;
+  }
+  | { id: string; kind: 'audio'; sampleRate: number; channels: number; encoded?: { codec: string; decoderConfig: AudioDecoderConfig } };
 
 /** Defaults for everything a config may leave out. */
 export const DEFAULT_ENCODING: EncodingOptions = {
@@ -110,8 +134,11 @@ export const DEFAULT_QUEUES: Required<QueueInit> = { video: 8, audio: 10, encode
 export class PipelineConfig {
   /** True (the default): a live pipeline. */
   readonly live: boolean;
-  readonly source: TestSourceInit | undefined;
-  readonly encoding: Readonly<EncodingOptions>;
+  readonly source: TestSourceInit | FileSourceInit | undefined;
+  readonly codecMode: CodecMode;
+  /** The encoding fields the caller set (directly or through a preset); the rest may follow the source. */
+  readonly encodingGiven: ReadonlySet<keyof EncodingOptions>;
+  private _encoding: Readonly<EncodingOptions>;
   readonly outputs: readonly OutputSpec[];
   readonly limits: { maxDurationUs: Microseconds | undefined; maxSizeBytes: number | undefined };
   readonly queues: Readonly<Required<QueueInit>>;
@@ -122,13 +149,57 @@ export class PipelineConfig {
   constructor(init: PipelineConfigInit) {
     this.live = init.live ?? true;
     this.source = init.source;
-    this.encoding = resolveEncoding(init.encoding);
+    this.codecMode = init.codecMode ?? 'auto';
     this.outputs = init.outputs.map(resolveOutput);
+    const file = this.outputs.find((o) => o.kind === 'file');
+    this._encoding = resolveEncoding(init.encoding, file?.container);
+    this.encodingGiven = givenEncodingFields(init.encoding);
     this.limits = {
       maxDurationUs: init.limits?.maxDuration === undefined ? undefined : Math.round(init.limits.maxDuration * 1e6),
       maxSizeBytes: init.limits?.maxSize,
     };
     this.queues = { ...DEFAULT_QUEUES, ...init.queues };
+  }
+
+  /** The encoding, after {@link adoptSourceFormat} when a source declared its tracks. */
+  get encoding(): Readonly<EncodingOptions> {
+    return this._encoding;
+  }
+
+  /**
+   * Fills the encoding fields the caller left open from the tracks a source declared: an export keeps
+   * the input's size, rate, layout and (when the container allows it) codec unless told otherwise.
+   */
+  adoptSourceFormat(tracks: readonly TrackInfo[]): void {
+    const open = (k: keyof EncodingOptions): boolean => !this.encodingGiven.has(k);
+    const e = { ...this._encoding };
+    const video = tracks.find((t) => t.kind === 'video');
+    const audio = tracks.find((t) => t.kind === 'audio');
+    const file = this.outputs.find((o) => o.kind === 'file');
+    const allowed = file === undefined ? undefined : CONTAINER_CODECS[file.container];
+    if (video === undefined || allowed?.video.length === 0) {
+      if (open('videoCodec')) e.videoCodec = null;
+    } else if (video.kind === 'video') {
+      if (open('width')) e.width = video.width & ~1;
+      if (open('height')) e.height = video.height & ~1;
+      if (open('fps')) e.fps = Math.max(1, Math.round(video.fps));
+      const input = video.encoded === undefined ? undefined : VIDEO_CODEC_OF[video.encoded.codec];
+      if (open('videoCodec') && allowed !== undefined) {
+        e.videoCodec = input !== undefined && allowed.video.includes(input) ? input : allowed.video[0] ?? null;
+      }
+    }
+    if (audio === undefined) {
+      if (open('audioCodec')) e.audioCodec = null;
+    } else if (audio.kind === 'audio') {
+      const input = audio.encoded === undefined ? undefined : AUDIO_CODEC_OF[audio.encoded.codec];
+      if (open('audioCodec') && allowed !== undefined) {
+        e.audioCodec = input !== undefined && allowed.audio.includes(input) ? input : allowed.audio[0] ?? null;
+      }
+      if (open('channels')) e.channels = Math.min(2, audio.channels);
+      // Opus only takes a few rates: an input at 44.1 kHz becomes 48 kHz.
+      if (open('sampleRate')) e.sampleRate = e.audioCodec === 'opus' && ![8000, 12000, 16000, 24000, 48000].includes(audio.sampleRate) ? 48000 : audio.sampleRate;
+    }
+    this._encoding = e;
   }
 
   /** A non-live (replay, export) pipeline: the negation of `live`, never stored. */
@@ -137,15 +208,34 @@ export class PipelineConfig {
   }
 }
 
-/** Fills an encoding init from its preset and the defaults. */
-export function resolveEncoding(init: EncodingInit = {}): EncodingOptions {
+/** mediabunny codec names -> avpipe's, for the codecs avpipe can also write. */
+export const VIDEO_CODEC_OF: Readonly<Record<string, VideoCodecName>> = { avc: 'h264', vp8: 'vp8', vp9: 'vp9' };
+/** mediabunny codec names -> avpipe's. */
+export const AUDIO_CODEC_OF: Readonly<Record<string, AudioCodecName>> = { opus: 'opus', aac: 'aac' };
+
+/** The encoding fields an init sets, directly or through its preset. */
+function givenEncodingFields(init: EncodingInit = {}): Set<keyof EncodingOptions> {
+  const given = new Set(Object.entries(init).filter(([k, v]) => k !== 'preset' && v !== undefined).map(([k]) => k as keyof EncodingOptions));
+  if (init.preset !== undefined) for (const k of ['width', 'height', 'fps', 'videoBitrateKbps', 'audioBitrateKbps'] as const) given.add(k);
+  return given;
+}
+
+/**
+ * Fills an encoding init from its preset and the defaults; codecs left open default to the first
+ * ones the output container takes (WebM: VP8 + Opus; Ogg: no video).
+ */
+export function resolveEncoding(init: EncodingInit = {}, container?: FileContainer): EncodingOptions {
   const preset = init.preset === undefined ? undefined : PRESETS[init.preset];
   const fromPreset: Partial<EncodingOptions> = preset === undefined ? {} : {
     width: preset.width, height: preset.height, fps: preset.fps,
     videoBitrateKbps: preset.videoBitrateKbps, audioBitrateKbps: preset.audioBitrateKbps,
   };
   const given = Object.fromEntries(Object.entries(init).filter(([k, v]) => k !== 'preset' && v !== undefined));
-  return { ...DEFAULT_ENCODING, ...fromPreset, ...given } as EncodingOptions;
+  const byContainer: Partial<EncodingOptions> = container === undefined || CONTAINER_CODECS[container] === undefined ? {} : {
+    videoCodec: CONTAINER_CODECS[container].video[0] ?? null,
+    audioCodec: CONTAINER_CODECS[container].audio[0] ?? null,
+  };
+  return { ...DEFAULT_ENCODING, ...byContainer, ...fromPreset, ...given } as EncodingOptions;
 }
 
 /** Works out an output's type from its path or URL. */

@@ -25,7 +25,9 @@ export function validateConfig(init: PipelineConfigInit): ConfigProblem[] {
 
   const enc = init.encoding ?? {};
   if (enc.preset !== undefined && !isPresetName(enc.preset)) bad('encoding.preset', `unknown preset "${String(enc.preset)}"`);
-  const e = resolveEncoding(enc.preset !== undefined && !isPresetName(enc.preset) ? { ...enc, preset: undefined } : enc);
+  const firstFile = (init.outputs ?? []).find((o): o is { path: string; container?: FileContainer } => 'path' in o && typeof o.path === 'string');
+  const container = firstFile === undefined ? undefined : firstFile.container ?? containerOfPath(firstFile.path);
+  const e = resolveEncoding(enc.preset !== undefined && !isPresetName(enc.preset) ? { ...enc, preset: undefined } : enc, container);
 
   for (const dim of ['width', 'height'] as const) {
     const v = e[dim];
@@ -85,10 +87,19 @@ export function validateConfig(init: PipelineConfigInit): ConfigProblem[] {
   const lim = init.limits ?? {};
   if (lim.maxDuration !== undefined && !(lim.maxDuration > 0)) bad('limits.maxDuration', `must be positive seconds, got ${lim.maxDuration}`);
   if (lim.maxSize !== undefined && !(lim.maxSize > 0)) bad('limits.maxSize', `must be positive bytes, got ${lim.maxSize}`);
-  if (init.source !== undefined) {
-    if (init.source.type !== 'test') bad('source.type', `unknown source type "${String(init.source.type)}" (test)`);
-    const d = init.source.duration;
+  const src = init.source;
+  if (src?.type === 'test') {
+    const d = src.duration;
     if (d !== undefined && !(typeof d === 'number' && d > 0 && Number.isFinite(d))) bad('source.duration', `must be positive seconds, got ${String(d)}`);
+  } else if (src?.type === 'file') {
+    if (!Array.isArray(src.inputs) || src.inputs.length === 0) bad('source.inputs', 'at least one input file is required');
+    (src.inputs ?? []).forEach((input, i) => {
+      if (typeof input.path !== 'string' || input.path === '') bad(`source.inputs[${i}].path`, 'must be a non-empty path');
+      if (input.offset !== undefined && !(Number.isFinite(input.offset) && input.offset >= 0)) bad(`source.inputs[${i}].offset`, `must be seconds >= 0, got ${String(input.offset)}`);
+    });
+  } else if (src !== undefined) {
+    bad('source.type', `unknown source type "${String((src as { type: unknown }).type)}" (test, file)`);
   }
+  if (init.codecMode !== undefined && !['auto', 'copy', 'transcode'].includes(init.codecMode)) bad('codecMode', `must be auto, copy or transcode, got "${String(init.codecMode)}"`);
   return problems;
 }

@@ -4,6 +4,7 @@ import { NodeAvProvider } from '../codecs/node-av-provider.js';
 import type { PipelineConfig } from '../config/pipeline-config.js';
 import { AvpipeError, ConfigError, toAvpipeError } from '../errors.js';
 import type { Source } from '../sources/source.js';
+import { FileSource } from '../sources/file-source.js';
 import { TestSource } from '../sources/test-source.js';
 import { Graph } from './graph.js';
 import { FINAL_STATUSES, type PipelineProgress, type PipelineResult, type PipelineStatus } from './status.js';
@@ -118,8 +119,9 @@ export class Controller extends EventEmitter<ControllerEvents> {
     let graph: Graph | undefined;
     try {
       this._provider = this._options.codecProvider ?? (await NodeAvProvider.load());
-      await this.source.prepare(this.config);
-      graph = new Graph({
+      const tracks = await this.source.prepare(this.config);
+      this.config.adoptSourceFormat(tracks);
+      graph = await Graph.build({
         config: this.config, source: this.source, provider: this._provider,
         onLimit: (kind) => {
           if (this._status === 'ACTIVE') this._setStatus('ENDING');
@@ -194,6 +196,7 @@ export class Controller extends EventEmitter<ControllerEvents> {
       speed: wallMs > 0 ? mediaUs / 1000 / wallMs : 0,
       dropped: queues.reduce((n, q) => n + q.dropped, 0),
       bytes: g?.sink.toJSON().size ?? 0,
+      totalMs: this.source.durationUs === undefined ? null : this.source.durationUs / 1000,
     };
   }
 
@@ -220,7 +223,9 @@ export class Controller extends EventEmitter<ControllerEvents> {
       endedAt: this.source.endedAt ?? (this.source.startedAt === undefined ? null : Date.now()),
       outputs: output === undefined ? [] : [output],
       queues: g?.queueStats() ?? [],
+      tracks: g?.trackModes() ?? [],
       encoders: g?.encoderStats() ?? [],
+      decoders: g?.decoderStats() ?? [],
     };
     this._resolveFinished(this._result);
     return this._result;
@@ -244,6 +249,7 @@ export function createController(config: PipelineConfig, options?: ControllerOpt
 export function sourceFromConfig(config: PipelineConfig): Source {
   const spec = config.source;
   if (spec === undefined) throw new ConfigError([{ field: 'source', message: 'createController needs config.source (or use createControllerWithSource)' }]);
+  if (spec.type === 'file') return new FileSource(spec.inputs);
   const e = config.encoding;
   return new TestSource({
     width: e.width, height: e.height, fps: e.fps, sampleRate: e.sampleRate, channels: e.channels,

@@ -1,22 +1,31 @@
 import type { AudioData } from '../codecs/audio-data.js';
 import type { CodecProvider } from '../codecs/codec-provider.js';
 import { audioCodecString, videoCodecString } from '../codecs/codec-strings.js';
+import { DecoderNode, type DecoderStats } from '../codecs/decoder-node.js';
 import { EncoderNode, type EncoderStats } from '../codecs/encoder-node.js';
-import type { EncodedAudioOutput, EncodedVideoOutput } from '../codecs/encoded-chunk.js';
+import type { EncodedAudioOutput, EncodedChunk, EncodedOutput, EncodedVideoOutput } from '../codecs/encoded-chunk.js';
+import { loadNodeAv } from '../codecs/node-av-loader.js';
 import type { VideoFrame } from '../codecs/video-frame.js';
-import type { PipelineConfig, TrackInfo } from '../config/pipeline-config.js';
+import type { AudioCodecName, VideoCodecName } from '../config/codecs.js';
+import { CONTAINER_CODECS } from '../config/codecs.js';
+import type { OutputSpec } from '../config/outputs.js';
+import { AUDIO_CODEC_OF, VIDEO_CODEC_OF, type PipelineConfig, type TrackInfo } from '../config/pipeline-config.js';
+import { AudioResampler } from '../convert/audio-resampler.js';
+import { VideoRate } from '../convert/video-rate.js';
+import { VideoScaler } from '../convert/video-scaler.js';
 import { AvpipeError, toAvpipeError } from '../errors.js';
 import { FileMuxer } from '../muxers/file-muxer.js';
-import type { OutputSpec } from '../config/outputs.js';
 import type { QueueStats } from '../queues/bounded-queue.js';
 import { QueueNode } from '../queues/queue-node.js';
 import { FileSink } from '../sinks/file-sink.js';
-import type { RawMedia, Source } from '../sources/source.js';
+import type { Source, SourceMedia } from '../sources/source.js';
 import type { Microseconds } from '../time.js';
 import type { FileOutputResult } from './status.js';
 
 /** How far the faster track may run ahead in the muxer of a non-live run. */
 const NON_LIVE_INTERLEAVE_US = 1_000_000;
+/** Encoded chunks a decoder may hold before its input waits. */
+const DECODE_QUEUE = 4;
 
 /** Why a graph asks its controller to end the run early. */
 export type LimitKind = 'duration' | 'size';
@@ -33,16 +42,34 @@ export interface GraphInit {
   onLimit: (kind: LimitKind) => void;
 }
 
+/** How one track goes through the graph. */
+export type TrackMode = 'copy' | 'transcode';
+
+/** One track's branch: its nodes, for running and for counters. */
 interface Branch {
   track: TrackInfo;
-  queue: QueueNode<RawMedia>;
-  encoder: EncoderNode<VideoFrame, EncodedVideoOutput> | EncoderNode<AudioData, EncodedAudioOutput>;
+  kind: 'video' | 'audio';
+  mode: TrackMode;
+  /** Source stream -> encoded output, built when the run starts. */
+  build: (source: ReadableStream<SourceMedia>, signal: AbortSignal) => ReadableStream<EncodedOutput>;
+  queue: QueueNode<SourceMedia>;
+  decoder: DecoderNode<VideoFrame> | DecoderNode<AudioData> | undefined;
+  encoder: EncoderNode<VideoFrame, EncodedVideoOutput> | EncoderNode<AudioData, EncodedAudioOutput> | undefined;
+  close: () => void;
+}
+
+/** One track's entry in a result. */
+export interface TrackResult {
+  id: string;
+  kind: 'video' | 'audio';
+  mode: TrackMode;
 }
 
 /**
- * The pipeline graph: per track, source -> bounded queue -> encoder -> muxer, and the muxer -> file
- * sink, all Web Streams, so backpressure is the platform's. Live runs get drop-oldest queues;
- * non-live runs get blocking ones (nothing dropped, the source paced by the slowest stage).
+ * The pipeline graph: per track, source -> [decoder -> converter] -> bounded queue -> encoder -> muxer
+ * (or source -> queue -> muxer when a track is copied), and the muxer -> file sink, all Web Streams,
+ * so backpressure is the platform's. Live runs get drop-oldest raw queues; non-live runs get blocking
+ * ones (nothing dropped, the source paced by the slowest stage).
  */
 export class Graph {
   readonly muxer: FileMuxer;
@@ -57,52 +84,48 @@ export class Graph {
   private _endedAt: number | null = null;
   private _removed = false;
 
-  constructor(init: GraphInit) {
-    const { config, provider } = init;
+  private constructor(init: GraphInit, output: Extract<OutputSpec, { kind: 'file' }>, branches: Branch[], muxerTracks: { video?: VideoCodecName; audio?: AudioCodecName }) {
+    const { config } = init;
     this._init = init;
-    const out = config.outputs.find((o): o is Extract<OutputSpec, { kind: 'file' }> => o.kind === 'file');
-    if (out === undefined) throw new AvpipeError('CONFIG_INVALID', 'no file output: this version writes file outputs only');
-    this.output = out;
-    const enc = config.encoding;
-    const policy = config.live ? 'drop-oldest' : 'block';
-    const video = enc.videoCodec === null ? undefined : config.tracks.find((t) => t.kind === 'video');
-    const audio = enc.audioCodec === null ? undefined : config.tracks.find((t) => t.kind === 'audio');
-    if (video === undefined && audio === undefined) throw new AvpipeError('SOURCE_FAILED', `source ${init.source.name} declared no track the encoding asks for`);
-    this._branches = [];
-    if (video !== undefined && video.kind === 'video' && enc.videoCodec !== null) {
-      if (video.width !== enc.width || video.height !== enc.height) {
-        throw new AvpipeError('SOURCE_FAILED', `source video is ${video.width}x${video.height} but the encoding asks for ${enc.width}x${enc.height}; scaling is not supported yet`);
-      }
-      const encoder = EncoderNode.video(provider, {
-        codec: videoCodecString(enc.videoCodec, enc.h264Profile, enc.width, enc.height, enc.fps),
-        width: enc.width, height: enc.height, framerate: enc.fps, bitrate: enc.videoBitrateKbps * 1000,
-        speedPreset: enc.speedPreset, keyframeInterval: Math.round(enc.keyframeInterval * enc.fps),
-      }, Math.round(enc.keyframeInterval * 1e6), config.queues.encoder);
-      this._branches.push({ track: video, queue: new QueueNode<RawMedia>('video-queue', config.queues.video, policy, (f) => f.close()), encoder });
-    }
-    if (audio !== undefined && audio.kind === 'audio' && enc.audioCodec !== null) {
-      if (audio.sampleRate !== enc.sampleRate || audio.channels !== enc.channels) {
-        throw new AvpipeError('SOURCE_FAILED', `source audio is ${audio.sampleRate} Hz x${audio.channels} but the encoding asks for ${enc.sampleRate} Hz x${enc.channels}; resampling is not supported yet`);
-      }
-      const encoder = EncoderNode.audio(provider, {
-        codec: audioCodecString(enc.audioCodec), sampleRate: enc.sampleRate, numberOfChannels: enc.channels,
-        bitrate: enc.audioBitrateKbps * 1000,
-      }, config.queues.encoder);
-      this._branches.push({ track: audio, queue: new QueueNode<RawMedia>('audio-queue', config.queues.audio, policy, (a) => a.close()), encoder });
-    }
-    this.sink = new FileSink(out.path);
+    this.output = output;
+    this._branches = branches;
+    this.sink = new FileSink(output.path);
     this.sink.onSize = (size) => {
       this._sinkStartedAt ??= Date.now();
       const max = config.limits.maxSizeBytes;
       if (max !== undefined && size >= max) this._limit('size');
     };
     this.muxer = new FileMuxer({
-      container: out.container,
-      ...(video !== undefined && enc.videoCodec !== null ? { video: { codec: enc.videoCodec, fps: enc.fps } } : {}),
-      ...(audio !== undefined && enc.audioCodec !== null ? { audio: { codec: enc.audioCodec } } : {}),
+      container: output.container,
+      ...(muxerTracks.video !== undefined ? { video: { codec: muxerTracks.video, fps: config.encoding.fps } } : {}),
+      ...(muxerTracks.audio !== undefined ? { audio: { codec: muxerTracks.audio } } : {}),
       target: this.sink.writable,
       interleaveWindow: config.live ? Infinity : NON_LIVE_INTERLEAVE_US,
     });
+  }
+
+  /** Builds the graph for the tracks the source declared (after `source.prepare()`). */
+  static async build(init: GraphInit): Promise<Graph> {
+    const { config, source } = init;
+    const output = config.outputs.find((o): o is Extract<OutputSpec, { kind: 'file' }> => o.kind === 'file');
+    if (output === undefined) throw new AvpipeError('CONFIG_INVALID', 'no file output: this version writes file outputs only');
+    const enc = config.encoding;
+    const video = enc.videoCodec === null ? undefined : config.tracks.find((t) => t.kind === 'video');
+    const audio = enc.audioCodec === null ? undefined : config.tracks.find((t) => t.kind === 'audio');
+    if (video === undefined && audio === undefined) throw new AvpipeError('SOURCE_FAILED', `source ${source.name} declared no track the encoding asks for`);
+    const branches: Branch[] = [];
+    const muxerTracks: { video?: VideoCodecName; audio?: AudioCodecName } = {};
+    if (video?.kind === 'video' && enc.videoCodec !== null) {
+      const mode = trackMode(config, video);
+      muxerTracks.video = mode === 'copy' ? VIDEO_CODEC_OF[video.encoded!.codec]! : enc.videoCodec;
+      branches.push(mode === 'copy' ? copyBranch(config, video, 'video') : await videoBranch(init, video));
+    }
+    if (audio?.kind === 'audio' && enc.audioCodec !== null) {
+      const mode = trackMode(config, audio);
+      muxerTracks.audio = mode === 'copy' ? AUDIO_CODEC_OF[audio.encoded!.codec]! : enc.audioCodec;
+      branches.push(mode === 'copy' ? copyBranch(config, audio, 'audio') : await audioBranch(init, audio));
+    }
+    return new Graph(init, output, branches, muxerTracks);
   }
 
   /** True once a limit ended (or is ending) the run. */
@@ -131,12 +154,11 @@ export class Graph {
     const runs = this._branches.map(async (b) => {
       let stream = source.readable(b.track.id);
       if (maxUs !== undefined) stream = stream.pipeThrough(this._durationLimit(maxUs), { signal });
-      const encoded = stream.pipeThrough(b.queue, { signal }).pipeThrough(b.encoder.stream as TransformStream<RawMedia, EncodedVideoOutput | EncodedAudioOutput>, { signal });
-      const muxIn = b.track.kind === 'video' ? this.muxer.writable('video') : this.muxer.writable('audio');
+      const muxIn = (b.kind === 'video' ? this.muxer.writable('video') : this.muxer.writable('audio')) as WritableStream<EncodedOutput>;
       try {
-        await encoded.pipeTo(muxIn as WritableStream<EncodedVideoOutput | EncodedAudioOutput>, { signal });
+        await b.build(stream, signal).pipeTo(muxIn, { signal });
       } catch (err) {
-        this.fail(toAvpipeError('SOURCE_FAILED', `${b.track.kind} branch failed`, err));
+        this.fail(toAvpipeError('SOURCE_FAILED', `${b.kind} branch failed`, err));
         throw this._firstError;
       }
     });
@@ -144,7 +166,7 @@ export class Graph {
       await Promise.all(runs);
     } finally {
       await Promise.allSettled(runs);
-      for (const b of this._branches) b.encoder.close();
+      for (const b of this._branches) b.close();
     }
   }
 
@@ -165,9 +187,7 @@ export class Graph {
       await this.sink.close();
       this._endedAt = Date.now();
     } catch (err) {
-      await this.muxer.cancel();
-      await this.sink.remove();
-      this._removed = true;
+      await this.discard();
       if (this.muxer.packets > 0) throw toAvpipeError('MUXER_FAILED', `could not finalize ${this.output.path}; it was removed`, err);
     }
   }
@@ -186,7 +206,17 @@ export class Graph {
 
   /** Counters of every encoder. */
   encoderStats(): EncoderStats[] {
-    return this._branches.map((b) => b.encoder.toJSON());
+    return this._branches.flatMap((b) => (b.encoder === undefined ? [] : [b.encoder.toJSON()]));
+  }
+
+  /** Counters of every decoder. */
+  decoderStats(): DecoderStats[] {
+    return this._branches.flatMap((b) => (b.decoder === undefined ? [] : [b.decoder.toJSON()]));
+  }
+
+  /** Per track: copied or transcoded. */
+  trackModes(): TrackResult[] {
+    return this._branches.map((b) => ({ id: b.track.id, kind: b.kind, mode: b.mode }));
   }
 
   /** Media time complete in the output: the end of the slowest track. */
@@ -221,8 +251,8 @@ export class Graph {
    * Passes items before `maxUs`; the first at or past it ends this track's stream (each track is cut
    * at the same media time, whichever runs ahead) and marks the run LIMIT_REACHED.
    */
-  private _durationLimit(maxUs: Microseconds): TransformStream<RawMedia, RawMedia> {
-    return new TransformStream<RawMedia, RawMedia>({
+  private _durationLimit(maxUs: Microseconds): TransformStream<SourceMedia, SourceMedia> {
+    return new TransformStream<SourceMedia, SourceMedia>({
       transform: (item, controller) => {
         if (item.timestamp < maxUs) {
           controller.enqueue(item);
@@ -234,4 +264,133 @@ export class Graph {
       },
     });
   }
+}
+
+/** Copy or transcode, by the config's codec mode and whether anything asks for a change. */
+function trackMode(config: PipelineConfig, track: TrackInfo): TrackMode {
+  const file = config.outputs.find((o) => o.kind === 'file');
+  const reasons: string[] = [];
+  const e = config.encoding;
+  if (track.encoded === undefined) reasons.push('the source gives raw frames');
+  else if (track.kind === 'video') {
+    const codec = VIDEO_CODEC_OF[track.encoded.codec];
+    if (codec === undefined || (file !== undefined && !CONTAINER_CODECS[file.container].video.includes(codec))) reasons.push(`${track.encoded.codec} is not allowed in the output`);
+    if (codec !== e.videoCodec) reasons.push(`the encoding asks for ${String(e.videoCodec)}`);
+    if (track.width !== e.width || track.height !== e.height) reasons.push(`the encoding asks for ${e.width}x${e.height}`);
+    if (config.encodingGiven.has('fps') && track.fps !== e.fps) reasons.push(`the encoding asks for ${e.fps} fps`);
+  } else {
+    const codec = AUDIO_CODEC_OF[track.encoded.codec];
+    if (codec === undefined || (file !== undefined && !CONTAINER_CODECS[file.container].audio.includes(codec))) reasons.push(`${track.encoded.codec} is not allowed in the output`);
+    if (codec !== e.audioCodec) reasons.push(`the encoding asks for ${String(e.audioCodec)}`);
+    if (track.sampleRate !== e.sampleRate || track.channels !== e.channels) reasons.push(`the encoding asks for ${e.sampleRate} Hz x${e.channels}`);
+  }
+  if (config.codecMode === 'transcode') return 'transcode';
+  if (reasons.length === 0) return 'copy';
+  if (config.codecMode === 'copy') throw new AvpipeError('CONFIG_INVALID', `track ${track.id} cannot be copied: ${reasons.join('; ')}`);
+  return 'transcode';
+}
+
+/** A track copied without re-encoding: source -> blocking queue -> muxer, decoder config on the first chunk. */
+function copyBranch(config: PipelineConfig, track: TrackInfo, kind: 'video' | 'audio'): Branch {
+  // Dropping encoded packets would corrupt the stream: a copied track's queue always blocks.
+  const queue = new QueueNode<SourceMedia>(`${kind}-queue`, kind === 'video' ? config.queues.video : config.queues.audio, 'block');
+  const decoderConfig = track.encoded!.decoderConfig;
+  return {
+    track, kind, mode: 'copy', queue, decoder: undefined, encoder: undefined, close: () => undefined,
+    build: (source, signal) => {
+      let first = true;
+      const wrap = new TransformStream<SourceMedia, EncodedOutput>({
+        transform: (chunk, controller) => {
+          const metadata = first ? { decoderConfig } : {};
+          first = false;
+          controller.enqueue({ kind, chunk: chunk as EncodedChunk, metadata } as EncodedOutput);
+        },
+      });
+      return source.pipeThrough(queue, { signal }).pipeThrough(wrap, { signal });
+    },
+  };
+}
+
+/** A video track encoded by avpipe: [decode ->] [scale, constant rate ->] queue -> encoder. */
+async function videoBranch(init: GraphInit, track: Extract<TrackInfo, { kind: 'video' }>): Promise<Branch> {
+  const { config, provider } = init;
+  const enc = config.encoding;
+  const policy = config.live ? 'drop-oldest' : 'block';
+  const decoder = track.encoded === undefined ? undefined : DecoderNode.video(provider, track.encoded.decoderConfig, DECODE_QUEUE);
+  const needsScale = track.width !== enc.width || track.height !== enc.height;
+  // Decoded input may be variable-rate or another rate: the output is always constant-rate.
+  const needsRate = track.encoded !== undefined || track.fps !== enc.fps;
+  const av = needsScale ? await loadNodeAv() : undefined;
+  const scaler = av === undefined ? undefined : new VideoScaler(av, enc.width, enc.height);
+  const rate = needsRate ? new VideoRate(enc.fps) : undefined;
+  const encoder = EncoderNode.video(provider, {
+    codec: videoCodecString(enc.videoCodec!, enc.h264Profile, enc.width, enc.height, enc.fps),
+    width: enc.width, height: enc.height, framerate: enc.fps, bitrate: enc.videoBitrateKbps * 1000,
+    speedPreset: enc.speedPreset, keyframeInterval: Math.round(enc.keyframeInterval * enc.fps),
+  }, Math.round(enc.keyframeInterval * 1e6), config.queues.encoder);
+  const queue = new QueueNode<SourceMedia>('video-queue', config.queues.video, policy, (f) => f.close());
+  return {
+    track, kind: 'video', mode: 'transcode', queue, decoder, encoder,
+    close: () => {
+      decoder?.close();
+      encoder.close();
+      scaler?.close();
+    },
+    build: (source, signal) => {
+      let raw = decoder === undefined ? (source as ReadableStream<VideoFrame>) : source.pipeThrough(decoder.stream as TransformStream<SourceMedia, VideoFrame>, { signal });
+      if (scaler !== undefined || rate !== undefined) {
+        raw = raw.pipeThrough(new TransformStream<VideoFrame, VideoFrame>({
+          transform: (frame, c) => {
+            const f = scaler === undefined ? frame : scaler.scale(frame);
+            if (rate === undefined) c.enqueue(f);
+            else for (const out of rate.push(f)) c.enqueue(out);
+          },
+          flush: (c) => {
+            for (const out of rate?.finish(track.endUs) ?? []) c.enqueue(out);
+          },
+        }), { signal });
+      }
+      return raw.pipeThrough(queue as unknown as TransformStream<VideoFrame, VideoFrame>, { signal }).pipeThrough(encoder.stream, { signal });
+    },
+  };
+}
+
+/** An audio track encoded by avpipe: [decode ->] [resample ->] queue -> encoder. */
+async function audioBranch(init: GraphInit, track: Extract<TrackInfo, { kind: 'audio' }>): Promise<Branch> {
+  const { config, provider } = init;
+  const enc = config.encoding;
+  const policy = config.live ? 'drop-oldest' : 'block';
+  const decoder = track.encoded === undefined ? undefined : DecoderNode.audio(provider, track.encoded.decoderConfig, DECODE_QUEUE);
+  // Decoded channel counts may change mid-stream, so decoded audio always passes the resampler
+  // (which hands through what already fits).
+  const needsResample = track.encoded !== undefined || track.sampleRate !== enc.sampleRate || track.channels !== enc.channels;
+  const resampler = needsResample ? new AudioResampler(await loadNodeAv(), enc.sampleRate, enc.channels) : undefined;
+  const encoder = EncoderNode.audio(provider, {
+    codec: audioCodecString(enc.audioCodec!), sampleRate: enc.sampleRate, numberOfChannels: enc.channels, bitrate: enc.audioBitrateKbps * 1000,
+  }, config.queues.encoder);
+  const queue = new QueueNode<SourceMedia>('audio-queue', config.queues.audio, policy, (a) => a.close());
+  return {
+    track, kind: 'audio', mode: 'transcode', queue, decoder, encoder,
+    close: () => {
+      decoder?.close();
+      encoder.close();
+      resampler?.close();
+    },
+    build: (source, signal) => {
+      let raw = decoder === undefined ? (source as ReadableStream<AudioData>) : source.pipeThrough(decoder.stream as TransformStream<SourceMedia, AudioData>, { signal });
+      if (resampler !== undefined) {
+        raw = raw.pipeThrough(new TransformStream<AudioData, AudioData>({
+          transform: (data, c) => {
+            const out = resampler.process(data);
+            if (out !== null) c.enqueue(out);
+          },
+          flush: (c) => {
+            const out = resampler.flush();
+            if (out !== null) c.enqueue(out);
+          },
+        }), { signal });
+      }
+      return raw.pipeThrough(queue as unknown as TransformStream<AudioData, AudioData>, { signal }).pipeThrough(encoder.stream, { signal });
+    },
+  };
 }

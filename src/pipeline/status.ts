@@ -1,8 +1,10 @@
+import type { DecoderStats } from '../codecs/decoder-node.js';
 import type { EncoderStats } from '../codecs/encoder-node.js';
 import type { FileContainer } from '../config/codecs.js';
 import type { AvpipeErrorCode } from '../errors.js';
 import type { MuxerTrackStats } from '../muxers/file-muxer.js';
 import type { QueueStats } from '../queues/bounded-queue.js';
+import type { TrackResult } from './graph.js';
 
 /**
  * A pipeline's status, as egress names them. STARTING -> ACTIVE -> ENDING -> COMPLETE on a good run;
@@ -27,6 +29,8 @@ export interface PipelineProgress {
   dropped: number;
   /** Bytes written to outputs. */
   bytes: number;
+  /** The source's media duration when known (a file), ms; null for open-ended sources. */
+  totalMs: number | null;
 }
 
 /** One file output in a result. */
@@ -72,5 +76,8 @@ export interface PipelineResult {
   endedAt: number | null;
   outputs: FileOutputResult[];
   queues: QueueStats[];
+  /** Per source track: copied (passthrough) or transcoded. */
+  tracks: TrackResult[];
   encoders: EncoderStats[];
+  decoders: DecoderStats[];
 }

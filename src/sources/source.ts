@@ -1,9 +1,13 @@
 import type { AudioData } from '../codecs/audio-data.js';
+import type { EncodedChunk } from '../codecs/encoded-chunk.js';
 import type { VideoFrame } from '../codecs/video-frame.js';
 import type { PipelineConfig, TrackInfo } from '../config/pipeline-config.js';
 
 /** A raw media item a source produces. */
 export type RawMedia = VideoFrame | AudioData;
+
+/** What a source's track stream carries: raw frames, or encoded chunks for tracks declared `encoded`. */
+export type SourceMedia = RawMedia | EncodedChunk;
 
 /**
  * A source of raw media in media time (egress's Source, with inversion of control: it is built
@@ -17,11 +21,13 @@ export interface Source {
   /** Declares the tracks before the graph is built; fills `config.tracks`. */
   prepare(config: PipelineConfig): Promise<readonly TrackInfo[]>;
   /** The stream of one declared track. Called once per track, before `start()`. */
-  readable(trackId: string): ReadableStream<RawMedia>;
+  readable(trackId: string): ReadableStream<SourceMedia>;
   /** Starts producing: live sources start their clock here. */
   start(): void;
   /** Ends every track at its next item boundary (a graceful end of stream). Idempotent. */
   stop(): void;
+  /** Media duration in microseconds when known after `prepare()` (a file), for progress and ETA. */
+  readonly durationUs?: number | undefined;
   /** Resolves when every track has ended. */
   readonly ended: Promise<void>;
   /** Unix ms when production started, once started. */

@@ -68,6 +68,11 @@ export class TestSource implements Source {
     return this._endedAt;
   }
 
+  /** Media duration when bounded, microseconds. */
+  get durationUs(): number | undefined {
+    return this._opts.duration === undefined ? undefined : Math.round(this._opts.duration * 1e6);
+  }
+
   async prepare(config: PipelineConfig): Promise<readonly TrackInfo[]> {
     const o = this._opts;
     this._live = config.live;

@@ -4,8 +4,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { formatProgress } from '../../src/cli/progress-bar.js';
-import { parseRecordArgs } from '../../src/cli/args.js';
+import { parseExportArgs, parseRecordArgs } from '../../src/cli/args.js';
+import { createPipelineConfig, type PipelineConfigInit } from '../../src/index.js';
 import { frames, probe, streamOf } from '../helpers/ffprobe.js';
+import { avFixture } from '../helpers/fixtures.js';
 import { tmpDir } from '../helpers/tmp.js';
 
 const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
@@ -60,15 +62,47 @@ describe('avpipe record (built CLI)', () => {
   });
 });
 
+describe('avpipe export (built CLI)', () => {
+  it('exports a file made by ffmpeg, reports copy/transcode per track, and exits 0', async () => {
+    const input = await avFixture('h264-aac.mp4', ['-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-c:a', 'aac']);
+    const path = join(dir, 'exported.webm');
+    const r = await avpipe(['export', input, '--output', path, '--json']);
+    expect(r.code).toBe(0);
+    const result = JSON.parse(r.stdout) as { status: string; live: boolean; tracks: { kind: string; mode: string }[]; queues: { dropped: number }[] };
+    expect(result).toMatchObject({ status: 'COMPLETE', live: false, tracks: [{ kind: 'video', mode: 'transcode' }, { kind: 'audio', mode: 'transcode' }] });
+    expect(result.queues.every((q) => q.dropped === 0)).toBe(true);
+    expect(frames(streamOf(await probe(path), 'video'))).toBe(120);
+  });
+
+  it('a missing input exits non-zero with a typed error naming it, and writes nothing', async () => {
+    const path = join(dir, 'never-exported.mp4');
+    const r = await avpipe(['export', join(dir, 'nope.mkv'), '--output', path]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('INPUT_INVALID');
+    expect(r.stderr).toContain('nope.mkv: no such file');
+    expect(existsSync(path)).toBe(false);
+  });
+});
+
 describe('CLI pieces', () => {
   it('parses the documented flags into a config', () => {
     const r = parseRecordArgs(['--duration', '5', '--preset', 'H264_1080P_30', '--no-live', '--output', 'a.ogg']);
-    expect(r).toMatchObject({ json: false, init: { live: false, source: { type: 'test', duration: 5 }, encoding: { preset: 'H264_1080P_30', videoCodec: null }, outputs: [{ path: 'a.ogg' }] } });
+    expect(r).toMatchObject({ json: false, init: { live: false, source: { type: 'test', duration: 5 }, encoding: { preset: 'H264_1080P_30' }, outputs: [{ path: 'a.ogg' }] } });
+    // An Ogg output holds audio only: with no video codec given, the config has none.
+    expect(createPipelineConfig((r as { init: PipelineConfigInit }).init).encoding).toMatchObject({ videoCodec: null, audioCodec: 'opus' });
     expect(parseRecordArgs(['--size', 'big', '--output', 'a.mp4'])).toEqual({ problems: [{ field: '--size', message: 'must be WxH, got "big"' }] });
   });
 
+  it('parses export inputs with offsets and the codec mode', () => {
+    expect(parseExportArgs(['a.mp4', 'voice.ogg@1.5', '--copy', '--output', 'o.mp4'])).toMatchObject({
+      init: { live: false, codecMode: 'copy', source: { type: 'file', inputs: [{ path: 'a.mp4' }, { path: 'voice.ogg', offset: 1.5 }] } },
+    });
+    expect(parseExportArgs(['--output', 'o.mp4'])).toEqual({ problems: [{ field: 'INPUT', message: 'at least one input file is required' }] });
+  });
+
   it('draws a progress bar with speed', () => {
-    const line = formatProgress({ status: 'ACTIVE', mediaTimeMs: 5000, frames: { video: 150, audio: 250 }, speed: 4.25, dropped: 0, bytes: 1 }, 10_000, 10);
-    expect(line).toBe('[#####-----]  50% 5.0s/10.0s 4.25x');
+    const line = formatProgress({ status: 'ACTIVE', mediaTimeMs: 5000, frames: { video: 150, audio: 250 }, speed: 4.25, dropped: 0, bytes: 1, totalMs: 10_000 }, 10);
+    expect(line).toBe('[#####-----]  50% 5.0s/10.0s 4.25x ETA 1.2s');
+    expect(formatProgress({ status: 'ACTIVE', mediaTimeMs: 1500, frames: { video: 45, audio: 75 }, speed: 1, dropped: 3, bytes: 1, totalMs: null })).toBe('ACTIVE 1.5s 1.00x drops 3');
   });
 });

@@ -65,9 +65,12 @@ describe('validation', () => {
   it("rejects codecs a container cannot hold (egress's table)", () => {
     expect(problemsOf({ outputs: [{ path: 'a.webm' }], encoding: { videoCodec: 'h264' } })).toEqual([{ field: 'encoding.videoCodec', message: expect.stringContaining('not allowed in webm') }]);
     expect(problemsOf({ outputs: [{ path: 'a.webm' }], encoding: { videoCodec: 'vp9', audioCodec: 'aac' } })).toEqual([{ field: 'encoding.audioCodec', message: expect.stringContaining('not allowed in webm') }]);
-    expect(problemsOf({ outputs: [{ path: 'a.ogg' }] })).toEqual([{ field: 'encoding.videoCodec', message: expect.stringContaining('audio only') }]);
+    expect(problemsOf({ outputs: [{ path: 'a.ogg' }], encoding: { videoCodec: 'h264' } })).toEqual([{ field: 'encoding.videoCodec', message: expect.stringContaining('audio only') }]);
     expect(problemsOf({ outputs: [{ path: 'a.mp4' }], encoding: { videoCodec: 'vp8' } })).toEqual([{ field: 'encoding.videoCodec', message: expect.stringContaining('not allowed in mp4') }]);
     expect(problemsOf({ outputs: [{ path: 'a.ogg' }], encoding: { videoCodec: null } })).toEqual([]);
+    // Codecs left open default to the container's own.
+    expect(createPipelineConfig({ outputs: [{ path: 'a.ogg' }] }).encoding).toMatchObject({ videoCodec: null, audioCodec: 'opus' });
+    expect(createPipelineConfig({ outputs: [{ path: 'a.webm' }] }).encoding).toMatchObject({ videoCodec: 'vp8', audioCodec: 'opus' });
     expect(problemsOf({ outputs: [{ path: 'a.mp4' }], encoding: { audioCodec: 'aac' } })).toEqual([]);
   });
 

@@ -42,11 +42,21 @@ export function streamOf(p: { streams: ProbeStream[] }, kind: 'video' | 'audio')
   return s;
 }
 
-/** Presentation times (s) of decoded video frames whose mean luma is above `threshold`: the flashes. */
+/**
+ * Onsets (s) of flashes: decoded frames whose mean luma is above `threshold`, a run of consecutive
+ * bright frames counting once (a frame held over by rate conversion is the same flash).
+ */
 export async function flashTimes(path: string, threshold = 200): Promise<number[]> {
   const { stdout } = await run(FFPROBE, ['-v', 'error', '-f', 'lavfi', '-i', `movie=${path},signalstats`,
     '-show_entries', 'frame=pts_time:frame_tags=lavfi.signalstats.YAVG', '-of', 'csv=p=0'], { maxBuffer: 64 << 20 });
-  return stdout.trim().split('\n').map((l) => l.split(',')).filter((c) => Number(c[1]) > threshold).map((c) => Number(c[0]));
+  const onsets: number[] = [];
+  let bright = false;
+  for (const [t, y] of stdout.trim().split('\n').map((l) => l.split(','))) {
+    const isBright = Number(y) > threshold;
+    if (isBright && !bright) onsets.push(Number(t));
+    bright = isBright;
+  }
+  return onsets;
 }
 
 /** Start times (s) of beeps: 1 ms windows whose RMS rises above `thresholdDb` after a quiet one. */

@@ -141,12 +141,13 @@ describe('Controller lifecycle', () => {
     expect(frames(streamOf(p, 'video'))).toBe(30);
   });
 
-  it('a source whose tracks do not fit the encoding fails before writing anything', async () => {
-    const path = join(dir, 'mismatch.mp4');
-    const config = createPipelineConfig({ live: false, encoding: { width: 320, height: 240 }, outputs: [{ path }] });
-    const result = await createControllerWithSource(config, new TestSource({ width: 160, height: 120, duration: 1 })).start();
-    expect(result.status).toBe('FAILED');
-    expect(result.error?.message).toContain('160x120');
-    expect(existsSync(path)).toBe(false);
+  it('a source of another size and rate is scaled and converted to the encoding (swscale, constant rate)', async () => {
+    const path = join(dir, 'scaled.mp4');
+    const config = createPipelineConfig({ live: false, encoding: { width: 320, height: 240, fps: 30 }, outputs: [{ path }] });
+    const result = await createControllerWithSource(config, new TestSource({ width: 160, height: 120, fps: 15, duration: 2 })).start();
+    expect(result.status).toBe('COMPLETE');
+    const v = streamOf(await probe(path), 'video');
+    expect([v.width, v.height]).toEqual([320, 240]);
+    expect(frames(v)).toBe(60);
   });
 });

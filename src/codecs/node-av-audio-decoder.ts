@@ -1,0 +1,76 @@
+import type { CodecContext, Frame, SoftwareResampleContext } from 'node-av/lib';
+import { AudioData } from './audio-data.js';
+import type { AudioDecoderInit } from './codec-provider.js';
+import type { AudioDecoderConfig } from './encoded-chunk.js';
+import { NodeAvDecoder } from './node-av-decoder.js';
+import type { NodeAv } from './node-av-loader.js';
+
+/**
+ * A WebCodecs-shaped AudioDecoder over FFmpeg (aac, opus, mp3, vorbis, flac, PCM, G.711). Audio comes
+ * out as f32-planar at the stream's own rate and channel count; other sample formats go through
+ * swresample. Timestamps come from a sample counter anchored at the first packet, so a stream of
+ * packets with rounded or missing timestamps still yields gapless, drift-free audio.
+ */
+export class NodeAvAudioDecoder extends NodeAvDecoder<AudioDecoderConfig> {
+  private readonly _output: (data: AudioData) => void;
+  private _swr: SoftwareResampleContext | undefined;
+  private _swrKey = '';
+  private _origin: number | undefined;
+  private _samples = 0;
+
+  constructor(av: NodeAv, init: AudioDecoderInit) {
+    super(av, init.error);
+    this._output = init.output;
+  }
+
+  override close(): void {
+    super.close();
+    this._swr?.free();
+    this._swr = undefined;
+  }
+
+  protected setup(ctx: CodecContext, config: AudioDecoderConfig): void {
+    ctx.sampleRate = config.sampleRate;
+    ctx.channelLayout = this.av.lib.avChannelLayoutDefault(config.numberOfChannels);
+    this._origin = undefined;
+    this._samples = 0;
+  }
+
+  protected emit(frame: Frame): void {
+    const C = this.av.constants;
+    const n = frame.nbSamples;
+    const channels = frame.channels;
+    const rate = frame.sampleRate;
+    const planes = Array.from({ length: channels }, () => new Float32Array(n));
+    if (frame.format === C.AV_SAMPLE_FMT_FLTP) {
+      const src = frame.data!;
+      for (let c = 0; c < channels; c++) planes[c]!.set(new Float32Array(src[c]!.buffer, src[c]!.byteOffset, n));
+    } else {
+      this._convert(frame, planes);
+    }
+    if (this._origin === undefined) {
+      const ts = frame.bestEffortTimestamp !== C.AV_NOPTS_VALUE ? frame.bestEffortTimestamp : frame.pts;
+      this._origin = ts === C.AV_NOPTS_VALUE ? 0 : Number(ts);
+    }
+    const timestamp = this._origin + Math.round((this._samples * 1e6) / rate);
+    this._samples += n;
+    this._output(new AudioData({ format: 'f32-planar', sampleRate: rate, numberOfFrames: n, numberOfChannels: channels, timestamp, data: planes }));
+  }
+
+  private _convert(frame: Frame, planes: Float32Array[]): void {
+    const { SoftwareResampleContext, FFmpegError } = this.av.lib;
+    const C = this.av.constants;
+    const key = `${frame.format}:${frame.sampleRate}:${frame.channels}`;
+    if (this._swr === undefined || this._swrKey !== key) {
+      this._swr?.free();
+      const swr = new SoftwareResampleContext();
+      FFmpegError.throwIfError(swr.allocSetOpts2(frame.channelLayout, C.AV_SAMPLE_FMT_FLTP, frame.sampleRate, frame.channelLayout, frame.format as never, frame.sampleRate), 'configure swresample');
+      FFmpegError.throwIfError(swr.init(), 'init swresample');
+      this._swr = swr;
+      this._swrKey = key;
+    }
+    const out = planes.map((p) => Buffer.from(p.buffer, p.byteOffset, p.byteLength));
+    const got = this._swr.convertSync(out, frame.nbSamples, frame.extendedData ?? frame.data, frame.nbSamples);
+    FFmpegError.throwIfError(got, 'convert sample format');
+  }
+}

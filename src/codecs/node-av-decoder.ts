@@ -1,0 +1,175 @@
+import type { CodecContext, Frame, Packet } from 'node-av/lib';
+import { AvpipeError } from '../errors.js';
+import type { CodecState, DecoderLike } from './codec-provider.js';
+import type { EncodedChunk } from './encoded-chunk.js';
+import type { NodeAv } from './node-av-loader.js';
+
+/** WebCodecs codec string prefixes -> FFmpeg decoder names. */
+const DECODERS: readonly [RegExp, string][] = [
+  [/^(avc1|avc3)\b/, 'h264'], [/^(hev1|hvc1)\b/, 'hevc'], [/^vp8$/, 'vp8'], [/^vp09\b|^vp9$/, 'vp9'], [/^av01\b/, 'libdav1d'],
+  [/^mp4a\.40\.\d+$|^aac$/, 'aac'], [/^mp4a\.(6b|69)$|^mp3$/, 'mp3float'], [/^opus$/, 'opus'], [/^vorbis$/, 'vorbis'], [/^flac$/, 'flac'],
+  [/^ulaw$/, 'pcm_mulaw'], [/^alaw$/, 'pcm_alaw'], [/^pcm-u8$/, 'pcm_u8'], [/^pcm-s16$/, 'pcm_s16le'], [/^pcm-s16be$/, 'pcm_s16be'],
+  [/^pcm-s24$/, 'pcm_s24le'], [/^pcm-s32$/, 'pcm_s32le'], [/^pcm-f32$/, 'pcm_f32le'],
+];
+
+/** The FFmpeg decoder for a WebCodecs codec string, or undefined. */
+export function ffmpegDecoderFor(codec: string): string | undefined {
+  return DECODERS.find(([re]) => re.test(codec))?.[1];
+}
+
+/** The fields both decoder configs share. */
+interface BaseDecoderConfig {
+  codec: string;
+  description?: Uint8Array;
+}
+
+/**
+ * The shared half of the node-av decoders (WebCodecs-shaped): chunks are queued and decoded one
+ * per event-loop turn with synchronous native calls; subclasses turn each decoded AVFrame into a
+ * VideoFrame or AudioData. Timestamps travel in microseconds (packet time base 1/1e6).
+ */
+export abstract class NodeAvDecoder<C extends BaseDecoderConfig> implements DecoderLike<C> {
+  ondequeue: (() => void) | null = null;
+  protected readonly av: NodeAv;
+  protected config: C | undefined;
+  protected decoderName = '';
+  private _state: CodecState = 'unconfigured';
+  private _ctx: CodecContext | undefined;
+  private _packet: Packet | undefined;
+  private _frame: Frame | undefined;
+  private readonly _pending: { chunk: EncodedChunk | null; done?: () => void }[] = [];
+  private _scheduled = false;
+  private readonly _error: (e: Error) => void;
+
+  protected constructor(av: NodeAv, error: (e: Error) => void) {
+    this.av = av;
+    this._error = error;
+  }
+
+  get state(): CodecState {
+    return this._state;
+  }
+
+  get decodeQueueSize(): number {
+    return this._pending.length;
+  }
+
+  configure(config: C): void {
+    if (this._state === 'closed') throw new AvpipeError('INVALID_STATE', 'decoder is closed');
+    this._release();
+    const { Codec, CodecContext, Frame, Packet, FFmpegError, Rational } = this.av.lib;
+    const name = ffmpegDecoderFor(config.codec);
+    if (name === undefined) throw new AvpipeError('SOURCE_FAILED', `no decoder for codec "${config.codec}"`, { fatal: true });
+    const codec = Codec.findDecoderByName(name as never) ?? (name === 'libdav1d' ? Codec.findDecoderByName('av1' as never) : null);
+    if (codec === null) throw new AvpipeError('SOURCE_FAILED', `the ${name} decoder is not in this FFmpeg build`);
+    const ctx = new CodecContext();
+    ctx.allocContext3(codec);
+    this.setup(ctx, config);
+    if (config.description !== undefined) ctx.extraData = Buffer.from(config.description);
+    ctx.pktTimebase = new Rational(1, 1_000_000);
+    ctx.threadCount = 0;
+    const ret = ctx.open2Sync(codec, null);
+    if (ret < 0) {
+      ctx.freeContext();
+      FFmpegError.throwIfError(ret, `open ${name} decoder`);
+    }
+    this._ctx = ctx;
+    this._packet = new Packet();
+    this._packet.alloc();
+    this._frame = new Frame();
+    this._frame.alloc();
+    this.config = config;
+    this.decoderName = codec.name ?? name;
+    this._state = 'configured';
+  }
+
+  decode(chunk: EncodedChunk): void {
+    if (this._state !== 'configured') throw new AvpipeError('INVALID_STATE', `decode() while ${this._state}`);
+    this._pending.push({ chunk });
+    this._schedule();
+  }
+
+  flush(): Promise<void> {
+    if (this._state !== 'configured') return Promise.reject(new AvpipeError('INVALID_STATE', `flush() while ${this._state}`));
+    return new Promise((resolve) => {
+      this._pending.push({ chunk: null, done: resolve });
+      this._schedule();
+    });
+  }
+
+  /** Idempotent. */
+  close(): void {
+    if (this._state === 'closed') return;
+    this._state = 'closed';
+    for (const p of this._pending.splice(0)) p.done?.();
+    this._release();
+  }
+
+  /** Sets codec-specific fields on the context before it opens. */
+  protected abstract setup(ctx: CodecContext, config: C): void;
+  /** Hands one decoded frame on (it is unref'd afterwards). */
+  protected abstract emit(frame: Frame): void;
+
+  private _release(): void {
+    this._ctx?.freeContext();
+    this._packet?.free();
+    this._frame?.free();
+    this._ctx = undefined;
+    this._packet = undefined;
+    this._frame = undefined;
+  }
+
+  private _schedule(): void {
+    if (this._scheduled) return;
+    this._scheduled = true;
+    setImmediate(() => {
+      this._scheduled = false;
+      this._step();
+    });
+  }
+
+  private _step(): void {
+    const job = this._pending.shift();
+    if (job === undefined || this._state !== 'configured') return;
+    const { FFmpegError } = this.av.lib;
+    const C = this.av.constants;
+    const ctx = this._ctx!;
+    const frame = this._frame!;
+    try {
+      let ret: number;
+      if (job.chunk === null) {
+        ret = ctx.sendPacketSync(null);
+      } else {
+        const pkt = this._packet!;
+        pkt.data = Buffer.from(job.chunk.data.buffer, job.chunk.data.byteOffset, job.chunk.data.byteLength);
+        pkt.pts = BigInt(job.chunk.timestamp);
+        pkt.dts = C.AV_NOPTS_VALUE;
+        pkt.duration = BigInt(job.chunk.duration ?? 0);
+        pkt.isKeyframe = job.chunk.type === 'key';
+        ret = ctx.sendPacketSync(pkt);
+        pkt.unref();
+      }
+      if (ret < 0 && ret !== C.AVERROR_EOF) FFmpegError.throwIfError(ret, `${this.decoderName} decode`);
+      for (;;) {
+        const r = ctx.receiveFrameSync(frame);
+        if (r === C.AVERROR_EAGAIN || r === C.AVERROR_EOF) break;
+        FFmpegError.throwIfError(r, `${this.decoderName} decode`);
+        this.emit(frame);
+        frame.unref();
+      }
+      if (job.chunk === null) {
+        ctx.flushBuffers();
+        job.done?.();
+      } else {
+        this.ondequeue?.();
+      }
+    } catch (err) {
+      job.done?.();
+      const error = err instanceof AvpipeError ? err : new AvpipeError('SOURCE_FAILED', `${this.decoderName}: ${(err as Error).message}`, { cause: err });
+      this.close();
+      this._error(error);
+      return;
+    }
+    if (this._pending.length > 0) this._schedule();
+  }
+}

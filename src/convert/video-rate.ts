@@ -1,0 +1,62 @@
+import type { VideoFrame } from '../codecs/video-frame.js';
+import { frameTimestamp, type Microseconds } from '../time.js';
+
+/**
+ * The pure core of a constant-frame-rate converter (GStreamer's videorate): output frame k sits at
+ * exactly k / fps and shows the input frame nearest to that time. Variable-rate input, another rate,
+ * late starts and holes all come out at the output's constant rate without drift: a hole repeats the
+ * last frame, a burst drops frames, and the counters say how many.
+ */
+export class VideoRate {
+  readonly fps: number;
+  private _next = 0;
+  private _last: VideoFrame | undefined;
+  private _shown = 0;
+  /** Input frames, output frames, outputs that repeat an input, inputs never shown. */
+  readonly counters = { in: 0, out: 0, repeated: 0, dropped: 0 };
+
+  constructor(fps: number) {
+    this.fps = fps;
+  }
+
+  /** Takes one input frame; returns the output frames now decided (the ones nearer the last input). */
+  push(frame: VideoFrame): VideoFrame[] {
+    this.counters.in++;
+    const out: VideoFrame[] = [];
+    const last = this._last;
+    if (last !== undefined) {
+      const midpoint = (last.timestamp + frame.timestamp) / 2;
+      this._emitWhile((t) => t < midpoint, out);
+      if (this._shown === 0) this.counters.dropped++;
+    }
+    this._last = frame;
+    this._shown = 0;
+    return out;
+  }
+
+  /** Ends the stream at `endUs` (default: the last frame's end); returns the remaining output frames. */
+  finish(endUs?: Microseconds): VideoFrame[] {
+    const last = this._last;
+    if (last === undefined) return [];
+    const end = endUs ?? last.timestamp + (last.duration ?? Math.round(1e6 / this.fps));
+    const out: VideoFrame[] = [];
+    // A slot is output when more than half of it lies before the end: millisecond-rounded input
+    // timestamps (WebM) then neither add nor lose a frame.
+    const half = 5e5 / this.fps;
+    this._emitWhile((t) => t < end - half, out);
+    if (this._shown === 0) this.counters.dropped++;
+    this._last = undefined;
+    return out;
+  }
+
+  private _emitWhile(cond: (t: Microseconds) => boolean, out: VideoFrame[]): void {
+    const last = this._last!;
+    for (let t = frameTimestamp(this._next, this.fps); cond(t); t = frameTimestamp(this._next, this.fps)) {
+      out.push(last.retimed(t, frameTimestamp(this._next + 1, this.fps) - t));
+      if (this._shown > 0) this.counters.repeated++;
+      this._shown++;
+      this._next++;
+      this.counters.out++;
+    }
+  }
+}

@@ -1,0 +1,50 @@
+import type { SoftwareScaleContext } from 'node-av/lib';
+import type { NodeAv } from '../codecs/node-av-loader.js';
+import { VideoFrame, i420Layout, i420Size } from '../codecs/video-frame.js';
+
+/**
+ * Scales I420 frames to another size with FFmpeg's swscale (bilinear, native code: no per-pixel
+ * JavaScript on the hot path). One context per input size, rebuilt if the input size changes.
+ */
+export class VideoScaler {
+  readonly width: number;
+  readonly height: number;
+  private readonly _av: NodeAv;
+  private _sws: SoftwareScaleContext | undefined;
+  private _key = '';
+
+  constructor(av: NodeAv, width: number, height: number) {
+    this._av = av;
+    this.width = width;
+    this.height = height;
+  }
+
+  /** The frame at the target size (the same frame when it already is). Closes the input when it makes a new one. */
+  scale(frame: VideoFrame): VideoFrame {
+    if (frame.codedWidth === this.width && frame.codedHeight === this.height) return frame;
+    const { SoftwareScaleContext, FFmpegError } = this._av.lib;
+    const C = this._av.constants;
+    const key = `${frame.codedWidth}x${frame.codedHeight}`;
+    if (this._sws === undefined || key !== this._key) {
+      this._sws?.freeContext();
+      this._sws = new SoftwareScaleContext();
+      this._sws.getContext(frame.codedWidth, frame.codedHeight, C.AV_PIX_FMT_YUV420P, this.width, this.height, C.AV_PIX_FMT_YUV420P, C.SWS_BILINEAR);
+      this._key = key;
+    }
+    const src = frame.planes();
+    const out = new Uint8Array(i420Size(this.width, this.height));
+    const layout = i420Layout(this.width, this.height);
+    const dst = layout.map((l, i) => Buffer.from(out.buffer, l.offset, l.stride * (i === 0 ? this.height : this.height >> 1)));
+    const ret = this._sws.scaleSync(src.map((p) => Buffer.from(p.data.buffer, p.data.byteOffset, p.data.byteLength)), src.map((p) => p.stride), 0, frame.codedHeight, dst, layout.map((l) => l.stride));
+    FFmpegError.throwIfError(ret, 'scale');
+    const scaled = new VideoFrame(out, { format: 'I420', codedWidth: this.width, codedHeight: this.height, timestamp: frame.timestamp, ...(frame.duration === null ? {} : { duration: frame.duration }) });
+    frame.close();
+    return scaled;
+  }
+
+  /** Idempotent. */
+  close(): void {
+    this._sws?.freeContext();
+    this._sws = undefined;
+  }
+}

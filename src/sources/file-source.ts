@@ -1,0 +1,223 @@
+import { stat } from 'node:fs/promises';
+import { ALL_FORMATS, EncodedPacketSink, FilePathSource, Input, type InputAudioTrack, type InputTrack, type InputVideoTrack } from 'mediabunny';
+import { EncodedChunk } from '../codecs/encoded-chunk.js';
+import type { PipelineConfig, TrackInfo } from '../config/pipeline-config.js';
+import { AvpipeError } from '../errors.js';
+import type { Microseconds } from '../time.js';
+import { Pacer } from './pacer.js';
+import type { Source, SourceMedia } from './source.js';
+
+/** One input file of a file source. */
+export interface FileInput {
+  path: string;
+  /** Seconds to delay this input's media on the session timeline (default 0). */
+  offset?: number;
+}
+
+/** A bad input: names the file and what is wrong with it. */
+export class InputError extends AvpipeError {
+  /** The input's path. */
+  readonly input: string;
+
+  constructor(input: string, problem: string, cause?: unknown) {
+    super('INPUT_INVALID', `input ${input}: ${problem}`, cause === undefined ? {} : { cause });
+    this.name = 'InputError';
+    this.input = input;
+  }
+}
+
+interface OpenInput {
+  spec: FileInput;
+  input: Input;
+  /** Added to every timestamp of this input: its offset, minus where its media starts. */
+  shiftUs: Microseconds;
+}
+
+interface FileTrack {
+  info: TrackInfo;
+  track: InputTrack;
+  from: OpenInput;
+}
+
+/**
+ * A source that reads recorded media (replay, export) through mediabunny's demuxers: MP4/MOV,
+ * WebM/MKV, Ogg, MPEG-TS, MP3, WAV, ADTS, FLAC. It gives encoded chunks in decode order; the graph
+ * decodes them or copies them. Non-live it reads as fast as the pipeline pulls; live it replays at 1x.
+ * Several inputs form one session (one video track, audio from any of them), each with an offset.
+ */
+export class FileSource implements Source {
+  readonly name: string;
+  readonly ended: Promise<void>;
+  private readonly _inputs: readonly FileInput[];
+  private _open: OpenInput[] = [];
+  private _tracks: FileTrack[] = [];
+  private _live = true;
+  private readonly _pacer = new Pacer();
+  private _stopping = false;
+  private _startedAt: number | undefined;
+  private _endedAt: number | undefined;
+  private _openStreams = 0;
+  private _durationUs: number | undefined;
+  private _resolveEnded!: () => void;
+  private _resolveStarted!: () => void;
+  private readonly _started: Promise<void>;
+
+  constructor(inputs: readonly FileInput[]) {
+    if (inputs.length === 0) throw new TypeError('inputs must name at least one file');
+    this._inputs = inputs;
+    this.name = inputs.map((i) => i.path).join(', ');
+    this.ended = new Promise((resolve) => (this._resolveEnded = resolve));
+    this._started = new Promise((resolve) => (this._resolveStarted = resolve));
+  }
+
+  get startedAt(): number | undefined {
+    return this._startedAt;
+  }
+
+  get endedAt(): number | undefined {
+    return this._endedAt;
+  }
+
+  /** The session's media duration: the latest end over all inputs, offsets included. */
+  get durationUs(): number | undefined {
+    return this._durationUs;
+  }
+
+  /** Opens and checks every input, then declares one video track (the first found) and the audio tracks. */
+  async prepare(config: PipelineConfig): Promise<readonly TrackInfo[]> {
+    this._live = config.live;
+    this._open = [];
+    for (const spec of this._inputs) this._open.push(await openInput(spec));
+    const tracks: FileTrack[] = [];
+    let audioIndex = 0;
+    for (const [i, o] of this._open.entries()) {
+      const all = await o.input.getTracks().catch((err: unknown) => {
+        throw new InputError(o.spec.path, `cannot read its tracks: ${(err as Error).message}`, err);
+      });
+      for (const t of all) {
+        if (t.isVideoTrack() && !tracks.some((x) => x.info.kind === 'video')) {
+          const info = await videoInfo(o.spec.path, `${i}:video`, t);
+          // The container's duration says how long the last frame lasts; packet durations often do not.
+          const declared = await o.input.getDurationFromMetadata([t]).catch(() => null);
+          if (declared !== null && info.kind === 'video') info.endUs = Math.round(declared * 1e6) + o.shiftUs;
+          tracks.push({ info, track: t, from: o });
+        }
+        if (t.isAudioTrack()) tracks.push({ info: await audioInfo(o.spec.path, `${i}:audio${audioIndex++}`, t), track: t, from: o });
+      }
+    }
+    if (tracks.length === 0) throw new InputError(this.name, 'no audio or video track');
+    const ends = await Promise.all(this._open.map(async (o) => Math.round((await o.input.computeDuration()) * 1e6) + o.shiftUs));
+    this._durationUs = Math.max(...ends);
+    this._tracks = tracks;
+    config.tracks = tracks.map((t) => t.info);
+    return config.tracks;
+  }
+
+  readable(trackId: string): ReadableStream<SourceMedia> {
+    const t = this._tracks.find((x) => x.info.id === trackId);
+    if (t === undefined) throw new TypeError(`file source has no track "${trackId}"`);
+    const path = t.from.spec.path;
+    const shift = t.from.shiftUs;
+    let iterator: AsyncGenerator<import('mediabunny').EncodedPacket, void, unknown> | undefined;
+    this._openStreams++;
+    let closed = false;
+    const end = (): void => {
+      if (closed) return;
+      closed = true;
+      void iterator?.return();
+      if (--this._openStreams === 0) {
+        this._endedAt = Date.now();
+        this._resolveEnded();
+      }
+    };
+    return new ReadableStream<SourceMedia>({
+      pull: async (controller) => {
+        await this._started;
+        iterator ??= new EncodedPacketSink(t.track).packets();
+        let next: IteratorResult<import('mediabunny').EncodedPacket, void>;
+        try {
+          next = this._stopping ? { done: true, value: undefined } : await iterator.next();
+        } catch (err) {
+          end();
+          controller.error(new InputError(path, `reading ${t.info.kind} failed: ${(err as Error).message}`, err));
+          return;
+        }
+        if (next.done) {
+          controller.close();
+          end();
+          return;
+        }
+        const p = next.value;
+        const timestamp = Math.round(p.timestamp * 1e6) + shift;
+        if (this._live && !this._stopping) await this._pacer.waitUntil(Math.max(0, timestamp));
+        controller.enqueue(new EncodedChunk({ type: p.type, timestamp, duration: Math.round(p.duration * 1e6), data: p.data }));
+      },
+      cancel: () => end(),
+    }, { highWaterMark: 0 });
+  }
+
+  start(): void {
+    if (this._startedAt !== undefined) return;
+    this._startedAt = Date.now();
+    this._pacer.start();
+    this._resolveStarted();
+  }
+
+  stop(): void {
+    this._stopping = true;
+    this._pacer.cancel();
+    this._resolveStarted();
+  }
+
+  async close(): Promise<void> {
+    this.stop();
+    for (const o of this._open) o.input.dispose();
+    this._open = [];
+  }
+}
+
+async function openInput(spec: FileInput): Promise<OpenInput> {
+  const path = spec.path;
+  const info = await stat(path).catch((err: NodeJS.ErrnoException) => {
+    throw new InputError(path, err.code === 'ENOENT' ? 'no such file' : `cannot open it (${err.code ?? err.message})`, err);
+  });
+  if (!info.isFile()) throw new InputError(path, 'not a regular file');
+  if (info.size === 0) throw new InputError(path, 'the file is empty');
+  const input = new Input({ source: new FilePathSource(path), formats: ALL_FORMATS });
+  try {
+    if (!(await input.canRead())) throw new InputError(path, 'unknown or unsupported container (not MP4/MOV, WebM/MKV, Ogg, MPEG-TS, MP3, WAV, ADTS or FLAC)');
+    const first = await input.getFirstTimestamp();
+    const offsetUs = Math.round((spec.offset ?? 0) * 1e6);
+    return { spec, input, shiftUs: offsetUs - Math.round(Math.max(0, first) * 1e6) };
+  } catch (err) {
+    input.dispose();
+    if (err instanceof InputError) throw err;
+    throw new InputError(path, `corrupt or truncated: ${(err as Error).message}`, err);
+  }
+}
+
+async function videoInfo(path: string, id: string, t: InputVideoTrack): Promise<TrackInfo> {
+  const config = await t.getDecoderConfig();
+  if (config === null || t.codec === null) throw new InputError(path, `video track ${t.id} has a codec avpipe cannot decode (${String(await t.getCodecParameterString())})`);
+  const stats = await t.computePacketStats(120);
+  const fps = stats.averagePacketRate > 0 ? Math.round(stats.averagePacketRate) : 30;
+  return {
+    id, kind: 'video', width: t.codedWidth, height: t.codedHeight, fps,
+    encoded: { codec: t.codec, decoderConfig: { codec: config.codec, codedWidth: config.codedWidth ?? t.codedWidth, codedHeight: config.codedHeight ?? t.codedHeight, ...descriptionOf(config.description) } },
+  };
+}
+
+async function audioInfo(path: string, id: string, t: InputAudioTrack): Promise<TrackInfo> {
+  const config = await t.getDecoderConfig();
+  if (config === null || t.codec === null) throw new InputError(path, `audio track ${t.id} has a codec avpipe cannot decode (${String(await t.getCodecParameterString())})`);
+  return {
+    id, kind: 'audio', sampleRate: t.sampleRate, channels: t.numberOfChannels,
+    encoded: { codec: t.codec, decoderConfig: { codec: config.codec, sampleRate: config.sampleRate, numberOfChannels: config.numberOfChannels, ...descriptionOf(config.description) } },
+  };
+}
+
+function descriptionOf(d: ArrayBuffer | ArrayBufferView | undefined): { description?: Uint8Array } {
+  if (d === undefined) return {};
+  const bytes = d instanceof Uint8Array ? d : ArrayBuffer.isView(d) ? new Uint8Array(d.buffer, d.byteOffset, d.byteLength) : new Uint8Array(d);
+  return { description: bytes };
+}

@@ -1,0 +1,48 @@
+import { describe, expect, it } from 'vitest';
+import { VideoFrame } from '../../src/index.js';
+import { VideoRate } from '../../src/convert/video-rate.js';
+
+const data = new Uint8Array(16 * 16 * 3 / 2);
+const frame = (ts: number, dur?: number): VideoFrame => new VideoFrame(data, { format: 'I420', codedWidth: 16, codedHeight: 16, timestamp: ts, ...(dur === undefined ? {} : { duration: dur }) });
+
+/** Runs input (timestamp, duration) pairs through the converter; returns the output timestamps. */
+function run(rate: VideoRate, inputs: [number, number?][], end?: number): { ts: number }[] {
+  const out = inputs.flatMap(([ts, dur]) => rate.push(frame(ts, dur)));
+  out.push(...rate.finish(end));
+  return out.map((o) => ({ ts: o.timestamp }));
+}
+
+describe('VideoRate', () => {
+  it('passes a constant-rate stream through frame for frame', () => {
+    const r = new VideoRate(30);
+    const out = run(r, Array.from({ length: 30 }, (_, i) => [Math.round((i * 1e6) / 30), 33_333] as [number, number]));
+    expect(out).toHaveLength(30);
+    expect(out.map((o) => o.ts).slice(0, 3)).toEqual([0, 33_333, 66_667]);
+    expect(r.counters).toEqual({ in: 30, out: 30, repeated: 0, dropped: 0 });
+  });
+
+  it('doubles 15 fps to 30 fps and fills a hole by repeating, without drift', () => {
+    const r = new VideoRate(30);
+    const inputs: [number, number][] = Array.from({ length: 30 }, (_, i) => [Math.round((i * 1e6) / 15), 66_667]);
+    const out = run(r, inputs.filter((_, i) => i < 10 || i >= 15));
+    expect(out).toHaveLength(60);
+    expect(out.at(-1)!.ts).toBe(1_966_667);
+    expect(r.counters.in).toBe(25);
+    expect(r.counters.repeated).toBe(35);
+  });
+
+  it('turns millisecond-rounded variable timestamps into exact frame counts', () => {
+    const r = new VideoRate(30);
+    const ts = Array.from({ length: 90 }, (_, i) => Math.round((i * 1000) / 30) * 1000);
+    const out = run(r, ts.map((t) => [t, 33_000 + (t % 2000)]));
+    expect(out).toHaveLength(90);
+    expect(r.counters.dropped + r.counters.repeated).toBe(0);
+  });
+
+  it('drops frames from a faster stream, counting them', () => {
+    const r = new VideoRate(30);
+    const out = run(r, Array.from({ length: 120 }, (_, i) => [Math.round((i * 1e6) / 60), 16_667] as [number, number]));
+    expect(out).toHaveLength(60);
+    expect(r.counters.dropped).toBe(60);
+  });
+});

@@ -1,0 +1,192 @@
+import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { createController, createPipelineConfig, type PipelineConfigInit, type PipelineResult } from '../../src/index.js';
+import { beepOnsets, flashTimes, frames, packetSpan, probe, streamOf } from '../helpers/ffprobe.js';
+import { audioFixture, avFixture, fixture, FLASH_SRC } from '../helpers/fixtures.js';
+import { tmpDir } from '../helpers/tmp.js';
+
+const dir = tmpDir();
+const FRAME = 1 / 30;
+
+function exportFiles(inputs: PipelineConfigInit['source'] & { type: 'file' } | string[], output: string, extra: Partial<PipelineConfigInit> = {}): Promise<PipelineResult> {
+  const source = Array.isArray(inputs) ? { type: 'file' as const, inputs: inputs.map((path) => ({ path })) } : inputs;
+  return createController(createPipelineConfig({ live: false, source, outputs: [{ path: output }], ...extra })).start();
+}
+
+const containers = [
+  { name: 'h264-aac.mp4', args: ['-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-c:a', 'aac'] },
+  { name: 'h264-aac.mov', args: ['-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-c:a', 'aac'] },
+  { name: 'vp8-opus.webm', args: ['-c:v', 'libvpx', '-b:v', '1M', '-c:a', 'libopus'] },
+  { name: 'vp9-opus.mkv', args: ['-c:v', 'libvpx-vp9', '-b:v', '1M', '-deadline', 'realtime', '-cpu-used', '8', '-c:a', 'libopus'] },
+  { name: 'h264-aac.ts', args: ['-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-c:a', 'aac'] },
+];
+
+describe.each(containers)('export of $name (made by ffmpeg) to MP4, transcoded', ({ name, args }) => {
+  it('keeps every frame, the beeps and the flashes in place', async () => {
+    const input = await avFixture(name, args);
+    const out = join(dir, `${name}.mp4`);
+    const result = await exportFiles([input], out, { codecMode: 'transcode', encoding: { audioCodec: 'opus' } });
+    expect(result.error).toBeNull();
+    expect(result.status).toBe('COMPLETE');
+    expect(result.tracks.map((t) => t.mode)).toEqual(['transcode', 'transcode']);
+    expect(result.queues.every((q) => q.dropped === 0)).toBe(true);
+    const v = streamOf(await probe(out), 'video');
+    expect([v.codec_name, v.width, v.height]).toEqual(['h264', 320, 240]);
+    // MPEG-TS states no duration, so how long its last frame lasts is a guess: one frame of slack there.
+    if (name.endsWith('.ts')) expect(Math.abs(frames(v) - 120)).toBeLessThanOrEqual(1);
+    else expect(frames(v)).toBe(120);
+    const flashes = await flashTimes(out);
+    const beeps = await beepOnsets(out);
+    expect(flashes).toHaveLength(4);
+    expect(beeps).toHaveLength(4);
+    flashes.forEach((t, k) => expect(Math.abs(t - k)).toBeLessThanOrEqual(FRAME));
+    beeps.forEach((t, k) => expect(Math.abs(t - k)).toBeLessThanOrEqual(FRAME));
+  });
+});
+
+const audioOnly = [
+  { name: 'beep.mp3', args: ['-c:a', 'libmp3lame', '-b:a', '128k'] },
+  { name: 'beep.wav', args: ['-c:a', 'pcm_s16le'] },
+  { name: 'beep.aac', args: ['-c:a', 'aac', '-f', 'adts'] },
+  { name: 'beep.flac', args: ['-c:a', 'flac'] },
+  { name: 'beep.ogg', args: ['-c:a', 'libopus'] },
+];
+
+describe.each(audioOnly)('export of $name (made by ffmpeg) to Ogg Opus', ({ name, args }) => {
+  it('keeps the beeps in place and the duration', async () => {
+    const input = await audioFixture(name, args);
+    const out = join(dir, `${name}.ogg`);
+    const result = await exportFiles([input], out);
+    expect(result.error).toBeNull();
+    expect(result.status).toBe('COMPLETE');
+    const a = streamOf(await probe(out), 'audio');
+    expect(a.codec_name).toBe('opus');
+    // As long as the input decodes to (MP3 and ADTS carry their encoder's padding, which no reader can tell from audio).
+    const [src, span] = [await packetSpan(input, 'audio'), await packetSpan(out, 'audio')];
+    expect(Math.abs(span.end - Math.max(0, span.start) - (src.end - Math.max(0, src.start)))).toBeLessThanOrEqual(0.03);
+    const beeps = await beepOnsets(out);
+    expect(beeps).toHaveLength(4);
+    beeps.forEach((t, k) => expect(Math.abs(t - k)).toBeLessThanOrEqual(FRAME));
+  });
+});
+
+describe('passthrough', () => {
+  it('copies H.264 + AAC from MP4 to MP4 without re-encoding, packet for packet', async () => {
+    const input = await avFixture('h264-aac.mp4', containers[0]!.args);
+    const out = join(dir, 'copy.mp4');
+    const result = await exportFiles([input], out);
+    expect(result.status).toBe('COMPLETE');
+    expect(result.tracks.map((t) => [t.kind, t.mode])).toEqual([['video', 'copy'], ['audio', 'copy']]);
+    expect(result.encoders).toEqual([]);
+    expect(result.decoders).toEqual([]);
+    const [a, b] = [await packetSpan(input, 'video'), await packetSpan(out, 'video')];
+    expect(b.packets).toBe(a.packets);
+    expect(frames(streamOf(await probe(out), 'video'))).toBe(120);
+    expect((await flashTimes(out)).length).toBe(4);
+  });
+
+  it('copies VP8 + Opus from WebM to WebM, and transcodes only the track that must change', async () => {
+    const input = await avFixture('vp8-opus.webm', containers[2]!.args);
+    const copied = await exportFiles([input], join(dir, 'copy.webm'));
+    expect(copied.tracks.map((t) => t.mode)).toEqual(['copy', 'copy']);
+    const mixed = await exportFiles([input], join(dir, 'mixed.mp4'));
+    expect(mixed.tracks.map((t) => [t.kind, t.mode])).toEqual([['video', 'transcode'], ['audio', 'copy']]);
+    const p = await probe(join(dir, 'mixed.mp4'));
+    expect(streamOf(p, 'video').codec_name).toBe('h264');
+    expect(streamOf(p, 'audio').codec_name).toBe('opus');
+  });
+
+  it('--copy refuses a track that cannot be copied, before any file exists', async () => {
+    const input = await avFixture('vp8-opus.webm', containers[2]!.args);
+    const out = join(dir, 'refused.mp4');
+    const result = await exportFiles([input], out, { codecMode: 'copy' });
+    expect(result.status).toBe('FAILED');
+    expect(result.error?.message).toMatch(/cannot be copied.*vp8/);
+    expect(existsSync(out)).toBe(false);
+  });
+});
+
+describe('timing', () => {
+  it('variable frame rate input becomes exactly the output rate', async () => {
+    // Every third frame removed and timestamps kept: 20 frames/s on average, irregular.
+    const input = await fixture('vfr.mp4', ['-f', 'lavfi', '-i', FLASH_SRC(4), '-vf', "select='not(eq(mod(n\\,3)\\,1))'", '-vsync', '0', '-c:v', 'libx264', '-pix_fmt', 'yuv420p']);
+    expect(frames(streamOf(await probe(input), 'video'))).toBe(80);
+    const out = join(dir, 'cfr.mp4');
+    const result = await exportFiles([input], out, { encoding: { fps: 30 } });
+    expect(result.status).toBe('COMPLETE');
+    const v = streamOf(await probe(out), 'video');
+    expect(frames(v)).toBe(120);
+    expect(v.avg_frame_rate).toBe('30/1');
+  });
+
+  it('scales to a size asked for with swscale', async () => {
+    const input = await avFixture('h264-aac.mp4', containers[0]!.args);
+    const out = join(dir, 'scaled.webm');
+    const result = await exportFiles([input], out, { encoding: { width: 640, height: 480 } });
+    expect(result.status).toBe('COMPLETE');
+    const v = streamOf(await probe(out), 'video');
+    expect([v.codec_name, v.width, v.height, frames(v)]).toEqual(['vp8', 640, 480, 120]);
+  });
+});
+
+describe('bad input', () => {
+  const expectBad = async (path: string, problem: RegExp): Promise<void> => {
+    const out = join(dir, `bad-${path.split('/').pop()}.mp4`);
+    const t0 = performance.now();
+    const result = await exportFiles([path], out);
+    expect(performance.now() - t0).toBeLessThan(20_000);
+    expect(result.status).toBe('FAILED');
+    expect(result.error?.code).toBe('INPUT_INVALID');
+    expect(result.error?.message).toContain(path);
+    expect(result.error?.message).toMatch(problem);
+    expect(existsSync(out)).toBe(false);
+  };
+
+  it('a missing file', () => expectBad(join(dir, 'missing.mp4'), /no such file/));
+
+  it('an empty file', () => {
+    const path = join(dir, 'empty.mp4');
+    writeFileSync(path, '');
+    return expectBad(path, /empty/);
+  });
+
+  it('an unknown container', () => {
+    const path = join(dir, 'notes.txt');
+    writeFileSync(path, 'this is not media\n'.repeat(100));
+    return expectBad(path, /unknown or unsupported container/);
+  });
+
+  it('a file cut before its index (truncated MP4)', async () => {
+    const input = await avFixture('h264-aac.mp4', containers[0]!.args);
+    const path = join(dir, 'truncated.mp4');
+    writeFileSync(path, readFileSync(input).subarray(0, 20_000));
+    await expectBad(path, /corrupt|truncated|track|container/);
+  });
+
+  it('random bytes with a media name', () => {
+    const path = join(dir, 'corrupt.webm');
+    const bytes = Buffer.alloc(50_000);
+    for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 7919 + 13) & 0xff;
+    writeFileSync(path, bytes);
+    return expectBad(path, /unknown or unsupported container|corrupt/);
+  });
+
+  it('a codec avpipe cannot decode', async () => {
+    const path = await fixture('mpeg4.mp4', ['-f', 'lavfi', '-i', FLASH_SRC(1), '-c:v', 'mpeg4']);
+    await expectBad(path, /cannot decode/);
+  });
+
+  it('a truncated WebM fails mid-run with the output finalized up to the failure, or removed', async () => {
+    const input = await avFixture('vp8-opus.webm', containers[2]!.args);
+    const path = join(dir, 'cut.webm');
+    const whole = readFileSync(input);
+    writeFileSync(path, whole.subarray(0, Math.floor(whole.length * 0.6)));
+    const out = join(dir, 'cut-out.mp4');
+    const result = await exportFiles([path], out);
+    // A cut cluster may also just end the stream early: either way nothing hangs and the file plays.
+    expect(['COMPLETE', 'FAILED']).toContain(result.status);
+    if (existsSync(out)) expect(frames(streamOf(await probe(out), 'video'))).toBeGreaterThan(0);
+    copyFileSync(input, join(dir, 'whole.webm'));
+  });
+});
