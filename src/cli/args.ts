@@ -33,7 +33,9 @@ record: the built-in test source (flash + beep every second)
   --live | --no-live       paced at 1x with leaky queues (default) | as fast as possible, nothing dropped
 
 export: recorded files in (MP4/MOV, WebM/MKV, Ogg, MPEG-TS, MP3, WAV, ADTS, FLAC), as fast as possible
-  INPUT[@OFFSET]           an input file, optionally delayed by OFFSET seconds (e.g. voice.ogg@1.5)
+  INPUT[@OFFSET][#ROUTE]   an input file, optionally delayed by OFFSET seconds, its audio optionally
+                           routed to one side of the mix (e.g. voice.ogg@1.5#left); several audio
+                           tracks are mixed into one
   --copy | --transcode     insist on copying packets | always re-encode (default: copy what can be)
   --live                   replay at 1x instead (a file played as a live source)
 
@@ -123,8 +125,8 @@ export function parseExportArgs(argv: string[]): ParsedCommand | { problems: Con
   if (positionals.length === 0) problems.push({ field: 'INPUT', message: 'at least one input file is required' });
   if (values['copy'] === true && values['transcode'] === true) problems.push({ field: '--copy', message: 'give --copy or --transcode, not both' });
   const inputs = positionals.map((arg) => {
-    const m = /^(.*)@(\d+(?:\.\d+)?)$/.exec(arg);
-    return m === null ? { path: arg } : { path: m[1]!, offset: Number(m[2]) };
+    const m = /^(.*?)(?:@(\d+(?:\.\d+)?))?(?:#(left|right|both))?$/.exec(arg)!;
+    return { path: m[1]!, ...(m[2] === undefined ? {} : { offset: Number(m[2]) }), ...(m[3] === undefined ? {} : { route: m[3] as 'left' | 'right' | 'both' }) };
   });
   const codecMode: CodecMode = values['copy'] === true ? 'copy' : values['transcode'] === true ? 'transcode' : 'auto';
   const init: PipelineConfigInit = {

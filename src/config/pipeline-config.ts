@@ -1,4 +1,5 @@
 import type { AudioDecoderConfig, VideoDecoderConfig } from '../codecs/encoded-chunk.js';
+import type { AudioRoute } from '../convert/audio-mixer.js';
 import { AvpipeError, ConfigError, type ConfigProblem } from '../errors.js';
 import type { Microseconds } from '../time.js';
 import { CONTAINER_CODECS, type AudioCodecName, type FileContainer, type H264Profile, type SpeedPreset, type VideoCodecName } from './codecs.js';
@@ -54,7 +55,8 @@ export interface TestSourceInit {
 /** Recorded media as the source: one or more files, each with an optional offset in seconds. */
 export interface FileSourceInit {
   type: 'file';
-  inputs: readonly { path: string; offset?: number }[];
+  /** `route` sends an input's audio to one side of a stereo mix. */
+  inputs: readonly { path: string; offset?: number; route?: AudioRoute }[];
 }
 
 /**
@@ -106,7 +108,14 @@ export type TrackInfo =
     /** Where the track ends on the session timeline, when the container says (us); the last frame lasts until then. */
     endUs?: number;
   }
-  | { id: string; kind: 'audio'; sampleRate: number; channels: number; encoded?: { codec: string; decoderConfig: AudioDecoderConfig } };
+  | {
+    id: string; kind: 'audio'; sampleRate: number; channels: number;
+    encoded?: { codec: string; decoderConfig: AudioDecoderConfig };
+    /** Which channels of a stereo mix the track goes to (default both). */
+    route?: AudioRoute;
+    /** Where the track starts on the session timeline (us), when later than the session start. */
+    startUs?: number;
+  };
 
 /** Defaults for everything a config may leave out. */
 export const DEFAULT_ENCODING: EncodingOptions = {

@@ -10,7 +10,9 @@ import type { AudioCodecName, VideoCodecName } from '../config/codecs.js';
 import { CONTAINER_CODECS } from '../config/codecs.js';
 import type { OutputSpec } from '../config/outputs.js';
 import { AUDIO_CODEC_OF, VIDEO_CODEC_OF, type PipelineConfig, type TrackInfo } from '../config/pipeline-config.js';
+import { AudioMixer } from '../convert/audio-mixer.js';
 import { AudioResampler } from '../convert/audio-resampler.js';
+import { MixerNode } from '../convert/mixer-node.js';
 import { VideoRate } from '../convert/video-rate.js';
 import { VideoScaler } from '../convert/video-scaler.js';
 import { AvpipeError, toAvpipeError } from '../errors.js';
@@ -45,15 +47,15 @@ export interface GraphInit {
 /** How one track goes through the graph. */
 export type TrackMode = 'copy' | 'transcode';
 
-/** One track's branch: its nodes, for running and for counters. */
+/** One output track's branch (fed by one source track, or several mixed): its nodes, for running and counters. */
 interface Branch {
-  track: TrackInfo;
+  tracks: TrackInfo[];
   kind: 'video' | 'audio';
   mode: TrackMode;
-  /** Source stream -> encoded output, built when the run starts. */
-  build: (source: ReadableStream<SourceMedia>, signal: AbortSignal) => ReadableStream<EncodedOutput>;
+  /** Source streams -> encoded output, built when the run starts; `open` gives a source track's stream. */
+  build: (open: (track: TrackInfo) => ReadableStream<SourceMedia>, signal: AbortSignal) => ReadableStream<EncodedOutput>;
   queue: QueueNode<SourceMedia>;
-  decoder: DecoderNode<VideoFrame> | DecoderNode<AudioData> | undefined;
+  decoders: (DecoderNode<VideoFrame> | DecoderNode<AudioData>)[];
   encoder: EncoderNode<VideoFrame, EncodedVideoOutput> | EncoderNode<AudioData, EncodedAudioOutput> | undefined;
   close: () => void;
 }
@@ -111,19 +113,21 @@ export class Graph {
     if (output === undefined) throw new AvpipeError('CONFIG_INVALID', 'no file output: this version writes file outputs only');
     const enc = config.encoding;
     const video = enc.videoCodec === null ? undefined : config.tracks.find((t) => t.kind === 'video');
-    const audio = enc.audioCodec === null ? undefined : config.tracks.find((t) => t.kind === 'audio');
-    if (video === undefined && audio === undefined) throw new AvpipeError('SOURCE_FAILED', `source ${source.name} declared no track the encoding asks for`);
+    const audios = enc.audioCodec === null ? [] : config.tracks.filter((t): t is Extract<TrackInfo, { kind: 'audio' }> => t.kind === 'audio');
+    if (video === undefined && audios.length === 0) throw new AvpipeError('SOURCE_FAILED', `source ${source.name} declared no track the encoding asks for`);
     const branches: Branch[] = [];
     const muxerTracks: { video?: VideoCodecName; audio?: AudioCodecName } = {};
     if (video?.kind === 'video' && enc.videoCodec !== null) {
-      const mode = trackMode(config, video);
+      const mode = trackMode(config, video, source.durationUs);
       muxerTracks.video = mode === 'copy' ? VIDEO_CODEC_OF[video.encoded!.codec]! : enc.videoCodec;
       branches.push(mode === 'copy' ? copyBranch(config, video, 'video') : await videoBranch(init, video));
     }
-    if (audio?.kind === 'audio' && enc.audioCodec !== null) {
-      const mode = trackMode(config, audio);
-      muxerTracks.audio = mode === 'copy' ? AUDIO_CODEC_OF[audio.encoded!.codec]! : enc.audioCodec;
-      branches.push(mode === 'copy' ? copyBranch(config, audio, 'audio') : await audioBranch(init, audio));
+    if (audios.length > 0 && enc.audioCodec !== null) {
+      const single = audios.length === 1 && (audios[0]!.route ?? 'both') === 'both' ? audios[0] : undefined;
+      if (single === undefined && config.codecMode === 'copy') throw new AvpipeError('CONFIG_INVALID', `${audios.length} audio tracks${audios.some((a) => a.route !== undefined) ? ' with routes' : ''} must be mixed, which cannot be done by copying`);
+      const mode = single === undefined ? 'transcode' : trackMode(config, single, source.durationUs);
+      muxerTracks.audio = mode === 'copy' ? AUDIO_CODEC_OF[single!.encoded!.codec]! : enc.audioCodec;
+      branches.push(mode === 'copy' ? copyBranch(config, single!, 'audio') : await audioBranch(init, audios));
     }
     return new Graph(init, output, branches, muxerTracks);
   }
@@ -151,12 +155,14 @@ export class Graph {
     const { source, config } = this._init;
     const signal = this._abort.signal;
     const maxUs = config.limits.maxDurationUs;
+    const open = (track: TrackInfo): ReadableStream<SourceMedia> => {
+      const stream = source.readable(track.id);
+      return maxUs === undefined ? stream : stream.pipeThrough(this._durationLimit(maxUs), { signal });
+    };
     const runs = this._branches.map(async (b) => {
-      let stream = source.readable(b.track.id);
-      if (maxUs !== undefined) stream = stream.pipeThrough(this._durationLimit(maxUs), { signal });
       const muxIn = (b.kind === 'video' ? this.muxer.writable('video') : this.muxer.writable('audio')) as WritableStream<EncodedOutput>;
       try {
-        await b.build(stream, signal).pipeTo(muxIn, { signal });
+        await b.build(open, signal).pipeTo(muxIn, { signal });
       } catch (err) {
         this.fail(toAvpipeError('SOURCE_FAILED', `${b.kind} branch failed`, err));
         throw this._firstError;
@@ -211,12 +217,12 @@ export class Graph {
 
   /** Counters of every decoder. */
   decoderStats(): DecoderStats[] {
-    return this._branches.flatMap((b) => (b.decoder === undefined ? [] : [b.decoder.toJSON()]));
+    return this._branches.flatMap((b) => b.decoders.map((d) => d.toJSON()));
   }
 
   /** Per track: copied or transcoded. */
   trackModes(): TrackResult[] {
-    return this._branches.map((b) => ({ id: b.track.id, kind: b.kind, mode: b.mode }));
+    return this._branches.flatMap((b) => b.tracks.map((t) => ({ id: t.id, kind: b.kind, mode: b.mode })));
   }
 
   /** Media time complete in the output: the end of the slowest track. */
@@ -267,7 +273,7 @@ export class Graph {
 }
 
 /** Copy or transcode, by the config's codec mode and whether anything asks for a change. */
-function trackMode(config: PipelineConfig, track: TrackInfo): TrackMode {
+function trackMode(config: PipelineConfig, track: TrackInfo, sessionEndUs: number | undefined): TrackMode {
   const file = config.outputs.find((o) => o.kind === 'file');
   const reasons: string[] = [];
   const e = config.encoding;
@@ -278,11 +284,15 @@ function trackMode(config: PipelineConfig, track: TrackInfo): TrackMode {
     if (codec !== e.videoCodec) reasons.push(`the encoding asks for ${String(e.videoCodec)}`);
     if (track.width !== e.width || track.height !== e.height) reasons.push(`the encoding asks for ${e.width}x${e.height}`);
     if (config.encodingGiven.has('fps') && track.fps !== e.fps) reasons.push(`the encoding asks for ${e.fps} fps`);
+    // A video that ends a frame or more before the session must be extended (last frame held): re-encode.
+    if (sessionEndUs !== undefined && track.endUs !== undefined && sessionEndUs - track.endUs >= 1e6 / track.fps) reasons.push('it ends before the other inputs');
   } else {
     const codec = AUDIO_CODEC_OF[track.encoded.codec];
     if (codec === undefined || (file !== undefined && !CONTAINER_CODECS[file.container].audio.includes(codec))) reasons.push(`${track.encoded.codec} is not allowed in the output`);
     if (codec !== e.audioCodec) reasons.push(`the encoding asks for ${String(e.audioCodec)}`);
     if (track.sampleRate !== e.sampleRate || track.channels !== e.channels) reasons.push(`the encoding asks for ${e.sampleRate} Hz x${e.channels}`);
+    // Audio that starts late is filled with silence from the session start: re-encode.
+    if ((track.startUs ?? 0) > 0) reasons.push('it starts after the session start');
   }
   if (config.codecMode === 'transcode') return 'transcode';
   if (reasons.length === 0) return 'copy';
@@ -296,8 +306,9 @@ function copyBranch(config: PipelineConfig, track: TrackInfo, kind: 'video' | 'a
   const queue = new QueueNode<SourceMedia>(`${kind}-queue`, kind === 'video' ? config.queues.video : config.queues.audio, 'block');
   const decoderConfig = track.encoded!.decoderConfig;
   return {
-    track, kind, mode: 'copy', queue, decoder: undefined, encoder: undefined, close: () => undefined,
-    build: (source, signal) => {
+    tracks: [track], kind, mode: 'copy', queue, decoders: [], encoder: undefined, close: () => undefined,
+    build: (open, signal) => {
+      const source = open(track);
       let first = true;
       const wrap = new TransformStream<SourceMedia, EncodedOutput>({
         transform: (chunk, controller) => {
@@ -329,14 +340,17 @@ async function videoBranch(init: GraphInit, track: Extract<TrackInfo, { kind: 'v
     speedPreset: enc.speedPreset, keyframeInterval: Math.round(enc.keyframeInterval * enc.fps),
   }, Math.round(enc.keyframeInterval * 1e6), config.queues.encoder);
   const queue = new QueueNode<SourceMedia>('video-queue', config.queues.video, policy, (f) => f.close());
+  // A video that ends before the session (a shorter input) holds its last frame to the end.
+  const endUs = Math.max(track.endUs ?? 0, init.source.durationUs ?? 0) || undefined;
   return {
-    track, kind: 'video', mode: 'transcode', queue, decoder, encoder,
+    tracks: [track], kind: 'video', mode: 'transcode', queue, decoders: decoder === undefined ? [] : [decoder], encoder,
     close: () => {
       decoder?.close();
       encoder.close();
       scaler?.close();
     },
-    build: (source, signal) => {
+    build: (open, signal) => {
+      const source = open(track);
       let raw = decoder === undefined ? (source as ReadableStream<VideoFrame>) : source.pipeThrough(decoder.stream as TransformStream<SourceMedia, VideoFrame>, { signal });
       if (scaler !== undefined || rate !== undefined) {
         raw = raw.pipeThrough(new TransformStream<VideoFrame, VideoFrame>({
@@ -346,7 +360,7 @@ async function videoBranch(init: GraphInit, track: Extract<TrackInfo, { kind: 'v
             else for (const out of rate.push(f)) c.enqueue(out);
           },
           flush: (c) => {
-            for (const out of rate?.finish(track.endUs) ?? []) c.enqueue(out);
+            for (const out of rate?.finish(endUs) ?? []) c.enqueue(out);
           },
         }), { signal });
       }
@@ -355,42 +369,68 @@ async function videoBranch(init: GraphInit, track: Extract<TrackInfo, { kind: 'v
   };
 }
 
-/** An audio track encoded by avpipe: [decode ->] [resample ->] queue -> encoder. */
-async function audioBranch(init: GraphInit, track: Extract<TrackInfo, { kind: 'audio' }>): Promise<Branch> {
+/**
+ * The audio encoded by avpipe: per source track [decode ->] resample, then [mix ->] queue -> encoder.
+ * Decoded (file) audio always goes through the mixer, which places it on the session timeline: a late
+ * start, a hole or an early end is silence, several tracks are summed, routes pick a side.
+ */
+async function audioBranch(init: GraphInit, tracks: Extract<TrackInfo, { kind: 'audio' }>[]): Promise<Branch> {
   const { config, provider } = init;
   const enc = config.encoding;
   const policy = config.live ? 'drop-oldest' : 'block';
-  const decoder = track.encoded === undefined ? undefined : DecoderNode.audio(provider, track.encoded.decoderConfig, DECODE_QUEUE);
-  // Decoded channel counts may change mid-stream, so decoded audio always passes the resampler
-  // (which hands through what already fits).
-  const needsResample = track.encoded !== undefined || track.sampleRate !== enc.sampleRate || track.channels !== enc.channels;
-  const resampler = needsResample ? new AudioResampler(await loadNodeAv(), enc.sampleRate, enc.channels) : undefined;
+  const av = tracks.some((t) => t.encoded !== undefined || t.sampleRate !== enc.sampleRate || t.channels !== enc.channels) ? await loadNodeAv() : undefined;
+  const inputs = tracks.map((track, i) => {
+    const decoder = track.encoded === undefined ? undefined : DecoderNode.audio(provider, track.encoded.decoderConfig, DECODE_QUEUE, tracks.length > 1 ? `audio-decoder-${i}` : 'audio-decoder');
+    // Decoded channel counts may change mid-stream, so decoded audio always passes the resampler
+    // (which hands through what already fits).
+    const needsResample = track.encoded !== undefined || track.sampleRate !== enc.sampleRate || track.channels !== enc.channels;
+    const resampler = needsResample ? new AudioResampler(av!, enc.sampleRate, enc.channels) : undefined;
+    return { track, decoder, resampler };
+  });
+  const useMixer = tracks.length > 1 || tracks.some((t) => t.encoded !== undefined || (t.route ?? 'both') !== 'both');
+  const mixer = useMixer
+    ? new MixerNode(new AudioMixer(enc.sampleRate, enc.channels, tracks.map((t) => t.route ?? 'both'), init.source.durationUs), tracks.length, config.live ? enc.sampleRate * 10 : enc.sampleRate)
+    : undefined;
   const encoder = EncoderNode.audio(provider, {
     codec: audioCodecString(enc.audioCodec!), sampleRate: enc.sampleRate, numberOfChannels: enc.channels, bitrate: enc.audioBitrateKbps * 1000,
   }, config.queues.encoder);
   const queue = new QueueNode<SourceMedia>('audio-queue', config.queues.audio, policy, (a) => a.close());
+  const decoders = inputs.flatMap((x) => (x.decoder === undefined ? [] : [x.decoder]));
   return {
-    track, kind: 'audio', mode: 'transcode', queue, decoder, encoder,
+    tracks, kind: 'audio', mode: 'transcode', queue, decoders, encoder,
     close: () => {
-      decoder?.close();
-      encoder.close();
-      resampler?.close();
-    },
-    build: (source, signal) => {
-      let raw = decoder === undefined ? (source as ReadableStream<AudioData>) : source.pipeThrough(decoder.stream as TransformStream<SourceMedia, AudioData>, { signal });
-      if (resampler !== undefined) {
-        raw = raw.pipeThrough(new TransformStream<AudioData, AudioData>({
-          transform: (data, c) => {
-            const out = resampler.process(data);
-            if (out !== null) c.enqueue(out);
-          },
-          flush: (c) => {
-            const out = resampler.flush();
-            if (out !== null) c.enqueue(out);
-          },
-        }), { signal });
+      for (const x of inputs) {
+        x.decoder?.close();
+        x.resampler?.close();
       }
-      return raw.pipeThrough(queue as unknown as TransformStream<AudioData, AudioData>, { signal }).pipeThrough(encoder.stream, { signal });
+      encoder.close();
+    },
+    build: (open, signal) => {
+      const raws = inputs.map(({ track, decoder, resampler }) => {
+        const source = open(track);
+        let raw = decoder === undefined ? (source as ReadableStream<AudioData>) : source.pipeThrough(decoder.stream as TransformStream<SourceMedia, AudioData>, { signal });
+        if (resampler !== undefined) {
+          raw = raw.pipeThrough(new TransformStream<AudioData, AudioData>({
+            transform: (data, c) => {
+              const out = resampler.process(data);
+              if (out !== null) c.enqueue(out);
+            },
+            flush: (c) => {
+              const out = resampler.flush();
+              if (out !== null) c.enqueue(out);
+            },
+          }), { signal });
+        }
+        return raw;
+      });
+      let mixed: ReadableStream<AudioData>;
+      if (mixer === undefined) mixed = raws[0]!;
+      else {
+        // Each input pipe's failure aborts its mixer input, which errors the mix: the branch fails once.
+        raws.forEach((raw, i) => void raw.pipeTo(mixer.inputs[i]!, { signal }).catch(() => undefined));
+        mixed = mixer.readable;
+      }
+      return mixed.pipeThrough(queue as unknown as TransformStream<AudioData, AudioData>, { signal }).pipeThrough(encoder.stream, { signal });
     },
   };
 }

@@ -2,6 +2,7 @@ import { stat } from 'node:fs/promises';
 import { ALL_FORMATS, EncodedPacketSink, FilePathSource, Input, type InputAudioTrack, type InputTrack, type InputVideoTrack } from 'mediabunny';
 import { EncodedChunk } from '../codecs/encoded-chunk.js';
 import type { PipelineConfig, TrackInfo } from '../config/pipeline-config.js';
+import type { AudioRoute } from '../convert/audio-mixer.js';
 import { AvpipeError } from '../errors.js';
 import type { Microseconds } from '../time.js';
 import { Pacer } from './pacer.js';
@@ -12,6 +13,8 @@ export interface FileInput {
   path: string;
   /** Seconds to delay this input's media on the session timeline (default 0). */
   offset?: number;
+  /** Where this input's audio goes in a stereo mix (default both channels). */
+  route?: AudioRoute;
 }
 
 /** A bad input: names the file and what is wrong with it. */
@@ -102,11 +105,20 @@ export class FileSource implements Source {
           if (declared !== null && info.kind === 'video') info.endUs = Math.round(declared * 1e6) + o.shiftUs;
           tracks.push({ info, track: t, from: o });
         }
-        if (t.isAudioTrack()) tracks.push({ info: await audioInfo(o.spec.path, `${i}:audio${audioIndex++}`, t), track: t, from: o });
+        if (t.isAudioTrack()) {
+          const info = await audioInfo(o.spec.path, `${i}:audio${audioIndex++}`, t);
+          if (o.spec.route !== undefined && info.kind === 'audio') info.route = o.spec.route;
+          if ((o.spec.offset ?? 0) > 0 && info.kind === 'audio') info.startUs = Math.round(o.spec.offset! * 1e6);
+          tracks.push({ info, track: t, from: o });
+        }
       }
     }
     if (tracks.length === 0) throw new InputError(this.name, 'no audio or video track');
-    const ends = await Promise.all(this._open.map(async (o) => Math.round((await o.input.computeDuration()) * 1e6) + o.shiftUs));
+    // The container's stated duration where it has one; packet timestamps (and guessed last durations) otherwise.
+    const ends = await Promise.all(this._open.map(async (o) => {
+      const seconds = (await o.input.getDurationFromMetadata().catch(() => null)) ?? (await o.input.computeDuration());
+      return Math.round(seconds * 1e6) + o.shiftUs;
+    }));
     this._durationUs = Math.max(...ends);
     this._tracks = tracks;
     config.tracks = tracks.map((t) => t.info);

@@ -89,7 +89,20 @@ export async function packetSpan(path: string, kind: 'video' | 'audio'): Promise
   for (const [pts, dur] of rows) {
     if (pts === undefined || Number.isNaN(pts)) continue;
     start = Math.min(start, pts);
-    end = Math.max(end, pts + (dur ?? 0));
+    end = Math.max(end, pts + (dur === undefined || Number.isNaN(dur) ? 0 : dur));
   }
   return { start, end, packets: rows.length };
+}
+
+/**
+ * RMS level (dB) of one channel (`c0`, `c1`, or `mono` for all) in a band around `hz`, over the
+ * whole file: how much of a tone is in it.
+ */
+export async function bandLevel(path: string, hz: number, channel: 'c0' | 'c1' | 'mono' = 'mono'): Promise<number> {
+  const pick = channel === 'mono' ? 'pan=mono|c0=0.5*c0+0.5*c1' : `pan=mono|c0=${channel}`;
+  const band = `bandpass=f=${hz}:width_type=h:w=${hz / 10}`;
+  const { stdout } = await run(FFPROBE, ['-v', 'error', '-f', 'lavfi', '-i', `amovie=${path},${pick},${band},${band},${band},astats=metadata=1:reset=0`,
+    '-show_entries', 'frame_tags=lavfi.astats.Overall.RMS_level', '-of', 'csv=p=0'], { maxBuffer: 64 << 20 });
+  const last = stdout.trim().split('\n').at(-1) ?? '-inf';
+  return Number(last);
 }

@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -27,7 +28,9 @@ export const FLASH_SRC = (seconds: number, size = '320x240', rate = 30): string 
  * ffmpeg arguments between the global options and the output path.
  */
 export async function fixture(name: string, args: string[]): Promise<string> {
-  const path = join(dir, name);
+  // The arguments are part of the cache key: a changed recipe makes a new file.
+  const key = createHash('sha1').update(args.join('\0')).digest('hex').slice(0, 8);
+  const path = join(dir, `${key}-${name}`);
   if (existsSync(path) && statSync(path).size > 0) return path;
   const tmp = `${path}.tmp${process.pid}${name.slice(name.lastIndexOf('.'))}`;
   await run(FFMPEG, ['-v', 'error', '-y', ...args, tmp]);
