@@ -3,34 +3,16 @@
 // -> MP4, non-live. avpipe against native ffmpeg, GStreamer and x264 alone, on the same frames, in the
 // same run, alternating order. Wall time includes process start on every side. Run on an idle machine:
 // `npm run bench` (needs Debian's ffmpeg, gstreamer1.0-tools + plugins, and GNU time).
-import { execFileSync, spawnSync } from 'node:child_process';
-import { createWriteStream, existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { execFileSync } from 'node:child_process';
+import { createWriteStream, existsSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { CLI, have, machine, median, root, timed, work, writeResult } from './lib.mjs';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const { values } = parseArgs({ options: { reps: { type: 'string', default: '3' }, duration: { type: 'string', default: '60' }, quick: { type: 'boolean', default: false } } });
 const REPS = Number(values.reps);
 const DURATION = Number(values.duration);
 const W = 1280, H = 720, FPS = 30, RATE = 48000;
-const work = join(root, 'bench', 'work');
-mkdirSync(work, { recursive: true });
-const CLI = join(root, 'dist', 'cli', 'main.js');
-
-const have = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
-if (!have('/usr/bin/time')) throw new Error('GNU time (/usr/bin/time) is needed: apt-get install time');
-
-/** Runs a command under GNU time; returns wall seconds and peak RSS in MiB. */
-function timed(cmd, args, opts = {}) {
-  const r = spawnSync('/usr/bin/time', ['-f', '__TIME__ %e %M', cmd, ...args], { encoding: 'utf8', maxBuffer: 1 << 26, ...opts });
-  const m = /__TIME__ ([\d.]+) (\d+)/.exec(r.stderr);
-  if (r.status !== 0 || m === null) throw new Error(`${cmd} failed (${r.status}):\n${r.stderr.slice(-2000)}`);
-  return { wall: Number(m[1]), rssMiB: Number(m[2]) / 1024, stdout: r.stdout };
-}
-
-const median = (xs) => { const s = [...xs].sort((a, b) => a - b); const n = s.length; return n % 2 ? s[(n - 1) / 2] : (s[n / 2 - 1] + s[n / 2]) / 2; };
 
 /** The test source's frames and samples as raw files, so every peer encodes exactly what avpipe encodes. */
 async function writeRaw(seconds) {
@@ -147,14 +129,12 @@ if (!values.quick) {
 
 const report = {
   workload: `W1 ${DURATION} s ${W}x${H}@${FPS} -> H.264 veryfast main 3 Mb/s g${2 * FPS} + Opus 128k -> MP4, non-live`,
-  date: new Date().toISOString(), machine: { cpus: cpus().length, cpu: cpus()[0]?.model, memGiB: Math.round(totalmem() / 2 ** 30) },
+  date: new Date().toISOString(), machine: machine(),
   versions: { node: process.version, ffmpeg: version('ffmpeg', ['-version'], /ffmpeg version (\S+)/), gstreamer: version('gst-launch-1.0', ['--version'], /GStreamer (\S+)/) },
   reps: REPS, summary, ratios, rssAt, rssRatio120to10: rssAt['120s'] && rssAt['10s'] ? rssAt['120s'] / rssAt['10s'] : null, live,
   avpipeOutput: avpipeResult?.outputs?.[0], avpipeQueues: avpipeResult?.queues,
 };
-mkdirSync(join(root, 'bench', 'results'), { recursive: true });
-const out = join(root, 'bench', 'results', `w1-${report.date.slice(0, 19).replace(/:/g, '')}.json`);
-writeFileSync(out, `${JSON.stringify(report, null, 2)}\n`);
+const out = writeResult('w1', report);
 
 const row = (n) => `| ${n} | ${summary[n].wallS.toFixed(2)} s | ${summary[n].xRealtime.toFixed(2)}x | ${summary[n].peakRssMiB.toFixed(0)} MiB |`;
 console.log(`\n${report.workload}; ${REPS} reps, medians\n\n| | wall | x realtime | peak RSS |\n|---|---|---|---|\n${names.map(row).join('\n')}`);

@@ -1,0 +1,59 @@
+#!/usr/bin/env node
+// W2 transcode, W3 copy and W4 long mix: avpipe export against native ffmpeg on the same inputs, in
+// the same run, rotating order; wall time includes process start on both sides. Inputs are made by
+// Debian's ffmpeg. Run on an idle machine: `npm run bench:export`.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { CLI, compare, have, machine, timed, work, writeResult } from './lib.mjs';
+
+const { values } = parseArgs({ options: { reps: { type: 'string', default: '3' }, 'w4-minutes': { type: 'string', default: '30' } } });
+const REPS = Number(values.reps);
+const W4_MIN = Number(values['w4-minutes']);
+if (!have('ffmpeg')) throw new Error('Debian ffmpeg is needed: apt-get install ffmpeg');
+
+const ff = (args) => timed('ffmpeg', ['-v', 'error', '-y', ...args]);
+const make = (name, args) => {
+  const path = join(work, name);
+  if (!existsSync(path)) ff([...args, path]);
+  return path;
+};
+
+// 60 s 1280x720@30 H.264 (x264 medium, 4 Mb/s) + AAC 128k.
+const w2in = make('w2-in.mp4', ['-f', 'lavfi', '-i', 'testsrc2=size=1280x720:rate=30:duration=60', '-f', 'lavfi', '-i', 'sine=frequency=1000:sample_rate=48000:duration=60',
+  '-c:v', 'libx264', '-preset', 'medium', '-b:v', '4M', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-b:a', '128k', '-ac', '2']);
+// W4: a video track and two long audio tracks (speech-like tones) in separate files.
+const secs = W4_MIN * 60;
+const w4v = make(`w4-video-${W4_MIN}m.mp4`, ['-f', 'lavfi', '-i', `testsrc2=size=320x240:rate=15:duration=${secs}`, '-c:v', 'libx264', '-preset', 'ultrafast', '-b:v', '300k', '-pix_fmt', 'yuv420p']);
+const w4a1 = make(`w4-a1-${W4_MIN}m.ogg`, ['-f', 'lavfi', '-i', `sine=frequency=300:sample_rate=48000:duration=${secs}`, '-ac', '2', '-c:a', 'libopus', '-b:a', '64k']);
+const w4a2 = make(`w4-a2-${W4_MIN}m.m4a`, ['-f', 'lavfi', '-i', `sine=frequency=1000:sample_rate=48000:duration=${secs}`, '-ac', '2', '-c:a', 'aac', '-b:a', '96k']);
+
+const avpipe = (args) => () => timed(process.execPath, [CLI, 'export', ...args, '--json']);
+const results = {};
+const run = (name, contenders) => {
+  process.stderr.write(`\n${name}\n`);
+  results[name] = compare(contenders, name === 'W4' ? Math.min(REPS, 2) : REPS, 'avpipe');
+};
+
+run('W2', {
+  avpipe: avpipe([w2in, '--output', join(work, 'w2-avpipe.mp4'), '--transcode', '--video-codec', 'h264', '--h264-profile', 'main', '--video-bitrate', '3000',
+    '--keyframe-interval', '2', '--speed-preset', 'veryfast', '--audio-codec', 'opus', '--audio-bitrate', '128']),
+  ffmpeg: () => ff(['-i', w2in, '-c:v', 'libx264', '-preset', 'veryfast', '-profile:v', 'main', '-b:v', '3M', '-g', '60', '-c:a', 'libopus', '-b:a', '128k', join(work, 'w2-ffmpeg.mp4')]),
+});
+run('W3', {
+  avpipe: avpipe([w2in, '--output', join(work, 'w3-avpipe.mp4'), '--copy']),
+  ffmpeg: () => ff(['-i', w2in, '-c', 'copy', join(work, 'w3-ffmpeg.mp4')]),
+});
+run('W4', {
+  avpipe: avpipe([w4v, w4a1, w4a2, '--output', join(work, 'w4-avpipe.mp4'), '--audio-codec', 'opus']),
+  ffmpeg: () => ff(['-i', w4v, '-i', w4a1, '-i', w4a2, '-filter_complex', '[1:a][2:a]amix=inputs=2:normalize=0[a]', '-map', '0:v', '-map', '[a]',
+    '-c:v', 'copy', '-c:a', 'libopus', '-b:a', '128k', join(work, 'w4-ffmpeg.mp4')]),
+});
+
+const out = writeResult('export', { date: new Date().toISOString(), machine: machine(), reps: REPS, w4Minutes: W4_MIN, results });
+for (const [name, r] of Object.entries(results)) {
+  console.log(`\n${name}\n| | wall | peak RSS |\n|---|---|---|`);
+  for (const [n, s] of Object.entries(r.summary)) console.log(`| ${n} | ${s.wallS.toFixed(2)} s | ${s.peakRssMiB.toFixed(0)} MiB |`);
+  console.log(Object.entries(r.ratios).map(([k, v]) => `${k} ${v.toFixed(3)}`).join(', '));
+}
+console.log(`\nwritten ${out}`);
