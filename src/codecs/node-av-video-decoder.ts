@@ -6,8 +6,9 @@ import type { NodeAv } from './node-av-loader.js';
 import { VideoFrame, i420Layout, i420Size } from './video-frame.js';
 
 /**
- * A WebCodecs-shaped VideoDecoder over FFmpeg (h264, hevc, vp8, vp9, av1). Frames come out as tight
- * I420 at the stream's size; other pixel formats (4:2:2, 4:4:4, 10-bit) go through swscale.
+ * A WebCodecs-shaped VideoDecoder over FFmpeg (h264, hevc, vp8, vp9, av1). Frames come out as I420 at
+ * the stream's size: 4:2:0 frames as views of the decoder's own buffers (no copy), other pixel formats
+ * (4:2:2, 4:4:4, 10-bit) converted by swscale.
  */
 export class NodeAvVideoDecoder extends NodeAvDecoder<VideoDecoderConfig> {
   private readonly _output: (frame: VideoFrame) => void;
@@ -32,31 +33,37 @@ export class NodeAvVideoDecoder extends NodeAvDecoder<VideoDecoderConfig> {
 
   protected emit(frame: Frame): void {
     const C = this.av.constants;
-    const w = frame.width;
+    const ts = frame.bestEffortTimestamp !== C.AV_NOPTS_VALUE ? frame.bestEffortTimestamp : frame.pts;
+    const init = { format: 'I420' as const, timestamp: Number(ts), ...(frame.duration > 0n ? { duration: Number(frame.duration) } : {}) };
+    const i420 = frame.format === C.AV_PIX_FMT_YUV420P || frame.format === C.AV_PIX_FMT_YUVJ420P;
+    if (i420 && frame.width % 2 === 0 && frame.height % 2 === 0) {
+      // No copy: a new reference to the decoder's buffers, kept alive by the VideoFrame (and its
+      // retimed copies) and released when the last of them is collected.
+      const ref = frame.clone();
+      if (ref !== null) {
+        const data = ref.data!;
+        const lines = ref.linesize;
+        this._output(new VideoFrame([0, 1, 2].map((i) => ({ data: data[i]!, stride: lines[i]! })), { ...init, codedWidth: frame.width, codedHeight: frame.height }, undefined, ref));
+        return;
+      }
+    }
+    const width = frame.width & ~1;
     const h = frame.height & ~1;
-    const width = w & ~1;
     const out = new Uint8Array(i420Size(width, h));
-    const layout = i420Layout(width, h);
-    const src = frame.data!;
-    const lines = frame.linesize;
-    if (frame.format === C.AV_PIX_FMT_YUV420P || frame.format === C.AV_PIX_FMT_YUVJ420P) {
+    if (i420) {
+      const layout = i420Layout(width, h);
+      const src = frame.data!;
+      const lines = frame.linesize;
       for (let p = 0; p < 3; p++) {
         const rows = p === 0 ? h : h >> 1;
         const bytes = p === 0 ? width : width >> 1;
-        const s = src[p]!;
-        const ls = lines[p]!;
         const { offset, stride } = layout[p]!;
-        if (ls === stride) out.set(s.subarray(0, stride * rows), offset);
-        else for (let r = 0; r < rows; r++) out.set(s.subarray(r * ls, r * ls + bytes), offset + r * stride);
+        for (let r = 0; r < rows; r++) out.set(src[p]!.subarray(r * lines[p]!, r * lines[p]! + bytes), offset + r * stride);
       }
     } else {
       this._convert(frame, width, h, out);
     }
-    const ts = frame.bestEffortTimestamp !== C.AV_NOPTS_VALUE ? frame.bestEffortTimestamp : frame.pts;
-    this._output(new VideoFrame(out, {
-      format: 'I420', codedWidth: width, codedHeight: h, timestamp: Number(ts),
-      ...(frame.duration > 0n ? { duration: Number(frame.duration) } : {}),
-    }));
+    this._output(new VideoFrame(out, { ...init, codedWidth: width, codedHeight: h }));
   }
 
   private _convert(frame: Frame, width: number, height: number, out: Uint8Array): void {

@@ -1,4 +1,4 @@
-import type { Packet } from 'node-av/lib';
+import type { Frame, Packet } from 'node-av/lib';
 import type { SpeedPreset } from '../config/codecs.js';
 import { AvpipeError } from '../errors.js';
 import type { CodecState, VideoEncoderConfig, VideoEncoderInit, VideoEncoderLike } from './codec-provider.js';
@@ -148,9 +148,9 @@ export class NodeAvVideoEncoder implements VideoEncoderLike {
         this._drained = true;
         job.done?.();
       } else {
-        this._copyIn(job.frame, job.keyFrame);
+        const frame = this._copyIn(job.frame, job.keyFrame);
+        session.encode(frame, (pkt) => this._emit(pkt));
         job.frame.close();
-        session.encode(session.frame, (pkt) => this._emit(pkt));
         this.ondequeue?.();
       }
     } catch (err) {
@@ -164,23 +164,34 @@ export class NodeAvVideoEncoder implements VideoEncoderLike {
     if (this._pending.length > 0) this._schedule();
   }
 
-  private _copyIn(src: VideoFrame, keyFrame: boolean): void {
+  /** Fills the frame to send: the decoder's own frame when it has one that fits (no copy), else a copy. */
+  private _copyIn(src: VideoFrame, keyFrame: boolean): Frame {
     const cfg = this._config!;
+    const C = this._av.constants;
     if (src.codedWidth !== cfg.width || src.codedHeight !== cfg.height) {
       throw new AvpipeError('ENCODER_FAILED', `frame is ${src.codedWidth}x${src.codedHeight}, the encoder was configured for ${cfg.width}x${cfg.height}`);
     }
-    const frame = this._session!.writableFrame();
-    const dst = frame.data!;
-    const lines = frame.linesize;
-    src.planes().forEach((p, i) => {
-      const d = dst[i]!;
-      const ls = lines[i]!;
-      if (ls === p.stride && p.stride === p.width) d.set(p.data.subarray(0, p.width * p.rows));
-      else for (let r = 0; r < p.rows; r++) d.set(p.data.subarray(r * p.stride, r * p.stride + p.width), r * ls);
-    });
+    const native = src._native;
+    let frame: Frame;
+    if (native instanceof this._av.lib.Frame && native.width === cfg.width && native.height === cfg.height
+      && (native.format === C.AV_PIX_FMT_YUV420P || native.format === C.AV_PIX_FMT_YUVJ420P)) {
+      // The encoder copies the picture while sending, so a frame shared with held copies is safe to retime.
+      frame = native;
+    } else {
+      frame = this._session!.writableFrame();
+      const dst = frame.data!;
+      const lines = frame.linesize;
+      src.planes().forEach((p, i) => {
+        const d = dst[i]!;
+        const ls = lines[i]!;
+        if (ls === p.stride && p.stride === p.width) d.set(p.data.subarray(0, p.width * p.rows));
+        else for (let r = 0; r < p.rows; r++) d.set(p.data.subarray(r * p.stride, r * p.stride + p.width), r * ls);
+      });
+    }
     frame.pts = BigInt(Math.round((src.timestamp * cfg.framerate) / 1e6));
-    frame.pictType = keyFrame ? this._av.constants.AV_PICTURE_TYPE_I : this._av.constants.AV_PICTURE_TYPE_NONE;
+    frame.pictType = keyFrame ? C.AV_PICTURE_TYPE_I : C.AV_PICTURE_TYPE_NONE;
     this.counters.framesIn++;
+    return frame;
   }
 
   private _emit(pkt: Packet): void {

@@ -9,6 +9,12 @@ export interface PlaneLayout {
   stride: number;
 }
 
+/** One plane given as its own view (avpipe extension), as a decoder lays a frame out. */
+export interface PlaneView {
+  data: Uint8Array;
+  stride: number;
+}
+
 /** What a VideoFrame is built from (a subset of WebCodecs VideoFrameBufferInit). */
 export interface VideoFrameInit {
   format: VideoPixelFormat;
@@ -16,7 +22,7 @@ export interface VideoFrameInit {
   codedHeight: number;
   timestamp: Microseconds;
   duration?: Microseconds;
-  /** Plane layouts; tightly packed planes when absent. */
+  /** Plane layouts in a single buffer; tightly packed planes when absent. */
   layout?: readonly PlaneLayout[];
 }
 
@@ -38,8 +44,8 @@ export function i420Size(width: number, height: number): number {
 }
 
 /**
- * A raw video frame, shaped like WebCodecs' VideoFrame. It may view a buffer it does not own
- * (a source's prepared pattern, a pool slot): `close()` releases it and runs the owner's release hook.
+ * A raw video frame, shaped like WebCodecs' VideoFrame. It may view memory it does not own (a
+ * source's prepared pattern, a decoder's frame): `close()` releases it and runs the owner's hook.
  */
 export class VideoFrame {
   readonly format: VideoPixelFormat;
@@ -47,23 +53,44 @@ export class VideoFrame {
   readonly codedHeight: number;
   readonly timestamp: Microseconds;
   readonly duration: Microseconds | null;
-  private _data: Uint8Array | null;
-  private readonly _layout: readonly PlaneLayout[];
+  private _planes: PlaneView[] | null;
   private readonly _onClose: (() => void) | undefined;
+  /**
+   * @internal The native object owning the planes' memory (a decoder's frame): kept alive as long as
+   * this frame is, and handed to an encoder of the same provider without a copy.
+   */
+  _native: unknown;
 
-  constructor(data: Uint8Array, init: VideoFrameInit, onClose?: () => void) {
+  /**
+   * `data` is one buffer laid out by `init.layout` (WebCodecs), or (avpipe extension) the three
+   * planes as their own views; `native` then names the object that owns their memory.
+   */
+  constructor(data: Uint8Array | readonly PlaneView[], init: VideoFrameInit, onClose?: () => void, native?: unknown) {
     if (init.format !== 'I420') throw new TypeError(`init.format must be 'I420', got ${String(init.format)}`);
-    if (!(init.codedWidth > 0 && init.codedHeight > 0)) throw new TypeError('init.codedWidth and init.codedHeight must be positive');
+    const { codedWidth: w, codedHeight: h } = init;
+    if (!(w > 0 && h > 0)) throw new TypeError('init.codedWidth and init.codedHeight must be positive');
     this.format = init.format;
-    this.codedWidth = init.codedWidth;
-    this.codedHeight = init.codedHeight;
+    this.codedWidth = w;
+    this.codedHeight = h;
     this.timestamp = init.timestamp;
     this.duration = init.duration ?? null;
-    this._layout = init.layout ?? i420Layout(init.codedWidth, init.codedHeight);
-    const last = this._layout[2]!;
-    if (data.byteLength < last.offset + last.stride * (init.codedHeight >> 1)) throw new TypeError('data is too small for the given layout');
-    this._data = data;
+    let planes: PlaneView[];
+    if (data instanceof Uint8Array) {
+      const layout = init.layout ?? i420Layout(w, h);
+      planes = layout.map((l, i) => {
+        const rows = i === 0 ? h : h >> 1;
+        const width = i === 0 ? w : w >> 1;
+        const end = l.offset + l.stride * (rows - 1) + width;
+        if (data.byteLength < end) throw new TypeError('data is too small for the given layout');
+        return { data: data.subarray(l.offset, end), stride: l.stride };
+      });
+    } else {
+      if (data.length !== 3) throw new TypeError('data must be one buffer, or the Y, U and V planes');
+      planes = [...data];
+    }
+    this._planes = planes;
     this._onClose = onClose;
+    this._native = native;
   }
 
   /** The display size equals the coded size here (no cropping). */
@@ -77,18 +104,18 @@ export class VideoFrame {
 
   /** True after close(). */
   get closed(): boolean {
-    return this._data === null;
+    return this._planes === null;
   }
 
   /** avpipe extension: the planes as views (no copy), for encoders that copy them out themselves. */
   planes(): { data: Uint8Array; stride: number; rows: number; width: number }[] {
-    const data = this._data;
-    if (data === null) throw new TypeError('VideoFrame is closed');
-    return this._layout.map((l, i) => {
-      const rows = i === 0 ? this.codedHeight : this.codedHeight >> 1;
-      const width = i === 0 ? this.codedWidth : this.codedWidth >> 1;
-      return { data: data.subarray(l.offset, l.offset + l.stride * (rows - 1) + width), stride: l.stride, rows, width };
-    });
+    const planes = this._planes;
+    if (planes === null) throw new TypeError('VideoFrame is closed');
+    return planes.map((p, i) => ({
+      data: p.data, stride: p.stride,
+      rows: i === 0 ? this.codedHeight : this.codedHeight >> 1,
+      width: i === 0 ? this.codedWidth : this.codedWidth >> 1,
+    }));
   }
 
   /** Bytes copyTo() writes with a tight layout. */
@@ -108,19 +135,19 @@ export class VideoFrame {
 
   /**
    * avpipe extension: another frame over the same pixels with a new timestamp (a held or repeated
-   * frame). It shares the buffer and has no release hook of its own: only for GC-owned buffers.
+   * frame). It shares the memory and has no release hook of its own: only for GC-owned memory.
    */
   retimed(timestamp: Microseconds, duration: Microseconds): VideoFrame {
-    if (this._data === null) throw new TypeError('VideoFrame is closed');
-    return new VideoFrame(this._data, {
-      format: this.format, codedWidth: this.codedWidth, codedHeight: this.codedHeight, timestamp, duration, layout: this._layout,
-    });
+    const planes = this._planes;
+    if (planes === null) throw new TypeError('VideoFrame is closed');
+    return new VideoFrame(planes, { format: this.format, codedWidth: this.codedWidth, codedHeight: this.codedHeight, timestamp, duration }, undefined, this._native);
   }
 
   /** Releases the frame; idempotent. */
   close(): void {
-    if (this._data === null) return;
-    this._data = null;
+    if (this._planes === null) return;
+    this._planes = null;
+    this._native = undefined;
     this._onClose?.();
   }
 }

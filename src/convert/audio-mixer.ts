@@ -58,7 +58,8 @@ export class AudioMixer {
   push(i: number, data: AudioData): void {
     const input = this._inputs[i]!;
     const start = Math.round((data.timestamp * this.sampleRate) / 1e6);
-    const planes = data.planes().map((p) => p.slice(0, data.numberOfFrames));
+    // Views, not copies: an AudioData's planes stay valid after close() (it only drops its references).
+    const planes = data.planes().map((p) => p.subarray(0, data.numberOfFrames));
     input.chunks.push({ start, planes });
     input.knownUntil = Math.max(input.knownUntil, start + data.numberOfFrames);
     data.close();

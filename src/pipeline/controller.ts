@@ -118,11 +118,11 @@ export class Controller extends EventEmitter<ControllerEvents> {
     this._setStatus('STARTING');
     let graph: Graph | undefined;
     try {
-      this._provider = this._options.codecProvider ?? (await NodeAvProvider.load());
       const tracks = await this.source.prepare(this.config);
       this.config.adoptSourceFormat(tracks);
       graph = await Graph.build({
-        config: this.config, source: this.source, provider: this._provider,
+        config: this.config, source: this.source,
+        provider: async () => (this._provider ??= this._options.codecProvider ?? (await NodeAvProvider.load())),
         onLimit: (kind) => {
           if (this._status === 'ACTIVE') this._setStatus('ENDING');
           if (kind === 'size') this.source.stop();

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import type { AudioData } from '../codecs/audio-data.js';
 import type { CodecProvider } from '../codecs/codec-provider.js';
 import { audioCodecString, videoCodecString } from '../codecs/codec-strings.js';
@@ -36,7 +37,8 @@ export type LimitKind = 'duration' | 'size';
 export interface GraphInit {
   config: PipelineConfig;
   source: Source;
-  provider: CodecProvider;
+  /** Gives the codec provider; called only when a track is decoded or encoded (a pure copy loads none). */
+  provider: () => Promise<CodecProvider>;
   /**
    * Called once when a limit is hit. A duration limit ends each track by itself at the limit; a size
    * limit needs the controller to stop the source.
@@ -79,7 +81,12 @@ export class Graph {
   readonly output: Extract<OutputSpec, { kind: 'file' }>;
   private readonly _branches: Branch[];
   private readonly _init: GraphInit;
-  private readonly _abort = new AbortController();
+  private readonly _abort = (() => {
+    const ac = new AbortController();
+    // Every pipe of every branch listens to this one signal: more than Node's default of 10.
+    setMaxListeners(0, ac.signal);
+    return ac;
+  })();
   private _firstError: AvpipeError | undefined;
   private _limitHit = false;
   private _sinkStartedAt: number | null = null;
@@ -103,6 +110,8 @@ export class Graph {
       ...(muxerTracks.audio !== undefined ? { audio: { codec: muxerTracks.audio } } : {}),
       target: this.sink.writable,
       interleaveWindow: config.live ? Infinity : NON_LIVE_INTERLEAVE_US,
+      // A size limit watches the bytes as they are written, so it needs them written as they come.
+      chunked: !config.live && config.limits.maxSizeBytes === undefined,
     });
   }
 
@@ -272,6 +281,12 @@ export class Graph {
   }
 }
 
+/** Where held frames and silence stop: the session's end, cut at a duration limit. */
+function sessionEnd(config: PipelineConfig, endUs: Microseconds | undefined): Microseconds | undefined {
+  const max = config.limits.maxDurationUs;
+  return endUs === undefined ? max : max === undefined ? endUs : Math.min(endUs, max);
+}
+
 /** Copy or transcode, by the config's codec mode and whether anything asks for a change. */
 function trackMode(config: PipelineConfig, track: TrackInfo, sessionEndUs: number | undefined): TrackMode {
   const file = config.outputs.find((o) => o.kind === 'file');
@@ -324,7 +339,8 @@ function copyBranch(config: PipelineConfig, track: TrackInfo, kind: 'video' | 'a
 
 /** A video track encoded by avpipe: [decode ->] [scale, constant rate ->] queue -> encoder. */
 async function videoBranch(init: GraphInit, track: Extract<TrackInfo, { kind: 'video' }>): Promise<Branch> {
-  const { config, provider } = init;
+  const { config } = init;
+  const provider = await init.provider();
   const enc = config.encoding;
   const policy = config.live ? 'drop-oldest' : 'block';
   const decoder = track.encoded === undefined ? undefined : DecoderNode.video(provider, track.encoded.decoderConfig, DECODE_QUEUE);
@@ -341,7 +357,7 @@ async function videoBranch(init: GraphInit, track: Extract<TrackInfo, { kind: 'v
   }, Math.round(enc.keyframeInterval * 1e6), config.queues.encoder);
   const queue = new QueueNode<SourceMedia>('video-queue', config.queues.video, policy, (f) => f.close());
   // A video that ends before the session (a shorter input) holds its last frame to the end.
-  const endUs = Math.max(track.endUs ?? 0, init.source.durationUs ?? 0) || undefined;
+  const endUs = sessionEnd(config, Math.max(track.endUs ?? 0, init.source.durationUs ?? 0) || undefined);
   return {
     tracks: [track], kind: 'video', mode: 'transcode', queue, decoders: decoder === undefined ? [] : [decoder], encoder,
     close: () => {
@@ -375,7 +391,8 @@ async function videoBranch(init: GraphInit, track: Extract<TrackInfo, { kind: 'v
  * start, a hole or an early end is silence, several tracks are summed, routes pick a side.
  */
 async function audioBranch(init: GraphInit, tracks: Extract<TrackInfo, { kind: 'audio' }>[]): Promise<Branch> {
-  const { config, provider } = init;
+  const { config } = init;
+  const provider = await init.provider();
   const enc = config.encoding;
   const policy = config.live ? 'drop-oldest' : 'block';
   const av = tracks.some((t) => t.encoded !== undefined || t.sampleRate !== enc.sampleRate || t.channels !== enc.channels) ? await loadNodeAv() : undefined;
@@ -389,7 +406,7 @@ async function audioBranch(init: GraphInit, tracks: Extract<TrackInfo, { kind: '
   });
   const useMixer = tracks.length > 1 || tracks.some((t) => t.encoded !== undefined || (t.route ?? 'both') !== 'both');
   const mixer = useMixer
-    ? new MixerNode(new AudioMixer(enc.sampleRate, enc.channels, tracks.map((t) => t.route ?? 'both'), init.source.durationUs), tracks.length, config.live ? enc.sampleRate * 10 : enc.sampleRate)
+    ? new MixerNode(new AudioMixer(enc.sampleRate, enc.channels, tracks.map((t) => t.route ?? 'both'), sessionEnd(config, init.source.durationUs)), tracks.length, config.live ? enc.sampleRate * 10 : enc.sampleRate)
     : undefined;
   const encoder = EncoderNode.audio(provider, {
     codec: audioCodecString(enc.audioCodec!), sampleRate: enc.sampleRate, numberOfChannels: enc.channels, bitrate: enc.audioBitrateKbps * 1000,

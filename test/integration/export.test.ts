@@ -120,6 +120,27 @@ describe('timing', () => {
     expect(v.avg_frame_rate).toBe('30/1');
   });
 
+  it('a duration limit cuts an export at that media time (no padding past it)', async () => {
+    const input = await avFixture('h264-aac.mp4', containers[0]!.args);
+    const out = join(dir, 'limited.mp4');
+    const result = await exportFiles([input], out, { codecMode: 'transcode', limits: { maxDuration: 2 } });
+    expect(result.status).toBe('LIMIT_REACHED');
+    expect(frames(streamOf(await probe(out), 'video'))).toBe(60);
+    const a = await packetSpan(out, 'audio');
+    expect(a.end).toBeLessThanOrEqual(2.03);
+  });
+
+  it('replays a file at 1x as a live source (live: true), dropping nothing when the encoder keeps up', async () => {
+    const input = await avFixture('h264-aac.mp4', containers[0]!.args);
+    const out = join(dir, 'replayed.mp4');
+    const t0 = performance.now();
+    const result = await exportFiles([input], out, { live: true, codecMode: 'transcode' });
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(3900);
+    expect(result.status).toBe('COMPLETE');
+    expect(result.queues.map((q) => [q.policy, q.dropped])).toEqual([['drop-oldest', 0], ['drop-oldest', 0]]);
+    expect(frames(streamOf(await probe(out), 'video'))).toBe(120);
+  });
+
   it('scales to a size asked for with swscale', async () => {
     const input = await avFixture('h264-aac.mp4', containers[0]!.args);
     const out = join(dir, 'scaled.webm');
