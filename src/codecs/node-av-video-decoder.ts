@@ -37,13 +37,13 @@ export class NodeAvVideoDecoder extends NodeAvDecoder<VideoDecoderConfig> {
     const init = { format: 'I420' as const, timestamp: Number(ts), ...(frame.duration > 0n ? { duration: Number(frame.duration) } : {}) };
     const i420 = frame.format === C.AV_PIX_FMT_YUV420P || frame.format === C.AV_PIX_FMT_YUVJ420P;
     if (i420 && frame.width % 2 === 0 && frame.height % 2 === 0) {
-      // No copy: a new reference to the decoder's buffers, kept alive by the VideoFrame (and its
-      // retimed copies) and released when the last of them is collected.
+      // No copy: a new reference to the decoder's buffers, released when the VideoFrame and every
+      // retimed copy of it are closed.
       const ref = frame.clone();
       if (ref !== null) {
         const data = ref.data!;
         const lines = ref.linesize;
-        this._output(new VideoFrame([0, 1, 2].map((i) => ({ data: data[i]!, stride: lines[i]! })), { ...init, codedWidth: frame.width, codedHeight: frame.height }, undefined, ref));
+        this._output(new VideoFrame([0, 1, 2].map((i) => ({ data: data[i]!, stride: lines[i]! })), { ...init, codedWidth: frame.width, codedHeight: frame.height }, () => ref.free(), ref));
         return;
       }
     }

@@ -54,7 +54,8 @@ export class VideoFrame {
   readonly timestamp: Microseconds;
   readonly duration: Microseconds | null;
   private _planes: PlaneView[] | null;
-  private readonly _onClose: (() => void) | undefined;
+  /** Shared by a frame and its retimed copies: the owner's release runs when the last one closes. */
+  private _shared: { refs: number; release: (() => void) | undefined };
   /**
    * @internal The native object owning the planes' memory (a decoder's frame): kept alive as long as
    * this frame is, and handed to an encoder of the same provider without a copy.
@@ -63,7 +64,8 @@ export class VideoFrame {
 
   /**
    * `data` is one buffer laid out by `init.layout` (WebCodecs), or (avpipe extension) the three
-   * planes as their own views; `native` then names the object that owns their memory.
+   * planes as their own views; `native` then names the object that owns their memory. `onClose`
+   * releases the memory once this frame and every retimed copy of it are closed.
    */
   constructor(data: Uint8Array | readonly PlaneView[], init: VideoFrameInit, onClose?: () => void, native?: unknown) {
     if (init.format !== 'I420') throw new TypeError(`init.format must be 'I420', got ${String(init.format)}`);
@@ -89,7 +91,7 @@ export class VideoFrame {
       planes = [...data];
     }
     this._planes = planes;
-    this._onClose = onClose;
+    this._shared = { refs: 1, release: onClose };
     this._native = native;
   }
 
@@ -135,19 +137,22 @@ export class VideoFrame {
 
   /**
    * avpipe extension: another frame over the same pixels with a new timestamp (a held or repeated
-   * frame). It shares the memory and has no release hook of its own: only for GC-owned memory.
+   * frame). It shares the memory, which is released when the last frame sharing it closes.
    */
   retimed(timestamp: Microseconds, duration: Microseconds): VideoFrame {
     const planes = this._planes;
     if (planes === null) throw new TypeError('VideoFrame is closed');
-    return new VideoFrame(planes, { format: this.format, codedWidth: this.codedWidth, codedHeight: this.codedHeight, timestamp, duration }, undefined, this._native);
+    const copy = new VideoFrame(planes, { format: this.format, codedWidth: this.codedWidth, codedHeight: this.codedHeight, timestamp, duration }, undefined, this._native);
+    this._shared.refs++;
+    copy._shared = this._shared;
+    return copy;
   }
 
-  /** Releases the frame; idempotent. */
+  /** Releases the frame; idempotent. The memory goes when the last frame sharing it is closed. */
   close(): void {
     if (this._planes === null) return;
     this._planes = null;
     this._native = undefined;
-    this._onClose?.();
+    if (--this._shared.refs === 0) this._shared.release?.();
   }
 }

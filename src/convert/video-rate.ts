@@ -5,7 +5,8 @@ import { frameTimestamp, type Microseconds } from '../time.js';
  * The pure core of a constant-frame-rate converter (GStreamer's videorate): output frame k sits at
  * exactly k / fps and shows the input frame nearest to that time. Variable-rate input, another rate,
  * late starts and holes all come out at the output's constant rate without drift: a hole repeats the
- * last frame, a burst drops frames, and the counters say how many.
+ * last frame, a burst drops frames, and the counters say how many. Output frames are retimed copies
+ * sharing the input's memory; each input is closed once no more output can show it.
  */
 export class VideoRate {
   readonly fps: number;
@@ -28,6 +29,7 @@ export class VideoRate {
       const midpoint = (last.timestamp + frame.timestamp) / 2;
       this._emitWhile((t) => t < midpoint, out);
       if (this._shown === 0) this.counters.dropped++;
+      last.close();
     }
     this._last = frame;
     this._shown = 0;
@@ -45,6 +47,7 @@ export class VideoRate {
     const half = 5e5 / this.fps;
     this._emitWhile((t) => t < end - half, out);
     if (this._shown === 0) this.counters.dropped++;
+    last.close();
     this._last = undefined;
     return out;
   }
