@@ -1,10 +1,11 @@
-import { stat } from 'node:fs/promises';
-import { ALL_FORMATS, EncodedPacketSink, FilePathSource, Input, type InputAudioTrack, type InputTrack, type InputVideoTrack } from 'mediabunny';
+import { open, stat } from 'node:fs/promises';
+import { ALL_FORMATS, EncodedPacketSink, FilePathSource, Input, type InputAudioTrack, type InputVideoTrack } from 'mediabunny';
 import { EncodedChunk } from '../codecs/encoded-chunk.js';
 import type { PipelineConfig, TrackInfo } from '../config/pipeline-config.js';
 import type { AudioRoute } from '../convert/audio-mixer.js';
 import { AvpipeError } from '../errors.js';
 import type { Microseconds } from '../time.js';
+import { isIvf, isVpxKeyframe, readIvfIndex } from './ivf-reader.js';
 import { Pacer } from './pacer.js';
 import type { Source, SourceMedia } from './source.js';
 
@@ -29,22 +30,49 @@ export class InputError extends AvpipeError {
   }
 }
 
+/** A demuxed packet, in seconds (mediabunny's EncodedPacket has this shape). */
+export interface DemuxedPacket {
+  type: 'key' | 'delta';
+  timestamp: number;
+  duration: number;
+  data: Uint8Array;
+}
+
+/** One track of an opened input: what it is, and its packets in decode order. */
+export interface DemuxedTrack {
+  info: TrackInfo;
+  /** The container's stated end of the track in seconds, when it states one. */
+  declaredEnd: number | null;
+  packets(): AsyncGenerator<DemuxedPacket, void, unknown>;
+}
+
+/** What the file source needs from one opened input, whatever its format. */
+export interface InputDemuxer {
+  /** Where the input's media starts, seconds. */
+  readonly firstTimestamp: number;
+  /** The input's duration in seconds: stated by the container where it can, from its packets otherwise. */
+  duration(): Promise<number>;
+  tracks(): Promise<DemuxedTrack[]>;
+  dispose(): void;
+}
+
 interface OpenInput {
   spec: FileInput;
-  input: Input;
+  demuxer: InputDemuxer;
   /** Added to every timestamp of this input: its offset, minus where its media starts. */
   shiftUs: Microseconds;
 }
 
 interface FileTrack {
   info: TrackInfo;
-  track: InputTrack;
+  track: DemuxedTrack;
   from: OpenInput;
 }
 
 /**
  * A source that reads recorded media (replay, export) through mediabunny's demuxers: MP4/MOV,
- * WebM/MKV, Ogg, MPEG-TS, MP3, WAV, ADTS, FLAC. It gives encoded chunks in decode order; the graph
+ * WebM/MKV, Ogg, MPEG-TS, MP3, WAV, ADTS, FLAC, and IVF (per-track VP8/VP9 recordings) with its
+ * own reader. It gives encoded chunks in decode order; the graph
  * decodes them or copies them. Non-live it reads as fast as the pipeline pulls; live it replays at 1x.
  * Several inputs form one session (one video track, audio from any of them), each with an offset.
  */
@@ -94,31 +122,28 @@ export class FileSource implements Source {
     const tracks: FileTrack[] = [];
     let audioIndex = 0;
     for (const [i, o] of this._open.entries()) {
-      const all = await o.input.getTracks().catch((err: unknown) => {
+      const all = await o.demuxer.tracks().catch((err: unknown) => {
+        if (err instanceof InputError) throw err;
         throw new InputError(o.spec.path, `cannot read its tracks: ${(err as Error).message}`, err);
       });
       for (const t of all) {
-        if (t.isVideoTrack() && !tracks.some((x) => x.info.kind === 'video')) {
-          const info = await videoInfo(o.spec.path, `${i}:video`, t);
+        if (t.info.kind === 'video' && !tracks.some((x) => x.info.kind === 'video')) {
+          const info = { ...t.info, id: `${i}:video` };
           // The container's duration says how long the last frame lasts; packet durations often do not.
-          const declared = await o.input.getDurationFromMetadata([t]).catch(() => null);
-          if (declared !== null && info.kind === 'video') info.endUs = Math.round(declared * 1e6) + o.shiftUs;
+          if (t.declaredEnd !== null) info.endUs = Math.round(t.declaredEnd * 1e6) + o.shiftUs;
           tracks.push({ info, track: t, from: o });
         }
-        if (t.isAudioTrack()) {
-          const info = await audioInfo(o.spec.path, `${i}:audio${audioIndex++}`, t);
-          if (o.spec.route !== undefined && info.kind === 'audio') info.route = o.spec.route;
-          if ((o.spec.offset ?? 0) > 0 && info.kind === 'audio') info.startUs = Math.round(o.spec.offset! * 1e6);
+        if (t.info.kind === 'audio') {
+          const info = { ...t.info, id: `${i}:audio${audioIndex++}` };
+          if (o.spec.route !== undefined) info.route = o.spec.route;
+          if ((o.spec.offset ?? 0) > 0) info.startUs = Math.round(o.spec.offset! * 1e6);
           tracks.push({ info, track: t, from: o });
         }
       }
     }
     if (tracks.length === 0) throw new InputError(this.name, 'no audio or video track');
     // The container's stated duration where it has one; packet timestamps (and guessed last durations) otherwise.
-    const ends = await Promise.all(this._open.map(async (o) => {
-      const seconds = (await o.input.getDurationFromMetadata().catch(() => null)) ?? (await o.input.computeDuration());
-      return Math.round(seconds * 1e6) + o.shiftUs;
-    }));
+    const ends = await Promise.all(this._open.map(async (o) => Math.round((await o.demuxer.duration()) * 1e6) + o.shiftUs));
     this._durationUs = Math.max(...ends);
     this._tracks = tracks;
     config.tracks = tracks.map((t) => t.info);
@@ -130,7 +155,7 @@ export class FileSource implements Source {
     if (t === undefined) throw new TypeError(`file source has no track "${trackId}"`);
     const path = t.from.spec.path;
     const shift = t.from.shiftUs;
-    let iterator: AsyncGenerator<import('mediabunny').EncodedPacket, void, unknown> | undefined;
+    let iterator: AsyncGenerator<DemuxedPacket, void, unknown> | undefined;
     this._openStreams++;
     let closed = false;
     const end = (): void => {
@@ -145,8 +170,8 @@ export class FileSource implements Source {
     return new ReadableStream<SourceMedia>({
       pull: async (controller) => {
         await this._started;
-        iterator ??= new EncodedPacketSink(t.track).packets();
-        let next: IteratorResult<import('mediabunny').EncodedPacket, void>;
+        iterator ??= t.track.packets();
+        let next: IteratorResult<DemuxedPacket, void>;
         try {
           next = this._stopping ? { done: true, value: undefined } : await iterator.next();
         } catch (err) {
@@ -183,7 +208,7 @@ export class FileSource implements Source {
 
   async close(): Promise<void> {
     this.stop();
-    for (const o of this._open) o.input.dispose();
+    for (const o of this._open) o.demuxer.dispose();
     this._open = [];
   }
 }
@@ -195,12 +220,35 @@ async function openInput(spec: FileInput): Promise<OpenInput> {
   });
   if (!info.isFile()) throw new InputError(path, 'not a regular file');
   if (info.size === 0) throw new InputError(path, 'the file is empty');
+  const magic = new Uint8Array(4);
+  const fh = await open(path, 'r');
+  await fh.read(magic, 0, 4, 0).finally(() => fh.close());
+  const demuxer = isIvf(magic) ? await openIvf(path, info.size) : await openWithMediabunny(path);
+  const offsetUs = Math.round((spec.offset ?? 0) * 1e6);
+  return { spec, demuxer, shiftUs: offsetUs - Math.round(Math.max(0, demuxer.firstTimestamp) * 1e6) };
+}
+
+/** MP4/MOV, WebM/MKV, Ogg, MPEG-TS, MP3, WAV, ADTS, FLAC through mediabunny. */
+async function openWithMediabunny(path: string): Promise<InputDemuxer> {
   const input = new Input({ source: new FilePathSource(path), formats: ALL_FORMATS });
   try {
-    if (!(await input.canRead())) throw new InputError(path, 'unknown or unsupported container (not MP4/MOV, WebM/MKV, Ogg, MPEG-TS, MP3, WAV, ADTS or FLAC)');
-    const first = await input.getFirstTimestamp();
-    const offsetUs = Math.round((spec.offset ?? 0) * 1e6);
-    return { spec, input, shiftUs: offsetUs - Math.round(Math.max(0, first) * 1e6) };
+    if (!(await input.canRead())) throw new InputError(path, 'unknown or unsupported container (not MP4/MOV, WebM/MKV, Ogg, MPEG-TS, MP3, WAV, ADTS, FLAC or IVF)');
+    const firstTimestamp = await input.getFirstTimestamp();
+    return {
+      firstTimestamp,
+      duration: async () => (await input.getDurationFromMetadata().catch(() => null)) ?? (await input.computeDuration()),
+      tracks: async () => {
+        const out: DemuxedTrack[] = [];
+        for (const t of await input.getTracks()) {
+          const info = t.isVideoTrack() ? await videoInfo(path, t) : t.isAudioTrack() ? await audioInfo(path, t) : undefined;
+          if (info === undefined) continue;
+          const declaredEnd = t.isVideoTrack() ? await input.getDurationFromMetadata([t]).catch(() => null) : null;
+          out.push({ info, declaredEnd, packets: () => new EncodedPacketSink(t).packets() });
+        }
+        return out;
+      },
+      dispose: () => input.dispose(),
+    };
   } catch (err) {
     input.dispose();
     if (err instanceof InputError) throw err;
@@ -208,22 +256,72 @@ async function openInput(spec: FileInput): Promise<OpenInput> {
   }
 }
 
-async function videoInfo(path: string, id: string, t: InputVideoTrack): Promise<TrackInfo> {
+/** IVF (VP8/VP9 per-track recordings): read by avpipe itself, mediabunny has no IVF demuxer. */
+async function openIvf(path: string, size: number): Promise<InputDemuxer> {
+  const fh = await open(path, 'r');
+  let index: Awaited<ReturnType<typeof readIvfIndex>>;
+  try {
+    index = await readIvfIndex(fh, size);
+  } catch (err) {
+    await fh.close();
+    throw new InputError(path, `corrupt IVF: ${(err as Error).message}`, err);
+  }
+  const { header, frames } = index;
+  const codec = header.fourcc === 'VP80' ? 'vp8' : header.fourcc === 'VP90' ? 'vp9' : undefined;
+  if (codec === undefined) {
+    await fh.close();
+    throw new InputError(path, `IVF with ${header.fourcc} video, a codec avpipe cannot decode from IVF (VP80, VP90)`);
+  }
+  if (frames.length === 0) {
+    await fh.close();
+    throw new InputError(path, 'IVF without a single complete frame (truncated)');
+  }
+  const tick = header.timebaseNum / header.timebaseDen;
+  const first = frames[0]!.pts * tick;
+  const last = frames.at(-1)!.pts * tick;
+  const fps = frames.length > 1 ? Math.round((frames.length - 1) / (last - first)) : 30;
+  const frameS = 1 / fps;
+  return {
+    firstTimestamp: first,
+    duration: async () => last - first + frameS,
+    tracks: async () => [{
+      info: {
+        id: '', kind: 'video', width: header.width, height: header.height, fps,
+        encoded: { codec, decoderConfig: { codec: codec === 'vp8' ? 'vp8' : 'vp09.00.10.08', codedWidth: header.width, codedHeight: header.height } },
+      },
+      declaredEnd: null,
+      packets: async function* () {
+        for (const [i, f] of frames.entries()) {
+          const data = new Uint8Array(f.size);
+          await fh.read(data, 0, f.size, f.offset);
+          const next = frames[i + 1];
+          yield {
+            type: isVpxKeyframe(header.fourcc, data) ? 'key' : 'delta', timestamp: f.pts * tick,
+            duration: next === undefined ? frameS : (next.pts - f.pts) * tick, data,
+          };
+        }
+      },
+    }],
+    dispose: () => void fh.close().catch(() => undefined),
+  };
+}
+
+async function videoInfo(path: string, t: InputVideoTrack): Promise<TrackInfo> {
   const config = await t.getDecoderConfig();
   if (config === null || t.codec === null) throw new InputError(path, `video track ${t.id} has a codec avpipe cannot decode (${String(await t.getCodecParameterString())})`);
   const stats = await t.computePacketStats(120);
   const fps = stats.averagePacketRate > 0 ? Math.round(stats.averagePacketRate) : 30;
   return {
-    id, kind: 'video', width: t.codedWidth, height: t.codedHeight, fps,
+    id: '', kind: 'video', width: t.codedWidth, height: t.codedHeight, fps,
     encoded: { codec: t.codec, decoderConfig: { codec: config.codec, codedWidth: config.codedWidth ?? t.codedWidth, codedHeight: config.codedHeight ?? t.codedHeight, ...descriptionOf(config.description) } },
   };
 }
 
-async function audioInfo(path: string, id: string, t: InputAudioTrack): Promise<TrackInfo> {
+async function audioInfo(path: string, t: InputAudioTrack): Promise<TrackInfo> {
   const config = await t.getDecoderConfig();
   if (config === null || t.codec === null) throw new InputError(path, `audio track ${t.id} has a codec avpipe cannot decode (${String(await t.getCodecParameterString())})`);
   return {
-    id, kind: 'audio', sampleRate: t.sampleRate, channels: t.numberOfChannels,
+    id: '', kind: 'audio', sampleRate: t.sampleRate, channels: t.numberOfChannels,
     encoded: { codec: t.codec, decoderConfig: { codec: config.codec, sampleRate: config.sampleRate, numberOfChannels: config.numberOfChannels, ...descriptionOf(config.description) } },
   };
 }

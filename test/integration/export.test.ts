@@ -107,6 +107,45 @@ describe('passthrough', () => {
   });
 });
 
+describe('per-track recordings (IVF video, Ogg Opus audio)', () => {
+  const ivf = (codec: 'libvpx' | 'libvpx-vp9'): Promise<string> => fixture(`${codec}.ivf`, ['-f', 'lavfi', '-i', FLASH_SRC(4), '-c:v', codec, '-b:v', '1M',
+    ...(codec === 'libvpx-vp9' ? ['-deadline', 'realtime', '-cpu-used', '8'] : []), '-f', 'ivf']);
+
+  it('copies an IVF VP8 track and an Ogg Opus track into one WebM, in sync', async () => {
+    const audio = await audioFixture('beep.ogg', ['-c:a', 'libopus']);
+    const out = join(dir, 'tracks.webm');
+    const result = await exportFiles([await ivf('libvpx'), audio], out);
+    expect(result.status).toBe('COMPLETE');
+    expect(result.tracks.map((t) => [t.kind, t.mode])).toEqual([['video', 'copy'], ['audio', 'copy']]);
+    const p = await probe(out);
+    expect(frames(streamOf(p, 'video'))).toBe(120);
+    const flashes = await flashTimes(out);
+    const beeps = await beepOnsets(out);
+    expect(flashes).toHaveLength(4);
+    flashes.forEach((t, k) => expect(Math.abs(t - beeps[k]!)).toBeLessThanOrEqual(FRAME));
+  });
+
+  it('transcodes an IVF VP9 track to H.264 with every frame', async () => {
+    const out = join(dir, 'ivf-vp9.mp4');
+    const result = await exportFiles([await ivf('libvpx-vp9')], out);
+    expect(result.status).toBe('COMPLETE');
+    const v = streamOf(await probe(out), 'video');
+    expect([v.codec_name, v.width, v.height, frames(v)]).toEqual(['h264', 320, 240, 120]);
+  });
+
+  it('a truncated IVF keeps every complete frame', async () => {
+    const whole = readFileSync(await ivf('libvpx'));
+    const path = join(dir, 'cut.ivf');
+    writeFileSync(path, whole.subarray(0, Math.floor(whole.length / 2)));
+    const out = join(dir, 'cut-ivf.webm');
+    const result = await exportFiles([path], out);
+    expect(result.status).toBe('COMPLETE');
+    const n = frames(streamOf(await probe(out), 'video'));
+    expect(n).toBeGreaterThan(20);
+    expect(n).toBeLessThan(120);
+  });
+});
+
 describe('timing', () => {
   it('variable frame rate input becomes exactly the output rate', async () => {
     // Every third frame removed and timestamps kept: 20 frames/s on average, irregular.
