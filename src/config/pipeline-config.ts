@@ -56,7 +56,7 @@ export interface TestSourceInit {
 export interface FileSourceInit {
   type: 'file';
   /** `route` sends an input's audio to one side of a stereo mix. */
-  inputs: readonly { path: string; offset?: number; route?: AudioRoute }[];
+  inputs: readonly { path: string; offset?: number; route?: AudioRoute; fps?: number }[];
 }
 
 /**

@@ -5,6 +5,7 @@ import type { PipelineConfig, TrackInfo } from '../config/pipeline-config.js';
 import type { AudioRoute } from '../convert/audio-mixer.js';
 import { AvpipeError } from '../errors.js';
 import type { Microseconds } from '../time.js';
+import { isAnnexB, parseSps, readAnnexBIndex, type SpsInfo } from './annexb-reader.js';
 import { isIvf, isVpxKeyframe, readIvfIndex } from './ivf-reader.js';
 import { Pacer } from './pacer.js';
 import type { Source, SourceMedia } from './source.js';
@@ -16,6 +17,8 @@ export interface FileInput {
   offset?: number;
   /** Where this input's audio goes in a stereo mix (default both channels). */
   route?: AudioRoute;
+  /** Frame rate of a raw H.264 (Annex B) input, which carries no timestamps (default 30). */
+  fps?: number;
 }
 
 /** A bad input: names the file and what is wrong with it. */
@@ -71,8 +74,8 @@ interface FileTrack {
 
 /**
  * A source that reads recorded media (replay, export) through mediabunny's demuxers: MP4/MOV,
- * WebM/MKV, Ogg, MPEG-TS, MP3, WAV, ADTS, FLAC, and IVF (per-track VP8/VP9 recordings) with its
- * own reader. It gives encoded chunks in decode order; the graph
+ * WebM/MKV, Ogg, MPEG-TS, MP3, WAV, ADTS, FLAC, plus IVF (VP8/VP9) and raw H.264 Annex B, the
+ * per-track recordings of WebRTC media, with its own readers. It gives encoded chunks in decode order; the graph
  * decodes them or copies them. Non-live it reads as fast as the pipeline pulls; live it replays at 1x.
  * Several inputs form one session (one video track, audio from any of them), each with an offset.
  */
@@ -220,10 +223,12 @@ async function openInput(spec: FileInput): Promise<OpenInput> {
   });
   if (!info.isFile()) throw new InputError(path, 'not a regular file');
   if (info.size === 0) throw new InputError(path, 'the file is empty');
-  const magic = new Uint8Array(4);
+  const magic = new Uint8Array(8);
   const fh = await open(path, 'r');
-  await fh.read(magic, 0, 4, 0).finally(() => fh.close());
-  const demuxer = isIvf(magic) ? await openIvf(path, info.size) : await openWithMediabunny(path);
+  await fh.read(magic, 0, 8, 0).finally(() => fh.close());
+  const demuxer = isIvf(magic) ? await openIvf(path, info.size)
+    : isAnnexB(magic) ? await openAnnexB(path, info.size, spec.fps ?? 30)
+      : await openWithMediabunny(path);
   const offsetUs = Math.round((spec.offset ?? 0) * 1e6);
   return { spec, demuxer, shiftUs: offsetUs - Math.round(Math.max(0, demuxer.firstTimestamp) * 1e6) };
 }
@@ -299,6 +304,47 @@ async function openIvf(path: string, size: number): Promise<InputDemuxer> {
             type: isVpxKeyframe(header.fourcc, data) ? 'key' : 'delta', timestamp: f.pts * tick,
             duration: next === undefined ? frameS : (next.pts - f.pts) * tick, data,
           };
+        }
+      },
+    }],
+    dispose: () => void fh.close().catch(() => undefined),
+  };
+}
+
+/**
+ * Raw H.264 (Annex B), as WebRTC H.264 tracks are recorded: no container, no timestamps. Frames are
+ * timed at `fps` in decode order (such recordings have no B-frames).
+ */
+async function openAnnexB(path: string, size: number, fps: number): Promise<InputDemuxer> {
+  const fh = await open(path, 'r');
+  let index: Awaited<ReturnType<typeof readAnnexBIndex>>;
+  let sps: SpsInfo;
+  try {
+    index = await readAnnexBIndex(fh, size);
+    if (index.sps === undefined) throw new Error('no SPS');
+    sps = parseSps(index.sps);
+  } catch (err) {
+    await fh.close();
+    throw new InputError(path, `corrupt H.264 Annex B stream: ${(err as Error).message}`, err);
+  }
+  const units = index.units;
+  if (units.length === 0) {
+    await fh.close();
+    throw new InputError(path, 'H.264 stream without a single complete access unit');
+  }
+  const hex = (n: number): string => n.toString(16).padStart(2, '0');
+  const codec = `avc1.${hex(sps.profileIdc)}${hex(sps.constraints)}${hex(sps.levelIdc)}`;
+  return {
+    firstTimestamp: 0,
+    duration: async () => units.length / fps,
+    tracks: async () => [{
+      info: { id: '', kind: 'video', width: sps.width, height: sps.height, fps, encoded: { codec: 'avc', decoderConfig: { codec, codedWidth: sps.width, codedHeight: sps.height } } },
+      declaredEnd: units.length / fps,
+      packets: async function* () {
+        for (const [i, u] of units.entries()) {
+          const data = new Uint8Array(u.size);
+          await fh.read(data, 0, u.size, u.offset);
+          yield { type: u.key ? 'key' : 'delta', timestamp: i / fps, duration: 1 / fps, data };
         }
       },
     }],

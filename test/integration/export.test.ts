@@ -133,6 +133,24 @@ describe('per-track recordings (IVF video, Ogg Opus audio)', () => {
     expect([v.codec_name, v.width, v.height, frames(v)]).toEqual(['h264', 320, 240, 120]);
   });
 
+  it('reads raw H.264 (Annex B) at its frame rate, copied into MP4 or transcoded, every frame kept', async () => {
+    for (const profile of ['baseline', 'high']) {
+      const h264 = await fixture(`${profile}.h264`, ['-f', 'lavfi', '-i', FLASH_SRC(4, '320x180'), '-c:v', 'libx264', '-profile:v', profile, '-bf', '0', '-pix_fmt', 'yuv420p', '-f', 'h264']);
+      const copied = join(dir, `annexb-${profile}.mp4`);
+      const result = await exportFiles([h264], copied);
+      expect(result.status).toBe('COMPLETE');
+      expect(result.tracks).toEqual([{ id: '0:video', kind: 'video', mode: 'copy' }]);
+      const v = streamOf(await probe(copied), 'video');
+      expect([v.width, v.height, frames(v)]).toEqual([320, 180, 120]);
+      const flashes = await flashTimes(copied);
+      flashes.forEach((t, k) => expect(Math.abs(t - k)).toBeLessThanOrEqual(FRAME));
+    }
+    const transcoded = join(dir, 'annexb.webm');
+    const r = await exportFiles([await fixture('baseline.h264', ['-f', 'lavfi', '-i', FLASH_SRC(4, '320x180'), '-c:v', 'libx264', '-profile:v', 'baseline', '-bf', '0', '-pix_fmt', 'yuv420p', '-f', 'h264'])], transcoded);
+    expect(r.status).toBe('COMPLETE');
+    expect(frames(streamOf(await probe(transcoded), 'video'))).toBe(120);
+  });
+
   it('a truncated IVF keeps every complete frame', async () => {
     const whole = readFileSync(await ivf('libvpx'));
     const path = join(dir, 'cut.ivf');
