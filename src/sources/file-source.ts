@@ -7,7 +7,7 @@ import { AvpipeError } from '../errors.js';
 import type { Microseconds } from '../time.js';
 import { isAnnexB, parseSps, readAnnexBIndex, type SpsInfo } from './annexb-reader.js';
 import { isIvf, isVpxKeyframe, readIvfIndex } from './ivf-reader.js';
-import { Pacer } from './pacer.js';
+import { SourceRun } from './source-run.js';
 import type { Source, SourceMedia } from './source.js';
 
 /** One input file of a file source. */
@@ -81,35 +81,28 @@ interface FileTrack {
  */
 export class FileSource implements Source {
   readonly name: string;
-  readonly ended: Promise<void>;
   private readonly _inputs: readonly FileInput[];
   private _open: OpenInput[] = [];
   private _tracks: FileTrack[] = [];
-  private _live = true;
-  private readonly _pacer = new Pacer();
-  private _stopping = false;
-  private _startedAt: number | undefined;
-  private _endedAt: number | undefined;
-  private _openStreams = 0;
+  private readonly _run = new SourceRun();
   private _durationUs: number | undefined;
-  private _resolveEnded!: () => void;
-  private _resolveStarted!: () => void;
-  private readonly _started: Promise<void>;
 
   constructor(inputs: readonly FileInput[]) {
     if (inputs.length === 0) throw new TypeError('inputs must name at least one file');
     this._inputs = inputs;
     this.name = inputs.map((i) => i.path).join(', ');
-    this.ended = new Promise((resolve) => (this._resolveEnded = resolve));
-    this._started = new Promise((resolve) => (this._resolveStarted = resolve));
+  }
+
+  get ended(): Promise<void> {
+    return this._run.ended;
   }
 
   get startedAt(): number | undefined {
-    return this._startedAt;
+    return this._run.startedAt;
   }
 
   get endedAt(): number | undefined {
-    return this._endedAt;
+    return this._run.endedAt;
   }
 
   /** The session's media duration: the latest end over all inputs, offsets included. */
@@ -119,7 +112,7 @@ export class FileSource implements Source {
 
   /** Opens and checks every input, then declares one video track (the first found) and the audio tracks. */
   async prepare(config: PipelineConfig): Promise<readonly TrackInfo[]> {
-    this._live = config.live;
+    this._run.live = config.live;
     this._open = [];
     for (const spec of this._inputs) this._open.push(await openInput(spec));
     const tracks: FileTrack[] = [];
@@ -159,24 +152,18 @@ export class FileSource implements Source {
     const path = t.from.spec.path;
     const shift = t.from.shiftUs;
     let iterator: AsyncGenerator<DemuxedPacket, void, unknown> | undefined;
-    this._openStreams++;
-    let closed = false;
+    const ended = this._run.openTrack();
     const end = (): void => {
-      if (closed) return;
-      closed = true;
       void iterator?.return();
-      if (--this._openStreams === 0) {
-        this._endedAt = Date.now();
-        this._resolveEnded();
-      }
+      ended();
     };
     return new ReadableStream<SourceMedia>({
       pull: async (controller) => {
-        await this._started;
+        await this._run.due(undefined);
         iterator ??= t.track.packets();
         let next: IteratorResult<DemuxedPacket, void>;
         try {
-          next = this._stopping ? { done: true, value: undefined } : await iterator.next();
+          next = this._run.stopping ? { done: true, value: undefined } : await iterator.next();
         } catch (err) {
           end();
           controller.error(new InputError(path, `reading ${t.info.kind} failed: ${(err as Error).message}`, err));
@@ -189,7 +176,7 @@ export class FileSource implements Source {
         }
         const p = next.value;
         const timestamp = Math.round(p.timestamp * 1e6) + shift;
-        if (this._live && !this._stopping) await this._pacer.waitUntil(Math.max(0, timestamp));
+        await this._run.due(timestamp);
         controller.enqueue(new EncodedChunk({ type: p.type, timestamp, duration: Math.round(p.duration * 1e6), data: p.data }));
       },
       cancel: () => end(),
@@ -197,16 +184,11 @@ export class FileSource implements Source {
   }
 
   start(): void {
-    if (this._startedAt !== undefined) return;
-    this._startedAt = Date.now();
-    this._pacer.start();
-    this._resolveStarted();
+    this._run.start();
   }
 
   stop(): void {
-    this._stopping = true;
-    this._pacer.cancel();
-    this._resolveStarted();
+    this._run.stop();
   }
 
   async close(): Promise<void> {

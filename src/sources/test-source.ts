@@ -1,6 +1,6 @@
 import type { PipelineConfig, TrackInfo } from '../config/pipeline-config.js';
 import { frameTimestamp } from '../time.js';
-import { Pacer } from './pacer.js';
+import { SourceRun } from './source-run.js';
 import type { RawMedia, Source } from './source.js';
 import { TestPattern } from './test-pattern.js';
 import { TestTone } from './test-tone.js';
@@ -32,18 +32,9 @@ export const TEST_AUDIO_TRACK = 'test-audio';
  */
 export class TestSource implements Source {
   readonly name = 'test';
-  readonly ended: Promise<void>;
   private readonly _opts: Required<Omit<TestSourceOptions, 'duration'>> & { duration: number | undefined };
-  private readonly _pacer = new Pacer();
-  private _live = true;
+  private readonly _run = new SourceRun();
   private _tracks: TrackInfo[] = [];
-  private _stopping = false;
-  private _startedAt: number | undefined;
-  private _endedAt: number | undefined;
-  private _openTracks = 0;
-  private _resolveEnded!: () => void;
-  private _resolveStarted!: () => void;
-  private readonly _started: Promise<void>;
 
   constructor(options: TestSourceOptions = {}) {
     this._opts = {
@@ -56,16 +47,18 @@ export class TestSource implements Source {
       video: options.video ?? true,
       audio: options.audio ?? true,
     };
-    this.ended = new Promise((resolve) => (this._resolveEnded = resolve));
-    this._started = new Promise((resolve) => (this._resolveStarted = resolve));
+  }
+
+  get ended(): Promise<void> {
+    return this._run.ended;
   }
 
   get startedAt(): number | undefined {
-    return this._startedAt;
+    return this._run.startedAt;
   }
 
   get endedAt(): number | undefined {
-    return this._endedAt;
+    return this._run.endedAt;
   }
 
   /** Media duration when bounded, microseconds. */
@@ -75,7 +68,7 @@ export class TestSource implements Source {
 
   async prepare(config: PipelineConfig): Promise<readonly TrackInfo[]> {
     const o = this._opts;
-    this._live = config.live;
+    this._run.live = config.live;
     this._tracks = [
       ...(o.video ? [{ id: TEST_VIDEO_TRACK, kind: 'video' as const, width: o.width, height: o.height, fps: o.fps }] : []),
       ...(o.audio ? [{ id: TEST_AUDIO_TRACK, kind: 'audio' as const, sampleRate: o.sampleRate, channels: o.channels }] : []),
@@ -103,21 +96,11 @@ export class TestSource implements Source {
       make = (i) => tone.buffer(i, timestampOf(i));
       total = o.duration === undefined ? Infinity : Math.round(o.duration * tone.buffersPerSecond);
     }
-    this._openTracks++;
-    let closed = false;
-    const end = (): void => {
-      if (closed) return;
-      closed = true;
-      if (--this._openTracks === 0) {
-        this._endedAt = Date.now();
-        this._resolveEnded();
-      }
-    };
+    const end = this._run.openTrack();
     return new ReadableStream<RawMedia>({
       pull: async (controller) => {
-        await this._started;
-        if (this._live && !this._stopping && index < total) await this._pacer.waitUntil(timestampOf(index));
-        if (this._stopping || index >= total) {
+        await this._run.due(index < total ? timestampOf(index) : undefined);
+        if (this._run.stopping || index >= total) {
           controller.close();
           end();
           return;
@@ -129,16 +112,11 @@ export class TestSource implements Source {
   }
 
   start(): void {
-    if (this._startedAt !== undefined) return;
-    this._startedAt = Date.now();
-    this._pacer.start();
-    this._resolveStarted();
+    this._run.start();
   }
 
   stop(): void {
-    this._stopping = true;
-    this._pacer.cancel();
-    this._resolveStarted();
+    this._run.stop();
   }
 
   async close(): Promise<void> {
