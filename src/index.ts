@@ -7,18 +7,22 @@ export {
   EncodedAudioChunk, EncodedChunk, EncodedVideoChunk, type AudioDecoderConfig, type EncodedChunkInit,
   type EncodedChunkMetadata, type EncodedChunkType, type VideoDecoderConfig,
 } from './codecs/encoded-chunk.js';
+export type { DecoderStats } from './codecs/decoder-node.js';
+export type { AudioDecoderInit, AudioDecoderLike, DecoderLike, VideoDecoderInit, VideoDecoderLike } from './codecs/codec-provider.js';
 export type { EncoderStats } from './codecs/encoder-node.js';
 export { NodeAvProvider } from './codecs/node-av-provider.js';
-export { VideoFrame, i420Layout, i420Size, type PlaneLayout, type VideoFrameInit, type VideoPixelFormat } from './codecs/video-frame.js';
+export { VideoFrame, i420Layout, i420Size, type PlaneLayout, type PlaneView, type VideoFrameInit, type VideoPixelFormat } from './codecs/video-frame.js';
 export {
   AUDIO_CODECS, CONTAINER_CODECS, FILE_CONTAINERS, H264_PROFILES, SPEED_PRESETS, VIDEO_CODECS,
   type AudioCodecName, type FileContainer, type H264Profile, type SpeedPreset, type VideoCodecName,
 } from './config/codecs.js';
 export { containerOfPath, streamProtocolOf, type OutputInit, type OutputSpec, type StreamProtocol } from './config/outputs.js';
 export {
-  DEFAULT_ENCODING, DEFAULT_QUEUES, PipelineConfig, createPipelineConfig, type EncodingInit, type EncodingOptions,
-  type LimitsInit, type PipelineConfigInit, type QueueInit, type TestSourceInit, type TrackInfo,
+  DEFAULT_ENCODING, DEFAULT_QUEUES, PipelineConfig, createPipelineConfig, type CodecMode, type EncodingInit, type EncodingOptions,
+  type FileSourceInit, type LimitsInit, type PipelineConfigInit, type QueueInit, type TestSourceInit, type TrackInfo,
 } from './config/pipeline-config.js';
+export { AudioMixer, type AudioRoute } from './convert/audio-mixer.js';
+export { VideoRate } from './convert/video-rate.js';
 export { PRESETS, PRESET_NAMES, isPresetName, type Preset, type PresetName } from './config/presets.js';
 export { validateConfig } from './config/validate.js';
 export { AvpipeError, ConfigError, type AvpipeErrorCode, type AvpipeErrorOptions, type ConfigProblem } from './errors.js';
@@ -29,9 +33,11 @@ export {
 export type {
   FileOutputResult, PipelineProgress, PipelineResult, PipelineStatus, ResultError,
 } from './pipeline/status.js';
+export type { TrackMode, TrackResult } from './pipeline/graph.js';
 export { BoundedQueue, type QueuePolicy, type QueueStats } from './queues/bounded-queue.js';
 export { QueueNode } from './queues/queue-node.js';
 export { FileSink, type FileSinkStats, type PositionalWrite } from './sinks/file-sink.js';
-export type { RawMedia, Source } from './sources/source.js';
+export { FileSource, InputError, type DemuxedPacket, type DemuxedTrack, type FileInput, type InputDemuxer } from './sources/file-source.js';
+export type { RawMedia, Source, SourceMedia } from './sources/source.js';
 export { TEST_AUDIO_TRACK, TEST_VIDEO_TRACK, TestSource, type TestSourceOptions } from './sources/test-source.js';
 export { US_PER_SECOND, type Microseconds } from './time.js';

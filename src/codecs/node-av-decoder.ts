@@ -3,6 +3,7 @@ import { AvpipeError } from '../errors.js';
 import type { CodecState, DecoderLike } from './codec-provider.js';
 import type { EncodedChunk } from './encoded-chunk.js';
 import type { NodeAv } from './node-av-loader.js';
+import { TurnQueue } from './turn-queue.js';
 
 /** WebCodecs codec string prefixes -> FFmpeg decoder names. */
 const DECODERS: readonly [RegExp, string][] = [
@@ -37,8 +38,7 @@ export abstract class NodeAvDecoder<C extends BaseDecoderConfig> implements Deco
   private _ctx: CodecContext | undefined;
   private _packet: Packet | undefined;
   private _frame: Frame | undefined;
-  private readonly _pending: { chunk: EncodedChunk | null; done?: () => void }[] = [];
-  private _scheduled = false;
+  private readonly _jobs = new TurnQueue<{ chunk: EncodedChunk | null; done?: () => void }>((job) => this._step(job));
   private readonly _error: (e: Error) => void;
 
   protected constructor(av: NodeAv, error: (e: Error) => void) {
@@ -51,7 +51,7 @@ export abstract class NodeAvDecoder<C extends BaseDecoderConfig> implements Deco
   }
 
   get decodeQueueSize(): number {
-    return this._pending.length;
+    return this._jobs.length;
   }
 
   configure(config: C): void {
@@ -85,15 +85,13 @@ export abstract class NodeAvDecoder<C extends BaseDecoderConfig> implements Deco
 
   decode(chunk: EncodedChunk): void {
     if (this._state !== 'configured') throw new AvpipeError('INVALID_STATE', `decode() while ${this._state}`);
-    this._pending.push({ chunk });
-    this._schedule();
+    this._jobs.push({ chunk });
   }
 
   flush(): Promise<void> {
     if (this._state !== 'configured') return Promise.reject(new AvpipeError('INVALID_STATE', `flush() while ${this._state}`));
     return new Promise((resolve) => {
-      this._pending.push({ chunk: null, done: resolve });
-      this._schedule();
+      this._jobs.push({ chunk: null, done: resolve });
     });
   }
 
@@ -101,7 +99,7 @@ export abstract class NodeAvDecoder<C extends BaseDecoderConfig> implements Deco
   close(): void {
     if (this._state === 'closed') return;
     this._state = 'closed';
-    for (const p of this._pending.splice(0)) p.done?.();
+    for (const p of this._jobs.clear()) p.done?.();
     this._release();
   }
 
@@ -119,18 +117,8 @@ export abstract class NodeAvDecoder<C extends BaseDecoderConfig> implements Deco
     this._frame = undefined;
   }
 
-  private _schedule(): void {
-    if (this._scheduled) return;
-    this._scheduled = true;
-    setImmediate(() => {
-      this._scheduled = false;
-      this._step();
-    });
-  }
-
-  private _step(): void {
-    const job = this._pending.shift();
-    if (job === undefined || this._state !== 'configured') return;
+  private _step(job: { chunk: EncodedChunk | null; done?: () => void }): void {
+    if (this._state !== 'configured') return;
     const { FFmpegError } = this.av.lib;
     const C = this.av.constants;
     const ctx = this._ctx!;
@@ -168,8 +156,6 @@ export abstract class NodeAvDecoder<C extends BaseDecoderConfig> implements Deco
       const error = err instanceof AvpipeError ? err : new AvpipeError('SOURCE_FAILED', `${this.decoderName}: ${(err as Error).message}`, { cause: err });
       this.close();
       this._error(error);
-      return;
     }
-    if (this._pending.length > 0) this._schedule();
   }
 }

@@ -5,6 +5,7 @@ import type { CodecState, VideoEncoderConfig, VideoEncoderInit, VideoEncoderLike
 import { avcCodecStringFromAnnexB, h264ProfileOf } from './codec-strings.js';
 import { EncodedVideoChunk, type VideoDecoderConfig } from './encoded-chunk.js';
 import type { NodeAv } from './node-av-loader.js';
+import { TurnQueue } from './turn-queue.js';
 import { NodeAvEncoderSession, encoderError } from './node-av-session.js';
 import type { VideoFrame } from './video-frame.js';
 
@@ -29,8 +30,7 @@ export class NodeAvVideoEncoder implements VideoEncoderLike {
   private readonly _av: NodeAv;
   private _config: VideoEncoderConfig | undefined;
   private _session: NodeAvEncoderSession | undefined;
-  private readonly _pending: { frame: VideoFrame | null; keyFrame: boolean; done?: () => void }[] = [];
-  private _scheduled = false;
+  private readonly _jobs = new TurnQueue<{ frame: VideoFrame | null; keyFrame: boolean; done?: () => void }>((job) => this._step(job));
   private _sentDecoderConfig = false;
   private _drained = false;
   private _codecName: 'libx264' | 'libvpx' | 'libvpx-vp9' = 'libx264';
@@ -47,7 +47,7 @@ export class NodeAvVideoEncoder implements VideoEncoderLike {
   }
 
   get encodeQueueSize(): number {
-    return this._pending.filter((p) => p.frame !== null).length;
+    return this._jobs.count((p) => p.frame !== null);
   }
 
   configure(config: VideoEncoderConfig): void {
@@ -105,15 +105,13 @@ export class NodeAvVideoEncoder implements VideoEncoderLike {
     }
     // FFmpeg encoders take no frames after a drain; WebCodecs encoders do, so reopen on demand.
     if (this._drained) this.configure(this._config!);
-    this._pending.push({ frame, keyFrame: options.keyFrame === true });
-    this._schedule();
+    this._jobs.push({ frame, keyFrame: options.keyFrame === true });
   }
 
   flush(): Promise<void> {
     if (this._state !== 'configured') return Promise.reject(new AvpipeError('INVALID_STATE', `VideoEncoder.flush() while ${this._state}`));
     return new Promise((resolve) => {
-      this._pending.push({ frame: null, keyFrame: false, done: resolve });
-      this._schedule();
+      this._jobs.push({ frame: null, keyFrame: false, done: resolve });
     });
   }
 
@@ -121,26 +119,20 @@ export class NodeAvVideoEncoder implements VideoEncoderLike {
   close(): void {
     if (this._state === 'closed') return;
     this._state = 'closed';
-    for (const p of this._pending.splice(0)) {
+    for (const p of this._jobs.clear()) {
       p.frame?.close();
       p.done?.();
     }
     this._session?.close();
   }
 
-  private _schedule(): void {
-    if (this._scheduled) return;
-    this._scheduled = true;
-    setImmediate(() => {
-      this._scheduled = false;
-      this._step();
-    });
-  }
-
-  /** Encodes the next pending frame (or runs a pending flush), then yields to the event loop. */
-  private _step(): void {
-    const job = this._pending.shift();
-    if (job === undefined || this._state !== 'configured') return;
+  /** Encodes one frame (or runs a flush); the next job runs on a later turn of the event loop. */
+  private _step(job: { frame: VideoFrame | null; keyFrame: boolean; done?: () => void }): void {
+    if (this._state !== 'configured') {
+      job.frame?.close();
+      job.done?.();
+      return;
+    }
     try {
       const session = this._session!;
       if (job.frame === null) {
@@ -159,9 +151,7 @@ export class NodeAvVideoEncoder implements VideoEncoderLike {
       const error = encoderError(this._codecName, err);
       this.close();
       this._init.error(error);
-      return;
     }
-    if (this._pending.length > 0) this._schedule();
   }
 
   /** Fills the frame to send: the decoder's own frame when it has one that fits (no copy), else a copy. */
