@@ -8,5 +8,6 @@ export default defineConfig({
     // Encoders use both cores: files run one at a time so timing checks are not starved.
     fileParallelism: false,
     pool: 'forks',
+    reporters: ['default', './test/helpers/summary-reporter.ts'],
   },
 });
