@@ -37,6 +37,7 @@ export: recorded files in (MP4/MOV, WebM/MKV, Ogg, MPEG-TS, MP3, WAV, ADTS, FLAC
                            routed to one side of the mix (e.g. voice.ogg@1.5#left); several audio
                            tracks are mixed into one
   --copy | --transcode     insist on copying packets | always re-encode (default: copy what can be)
+  --input-fps N            frame rate of raw H.264 (Annex B) inputs, which carry no timestamps (default 30)
   --live                   replay at 1x instead (a file played as a live source)
 
 options of both (unset ones follow the input on export, the defaults on record):
@@ -118,15 +119,21 @@ export function parseRecordArgs(argv: string[]): ParsedCommand | { problems: Con
 
 /** Parses `export` arguments into a config init, or returns the problems found. */
 export function parseExportArgs(argv: string[]): ParsedCommand | { problems: ConfigProblem[] } {
-  const parsed = parse(argv, { copy: { type: 'boolean' }, transcode: { type: 'boolean' } }, true);
+  const parsed = parse(argv, { copy: { type: 'boolean' }, transcode: { type: 'boolean' }, 'input-fps': { type: 'string' } }, true);
   if ('problems' in parsed) return parsed;
   const { values, positionals } = parsed;
   const problems: ConfigProblem[] = [];
   if (positionals.length === 0) problems.push({ field: 'INPUT', message: 'at least one input file is required' });
   if (values['copy'] === true && values['transcode'] === true) problems.push({ field: '--copy', message: 'give --copy or --transcode, not both' });
+  const fpsArg = values['input-fps'] as string | undefined;
+  const fps = fpsArg === undefined ? undefined : Number(fpsArg);
+  if (fps !== undefined && !(Number.isFinite(fps) && fps > 0)) problems.push({ field: '--input-fps', message: `must be a positive number, got "${fpsArg}"` });
   const inputs = positionals.map((arg) => {
     const m = /^(.*?)(?:@(\d+(?:\.\d+)?))?(?:#(left|right|both))?$/.exec(arg)!;
-    return { path: m[1]!, ...(m[2] === undefined ? {} : { offset: Number(m[2]) }), ...(m[3] === undefined ? {} : { route: m[3] as 'left' | 'right' | 'both' }) };
+    return {
+      path: m[1]!, ...(m[2] === undefined ? {} : { offset: Number(m[2]) }), ...(m[3] === undefined ? {} : { route: m[3] as 'left' | 'right' | 'both' }),
+      ...(fps === undefined ? {} : { fps }),
+    };
   });
   const codecMode: CodecMode = values['copy'] === true ? 'copy' : values['transcode'] === true ? 'transcode' : 'auto';
   const init: PipelineConfigInit = {

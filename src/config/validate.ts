@@ -97,6 +97,7 @@ export function validateConfig(init: PipelineConfigInit): ConfigProblem[] {
       if (typeof input.path !== 'string' || input.path === '') bad(`source.inputs[${i}].path`, 'must be a non-empty path');
       if (input.offset !== undefined && !(Number.isFinite(input.offset) && input.offset >= 0)) bad(`source.inputs[${i}].offset`, `must be seconds >= 0, got ${String(input.offset)}`);
       if (input.route !== undefined && !['both', 'left', 'right'].includes(input.route)) bad(`source.inputs[${i}].route`, `must be both, left or right, got "${String(input.route)}"`);
+      if (input.fps !== undefined && !(Number.isFinite(input.fps) && input.fps > 0)) bad(`source.inputs[${i}].fps`, `must be a positive number, got ${String(input.fps)}`);
     });
   } else if (src !== undefined) {
     bad('source.type', `unknown source type "${String((src as { type: unknown }).type)}" (test, file)`);

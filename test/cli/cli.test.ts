@@ -98,6 +98,9 @@ describe('CLI pieces', () => {
       init: { live: false, codecMode: 'copy', source: { type: 'file', inputs: [{ path: 'a.mp4' }, { path: 'voice.ogg', offset: 1.5 }] } },
     });
     expect(parseExportArgs(['--output', 'o.mp4'])).toEqual({ problems: [{ field: 'INPUT', message: 'at least one input file is required' }] });
+    expect(parseExportArgs(['cam.h264', 'mic.ogg@0.2#right', '--input-fps', '25', '--output', 'o.mp4'])).toMatchObject({
+      init: { source: { inputs: [{ path: 'cam.h264', fps: 25 }, { path: 'mic.ogg', offset: 0.2, route: 'right', fps: 25 }] } },
+    });
   });
 
   it('draws a progress bar with speed', () => {
