@@ -1,5 +1,6 @@
-import { AvpipeError, toAvpipeError } from '../errors.js';
+import { AvpipeError } from '../errors.js';
 import type { AudioData } from './audio-data.js';
+import { CodecNode } from './codec-node.js';
 import type { CodecProvider, DecoderLike } from './codec-provider.js';
 import type { AudioDecoderConfig, EncodedChunk, VideoDecoderConfig } from './encoded-chunk.js';
 import type { VideoFrame } from './video-frame.js';
@@ -12,55 +13,38 @@ export interface DecoderStats {
   framesOut: number;
 }
 
+type AnyDecoder = DecoderLike<VideoDecoderConfig> | DecoderLike<AudioDecoderConfig>;
+
 /**
- * A graph node around a WebCodecs-shaped decoder: a TransformStream from encoded chunks to raw
- * frames, with the decoder's own queue bounded (decodeQueueSize), so backpressure from the encoder
- * side reaches the source's reads.
+ * A graph node around a WebCodecs-shaped decoder: encoded chunks in, raw frames out, the decoder's
+ * own queue bounded (decodeQueueSize), so backpressure from the encoder side reaches the source's reads.
  */
 export class DecoderNode<O extends VideoFrame | AudioData> {
   readonly name: string;
-  readonly stream: TransformStream<EncodedChunk, O>;
+  private readonly _node: CodecNode<EncodedChunk, O, AnyDecoder>;
   private readonly _stats: DecoderStats;
-  private readonly _decoder: DecoderLike<VideoDecoderConfig> | DecoderLike<AudioDecoderConfig>;
-  private _waiter: (() => void) | undefined;
-  private _error: AvpipeError | undefined;
 
-  private constructor(name: string, codec: string, make: (output: (o: O) => void, error: (e: Error) => void) => DecoderLike<VideoDecoderConfig> | DecoderLike<AudioDecoderConfig>, maxQueue: number) {
+  private constructor(name: string, codec: string, make: (output: (o: O) => void, error: (e: Error) => void) => AnyDecoder, maxQueue: number) {
     this.name = name;
-    this._stats = { name, codec, chunksIn: 0, framesOut: 0 };
-    let controller!: TransformStreamDefaultController<O>;
-    const decoder = make(
-      (o) => {
-        this._stats.framesOut++;
-        controller.enqueue(o);
+    const stats: DecoderStats = { name, codec, chunksIn: 0, framesOut: 0 };
+    this._stats = stats;
+    this._node = new CodecNode<EncodedChunk, O, AnyDecoder>({
+      name, errorCode: 'SOURCE_FAILED', maxQueue,
+      make: (output, error) => make((o) => {
+        stats.framesOut++;
+        output(o);
+      }, error),
+      queueSize: (d) => d.decodeQueueSize,
+      submit: (d, chunk) => {
+        stats.chunksIn++;
+        d.decode(chunk);
       },
-      (e) => {
-        this._error = toAvpipeError('SOURCE_FAILED', `${name} failed`, e);
-        controller.error(this._error);
-        this._wake();
-      },
-    );
-    this._decoder = decoder;
-    decoder.ondequeue = () => this._wake();
-    this.stream = new TransformStream<EncodedChunk, O>({
-      start: (c) => {
-        controller = c;
-      },
-      transform: async (chunk) => {
-        while (this._error === undefined && decoder.state === 'configured' && decoder.decodeQueueSize >= maxQueue) {
-          await new Promise<void>((resolve) => (this._waiter = resolve));
-        }
-        if (this._error === undefined && decoder.state !== 'configured') await new Promise((r) => setImmediate(r));
-        if (this._error !== undefined || decoder.state !== 'configured') throw this._error ?? new AvpipeError('SOURCE_FAILED', `${name} is closed`);
-        this._stats.chunksIn++;
-        decoder.decode(chunk);
-      },
-      flush: async () => {
-        if (decoder.state === 'configured') await decoder.flush();
-        if (this._error !== undefined) throw this._error;
-        decoder.close();
-      },
-    }, undefined, { highWaterMark: 1 });
+    });
+  }
+
+  /** Encoded chunks in, raw frames out. */
+  get stream(): TransformStream<EncodedChunk, O> {
+    return this._node.stream;
   }
 
   /** A video decoder node. */
@@ -91,13 +75,6 @@ export class DecoderNode<O extends VideoFrame | AudioData> {
 
   /** Releases the decoder; idempotent. */
   close(): void {
-    this._decoder.close();
-    this._wake();
-  }
-
-  private _wake(): void {
-    const w = this._waiter;
-    this._waiter = undefined;
-    w?.();
+    this._node.close();
   }
 }

@@ -1,6 +1,6 @@
-import { AvpipeError, toAvpipeError } from '../errors.js';
 import type { Microseconds } from '../time.js';
 import type { AudioData } from './audio-data.js';
+import { CodecNode } from './codec-node.js';
 import type {
   AudioEncoderConfig, AudioEncoderLike, CodecProvider, VideoEncoderConfig, VideoEncoderLike,
 } from './codec-provider.js';
@@ -19,22 +19,15 @@ export interface EncoderStats {
   maxQueue: number;
 }
 
-/** Anything an encoder node accepts: a frame with a media timestamp that it must close. */
-type RawInput = VideoFrame | AudioData;
-
 /**
- * A graph node around a WebCodecs-shaped encoder: a TransformStream from raw frames to encoded
- * chunks. It bounds the encoder's own queue (WebCodecs `encodeQueueSize`): when the encoder holds
- * `maxQueue` frames, `transform()` waits for a dequeue, which is what carries backpressure from the
- * encoder up to the queue in front of it.
+ * A graph node around a WebCodecs-shaped encoder: raw frames in, encoded chunks out, the encoder's
+ * own queue bounded (WebCodecs `encodeQueueSize`), which is what carries backpressure from the encoder
+ * up to the queue in front of it.
  */
-export class EncoderNode<I extends RawInput, O extends EncodedVideoOutput | EncodedAudioOutput> {
+export class EncoderNode<I extends VideoFrame | AudioData, O extends EncodedVideoOutput | EncodedAudioOutput> {
   readonly name: string;
-  readonly stream: TransformStream<I, O>;
+  private readonly _node: CodecNode<I, O, VideoEncoderLike | AudioEncoderLike>;
   private readonly _stats: EncoderStats;
-  private readonly _encoder: VideoEncoderLike | AudioEncoderLike;
-  private _waiter: (() => void) | undefined;
-  private _error: AvpipeError | undefined;
 
   private constructor(
     name: string,
@@ -44,47 +37,28 @@ export class EncoderNode<I extends RawInput, O extends EncodedVideoOutput | Enco
     maxQueue: number,
   ) {
     this.name = name;
-    this._stats = { name, codec, framesIn: 0, chunksOut: 0, bytesOut: 0, keyframes: 0, maxQueue: 0 };
-    let controller!: TransformStreamDefaultController<O>;
-    const encoder = make(
-      (o) => {
-        this._stats.chunksOut++;
-        this._stats.bytesOut += o.chunk.byteLength;
-        if (o.kind === 'video' && o.chunk.type === 'key') this._stats.keyframes++;
-        controller.enqueue(o);
-      },
-      (e) => {
-        this._error = toAvpipeError('ENCODER_FAILED', `${name} failed`, e);
-        controller.error(this._error);
-        this._wake();
-      },
-    );
-    this._encoder = encoder;
-    encoder.ondequeue = () => this._wake();
-    this.stream = new TransformStream<I, O>({
-      start: (c) => {
-        controller = c;
-      },
-      transform: async (input) => {
-        while (this._error === undefined && encoder.state === 'configured' && encoder.encodeQueueSize >= maxQueue) {
-          await new Promise<void>((resolve) => (this._waiter = resolve));
-        }
-        // WebCodecs reports errors through a callback after the codec has closed: give it a turn.
-        if (this._error === undefined && encoder.state !== 'configured') await new Promise((r) => setImmediate(r));
-        if (this._error !== undefined || encoder.state !== 'configured') {
-          input.close();
-          throw this._error ?? new AvpipeError('ENCODER_FAILED', `${name} is closed`);
-        }
-        this._stats.framesIn++;
-        this._stats.maxQueue = Math.max(this._stats.maxQueue, encoder.encodeQueueSize);
-        encodeOne(encoder, input);
-      },
-      flush: async () => {
-        if (encoder.state === 'configured') await encoder.flush();
-        if (this._error !== undefined) throw this._error;
-        encoder.close();
+    const stats: EncoderStats = { name, codec, framesIn: 0, chunksOut: 0, bytesOut: 0, keyframes: 0, maxQueue: 0 };
+    this._stats = stats;
+    this._node = new CodecNode<I, O, VideoEncoderLike | AudioEncoderLike>({
+      name, errorCode: 'ENCODER_FAILED', maxQueue,
+      make: (output, error) => make((o) => {
+        stats.chunksOut++;
+        stats.bytesOut += o.chunk.byteLength;
+        if (o.kind === 'video' && o.chunk.type === 'key') stats.keyframes++;
+        output(o);
+      }, error),
+      queueSize: (enc) => enc.encodeQueueSize,
+      submit: (enc, input) => {
+        stats.framesIn++;
+        stats.maxQueue = Math.max(stats.maxQueue, enc.encodeQueueSize);
+        encodeOne(enc, input);
       },
     });
+  }
+
+  /** Raw frames in, encoded chunks out. */
+  get stream(): TransformStream<I, O> {
+    return this._node.stream;
   }
 
   /** A video encoder node; keyframes are forced every `keyframeIntervalUs` of media time. */
@@ -127,15 +101,8 @@ export class EncoderNode<I extends RawInput, O extends EncodedVideoOutput | Enco
     return { ...this._stats };
   }
 
-  /** Releases the encoder; idempotent. Needed when the stream was cancelled instead of flushed. */
+  /** Releases the encoder; idempotent. */
   close(): void {
-    this._encoder.close();
-    this._wake();
-  }
-
-  private _wake(): void {
-    const w = this._waiter;
-    this._waiter = undefined;
-    w?.();
+    this._node.close();
   }
 }
