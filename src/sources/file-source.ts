@@ -7,7 +7,7 @@ import { AvpipeError } from '../errors.js';
 import type { Microseconds } from '../time.js';
 import { isAnnexB, parseSps, readAnnexBIndex, type SpsInfo } from './annexb-reader.js';
 import { isIvf, isVpxKeyframe, readIvfIndex } from './ivf-reader.js';
-import { SourceRun } from './source-run.js';
+import { SourceBase } from './source-base.js';
 import type { Source, SourceMedia } from './source.js';
 
 /** One input file of a file source. */
@@ -79,31 +79,20 @@ interface FileTrack {
  * decodes them or copies them. Non-live it reads as fast as the pipeline pulls; live it replays at 1x.
  * Several inputs form one session (one video track, audio from any of them), each with an offset.
  */
-export class FileSource implements Source {
+export class FileSource extends SourceBase implements Source {
   readonly name: string;
   private readonly _inputs: readonly FileInput[];
   private _open: OpenInput[] = [];
   private _tracks: FileTrack[] = [];
-  private readonly _run = new SourceRun();
   private _durationUs: number | undefined;
 
   constructor(inputs: readonly FileInput[]) {
+    super();
     if (inputs.length === 0) throw new TypeError('inputs must name at least one file');
     this._inputs = inputs;
     this.name = inputs.map((i) => i.path).join(', ');
   }
 
-  get ended(): Promise<void> {
-    return this._run.ended;
-  }
-
-  get startedAt(): number | undefined {
-    return this._run.startedAt;
-  }
-
-  get endedAt(): number | undefined {
-    return this._run.endedAt;
-  }
 
   /** The session's media duration: the latest end over all inputs, offsets included. */
   get durationUs(): number | undefined {
@@ -112,7 +101,7 @@ export class FileSource implements Source {
 
   /** Opens and checks every input, then declares one video track (the first found) and the audio tracks. */
   async prepare(config: PipelineConfig): Promise<readonly TrackInfo[]> {
-    this._run.live = config.live;
+    this.live = config.live;
     this._open = [];
     for (const spec of this._inputs) this._open.push(await openInput(spec));
     const tracks: FileTrack[] = [];
@@ -152,18 +141,18 @@ export class FileSource implements Source {
     const path = t.from.spec.path;
     const shift = t.from.shiftUs;
     let iterator: AsyncGenerator<DemuxedPacket, void, unknown> | undefined;
-    const ended = this._run.openTrack();
+    const ended = this.openTrack();
     const end = (): void => {
       void iterator?.return();
       ended();
     };
     return new ReadableStream<SourceMedia>({
       pull: async (controller) => {
-        await this._run.due(undefined);
+        await this.due(undefined);
         iterator ??= t.track.packets();
         let next: IteratorResult<DemuxedPacket, void>;
         try {
-          next = this._run.stopping ? { done: true, value: undefined } : await iterator.next();
+          next = this.stopping ? { done: true, value: undefined } : await iterator.next();
         } catch (err) {
           end();
           controller.error(new InputError(path, `reading ${t.info.kind} failed: ${(err as Error).message}`, err));
@@ -176,19 +165,11 @@ export class FileSource implements Source {
         }
         const p = next.value;
         const timestamp = Math.round(p.timestamp * 1e6) + shift;
-        await this._run.due(timestamp);
+        await this.due(timestamp);
         controller.enqueue(new EncodedChunk({ type: p.type, timestamp, duration: Math.round(p.duration * 1e6), data: p.data }));
       },
       cancel: () => end(),
     }, { highWaterMark: 0 });
-  }
-
-  start(): void {
-    this._run.start();
-  }
-
-  stop(): void {
-    this._run.stop();
   }
 
   async close(): Promise<void> {

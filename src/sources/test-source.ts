@@ -1,6 +1,6 @@
 import type { PipelineConfig, TrackInfo } from '../config/pipeline-config.js';
 import { frameTimestamp } from '../time.js';
-import { SourceRun } from './source-run.js';
+import { SourceBase } from './source-base.js';
 import type { RawMedia, Source } from './source.js';
 import { TestPattern } from './test-pattern.js';
 import { TestTone } from './test-tone.js';
@@ -30,13 +30,13 @@ export const TEST_AUDIO_TRACK = 'test-audio';
  * read back out of any output. Live: paced at 1x by the wall clock. Non-live: as fast as the
  * pipeline pulls.
  */
-export class TestSource implements Source {
+export class TestSource extends SourceBase implements Source {
   readonly name = 'test';
   private readonly _opts: Required<Omit<TestSourceOptions, 'duration'>> & { duration: number | undefined };
-  private readonly _run = new SourceRun();
   private _tracks: TrackInfo[] = [];
 
   constructor(options: TestSourceOptions = {}) {
+    super();
     this._opts = {
       width: options.width ?? 1280,
       height: options.height ?? 720,
@@ -49,17 +49,6 @@ export class TestSource implements Source {
     };
   }
 
-  get ended(): Promise<void> {
-    return this._run.ended;
-  }
-
-  get startedAt(): number | undefined {
-    return this._run.startedAt;
-  }
-
-  get endedAt(): number | undefined {
-    return this._run.endedAt;
-  }
 
   /** Media duration when bounded, microseconds. */
   get durationUs(): number | undefined {
@@ -68,7 +57,7 @@ export class TestSource implements Source {
 
   async prepare(config: PipelineConfig): Promise<readonly TrackInfo[]> {
     const o = this._opts;
-    this._run.live = config.live;
+    this.live = config.live;
     this._tracks = [
       ...(o.video ? [{ id: TEST_VIDEO_TRACK, kind: 'video' as const, width: o.width, height: o.height, fps: o.fps }] : []),
       ...(o.audio ? [{ id: TEST_AUDIO_TRACK, kind: 'audio' as const, sampleRate: o.sampleRate, channels: o.channels }] : []),
@@ -96,11 +85,11 @@ export class TestSource implements Source {
       make = (i) => tone.buffer(i, timestampOf(i));
       total = o.duration === undefined ? Infinity : Math.round(o.duration * tone.buffersPerSecond);
     }
-    const end = this._run.openTrack();
+    const end = this.openTrack();
     return new ReadableStream<RawMedia>({
       pull: async (controller) => {
-        await this._run.due(index < total ? timestampOf(index) : undefined);
-        if (this._run.stopping || index >= total) {
+        await this.due(index < total ? timestampOf(index) : undefined);
+        if (this.stopping || index >= total) {
           controller.close();
           end();
           return;
@@ -109,14 +98,6 @@ export class TestSource implements Source {
       },
       cancel: () => end(),
     }, { highWaterMark: 0 });
-  }
-
-  start(): void {
-    this._run.start();
-  }
-
-  stop(): void {
-    this._run.stop();
   }
 
   async close(): Promise<void> {

@@ -4,11 +4,11 @@ import { Pacer } from './pacer.js';
 /**
  * The lifecycle every source shares: the start gate its streams wait behind, wall-clock pacing when
  * live, a graceful stop, and the end once every track stream has closed (with the wall-clock stamps
- * results report).
+ * results report). Sources extend it and implement the rest of {@link Source}.
  */
-export class SourceRun {
-  /** Paced by the clock (live) or as fast as pulled. */
-  live = true;
+export abstract class SourceBase {
+  /** Paced by the clock (live) or as fast as pulled; set from the config in `prepare()`. */
+  protected live = true;
   /** Resolves when every opened track stream has ended. */
   readonly ended: Promise<void>;
   private readonly _pacer = new Pacer();
@@ -16,7 +16,7 @@ export class SourceRun {
   private _resolveStarted!: () => void;
   private _resolveEnded!: () => void;
   private _stopping = false;
-  private _open = 0;
+  private _openTracks = 0;
   private _startedAt: number | undefined;
   private _endedAt: number | undefined;
 
@@ -34,18 +34,18 @@ export class SourceRun {
   }
 
   /** True once stop() was asked: streams end at their next item. */
-  get stopping(): boolean {
+  protected get stopping(): boolean {
     return this._stopping;
   }
 
   /** Counts one more track stream; returns the (idempotent) function that marks it ended. */
-  openTrack(): () => void {
-    this._open++;
+  protected openTrack(): () => void {
+    this._openTracks++;
     let ended = false;
     return () => {
       if (ended) return;
       ended = true;
-      if (--this._open === 0) {
+      if (--this._openTracks === 0) {
         this._endedAt = Date.now();
         this._resolveEnded();
       }
@@ -53,7 +53,7 @@ export class SourceRun {
   }
 
   /** Waits for start(), then, when live, until media time `t` is due (at once when stopping). */
-  async due(t: Microseconds | undefined): Promise<void> {
+  protected async due(t: Microseconds | undefined): Promise<void> {
     await this._started;
     if (this.live && !this._stopping && t !== undefined) await this._pacer.waitUntil(Math.max(0, t));
   }
