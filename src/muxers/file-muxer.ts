@@ -24,7 +24,8 @@ export interface MuxerTrackStats {
 /** What a file muxer is built from. */
 export interface FileMuxerOptions {
   container: FileContainer;
-  video?: { codec: VideoCodecName; fps: number };
+  /** `fps` snaps timestamps to that rate (encoded tracks); absent for copied tracks. */
+  video?: { codec: VideoCodecName; fps?: number };
   audio?: { codec: AudioCodecName };
   /** Where the muxer writes. */
   target: WritableStream<PositionalWrite>;
@@ -65,7 +66,7 @@ export class FileMuxer {
     this._output = new Output({ format: formatFor(options.container), target });
     if (options.video !== undefined) {
       const source = new EncodedVideoPacketSource(MB_VIDEO[options.video.codec]);
-      this._output.addVideoTrack(source, { frameRate: options.video.fps });
+      this._output.addVideoTrack(source, options.video.fps === undefined ? {} : { frameRate: options.video.fps });
       this._addTrack('video', options.video.codec, source);
     }
     if (options.audio !== undefined) {

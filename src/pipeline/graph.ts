@@ -62,6 +62,13 @@ interface Branch {
   close: () => void;
 }
 
+/** The codecs the muxer gets, and whether the video is a copy (which keeps its own timestamps). */
+interface MuxerTracks {
+  video?: VideoCodecName;
+  videoCopied?: boolean;
+  audio?: AudioCodecName;
+}
+
 /** One track's entry in a result. */
 export interface TrackResult {
   id: string;
@@ -93,7 +100,7 @@ export class Graph {
   private _endedAt: number | null = null;
   private _removed = false;
 
-  private constructor(init: GraphInit, output: Extract<OutputSpec, { kind: 'file' }>, branches: Branch[], muxerTracks: { video?: VideoCodecName; audio?: AudioCodecName }) {
+  private constructor(init: GraphInit, output: Extract<OutputSpec, { kind: 'file' }>, branches: Branch[], muxerTracks: MuxerTracks) {
     const { config } = init;
     this._init = init;
     this.output = output;
@@ -106,7 +113,8 @@ export class Graph {
     };
     this.muxer = new FileMuxer({
       container: output.container,
-      ...(muxerTracks.video !== undefined ? { video: { codec: muxerTracks.video, fps: config.encoding.fps } } : {}),
+      // A copied track keeps its own timestamps (variable rate included): no snapping to a rate.
+      ...(muxerTracks.video !== undefined ? { video: { codec: muxerTracks.video, ...(muxerTracks.videoCopied ? {} : { fps: config.encoding.fps }) } } : {}),
       ...(muxerTracks.audio !== undefined ? { audio: { codec: muxerTracks.audio } } : {}),
       target: this.sink.writable,
       interleaveWindow: config.live ? Infinity : NON_LIVE_INTERLEAVE_US,
@@ -125,10 +133,11 @@ export class Graph {
     const audios = enc.audioCodec === null ? [] : config.tracks.filter((t): t is Extract<TrackInfo, { kind: 'audio' }> => t.kind === 'audio');
     if (video === undefined && audios.length === 0) throw new AvpipeError('SOURCE_FAILED', `source ${source.name} declared no track the encoding asks for`);
     const branches: Branch[] = [];
-    const muxerTracks: { video?: VideoCodecName; audio?: AudioCodecName } = {};
+    const muxerTracks: MuxerTracks = {};
     if (video?.kind === 'video' && enc.videoCodec !== null) {
       const mode = trackMode(config, video, source.durationUs);
       muxerTracks.video = mode === 'copy' ? VIDEO_CODEC_OF[video.encoded!.codec]! : enc.videoCodec;
+      muxerTracks.videoCopied = mode === 'copy';
       branches.push(mode === 'copy' ? copyBranch(config, video, 'video') : await videoBranch(init, video));
     }
     if (audios.length > 0 && enc.audioCodec !== null) {

@@ -177,6 +177,20 @@ describe('timing', () => {
     expect(v.avg_frame_rate).toBe('30/1');
   });
 
+  it('a copied variable-rate track keeps its own timestamps', async () => {
+    const input = await fixture('vfr.mp4', ['-f', 'lavfi', '-i', FLASH_SRC(4), '-vf', "select='not(eq(mod(n\\,3)\\,1))'", '-vsync', '0', '-c:v', 'libx264', '-pix_fmt', 'yuv420p']);
+    const out = join(dir, 'vfr-copy.mp4');
+    const result = await exportFiles([input], out);
+    expect(result.tracks.map((t) => t.mode)).toEqual(['copy']);
+    const pts = async (p: string): Promise<string[]> => {
+      const { execFile } = await import('node:child_process');
+      const { FFPROBE } = await import('../helpers/ffprobe.js');
+      const so = await new Promise<string>((res, rej) => execFile(FFPROBE, ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'packet=pts_time', '-of', 'csv=p=0', p], (e, o) => (e ? rej(e) : res(o))));
+      return so.trim().split('\n').map((x) => Number(x).toFixed(3)).sort();
+    };
+    expect(await pts(out)).toEqual(await pts(input));
+  });
+
   it('a duration limit cuts an export at that media time (no padding past it)', async () => {
     const input = await avFixture('h264-aac.mp4', containers[0]!.args);
     const out = join(dir, 'limited.mp4');
