@@ -7,7 +7,7 @@ import { EncodedVideoChunk, type VideoDecoderConfig } from './encoded-chunk.js';
 import type { NodeAv } from './node-av-loader.js';
 import { TurnQueue } from './turn-queue.js';
 import { NodeAvEncoderSession, encoderError } from './node-av-session.js';
-import type { VideoFrame } from './video-frame.js';
+import { copyPlane, type VideoFrame } from './video-frame.js';
 
 /** libvpx cpu-used for each x264 preset name (higher is faster). */
 const VPX_CPU_USED: Record<'vp8' | 'vp9', Record<SpeedPreset, number>> = {
@@ -171,12 +171,7 @@ export class NodeAvVideoEncoder implements VideoEncoderLike {
       frame = this._session!.writableFrame();
       const dst = frame.data!;
       const lines = frame.linesize;
-      src.planes().forEach((p, i) => {
-        const d = dst[i]!;
-        const ls = lines[i]!;
-        if (ls === p.stride && p.stride === p.width) d.set(p.data.subarray(0, p.width * p.rows));
-        else for (let r = 0; r < p.rows; r++) d.set(p.data.subarray(r * p.stride, r * p.stride + p.width), r * ls);
-      });
+      src.planes().forEach((p, i) => copyPlane(p.data, p.stride, dst[i]!, 0, lines[i]!, p.width, p.rows));
     }
     frame.pts = BigInt(Math.round((src.timestamp * cfg.framerate) / 1e6));
     frame.pictType = keyFrame ? C.AV_PICTURE_TYPE_I : C.AV_PICTURE_TYPE_NONE;

@@ -43,6 +43,15 @@ export function i420Size(width: number, height: number): number {
   return width * height + 2 * (width >> 1) * (height >> 1);
 }
 
+/** Copies `rows` rows of `width` bytes between two strided planes (one copy when both are tight). */
+export function copyPlane(src: Uint8Array, srcStride: number, dst: Uint8Array, dstOffset: number, dstStride: number, width: number, rows: number): void {
+  if (srcStride === width && dstStride === width) {
+    dst.set(src.subarray(0, width * rows), dstOffset);
+    return;
+  }
+  for (let r = 0; r < rows; r++) dst.set(src.subarray(r * srcStride, r * srcStride + width), dstOffset + r * dstStride);
+}
+
 /**
  * A raw video frame, shaped like WebCodecs' VideoFrame. It may view memory it does not own (a
  * source's prepared pattern, a decoder's frame): `close()` releases it and runs the owner's hook.
@@ -128,10 +137,7 @@ export class VideoFrame {
   /** Copies the frame into `dest` with a tight I420 layout (WebCodecs copyTo). */
   async copyTo(dest: Uint8Array): Promise<PlaneLayout[]> {
     const out = i420Layout(this.codedWidth, this.codedHeight);
-    this.planes().forEach((p, i) => {
-      const o = out[i]!;
-      for (let r = 0; r < p.rows; r++) dest.set(p.data.subarray(r * p.stride, r * p.stride + p.width), o.offset + r * o.stride);
-    });
+    this.planes().forEach((p, i) => copyPlane(p.data, p.stride, dest, out[i]!.offset, out[i]!.stride, p.width, p.rows));
     return out;
   }
 

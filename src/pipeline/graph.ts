@@ -404,13 +404,13 @@ async function audioBranch(init: GraphInit, tracks: Extract<TrackInfo, { kind: '
   const provider = await init.provider();
   const enc = config.encoding;
   const policy = config.live ? 'drop-oldest' : 'block';
-  const av = tracks.some((t) => t.encoded !== undefined || t.sampleRate !== enc.sampleRate || t.channels !== enc.channels) ? await loadNodeAv() : undefined;
+  // Decoded channel counts may change mid-stream, so decoded audio always passes the resampler
+  // (which hands through what already fits).
+  const needsResample = (t: Extract<TrackInfo, { kind: 'audio' }>): boolean => t.encoded !== undefined || t.sampleRate !== enc.sampleRate || t.channels !== enc.channels;
+  const av = tracks.some(needsResample) ? await loadNodeAv() : undefined;
   const inputs = tracks.map((track, i) => {
     const decoder = track.encoded === undefined ? undefined : DecoderNode.audio(provider, track.encoded.decoderConfig, DECODE_QUEUE, tracks.length > 1 ? `audio-decoder-${i}` : 'audio-decoder');
-    // Decoded channel counts may change mid-stream, so decoded audio always passes the resampler
-    // (which hands through what already fits).
-    const needsResample = track.encoded !== undefined || track.sampleRate !== enc.sampleRate || track.channels !== enc.channels;
-    const resampler = needsResample ? new AudioResampler(av!, enc.sampleRate, enc.channels) : undefined;
+    const resampler = needsResample(track) ? new AudioResampler(av!, enc.sampleRate, enc.channels) : undefined;
     return { track, decoder, resampler };
   });
   const useMixer = tracks.length > 1 || tracks.some((t) => t.encoded !== undefined || (t.route ?? 'both') !== 'both');

@@ -212,6 +212,19 @@ describe('timing', () => {
     expect(frames(streamOf(await probe(out), 'video'))).toBe(120);
   });
 
+  it('takes 4:4:4 and odd-sized input (converted to 4:2:0, the odd line left out)', async () => {
+    const i444 = await fixture('yuv444.mp4', ['-f', 'lavfi', '-i', FLASH_SRC(4), '-c:v', 'libx264', '-pix_fmt', 'yuv444p']);
+    const odd = await fixture('odd.mp4', ['-f', 'lavfi', '-i', FLASH_SRC(4, '321x241'), '-c:v', 'libx264', '-pix_fmt', 'yuv420p']);
+    for (const [input, size] of [[i444, [320, 240]], [odd, [320, 240]]] as const) {
+      const out = join(dir, `conv-${size.join('x')}-${input.split('-').pop()}`);
+      const result = await exportFiles([input], out, { codecMode: 'transcode' });
+      expect(result.status).toBe('COMPLETE');
+      const v = streamOf(await probe(out), 'video');
+      expect([v.width, v.height, frames(v)]).toEqual([...size, 120]);
+      expect(await flashTimes(out)).toHaveLength(4);
+    }
+  });
+
   it('scales to a size asked for with swscale', async () => {
     const input = await avFixture('h264-aac.mp4', containers[0]!.args);
     const out = join(dir, 'scaled.webm');
