@@ -1,5 +1,6 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { CodecMode, EncodingInit, PipelineConfigInit } from '../config/pipeline-config.js';
+import { outputKindOfPath, type OutputInit, type SegmentFormat } from '../config/outputs.js';
 import type { ConfigProblem } from '../errors.js';
 
 /** What the command line asked for. */
@@ -20,7 +21,16 @@ const ENCODING_HELP = `  --size WxH               frame size
   --speed-preset P         x264 preset name (default veryfast)
   --max-duration S         end as LIMIT_REACHED after S seconds of media
   --max-size BYTES         end as LIMIT_REACHED once the file reaches this size
-  --output PATH            .mp4, .webm or .ogg (a URL such as rtmp://... is refused on non-live runs)
+  --output PATH|URL        repeatable; the type comes from the path or URL:
+                             .mp4 .webm .ogg          a file (at most one)
+                             .m3u8                    HLS: playlist, segments beside it (at most one)
+                             thumbs/img_%05d.jpg|.png thumbnails (any number)
+                             rtmp:// rtmps:// ws:// wss://  a stream, live runs only (at most one)
+  --segment-duration S     HLS segment length (default 4)
+  --segment-format F       ts | fmp4 (default ts)
+  --live-playlist PATH     HLS: also a sliding-window playlist of the newest segments
+  --thumbnail-interval S   seconds of media time between thumbnails (default 10)
+  --thumbnail-size WxH     thumbnail size (default: the video's)
   --json                   print the result as JSON on stdout, nothing else`;
 
 /** Usage text. */
@@ -48,10 +58,12 @@ const OPTIONS = {
   size: { type: 'string' }, fps: { type: 'string' }, 'video-codec': { type: 'string' }, 'audio-codec': { type: 'string' },
   preset: { type: 'string' }, 'h264-profile': { type: 'string' }, 'video-bitrate': { type: 'string' }, 'audio-bitrate': { type: 'string' },
   'keyframe-interval': { type: 'string' }, 'speed-preset': { type: 'string' }, 'max-duration': { type: 'string' }, 'max-size': { type: 'string' },
-  output: { type: 'string' }, json: { type: 'boolean' }, live: { type: 'boolean' }, 'no-live': { type: 'boolean' },
+  output: { type: 'string', multiple: true }, json: { type: 'boolean' },
+  'segment-duration': { type: 'string' }, 'segment-format': { type: 'string' }, 'live-playlist': { type: 'string' },
+  'thumbnail-interval': { type: 'string' }, 'thumbnail-size': { type: 'string' }, live: { type: 'boolean' }, 'no-live': { type: 'boolean' },
 } as const satisfies ParseArgsConfig['options'];
 
-type Values = Record<string, string | boolean | undefined>;
+type Values = Record<string, string | boolean | string[] | undefined>;
 
 /** Parses what record and export share: encoding, limits, output, --json. */
 function common(values: Values, problems: ConfigProblem[]): Omit<PipelineConfigInit, 'source' | 'live'> {
@@ -67,16 +79,19 @@ function common(values: Values, problems: ConfigProblem[]): Omit<PipelineConfigI
     const v = str(k);
     return v === undefined ? undefined : v === 'none' ? null : v;
   };
-  let width: number | undefined;
-  let height: number | undefined;
-  const size = str('size');
-  if (size !== undefined) {
+  const sizeOf = (k: string): [number, number] | [undefined, undefined] => {
+    const size = str(k);
+    if (size === undefined) return [undefined, undefined];
     const m = /^(\d+)x(\d+)$/.exec(size);
-    if (m === null) problems.push({ field: '--size', message: `must be WxH, got "${size}"` });
-    else [width, height] = [Number(m[1]), Number(m[2])];
-  }
-  const output = str('output');
-  if (output === undefined) problems.push({ field: '--output', message: 'is required' });
+    if (m !== null) return [Number(m[1]), Number(m[2])];
+    problems.push({ field: `--${k}`, message: `must be WxH, got "${size}"` });
+    return [undefined, undefined];
+  };
+  const [width, height] = sizeOf('size');
+  const [thumbW, thumbH] = sizeOf('thumbnail-size');
+  const outputs = (values['output'] as string[] | undefined) ?? [];
+  if (outputs.length === 0) problems.push({ field: '--output', message: 'is required' });
+  const segmentFormat = str('segment-format');
   const defined = <T extends object>(o: T): T => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
   return {
     encoding: defined({
@@ -84,7 +99,18 @@ function common(values: Values, problems: ConfigProblem[]): Omit<PipelineConfigI
       h264Profile: str('h264-profile'), videoBitrateKbps: num('video-bitrate'), audioBitrateKbps: num('audio-bitrate'),
       keyframeInterval: num('keyframe-interval'), speedPreset: str('speed-preset'),
     }) as EncodingInit,
-    outputs: output === undefined ? [] : [/^[a-z][a-z0-9+.-]*:\/\//i.test(output) ? { url: output } : { path: output }],
+    outputs: outputs.map((output): OutputInit => {
+      if (/^[a-z][a-z0-9+.-]*:\/\//i.test(output)) return { url: output };
+      const kind = outputKindOfPath(output);
+      if (kind === 'segments') {
+        return defined({
+          playlist: output, segmentDuration: num('segment-duration'), segmentFormat: segmentFormat as SegmentFormat | undefined,
+          livePlaylist: str('live-playlist'),
+        });
+      }
+      if (kind === 'images') return defined({ images: output, interval: num('thumbnail-interval'), width: thumbW, height: thumbH });
+      return { path: output };
+    }),
     limits: defined({ maxDuration: num('max-duration'), maxSize: num('max-size') }),
   };
 }

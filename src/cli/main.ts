@@ -2,7 +2,7 @@
 import { createPipelineConfig } from '../config/pipeline-config.js';
 import { ConfigError } from '../errors.js';
 import { createController } from '../pipeline/controller.js';
-import type { PipelineResult } from '../pipeline/status.js';
+import type { OutputResult, PipelineResult } from '../pipeline/status.js';
 import { USAGE, parseExportArgs, parseRecordArgs, type ParsedCommand } from './args.js';
 import { formatProgress } from './progress-bar.js';
 
@@ -58,13 +58,20 @@ async function runCommand(parsed: ParsedCommand | { problems: { field: string; m
   if (parsed.json) {
     process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
   } else {
-    const out = result.outputs[0];
     const drops = result.queues.reduce((n, q) => n + q.dropped, 0);
-    const what = out?.exists === true ? `${out.path} ${out.size} bytes, ` : '';
-    process.stdout.write(`${result.status}: ${what}${(result.durationMs / 1000).toFixed(2)} s of media in ${(result.wallMs / 1000).toFixed(2)} s (${result.speed.toFixed(2)}x), ${drops} dropped\n`);
+    process.stdout.write(`${result.status}: ${(result.durationMs / 1000).toFixed(2)} s of media in ${(result.wallMs / 1000).toFixed(2)} s (${result.speed.toFixed(2)}x), ${drops} dropped\n`);
+    for (const out of result.outputs) process.stdout.write(`  ${describeOutput(out)}\n`);
   }
   if (result.error !== null) process.stderr.write(`avpipe: ${result.error.code}: ${result.error.message}\n`);
   return exitCode(result);
+}
+
+/** One line per output for the text summary. */
+function describeOutput(out: OutputResult): string {
+  switch (out.type) {
+    case 'file': return out.exists ? `${out.path}: ${out.size} bytes` : `${out.path}: removed`;
+    case 'segments': return out.exists ? `${out.playlist}: ${out.segmentCount} segments, ${out.size} bytes` : `${out.playlist}: removed`;
+  }
 }
 
 async function main(argv: string[]): Promise<number> {

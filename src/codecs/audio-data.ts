@@ -71,6 +71,14 @@ export class AudioData {
     dest.set(p);
   }
 
+  /** Another handle on the same samples (WebCodecs clone; the memory is GC-owned, so no copy). */
+  clone(): AudioData {
+    return new AudioData({
+      format: this.format, sampleRate: this.sampleRate, numberOfFrames: this.numberOfFrames,
+      numberOfChannels: this.numberOfChannels, timestamp: this.timestamp, data: this.planes(),
+    });
+  }
+
   /** Releases the buffer; idempotent. */
   close(): void {
     this._planes = null;

@@ -154,6 +154,11 @@ export class VideoFrame {
     return copy;
   }
 
+  /** Another handle on the same frame (WebCodecs clone): each consumer of a tee closes its own. */
+  clone(): VideoFrame {
+    return this.retimed(this.timestamp, this.duration as Microseconds);
+  }
+
   /** Releases the frame; idempotent. The memory goes when the last frame sharing it is closed. */
   close(): void {
     if (this._planes === null) return;

@@ -1,17 +1,74 @@
-import { FILE_CONTAINERS, type FileContainer } from './codecs.js';
+import { CONTAINER_CODECS, FILE_CONTAINERS, type AudioCodecName, type FileContainer, type VideoCodecName } from './codecs.js';
 
-/** How a caller names an output: a file path, or a stream URL. */
-export type OutputInit =
-  | { path: string; container?: FileContainer }
-  | { url: string };
+/** HLS segment containers: MPEG-TS, or fragmented MP4 (CMAF). */
+export type SegmentFormat = 'ts' | 'fmp4';
+/** Thumbnail image formats. */
+export type ImageFormat = 'jpeg' | 'png';
+
+/** A file output: one MP4, WebM or Ogg file. */
+export interface FileOutputInit {
+  path: string;
+  container?: FileContainer;
+}
+
+/** HLS: a playlist and its segments beside it. */
+export interface SegmentsOutputInit {
+  /** The playlist (VOD while running, EVENT in live runs; closed with ENDLIST). */
+  playlist: string;
+  /** Target segment length in seconds (default 4). Keyframes are placed on every boundary. */
+  segmentDuration?: number;
+  /** `ts` (default) or `fmp4` (CMAF: one init segment, one fragment per segment). */
+  segmentFormat?: SegmentFormat;
+  /** Segment file names, relative to the playlist, with one printf-style `%d`/`%05d` (default `<playlist>_%05d.ts|m4s`). */
+  segmentTemplate?: string;
+  /** A second playlist with a sliding window of the newest segments (egress's live playlist); live runs only. */
+  livePlaylist?: string;
+  /** Segments the live playlist keeps (default 6). */
+  liveWindow?: number;
+  /** Wall-clock date of media time 0, for EXT-X-PROGRAM-DATE-TIME (default: when the run goes active). */
+  startDate?: Date;
+}
+
+/** Thumbnails: a still image every `interval` seconds of media time. */
+export interface ImagesOutputInit {
+  /** File name template with one `%d`/`%05d`, e.g. `thumbs/img_%05d.jpg`; the extension picks the format. */
+  images: string;
+  /** Seconds of media time between images (default 10). */
+  interval?: number;
+  /** Image size (default: the video's). */
+  width?: number;
+  height?: number;
+}
+
+/** A stream output, from the URL scheme: rtmp(s)://, srt://, ws(s)://. */
+export interface StreamOutputInit {
+  url: string;
+}
+
+/** How a caller names an output. A `path` ending in .m3u8 is a segments output, one with `%d` an images output. */
+export type OutputInit = FileOutputInit | SegmentsOutputInit | ImagesOutputInit | StreamOutputInit;
 
 /** Stream protocols, from the URL scheme (egress's rules). */
 export type StreamProtocol = 'rtmp' | 'srt' | 'websocket';
 
+/** A file output, resolved. */
+export interface FileOutputSpec { kind: 'file'; path: string; container: FileContainer }
+/** A segments output, resolved. */
+export interface SegmentsOutputSpec {
+  kind: 'segments'; playlist: string; segmentDuration: number; segmentFormat: SegmentFormat;
+  segmentTemplate: string; livePlaylist: string | undefined; liveWindow: number; startDate: Date | undefined;
+}
+/** An images output, resolved. */
+export interface ImagesOutputSpec { kind: 'images'; template: string; interval: number; width: number | undefined; height: number | undefined; format: ImageFormat }
+/** A stream output, resolved. */
+export interface StreamOutputSpec { kind: 'stream'; url: string; protocol: StreamProtocol }
+
 /** An output after its type has been worked out. */
-export type OutputSpec =
-  | { kind: 'file'; path: string; container: FileContainer }
-  | { kind: 'stream'; url: string; protocol: StreamProtocol };
+export type OutputSpec = FileOutputSpec | SegmentsOutputSpec | ImagesOutputSpec | StreamOutputSpec;
+
+/** Defaults for segments and images outputs. */
+export const SEGMENT_DEFAULTS = { segmentDuration: 4, segmentFormat: 'ts' as SegmentFormat, liveWindow: 6 };
+export const IMAGE_DEFAULTS = { interval: 10 };
 
 const STREAM_SCHEMES: Readonly<Record<string, StreamProtocol>> = {
   'rtmp:': 'rtmp',
@@ -29,11 +86,106 @@ export function streamProtocolOf(url: string): StreamProtocol | undefined {
 
 /** The file container named by a path's extension, or undefined. */
 export function containerOfPath(path: string): FileContainer | undefined {
-  const ext = /\.([a-z0-9]+)$/i.exec(path)?.[1]?.toLowerCase();
+  const ext = extensionOf(path);
   return (FILE_CONTAINERS as readonly string[]).includes(ext ?? '') ? (ext as FileContainer) : undefined;
 }
 
+/** The image format named by a template's extension, or undefined. */
+export function imageFormatOfPath(path: string): ImageFormat | undefined {
+  const ext = extensionOf(path);
+  return ext === 'jpg' || ext === 'jpeg' ? 'jpeg' : ext === 'png' ? 'png' : undefined;
+}
+
+/** True when a path is a numbered template (one printf-style integer field). */
+export function isNumberTemplate(path: string): boolean {
+  return (path.match(/%0?\d*d/g) ?? []).length === 1;
+}
+
+/** Fills a `%d` / `%05d` template with `n`. */
+export function fillTemplate(template: string, n: number): string {
+  return template.replace(/%(0?)(\d*)d/, (_, zero: string, width: string) => String(n).padStart(Number(width || 0), zero === '0' ? '0' : ' '));
+}
+
+/** What kind of output a path names: `.m3u8` segments, a `%d` image template images, else a file. */
+export function outputKindOfPath(path: string): 'file' | 'segments' | 'images' {
+  if (extensionOf(path) === 'm3u8') return 'segments';
+  if (isNumberTemplate(path) && imageFormatOfPath(path) !== undefined) return 'images';
+  return 'file';
+}
+
+/** The init's kind, before validation. */
+export function outputKindOf(init: OutputInit): OutputSpec['kind'] {
+  if ('url' in init) return 'stream';
+  if ('playlist' in init) return 'segments';
+  if ('images' in init) return 'images';
+  const kind = outputKindOfPath(init.path);
+  return kind;
+}
+
+/** The name an output goes by in results and errors: its path, playlist, template or URL. */
+export function outputName(spec: OutputSpec): string {
+  switch (spec.kind) {
+    case 'file': return spec.path;
+    case 'segments': return spec.playlist;
+    case 'images': return spec.template;
+    case 'stream': return spec.url;
+  }
+}
+
+/** Resolves an init whose kind is known valid (see validate.ts for the checks). */
+export function resolveOutput(init: OutputInit): OutputSpec {
+  if ('url' in init) return { kind: 'stream', url: init.url, protocol: streamProtocolOf(init.url)! };
+  const kind = outputKindOf(init);
+  if (kind === 'segments') {
+    const s: SegmentsOutputInit = 'playlist' in init ? init : { playlist: (init as FileOutputInit).path };
+    const format = s.segmentFormat ?? SEGMENT_DEFAULTS.segmentFormat;
+    const base = s.playlist.replace(/^.*[\\/]/, '').replace(/\.m3u8$/i, '');
+    return {
+      kind, playlist: s.playlist, segmentDuration: s.segmentDuration ?? SEGMENT_DEFAULTS.segmentDuration, segmentFormat: format,
+      segmentTemplate: s.segmentTemplate ?? `${base}_%05d.${format === 'ts' ? 'ts' : 'm4s'}`,
+      livePlaylist: s.livePlaylist, liveWindow: s.liveWindow ?? SEGMENT_DEFAULTS.liveWindow, startDate: s.startDate,
+    };
+  }
+  if (kind === 'images') {
+    const i: ImagesOutputInit = 'images' in init ? init : { images: (init as FileOutputInit).path };
+    return { kind, template: i.images, interval: i.interval ?? IMAGE_DEFAULTS.interval, width: i.width, height: i.height, format: imageFormatOfPath(i.images)! };
+  }
+  const f = init as FileOutputInit;
+  return { kind: 'file', path: f.path, container: f.container ?? containerOfPath(f.path)! };
+}
+
 /** True for outputs that cannot ingest faster than 1x (rtmp, srt, websocket). */
-export function isStreamOutput(output: OutputSpec): output is Extract<OutputSpec, { kind: 'stream' }> {
+export function isStreamOutput(output: OutputSpec): output is StreamOutputSpec {
   return output.kind === 'stream';
+}
+
+/** The codecs an output takes; undefined for outputs that take raw media (images, websocket). */
+export function codecsFor(spec: OutputSpec): { video: readonly VideoCodecName[]; audio: readonly AudioCodecName[] } | undefined {
+  switch (spec.kind) {
+    case 'file': return CONTAINER_CODECS[spec.container];
+    // What HLS players play everywhere (Safari, Chromium, hls.js): H.264 and AAC.
+    case 'segments': return { video: ['h264'], audio: ['aac'] };
+    case 'stream': return spec.protocol === 'websocket' ? undefined : { video: ['h264'], audio: ['aac'] };
+    case 'images': return undefined;
+  }
+}
+
+/**
+ * The codecs every encoded output takes, in the order of the first one's preference (its first is the
+ * default). Undefined when no output takes encoded media.
+ */
+export function allowedCodecs(specs: readonly OutputSpec[]): { video: VideoCodecName[]; audio: AudioCodecName[] } | undefined {
+  let allowed: { video: VideoCodecName[]; audio: AudioCodecName[] } | undefined;
+  for (const spec of specs) {
+    const c = codecsFor(spec);
+    if (c === undefined) continue;
+    allowed = allowed === undefined
+      ? { video: [...c.video], audio: [...c.audio] }
+      : { video: allowed.video.filter((v) => c.video.includes(v)), audio: allowed.audio.filter((a) => c.audio.includes(a)) };
+  }
+  return allowed;
+}
+
+function extensionOf(path: string): string | undefined {
+  return /\.([a-z0-9]+)$/i.exec(path)?.[1]?.toLowerCase();
 }

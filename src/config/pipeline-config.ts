@@ -2,8 +2,8 @@ import type { AudioDecoderConfig, VideoDecoderConfig } from '../codecs/encoded-c
 import type { AudioRoute } from '../convert/audio-mixer.js';
 import { AvpipeError, ConfigError, type ConfigProblem } from '../errors.js';
 import type { Microseconds } from '../time.js';
-import { CONTAINER_CODECS, type AudioCodecName, type FileContainer, type H264Profile, type SpeedPreset, type VideoCodecName } from './codecs.js';
-import { containerOfPath, streamProtocolOf, type OutputInit, type OutputSpec } from './outputs.js';
+import { type AudioCodecName, type FileContainer, type H264Profile, type SpeedPreset, type VideoCodecName } from './codecs.js';
+import { allowedCodecs, codecsFor, resolveOutput, type OutputInit, type OutputSpec } from './outputs.js';
 import { PRESETS, type PresetName } from './presets.js';
 import { validateConfig } from './validate.js';
 
@@ -82,6 +82,8 @@ export interface QueueInit {
   audio?: number;
   /** Frames an encoder may hold in flight (WebCodecs encodeQueueSize bound). */
   encoder?: number;
+  /** Encoded packets (both tracks) queued for each output after the tee: about 2 s of 30 fps video and audio. */
+  output?: number;
 }
 
 /** Everything a caller may give to build a pipeline config. Only `outputs` is required. */
@@ -133,8 +135,8 @@ export const DEFAULT_ENCODING: EncodingOptions = {
   channels: 2,
 };
 
-/** Default queue sizes: about a third of a second of 30 fps video, 200 ms of audio in 20 ms buffers. */
-export const DEFAULT_QUEUES: Required<QueueInit> = { video: 8, audio: 10, encoder: 4 };
+/** Default queue sizes: about a third of a second of 30 fps video, 200 ms of audio in 20 ms buffers, 2 s per output. */
+export const DEFAULT_QUEUES: Required<QueueInit> = { video: 8, audio: 10, encoder: 4, output: 160 };
 
 /**
  * A validated pipeline config. `live` is the one mode flag; `isReplay()` is derived from it, so
@@ -160,9 +162,13 @@ export class PipelineConfig {
     this.source = init.source;
     this.codecMode = init.codecMode ?? 'auto';
     this.outputs = init.outputs.map(resolveOutput);
-    const file = this.outputs.find((o) => o.kind === 'file');
-    this._encoding = resolveEncoding(init.encoding, file?.container);
     this.encodingGiven = givenEncodingFields(init.encoding);
+    this._encoding = resolveEncoding(init.encoding, allowedCodecs(this.outputs));
+    // Media no output takes is not made: a websocket-only run has no video, a thumbnails-only run no audio.
+    const takes = (kind: 'video' | 'audio'): boolean => this.outputs.some((o) => (o.kind === 'images' ? kind === 'video'
+      : o.kind === 'stream' && o.protocol === 'websocket' ? kind === 'audio' : (codecsFor(o)?.[kind].length ?? 0) > 0));
+    if (!this.encodingGiven.has('videoCodec') && !takes('video')) this._encoding = { ...this._encoding, videoCodec: null };
+    if (!this.encodingGiven.has('audioCodec') && !takes('audio')) this._encoding = { ...this._encoding, audioCodec: null };
     this.limits = {
       maxDurationUs: init.limits?.maxDuration === undefined ? undefined : Math.round(init.limits.maxDuration * 1e6),
       maxSizeBytes: init.limits?.maxSize,
@@ -184,8 +190,7 @@ export class PipelineConfig {
     const e = { ...this._encoding };
     const video = tracks.find((t) => t.kind === 'video');
     const audio = tracks.find((t) => t.kind === 'audio');
-    const file = this.outputs.find((o) => o.kind === 'file');
-    const allowed = file === undefined ? undefined : CONTAINER_CODECS[file.container];
+    const allowed = allowedCodecs(this.outputs);
     if (video === undefined || allowed?.video.length === 0) {
       if (open('videoCodec')) e.videoCodec = null;
     } else if (video.kind === 'video') {
@@ -231,32 +236,20 @@ function givenEncodingFields(init: EncodingInit = {}): Set<keyof EncodingOptions
 
 /**
  * Fills an encoding init from its preset and the defaults; codecs left open default to the first
- * ones the output container takes (WebM: VP8 + Opus; Ogg: no video).
+ * ones every output takes (WebM: VP8 + Opus; Ogg: no video; MP4 beside HLS: H.264 + AAC).
  */
-export function resolveEncoding(init: EncodingInit = {}, container?: FileContainer): EncodingOptions {
+export function resolveEncoding(init: EncodingInit = {}, allowed?: { video: readonly VideoCodecName[]; audio: readonly AudioCodecName[] }): EncodingOptions {
   const preset = init.preset === undefined ? undefined : PRESETS[init.preset];
   const fromPreset: Partial<EncodingOptions> = preset === undefined ? {} : {
     width: preset.width, height: preset.height, fps: preset.fps,
     videoBitrateKbps: preset.videoBitrateKbps, audioBitrateKbps: preset.audioBitrateKbps,
   };
   const given = Object.fromEntries(Object.entries(init).filter(([k, v]) => k !== 'preset' && v !== undefined));
-  const byContainer: Partial<EncodingOptions> = container === undefined || CONTAINER_CODECS[container] === undefined ? {} : {
-    videoCodec: CONTAINER_CODECS[container].video[0] ?? null,
-    audioCodec: CONTAINER_CODECS[container].audio[0] ?? null,
+  const byContainer: Partial<EncodingOptions> = allowed === undefined ? {} : {
+    videoCodec: allowed.video[0] ?? null,
+    audioCodec: allowed.audio[0] ?? null,
   };
   return { ...DEFAULT_ENCODING, ...byContainer, ...fromPreset, ...given } as EncodingOptions;
-}
-
-/** Works out an output's type from its path or URL. */
-export function resolveOutput(init: OutputInit): OutputSpec {
-  if ('url' in init) {
-    const protocol = streamProtocolOf(init.url);
-    if (protocol === undefined) throw new AvpipeError('CONFIG_INVALID', `unknown stream URL scheme: ${init.url}`);
-    return { kind: 'stream', url: init.url, protocol };
-  }
-  const container = init.container ?? containerOfPath(init.path);
-  if (container === undefined) throw new AvpipeError('CONFIG_INVALID', `cannot tell the container of ${init.path}`);
-  return { kind: 'file', path: init.path, container };
 }
 
 /**

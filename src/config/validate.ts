@@ -1,9 +1,12 @@
 import type { ConfigProblem } from '../errors.js';
 import {
-  AUDIO_CODECS, CONTAINER_CODECS, H264_PROFILES, SPEED_PRESETS, VIDEO_CODECS, type FileContainer,
+  AUDIO_CODECS, CONTAINER_CODECS, H264_PROFILES, SPEED_PRESETS, VIDEO_CODECS, type AudioCodecName, type FileContainer, type VideoCodecName,
 } from './codecs.js';
-import { containerOfPath, streamProtocolOf } from './outputs.js';
-import type { PipelineConfigInit } from './pipeline-config.js';
+import {
+  allowedCodecs, codecsFor, containerOfPath, imageFormatOfPath, isNumberTemplate, outputKindOf, resolveOutput, streamProtocolOf,
+  type ImagesOutputInit, type OutputInit, type OutputSpec, type SegmentsOutputInit,
+} from './outputs.js';
+import type { EncodingOptions, PipelineConfigInit } from './pipeline-config.js';
 import { resolveEncoding } from './pipeline-config.js';
 import { isPresetName } from './presets.js';
 
@@ -25,9 +28,8 @@ export function validateConfig(init: PipelineConfigInit): ConfigProblem[] {
 
   const enc = init.encoding ?? {};
   if (enc.preset !== undefined && !isPresetName(enc.preset)) bad('encoding.preset', `unknown preset "${String(enc.preset)}"`);
-  const firstFile = (init.outputs ?? []).find((o): o is { path: string; container?: FileContainer } => 'path' in o && typeof o.path === 'string');
-  const container = firstFile === undefined ? undefined : firstFile.container ?? containerOfPath(firstFile.path);
-  const e = resolveEncoding(enc.preset !== undefined && !isPresetName(enc.preset) ? { ...enc, preset: undefined } : enc, container);
+  const specs = resolvableOutputs(init.outputs ?? []);
+  const e = resolveEncoding(enc.preset !== undefined && !isPresetName(enc.preset) ? { ...enc, preset: undefined } : enc, allowedCodecs(specs));
 
   for (const dim of ['width', 'height'] as const) {
     const v = e[dim];
@@ -50,36 +52,12 @@ export function validateConfig(init: PipelineConfigInit): ConfigProblem[] {
   if (e.audioCodec !== null && !rates.includes(e.sampleRate)) bad('encoding.sampleRate', `${e.audioCodec} takes ${rates.join(', ')} Hz, got ${e.sampleRate}`);
 
   if (!Array.isArray(init.outputs) || init.outputs.length === 0) bad('outputs', 'at least one output is required');
-  const counts = { file: 0, stream: 0 };
-  (init.outputs ?? []).forEach((out, i) => {
-    const at = `outputs[${i}]`;
-    if ('url' in out) {
-      const protocol = streamProtocolOf(out.url);
-      if (protocol === undefined) { bad(`${at}.url`, `unknown stream scheme in "${out.url}" (rtmp, rtmps, srt, ws, wss)`); return; }
-      counts.stream++;
-      if (!live) bad(`${at}.url`, `${out.url} is a stream output, which cannot ingest faster than realtime: not allowed on a non-live pipeline`);
-      else bad(`${at}.url`, `${protocol} stream outputs are not implemented yet`);
-      return;
-    }
-    if (typeof out.path !== 'string' || out.path === '') { bad(`${at}.path`, 'must be a non-empty path'); return; }
-    counts.file++;
-    const container: FileContainer | undefined = out.container ?? containerOfPath(out.path);
-    if (container === undefined || CONTAINER_CODECS[container] === undefined) {
-      bad(`${at}.path`, `cannot tell a supported container (mp4, webm, ogg) from "${out.path}"`);
-      return;
-    }
-    const allowed = CONTAINER_CODECS[container];
-    if (e.videoCodec !== null && !allowed.video.includes(e.videoCodec)) {
-      bad('encoding.videoCodec', allowed.video.length === 0
-        ? `${container} holds audio only: set videoCodec to null for ${out.path}`
-        : `${e.videoCodec} is not allowed in ${container} (allowed: ${allowed.video.join(', ')})`);
-    }
-    if (e.audioCodec !== null && !allowed.audio.includes(e.audioCodec)) {
-      bad('encoding.audioCodec', `${e.audioCodec} is not allowed in ${container} (allowed: ${allowed.audio.join(', ')})`);
-    }
-  });
+  const counts = { file: 0, segments: 0, images: 0, stream: 0 };
+  (init.outputs ?? []).forEach((out, i) => checkOutput(out, `outputs[${i}]`, live, e, bad, counts));
   if (counts.file > 1) bad('outputs', `at most one file output, got ${counts.file}`);
+  if (counts.segments > 1) bad('outputs', `at most one segments (HLS) output, got ${counts.segments}`);
   if (counts.stream > 1) bad('outputs', `at most one stream output, got ${counts.stream}`);
+  if (counts.images > 0 && e.videoCodec === null) bad('outputs', 'an images output needs video (videoCodec is null)');
 
   for (const [k, v] of Object.entries(init.queues ?? {})) {
     if (v !== undefined && !(Number.isInteger(v) && v >= 1)) bad(`queues.${k}`, `must be an integer >= 1, got ${String(v)}`);
@@ -104,4 +82,92 @@ export function validateConfig(init: PipelineConfigInit): ConfigProblem[] {
   }
   if (init.codecMode !== undefined && !['auto', 'copy', 'transcode'].includes(init.codecMode)) bad('codecMode', `must be auto, copy or transcode, got "${String(init.codecMode)}"`);
   return problems;
+}
+
+/** The outputs whose kind can be worked out, resolved (for codec defaults; the rest are reported by checkOutput). */
+function resolvableOutputs(outputs: readonly OutputInit[]): OutputSpec[] {
+  const specs: OutputSpec[] = [];
+  for (const out of outputs) {
+    try {
+      if ('url' in out && streamProtocolOf(out.url) === undefined) continue;
+      if ('path' in out && outputKindOf(out) === 'file' && (out.container ?? containerOfPath(out.path)) === undefined) continue;
+      if ('images' in out && imageFormatOfPath(out.images) === undefined) continue;
+      specs.push(resolveOutput(out));
+    } catch {
+      // reported by checkOutput
+    }
+  }
+  return specs;
+}
+
+/** Checks one output init, counting its kind. */
+function checkOutput(
+  out: OutputInit, at: string, live: boolean, e: EncodingOptions,
+  bad: (field: string, message: string) => void, counts: Record<OutputSpec['kind'], number>,
+): void {
+  if (typeof out !== 'object' || out === null) { bad(at, 'must be an object with path, playlist, images or url'); return; }
+  if ('url' in out) {
+    const protocol = streamProtocolOf(out.url);
+    if (protocol === undefined) { bad(`${at}.url`, `unknown stream scheme in "${out.url}" (rtmp, rtmps, srt, ws, wss)`); return; }
+    counts.stream++;
+    if (!live) bad(`${at}.url`, `${out.url} is a stream output, which cannot ingest faster than realtime: not allowed on a non-live pipeline`);
+    else if (protocol === 'srt') bad(`${at}.url`, 'srt stream outputs are not implemented (no SRT library for Node exists; see the README)');
+    else if (protocol === 'websocket' && e.audioCodec === null) bad(`${at}.url`, 'a websocket output carries audio: audioCodec must not be null');
+    else checkCodecs(`${protocol} stream ${out.url}`, codecsFor({ kind: 'stream', url: out.url, protocol }), e, bad);
+    return;
+  }
+  const kind = outputKindOf(out);
+  counts[kind]++;
+  if (kind === 'segments') {
+    const s: SegmentsOutputInit = 'playlist' in out ? out : { playlist: (out as { path: string }).path };
+    const field = 'playlist' in out ? `${at}.playlist` : `${at}.path`;
+    if (typeof s.playlist !== 'string' || !/\.m3u8$/i.test(s.playlist)) { bad(field, `must be a path ending in .m3u8, got "${String(s.playlist)}"`); return; }
+    if (s.segmentDuration !== undefined && !(Number.isFinite(s.segmentDuration) && s.segmentDuration >= 0.5)) bad(`${at}.segmentDuration`, `must be at least 0.5 seconds, got ${String(s.segmentDuration)}`);
+    if (s.segmentFormat !== undefined && !['ts', 'fmp4'].includes(s.segmentFormat)) bad(`${at}.segmentFormat`, `must be ts or fmp4, got "${String(s.segmentFormat)}"`);
+    if (s.segmentTemplate !== undefined && !isNumberTemplate(s.segmentTemplate)) bad(`${at}.segmentTemplate`, `needs exactly one %d or %05d field, got "${s.segmentTemplate}"`);
+    if (s.livePlaylist !== undefined && !/\.m3u8$/i.test(s.livePlaylist)) bad(`${at}.livePlaylist`, `must be a path ending in .m3u8, got "${s.livePlaylist}"`);
+    if (s.liveWindow !== undefined && !(Number.isInteger(s.liveWindow) && s.liveWindow >= 1)) bad(`${at}.liveWindow`, `must be an integer >= 1, got ${String(s.liveWindow)}`);
+    if (s.startDate !== undefined && !(s.startDate instanceof Date && Number.isFinite(s.startDate.getTime()))) bad(`${at}.startDate`, 'must be a valid Date');
+    checkCodecs(`HLS segments (${s.playlist})`, codecsFor({ kind: 'segments' } as OutputSpec), e, bad);
+    return;
+  }
+  if (kind === 'images') {
+    const template = 'images' in out ? out.images : (out as { path: string }).path;
+    const field = 'images' in out ? `${at}.images` : `${at}.path`;
+    if (typeof template !== 'string' || !isNumberTemplate(template) || imageFormatOfPath(template) === undefined) {
+      bad(field, `must be a .jpg or .png template with one %d or %05d field, got "${String(template)}"`);
+      return;
+    }
+    const i: Partial<ImagesOutputInit> = 'images' in out ? out : {};
+    if (i.interval !== undefined && !(Number.isFinite(i.interval) && i.interval > 0)) bad(`${at}.interval`, `must be positive seconds, got ${String(i.interval)}`);
+    for (const dim of ['width', 'height'] as const) {
+      const v = i[dim];
+      if (v !== undefined && !(Number.isInteger(v) && v >= 2 && v <= 8192 && v % 2 === 0)) bad(`${at}.${dim}`, `must be an even integer from 2 to 8192, got ${String(v)}`);
+    }
+    return;
+  }
+  const f = out as { path: unknown; container?: FileContainer };
+  if (typeof f.path !== 'string' || f.path === '') { bad(`${at}.path`, 'must be a non-empty path'); return; }
+  const container: FileContainer | undefined = f.container ?? containerOfPath(f.path);
+  if (container === undefined || CONTAINER_CODECS[container] === undefined) {
+    bad(`${at}.path`, `cannot tell the output from "${f.path}" (a .mp4, .webm or .ogg file, a .m3u8 playlist, a .jpg/.png template with %d, or a stream URL)`);
+    return;
+  }
+  checkCodecs(`${container} file ${f.path}`, CONTAINER_CODECS[container], e, bad);
+}
+
+/** Reports the encoding's codecs that an output cannot hold. */
+function checkCodecs(
+  name: string, allowed: { video: readonly VideoCodecName[]; audio: readonly AudioCodecName[] } | undefined, e: EncodingOptions,
+  bad: (field: string, message: string) => void,
+): void {
+  if (allowed === undefined) return;
+  if (e.videoCodec !== null && !allowed.video.includes(e.videoCodec)) {
+    bad('encoding.videoCodec', allowed.video.length === 0
+      ? `${name} holds audio only: set videoCodec to null`
+      : `${e.videoCodec} is not allowed in ${name} (allowed: ${allowed.video.join(', ')})`);
+  }
+  if (e.audioCodec !== null && !allowed.audio.includes(e.audioCodec)) {
+    bad('encoding.audioCodec', `${e.audioCodec} is not allowed in ${name} (allowed: ${allowed.audio.join(', ')})`);
+  }
 }

@@ -2,12 +2,11 @@ import {
   EncodedAudioPacketSource, EncodedPacket, EncodedVideoPacketSource, Mp4OutputFormat, OggOutputFormat, Output,
   StreamTarget, WebMOutputFormat, type AudioCodec, type OutputFormat, type VideoCodec,
 } from 'mediabunny';
-import type { EncodedAudioOutput, EncodedOutput, EncodedVideoOutput } from '../codecs/encoded-chunk.js';
+import type { EncodedOutput } from '../codecs/encoded-chunk.js';
 import type { AudioCodecName, FileContainer, VideoCodecName } from '../config/codecs.js';
-import { toAvpipeError } from '../errors.js';
+import { AvpipeError, toAvpipeError } from '../errors.js';
 import type { PositionalWrite } from '../sinks/file-sink.js';
 import { usToSeconds, type Microseconds } from '../time.js';
-import { InterleaveGate } from './interleave-gate.js';
 
 /** One muxed track's counters. Times are media time. */
 export interface MuxerTrackStats {
@@ -29,8 +28,6 @@ export interface FileMuxerOptions {
   audio?: { codec: AudioCodecName };
   /** Where the muxer writes. */
   target: WritableStream<PositionalWrite>;
-  /** How far one track may run ahead of the others (Infinity: no gate). */
-  interleaveWindow: Microseconds;
   /** Gather writes into large chunks (fewer system calls; for non-live runs, where latency does not matter). */
   chunked?: boolean;
 }
@@ -48,20 +45,19 @@ function formatFor(container: FileContainer): OutputFormat {
 }
 
 /**
- * The muxer node: mediabunny writing MP4, WebM or Ogg, one WritableStream of encoded chunks per
- * track. `add()` is awaited, so the sink's backpressure reaches the encoders.
+ * The muxer node: mediabunny writing MP4, WebM or Ogg from one WritableStream of encoded chunks (both
+ * tracks, interleaved upstream). `add()` is awaited, so the sink's backpressure reaches the encoders.
  */
 export class FileMuxer {
   readonly container: FileContainer;
   private readonly _output: Output;
-  private readonly _gate: InterleaveGate;
   private readonly _tracks = new Map<'video' | 'audio', { source: EncodedVideoPacketSource | EncodedAudioPacketSource; stats: MuxerTrackStats }>();
-  private readonly _waiters = new Set<() => void>();
   private _finished = false;
+  /** Takes both tracks' chunks; closing it means every track has ended. */
+  readonly writable: WritableStream<EncodedOutput>;
 
   constructor(options: FileMuxerOptions) {
     this.container = options.container;
-    this._gate = new InterleaveGate(options.interleaveWindow);
     const target = new StreamTarget(options.target as WritableStream, options.chunked === true ? { chunked: true, chunkSize: 4 << 20 } : {});
     this._output = new Output({ format: formatFor(options.container), target });
     if (options.video !== undefined) {
@@ -74,43 +70,30 @@ export class FileMuxer {
       this._output.addAudioTrack(source);
       this._addTrack('audio', options.audio.codec, source);
     }
+    this.writable = new WritableStream<EncodedOutput>({ write: (item) => this._write(item) });
+  }
+
+  private async _write({ kind, chunk, metadata }: EncodedOutput): Promise<void> {
+    const track = this._tracks.get(kind);
+    if (track === undefined) throw new AvpipeError('MUXER_FAILED', `this ${this.container} muxer has no ${kind} track`);
+    const { source, stats } = track;
+    const packet = new EncodedPacket(chunk.data, chunk.type, usToSeconds(chunk.timestamp), usToSeconds(chunk.duration ?? 0));
+    // mediabunny wants the first call to carry the decoder config; its types are the DOM's.
+    const meta = metadata.decoderConfig === undefined ? undefined : { decoderConfig: metadata.decoderConfig as never };
+    try {
+      await (source as EncodedVideoPacketSource).add(packet, meta);
+    } catch (err) {
+      throw toAvpipeError('MUXER_FAILED', `muxing ${kind} into ${this.container}`, err);
+    }
+    stats.packets++;
+    stats.bytes += chunk.byteLength;
+    stats.firstTimestamp ??= chunk.timestamp;
+    stats.endTimestamp = Math.max(stats.endTimestamp ?? -Infinity, chunk.timestamp + (chunk.duration ?? 0));
   }
 
   /** Writes the header; the sink starts receiving data now, not after a preroll. */
   async start(): Promise<void> {
     await this._output.start();
-  }
-
-  /** The WritableStream that takes one track's encoded chunks. Closing it ends that track. */
-  writable(kind: 'video'): WritableStream<EncodedVideoOutput>;
-  writable(kind: 'audio'): WritableStream<EncodedAudioOutput>;
-  writable(kind: 'video' | 'audio'): WritableStream<EncodedOutput> {
-    const track = this._tracks.get(kind);
-    if (track === undefined) throw new TypeError(`this muxer has no ${kind} track`);
-    const { source, stats } = track;
-    return new WritableStream<EncodedOutput>({
-      write: async ({ chunk, metadata }) => {
-        while (!this._gate.mayWrite(kind, chunk.timestamp)) {
-          await new Promise<void>((resolve) => this._waiters.add(resolve));
-        }
-        const packet = new EncodedPacket(chunk.data, chunk.type, usToSeconds(chunk.timestamp), usToSeconds(chunk.duration ?? 0));
-        // mediabunny wants the first call to carry the decoder config; its types are the DOM's.
-        const meta = metadata.decoderConfig === undefined ? undefined : { decoderConfig: metadata.decoderConfig as never };
-        try {
-          await (source as EncodedVideoPacketSource).add(packet, meta);
-        } catch (err) {
-          throw toAvpipeError('MUXER_FAILED', `muxing ${kind} into ${this.container}`, err);
-        }
-        stats.packets++;
-        stats.bytes += chunk.byteLength;
-        stats.firstTimestamp ??= chunk.timestamp;
-        stats.endTimestamp = Math.max(stats.endTimestamp ?? -Infinity, chunk.timestamp + (chunk.duration ?? 0));
-        this._gate.advance(kind, chunk.timestamp);
-        this._wake();
-      },
-      close: () => this._endTrack(kind),
-      abort: () => this._endTrack(kind),
-    });
   }
 
   /** Per-track counters. */
@@ -146,17 +129,5 @@ export class FileMuxer {
 
   private _addTrack(kind: 'video' | 'audio', codec: string, source: EncodedVideoPacketSource | EncodedAudioPacketSource): void {
     this._tracks.set(kind, { source, stats: { kind, codec, packets: 0, bytes: 0, firstTimestamp: null, endTimestamp: null } });
-    this._gate.add(kind);
-  }
-
-  private _endTrack(kind: 'video' | 'audio'): void {
-    this._gate.remove(kind);
-    this._wake();
-  }
-
-  private _wake(): void {
-    const ws = [...this._waiters];
-    this._waiters.clear();
-    for (const w of ws) w();
   }
 }

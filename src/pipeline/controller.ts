@@ -195,7 +195,7 @@ export class Controller extends EventEmitter<ControllerEvents> {
       frames: { video: inOf('video-queue'), audio: inOf('audio-queue') },
       speed: wallMs > 0 ? mediaUs / 1000 / wallMs : 0,
       dropped: queues.reduce((n, q) => n + q.dropped, 0),
-      bytes: g?.sink.toJSON().size ?? 0,
+      bytes: g?.bytes() ?? 0,
       totalMs: this.source.durationUs === undefined ? null : this.source.durationUs / 1000,
     };
   }
@@ -206,8 +206,9 @@ export class Controller extends EventEmitter<ControllerEvents> {
     const g = this._graph;
     if (g !== undefined && this._activeAt !== undefined) this.emit('progress', this._progress());
     const wallMs = this._activeAt === undefined ? 0 : performance.now() - this._activeAt;
-    const output = g?.outputResult();
-    const durationMs = output?.durationMs ?? 0;
+    const outputs = g?.outputResults() ?? [];
+    // The run's media duration: the longest output's (all share one timeline).
+    const durationMs = outputs.reduce((d, o) => Math.max(d, 'durationMs' in o ? o.durationMs : 0), 0);
     this._status = status;
     this.emit('status', status);
     const json = error?.toJSON();
@@ -221,7 +222,7 @@ export class Controller extends EventEmitter<ControllerEvents> {
       speed: wallMs > 0 ? durationMs / wallMs : 0,
       startedAt: this.source.startedAt ?? null,
       endedAt: this.source.endedAt ?? (this.source.startedAt === undefined ? null : Date.now()),
-      outputs: output === undefined ? [] : [output],
+      outputs,
       queues: g?.queueStats() ?? [],
       tracks: g?.trackModes() ?? [],
       encoders: g?.encoderStats() ?? [],

@@ -8,8 +8,7 @@ import type { EncodedAudioOutput, EncodedChunk, EncodedOutput, EncodedVideoOutpu
 import { loadNodeAv } from '../codecs/node-av-loader.js';
 import type { VideoFrame } from '../codecs/video-frame.js';
 import type { AudioCodecName, VideoCodecName } from '../config/codecs.js';
-import { CONTAINER_CODECS } from '../config/codecs.js';
-import type { OutputSpec } from '../config/outputs.js';
+import { allowedCodecs, codecsFor, outputName, type OutputSpec } from '../config/outputs.js';
 import { AUDIO_CODEC_OF, VIDEO_CODEC_OF, type PipelineConfig, type TrackInfo } from '../config/pipeline-config.js';
 import { AudioMixer } from '../convert/audio-mixer.js';
 import { AudioResampler } from '../convert/audio-resampler.js';
@@ -17,13 +16,14 @@ import { MixerNode } from '../convert/mixer-node.js';
 import { VideoRate } from '../convert/video-rate.js';
 import { VideoScaler } from '../convert/video-scaler.js';
 import { AvpipeError, toAvpipeError } from '../errors.js';
-import { FileMuxer } from '../muxers/file-muxer.js';
 import type { QueueStats } from '../queues/bounded-queue.js';
 import { QueueNode } from '../queues/queue-node.js';
-import { FileSink } from '../sinks/file-sink.js';
+import type { OutputNode } from '../sinks/output-node.js';
 import type { Source, SourceMedia } from '../sources/source.js';
 import type { Microseconds } from '../time.js';
-import type { FileOutputResult } from './status.js';
+import { Interleaver } from './interleaver.js';
+import { buildOutput, type OutputResult, type OutputContext } from './outputs.js';
+import { Tee, type TeeItemOps, type TeePortStats } from './tee.js';
 
 /** How far the faster track may run ahead in the muxer of a non-live run. */
 const NON_LIVE_INTERLEAVE_US = 1_000_000;
@@ -54,15 +54,20 @@ interface Branch {
   tracks: TrackInfo[];
   kind: 'video' | 'audio';
   mode: TrackMode;
-  /** Source streams -> encoded output, built when the run starts; `open` gives a source track's stream. */
-  build: (open: (track: TrackInfo) => ReadableStream<SourceMedia>, signal: AbortSignal) => ReadableStream<EncodedOutput>;
+  /**
+   * Source streams -> what the branch gives: encoded chunks for a copy, raw frames or audio for a
+   * transcode (the graph adds the queue and encoder, or a raw tee). `open` gives a source track's stream.
+   */
+  build: (open: (track: TrackInfo) => ReadableStream<SourceMedia>, signal: AbortSignal) => ReadableStream<SourceMedia | EncodedOutput>;
+  /** The raw queue before the encoder (or a copy's packet queue). */
   queue: QueueNode<SourceMedia>;
   decoders: (DecoderNode<VideoFrame> | DecoderNode<AudioData>)[];
+  /** Undefined for a copy, and when no output takes encoded media. */
   encoder: EncoderNode<VideoFrame, EncodedVideoOutput> | EncoderNode<AudioData, EncodedAudioOutput> | undefined;
   close: () => void;
 }
 
-/** The codecs the muxer gets, and whether the video is a copy (which keeps its own timestamps). */
+/** The codecs the muxers get, and whether the video is a copy (which keeps its own timestamps). */
 interface MuxerTracks {
   video?: VideoCodecName;
   videoCopied?: boolean;
@@ -76,18 +81,45 @@ export interface TrackResult {
   mode: TrackMode;
 }
 
+/** Encoded chunks are GC-owned and read-only: shared as they are. */
+const ENCODED_OPS: TeeItemOps<EncodedOutput> = {
+  share: (item) => item,
+  release: () => undefined,
+  canStart: (item) => (item.kind === 'video' ? item.chunk.type === 'key' : undefined),
+  primeKey: (item) => item.kind,
+  prime: (item, seen) => {
+    const first = seen.get(item.kind);
+    const decoderConfig = first?.metadata.decoderConfig;
+    return decoderConfig === undefined || item.metadata.decoderConfig !== undefined ? item : { ...item, metadata: { decoderConfig } } as EncodedOutput;
+  },
+};
+/** Raw frames and audio: each consumer closes its own handle. */
+const RAW_OPS: TeeItemOps<VideoFrame | AudioData> = {
+  share: (item) => item.clone(),
+  release: (item) => item.close(),
+};
+
+/** An output and the tee it hangs on. */
+interface AttachedOutput {
+  node: OutputNode<unknown, OutputResult>;
+  tee: 'encoded' | 'video' | 'audio';
+}
+
 /**
- * The pipeline graph: per track, source -> [decoder -> converter] -> bounded queue -> encoder -> muxer
- * (or source -> queue -> muxer when a track is copied), and the muxer -> file sink, all Web Streams,
- * so backpressure is the platform's. Live runs get drop-oldest raw queues; non-live runs get blocking
- * ones (nothing dropped, the source paced by the slowest stage).
+ * The pipeline graph: per track, source -> [decoder -> converter] -> bounded queue -> encoder, the
+ * encoded tracks interleaved into one stream, then a tee with one bounded queue per output (file,
+ * HLS, stream). Outputs of raw media (thumbnails, websocket audio) hang on a raw tee before the
+ * encoder. A copied track goes source -> queue -> interleaver. All Web Streams, so backpressure is the
+ * platform's: live runs get drop-oldest queues, non-live runs blocking ones (nothing dropped, the
+ * source paced by the slowest stage or output).
  */
 export class Graph {
-  readonly muxer: FileMuxer;
-  readonly sink: FileSink;
-  readonly output: Extract<OutputSpec, { kind: 'file' }>;
   private readonly _branches: Branch[];
   private readonly _init: GraphInit;
+  private readonly _outputs: AttachedOutput[] = [];
+  private readonly _interleaver: Interleaver;
+  private readonly _tees: { encoded: Tee<EncodedOutput>; video: Tee<VideoFrame | AudioData>; audio: Tee<VideoFrame | AudioData> };
+  private readonly _ctx: OutputContext;
   private readonly _abort = (() => {
     const ac = new AbortController();
     // Every pipe of every branch listens to this one signal: more than Node's default of 10.
@@ -96,58 +128,63 @@ export class Graph {
   })();
   private _firstError: AvpipeError | undefined;
   private _limitHit = false;
-  private _sinkStartedAt: number | null = null;
-  private _endedAt: number | null = null;
-  private _removed = false;
+  private _running = false;
+  private _outputsGone: (() => void) | undefined;
 
-  private constructor(init: GraphInit, output: Extract<OutputSpec, { kind: 'file' }>, branches: Branch[], muxerTracks: MuxerTracks) {
+  private constructor(init: GraphInit, branches: Branch[], muxerTracks: MuxerTracks) {
     const { config } = init;
     this._init = init;
-    this.output = output;
     this._branches = branches;
-    this.sink = new FileSink(output.path);
-    this.sink.onSize = (size) => {
-      this._sinkStartedAt ??= Date.now();
-      const max = config.limits.maxSizeBytes;
-      if (max !== undefined && size >= max) this._limit('size');
+    const signal = this._abort.signal;
+    const fail = (e: AvpipeError): void => this.fail(e);
+    this._tees = {
+      encoded: new Tee<EncodedOutput>('encoded', ENCODED_OPS, signal, fail),
+      video: new Tee<VideoFrame | AudioData>('video', RAW_OPS, signal, fail),
+      audio: new Tee<VideoFrame | AudioData>('audio', RAW_OPS, signal, fail),
     };
-    this.muxer = new FileMuxer({
-      container: output.container,
-      // A copied track keeps its own timestamps (variable rate included): no snapping to a rate.
-      ...(muxerTracks.video !== undefined ? { video: { codec: muxerTracks.video, ...(muxerTracks.videoCopied ? {} : { fps: config.encoding.fps }) } } : {}),
-      ...(muxerTracks.audio !== undefined ? { audio: { codec: muxerTracks.audio } } : {}),
-      target: this.sink.writable,
-      interleaveWindow: config.live ? Infinity : NON_LIVE_INTERLEAVE_US,
-      // A size limit watches the bytes as they are written, so it needs them written as they come.
-      chunked: !config.live && config.limits.maxSizeBytes === undefined,
-    });
+    this._interleaver = new Interleaver(branches.filter((b) => b.mode === 'copy' || b.encoder !== undefined).map((b) => b.kind), config.live ? Infinity : NON_LIVE_INTERLEAVE_US);
+    this._ctx = {
+      config, muxerTracks,
+      onSize: (size) => {
+        const max = config.limits.maxSizeBytes;
+        if (max !== undefined && size >= max) this._limit('size');
+      },
+      provider: init.provider,
+    };
   }
 
   /** Builds the graph for the tracks the source declared (after `source.prepare()`). */
   static async build(init: GraphInit): Promise<Graph> {
     const { config, source } = init;
-    const output = config.outputs.find((o): o is Extract<OutputSpec, { kind: 'file' }> => o.kind === 'file');
-    if (output === undefined) throw new AvpipeError('CONFIG_INVALID', 'no file output: this version writes file outputs only');
     const enc = config.encoding;
+    const encodedOut = config.outputs.some((o) => codecsFor(o) !== undefined);
     const video = enc.videoCodec === null ? undefined : config.tracks.find((t) => t.kind === 'video');
     const audios = enc.audioCodec === null ? [] : config.tracks.filter((t): t is Extract<TrackInfo, { kind: 'audio' }> => t.kind === 'audio');
     if (video === undefined && audios.length === 0) throw new AvpipeError('SOURCE_FAILED', `source ${source.name} declared no track the encoding asks for`);
+    const rawVideo = config.outputs.some((o) => o.kind === 'images');
+    const rawAudio = config.outputs.some((o) => o.kind === 'stream' && o.protocol === 'websocket');
     const branches: Branch[] = [];
     const muxerTracks: MuxerTracks = {};
-    if (video?.kind === 'video' && enc.videoCodec !== null) {
-      const mode = trackMode(config, video, source.durationUs);
-      muxerTracks.video = mode === 'copy' ? VIDEO_CODEC_OF[video.encoded!.codec]! : enc.videoCodec;
-      muxerTracks.videoCopied = mode === 'copy';
-      branches.push(mode === 'copy' ? copyBranch(config, video, 'video') : await videoBranch(init, video));
+    const wantsVideo = rawVideo || config.outputs.some((o) => (codecsFor(o)?.video.length ?? 0) > 0);
+    const wantsAudio = rawAudio || config.outputs.some((o) => (codecsFor(o)?.audio.length ?? 0) > 0);
+    if (video?.kind === 'video' && enc.videoCodec !== null && wantsVideo) {
+      const mode = trackMode(config, video, source.durationUs, rawVideo ? 'thumbnails need decoded frames' : undefined);
+      if (encodedOut) {
+        muxerTracks.video = mode === 'copy' ? VIDEO_CODEC_OF[video.encoded!.codec]! : enc.videoCodec;
+        muxerTracks.videoCopied = mode === 'copy';
+      }
+      branches.push(mode === 'copy' ? copyBranch(config, video, 'video') : await videoBranch(init, video, encodedOut));
     }
-    if (audios.length > 0 && enc.audioCodec !== null) {
+    if (audios.length > 0 && enc.audioCodec !== null && wantsAudio) {
       const single = audios.length === 1 && (audios[0]!.route ?? 'both') === 'both' ? audios[0] : undefined;
       if (single === undefined && config.codecMode === 'copy') throw new AvpipeError('CONFIG_INVALID', `${audios.length} audio tracks${audios.some((a) => a.route !== undefined) ? ' with routes' : ''} must be mixed, which cannot be done by copying`);
-      const mode = single === undefined ? 'transcode' : trackMode(config, single, source.durationUs);
-      muxerTracks.audio = mode === 'copy' ? AUDIO_CODEC_OF[single!.encoded!.codec]! : enc.audioCodec;
-      branches.push(mode === 'copy' ? copyBranch(config, single!, 'audio') : await audioBranch(init, audios));
+      const mode = single === undefined ? 'transcode' : trackMode(config, single, source.durationUs, rawAudio ? 'a websocket output needs decoded audio' : undefined);
+      if (encodedOut) muxerTracks.audio = mode === 'copy' ? AUDIO_CODEC_OF[single!.encoded!.codec]! : enc.audioCodec;
+      branches.push(mode === 'copy' ? copyBranch(config, single!, 'audio') : await audioBranch(init, audios, encodedOut));
     }
-    return new Graph(init, output, branches, muxerTracks);
+    const graph = new Graph(init, branches, muxerTracks);
+    for (const spec of config.outputs) await graph._attach(spec, false);
+    return graph;
   }
 
   /** True once a limit ended (or is ending) the run. */
@@ -160,37 +197,55 @@ export class Graph {
     return this._firstError;
   }
 
-  /** Writes the container header. */
+  /** Opens every output (headers, connections). */
   async open(): Promise<void> {
-    await this.muxer.start();
+    for (const o of this._outputs) await o.node.start();
   }
 
   /**
-   * Runs every branch to its end of stream. Resolves when all are done; on the first failure the
-   * other branches are aborted and the failure is thrown.
+   * Runs every branch to its end of stream and every output to the end of what it was given. On the
+   * first failure the rest is aborted and the failure is thrown.
    */
   async run(): Promise<void> {
     const { source, config } = this._init;
     const signal = this._abort.signal;
+    this._running = true;
     const maxUs = config.limits.maxDurationUs;
     const open = (track: TrackInfo): ReadableStream<SourceMedia> => {
       const stream = source.readable(track.id);
       return maxUs === undefined ? stream : stream.pipeThrough(this._durationLimit(maxUs), { signal });
     };
-    const runs = this._branches.map(async (b) => {
-      const muxIn = (b.kind === 'video' ? this.muxer.writable('video') : this.muxer.writable('audio')) as WritableStream<EncodedOutput>;
-      try {
-        await b.build(open, signal).pipeTo(muxIn, { signal });
-      } catch (err) {
-        this.fail(toAvpipeError('SOURCE_FAILED', `${b.kind} branch failed`, err));
-        throw this._firstError;
-      }
+    const guard = (what: string, p: Promise<void>): Promise<void> => p.catch((err: unknown) => {
+      this.fail(toAvpipeError('SOURCE_FAILED', `${what} failed`, err));
+      throw this._firstError;
     });
+    const runs: Promise<void>[] = this._branches.map((b) => {
+      const out = b.build(open, signal);
+      if (b.mode === 'copy') return guard(`${b.kind} branch`, (out as ReadableStream<EncodedOutput>).pipeTo(this._interleaver.writable(b.kind), { signal }));
+      const raw = out as ReadableStream<VideoFrame | AudioData>;
+      const tee = this._tees[b.kind];
+      if (tee.portNames.length === 0) {
+        return guard(`${b.kind} branch`, raw.pipeThrough(b.queue as unknown as TransformStream<VideoFrame | AudioData, VideoFrame | AudioData>, { signal })
+          .pipeThrough(b.encoder!.stream as unknown as TransformStream<VideoFrame | AudioData, EncodedOutput>, { signal })
+          .pipeTo(this._interleaver.writable(b.kind), { signal }));
+      }
+      let encoded = Promise.resolve();
+      if (b.encoder !== undefined) {
+        // The encoder is one more port of the raw tee; its queue is the branch's raw queue.
+        tee.addPort({ name: b.kind, consumer: b.encoder.stream.writable as WritableStream<VideoFrame | AudioData>, capacity: b.queue.queue.capacity, policy: config.live ? 'drop-oldest' : 'block', onError: 'fail', late: false });
+        encoded = guard(`${b.kind} encoder`, (b.encoder.stream.readable as ReadableStream<EncodedOutput>).pipeTo(this._interleaver.writable(b.kind), { signal }));
+      }
+      return Promise.all([guard(`${b.kind} branch`, raw.pipeTo(tee.writable, { signal })), encoded, tee.done()]).then(() => undefined);
+    });
+    runs.push(guard('outputs', this._interleaver.readable.pipeTo(this._tees.encoded.writable, { signal })));
+    runs.push(this._tees.encoded.done());
     try {
       await Promise.all(runs);
+      if (this._firstError !== undefined) throw this._firstError;
     } finally {
       await Promise.allSettled(runs);
       for (const b of this._branches) b.close();
+      this._running = false;
     }
   }
 
@@ -201,31 +256,54 @@ export class Graph {
   }
 
   /**
-   * Completes the file: finalized and playable when anything was muxed, otherwise removed (an output
-   * is either playable or not there).
+   * Completes every output: each finalized and playable, or removed. Throws the first failure, after
+   * trying them all.
    */
   async finalize(): Promise<void> {
-    try {
-      if (this.muxer.packets === 0) throw new AvpipeError('MUXER_FAILED', 'no media reached the muxer');
-      await this.muxer.finalize();
-      await this.sink.close();
-      this._endedAt = Date.now();
-    } catch (err) {
-      await this.discard();
-      if (this.muxer.packets > 0) throw toAvpipeError('MUXER_FAILED', `could not finalize ${this.output.path}; it was removed`, err);
+    let first: unknown;
+    for (const o of this._outputs) {
+      try {
+        await o.node.finalize();
+      } catch (err) {
+        first ??= err;
+      }
     }
+    if (first !== undefined) throw first;
   }
 
-  /** Removes the output without finalizing (a run aborted before it was active). */
+  /** Removes every output without finalizing (a run aborted before it was active). */
   async discard(): Promise<void> {
-    await this.muxer.cancel();
-    await this.sink.remove();
-    this._removed = true;
+    for (const o of this._outputs) await o.node.discard().catch(() => undefined);
   }
 
-  /** Counters of every queue. */
-  queueStats(): QueueStats[] {
-    return this._branches.map((b) => b.queue.toJSON());
+  /**
+   * Adds a stream output to the running live pipeline (egress's UpdateStream). It joins at the next
+   * keyframe, with the decoder configs it needs.
+   */
+  async addOutput(spec: OutputSpec): Promise<void> {
+    await this._attach(spec, true);
+  }
+
+  /** Removes an output from the running pipeline: what it holds is delivered, then it is finalized. */
+  async removeOutput(name: string): Promise<OutputResult> {
+    const i = this._outputs.findIndex((o) => o.node.name === name);
+    if (i < 0) throw new AvpipeError('CONFIG_INVALID', `no output named ${name}`);
+    const o = this._outputs[i]!;
+    await this._tees[o.tee].removePort(name);
+    await o.node.finalize().catch(() => undefined);
+    if (this._tees.encoded.portNames.length + this._tees.video.portNames.length + this._tees.audio.portNames.length === 0) this._outputsGone?.();
+    return o.node.result();
+  }
+
+  /** Called when the last output is removed (the controller then ends the run). */
+  onOutputsGone(fn: () => void): void {
+    this._outputsGone = fn;
+  }
+
+  /** Counters of every queue: the raw queues before the encoders, then one per output port. */
+  queueStats(): (QueueStats | TeePortStats)[] {
+    const raw = this._branches.filter((b) => this._tees[b.kind].portNames.length === 0 || b.mode === 'copy').map((b) => b.queue.toJSON());
+    return [...raw, ...this._tees.video.toJSON(), ...this._tees.audio.toJSON(), ...this._tees.encoded.toJSON()];
   }
 
   /** Counters of every encoder. */
@@ -243,26 +321,42 @@ export class Graph {
     return this._branches.flatMap((b) => b.tracks.map((t) => ({ id: t.id, kind: b.kind, mode: b.mode })));
   }
 
-  /** Media time complete in the output: the end of the slowest track. */
+  /** Media time complete in every output: the slowest output's. */
   mediaTime(): Microseconds {
-    const ends = this.muxer.toJSON().map((t) => t.endTimestamp ?? 0);
-    return ends.length === 0 ? 0 : Math.max(0, Math.min(...ends));
+    const times = this._outputs.map((o) => o.node.mediaTime()).filter((t): t is number => t !== undefined);
+    return times.length === 0 ? 0 : Math.min(...times);
   }
 
-  /** The file output's entry in the result. */
-  outputResult(): FileOutputResult {
-    const tracks = this.muxer.toJSON();
-    const ends = tracks.map((t) => t.endTimestamp ?? 0);
-    const starts = tracks.filter((t) => t.firstTimestamp !== null).map((t) => Math.max(0, t.firstTimestamp!));
-    const durationUs = ends.length === 0 ? 0 : Math.max(...ends) - (starts.length === 0 ? 0 : Math.min(...starts));
-    return {
-      type: 'file', path: this.output.path, container: this.output.container,
-      size: this._removed ? 0 : this.sink.toJSON().size,
-      durationMs: this._removed ? 0 : Math.max(0, durationUs) / 1000,
-      startedAt: this._sinkStartedAt, endedAt: this._removed ? null : this._endedAt,
-      exists: !this._removed && this.sink.created,
-      tracks,
-    };
+  /** Bytes written to all outputs. */
+  bytes(): number {
+    return this._outputs.reduce((n, o) => n + o.node.bytes, 0);
+  }
+
+  /** Every output's entry in the result, in config order. */
+  outputResults(): OutputResult[] {
+    return this._outputs.map((o) => {
+      const r = o.node.result();
+      const e = this._tees[o.tee].portError(o.node.name);
+      return e === undefined || ('error' in r && r.error !== null) ? r : { ...r, error: e.message };
+    });
+  }
+
+  private async _attach(spec: OutputSpec, late: boolean): Promise<void> {
+    const { config } = this._init;
+    const node = await buildOutput(spec, this._ctx);
+    const tee = spec.kind === 'images' ? 'video' : spec.kind === 'stream' && spec.protocol === 'websocket' ? 'audio' : 'encoded';
+    if (late) await node.start();
+    const live = config.live;
+    const capacity = tee === 'encoded' ? config.queues.output : tee === 'video' ? config.queues.video : config.queues.audio;
+    (this._tees[tee] as Tee<unknown>).addPort({
+      name: outputName(spec), consumer: node.writable as WritableStream<unknown>, capacity,
+      policy: live ? 'drop-oldest' : 'block',
+      // A live stream output that fails is reported; the others go on. Anything else fails the run.
+      onError: live && spec.kind === 'stream' ? 'isolate' : 'fail',
+      late,
+    });
+    this._outputs.push({ node, tee });
+    if (tee !== 'encoded' && late) throw new AvpipeError('CONFIG_INVALID', 'only encoded stream outputs can be added while running');
   }
 
   private _limit(kind: LimitKind): void {
@@ -297,14 +391,14 @@ function sessionEnd(config: PipelineConfig, endUs: Microseconds | undefined): Mi
 }
 
 /** Copy or transcode, by the config's codec mode and whether anything asks for a change. */
-function trackMode(config: PipelineConfig, track: TrackInfo, sessionEndUs: number | undefined): TrackMode {
-  const file = config.outputs.find((o) => o.kind === 'file');
-  const reasons: string[] = [];
+function trackMode(config: PipelineConfig, track: TrackInfo, sessionEndUs: number | undefined, needsRaw: string | undefined): TrackMode {
+  const allowed = allowedCodecs(config.outputs);
+  const reasons: string[] = needsRaw === undefined ? [] : [needsRaw];
   const e = config.encoding;
   if (track.encoded === undefined) reasons.push('the source gives raw frames');
   else if (track.kind === 'video') {
     const codec = VIDEO_CODEC_OF[track.encoded.codec];
-    if (codec === undefined || (file !== undefined && !CONTAINER_CODECS[file.container].video.includes(codec))) reasons.push(`${track.encoded.codec} is not allowed in the output`);
+    if (codec === undefined || (allowed !== undefined && !allowed.video.includes(codec))) reasons.push(`${track.encoded.codec} is not allowed in the output`);
     if (codec !== e.videoCodec) reasons.push(`the encoding asks for ${String(e.videoCodec)}`);
     if (track.width !== e.width || track.height !== e.height) reasons.push(`the encoding asks for ${e.width}x${e.height}`);
     if (config.encodingGiven.has('fps') && track.fps !== e.fps) reasons.push(`the encoding asks for ${e.fps} fps`);
@@ -312,7 +406,7 @@ function trackMode(config: PipelineConfig, track: TrackInfo, sessionEndUs: numbe
     if (sessionEndUs !== undefined && track.endUs !== undefined && sessionEndUs - track.endUs >= 1e6 / track.fps) reasons.push('it ends before the other inputs');
   } else {
     const codec = AUDIO_CODEC_OF[track.encoded.codec];
-    if (codec === undefined || (file !== undefined && !CONTAINER_CODECS[file.container].audio.includes(codec))) reasons.push(`${track.encoded.codec} is not allowed in the output`);
+    if (codec === undefined || (allowed !== undefined && !allowed.audio.includes(codec))) reasons.push(`${track.encoded.codec} is not allowed in the output`);
     if (codec !== e.audioCodec) reasons.push(`the encoding asks for ${String(e.audioCodec)}`);
     if (track.sampleRate !== e.sampleRate || track.channels !== e.channels) reasons.push(`the encoding asks for ${e.sampleRate} Hz x${e.channels}`);
     // Audio that starts late is filled with silence from the session start: re-encode.
@@ -347,7 +441,7 @@ function copyBranch(config: PipelineConfig, track: TrackInfo, kind: 'video' | 'a
 }
 
 /** A video track encoded by avpipe: [decode ->] [scale, constant rate ->] queue -> encoder. */
-async function videoBranch(init: GraphInit, track: Extract<TrackInfo, { kind: 'video' }>): Promise<Branch> {
+async function videoBranch(init: GraphInit, track: Extract<TrackInfo, { kind: 'video' }>, encode: boolean): Promise<Branch> {
   const { config } = init;
   const provider = await init.provider();
   const enc = config.encoding;
@@ -359,11 +453,12 @@ async function videoBranch(init: GraphInit, track: Extract<TrackInfo, { kind: 'v
   const av = needsScale ? await loadNodeAv() : undefined;
   const scaler = av === undefined ? undefined : new VideoScaler(av, enc.width, enc.height);
   const rate = needsRate ? new VideoRate(enc.fps) : undefined;
-  const encoder = EncoderNode.video(provider, {
+  const keyUs = keyframeIntervalUs(config);
+  const encoder = !encode ? undefined : EncoderNode.video(provider, {
     codec: videoCodecString(enc.videoCodec!, enc.h264Profile, enc.width, enc.height, enc.fps),
     width: enc.width, height: enc.height, framerate: enc.fps, bitrate: enc.videoBitrateKbps * 1000,
-    speedPreset: enc.speedPreset, keyframeInterval: Math.round(enc.keyframeInterval * enc.fps),
-  }, Math.round(enc.keyframeInterval * 1e6), config.queues.encoder);
+    speedPreset: enc.speedPreset, keyframeInterval: Math.round((keyUs / 1e6) * enc.fps),
+  }, keyUs, config.queues.encoder);
   const queue = new QueueNode<SourceMedia>('video-queue', config.queues.video, policy, (f) => f.close());
   // A video that ends before the session (a shorter input) holds its last frame to the end.
   const endUs = sessionEnd(config, Math.max(track.endUs ?? 0, init.source.durationUs ?? 0) || undefined);
@@ -371,7 +466,7 @@ async function videoBranch(init: GraphInit, track: Extract<TrackInfo, { kind: 'v
     tracks: [track], kind: 'video', mode: 'transcode', queue, decoders: decoder === undefined ? [] : [decoder], encoder,
     close: () => {
       decoder?.close();
-      encoder.close();
+      encoder?.close();
       scaler?.close();
     },
     build: (open, signal) => {
@@ -389,7 +484,7 @@ async function videoBranch(init: GraphInit, track: Extract<TrackInfo, { kind: 'v
           },
         }), { signal });
       }
-      return raw.pipeThrough(queue as unknown as TransformStream<VideoFrame, VideoFrame>, { signal }).pipeThrough(encoder.stream, { signal });
+      return raw;
     },
   };
 }
@@ -399,7 +494,7 @@ async function videoBranch(init: GraphInit, track: Extract<TrackInfo, { kind: 'v
  * Decoded (file) audio always goes through the mixer, which places it on the session timeline: a late
  * start, a hole or an early end is silence, several tracks are summed, routes pick a side.
  */
-async function audioBranch(init: GraphInit, tracks: Extract<TrackInfo, { kind: 'audio' }>[]): Promise<Branch> {
+async function audioBranch(init: GraphInit, tracks: Extract<TrackInfo, { kind: 'audio' }>[], encode: boolean): Promise<Branch> {
   const { config } = init;
   const provider = await init.provider();
   const enc = config.encoding;
@@ -417,7 +512,7 @@ async function audioBranch(init: GraphInit, tracks: Extract<TrackInfo, { kind: '
   const mixer = useMixer
     ? new MixerNode(new AudioMixer(enc.sampleRate, enc.channels, tracks.map((t) => t.route ?? 'both'), sessionEnd(config, init.source.durationUs)), tracks.length, config.live ? enc.sampleRate * 10 : enc.sampleRate)
     : undefined;
-  const encoder = EncoderNode.audio(provider, {
+  const encoder = !encode ? undefined : EncoderNode.audio(provider, {
     codec: audioCodecString(enc.audioCodec!), sampleRate: enc.sampleRate, numberOfChannels: enc.channels, bitrate: enc.audioBitrateKbps * 1000,
   }, config.queues.encoder);
   const queue = new QueueNode<SourceMedia>('audio-queue', config.queues.audio, policy, (a) => a.close());
@@ -429,7 +524,7 @@ async function audioBranch(init: GraphInit, tracks: Extract<TrackInfo, { kind: '
         x.decoder?.close();
         x.resampler?.close();
       }
-      encoder.close();
+      encoder?.close();
     },
     build: (open, signal) => {
       const raws = inputs.map(({ track, decoder, resampler }) => {
@@ -456,7 +551,21 @@ async function audioBranch(init: GraphInit, tracks: Extract<TrackInfo, { kind: '
         raws.forEach((raw, i) => void raw.pipeTo(mixer.inputs[i]!, { signal }).catch(() => undefined));
         mixed = mixer.readable;
       }
-      return mixed.pipeThrough(queue as unknown as TransformStream<AudioData, AudioData>, { signal }).pipeThrough(encoder.stream, { signal });
+      return mixed;
     },
   };
+}
+
+/**
+ * Seconds between forced keyframes: the encoding's, made to divide the segment length when there is a
+ * segments output (every segment then starts on a keyframe, as HLS wants).
+ */
+function keyframeIntervalUs(config: PipelineConfig): Microseconds {
+  const keyUs = Math.round(config.encoding.keyframeInterval * 1e6);
+  const seg = config.outputs.find((o) => o.kind === 'segments');
+  if (seg === undefined) return keyUs;
+  const segUs = Math.round(seg.segmentDuration * 1e6);
+  // The largest interval no longer than the asked one that divides the segment evenly.
+  const n = Math.max(1, Math.ceil(segUs / keyUs));
+  return Math.round(segUs / n);
 }

@@ -1,10 +1,13 @@
 import type { DecoderStats } from '../codecs/decoder-node.js';
 import type { EncoderStats } from '../codecs/encoder-node.js';
-import type { FileContainer } from '../config/codecs.js';
 import type { AvpipeErrorCode } from '../errors.js';
-import type { MuxerTrackStats } from '../muxers/file-muxer.js';
 import type { QueueStats } from '../queues/bounded-queue.js';
 import type { TrackResult } from './graph.js';
+import type { OutputResult } from './outputs.js';
+import type { TeePortStats } from './tee.js';
+
+export type { FileOutputResult } from '../sinks/file-output.js';
+export type { OutputResult } from './outputs.js';
 
 /**
  * A pipeline's status, as egress names them. STARTING -> ACTIVE -> ENDING -> COMPLETE on a good run;
@@ -33,24 +36,6 @@ export interface PipelineProgress {
   totalMs: number | null;
 }
 
-/** One file output in a result. */
-export interface FileOutputResult {
-  type: 'file';
-  path: string;
-  container: FileContainer;
-  /** Bytes, or 0 when the file was removed. */
-  size: number;
-  /** Media duration in ms (never wall time). */
-  durationMs: number;
-  /** Unix ms of the first byte written. */
-  startedAt: number | null;
-  /** Unix ms of the file's completion. */
-  endedAt: number | null;
-  /** False when the output could not be finalized and was removed. */
-  exists: boolean;
-  tracks: MuxerTrackStats[];
-}
-
 /** The error in a result, as plain data. */
 export interface ResultError {
   code: AvpipeErrorCode;
@@ -74,8 +59,9 @@ export interface PipelineResult {
   speed: number;
   startedAt: number | null;
   endedAt: number | null;
-  outputs: FileOutputResult[];
-  queues: QueueStats[];
+  outputs: OutputResult[];
+  /** The raw queues before the encoders, then each output's queue after the tee. */
+  queues: (QueueStats | TeePortStats)[];
   /** Per source track: copied (passthrough) or transcoded. */
   tracks: TrackResult[];
   encoders: EncoderStats[];

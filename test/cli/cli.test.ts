@@ -34,7 +34,13 @@ describe('avpipe record (built CLI)', () => {
     expect(result['queues']).toEqual([
       expect.objectContaining({ name: 'video-queue', policy: 'block', in: 60, out: 60, dropped: 0, maxLevel: expect.any(Number) }),
       expect.objectContaining({ name: 'audio-queue', policy: 'block', in: 100, out: 100, dropped: 0 }),
+      // The file's own queue after the tee: every encoded packet of both tracks.
+      expect.objectContaining({ name: `${path}-queue`, policy: 'block', dropped: 0, level: 0 }),
     ]);
+    // 60 video packets and about 94 AAC packets went through the file's queue, all of them out.
+    const fileQueue = (result['queues'] as { in: number; out: number }[])[2]!;
+    expect(fileQueue.in).toBeGreaterThanOrEqual(60 + 90);
+    expect(fileQueue.out).toBe(fileQueue.in);
     const p = await probe(path);
     expect(frames(streamOf(p, 'video'))).toBe(60);
     expect(streamOf(p, 'audio').codec_name).toBe('aac');

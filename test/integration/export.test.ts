@@ -208,7 +208,7 @@ describe('timing', () => {
     const result = await exportFiles([input], out, { live: true, codecMode: 'transcode' });
     expect(performance.now() - t0).toBeGreaterThanOrEqual(3900);
     expect(result.status).toBe('COMPLETE');
-    expect(result.queues.map((q) => [q.policy, q.dropped])).toEqual([['drop-oldest', 0], ['drop-oldest', 0]]);
+    expect(result.queues.map((q) => [q.policy, q.dropped])).toEqual([['drop-oldest', 0], ['drop-oldest', 0], ['drop-oldest', 0]]);
     expect(frames(streamOf(await probe(out), 'video'))).toBe(120);
   });
 

@@ -23,9 +23,11 @@ describe('live runs', () => {
     for (const q of result.queues) {
       expect(q.policy).toBe('drop-oldest');
       expect(q.dropped).toBe(0);
-      // Not overloaded: an item waits for at most the one before it.
-      expect(q.maxLevel).toBeLessThanOrEqual(2);
     }
+    // Not overloaded: a raw frame or buffer waits for at most the one before it.
+    for (const name of ['video-queue', 'audio-queue']) expect(result.queues.find((q) => q.name === name)!.maxLevel).toBeLessThanOrEqual(2);
+    // The file's queue after the tee: within its bound, nothing dropped.
+    expect(result.queues.map((q) => q.name)).toEqual(['video-queue', 'audio-queue', `${path}-queue`]);
     expect(frames(streamOf(await probe(path), 'video'))).toBe(90);
   });
 
@@ -57,7 +59,7 @@ describe('non-live runs', () => {
     expect(result.status).toBe('COMPLETE');
     expect(result.wallMs).toBeLessThan(10_000);
     expect(result.speed).toBeGreaterThan(1);
-    expect(result.queues.map((q) => [q.policy, q.dropped, q.in === q.out])).toEqual([['block', 0, true], ['block', 0, true]]);
+    expect(result.queues.map((q) => [q.policy, q.dropped, q.in === q.out])).toEqual([['block', 0, true], ['block', 0, true], ['block', 0, true]]);
     expect(frames(streamOf(await probe(path), 'video'))).toBe(300);
   });
 });

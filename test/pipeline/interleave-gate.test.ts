@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { InterleaveGate } from '../../src/muxers/interleave-gate.js';
+import { InterleaveGate } from '../../src/pipeline/interleave-gate.js';
 
 describe('InterleaveGate', () => {
   it('holds a track that runs more than the window ahead of the slowest other one', () => {

@@ -1,0 +1,84 @@
+import type { EncodedOutput } from '../codecs/encoded-chunk.js';
+import { InterleaveGate } from './interleave-gate.js';
+import type { Microseconds } from '../time.js';
+
+/**
+ * Merges the encoded tracks into one stream in (near) timestamp order, before the tee: every output
+ * then sees one interleaved stream, and the tee's per-output queues cannot deadlock on two tracks
+ * waiting for each other (GStreamer puts its mux-side aggregator in the same place). A track may run
+ * `window` ahead of the slowest open track (Infinity in live runs: nothing waits for a stalled track).
+ */
+export class Interleaver {
+  readonly readable: ReadableStream<EncodedOutput>;
+  private readonly _gate: InterleaveGate;
+  private _controller!: ReadableStreamDefaultController<EncodedOutput>;
+  private readonly _waiters = new Set<() => void>();
+  private _open: number;
+  private _failure: unknown;
+  private _items = 0;
+
+  constructor(kinds: readonly ('video' | 'audio')[], window: Microseconds) {
+    this._gate = new InterleaveGate(window);
+    for (const k of kinds) this._gate.add(k);
+    this._open = kinds.length;
+    this.readable = new ReadableStream<EncodedOutput>({
+      start: (c) => {
+        this._controller = c;
+        if (this._open === 0) c.close();
+      },
+      pull: () => this._wake(),
+      cancel: (reason) => {
+        this._failure = reason ?? new Error('interleaver cancelled');
+        this._wake();
+      },
+    }, { highWaterMark: 2 });
+  }
+
+  /** Items passed so far. */
+  get items(): number {
+    return this._items;
+  }
+
+  /** The input for one track; closing it ends the track (it no longer holds the others back). */
+  writable(kind: 'video' | 'audio'): WritableStream<EncodedOutput> {
+    let ended = false;
+    const end = (): void => {
+      if (ended) return;
+      ended = true;
+      this._gate.remove(kind);
+      if (--this._open === 0 && this._failure === undefined) this._controller.close();
+      this._wake();
+    };
+    return new WritableStream<EncodedOutput>({
+      write: async (item) => {
+        const t = item.chunk.timestamp;
+        while (this._failure === undefined && (!this._gate.mayWrite(kind, t) || (this._controller.desiredSize ?? 0) <= 0)) {
+          await new Promise<void>((resolve) => this._waiters.add(resolve));
+        }
+        if (this._failure !== undefined) throw this._failure;
+        this._controller.enqueue(item);
+        this._items++;
+        this._gate.advance(kind, t);
+        this._wake();
+      },
+      close: end,
+      abort: (reason) => {
+        if (this._failure === undefined) {
+          this._failure = reason ?? new Error(`${kind} track aborted`);
+          try {
+            this._controller.error(this._failure);
+          } catch {
+            // already closed
+          }
+        }
+        end();
+      },
+    });
+  }
+
+  private _wake(): void {
+    const ws = [...this._waiters];
+    this._waiters.clear();
+    for (const w of ws) w();
+  }
+}

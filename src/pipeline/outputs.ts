@@ -1,0 +1,40 @@
+import type { CodecProvider } from '../codecs/codec-provider.js';
+import type { AudioCodecName, VideoCodecName } from '../config/codecs.js';
+import type { OutputSpec } from '../config/outputs.js';
+import type { PipelineConfig } from '../config/pipeline-config.js';
+import { AvpipeError } from '../errors.js';
+import { FileOutput, type FileOutputResult } from '../sinks/file-output.js';
+import { HlsOutput, type SegmentsOutputResult } from '../sinks/hls-output.js';
+import type { OutputNode } from '../sinks/output-node.js';
+
+/** Any output's entry in a result; `type` tells which. */
+export type OutputResult = FileOutputResult | SegmentsOutputResult;
+
+/** What outputs are built from: the config, the encoded tracks they will get, and the graph's hooks. */
+export interface OutputContext {
+  config: PipelineConfig;
+  /** The codecs of the encoded tracks (absent kinds are not encoded); a copied video keeps its own timestamps. */
+  muxerTracks: { video?: VideoCodecName; videoCopied?: boolean; audio?: AudioCodecName };
+  /** Sees each output's size after a write (a size limit watches it). */
+  onSize: (size: number) => void;
+  provider: () => Promise<CodecProvider>;
+}
+
+/** Builds the node for one output spec. */
+export async function buildOutput(spec: OutputSpec, ctx: OutputContext): Promise<OutputNode<unknown, OutputResult>> {
+  const { config, muxerTracks: t } = ctx;
+  switch (spec.kind) {
+    case 'file':
+      return new FileOutput(spec, {
+        // A copied track keeps its own timestamps (variable rate included): no snapping to a rate.
+        ...(t.video !== undefined ? { video: { codec: t.video, ...(t.videoCopied === true ? {} : { fps: config.encoding.fps }) } } : {}),
+        ...(t.audio !== undefined ? { audio: { codec: t.audio } } : {}),
+        // A size limit watches the bytes as they are written, so it needs them written as they come.
+        chunked: !config.live && config.limits.maxSizeBytes === undefined,
+      }, ctx.onSize) as OutputNode<unknown, OutputResult>;
+    case 'segments':
+      return new HlsOutput(spec, { ...(t.video === undefined ? {} : { video: t.video }), ...(t.audio === undefined ? {} : { audio: t.audio }) }) as OutputNode<unknown, OutputResult>;
+    default:
+      throw new AvpipeError('CONFIG_INVALID', `${spec.kind} outputs are not implemented yet`);
+  }
+}

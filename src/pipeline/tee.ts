@@ -1,0 +1,200 @@
+import { AvpipeError, toAvpipeError } from '../errors.js';
+import type { QueuePolicy, QueueStats } from '../queues/bounded-queue.js';
+import { QueueNode } from '../queues/queue-node.js';
+
+/** How a tee treats its items. */
+export interface TeeItemOps<T> {
+  /** Another handle on an item for one more consumer (a frame clone; identity for GC-owned packets). */
+  share: (item: T) => T;
+  /** Releases a handle nobody will consume. */
+  release: (item: T) => void;
+  /**
+   * For encoded video: whether the item can start decoding (a keyframe). Undefined for items that
+   * stand alone (raw frames, audio). After a drop, a port skips items until one that can start.
+   */
+  canStart?: (item: T) => boolean | undefined;
+  /** Fills in what a consumer that joins late needs on its first item (the decoder config). */
+  prime?: (item: T, seen: ReadonlyMap<string, T>) => T;
+  /** A key under which the tee remembers the latest priming item (e.g. the track kind). */
+  primeKey?: (item: T) => string | undefined;
+}
+
+/** What one output's branch of a tee is made of. */
+export interface TeePortInit<T> {
+  name: string;
+  consumer: WritableStream<T>;
+  capacity: number;
+  policy: QueuePolicy;
+  /**
+   * `fail` (file outputs, every non-live output): the consumer's failure fails the run. `isolate` (live
+   * stream outputs): the port is marked failed and discards from then on; the other outputs go on.
+   */
+  onError: 'fail' | 'isolate';
+  /** Joined after the first item: start at a point that can start decoding, primed with the decoder config. */
+  late?: boolean;
+}
+
+/** One tee port's counters (its queue's, plus what it skipped waiting for a keyframe). */
+export interface TeePortStats extends QueueStats {
+  /** Items skipped after a drop until the next keyframe (counted in `dropped` too). */
+  skipped: number;
+  error: string | null;
+}
+
+/** A port: a bounded queue between the tee and one consumer. */
+class TeePort<T> {
+  readonly name: string;
+  readonly node: QueueNode<T>;
+  readonly done: Promise<void>;
+  readonly onError: 'fail' | 'isolate';
+  private readonly _writer: WritableStreamDefaultWriter<T>;
+  private _needStart: boolean;
+  private _skipped = 0;
+  error: AvpipeError | undefined;
+  removed = false;
+
+  constructor(init: TeePortInit<T>, ops: TeeItemOps<T>, seen: ReadonlyMap<string, T>, onFatal: (e: AvpipeError) => void, signal: AbortSignal) {
+    this.name = init.name;
+    this.onError = init.onError;
+    this._needStart = init.late === true;
+    let primed = new Set<string>();
+    // A dropped encoded item breaks what follows it until the next keyframe: skip to there.
+    this.node = new QueueNode<T>(`${init.name}-queue`, init.capacity, init.policy, (item) => {
+      if (ops.canStart?.(item) !== undefined) this._needStart = true;
+      ops.release(item);
+    });
+    this._writer = this.node.writable.getWriter();
+    const gate = new TransformStream<T, T>({
+      transform: (item, c) => {
+        const start = ops.canStart?.(item);
+        if (start !== undefined && this._needStart) {
+          if (!start) {
+            this._skipped++;
+            ops.release(item);
+            return;
+          }
+          this._needStart = false;
+        }
+        const key = ops.primeKey?.(item);
+        if (init.late === true && key !== undefined && ops.prime !== undefined && !primed.has(key)) {
+          primed.add(key);
+          c.enqueue(ops.prime(item, seen));
+          return;
+        }
+        c.enqueue(item);
+      },
+    });
+    this.done = this.node.readable.pipeThrough(gate, { signal }).pipeTo(init.consumer, { signal }).catch((err: unknown) => {
+      if (signal.aborted && this.error === undefined) return;
+      this.error = toAvpipeError('SINK_FAILED', `output ${init.name} failed`, err);
+      if (this.onError === 'fail') onFatal(this.error);
+    });
+    primed = new Set();
+  }
+
+  /** Hands an item to this port: waits for room when the queue blocks, never when it drops. */
+  async offer(item: T, ops: TeeItemOps<T>): Promise<void> {
+    if (this.error !== undefined || this.removed) {
+      ops.release(item);
+      return;
+    }
+    await this._writer.ready;
+    this._writer.write(item).catch(() => undefined);
+  }
+
+  async close(): Promise<void> {
+    await this._writer.close().catch(() => undefined);
+  }
+
+  toJSON(): TeePortStats {
+    const q = this.node.toJSON();
+    return { ...q, dropped: q.dropped + this._skipped, skipped: this._skipped, error: this.error?.message ?? null };
+  }
+}
+
+/**
+ * A tee (GStreamer's tee + one queue per branch): every item goes to every port's bounded queue. A
+ * `block` port holds the tee until it has room, so the slowest output sets the pace and nothing is
+ * dropped (non-live); a `drop-oldest` port never holds it up (live: a stalled output drops and counts,
+ * the others go on). Ports may be added and removed while it runs (live stream outputs).
+ */
+export class Tee<T> {
+  readonly name: string;
+  readonly writable: WritableStream<T>;
+  private readonly _ports = new Map<string, TeePort<T>>();
+  private readonly _retired: TeePort<T>[] = [];
+  private readonly _ops: TeeItemOps<T>;
+  private readonly _seen = new Map<string, T>();
+  private readonly _signal: AbortSignal;
+  private readonly _onFatal: (e: AvpipeError) => void;
+  private _items = 0;
+  private _closed = false;
+
+  constructor(name: string, ops: TeeItemOps<T>, signal: AbortSignal, onFatal: (e: AvpipeError) => void) {
+    this.name = name;
+    this._ops = ops;
+    this._signal = signal;
+    this._onFatal = onFatal;
+    this.writable = new WritableStream<T>({
+      write: async (item) => {
+        this._items++;
+        const key = ops.primeKey?.(item);
+        if (key !== undefined && !this._seen.has(key)) this._seen.set(key, item);
+        const ports = [...this._ports.values()];
+        if (ports.length === 0) {
+          ops.release(item);
+          return;
+        }
+        // The first port takes the item itself, the others a shared handle.
+        await Promise.all(ports.map((p, i) => p.offer(i === 0 ? item : ops.share(item), ops)));
+      },
+      close: async () => {
+        this._closed = true;
+        await Promise.all([...this._ports.values()].map((p) => p.close()));
+      },
+      abort: async () => {
+        this._closed = true;
+        await Promise.all([...this._ports.values()].map((p) => p.close()));
+      },
+    });
+  }
+
+  /** Adds a port; `late` for one added after items have flowed (starts at a keyframe, primed). */
+  addPort(init: TeePortInit<T>): void {
+    if (this._ports.has(init.name)) throw new AvpipeError('CONFIG_INVALID', `tee ${this.name} already has an output ${init.name}`);
+    const port = new TeePort<T>({ ...init, late: init.late ?? this._items > 0 }, this._ops, this._seen, this._onFatal, this._signal);
+    this._ports.set(init.name, port);
+    if (this._closed) void port.close();
+  }
+
+  /** Ends a port: what it holds is still delivered, then its consumer closes. */
+  async removePort(name: string): Promise<void> {
+    const port = this._ports.get(name);
+    if (port === undefined) return;
+    this._ports.delete(name);
+    this._retired.push(port);
+    port.removed = true;
+    await port.close();
+    await port.done;
+  }
+
+  /** Names of the ports now attached. */
+  get portNames(): string[] {
+    return [...this._ports.keys()];
+  }
+
+  /** Resolves when every port (attached or removed) has delivered everything to its consumer. */
+  async done(): Promise<void> {
+    await Promise.all([...this._ports.values(), ...this._retired].map((p) => p.done));
+  }
+
+  /** The first fatal error among the ports, if any. */
+  portError(name: string): AvpipeError | undefined {
+    return (this._ports.get(name) ?? this._retired.find((p) => p.name === name))?.error;
+  }
+
+  /** Counters of every port. */
+  toJSON(): TeePortStats[] {
+    return [...this._ports.values(), ...this._retired].map((p) => p.toJSON());
+  }
+}

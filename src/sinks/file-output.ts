@@ -1,0 +1,102 @@
+import type { EncodedOutput } from '../codecs/encoded-chunk.js';
+import type { FileContainer } from '../config/codecs.js';
+import type { FileOutputSpec } from '../config/outputs.js';
+import { AvpipeError, toAvpipeError } from '../errors.js';
+import { FileMuxer, type FileMuxerOptions, type MuxerTrackStats } from '../muxers/file-muxer.js';
+import type { Microseconds } from '../time.js';
+import { FileSink } from './file-sink.js';
+import type { OutputNode } from './output-node.js';
+
+/** One file output in a result. */
+export interface FileOutputResult {
+  type: 'file';
+  path: string;
+  container: FileContainer;
+  /** Bytes, or 0 when the file was removed. */
+  size: number;
+  /** Media duration in ms (never wall time). */
+  durationMs: number;
+  /** Unix ms of the first byte written. */
+  startedAt: number | null;
+  /** Unix ms of the file's completion. */
+  endedAt: number | null;
+  /** False when the output could not be finalized and was removed. */
+  exists: boolean;
+  tracks: MuxerTrackStats[];
+}
+
+/** A file output: the file muxer writing into a file sink. */
+export class FileOutput implements OutputNode<EncodedOutput, FileOutputResult> {
+  readonly spec: FileOutputSpec;
+  readonly muxer: FileMuxer;
+  readonly sink: FileSink;
+  private _startedAt: number | null = null;
+  private _endedAt: number | null = null;
+  private _removed = false;
+
+  /** `onSize` sees the file's size after each write (a size limit watches it). */
+  constructor(spec: FileOutputSpec, tracks: Pick<FileMuxerOptions, 'video' | 'audio' | 'chunked'>, onSize?: (size: number) => void) {
+    this.spec = spec;
+    this.sink = new FileSink(spec.path);
+    this.sink.onSize = (size) => {
+      this._startedAt ??= Date.now();
+      onSize?.(size);
+    };
+    this.muxer = new FileMuxer({ container: spec.container, ...tracks, target: this.sink.writable });
+  }
+
+  get name(): string {
+    return this.spec.path;
+  }
+
+  get writable(): WritableStream<EncodedOutput> {
+    return this.muxer.writable;
+  }
+
+  get bytes(): number {
+    return this.sink.toJSON().size;
+  }
+
+  async start(): Promise<void> {
+    await this.muxer.start();
+  }
+
+  /** Finalized and playable when anything was muxed, otherwise removed. */
+  async finalize(): Promise<void> {
+    try {
+      if (this.muxer.packets === 0) throw new AvpipeError('MUXER_FAILED', 'no media reached the muxer');
+      await this.muxer.finalize();
+      await this.sink.close();
+      this._endedAt = Date.now();
+    } catch (err) {
+      await this.discard();
+      if (this.muxer.packets > 0) throw toAvpipeError('MUXER_FAILED', `could not finalize ${this.spec.path}; it was removed`, err);
+    }
+  }
+
+  async discard(): Promise<void> {
+    await this.muxer.cancel();
+    await this.sink.remove();
+    this._removed = true;
+  }
+
+  mediaTime(): Microseconds {
+    const ends = this.muxer.toJSON().map((t) => t.endTimestamp ?? 0);
+    return ends.length === 0 ? 0 : Math.max(0, Math.min(...ends));
+  }
+
+  result(): FileOutputResult {
+    const tracks = this.muxer.toJSON();
+    const ends = tracks.map((t) => t.endTimestamp ?? 0);
+    const starts = tracks.filter((t) => t.firstTimestamp !== null).map((t) => Math.max(0, t.firstTimestamp!));
+    const durationUs = ends.length === 0 ? 0 : Math.max(...ends) - (starts.length === 0 ? 0 : Math.min(...starts));
+    return {
+      type: 'file', path: this.spec.path, container: this.spec.container,
+      size: this._removed ? 0 : this.bytes,
+      durationMs: this._removed ? 0 : Math.max(0, durationUs) / 1000,
+      startedAt: this._startedAt, endedAt: this._removed ? null : this._endedAt,
+      exists: !this._removed && this.sink.created,
+      tracks,
+    };
+  }
+}

@@ -1,0 +1,166 @@
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import type { AudioDecoderConfig, EncodedOutput, VideoDecoderConfig } from '../codecs/encoded-chunk.js';
+import type { AudioCodecName, VideoCodecName } from '../config/codecs.js';
+import { fillTemplate, type SegmentFormat, type SegmentsOutputSpec } from '../config/outputs.js';
+import { AvpipeError, toAvpipeError } from '../errors.js';
+import { mediaPlaylist, type PlaylistSegment } from '../muxers/playlist.js';
+import { muxSegment } from '../muxers/segment-muxer.js';
+import { Segmenter, type Segment } from '../muxers/segmenter.js';
+import type { Microseconds } from '../time.js';
+import type { OutputNode } from './output-node.js';
+
+/** A segments (HLS) output in a result. */
+export interface SegmentsOutputResult {
+  type: 'segments';
+  playlist: string;
+  livePlaylist: string | null;
+  format: SegmentFormat;
+  segmentCount: number;
+  /** Media duration of all segments, ms. */
+  durationMs: number;
+  /** Bytes of all segments (and the init segment). */
+  size: number;
+  startedAt: number | null;
+  endedAt: number | null;
+  /** False when nothing could be written and the output was removed. */
+  exists: boolean;
+}
+
+/**
+ * HLS: avpipe's segmenter cuts the encoded stream on keyframes at the segment boundaries, each
+ * segment is muxed by mediabunny (MPEG-TS, or a CMAF fragment after one init segment), written
+ * beside the playlist, and the playlists are rewritten (atomically) after every segment.
+ */
+export class HlsOutput implements OutputNode<EncodedOutput, SegmentsOutputResult> {
+  readonly spec: SegmentsOutputSpec;
+  readonly writable: WritableStream<EncodedOutput>;
+  private readonly _tracks: { video?: VideoCodecName; audio?: AudioCodecName };
+  private readonly _segmenter: Segmenter;
+  private readonly _dir: string;
+  private readonly _configs: { video?: VideoDecoderConfig; audio?: AudioDecoderConfig } = {};
+  private readonly _segments: (PlaylistSegment & { bytes: number })[] = [];
+  private readonly _written: string[] = [];
+  private readonly _onFile: ((path: string) => void) | undefined;
+  private _mapUri: string | undefined;
+  private _startDate: Date | undefined;
+  private _bytes = 0;
+  private _startedAt: number | null = null;
+  private _endedAt: number | null = null;
+  private _removed = false;
+  private _finished = false;
+
+  constructor(spec: SegmentsOutputSpec, tracks: { video?: VideoCodecName; audio?: AudioCodecName }, onFile?: (path: string) => void) {
+    this.spec = spec;
+    this._tracks = tracks;
+    this._dir = dirname(spec.playlist);
+    this._onFile = onFile;
+    this._segmenter = new Segmenter(Math.round(spec.segmentDuration * 1e6), { video: tracks.video !== undefined, audio: tracks.audio !== undefined });
+    this.writable = new WritableStream<EncodedOutput>({
+      write: async (item) => {
+        if (item.metadata.decoderConfig !== undefined) (this._configs as Record<string, unknown>)[item.kind] = item.metadata.decoderConfig;
+        for (const seg of this._segmenter.push(item)) await this._write(seg);
+      },
+      close: async () => {
+        for (const seg of this._segmenter.finish()) await this._write(seg);
+      },
+    });
+  }
+
+  get name(): string {
+    return this.spec.playlist;
+  }
+
+  get bytes(): number {
+    return this._bytes;
+  }
+
+  async start(): Promise<void> {
+    await mkdir(this._dir, { recursive: true });
+  }
+
+  /** Writes the playlists closed with ENDLIST; removes everything when no segment was written. */
+  async finalize(): Promise<void> {
+    if (this._finished) return;
+    this._finished = true;
+    if (this._segments.length === 0) {
+      await this.discard();
+      throw new AvpipeError('MUXER_FAILED', `no media reached ${this.spec.playlist}; it was removed`);
+    }
+    try {
+      await this._writePlaylists(true);
+      this._endedAt = Date.now();
+    } catch (err) {
+      await this.discard();
+      throw toAvpipeError('SINK_FAILED', `could not finish ${this.spec.playlist}; it was removed`, err);
+    }
+  }
+
+  async discard(): Promise<void> {
+    this._finished = true;
+    this._removed = true;
+    const paths = [this.spec.playlist, ...(this.spec.livePlaylist === undefined ? [] : [this.spec.livePlaylist]), ...this._written];
+    await Promise.all(paths.map((p) => rm(p, { force: true })));
+  }
+
+  mediaTime(): Microseconds {
+    const last = this._segments.at(-1);
+    return last === undefined ? 0 : last.startUs + last.durationUs;
+  }
+
+  result(): SegmentsOutputResult {
+    const first = this._segments[0];
+    return {
+      type: 'segments', playlist: this.spec.playlist, livePlaylist: this.spec.livePlaylist ?? null, format: this.spec.segmentFormat,
+      segmentCount: this._removed ? 0 : this._segments.length,
+      durationMs: this._removed || first === undefined ? 0 : (this.mediaTime() - first.startUs) / 1000,
+      size: this._removed ? 0 : this._bytes,
+      startedAt: this._startedAt, endedAt: this._removed ? null : this._endedAt,
+      exists: !this._removed && this._segments.length > 0,
+    };
+  }
+
+  private async _write(seg: Segment): Promise<void> {
+    this._startedAt ??= Date.now();
+    // Media time 0 is now, unless the caller dated it (an export of a recording made earlier).
+    this._startDate ??= this.spec.startDate ?? new Date(Date.now() - seg.startUs / 1000);
+    const muxed = await muxSegment(this.spec.segmentFormat, this._tracks, this._configs, seg.items, this._mapUri === undefined && this.spec.segmentFormat === 'fmp4');
+    if (muxed.init !== undefined) {
+      this._mapUri = `${basename(this.spec.playlist).replace(/\.m3u8$/i, '')}_init.mp4`;
+      await this._file(this._mapUri, muxed.init);
+    }
+    const uri = fillTemplate(this.spec.segmentTemplate, seg.index);
+    await this._file(uri, muxed.data);
+    this._segments.push({ uri, startUs: seg.startUs, durationUs: seg.endUs - seg.startUs, bytes: muxed.data.byteLength });
+    await this._writePlaylists(false);
+  }
+
+  private async _file(uri: string, data: Uint8Array): Promise<void> {
+    const path = join(this._dir, uri);
+    try {
+      await mkdir(dirname(path), { recursive: true });
+      await writeFile(path, data);
+    } catch (err) {
+      throw toAvpipeError('SINK_FAILED', `writing ${path} failed`, err);
+    }
+    this._written.push(path);
+    this._bytes += data.byteLength;
+    this._onFile?.(path);
+  }
+
+  private async _writePlaylists(ended: boolean): Promise<void> {
+    const common = { targetUs: Math.round(this.spec.segmentDuration * 1e6), ...(this._mapUri === undefined ? {} : { mapUri: this._mapUri }), ...(this._startDate === undefined ? {} : { startDate: this._startDate }), ended };
+    await atomicWrite(this.spec.playlist, mediaPlaylist({ ...common, segments: this._segments, type: 'event', mediaSequence: 0 }));
+    if (this.spec.livePlaylist !== undefined) {
+      const first = Math.max(0, this._segments.length - this.spec.liveWindow);
+      await atomicWrite(this.spec.livePlaylist, mediaPlaylist({ ...common, segments: this._segments.slice(first), type: 'window', mediaSequence: first }));
+    }
+  }
+}
+
+/** Writes a file so that a reader sees the old or the new content, never half of it. */
+async function atomicWrite(path: string, text: string): Promise<void> {
+  const tmp = `${path}.tmp`;
+  await writeFile(tmp, text);
+  await rename(tmp, path);
+}

@@ -1,0 +1,26 @@
+import type { OutputSpec } from '../config/outputs.js';
+import type { Microseconds } from '../time.js';
+
+/**
+ * One output of a pipeline (a file, an HLS playlist, thumbnails, a stream), fed through its own tee
+ * port. `T` is what it takes: encoded chunks, raw frames or raw audio.
+ */
+export interface OutputNode<T, R> {
+  readonly spec: OutputSpec;
+  /** Its path, playlist, template or URL. */
+  readonly name: string;
+  /** Takes the media; closed when every track has ended (not finalized yet). */
+  readonly writable: WritableStream<T>;
+  /** Opens what must exist before media flows (a header, a connection). */
+  start(): Promise<void>;
+  /** Completes the output: finalized and playable, or removed. Throws when it could not be. */
+  finalize(): Promise<void>;
+  /** Gives the output up without finalizing (a run that never went active); leaves nothing behind. */
+  discard(): Promise<void>;
+  /** Bytes written so far. */
+  readonly bytes: number;
+  /** Media time complete in this output (the end of its slowest track); undefined when it has no timeline. */
+  mediaTime(): Microseconds | undefined;
+  /** Its entry in the run's result. */
+  result(): R;
+}
