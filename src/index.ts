@@ -16,7 +16,11 @@ export {
   AUDIO_CODECS, CONTAINER_CODECS, FILE_CONTAINERS, H264_PROFILES, SPEED_PRESETS, VIDEO_CODECS,
   type AudioCodecName, type FileContainer, type H264Profile, type SpeedPreset, type VideoCodecName,
 } from './config/codecs.js';
-export { containerOfPath, streamProtocolOf, type OutputInit, type OutputSpec, type StreamProtocol } from './config/outputs.js';
+export {
+  allowedCodecs, containerOfPath, fillTemplate, outputKindOfPath, streamProtocolOf,
+  type FileOutputInit, type ImageFormat, type ImagesOutputInit, type OutputInit, type OutputSpec, type SegmentFormat,
+  type SegmentsOutputInit, type StreamOutputInit, type StreamProtocol,
+} from './config/outputs.js';
 export {
   DEFAULT_ENCODING, DEFAULT_QUEUES, PipelineConfig, createPipelineConfig, type CodecMode, type EncodingInit, type EncodingOptions,
   type FileSourceInit, type LimitsInit, type PipelineConfigInit, type QueueInit, type TestSourceInit, type TrackInfo,
@@ -31,8 +35,14 @@ export {
   Controller, createController, createControllerWithSource, type ControllerEvents, type ControllerOptions,
 } from './pipeline/controller.js';
 export type {
-  FileOutputResult, PipelineProgress, PipelineResult, PipelineStatus, ResultError,
+  FileOutputResult, OutputResult, PipelineProgress, PipelineResult, PipelineStatus, ResultError,
 } from './pipeline/status.js';
+export type { SegmentsOutputResult } from './sinks/hls-output.js';
+export type { ImagesOutputResult } from './sinks/image-output.js';
+export { Segmenter, type Segment } from './muxers/segmenter.js';
+export { mediaPlaylist, type PlaylistInit, type PlaylistSegment } from './muxers/playlist.js';
+export { Tee, type TeeItemOps, type TeePortInit, type TeePortStats } from './pipeline/tee.js';
+export { Interleaver } from './pipeline/interleaver.js';
 export type { TrackMode, TrackResult } from './pipeline/graph.js';
 export { BoundedQueue, type QueuePolicy, type QueueStats } from './queues/bounded-queue.js';
 export { QueueNode } from './queues/queue-node.js';

@@ -208,7 +208,7 @@ export class Controller extends EventEmitter<ControllerEvents> {
     const wallMs = this._activeAt === undefined ? 0 : performance.now() - this._activeAt;
     const outputs = g?.outputResults() ?? [];
     // The run's media duration: the longest output's (all share one timeline).
-    const durationMs = outputs.reduce((d, o) => Math.max(d, 'durationMs' in o ? o.durationMs : 0), 0);
+    const durationMs = outputs.reduce((d, o) => Math.max(d, o.durationMs), 0);
     this._status = status;
     this.emit('status', status);
     const json = error?.toJSON();

@@ -4,11 +4,13 @@ import type { OutputSpec } from '../config/outputs.js';
 import type { PipelineConfig } from '../config/pipeline-config.js';
 import { AvpipeError } from '../errors.js';
 import { FileOutput, type FileOutputResult } from '../sinks/file-output.js';
+import { loadNodeAv } from '../codecs/node-av-loader.js';
+import { ImageOutput, imageSize, type ImagesOutputResult } from '../sinks/image-output.js';
 import { HlsOutput, type SegmentsOutputResult } from '../sinks/hls-output.js';
 import type { OutputNode } from '../sinks/output-node.js';
 
 /** Any output's entry in a result; `type` tells which. */
-export type OutputResult = FileOutputResult | SegmentsOutputResult;
+export type OutputResult = FileOutputResult | SegmentsOutputResult | ImagesOutputResult;
 
 /** What outputs are built from: the config, the encoded tracks they will get, and the graph's hooks. */
 export interface OutputContext {
@@ -34,6 +36,8 @@ export async function buildOutput(spec: OutputSpec, ctx: OutputContext): Promise
       }, ctx.onSize) as OutputNode<unknown, OutputResult>;
     case 'segments':
       return new HlsOutput(spec, { ...(t.video === undefined ? {} : { video: t.video }), ...(t.audio === undefined ? {} : { audio: t.audio }) }) as OutputNode<unknown, OutputResult>;
+    case 'images':
+      return new ImageOutput(await loadNodeAv(), spec, imageSize(spec, config.encoding)) as OutputNode<unknown, OutputResult>;
     default:
       throw new AvpipeError('CONFIG_INVALID', `${spec.kind} outputs are not implemented yet`);
   }

@@ -31,7 +31,7 @@ export interface ProbeStream {
 
 /** ffprobe -show_streams -show_format -count_frames, parsed. */
 export async function probe(path: string): Promise<{ streams: ProbeStream[]; format: { format_name: string; duration?: string; size: string } }> {
-  const { stdout } = await run(FFPROBE, ['-v', 'error', '-count_frames', '-show_streams', '-show_format', '-of', 'json', path], { maxBuffer: 64 << 20 });
+  const { stdout } = await run(FFPROBE, ['-v', 'error', '-count_frames', '-count_packets', '-show_streams', '-show_format', '-of', 'json', path], { maxBuffer: 64 << 20 });
   return JSON.parse(stdout) as { streams: ProbeStream[]; format: { format_name: string; duration?: string; size: string } };
 }
 

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
-  NodeAvProvider, TestSource, createController, createControllerWithSource, createPipelineConfig, type PipelineStatus,
+  NodeAvProvider, TestSource, createController, createControllerWithSource, createPipelineConfig, type FileOutputResult, type PipelineStatus,
 } from '../../src/index.js';
 import { frames, probe, streamOf } from '../helpers/ffprobe.js';
 import { failingVideoProvider } from '../helpers/providers.js';
@@ -25,7 +25,7 @@ describe('Controller lifecycle', () => {
     expect(result).toMatchObject({ status: 'COMPLETE', error: null, live: false, codecProvider: 'node-av' });
     expect(result.durationMs).toBeGreaterThanOrEqual(2000);
     expect(result.durationMs).toBeLessThanOrEqual(2021);
-    expect(result.outputs[0]!.durationMs).toBe(result.durationMs);
+    expect((result.outputs[0] as FileOutputResult).durationMs).toBe(result.durationMs);
     expect(result.startedAt).not.toBeNull();
     expect(result.encoders.map((e) => e.framesIn)).toEqual([60, 100]);
     expect(await c.start()).toBe(result);
@@ -100,7 +100,7 @@ describe('Controller lifecycle', () => {
     const v = streamOf(await probe(path), 'video');
     expect(frames(v)).toBeGreaterThan(0);
     expect(frames(v)).toBeLessThanOrEqual(45);
-    expect(result.outputs[0]!.exists).toBe(true);
+    expect((result.outputs[0] as FileOutputResult).exists).toBe(true);
   });
 
   it('a sink that cannot be written ends as FAILED with SINK_FAILED and leaves no file', async () => {
@@ -110,7 +110,7 @@ describe('Controller lifecycle', () => {
     expect(result.error?.code).toBe('SINK_FAILED');
     expect(result.error?.message).toContain(path);
     expect(existsSync(path)).toBe(false);
-    expect(result.outputs[0]!.exists).toBe(false);
+    expect((result.outputs[0] as FileOutputResult).exists).toBe(false);
   });
 
   it('a duration limit ends the run as LIMIT_REACHED with exactly that much media', async () => {
@@ -124,7 +124,7 @@ describe('Controller lifecycle', () => {
     const path = join(dir, 'limit-size.mp4');
     const result = await createController(createPipelineConfig({ live: false, source: { type: 'test', duration: 30 }, encoding: small, limits: { maxSize: 200_000 }, outputs: [{ path }] })).start();
     expect(result.status).toBe('LIMIT_REACHED');
-    expect(result.outputs[0]!.size).toBeGreaterThanOrEqual(200_000);
+    expect((result.outputs[0] as FileOutputResult).size).toBeGreaterThanOrEqual(200_000);
     expect(result.durationMs).toBeLessThan(30_000);
     expect(frames(streamOf(await probe(path), 'video'))).toBeGreaterThan(0);
   });
