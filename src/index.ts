@@ -4,7 +4,7 @@ export type {
   VideoEncoderInit, VideoEncoderLike,
 } from './codecs/codec-provider.js';
 export {
-  EncodedAudioChunk, EncodedChunk, EncodedVideoChunk, type AudioDecoderConfig, type EncodedChunkInit,
+  EncodedAudioChunk, EncodedChunk, EncodedVideoChunk, type AudioDecoderConfig, type EncodedChunkInit, type EncodedOutput,
   type EncodedChunkMetadata, type EncodedChunkType, type VideoDecoderConfig,
 } from './codecs/encoded-chunk.js';
 export type { DecoderStats } from './codecs/decoder-node.js';

@@ -3,7 +3,7 @@ import {
   AUDIO_CODECS, CONTAINER_CODECS, H264_PROFILES, SPEED_PRESETS, VIDEO_CODECS, type AudioCodecName, type FileContainer, type VideoCodecName,
 } from './codecs.js';
 import {
-  allowedCodecs, codecsFor, containerOfPath, imageFormatOfPath, isNumberTemplate, outputKindOf, resolveOutput, streamProtocolOf,
+  allowedCodecs, codecsFor, containerOfPath, outputName, imageFormatOfPath, isNumberTemplate, outputKindOf, resolveOutput, streamProtocolOf,
   type ImagesOutputInit, type OutputInit, type OutputSpec, type SegmentsOutputInit,
 } from './outputs.js';
 import type { EncodingOptions, PipelineConfigInit } from './pipeline-config.js';
@@ -30,6 +30,13 @@ export function validateConfig(init: PipelineConfigInit): ConfigProblem[] {
   if (enc.preset !== undefined && !isPresetName(enc.preset)) bad('encoding.preset', `unknown preset "${String(enc.preset)}"`);
   const specs = resolvableOutputs(init.outputs ?? []);
   const e = resolveEncoding(enc.preset !== undefined && !isPresetName(enc.preset) ? { ...enc, preset: undefined } : enc, allowedCodecs(specs));
+  const allowed = allowedCodecs(specs);
+  for (const kind of ['video', 'audio'] as const) {
+    const takers = specs.filter((o) => (codecsFor(o)?.[kind].length ?? 0) > 0);
+    if (allowed !== undefined && allowed[kind].length === 0 && takers.length > 0 && enc[`${kind}Codec`] === undefined) {
+      bad('outputs', `no ${kind} codec fits every output (one encode feeds them all): ${specs.map((o) => `${outputName(o)} takes ${codecsFor(o)?.[kind].join(', ') || 'none'}`).join('; ')}`);
+    }
+  }
 
   for (const dim of ['width', 'height'] as const) {
     const v = e[dim];

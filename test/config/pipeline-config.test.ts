@@ -112,3 +112,37 @@ describe('validation', () => {
     expect(existsSync(path)).toBe(false);
   });
 });
+
+describe('outputs', () => {
+  it('tells each output type from its path or URL', () => {
+    const c = createPipelineConfig({ outputs: [{ path: 'a.mp4' }, { path: 'hls/x.m3u8' }, { path: 'th/i_%05d.jpg' }, { url: 'rtmp://h/app/key' }] });
+    expect(c.outputs.map((o) => o.kind)).toEqual(['file', 'segments', 'images', 'stream']);
+    expect(c.outputs[1]).toMatchObject({ segmentDuration: 4, segmentFormat: 'ts', segmentTemplate: 'x_%05d.ts' });
+    expect(c.outputs[2]).toMatchObject({ format: 'jpeg', interval: 10 });
+  });
+
+  it('picks the codecs every output takes: MP4 beside HLS or RTMP is H.264 + AAC', () => {
+    expect(createPipelineConfig({ outputs: [{ path: 'a.mp4' }, { playlist: 'x.m3u8' }] }).encoding).toMatchObject({ videoCodec: 'h264', audioCodec: 'aac' });
+    expect(createPipelineConfig({ outputs: [{ path: 'a.mp4' }] }).encoding.audioCodec).toBe('opus');
+    // Media no output takes is not made.
+    expect(createPipelineConfig({ outputs: [{ images: 't_%d.png' }] }).encoding).toMatchObject({ audioCodec: null });
+    expect(createPipelineConfig({ outputs: [{ url: 'ws://h/audio' }] }).encoding).toMatchObject({ videoCodec: null });
+  });
+
+  it('refuses what an output cannot hold or do, naming the output', () => {
+    expect(problemsOf({ outputs: [{ playlist: 'x.m3u8' }], encoding: { audioCodec: 'opus' } })).toEqual([{ field: 'encoding.audioCodec', message: expect.stringContaining('HLS segments (x.m3u8)') }]);
+    expect(problemsOf({ outputs: [{ path: 'a.webm' }, { playlist: 'x.m3u8' }] })).toContainEqual({ field: 'outputs', message: expect.stringContaining('no video codec fits every output') });
+    expect(problemsOf({ outputs: [{ playlist: 'x.m3u8', segmentDuration: 0, segmentFormat: 'mkv' as 'ts', segmentTemplate: 'seg.ts' }] }).map((p) => p.field))
+      .toEqual(['outputs[0].segmentDuration', 'outputs[0].segmentFormat', 'outputs[0].segmentTemplate']);
+    expect(problemsOf({ outputs: [{ images: 'thumb.jpg' }] })).toEqual([{ field: 'outputs[0].images', message: expect.stringContaining('%d') }]);
+    expect(problemsOf({ outputs: [{ images: 't_%d.jpg', interval: -1, width: 33 }] }).map((p) => p.field)).toEqual(['outputs[0].interval', 'outputs[0].width']);
+    expect(problemsOf({ outputs: [{ url: 'srt://h:9000' }] })).toEqual([{ field: 'outputs[0].url', message: expect.stringContaining('not implemented') }]);
+  });
+
+  it("keeps egress's limits: one file, one segments and one stream output, any number of image outputs", () => {
+    expect(problemsOf({ outputs: [{ path: 'a.mp4' }, { path: 'b.mp4' }] })).toEqual([{ field: 'outputs', message: 'at most one file output, got 2' }]);
+    expect(problemsOf({ outputs: [{ playlist: 'a.m3u8' }, { playlist: 'b.m3u8' }] })).toEqual([{ field: 'outputs', message: 'at most one segments (HLS) output, got 2' }]);
+    expect(problemsOf({ outputs: [{ url: 'rtmp://a/b' }, { url: 'ws://c/d' }] })).toEqual([{ field: 'outputs', message: 'at most one stream output, got 2' }]);
+    expect(problemsOf({ outputs: [{ path: 'a.mp4' }, { images: 'a_%d.jpg' }, { images: 'b_%d.png' }, { images: 'c_%d.jpg' }] })).toEqual([]);
+  });
+});
