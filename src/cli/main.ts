@@ -71,6 +71,7 @@ function describeOutput(out: OutputResult): string {
   switch (out.type) {
     case 'file': return out.exists ? `${out.path}: ${out.size} bytes` : `${out.path}: removed`;
     case 'segments': return out.exists ? `${out.playlist}: ${out.segmentCount} segments, ${out.size} bytes` : `${out.playlist}: removed`;
+    case 'stream': return `${out.url}: ${out.packets} packets, ${out.retries} retries${out.error === null ? '' : `, failed: ${out.error}`}`;
     case 'images': return `${out.template}: ${out.count} images, ${out.size} bytes`;
   }
 }

@@ -8,6 +8,8 @@ export interface EncodedChunkInit {
   type: EncodedChunkType;
   timestamp: Microseconds;
   duration?: Microseconds;
+  /** avpipe extension: the decode time, when the encoder reorders frames (B-frames); FLV needs it. */
+  decodeTimestamp?: Microseconds;
   data: Uint8Array;
 }
 
@@ -16,6 +18,8 @@ export class EncodedChunk {
   readonly type: EncodedChunkType;
   readonly timestamp: Microseconds;
   readonly duration: Microseconds | null;
+  /** avpipe extension: the decode time when it differs from `timestamp` (B-frames); null when unknown. */
+  readonly decodeTimestamp: Microseconds | null;
   /** avpipe extension: the bytes without a copy. Treat as read-only. */
   readonly data: Uint8Array;
 
@@ -23,6 +27,7 @@ export class EncodedChunk {
     this.type = init.type;
     this.timestamp = init.timestamp;
     this.duration = init.duration ?? null;
+    this.decodeTimestamp = init.decodeTimestamp ?? null;
     this.data = init.data;
   }
 

@@ -186,6 +186,8 @@ export class NodeAvVideoEncoder implements VideoEncoderLike {
     const chunk = new EncodedVideoChunk({
       type: key ? 'key' : 'delta',
       timestamp: Math.round((Number(pkt.pts) * 1e6) / cfg.framerate),
+      // x264 gives DTS < PTS with B-frames (shifted back by the reorder delay).
+      decodeTimestamp: Math.round((Number(pkt.dts) * 1e6) / cfg.framerate),
       duration: Math.round(1e6 / cfg.framerate),
       data,
     });

@@ -119,6 +119,7 @@ function checkOutput(
     counts.stream++;
     if (!live) bad(`${at}.url`, `${out.url} is a stream output, which cannot ingest faster than realtime: not allowed on a non-live pipeline`);
     else if (protocol === 'srt') bad(`${at}.url`, 'srt stream outputs are not implemented (no SRT library for Node exists; see the README)');
+    else if (protocol === 'rtmp' && !/^rtmps?:\/\/[^/]+\/[^/]+\/.+/i.test(out.url)) bad(`${at}.url`, `an RTMP URL needs an app and a stream key (rtmp://host/app/key), got "${out.url}"`);
     else if (protocol === 'websocket' && e.audioCodec === null) bad(`${at}.url`, 'a websocket output carries audio: audioCodec must not be null');
     else checkCodecs(`${protocol} stream ${out.url}`, codecsFor({ kind: 'stream', url: out.url, protocol }), e, bad);
     return;

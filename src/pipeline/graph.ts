@@ -235,10 +235,10 @@ export class Graph {
         tee.addPort({ name: b.kind, consumer: b.encoder.stream.writable as WritableStream<VideoFrame | AudioData>, capacity: b.queue.queue.capacity, policy: config.live ? 'drop-oldest' : 'block', onError: 'fail', late: false });
         encoded = guard(`${b.kind} encoder`, (b.encoder.stream.readable as ReadableStream<EncodedOutput>).pipeTo(this._interleaver.writable(b.kind), { signal }));
       }
-      return Promise.all([guard(`${b.kind} branch`, raw.pipeTo(tee.writable, { signal })), encoded, tee.done()]).then(() => undefined);
+      return Promise.all([guard(`${b.kind} branch`, raw.pipeTo(tee.writable, { signal })), encoded, tee.done(false)]).then(() => undefined);
     });
     runs.push(guard('outputs', this._interleaver.readable.pipeTo(this._tees.encoded.writable, { signal })));
-    runs.push(this._tees.encoded.done());
+    runs.push(this._tees.encoded.done(false));
     try {
       await Promise.all(runs);
       if (this._firstError !== undefined) throw this._firstError;

@@ -8,9 +8,10 @@ import { loadNodeAv } from '../codecs/node-av-loader.js';
 import { ImageOutput, imageSize, type ImagesOutputResult } from '../sinks/image-output.js';
 import { HlsOutput, type SegmentsOutputResult } from '../sinks/hls-output.js';
 import type { OutputNode } from '../sinks/output-node.js';
+import { RtmpOutput, type StreamOutputResult } from '../sinks/rtmp-output.js';
 
 /** Any output's entry in a result; `type` tells which. */
-export type OutputResult = FileOutputResult | SegmentsOutputResult | ImagesOutputResult;
+export type OutputResult = FileOutputResult | SegmentsOutputResult | ImagesOutputResult | StreamOutputResult;
 
 /** What outputs are built from: the config, the encoded tracks they will get, and the graph's hooks. */
 export interface OutputContext {
@@ -38,7 +39,13 @@ export async function buildOutput(spec: OutputSpec, ctx: OutputContext): Promise
       return new HlsOutput(spec, { ...(t.video === undefined ? {} : { video: t.video }), ...(t.audio === undefined ? {} : { audio: t.audio }) }) as OutputNode<unknown, OutputResult>;
     case 'images':
       return new ImageOutput(await loadNodeAv(), spec, imageSize(spec, config.encoding)) as OutputNode<unknown, OutputResult>;
-    default:
-      throw new AvpipeError('CONFIG_INVALID', `${spec.kind} outputs are not implemented yet`);
+    case 'stream': {
+      if (spec.protocol !== 'rtmp') throw new AvpipeError('CONFIG_INVALID', `${spec.protocol} outputs are not implemented yet`);
+      const e = config.encoding;
+      return new RtmpOutput(spec, {
+        ...(t.video === undefined ? {} : { width: e.width, height: e.height, fps: e.fps, videoBitrateKbps: e.videoBitrateKbps }),
+        ...(t.audio === undefined ? {} : { sampleRate: e.sampleRate, channels: e.channels, audioBitrateKbps: e.audioBitrateKbps }),
+      }) as OutputNode<unknown, OutputResult>;
+    }
   }
 }

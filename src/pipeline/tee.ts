@@ -183,9 +183,13 @@ export class Tee<T> {
     return [...this._ports.keys()];
   }
 
-  /** Resolves when every port (attached or removed) has delivered everything to its consumer. */
-  async done(): Promise<void> {
-    await Promise.all([...this._ports.values(), ...this._retired].map((p) => p.done));
+  /**
+   * Resolves when every port (attached or removed) has delivered everything to its consumer; with
+   * `isolated` false, ports whose failures are isolated (live streams) are not waited for: they end
+   * when their output is finalized.
+   */
+  async done(isolated = true): Promise<void> {
+    await Promise.all([...this._ports.values(), ...this._retired].filter((p) => isolated || p.onError === 'fail').map((p) => p.done));
   }
 
   /** The first fatal error among the ports, if any. */

@@ -1,0 +1,99 @@
+import { execFile } from 'node:child_process';
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createController, createPipelineConfig, type FileOutputResult, type PipelineResult } from '../../src/index.js';
+import { FFMPEG } from '../helpers/fixtures.js';
+import { beepOnsets, flashTimes, frames, probe, streamOf } from '../helpers/ffprobe.js';
+import { record } from '../helpers/run.js';
+import { startBlackHole, startProxy, startRtmpServer, type RtmpServer } from '../helpers/rtmp-server.js';
+import { tmpDir } from '../helpers/tmp.js';
+
+const run = promisify(execFile);
+const dir = tmpDir();
+const small = { width: 320, height: 240 };
+let server: RtmpServer;
+
+beforeAll(async () => {
+  server = await startRtmpServer(dir);
+});
+afterAll(async () => {
+  await server?.stop();
+});
+
+const streamOut = (r: PipelineResult) => r.outputs.find((o) => o.type === 'stream')!;
+
+describe('RTMP stream output (live), against node-media-server', () => {
+  it("delivers every frame and packet: the server's recording holds what the file holds, in sync", async () => {
+    const file = join(dir, 'beside-rtmp.mp4');
+    const recorded = server.recorded('/live/a');
+    const r = await record({ source: { type: 'test', duration: 4 }, encoding: small, outputs: [{ path: file }, { url: `rtmp://127.0.0.1:${server.port}/live/a` }] });
+    expect(r.status).toBe('COMPLETE');
+    expect(r.queues.every((q) => q.dropped === 0)).toBe(true);
+    const out = streamOut(r);
+    expect(out).toMatchObject({ type: 'stream', protocol: 'rtmp', retries: 0, error: null });
+    const flv = await recorded;
+    const [got, want] = [await probe(flv), await probe(file)];
+    expect(frames(streamOf(got, 'video'))).toBe(120);
+    expect(frames(streamOf(want, 'video'))).toBe(120);
+    expect(streamOf(got, 'audio').nb_read_packets).toBe(streamOf(want, 'audio').nb_read_packets);
+    expect(out.type === 'stream' && out.packets).toBe(120 + Number(streamOf(want, 'audio').nb_read_packets));
+    const flashes = await flashTimes(flv);
+    const beeps = await beepOnsets(flv);
+    expect(flashes.length).toBe(4);
+    for (let i = 0; i < 4; i++) expect(Math.abs(flashes[i]! - beeps[i]!)).toBeLessThanOrEqual(1 / 30 + 0.001);
+  });
+
+  it('retries a dropped connection with backoff, reports it, and resumes on a keyframe; the file is untouched', async () => {
+    const proxy = await startProxy(server.port);
+    const file = join(dir, 'through-drop.mp4');
+    const first = server.recorded('/live/b');
+    const secondDone = first.then(() => server.recorded('/live/b'));
+    const c = createController(createPipelineConfig({ source: { type: 'test', duration: 5 }, encoding: { ...small, keyframeInterval: 1 }, outputs: [{ path: file }, { url: `rtmp://127.0.0.1:${proxy.port}/live/b` }] }));
+    setTimeout(() => proxy.cut(), 1500);
+    const r = await c.start();
+    await proxy.close();
+    expect(r.status).toBe('COMPLETE');
+    const out = streamOut(r);
+    expect(out.type === 'stream' && out.retries).toBeGreaterThanOrEqual(1);
+    expect(out.type === 'stream' && out.error).toBe(null);
+    expect(frames(streamOf(await probe(file), 'video'))).toBe(150);
+    const firstFile = await first;
+    const before = frames(streamOf(await probe(firstFile), 'video'));
+    expect(before).toBeGreaterThan(20);
+    // The second publish is its own recording, and decodes cleanly from its first frame (it started on a keyframe).
+    await secondDone;
+    const second = (await readdir(join(dir, 'record', 'live', 'b'))).map((f) => join(dir, 'record', 'live', 'b', f)).filter((f) => f !== firstFile);
+    expect(second.length).toBe(1);
+    const { stderr } = await run(FFMPEG, ['-v', 'error', '-i', second[0]!, '-f', 'null', '-'], { encoding: 'utf8' });
+    expect(stderr).toBe('');
+    const after = frames(streamOf(await probe(second[0]!), 'video'));
+    expect(after).toBeGreaterThan(30);
+    // What was lost is the drop and the reconnect (about a second), not more.
+    expect(before + after).toBeGreaterThan(150 - 60);
+  });
+
+  it('a stalled server: its output drops and counts, the file output stays complete, the run ends on time', async () => {
+    const hole = await startBlackHole();
+    const file = join(dir, 'beside-stall.mp4');
+    const t0 = performance.now();
+    const r = await record({ source: { type: 'test', duration: 3 }, encoding: small, outputs: [{ path: file }, { url: `rtmp://127.0.0.1:${hole.port}/live/c` }] });
+    const wall = performance.now() - t0;
+    await hole.close();
+    expect(r.status).toBe('COMPLETE');
+    expect(wall).toBeLessThan(6000);
+    const fileQueue = r.queues.find((q) => q.name === `${file}-queue`)!;
+    const streamQueue = r.queues.find((q) => q.name.startsWith('rtmp://'))!;
+    expect(fileQueue.dropped).toBe(0);
+    expect(streamQueue.dropped).toBeGreaterThan(0);
+    expect(streamQueue.in).toBe(streamQueue.out + streamQueue.dropped - (streamQueue as { skipped: number }).skipped + streamQueue.level);
+    expect((r.outputs[0] as FileOutputResult).exists).toBe(true);
+    expect(frames(streamOf(await probe(file), 'video'))).toBe(90);
+    expect(streamOut(r)).toMatchObject({ packets: 0 });
+  });
+
+  it('is refused on a non-live run before anything is written', () => {
+    expect(() => createPipelineConfig({ live: false, outputs: [{ path: join(dir, 'x.mp4') }, { url: 'rtmp://127.0.0.1/live/x' }] })).toThrow(/cannot ingest faster than realtime/);
+  });
+});
