@@ -209,9 +209,11 @@ export class PipelineConfig {
       if (open('audioCodec') && allowed !== undefined) {
         e.audioCodec = input !== undefined && allowed.audio.includes(input) ? input : allowed.audio[0] ?? null;
       }
-      if (open('channels')) e.channels = Math.min(2, audio.channels);
+      // egress's websocket format is 48 kHz stereo whatever the input.
+      const ws = this.outputs.some((o) => o.kind === 'stream' && o.protocol === 'websocket');
+      if (open('channels') && !ws) e.channels = Math.min(2, audio.channels);
       // Opus only takes a few rates: an input at 44.1 kHz becomes 48 kHz.
-      if (open('sampleRate')) e.sampleRate = e.audioCodec === 'opus' && ![8000, 12000, 16000, 24000, 48000].includes(audio.sampleRate) ? 48000 : audio.sampleRate;
+      if (open('sampleRate') && !ws) e.sampleRate = e.audioCodec === 'opus' && ![8000, 12000, 16000, 24000, 48000].includes(audio.sampleRate) ? 48000 : audio.sampleRate;
     }
     this._encoding = e;
   }

@@ -121,6 +121,7 @@ function checkOutput(
     else if (protocol === 'srt') bad(`${at}.url`, 'srt stream outputs are not implemented (no SRT library for Node exists; see the README)');
     else if (protocol === 'rtmp' && !/^rtmps?:\/\/[^/]+\/[^/]+\/.+/i.test(out.url)) bad(`${at}.url`, `an RTMP URL needs an app and a stream key (rtmp://host/app/key), got "${out.url}"`);
     else if (protocol === 'websocket' && e.audioCodec === null) bad(`${at}.url`, 'a websocket output carries audio: audioCodec must not be null');
+    else if (protocol === 'websocket' && (e.sampleRate !== 48000 || e.channels !== 2)) bad(`${at}.url`, `a websocket output sends 48 kHz stereo (egress's format), the encoding has ${e.sampleRate} Hz x${e.channels}`);
     else checkCodecs(`${protocol} stream ${out.url}`, codecsFor({ kind: 'stream', url: out.url, protocol }), e, bad);
     return;
   }

@@ -7,6 +7,8 @@ import type { Source } from '../sources/source.js';
 import { FileSource } from '../sources/file-source.js';
 import { TestSource } from '../sources/test-source.js';
 import { Graph } from './graph.js';
+import { resolveOutput, streamProtocolOf, type StreamOutputInit } from '../config/outputs.js';
+import type { OutputResult } from './outputs.js';
 import { FINAL_STATUSES, type PipelineProgress, type PipelineResult, type PipelineStatus } from './status.js';
 
 /** Options of a controller beside its config. */
@@ -95,6 +97,27 @@ export class Controller extends EventEmitter<ControllerEvents> {
     return this.finished;
   }
 
+  /**
+   * Adds a stream output (rtmp://, rtmps://, ws://, wss://) to the running live pipeline, egress's
+   * UpdateStream: it joins at the next keyframe. Several stream URLs may run at once this way.
+   */
+  async addOutput(init: StreamOutputInit): Promise<void> {
+    if (!this.config.live) throw new AvpipeError('CONFIG_INVALID', 'stream outputs cannot be added to a non-live pipeline: they cannot ingest faster than realtime');
+    if (this._status !== 'ACTIVE' || this._graph === undefined) throw new AvpipeError('INVALID_STATE', `outputs can be added while ACTIVE, not ${this._status}`);
+    const protocol = streamProtocolOf(init.url);
+    if (protocol === undefined || protocol === 'srt') throw new AvpipeError('CONFIG_INVALID', `${init.url}: only rtmp(s):// and ws(s):// outputs can be added`);
+    await this._graph.addOutput(resolveOutput(init));
+  }
+
+  /**
+   * Removes an output from the running pipeline by its path or URL: what it holds is delivered and it
+   * is finalized. Removing the last one ends the run (as stop() does).
+   */
+  async removeOutput(name: string): Promise<OutputResult> {
+    if (this._status !== 'ACTIVE' || this._graph === undefined) throw new AvpipeError('INVALID_STATE', `outputs can be removed while ACTIVE, not ${this._status}`);
+    return this._graph.removeOutput(name);
+  }
+
   /** Aborts a run still going and waits for it; idempotent. */
   async close(): Promise<void> {
     if (this._result === undefined) await this.abort();
@@ -129,6 +152,7 @@ export class Controller extends EventEmitter<ControllerEvents> {
         },
       });
       this._graph = graph;
+      graph.onOutputsGone(() => void this.stop());
       await graph.open();
       // Stopped or aborted before it was active: egress's ABORTED, and no output left behind.
       if (this._abortRequested || this._stopRequested) {

@@ -103,6 +103,8 @@ const RAW_OPS: TeeItemOps<VideoFrame | AudioData> = {
 interface AttachedOutput {
   node: OutputNode<unknown, OutputResult>;
   tee: 'encoded' | 'video' | 'audio';
+  /** Taken off the running pipeline (already finalized). */
+  removed?: boolean;
 }
 
 /**
@@ -224,7 +226,8 @@ export class Graph {
       if (b.mode === 'copy') return guard(`${b.kind} branch`, (out as ReadableStream<EncodedOutput>).pipeTo(this._interleaver.writable(b.kind), { signal }));
       const raw = out as ReadableStream<VideoFrame | AudioData>;
       const tee = this._tees[b.kind];
-      if (tee.portNames.length === 0) {
+      // A live run always goes through the raw tee, so a websocket output can join while it runs.
+      if (tee.portNames.length === 0 && !config.live) {
         return guard(`${b.kind} branch`, raw.pipeThrough(b.queue as unknown as TransformStream<VideoFrame | AudioData, VideoFrame | AudioData>, { signal })
           .pipeThrough(b.encoder!.stream as unknown as TransformStream<VideoFrame | AudioData, EncodedOutput>, { signal })
           .pipeTo(this._interleaver.writable(b.kind), { signal }));
@@ -262,6 +265,7 @@ export class Graph {
   async finalize(): Promise<void> {
     let first: unknown;
     for (const o of this._outputs) {
+      if (o.removed === true) continue;
       try {
         await o.node.finalize();
       } catch (err) {
@@ -281,17 +285,25 @@ export class Graph {
    * keyframe, with the decoder configs it needs.
    */
   async addOutput(spec: OutputSpec): Promise<void> {
+    const takes = codecsFor(spec);
+    const t = this._ctx.muxerTracks;
+    if (takes !== undefined) {
+      const bad = [t.video !== undefined && !takes.video.includes(t.video) ? t.video : undefined, t.audio !== undefined && !takes.audio.includes(t.audio) ? t.audio : undefined].filter((x) => x !== undefined);
+      if (bad.length > 0) throw new AvpipeError('CONFIG_INVALID', `${outputName(spec)} cannot carry ${bad.join(' and ')}, which this pipeline encodes (it takes ${[...takes.video, ...takes.audio].join(', ')}): start the pipeline with those codecs`);
+    }
+    if (this._outputs.some((o) => o.node.name === outputName(spec) && o.removed !== true)) throw new AvpipeError('CONFIG_INVALID', `${outputName(spec)} is already an output`);
     await this._attach(spec, true);
   }
 
   /** Removes an output from the running pipeline: what it holds is delivered, then it is finalized. */
   async removeOutput(name: string): Promise<OutputResult> {
-    const i = this._outputs.findIndex((o) => o.node.name === name);
+    const i = this._outputs.findIndex((o) => o.node.name === name && o.removed !== true);
     if (i < 0) throw new AvpipeError('CONFIG_INVALID', `no output named ${name}`);
     const o = this._outputs[i]!;
     await this._tees[o.tee].removePort(name);
     await o.node.finalize().catch(() => undefined);
-    if (this._tees.encoded.portNames.length + this._tees.video.portNames.length + this._tees.audio.portNames.length === 0) this._outputsGone?.();
+    o.removed = true;
+    if (this._outputs.every((x) => x.removed === true)) this._outputsGone?.();
     return o.node.result();
   }
 
@@ -302,7 +314,7 @@ export class Graph {
 
   /** Counters of every queue: the raw queues before the encoders, then one per output port. */
   queueStats(): (QueueStats | TeePortStats)[] {
-    const raw = this._branches.filter((b) => this._tees[b.kind].portNames.length === 0 || b.mode === 'copy').map((b) => b.queue.toJSON());
+    const raw = this._branches.filter((b) => b.mode === 'copy' || !this._tees[b.kind].portNames.includes(b.kind)).map((b) => b.queue.toJSON());
     return [...raw, ...this._tees.video.toJSON(), ...this._tees.audio.toJSON(), ...this._tees.encoded.toJSON()];
   }
 
@@ -356,7 +368,6 @@ export class Graph {
       late,
     });
     this._outputs.push({ node, tee });
-    if (tee !== 'encoded' && late) throw new AvpipeError('CONFIG_INVALID', 'only encoded stream outputs can be added while running');
   }
 
   private _limit(kind: LimitKind): void {

@@ -8,6 +8,7 @@ import { loadNodeAv } from '../codecs/node-av-loader.js';
 import { ImageOutput, imageSize, type ImagesOutputResult } from '../sinks/image-output.js';
 import { HlsOutput, type SegmentsOutputResult } from '../sinks/hls-output.js';
 import type { OutputNode } from '../sinks/output-node.js';
+import { WebSocketOutput } from '../sinks/websocket-output.js';
 import { RtmpOutput, type StreamOutputResult } from '../sinks/rtmp-output.js';
 
 /** Any output's entry in a result; `type` tells which. */
@@ -40,7 +41,8 @@ export async function buildOutput(spec: OutputSpec, ctx: OutputContext): Promise
     case 'images':
       return new ImageOutput(await loadNodeAv(), spec, imageSize(spec, config.encoding)) as OutputNode<unknown, OutputResult>;
     case 'stream': {
-      if (spec.protocol !== 'rtmp') throw new AvpipeError('CONFIG_INVALID', `${spec.protocol} outputs are not implemented yet`);
+      if (spec.protocol === 'websocket') return new WebSocketOutput(spec) as OutputNode<unknown, OutputResult>;
+      if (spec.protocol !== 'rtmp') throw new AvpipeError('CONFIG_INVALID', `${spec.protocol} outputs are not implemented`);
       const e = config.encoding;
       return new RtmpOutput(spec, {
         ...(t.video === undefined ? {} : { width: e.width, height: e.height, fps: e.fps, videoBitrateKbps: e.videoBitrateKbps }),

@@ -171,6 +171,7 @@ export class Tee<T> {
   async removePort(name: string): Promise<void> {
     const port = this._ports.get(name);
     if (port === undefined) return;
+    // A port of the same name may be added again later; its counters stay in toJSON() under the old entry.
     this._ports.delete(name);
     this._retired.push(port);
     port.removed = true;
