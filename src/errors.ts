@@ -9,7 +9,8 @@ export type AvpipeErrorCode =
   | 'SINK_FAILED'
   | 'INVALID_STATE'
   | 'ABORTED'
-  | 'INPUT_INVALID';
+  | 'INPUT_INVALID'
+  | 'UPLOAD_FAILED';
 
 /** Options common to every avpipe error. */
 export interface AvpipeErrorOptions {

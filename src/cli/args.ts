@@ -2,6 +2,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { CodecMode, EncodingInit, PipelineConfigInit } from '../config/pipeline-config.js';
 import { outputKindOfPath, type OutputInit, type SegmentFormat } from '../config/outputs.js';
 import type { ConfigProblem } from '../errors.js';
+import { LocalStorage } from '../storage/storage.js';
 
 /** What the command line asked for. */
 export interface ParsedCommand {
@@ -31,6 +32,7 @@ const ENCODING_HELP = `  --size WxH               frame size
   --live-playlist PATH     HLS: also a sliding-window playlist of the newest segments
   --thumbnail-interval S   seconds of media time between thumbnails (default 10)
   --thumbnail-size WxH     thumbnail size (default: the video's)
+  --upload-dir DIR         copy every finished file, segment and image there (local copies kept)
   --json                   print the result as JSON on stdout, nothing else`;
 
 /** Usage text. */
@@ -60,7 +62,7 @@ const OPTIONS = {
   'keyframe-interval': { type: 'string' }, 'speed-preset': { type: 'string' }, 'max-duration': { type: 'string' }, 'max-size': { type: 'string' },
   output: { type: 'string', multiple: true }, json: { type: 'boolean' },
   'segment-duration': { type: 'string' }, 'segment-format': { type: 'string' }, 'live-playlist': { type: 'string' },
-  'thumbnail-interval': { type: 'string' }, 'thumbnail-size': { type: 'string' }, live: { type: 'boolean' }, 'no-live': { type: 'boolean' },
+  'thumbnail-interval': { type: 'string' }, 'thumbnail-size': { type: 'string' }, 'upload-dir': { type: 'string' }, live: { type: 'boolean' }, 'no-live': { type: 'boolean' },
 } as const satisfies ParseArgsConfig['options'];
 
 type Values = Record<string, string | boolean | string[] | undefined>;
@@ -112,6 +114,7 @@ function common(values: Values, problems: ConfigProblem[]): Omit<PipelineConfigI
       return { path: output };
     }),
     limits: defined({ maxDuration: num('max-duration'), maxSize: num('max-size') }),
+    ...(str('upload-dir') === undefined ? {} : { storage: { storage: new LocalStorage(str('upload-dir')!) } }),
   };
 }
 

@@ -8,6 +8,7 @@ import { formatProgress } from './progress-bar.js';
 
 /** Exit codes: 0 done (COMPLETE, LIMIT_REACHED), 1 failed, 2 bad arguments or config, 130 aborted. */
 function exitCode(result: PipelineResult): number {
+  if (result.error?.code === 'UPLOAD_FAILED') return 1;
   if (result.status === 'COMPLETE' || result.status === 'LIMIT_REACHED') return 0;
   return result.status === 'ABORTED' ? 130 : 1;
 }

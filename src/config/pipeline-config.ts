@@ -4,6 +4,7 @@ import { AvpipeError, ConfigError, type ConfigProblem } from '../errors.js';
 import type { Microseconds } from '../time.js';
 import { type AudioCodecName, type FileContainer, type H264Profile, type SpeedPreset, type VideoCodecName } from './codecs.js';
 import { allowedCodecs, codecsFor, resolveOutput, type OutputInit, type OutputSpec } from './outputs.js';
+import type { UploadOptions } from '../storage/uploader.js';
 import { PRESETS, type PresetName } from './presets.js';
 import { validateConfig } from './validate.js';
 
@@ -97,6 +98,8 @@ export interface PipelineConfigInit {
   outputs: readonly OutputInit[];
   limits?: LimitsInit;
   queues?: QueueInit;
+  /** Upload finished files, segments and images (local copies kept until each upload is confirmed). */
+  storage?: UploadOptions;
 }
 
 /**
@@ -153,6 +156,7 @@ export class PipelineConfig {
   readonly outputs: readonly OutputSpec[];
   readonly limits: { maxDurationUs: Microseconds | undefined; maxSizeBytes: number | undefined };
   readonly queues: Readonly<Required<QueueInit>>;
+  readonly storage: UploadOptions | undefined;
   /** Filled by the source before the graph is built. */
   tracks: TrackInfo[] = [];
 
@@ -174,6 +178,7 @@ export class PipelineConfig {
       maxSizeBytes: init.limits?.maxSize,
     };
     this.queues = { ...DEFAULT_QUEUES, ...init.queues };
+    this.storage = init.storage;
   }
 
   /** The encoding, after {@link adoptSourceFormat} when a source declared its tracks. */

@@ -69,6 +69,12 @@ export function validateConfig(init: PipelineConfigInit): ConfigProblem[] {
   for (const [k, v] of Object.entries(init.queues ?? {})) {
     if (v !== undefined && !(Number.isInteger(v) && v >= 1)) bad(`queues.${k}`, `must be an integer >= 1, got ${String(v)}`);
   }
+  const st = init.storage;
+  if (st !== undefined) {
+    if (typeof st.storage?.upload !== 'function') bad('storage.storage', 'must be a Storage (an object with upload(localPath, key))');
+    if (st.concurrency !== undefined && !(Number.isInteger(st.concurrency) && st.concurrency >= 1)) bad('storage.concurrency', `must be an integer >= 1, got ${String(st.concurrency)}`);
+    if (st.retries !== undefined && !(Number.isInteger(st.retries) && st.retries >= 0)) bad('storage.retries', `must be an integer >= 0, got ${String(st.retries)}`);
+  }
   const lim = init.limits ?? {};
   if (lim.maxDuration !== undefined && !(lim.maxDuration > 0)) bad('limits.maxDuration', `must be positive seconds, got ${lim.maxDuration}`);
   if (lim.maxSize !== undefined && !(lim.maxSize > 0)) bad('limits.maxSize', `must be positive bytes, got ${lim.maxSize}`);

@@ -6,6 +6,7 @@ import { AvpipeError, ConfigError, toAvpipeError } from '../errors.js';
 import type { Source } from '../sources/source.js';
 import { FileSource } from '../sources/file-source.js';
 import { TestSource } from '../sources/test-source.js';
+import { Uploader } from '../storage/uploader.js';
 import { Graph } from './graph.js';
 import { resolveOutput, streamProtocolOf, type StreamOutputInit } from '../config/outputs.js';
 import type { OutputResult } from './outputs.js';
@@ -45,6 +46,7 @@ export class Controller extends EventEmitter<ControllerEvents> {
   private _abortRequested = false;
   private _activeAt: number | undefined;
   private _timer: NodeJS.Timeout | undefined;
+  private readonly _uploader: Uploader | undefined;
   private _resolveFinished!: (r: PipelineResult) => void;
   /** Resolves with the result when the run is over, however it ended. */
   readonly finished: Promise<PipelineResult>;
@@ -55,6 +57,7 @@ export class Controller extends EventEmitter<ControllerEvents> {
     this.config = config;
     this.source = source;
     this._options = options;
+    this._uploader = config.storage === undefined ? undefined : new Uploader(config.storage);
     this.finished = new Promise((resolve) => (this._resolveFinished = resolve));
     const signal = options.signal;
     if (signal !== undefined) {
@@ -145,6 +148,7 @@ export class Controller extends EventEmitter<ControllerEvents> {
       this.config.adoptSourceFormat(tracks);
       graph = await Graph.build({
         config: this.config, source: this.source,
+        ...(this._uploader === undefined ? {} : { onFile: this._uploader.add.bind(this._uploader) }),
         provider: async () => (this._provider ??= this._options.codecProvider ?? (await NodeAvProvider.load())),
         onLimit: (kind) => {
           if (this._status === 'ACTIVE') this._setStatus('ENDING');
@@ -183,10 +187,14 @@ export class Controller extends EventEmitter<ControllerEvents> {
         finalizeError = toAvpipeError('MUXER_FAILED', 'finalizing failed', err);
       }
       await this.source.close();
+      // The run is not over until every upload is done (uploaded, or given up with the local copy kept).
+      const uploads = await this._uploader?.drain();
+      const uploadError = uploads === undefined || uploads.failed.length === 0 ? undefined
+        : new AvpipeError('UPLOAD_FAILED', `${uploads.failed.length} of ${uploads.failed.length + uploads.uploaded.length} uploads to ${uploads.storage} failed (local copies kept): ${uploads.failed[0]!.error}`, { fatal: false });
       const error = runError ?? finalizeError;
       if (error?.code === 'ABORTED') return this._finish('ABORTED', null);
       if (error !== undefined) return this._finish('FAILED', error);
-      return this._finish(graph.limitReached ? 'LIMIT_REACHED' : 'COMPLETE', null);
+      return this._finish(graph.limitReached ? 'LIMIT_REACHED' : 'COMPLETE', uploadError ?? null);
     } catch (err) {
       const error = err instanceof ConfigError ? err : toAvpipeError('SOURCE_FAILED', 'starting the pipeline failed', err);
       await graph?.discard().catch(() => undefined);
@@ -251,6 +259,7 @@ export class Controller extends EventEmitter<ControllerEvents> {
       tracks: g?.trackModes() ?? [],
       encoders: g?.encoderStats() ?? [],
       decoders: g?.decoderStats() ?? [],
+      uploads: this._uploader?.toJSON() ?? null,
     };
     this._resolveFinished(this._result);
     return this._result;

@@ -22,7 +22,7 @@ import type { OutputNode } from '../sinks/output-node.js';
 import type { Source, SourceMedia } from '../sources/source.js';
 import type { Microseconds } from '../time.js';
 import { Interleaver } from './interleaver.js';
-import { buildOutput, type OutputResult, type OutputContext } from './outputs.js';
+import { buildOutput, type FileDone, type OutputResult, type OutputContext } from './outputs.js';
 import { Tee, type TeeItemOps, type TeePortStats } from './tee.js';
 
 /** How far the faster track may run ahead in the muxer of a non-live run. */
@@ -44,6 +44,8 @@ export interface GraphInit {
    * limit needs the controller to stop the source.
    */
   onLimit: (kind: LimitKind) => void;
+  /** Told of every finished file (uploads). */
+  onFile?: FileDone;
 }
 
 /** How one track goes through the graph. */
@@ -152,6 +154,7 @@ export class Graph {
         if (max !== undefined && size >= max) this._limit('size');
       },
       provider: init.provider,
+      ...(init.onFile === undefined ? {} : { onFile: init.onFile }),
     };
   }
 

@@ -22,7 +22,12 @@ export interface OutputContext {
   /** Sees each output's size after a write (a size limit watches it). */
   onSize: (size: number) => void;
   provider: () => Promise<CodecProvider>;
+  /** Told of every finished file (for upload): its path, its key in storage, its size. */
+  onFile?: FileDone;
 }
+
+/** A finished file: its path, its key in storage, its size; `keepLocal` for files rewritten later (playlists). */
+export type FileDone = (path: string, key: string, bytes: number, keepLocal?: boolean) => void;
 
 /** Builds the node for one output spec. */
 export async function buildOutput(spec: OutputSpec, ctx: OutputContext): Promise<OutputNode<unknown, OutputResult>> {
@@ -35,11 +40,11 @@ export async function buildOutput(spec: OutputSpec, ctx: OutputContext): Promise
         ...(t.audio !== undefined ? { audio: { codec: t.audio } } : {}),
         // A size limit watches the bytes as they are written, so it needs them written as they come.
         chunked: !config.live && config.limits.maxSizeBytes === undefined,
-      }, ctx.onSize) as OutputNode<unknown, OutputResult>;
+      }, ctx.onSize, ctx.onFile) as OutputNode<unknown, OutputResult>;
     case 'segments':
-      return new HlsOutput(spec, { ...(t.video === undefined ? {} : { video: t.video }), ...(t.audio === undefined ? {} : { audio: t.audio }) }) as OutputNode<unknown, OutputResult>;
+      return new HlsOutput(spec, { ...(t.video === undefined ? {} : { video: t.video }), ...(t.audio === undefined ? {} : { audio: t.audio }) }, ctx.onFile) as OutputNode<unknown, OutputResult>;
     case 'images':
-      return new ImageOutput(await loadNodeAv(), spec, imageSize(spec, config.encoding)) as OutputNode<unknown, OutputResult>;
+      return new ImageOutput(await loadNodeAv(), spec, imageSize(spec, config.encoding), ctx.onFile) as OutputNode<unknown, OutputResult>;
     case 'stream': {
       if (spec.protocol === 'websocket') return new WebSocketOutput(spec) as OutputNode<unknown, OutputResult>;
       if (spec.protocol !== 'rtmp') throw new AvpipeError('CONFIG_INVALID', `${spec.protocol} outputs are not implemented`);

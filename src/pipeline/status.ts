@@ -5,6 +5,7 @@ import type { QueueStats } from '../queues/bounded-queue.js';
 import type { TrackResult } from './graph.js';
 import type { OutputResult } from './outputs.js';
 import type { TeePortStats } from './tee.js';
+import type { UploadsResult } from '../storage/uploader.js';
 
 export type { FileOutputResult } from '../sinks/file-output.js';
 export type { OutputResult } from './outputs.js';
@@ -66,4 +67,6 @@ export interface PipelineResult {
   tracks: TrackResult[];
   encoders: EncoderStats[];
   decoders: DecoderStats[];
+  /** What went to storage, when the config has one. */
+  uploads: UploadsResult | null;
 }

@@ -1,3 +1,4 @@
+import { basename } from 'node:path';
 import type { EncodedOutput } from '../codecs/encoded-chunk.js';
 import type { FileContainer } from '../config/codecs.js';
 import type { FileOutputSpec } from '../config/outputs.js';
@@ -5,6 +6,7 @@ import { AvpipeError, toAvpipeError } from '../errors.js';
 import { FileMuxer, type FileMuxerOptions, type MuxerTrackStats } from '../muxers/file-muxer.js';
 import type { Microseconds } from '../time.js';
 import { FileSink } from './file-sink.js';
+import type { FileDone } from '../pipeline/outputs.js';
 import type { OutputNode } from './output-node.js';
 
 /** One file output in a result. */
@@ -35,8 +37,11 @@ export class FileOutput implements OutputNode<EncodedOutput, FileOutputResult> {
   private _removed = false;
 
   /** `onSize` sees the file's size after each write (a size limit watches it). */
-  constructor(spec: FileOutputSpec, tracks: Pick<FileMuxerOptions, 'video' | 'audio' | 'chunked'>, onSize?: (size: number) => void) {
+  private readonly _onFile: FileDone | undefined;
+
+  constructor(spec: FileOutputSpec, tracks: Pick<FileMuxerOptions, 'video' | 'audio' | 'chunked'>, onSize?: (size: number) => void, onFile?: FileDone) {
     this.spec = spec;
+    this._onFile = onFile;
     this.sink = new FileSink(spec.path);
     this.sink.onSize = (size) => {
       this._startedAt ??= Date.now();
@@ -68,6 +73,7 @@ export class FileOutput implements OutputNode<EncodedOutput, FileOutputResult> {
       await this.muxer.finalize();
       await this.sink.close();
       this._endedAt = Date.now();
+      this._onFile?.(this.spec.path, basename(this.spec.path), this.bytes);
     } catch (err) {
       await this.discard();
       if (this.muxer.packets > 0) throw toAvpipeError('MUXER_FAILED', `could not finalize ${this.spec.path}; it was removed`, err);

@@ -8,6 +8,7 @@ import { mediaPlaylist, type PlaylistSegment } from '../muxers/playlist.js';
 import { muxSegment } from '../muxers/segment-muxer.js';
 import { Segmenter, type Segment } from '../muxers/segmenter.js';
 import type { Microseconds } from '../time.js';
+import type { FileDone } from '../pipeline/outputs.js';
 import type { OutputNode } from './output-node.js';
 
 /** A segments (HLS) output in a result. */
@@ -41,7 +42,7 @@ export class HlsOutput implements OutputNode<EncodedOutput, SegmentsOutputResult
   private readonly _configs: { video?: VideoDecoderConfig; audio?: AudioDecoderConfig } = {};
   private readonly _segments: (PlaylistSegment & { bytes: number })[] = [];
   private readonly _written: string[] = [];
-  private readonly _onFile: ((path: string) => void) | undefined;
+  private readonly _onFile: FileDone | undefined;
   private _mapUri: string | undefined;
   private _startDate: Date | undefined;
   private _bytes = 0;
@@ -50,7 +51,7 @@ export class HlsOutput implements OutputNode<EncodedOutput, SegmentsOutputResult
   private _removed = false;
   private _finished = false;
 
-  constructor(spec: SegmentsOutputSpec, tracks: { video?: VideoCodecName; audio?: AudioCodecName }, onFile?: (path: string) => void) {
+  constructor(spec: SegmentsOutputSpec, tracks: { video?: VideoCodecName; audio?: AudioCodecName }, onFile?: FileDone) {
     this.spec = spec;
     this._tracks = tracks;
     this._dir = dirname(spec.playlist);
@@ -145,15 +146,20 @@ export class HlsOutput implements OutputNode<EncodedOutput, SegmentsOutputResult
     }
     this._written.push(path);
     this._bytes += data.byteLength;
-    this._onFile?.(path);
+    this._onFile?.(path, uri, data.byteLength);
   }
 
   private async _writePlaylists(ended: boolean): Promise<void> {
     const common = { targetUs: Math.round(this.spec.segmentDuration * 1e6), ...(this._mapUri === undefined ? {} : { mapUri: this._mapUri }), ...(this._startDate === undefined ? {} : { startDate: this._startDate }), ended };
-    await atomicWrite(this.spec.playlist, mediaPlaylist({ ...common, segments: this._segments, type: 'event', mediaSequence: 0 }));
+    const event = mediaPlaylist({ ...common, segments: this._segments, type: 'event', mediaSequence: 0 });
+    await atomicWrite(this.spec.playlist, event);
+    // Playlists are rewritten after every segment: uploaded each time (the newest wins), never deleted locally.
+    this._onFile?.(this.spec.playlist, basename(this.spec.playlist), event.length, true);
     if (this.spec.livePlaylist !== undefined) {
       const first = Math.max(0, this._segments.length - this.spec.liveWindow);
-      await atomicWrite(this.spec.livePlaylist, mediaPlaylist({ ...common, segments: this._segments.slice(first), type: 'window', mediaSequence: first }));
+      const window = mediaPlaylist({ ...common, segments: this._segments.slice(first), type: 'window', mediaSequence: first });
+      await atomicWrite(this.spec.livePlaylist, window);
+      this._onFile?.(this.spec.livePlaylist, basename(this.spec.livePlaylist), window.length, true);
     }
   }
 }

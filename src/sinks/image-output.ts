@@ -1,11 +1,12 @@
 import { mkdir, rm, writeFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { basename, dirname } from 'node:path';
 import { NodeAvImageEncoder } from '../codecs/node-av-image-encoder.js';
 import type { NodeAv } from '../codecs/node-av-loader.js';
 import type { VideoFrame } from '../codecs/video-frame.js';
 import { fillTemplate, type ImageFormat, type ImagesOutputSpec } from '../config/outputs.js';
 import { AvpipeError, toAvpipeError } from '../errors.js';
 import type { Microseconds } from '../time.js';
+import type { FileDone } from '../pipeline/outputs.js';
 import type { OutputNode } from './output-node.js';
 
 /** An images (thumbnails) output in a result. */
@@ -43,8 +44,11 @@ export class ImageOutput implements OutputNode<VideoFrame, ImagesOutputResult> {
   private _endedAt: number | null = null;
   private _closed = false;
 
-  constructor(av: NodeAv, spec: ImagesOutputSpec, size: { width: number; height: number }) {
+  private readonly _onFile: FileDone | undefined;
+
+  constructor(av: NodeAv, spec: ImagesOutputSpec, size: { width: number; height: number }, onFile?: FileDone) {
     this.spec = spec;
+    this._onFile = onFile;
     this._intervalUs = Math.round(spec.interval * 1e6);
     this._encoder = new NodeAvImageEncoder(av, spec.format, size.width, size.height);
     this.writable = new WritableStream<VideoFrame>({
@@ -111,6 +115,7 @@ export class ImageOutput implements OutputNode<VideoFrame, ImagesOutputResult> {
     }
     this._startedAt ??= Date.now();
     this._images.push({ path, timestampMs: t / 1000, bytes: data.byteLength });
+    this._onFile?.(path, basename(path), data.byteLength);
     this._nextUs = (Math.floor((t + slack) / this._intervalUs) + 1) * this._intervalUs;
   }
 

@@ -1,0 +1,38 @@
+import { copyFile, mkdir, rename, stat } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+
+/**
+ * Where finished files go (egress's upload targets). `upload` resolves with the stored location only
+ * once the copy is confirmed; until then avpipe keeps the local file.
+ */
+export interface Storage {
+  /** Names the storage in results, e.g. `local:/srv/media`. */
+  readonly name: string;
+  upload(localPath: string, key: string): Promise<string>;
+}
+
+/** The built-in storage: a local directory (another disk, a mounted share). */
+export class LocalStorage implements Storage {
+  readonly dir: string;
+
+  constructor(dir: string) {
+    this.dir = resolve(dir);
+  }
+
+  get name(): string {
+    return `local:${this.dir}`;
+  }
+
+  /** Copies through a temporary name and renames, so a reader never sees half a file; checks the size. */
+  async upload(localPath: string, key: string): Promise<string> {
+    const dest = join(this.dir, key);
+    if (!dest.startsWith(this.dir)) throw new Error(`key ${key} leaves ${this.dir}`);
+    await mkdir(dirname(dest), { recursive: true });
+    const tmp = `${dest}.uploading`;
+    await copyFile(localPath, tmp);
+    const [a, b] = await Promise.all([stat(localPath), stat(tmp)]);
+    if (a.size !== b.size) throw new Error(`copied ${b.size} of ${a.size} bytes`);
+    await rename(tmp, dest);
+    return dest;
+  }
+}

@@ -1,0 +1,80 @@
+import { rm } from 'node:fs/promises';
+import PQueue from 'p-queue';
+import type { Storage } from './storage.js';
+
+/** How uploads run. */
+export interface UploadOptions {
+  storage: Storage;
+  /** Uploads at once (default 4). */
+  concurrency?: number;
+  /** Tries after the first failure, with doubling backoff (default 3). */
+  retries?: number;
+  /** First backoff, ms (default 500). */
+  backoffMs?: number;
+  /** Remove the local copy once its upload is confirmed (default false: keep both). */
+  deleteLocal?: boolean;
+}
+
+/** The uploads of a run, in a result. */
+export interface UploadsResult {
+  storage: string;
+  uploaded: { path: string; location: string; bytes: number }[];
+  /** Files whose upload failed for good; their local copies are kept. */
+  failed: { path: string; error: string }[];
+  /** Retries over all uploads. */
+  retries: number;
+}
+
+/**
+ * Uploads finished files through a {@link Storage}, at most `concurrency` at a time (p-queue), each
+ * retried with backoff. A local file is removed only after its upload is confirmed (and only when
+ * asked), so a failed upload loses nothing.
+ */
+export class Uploader {
+  private readonly _opts: Required<Omit<UploadOptions, 'storage'>> & { storage: Storage };
+  private readonly _queue: PQueue;
+  private readonly _result: UploadsResult;
+  /** The newest request per key: a playlist rewritten while its last upload waits is uploaded once, newest. */
+  private readonly _latest = new Map<string, number>();
+  private _seq = 0;
+
+  constructor(options: UploadOptions) {
+    this._opts = { concurrency: 4, retries: 3, backoffMs: 500, deleteLocal: false, ...options };
+    this._queue = new PQueue({ concurrency: this._opts.concurrency });
+    this._result = { storage: options.storage.name, uploaded: [], failed: [], retries: 0 };
+  }
+
+  /** Queues `localPath` for upload as `key`; `bytes` is its size for the result. */
+  add(localPath: string, key: string, bytes: number, keepLocal = false): void {
+    const seq = ++this._seq;
+    this._latest.set(key, seq);
+    void this._queue.add(async () => {
+      if (this._latest.get(key) !== seq) return;
+      for (let attempt = 0; ; attempt++) {
+        try {
+          const location = await this._opts.storage.upload(localPath, key);
+          this._result.uploaded.push({ path: localPath, location, bytes });
+          if (this._opts.deleteLocal && !keepLocal) await rm(localPath, { force: true });
+          return;
+        } catch (err) {
+          if (attempt >= this._opts.retries) {
+            this._result.failed.push({ path: localPath, error: (err as Error).message });
+            return;
+          }
+          this._result.retries++;
+          await new Promise((r) => setTimeout(r, this._opts.backoffMs * 2 ** attempt));
+        }
+      }
+    });
+  }
+
+  /** Resolves when every queued upload is done (uploaded or given up). */
+  async drain(): Promise<UploadsResult> {
+    await this._queue.onIdle();
+    return this.toJSON();
+  }
+
+  toJSON(): UploadsResult {
+    return { ...this._result, uploaded: [...this._result.uploaded], failed: [...this._result.failed] };
+  }
+}
