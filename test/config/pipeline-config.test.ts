@@ -137,12 +137,13 @@ describe('outputs', () => {
     expect(problemsOf({ outputs: [{ images: 'thumb.jpg' }] })).toEqual([{ field: 'outputs[0].images', message: expect.stringContaining('%d') }]);
     expect(problemsOf({ outputs: [{ images: 't_%d.jpg', interval: -1, width: 33 }] }).map((p) => p.field)).toEqual(['outputs[0].interval', 'outputs[0].width']);
     expect(problemsOf({ outputs: [{ url: 'srt://h:9000' }] })).toEqual([{ field: 'outputs[0].url', message: expect.stringContaining('not implemented') }]);
+    expect(problemsOf({ outputs: [{ url: 'rtmp://host/onlyapp' }] })).toEqual([{ field: 'outputs[0].url', message: expect.stringContaining('app and a stream key') }]);
   });
 
   it("keeps egress's limits: one file, one segments and one stream output, any number of image outputs", () => {
     expect(problemsOf({ outputs: [{ path: 'a.mp4' }, { path: 'b.mp4' }] })).toEqual([{ field: 'outputs', message: 'at most one file output, got 2' }]);
     expect(problemsOf({ outputs: [{ playlist: 'a.m3u8' }, { playlist: 'b.m3u8' }] })).toEqual([{ field: 'outputs', message: 'at most one segments (HLS) output, got 2' }]);
-    expect(problemsOf({ outputs: [{ url: 'rtmp://a/b' }, { url: 'ws://c/d' }] })).toEqual([{ field: 'outputs', message: 'at most one stream output, got 2' }]);
+    expect(problemsOf({ outputs: [{ url: 'rtmp://a/live/key' }, { url: 'ws://c/d' }] })).toEqual([{ field: 'outputs', message: 'at most one stream output, got 2' }]);
     expect(problemsOf({ outputs: [{ path: 'a.mp4' }, { images: 'a_%d.jpg' }, { images: 'b_%d.png' }, { images: 'c_%d.jpg' }] })).toEqual([]);
   });
 });
