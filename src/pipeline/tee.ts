@@ -57,7 +57,7 @@ class TeePort<T> {
     this.name = init.name;
     this.onError = init.onError;
     this._needStart = init.late === true;
-    let primed = new Set<string>();
+    const primed = new Set<string>();
     // A dropped encoded item breaks what follows it until the next keyframe: skip to there.
     this.node = new QueueNode<T>(`${init.name}-queue`, init.capacity, init.policy, (item) => {
       if (ops.canStart?.(item) !== undefined) this._needStart = true;
@@ -89,7 +89,6 @@ class TeePort<T> {
       this.error = toAvpipeError('SINK_FAILED', `output ${init.name} failed`, err);
       if (this.onError === 'fail') onFatal(this.error);
     });
-    primed = new Set();
   }
 
   /** Hands an item to this port: waits for room when the queue blocks, never when it drops. */
