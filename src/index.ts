@@ -45,7 +45,7 @@ export { Tee, type TeeItemOps, type TeePortInit, type TeePortStats } from './pip
 export { Interleaver } from './pipeline/interleaver.js';
 export { LocalStorage, type Storage } from './storage/storage.js';
 export { Uploader, type UploadOptions, type UploadsResult } from './storage/uploader.js';
-export type { StreamOutputResult } from './sinks/rtmp-output.js';
+export type { StreamOutputResult } from './sinks/stream-stats.js';
 export type { TrackMode, TrackResult } from './pipeline/graph.js';
 export { BoundedQueue, type QueuePolicy, type QueueStats } from './queues/bounded-queue.js';
 export { QueueNode } from './queues/queue-node.js';

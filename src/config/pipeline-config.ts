@@ -1,8 +1,8 @@
 import type { AudioDecoderConfig, VideoDecoderConfig } from '../codecs/encoded-chunk.js';
 import type { AudioRoute } from '../convert/audio-mixer.js';
-import { AvpipeError, ConfigError, type ConfigProblem } from '../errors.js';
+import { ConfigError, type ConfigProblem } from '../errors.js';
 import type { Microseconds } from '../time.js';
-import { type AudioCodecName, type FileContainer, type H264Profile, type SpeedPreset, type VideoCodecName } from './codecs.js';
+import { type AudioCodecName, type H264Profile, type SpeedPreset, type VideoCodecName } from './codecs.js';
 import { allowedCodecs, codecsFor, resolveOutput, type OutputInit, type OutputSpec } from './outputs.js';
 import type { UploadOptions } from '../storage/uploader.js';
 import { PRESETS, type PresetName } from './presets.js';

@@ -132,7 +132,6 @@ export class Graph {
   })();
   private _firstError: AvpipeError | undefined;
   private _limitHit = false;
-  private _running = false;
   private _outputsGone: (() => void) | undefined;
 
   private constructor(init: GraphInit, branches: Branch[], muxerTracks: MuxerTracks) {
@@ -214,7 +213,6 @@ export class Graph {
   async run(): Promise<void> {
     const { source, config } = this._init;
     const signal = this._abort.signal;
-    this._running = true;
     const maxUs = config.limits.maxDurationUs;
     const open = (track: TrackInfo): ReadableStream<SourceMedia> => {
       const stream = source.readable(track.id);
@@ -251,7 +249,6 @@ export class Graph {
     } finally {
       await Promise.allSettled(runs);
       for (const b of this._branches) b.close();
-      this._running = false;
     }
   }
 

@@ -9,7 +9,8 @@ import { ImageOutput, imageSize, type ImagesOutputResult } from '../sinks/image-
 import { HlsOutput, type SegmentsOutputResult } from '../sinks/hls-output.js';
 import type { OutputNode } from '../sinks/output-node.js';
 import { WebSocketOutput } from '../sinks/websocket-output.js';
-import { RtmpOutput, type StreamOutputResult } from '../sinks/rtmp-output.js';
+import { RtmpOutput } from '../sinks/rtmp-output.js';
+import type { StreamOutputResult } from '../sinks/stream-stats.js';
 
 /** Any output's entry in a result; `type` tells which. */
 export type OutputResult = FileOutputResult | SegmentsOutputResult | ImagesOutputResult | StreamOutputResult;

@@ -1,29 +1,11 @@
 import type { AudioDecoderConfig, EncodedOutput, VideoDecoderConfig } from '../codecs/encoded-chunk.js';
 import { avcConfigFromAnnexB } from '../codecs/avc.js';
 import type { StreamOutputSpec } from '../config/outputs.js';
-import { AvpipeError } from '../errors.js';
 import { aacFrame, aacSequenceHeader, avcEndOfSequence, avcFrame, avcSequenceHeader } from '../muxers/flv.js';
 import type { Microseconds } from '../time.js';
 import type { OutputNode } from './output-node.js';
+import { StreamStats, type StreamOutputResult } from './stream-stats.js';
 import { RtmpClient } from './rtmp/rtmp-client.js';
-
-/** A stream output in a result. */
-export interface StreamOutputResult {
-  type: 'stream';
-  url: string;
-  protocol: 'rtmp' | 'websocket';
-  /** Reconnections after a dropped connection. */
-  retries: number;
-  /** Media packets (or audio buffers) sent. */
-  packets: number;
-  bytes: number;
-  /** Media time sent, ms. */
-  durationMs: number;
-  startedAt: number | null;
-  endedAt: number | null;
-  /** Why the output gave up, or null. */
-  error: string | null;
-}
 
 /** How an RTMP output reconnects: backoff doubling from `firstDelayMs`, at most `maxRetries` times in a row. */
 export interface RetryPolicy {
@@ -45,6 +27,7 @@ const TIMESTAMP_OFFSET_MS = 200;
  */
 export class RtmpOutput implements OutputNode<EncodedOutput, StreamOutputResult> {
   readonly spec: StreamOutputSpec;
+  private readonly _stats = new StreamStats();
   readonly writable: WritableStream<EncodedOutput>;
   private readonly _retry: RetryPolicy;
   private readonly _meta: { width?: number; height?: number; fps?: number; videoBitrateKbps?: number; audioBitrateKbps?: number; sampleRate?: number; channels?: number };
@@ -56,13 +39,6 @@ export class RtmpOutput implements OutputNode<EncodedOutput, StreamOutputResult>
   private _needKey = true;
   private _retries = 0;
   private _failures = 0;
-  private _packets = 0;
-  private _bytes = 0;
-  private _firstUs: Microseconds | undefined;
-  private _lastUs: Microseconds = 0;
-  private _startedAt: number | null = null;
-  private _endedAt: number | null = null;
-  private _error: Error | undefined;
   private _closing = false;
 
   constructor(spec: StreamOutputSpec, meta: RtmpOutput['_meta'], retry: RetryPolicy = DEFAULT_RETRY) {
@@ -77,7 +53,7 @@ export class RtmpOutput implements OutputNode<EncodedOutput, StreamOutputResult>
   }
 
   get bytes(): number {
-    return this._bytes;
+    return this._stats.bytes;
   }
 
   /** Starts connecting; does not wait for the server. */
@@ -91,11 +67,12 @@ export class RtmpOutput implements OutputNode<EncodedOutput, StreamOutputResult>
     this._connecting?.destroy();
     const c = this._client;
     if (c !== undefined && this._ready !== undefined && (await this._ready.then(() => true, () => false))) {
-      if (this._headersSent.has('video')) await c.sendMedia('video', this._ms(this._lastUs), avcEndOfSequence()).catch(() => undefined);
+      if (this._headersSent.has('video')) await c.sendMedia('video', this._ms(this._stats.lastUs), avcEndOfSequence()).catch(() => undefined);
       await c.close();
     }
-    this._endedAt = Date.now();
-    if (this._error !== undefined) throw new AvpipeError('SINK_FAILED', `${this.spec.url}: ${this._error.message}`, { cause: this._error, fatal: false });
+    this._stats.endedAt = Date.now();
+    const failure = this._stats.failure(this.spec.url);
+    if (failure !== undefined) throw failure;
   }
 
   async discard(): Promise<void> {
@@ -110,11 +87,7 @@ export class RtmpOutput implements OutputNode<EncodedOutput, StreamOutputResult>
   }
 
   result(): StreamOutputResult {
-    return {
-      type: 'stream', url: this.spec.url, protocol: 'rtmp', retries: this._retries, packets: this._packets, bytes: this._bytes,
-      durationMs: this._firstUs === undefined ? 0 : (this._lastUs - this._firstUs) / 1000,
-      startedAt: this._startedAt, endedAt: this._endedAt, error: this._error?.message ?? null,
-    };
+    return this._stats.result(this.spec.url, 'rtmp', this._retries);
   }
 
   private async _write(item: EncodedOutput): Promise<void> {
@@ -122,11 +95,11 @@ export class RtmpOutput implements OutputNode<EncodedOutput, StreamOutputResult>
       (this._configs as Record<string, unknown>)[item.kind] = item.metadata.decoderConfig;
       this._headersSent.delete(item.kind);
     }
-    if (this._error !== undefined) throw this._error;
+    if (this._stats.error !== undefined) throw this._stats.error;
     try {
       await this._ready;
     } catch {
-      if (this._error !== undefined) throw this._error;
+      if (this._stats.error !== undefined) throw this._stats.error;
       return;
     }
     const client = this._client!;
@@ -144,8 +117,8 @@ export class RtmpOutput implements OutputNode<EncodedOutput, StreamOutputResult>
         if (avcc !== undefined) this._configs.video = { ...(cfg as VideoDecoderConfig), description: avcc };
       }
       if (this._configs[item.kind]?.description === undefined) {
-        this._error = new Error(`no ${item.kind === 'video' ? 'avcC (SPS and PPS)' : 'AudioSpecificConfig'} to start the stream with`);
-        throw this._error;
+        this._stats.error = new Error(`no ${item.kind === 'video' ? 'avcC (SPS and PPS)' : 'AudioSpecificConfig'} to start the stream with`);
+        throw this._stats.error;
       }
     }
     try {
@@ -153,10 +126,7 @@ export class RtmpOutput implements OutputNode<EncodedOutput, StreamOutputResult>
       const dts = item.kind === 'video' ? chunk.decodeTimestamp ?? chunk.timestamp : chunk.timestamp;
       const body = item.kind === 'video' ? avcFrame(chunk, (chunk.timestamp - dts) / 1000) : aacFrame(chunk);
       await client.sendMedia(item.kind, this._ms(dts), body);
-      this._packets++;
-      this._bytes += body.byteLength;
-      this._firstUs ??= chunk.timestamp;
-      this._lastUs = Math.max(this._lastUs, chunk.timestamp + (chunk.duration ?? 0));
+      this._stats.sent(body.byteLength, chunk.timestamp, chunk.timestamp + (chunk.duration ?? 0));
       this._failures = 0;
     } catch {
       // The connection dropped under this write: the drop handler reconnects; this item is lost.
@@ -191,15 +161,15 @@ export class RtmpOutput implements OutputNode<EncodedOutput, StreamOutputResult>
           if (this._closing) throw new Error('closed');
           this._failures++;
           if (this._failures > this._retry.maxRetries) {
-            this._error = new Error(`gave up after ${this._failures} failed connections: ${(err as Error).message}`);
-            throw this._error;
+            this._stats.error = new Error(`gave up after ${this._failures} failed connections: ${(err as Error).message}`);
+            throw this._stats.error;
           }
           this._retries++;
           delayMs = Math.min(this._retry.maxDelayMs, this._retry.firstDelayMs * 2 ** (this._failures - 1));
           continue;
         }
         this._client = client;
-        this._startedAt ??= Date.now();
+        this._stats.startedAt ??= Date.now();
         client.onClose(() => {
           if (this._closing) return;
           this._retries++;

@@ -1,10 +1,9 @@
 import WebSocket from 'ws';
 import type { AudioData } from '../codecs/audio-data.js';
 import type { StreamOutputSpec } from '../config/outputs.js';
-import { AvpipeError } from '../errors.js';
 import type { Microseconds } from '../time.js';
 import type { OutputNode } from './output-node.js';
-import type { StreamOutputResult } from './rtmp-output.js';
+import { StreamStats, type StreamOutputResult } from './stream-stats.js';
 
 /** Above this many unsent bytes (about a second of audio) a write waits: the output's queue drops instead. */
 const MAX_BUFFERED = 192_000;
@@ -31,17 +30,11 @@ export function toS16Interleaved(data: AudioData, channels: number): Uint8Array 
  */
 export class WebSocketOutput implements OutputNode<AudioData, StreamOutputResult> {
   readonly spec: StreamOutputSpec;
+  private readonly _stats = new StreamStats();
   readonly writable: WritableStream<AudioData>;
   private _ws: WebSocket | undefined;
   private _open: Promise<void> | undefined;
   private _ping: NodeJS.Timeout | undefined;
-  private _packets = 0;
-  private _bytes = 0;
-  private _firstUs: Microseconds | undefined;
-  private _lastUs: Microseconds = 0;
-  private _startedAt: number | null = null;
-  private _endedAt: number | null = null;
-  private _error: Error | undefined;
   private _muted: boolean | undefined;
 
   constructor(spec: StreamOutputSpec) {
@@ -62,7 +55,7 @@ export class WebSocketOutput implements OutputNode<AudioData, StreamOutputResult
   }
 
   get bytes(): number {
-    return this._bytes;
+    return this._stats.bytes;
   }
 
   /** Starts connecting; does not wait for the server. */
@@ -71,18 +64,18 @@ export class WebSocketOutput implements OutputNode<AudioData, StreamOutputResult
     this._ws = ws;
     this._open = new Promise<void>((resolve, reject) => {
       ws.once('open', () => {
-        this._startedAt = Date.now();
+        this._stats.startedAt = Date.now();
         this._ping = setInterval(() => ws.ping(), PING_MS);
         this._ping.unref();
         resolve();
       });
       ws.once('error', (err) => {
-        this._error ??= err;
+        this._stats.error ??= err;
         reject(err);
       });
       ws.once('close', (code) => {
-        if (this._endedAt === null) this._error ??= new Error(`the server closed the connection (${code})`);
-        reject(this._error);
+        if (this._stats.endedAt === null) this._stats.error ??= new Error(`the server closed the connection (${code})`);
+        reject(this._stats.error);
       });
     });
     this._open.catch(() => undefined);
@@ -96,7 +89,7 @@ export class WebSocketOutput implements OutputNode<AudioData, StreamOutputResult
   }
 
   async finalize(): Promise<void> {
-    this._endedAt = Date.now();
+    this._stats.endedAt = Date.now();
     if (this._ping !== undefined) clearInterval(this._ping);
     const ws = this._ws;
     if (ws !== undefined && ws.readyState === WebSocket.OPEN) {
@@ -106,11 +99,12 @@ export class WebSocketOutput implements OutputNode<AudioData, StreamOutputResult
         setTimeout(resolve, 2000).unref();
       });
     } else ws?.terminate();
-    if (this._error !== undefined) throw new AvpipeError('SINK_FAILED', `${this.spec.url}: ${this._error.message}`, { cause: this._error, fatal: false });
+    const failure = this._stats.failure(this.spec.url);
+    if (failure !== undefined) throw failure;
   }
 
   async discard(): Promise<void> {
-    this._endedAt = Date.now();
+    this._stats.endedAt = Date.now();
     if (this._ping !== undefined) clearInterval(this._ping);
     this._ws?.terminate();
   }
@@ -120,24 +114,17 @@ export class WebSocketOutput implements OutputNode<AudioData, StreamOutputResult
   }
 
   result(): StreamOutputResult {
-    return {
-      type: 'stream', url: this.spec.url, protocol: 'websocket', retries: 0, packets: this._packets, bytes: this._bytes,
-      durationMs: this._firstUs === undefined ? 0 : (this._lastUs - this._firstUs) / 1000,
-      startedAt: this._startedAt, endedAt: this._endedAt, error: this._error?.message ?? null,
-    };
+    return this._stats.result(this.spec.url, 'websocket', 0);
   }
 
   private async _send(data: AudioData): Promise<void> {
     await this._open;
     const ws = this._ws!;
     while (ws.bufferedAmount > MAX_BUFFERED && ws.readyState === WebSocket.OPEN) await new Promise((r) => setTimeout(r, 10));
-    if (ws.readyState !== WebSocket.OPEN) throw this._error ?? new Error('the connection is closed');
+    if (ws.readyState !== WebSocket.OPEN) throw this._stats.error ?? new Error('the connection is closed');
     if (this._muted === undefined) this.setMuted(false);
     const pcm = toS16Interleaved(data, 2);
     await new Promise<void>((resolve, reject) => ws.send(pcm, { binary: true }, (err) => (err === undefined || err === null ? resolve() : reject(err))));
-    this._packets++;
-    this._bytes += pcm.byteLength;
-    this._firstUs ??= data.timestamp;
-    this._lastUs = data.timestamp + data.duration;
+    this._stats.sent(pcm.byteLength, data.timestamp, data.timestamp + data.duration);
   }
 }

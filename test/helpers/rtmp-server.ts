@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
 
 const require = createRequire(import.meta.url);
 
@@ -85,4 +86,16 @@ export async function startBlackHole(): Promise<{ port: number; close: () => Pro
     port: (server.address() as AddressInfo).port,
     close: () => new Promise((r) => { for (const s of sockets) s.destroy(); server.close(() => r()); }),
   };
+}
+
+/** An RTMP server for a whole test file: started before its tests, stopped after; call the getter inside tests. */
+export function rtmpServerForTests(dir: string): () => RtmpServer {
+  let server: RtmpServer | undefined;
+  beforeAll(async () => {
+    server = await startRtmpServer(dir);
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+  return () => server!;
 }

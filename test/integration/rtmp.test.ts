@@ -2,33 +2,26 @@ import { execFile } from 'node:child_process';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createController, createPipelineConfig, type FileOutputResult, type PipelineResult } from '../../src/index.js';
 import { FFMPEG } from '../helpers/fixtures.js';
 import { beepOnsets, flashTimes, frames, probe, streamOf } from '../helpers/ffprobe.js';
 import { record } from '../helpers/run.js';
-import { startBlackHole, startProxy, startRtmpServer, type RtmpServer } from '../helpers/rtmp-server.js';
+import { rtmpServerForTests, startBlackHole, startProxy } from '../helpers/rtmp-server.js';
 import { tmpDir } from '../helpers/tmp.js';
 
 const run = promisify(execFile);
 const dir = tmpDir();
 const small = { width: 320, height: 240 };
-let server: RtmpServer;
-
-beforeAll(async () => {
-  server = await startRtmpServer(dir);
-});
-afterAll(async () => {
-  await server?.stop();
-});
+const rtmp = rtmpServerForTests(dir);
 
 const streamOut = (r: PipelineResult) => r.outputs.find((o) => o.type === 'stream')!;
 
 describe('RTMP stream output (live), against node-media-server', () => {
   it("delivers every frame and packet: the server's recording holds what the file holds, in sync", async () => {
     const file = join(dir, 'beside-rtmp.mp4');
-    const recorded = server.recorded('/live/a');
-    const r = await record({ source: { type: 'test', duration: 4 }, encoding: small, outputs: [{ path: file }, { url: `rtmp://127.0.0.1:${server.port}/live/a` }] });
+    const recorded = rtmp().recorded('/live/a');
+    const r = await record({ source: { type: 'test', duration: 4 }, encoding: small, outputs: [{ path: file }, { url: `rtmp://127.0.0.1:${rtmp().port}/live/a` }] });
     expect(r.status).toBe('COMPLETE');
     expect(r.queues.every((q) => q.dropped === 0)).toBe(true);
     const out = streamOut(r);
@@ -46,10 +39,10 @@ describe('RTMP stream output (live), against node-media-server', () => {
   });
 
   it('retries a dropped connection with backoff, reports it, and resumes on a keyframe; the file is untouched', async () => {
-    const proxy = await startProxy(server.port);
+    const proxy = await startProxy(rtmp().port);
     const file = join(dir, 'through-drop.mp4');
-    const first = server.recorded('/live/b');
-    const secondDone = first.then(() => server.recorded('/live/b'));
+    const first = rtmp().recorded('/live/b');
+    const secondDone = first.then(() => rtmp().recorded('/live/b'));
     const c = createController(createPipelineConfig({ source: { type: 'test', duration: 5 }, encoding: { ...small, keyframeInterval: 1 }, outputs: [{ path: file }, { url: `rtmp://127.0.0.1:${proxy.port}/live/b` }] }));
     setTimeout(() => proxy.cut(), 1500);
     const r = await c.start();

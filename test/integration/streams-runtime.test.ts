@@ -1,22 +1,16 @@
 import { writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { WebSocketServer } from 'ws';
 import { createController, createPipelineConfig, type FileOutputResult, type PipelineResult } from '../../src/index.js';
 import { beepOnsets, frames, probe, streamOf } from '../helpers/ffprobe.js';
-import { startRtmpServer, type RtmpServer } from '../helpers/rtmp-server.js';
+import { rtmpServerForTests } from '../helpers/rtmp-server.js';
 import { tmpDir } from '../helpers/tmp.js';
 
 const dir = tmpDir();
 const small = { width: 320, height: 240 };
-let server: RtmpServer;
-beforeAll(async () => {
-  server = await startRtmpServer(dir);
-});
-afterAll(async () => {
-  await server?.stop();
-});
+const rtmp = rtmpServerForTests(dir);
 
 /** A 44-byte WAV header for S16LE stereo 48 kHz, so an independent reader can take the raw capture. */
 function wav(pcm: Buffer): Buffer {
@@ -69,8 +63,8 @@ describe('WebSocket output (egress format)', () => {
 describe('stream outputs added and removed while live (UpdateStream)', () => {
   it('an RTMP output joins mid-run on a keyframe and leaves mid-run; the file keeps every frame', async () => {
     const file = join(dir, 'runtime.mp4');
-    const url = `rtmp://127.0.0.1:${server.port}/live/rt`;
-    const recorded = server.recorded('/live/rt');
+    const url = `rtmp://127.0.0.1:${rtmp().port}/live/rt`;
+    const recorded = rtmp().recorded('/live/rt');
     const c = createController(createPipelineConfig({ source: { type: 'test', duration: 5 }, encoding: { ...small, keyframeInterval: 1, audioCodec: 'aac' }, outputs: [{ path: file }] }));
     const running = c.start();
     await new Promise<void>((resolve) => c.on('status', (s) => s === 'ACTIVE' && resolve()));
@@ -96,12 +90,12 @@ describe('stream outputs added and removed while live (UpdateStream)', () => {
     const c = createController(createPipelineConfig({ source: { type: 'test', duration: 2 }, encoding: small, outputs: [{ path: join(dir, 'opus.mp4') }] }));
     const running = c.start();
     await new Promise<void>((resolve) => c.on('status', (s) => s === 'ACTIVE' && resolve()));
-    await expect(c.addOutput({ url: `rtmp://127.0.0.1:${server.port}/live/x` })).rejects.toThrow(/cannot carry opus/);
+    await expect(c.addOutput({ url: `rtmp://127.0.0.1:${rtmp().port}/live/x` })).rejects.toThrow(/cannot carry opus/);
     expect((await running).status).toBe('COMPLETE');
   });
 
   it('removing the last output ends the run', async () => {
-    const url = `rtmp://127.0.0.1:${server.port}/live/last`;
+    const url = `rtmp://127.0.0.1:${rtmp().port}/live/last`;
     const c = createController(createPipelineConfig({ source: { type: 'test' }, encoding: small, outputs: [{ url }] }));
     const running = c.start();
     await new Promise<void>((resolve) => c.on('status', (s) => s === 'ACTIVE' && resolve()));

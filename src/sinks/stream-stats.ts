@@ -1,0 +1,53 @@
+import { AvpipeError } from '../errors.js';
+import type { Microseconds } from '../time.js';
+
+/** A stream output in a result. */
+export interface StreamOutputResult {
+  type: 'stream';
+  url: string;
+  protocol: 'rtmp' | 'websocket';
+  /** Reconnections after a dropped connection. */
+  retries: number;
+  /** Media packets (or audio buffers) sent. */
+  packets: number;
+  bytes: number;
+  /** Media time sent, ms. */
+  durationMs: number;
+  startedAt: number | null;
+  endedAt: number | null;
+  /** Why the output gave up, or null. */
+  error: string | null;
+}
+
+/** The counters every stream output keeps, and its result. */
+export class StreamStats {
+  packets = 0;
+  bytes = 0;
+  firstUs: Microseconds | undefined;
+  lastUs: Microseconds = 0;
+  startedAt: number | null = null;
+  endedAt: number | null = null;
+  /** Why the output gave up; set once. */
+  error: Error | undefined;
+
+  /** Counts one message of `bytes` carrying media from `startUs` to `endUs`. */
+  sent(bytes: number, startUs: Microseconds, endUs: Microseconds): void {
+    this.packets++;
+    this.bytes += bytes;
+    this.firstUs ??= startUs;
+    this.lastUs = Math.max(this.lastUs, endUs);
+  }
+
+  /** The non-fatal error finalize() reports for a stream that gave up, if it did. */
+  failure(url: string): AvpipeError | undefined {
+    return this.error === undefined ? undefined : new AvpipeError('SINK_FAILED', `${url}: ${this.error.message}`, { cause: this.error, fatal: false });
+  }
+
+  result(url: string, protocol: StreamOutputResult['protocol'], retries: number): StreamOutputResult {
+    return {
+      type: 'stream', url, protocol, retries, packets: this.packets, bytes: this.bytes,
+      durationMs: this.firstUs === undefined ? 0 : (this.lastUs - this.firstUs) / 1000,
+      startedAt: this.startedAt, endedAt: this.endedAt, error: this.error?.message ?? null,
+    };
+  }
+}
