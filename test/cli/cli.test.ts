@@ -115,3 +115,29 @@ describe('CLI pieces', () => {
     expect(formatProgress({ status: 'ACTIVE', mediaTimeMs: 1500, frames: { video: 45, audio: 75 }, speed: 1, dropped: 3, bytes: 1, totalMs: null })).toBe('ACTIVE 1.5s 1.00x drops 3');
   });
 });
+
+describe('avpipe record with several outputs (built CLI)', () => {
+  it('takes each output type from its path, one encode for all, and lists every output in --json', async () => {
+    const out = join(dir, 'multi');
+    const r = await avpipe(['record', '--source', 'test', '--duration', '3', '--size', '320x240', '--no-live',
+      '--output', join(out, 'a.mp4'), '--output', join(out, 'hls', 'a.m3u8'), '--segment-duration', '1', '--segment-format', 'fmp4',
+      '--output', join(out, 'th', 't_%03d.png'), '--thumbnail-interval', '1', '--thumbnail-size', '160x120', '--json']);
+    expect(r.code).toBe(0);
+    const result = JSON.parse(r.stdout) as { outputs: Record<string, unknown>[]; encoders: unknown[] };
+    expect(result.encoders.length).toBe(2);
+    expect(result.outputs).toEqual([
+      expect.objectContaining({ type: 'file', path: join(out, 'a.mp4'), exists: true }),
+      expect.objectContaining({ type: 'segments', playlist: join(out, 'hls', 'a.m3u8'), format: 'fmp4', segmentCount: 3 }),
+      expect.objectContaining({ type: 'images', format: 'png', width: 160, height: 120, count: 3 }),
+    ]);
+    expect(streamOf(await probe(join(out, 'a.mp4')), 'audio').codec_name).toBe('aac');
+  });
+
+  it('refuses a stream URL on a non-live export with exit code 2, before writing anything', async () => {
+    const path = join(dir, 'never-written.mp4');
+    const r = await avpipe(['record', '--source', 'test', '--duration', '1', '--no-live', '--output', path, '--output', 'rtmp://127.0.0.1/live/x']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('cannot ingest faster than realtime');
+    expect(existsSync(path)).toBe(false);
+  });
+});
