@@ -8,7 +8,8 @@ import { formatProgress } from './progress-bar.js';
 
 /** Exit codes: 0 done (COMPLETE, LIMIT_REACHED), 1 failed, 2 bad arguments or config, 130 aborted. */
 function exitCode(result: PipelineResult): number {
-  if (result.error?.code === 'UPLOAD_FAILED') return 1;
+  // COMPLETE with a non-fatal error (an upload or a live stream that gave up) still exits 1.
+  if (result.error !== null && result.status !== 'ABORTED') return 1;
   if (result.status === 'COMPLETE' || result.status === 'LIMIT_REACHED') return 0;
   return result.status === 'ABORTED' ? 130 : 1;
 }

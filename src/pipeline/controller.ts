@@ -191,10 +191,12 @@ export class Controller extends EventEmitter<ControllerEvents> {
       const uploads = await this._uploader?.drain();
       const uploadError = uploads === undefined || uploads.failed.length === 0 ? undefined
         : new AvpipeError('UPLOAD_FAILED', `${uploads.failed.length} of ${uploads.failed.length + uploads.uploaded.length} uploads to ${uploads.storage} failed (local copies kept): ${uploads.failed[0]!.error}`, { fatal: false });
-      const error = runError ?? finalizeError;
+      // A live stream output that gave up is reported, but the run's files are complete: not FAILED.
+      const warning = finalizeError?.fatal === false ? finalizeError : uploadError;
+      const error = runError ?? (finalizeError?.fatal === false ? undefined : finalizeError);
       if (error?.code === 'ABORTED') return this._finish('ABORTED', null);
       if (error !== undefined) return this._finish('FAILED', error);
-      return this._finish(graph.limitReached ? 'LIMIT_REACHED' : 'COMPLETE', uploadError ?? null);
+      return this._finish(graph.limitReached ? 'LIMIT_REACHED' : 'COMPLETE', warning ?? uploadError ?? null);
     } catch (err) {
       const error = err instanceof ConfigError ? err : toAvpipeError('SOURCE_FAILED', 'starting the pipeline failed', err);
       await graph?.discard().catch(() => undefined);

@@ -259,20 +259,21 @@ export class Graph {
   }
 
   /**
-   * Completes every output: each finalized and playable, or removed. Throws the first failure, after
-   * trying them all.
+   * Completes every output: each finalized and playable, or removed. After trying them all, throws
+   * the first fatal failure, else the first non-fatal one (a live stream that gave up).
    */
   async finalize(): Promise<void> {
-    let first: unknown;
+    const errors: unknown[] = [];
     for (const o of this._outputs) {
       if (o.removed === true) continue;
       try {
         await o.node.finalize();
       } catch (err) {
-        first ??= err;
+        errors.push(err);
       }
     }
-    if (first !== undefined) throw first;
+    const fatal = errors.find((e) => !(e instanceof AvpipeError) || e.fatal);
+    if (fatal !== undefined || errors.length > 0) throw fatal ?? errors[0];
   }
 
   /** Removes every output without finalizing (a run aborted before it was active). */

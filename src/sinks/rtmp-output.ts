@@ -65,6 +65,7 @@ export class RtmpOutput implements OutputNode<EncodedOutput, StreamOutputResult>
     this._closing = true;
     // A connection still being made (a dead or stalled server) is given up, not waited for.
     this._connecting?.destroy();
+    if (this._client === undefined) this._stats.error ??= new Error('the server never accepted the stream before the end of the run');
     const c = this._client;
     if (c !== undefined && this._ready !== undefined && (await this._ready.then(() => true, () => false))) {
       if (this._headersSent.has('video')) await c.sendMedia('video', this._ms(this._stats.lastUs), avcEndOfSequence()).catch(() => undefined);

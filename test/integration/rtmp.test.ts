@@ -83,7 +83,9 @@ describe('RTMP stream output (live), against node-media-server', () => {
     expect(streamQueue.in).toBe(streamQueue.out + streamQueue.dropped - (streamQueue as { skipped: number }).skipped + streamQueue.level);
     expect((r.outputs[0] as FileOutputResult).exists).toBe(true);
     expect(frames(streamOf(await probe(file), 'video'))).toBe(90);
-    expect(streamOut(r)).toMatchObject({ packets: 0 });
+    expect(streamOut(r)).toMatchObject({ packets: 0, error: expect.stringContaining('never accepted the stream') });
+    // The stream's failure is reported without failing the run: the file is complete.
+    expect(r.error).toMatchObject({ code: 'SINK_FAILED', fatal: false });
   });
 
   it('is refused on a non-live run before anything is written', () => {
