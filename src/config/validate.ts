@@ -1,3 +1,4 @@
+import { dirname } from 'node:path';
 import type { ConfigProblem } from '../errors.js';
 import {
   AUDIO_CODECS, CONTAINER_CODECS, H264_PROFILES, SPEED_PRESETS, VIDEO_CODECS, type AudioCodecName, type FileContainer, type VideoCodecName,
@@ -141,6 +142,8 @@ function checkOutput(
     if (s.segmentFormat !== undefined && !['ts', 'fmp4'].includes(s.segmentFormat)) bad(`${at}.segmentFormat`, `must be ts or fmp4, got "${String(s.segmentFormat)}"`);
     if (s.segmentTemplate !== undefined && !isNumberTemplate(s.segmentTemplate)) bad(`${at}.segmentTemplate`, `needs exactly one %d or %05d field, got "${s.segmentTemplate}"`);
     if (s.livePlaylist !== undefined && !/\.m3u8$/i.test(s.livePlaylist)) bad(`${at}.livePlaylist`, `must be a path ending in .m3u8, got "${s.livePlaylist}"`);
+    // Both playlists name the segments by the same relative URIs.
+    else if (s.livePlaylist !== undefined && dirname(s.livePlaylist) !== dirname(s.playlist)) bad(`${at}.livePlaylist`, `must be in the playlist's directory (${dirname(s.playlist)}), got "${s.livePlaylist}"`);
     if (s.liveWindow !== undefined && !(Number.isInteger(s.liveWindow) && s.liveWindow >= 1)) bad(`${at}.liveWindow`, `must be an integer >= 1, got ${String(s.liveWindow)}`);
     if (s.startDate !== undefined && !(s.startDate instanceof Date && Number.isFinite(s.startDate.getTime()))) bad(`${at}.startDate`, 'must be a valid Date');
     checkCodecs(`HLS segments (${s.playlist})`, codecsFor({ kind: 'segments' } as OutputSpec), e, bad);

@@ -134,6 +134,7 @@ describe('outputs', () => {
     expect(problemsOf({ outputs: [{ path: 'a.webm' }, { playlist: 'x.m3u8' }] })).toContainEqual({ field: 'outputs', message: expect.stringContaining('no video codec fits every output') });
     expect(problemsOf({ outputs: [{ playlist: 'x.m3u8', segmentDuration: 0, segmentFormat: 'mkv' as 'ts', segmentTemplate: 'seg.ts' }] }).map((p) => p.field))
       .toEqual(['outputs[0].segmentDuration', 'outputs[0].segmentFormat', 'outputs[0].segmentTemplate']);
+    expect(problemsOf({ outputs: [{ playlist: 'hls/a.m3u8', livePlaylist: 'other/live.m3u8' }] }).map((p) => p.field)).toEqual(['outputs[0].livePlaylist']);
     expect(problemsOf({ outputs: [{ images: 'thumb.jpg' }] })).toEqual([{ field: 'outputs[0].images', message: expect.stringContaining('%d') }]);
     expect(problemsOf({ outputs: [{ images: 't_%d.jpg', interval: -1, width: 33 }] }).map((p) => p.field)).toEqual(['outputs[0].interval', 'outputs[0].width']);
     expect(problemsOf({ outputs: [{ url: 'srt://h:9000' }] })).toEqual([{ field: 'outputs[0].url', message: expect.stringContaining('not implemented') }]);
