@@ -97,7 +97,13 @@ class TeePort<T> {
       ops.release(item);
       return;
     }
-    await this._writer.ready;
+    // A consumer that failed errors the queue's writer before `error` is set: the item is released,
+    // and the port's failure is handled by its pipe (isolated, or failing the run), never by the tee.
+    const ready = await this._writer.ready.then(() => true, () => false);
+    if (!ready) {
+      ops.release(item);
+      return;
+    }
     this._writer.write(item).catch(() => undefined);
   }
 
