@@ -7,7 +7,9 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { CLI, compare, have, machine, timed, work, writeResult } from './lib.mjs';
 
-const { values } = parseArgs({ options: { reps: { type: 'string', default: '3' }, 'w4-minutes': { type: 'string', default: '30' } } });
+const { values } = parseArgs({ options: { reps: { type: 'string', default: '3' }, 'w4-minutes': { type: 'string', default: '30' }, only: { type: 'string' } } });
+// `--only W3` (or `W2,W3`) runs just those workloads.
+const ONLY = values.only === undefined ? undefined : new Set(values.only.split(','));
 const REPS = Number(values.reps);
 const W4_MIN = Number(values['w4-minutes']);
 if (!have('ffmpeg')) throw new Error('Debian ffmpeg is needed: apt-get install ffmpeg');
@@ -31,6 +33,7 @@ const w4a2 = make(`w4-a2-${W4_MIN}m.m4a`, ['-f', 'lavfi', '-i', `sine=frequency=
 const avpipe = (args) => () => timed(process.execPath, [CLI, 'export', ...args, '--json']);
 const results = {};
 const run = (name, contenders) => {
+  if (ONLY !== undefined && !ONLY.has(name)) return;
   process.stderr.write(`\n${name}\n`);
   results[name] = compare(contenders, name === 'W4' ? Math.min(REPS, 2) : REPS, 'avpipe');
 };

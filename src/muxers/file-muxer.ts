@@ -1,7 +1,7 @@
 import {
   EncodedAudioPacketSource, EncodedPacket, EncodedVideoPacketSource, Mp4OutputFormat, OggOutputFormat, Output,
   StreamTarget, WebMOutputFormat, type AudioCodec, type OutputFormat, type VideoCodec,
-} from 'mediabunny';
+} from './mediabunny.js';
 import type { EncodedOutput } from '../codecs/encoded-chunk.js';
 import type { AudioCodecName, FileContainer, VideoCodecName } from '../config/codecs.js';
 import { AvpipeError, toAvpipeError } from '../errors.js';

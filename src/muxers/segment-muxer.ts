@@ -1,6 +1,6 @@
 import {
   BufferTarget, CmafOutputFormat, EncodedAudioPacketSource, EncodedPacket, EncodedVideoPacketSource, MpegTsOutputFormat, NullTarget, Output,
-} from 'mediabunny';
+} from './mediabunny.js';
 import type { AudioDecoderConfig, EncodedOutput, VideoDecoderConfig } from '../codecs/encoded-chunk.js';
 import type { AudioCodecName, VideoCodecName } from '../config/codecs.js';
 import type { SegmentFormat } from '../config/outputs.js';

@@ -8,7 +8,6 @@ import { loadNodeAv } from '../codecs/node-av-loader.js';
 import { ImageOutput, imageSize, type ImagesOutputResult } from '../sinks/image-output.js';
 import { HlsOutput, type SegmentsOutputResult } from '../sinks/hls-output.js';
 import type { OutputNode } from '../sinks/output-node.js';
-import { WebSocketOutput } from '../sinks/websocket-output.js';
 import { RtmpOutput } from '../sinks/rtmp-output.js';
 import type { StreamOutputResult } from '../sinks/stream-stats.js';
 
@@ -47,7 +46,11 @@ export async function buildOutput(spec: OutputSpec, ctx: OutputContext): Promise
     case 'images':
       return new ImageOutput(await loadNodeAv(), spec, imageSize(spec, config.encoding), ctx.onFile) as OutputNode<unknown, OutputResult>;
     case 'stream': {
-      if (spec.protocol === 'websocket') return new WebSocketOutput(spec) as OutputNode<unknown, OutputResult>;
+      if (spec.protocol === 'websocket') {
+        // ws is loaded only by runs that use it (start-up is paid by every command).
+        const { WebSocketOutput } = await import('../sinks/websocket-output.js');
+        return new WebSocketOutput(spec) as OutputNode<unknown, OutputResult>;
+      }
       if (spec.protocol !== 'rtmp') throw new AvpipeError('CONFIG_INVALID', `${spec.protocol} outputs are not implemented`);
       const e = config.encoding;
       return new RtmpOutput(spec, {

@@ -1,5 +1,5 @@
 import { rm } from 'node:fs/promises';
-import PQueue from 'p-queue';
+import type PQueue from 'p-queue';
 import type { Storage } from './storage.js';
 
 /** How uploads run. */
@@ -32,7 +32,8 @@ export interface UploadsResult {
  */
 export class Uploader {
   private readonly _opts: Required<Omit<UploadOptions, 'storage'>> & { storage: Storage };
-  private readonly _queue: PQueue;
+  /** p-queue, loaded when a run has storage (not at every start-up). */
+  private readonly _queue: Promise<PQueue>;
   private readonly _result: UploadsResult;
   /** The newest request per key: a playlist rewritten while its last upload waits is uploaded once, newest. */
   private readonly _latest = new Map<string, number>();
@@ -40,7 +41,7 @@ export class Uploader {
 
   constructor(options: UploadOptions) {
     this._opts = { concurrency: 4, retries: 3, backoffMs: 500, deleteLocal: false, ...options };
-    this._queue = new PQueue({ concurrency: this._opts.concurrency });
+    this._queue = import('p-queue').then(({ default: Queue }) => new Queue({ concurrency: this._opts.concurrency }));
     this._result = { storage: options.storage.name, uploaded: [], failed: [], retries: 0 };
   }
 
@@ -48,7 +49,7 @@ export class Uploader {
   add(localPath: string, key: string, bytes: number, keepLocal = false): void {
     const seq = ++this._seq;
     this._latest.set(key, seq);
-    void this._queue.add(async () => {
+    void this._queue.then((q) => q.add(async () => {
       if (this._latest.get(key) !== seq) return;
       for (let attempt = 0; ; attempt++) {
         try {
@@ -65,12 +66,12 @@ export class Uploader {
           await new Promise((r) => setTimeout(r, this._opts.backoffMs * 2 ** attempt));
         }
       }
-    });
+    }));
   }
 
   /** Resolves when every queued upload is done (uploaded or given up). */
   async drain(): Promise<UploadsResult> {
-    await this._queue.onIdle();
+    await (await this._queue).onIdle();
     return this.toJSON();
   }
 
