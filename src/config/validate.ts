@@ -32,10 +32,13 @@ export function validateConfig(init: PipelineConfigInit): ConfigProblem[] {
   const specs = resolvableOutputs(init.outputs ?? []);
   const e = resolveEncoding(enc.preset !== undefined && !isPresetName(enc.preset) ? { ...enc, preset: undefined } : enc, allowedCodecs(specs));
   const allowed = allowedCodecs(specs);
+  // Set when the outputs cannot share one encode: the codec problems that follow from it are not repeated.
+  let noFit = false;
   for (const kind of ['video', 'audio'] as const) {
     const takers = specs.filter((o) => (codecsFor(o)?.[kind].length ?? 0) > 0);
     if (allowed !== undefined && allowed[kind].length === 0 && takers.length > 0 && enc[`${kind}Codec`] === undefined) {
-      bad('outputs', `no ${kind} codec fits every output (one encode feeds them all): ${specs.map((o) => `${outputName(o)} takes ${codecsFor(o)?.[kind].join(', ') || 'none'}`).join('; ')}`);
+      noFit = true;
+      bad('outputs', `no ${kind} codec fits every output (one encode feeds them all): ${specs.filter((o) => codecsFor(o) !== undefined).map((o) => `${outputName(o)} takes ${codecsFor(o)![kind].join(', ') || 'none'}`).join('; ')}`);
     }
   }
 
@@ -49,7 +52,7 @@ export function validateConfig(init: PipelineConfigInit): ConfigProblem[] {
   if (!Number.isInteger(e.fps) || e.fps < 1 || e.fps > 240) bad('encoding.fps', `must be an integer from 1 to 240, got ${e.fps}`);
   if (e.videoCodec !== null && !VIDEO_CODECS.includes(e.videoCodec)) bad('encoding.videoCodec', `must be one of ${VIDEO_CODECS.join(', ')} or null, got "${String(e.videoCodec)}"`);
   if (e.audioCodec !== null && !AUDIO_CODECS.includes(e.audioCodec)) bad('encoding.audioCodec', `must be one of ${AUDIO_CODECS.join(', ')} or null, got "${String(e.audioCodec)}"`);
-  if (e.videoCodec === null && e.audioCodec === null) bad('encoding', 'a pipeline needs at least one of videoCodec and audioCodec');
+  if (e.videoCodec === null && e.audioCodec === null && !noFit) bad('encoding', 'a pipeline needs at least one of videoCodec and audioCodec');
   if (!H264_PROFILES.includes(e.h264Profile)) bad('encoding.h264Profile', `must be one of ${H264_PROFILES.join(', ')}, got "${String(e.h264Profile)}"`);
   if (!SPEED_PRESETS.includes(e.speedPreset)) bad('encoding.speedPreset', `must be one of ${SPEED_PRESETS.join(', ')}, got "${String(e.speedPreset)}"`);
   for (const f of ['videoBitrateKbps', 'audioBitrateKbps', 'keyframeInterval'] as const) {
@@ -65,7 +68,7 @@ export function validateConfig(init: PipelineConfigInit): ConfigProblem[] {
   if (counts.file > 1) bad('outputs', `at most one file output, got ${counts.file}`);
   if (counts.segments > 1) bad('outputs', `at most one segments (HLS) output, got ${counts.segments}`);
   if (counts.stream > 1) bad('outputs', `at most one stream output, got ${counts.stream}`);
-  if (counts.images > 0 && e.videoCodec === null) bad('outputs', 'an images output needs video (videoCodec is null)');
+  if (counts.images > 0 && e.videoCodec === null && !noFit) bad('outputs', 'an images output needs video (videoCodec is null)');
 
   for (const [k, v] of Object.entries(init.queues ?? {})) {
     if (v !== undefined && !(Number.isInteger(v) && v >= 1)) bad(`queues.${k}`, `must be an integer >= 1, got ${String(v)}`);
