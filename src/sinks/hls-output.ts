@@ -78,6 +78,9 @@ export class HlsOutput implements OutputNode<EncodedOutput, SegmentsOutputResult
 
   async start(): Promise<void> {
     await mkdir(this._dir, { recursive: true });
+    // Media time 0 is now (the run goes active right after), unless the caller dated it (an export
+    // of a recording made earlier). Not the time a segment is written: that is wall time.
+    this._startDate = this.spec.startDate ?? new Date();
   }
 
   /** Writes the playlists closed with ENDLIST; removes everything when no segment was written. */
@@ -123,8 +126,6 @@ export class HlsOutput implements OutputNode<EncodedOutput, SegmentsOutputResult
 
   private async _write(seg: Segment): Promise<void> {
     this._startedAt ??= Date.now();
-    // Media time 0 is now, unless the caller dated it (an export of a recording made earlier).
-    this._startDate ??= this.spec.startDate ?? new Date(Date.now() - seg.startUs / 1000);
     const muxed = await muxSegment(this.spec.segmentFormat, this._tracks, this._configs, seg.items, this._mapUri === undefined && this.spec.segmentFormat === 'fmp4');
     if (muxed.init !== undefined) {
       this._mapUri = `${basename(this.spec.playlist).replace(/\.m3u8$/i, '')}_init.mp4`;

@@ -161,5 +161,19 @@ describe('HLS, live', () => {
     expect(text).not.toContain('PLAYLIST-TYPE');
     expect(text).toMatch(/#EXT-X-ENDLIST\n$/);
     expect(readFileSync(playlist, 'utf8')).toContain('#EXT-X-PLAYLIST-TYPE:EVENT');
+    // Live: the first segment is dated when the run started (media time 0), not when it was written.
+    expect(Math.abs(all[0]!.date! - r.startedAt!)).toBeLessThan(300);
+    expect(all[4]!.date! - all[1]!.date!).toBe(3000);
+  });
+
+  it('dates an export from the startDate it is given', async () => {
+    const playlist = join(dir, 'dated', 'd.m3u8');
+    const startDate = new Date('2026-01-02T03:04:05.000Z');
+    const r = await record({ live: false, source: { type: 'test', duration: 3 }, encoding: { width: 320, height: 240 }, outputs: [{ playlist, startDate, segmentDuration: 1 }] });
+    expect(r.status).toBe('COMPLETE');
+    const entries = playlistEntries(playlist);
+    // The first segment starts at media time 0, or a few ms before it (the AAC encoder's priming).
+    expect(Math.abs(entries[0]!.date! - startDate.getTime())).toBeLessThanOrEqual(25);
+    expect(entries[2]!.date! - startDate.getTime()).toBe(2000);
   });
 });
