@@ -107,7 +107,9 @@ export class ImageOutput implements OutputNode<VideoFrame, ImagesOutputResult> {
     const slack = Math.round((frame.duration ?? 1000) / 2);
     if (t + slack < this._nextUs) return;
     const data = this._encoder.encode(frame);
-    const path = fillTemplate(this.spec.template, Math.round(t / this._intervalUs));
+    // Named by the interval it stands for: a frame taken late (a live run that dropped) keeps its slot's number.
+    const slot = Math.floor((t + slack) / this._intervalUs);
+    const path = fillTemplate(this.spec.template, slot);
     try {
       await writeFile(path, data);
     } catch (err) {
@@ -116,7 +118,7 @@ export class ImageOutput implements OutputNode<VideoFrame, ImagesOutputResult> {
     this._startedAt ??= Date.now();
     this._images.push({ path, timestampMs: t / 1000, bytes: data.byteLength });
     this._onFile?.(path, basename(path), data.byteLength);
-    this._nextUs = (Math.floor((t + slack) / this._intervalUs) + 1) * this._intervalUs;
+    this._nextUs = (slot + 1) * this._intervalUs;
   }
 
   private _close(): void {
