@@ -43,6 +43,8 @@ export interface ImagesOutputInit {
 /** A stream output, from the URL scheme: rtmp(s)://, srt://, ws(s)://. */
 export interface StreamOutputInit {
   url: string;
+  /** For rtmps:// and wss://: certificate authorities to trust beside the system's (a private CA). */
+  ca?: string | Uint8Array;
 }
 
 /** How a caller names an output. A `path` ending in .m3u8 is a segments output, one with `%d` an images output. */
@@ -61,7 +63,7 @@ export interface SegmentsOutputSpec {
 /** An images output, resolved. */
 export interface ImagesOutputSpec { kind: 'images'; template: string; interval: number; width: number | undefined; height: number | undefined; format: ImageFormat }
 /** A stream output, resolved. */
-export interface StreamOutputSpec { kind: 'stream'; url: string; protocol: StreamProtocol }
+export interface StreamOutputSpec { kind: 'stream'; url: string; protocol: StreamProtocol; ca?: string | Uint8Array }
 
 /** An output after its type has been worked out. */
 export type OutputSpec = FileOutputSpec | SegmentsOutputSpec | ImagesOutputSpec | StreamOutputSpec;
@@ -134,7 +136,7 @@ export function outputName(spec: OutputSpec): string {
 
 /** Resolves an init whose kind is known valid (see validate.ts for the checks). */
 export function resolveOutput(init: OutputInit): OutputSpec {
-  if ('url' in init) return { kind: 'stream', url: init.url, protocol: streamProtocolOf(init.url)! };
+  if ('url' in init) return { kind: 'stream', url: init.url, protocol: streamProtocolOf(init.url)!, ...(init.ca === undefined ? {} : { ca: init.ca }) };
   const kind = outputKindOf(init);
   if (kind === 'segments') {
     const s: SegmentsOutputInit = 'playlist' in init ? init : { playlist: (init as FileOutputInit).path };

@@ -33,6 +33,7 @@ export class RtmpOutput implements OutputNode<EncodedOutput, StreamOutputResult>
   private readonly _meta: { width?: number; height?: number; fps?: number; videoBitrateKbps?: number; audioBitrateKbps?: number; sampleRate?: number; channels?: number };
   private _client: RtmpClient | undefined;
   private _connecting: RtmpClient | undefined;
+  private _lastConnectError: Error | undefined;
   private _ready: Promise<void> | undefined;
   private _configs: { video?: VideoDecoderConfig; audio?: AudioDecoderConfig } = {};
   private _headersSent = new Set<'video' | 'audio'>();
@@ -65,7 +66,7 @@ export class RtmpOutput implements OutputNode<EncodedOutput, StreamOutputResult>
     this._closing = true;
     // A connection still being made (a dead or stalled server) is given up, not waited for.
     this._connecting?.destroy();
-    if (this._client === undefined) this._stats.error ??= new Error('the server never accepted the stream before the end of the run');
+    if (this._client === undefined) this._stats.error ??= new Error(`the server never accepted the stream before the end of the run${this._lastConnectError === undefined ? '' : ` (last try: ${this._lastConnectError.message})`}`);
     const c = this._client;
     if (c !== undefined && this._ready !== undefined && (await this._ready.then(() => true, () => false))) {
       if (this._headersSent.has('video')) await c.sendMedia('video', this._ms(this._stats.lastUs), avcEndOfSequence()).catch(() => undefined);
@@ -152,7 +153,7 @@ export class RtmpOutput implements OutputNode<EncodedOutput, StreamOutputResult>
       for (;;) {
         if (delayMs > 0) await new Promise((r) => setTimeout(r, delayMs));
         if (this._closing) throw new Error('closed');
-        const client = new RtmpClient(this.spec.url);
+        const client = new RtmpClient(this.spec.url, this.spec.ca);
         this._connecting = client;
         try {
           await client.connect();
@@ -160,6 +161,7 @@ export class RtmpOutput implements OutputNode<EncodedOutput, StreamOutputResult>
         } catch (err) {
           this._connecting = undefined;
           if (this._closing) throw new Error('closed');
+          this._lastConnectError = err as Error;
           this._failures++;
           if (this._failures > this._retry.maxRetries) {
             this._stats.error = new Error(`gave up after ${this._failures} failed connections: ${(err as Error).message}`);

@@ -1,3 +1,4 @@
+import { rootCertificates } from 'node:tls';
 import WebSocket from 'ws';
 import type { AudioData } from '../codecs/audio-data.js';
 import type { StreamOutputSpec } from '../config/outputs.js';
@@ -60,7 +61,7 @@ export class WebSocketOutput implements OutputNode<AudioData, StreamOutputResult
 
   /** Starts connecting; does not wait for the server. */
   async start(): Promise<void> {
-    const ws = new WebSocket(this.spec.url, { headers: { 'Content-Type': 'audio/x-raw' } });
+    const ws = new WebSocket(this.spec.url, { headers: { 'Content-Type': 'audio/x-raw' }, ...(this.spec.ca === undefined ? {} : { ca: [...rootCertificates, Buffer.from(this.spec.ca).toString()] }) });
     this._ws = ws;
     this._open = new Promise<void>((resolve, reject) => {
       ws.once('open', () => {

@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
-import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { createServer as createTlsServer } from 'node:tls';
 import { join } from 'node:path';
 import { afterAll, beforeAll } from 'vitest';
 
@@ -98,4 +99,17 @@ export function rtmpServerForTests(dir: string): () => RtmpServer {
     await server?.stop();
   });
   return () => server!;
+}
+
+/** A TLS front for `port` (RTMPS as a CDN terminates it), with the given key and certificate. */
+export async function startTlsProxy(port: number, key: Buffer, cert: Buffer): Promise<{ port: number; close: () => Promise<void> }> {
+  const server = createTlsServer({ key, cert }, (client) => {
+    const upstream = connect(port, '127.0.0.1');
+    client.pipe(upstream).pipe(client);
+    const kill = (): void => { client.destroy(); upstream.destroy(); };
+    for (const s of [client, upstream]) { s.on('error', kill); s.on('close', kill); }
+  });
+  server.on('tlsClientError', () => undefined);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return { port: (server.address() as AddressInfo).port, close: () => new Promise((r) => server.close(() => r())) };
 }

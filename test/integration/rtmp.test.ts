@@ -1,13 +1,15 @@
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { createController, createPipelineConfig, type FileOutputResult, type PipelineResult } from '../../src/index.js';
 import { FFMPEG } from '../helpers/fixtures.js';
 import { beepOnsets, flashTimes, frames, probe, streamOf } from '../helpers/ffprobe.js';
 import { record } from '../helpers/run.js';
-import { rtmpServerForTests, startBlackHole, startProxy } from '../helpers/rtmp-server.js';
+import { rtmpServerForTests, startBlackHole, startProxy, startTlsProxy } from '../helpers/rtmp-server.js';
 import { tmpDir } from '../helpers/tmp.js';
 
 const run = promisify(execFile);
@@ -86,6 +88,24 @@ describe('RTMP stream output (live), against node-media-server', () => {
     expect(streamOut(r)).toMatchObject({ packets: 0, error: expect.stringContaining('never accepted the stream') });
     // The stream's failure is reported without failing the run: the file is complete.
     expect(r.error).toMatchObject({ code: 'SINK_FAILED', fatal: false });
+  });
+
+  it('publishes over RTMPS (TLS) to a server whose certificate chains to the given CA; without it, reports why and still completes', async () => {
+    const fixtures = fileURLToPath(new URL('../fixtures/tls/', import.meta.url));
+    const [key, cert] = [readFileSync(join(fixtures, 'key.pem')), readFileSync(join(fixtures, 'cert.pem'))];
+    const tls = await startTlsProxy(rtmp().port, key, cert);
+    const recorded = rtmp().recorded('/live/tls');
+    const url = `rtmps://127.0.0.1:${tls.port}/live/tls`;
+    const r = await record({ source: { type: 'test', duration: 2 }, encoding: small, outputs: [{ path: join(dir, 'beside-tls.mp4') }, { url, ca: cert }] });
+    expect(r.status).toBe('COMPLETE');
+    expect(streamOut(r)).toMatchObject({ retries: 0, error: null });
+    expect(frames(streamOf(await probe(await recorded), 'video'))).toBe(60);
+
+    const untrusted = await record({ source: { type: 'test', duration: 2 }, encoding: small, outputs: [{ path: join(dir, 'beside-untrusted.mp4') }, { url }] });
+    await tls.close();
+    expect(untrusted.status).toBe('COMPLETE');
+    expect(streamOut(untrusted).error).toMatch(/never accepted the stream.*self.signed/);
+    expect(frames(streamOf(await probe(join(dir, 'beside-untrusted.mp4')), 'video'))).toBe(60);
   });
 
   it('is refused on a non-live run before anything is written', () => {

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { connect as netConnect, type Socket } from 'node:net';
-import { connect as tlsConnect } from 'node:tls';
+import { isIP, connect as netConnect, type Socket } from 'node:net';
+import { rootCertificates as tlsRootCertificates, connect as tlsConnect } from 'node:tls';
 import { AvpipeError } from '../../errors.js';
 import { decodeAmf0, encodeAmf0, type Amf0Object, type Amf0Value } from './amf0.js';
 import { ChunkReader, ChunkWriter, MSG, type RtmpMessage } from './chunk-stream.js';
@@ -41,8 +41,12 @@ export class RtmpClient {
   private _lastAck = 0;
   private _abortConnect: ((err: Error) => void) | undefined;
 
-  constructor(url: string) {
+  private readonly _ca: string | Uint8Array | undefined;
+
+  /** `ca`: certificate authorities an rtmps:// server's certificate may chain to, beside the system's. */
+  constructor(url: string, ca?: string | Uint8Array) {
     this.url = url;
+    this._ca = ca;
   }
 
   /** Connects and publishes; rejects within `timeoutMs` if the server does not get there. */
@@ -53,7 +57,7 @@ export class RtmpClient {
         s.destroy();
         reject(err);
       };
-      const s = u.tls ? tlsConnect({ host: u.host, port: u.port, servername: u.host }) : netConnect({ host: u.host, port: u.port });
+      const s = u.tls ? tlsConnect({ host: u.host, port: u.port, servername: isIP(u.host) === 0 ? u.host : '', ...(this._ca === undefined ? {} : { ca: [...tlsRootCertificates, Buffer.from(this._ca).toString()] }) }) : netConnect({ host: u.host, port: u.port });
       s.once(u.tls ? 'secureConnect' : 'connect', () => resolve(s));
       s.once('error', reject);
       s.setTimeout(timeoutMs, () => s.destroy(new Error(`connecting to ${u.host}:${u.port} timed out`)));
