@@ -36,7 +36,7 @@ export interface TeePortInit<T> {
 
 /** One tee port's counters (its queue's, plus what it skipped waiting for a keyframe). */
 export interface TeePortStats extends QueueStats {
-  /** Items skipped after a drop until the next keyframe (counted in `dropped` too). */
+  /** Items skipped after a drop until the next keyframe (counted in `dropped`, not in `out`). */
   skipped: number;
   error: string | null;
 }
@@ -113,7 +113,9 @@ class TeePort<T> {
 
   toJSON(): TeePortStats {
     const q = this.node.toJSON();
-    return { ...q, dropped: q.dropped + this._skipped, skipped: this._skipped, error: this.error?.message ?? null };
+    // Skipped items left the queue but never reached the output: counted as dropped, not out, so
+    // `in = out + dropped + level` holds here as on every queue.
+    return { ...q, out: q.out - this._skipped, dropped: q.dropped + this._skipped, skipped: this._skipped, error: this.error?.message ?? null };
   }
 }
 
