@@ -1,10 +1,5 @@
 /** H.264 bitstream helpers: Annex B (start codes) to AVCC (length prefixes) and the avcC record. */
 
-/** True when the data starts with an Annex B start code. */
-export function startsWithStartCode(b: Uint8Array): boolean {
-  return b.length >= 4 && b[0] === 0 && b[1] === 0 && (b[2] === 1 || (b[2] === 0 && b[3] === 1));
-}
-
 /** The NAL units of an Annex B access unit (start codes removed). */
 export function splitAnnexB(b: Uint8Array): Uint8Array[] {
   const starts: { at: number; len: number }[] = [];

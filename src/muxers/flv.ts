@@ -1,4 +1,4 @@
-import { annexBToAvcc, startsWithStartCode } from '../codecs/avc.js';
+import { annexBToAvcc } from '../codecs/avc.js';
 import type { EncodedChunk } from '../codecs/encoded-chunk.js';
 
 /**
@@ -11,10 +11,14 @@ export function avcSequenceHeader(avcc: Uint8Array): Uint8Array {
   return concat([0x17, 0x00, 0, 0, 0], avcc);
 }
 
-/** One H.264 access unit, as AVCC (length-prefixed NAL units; Annex B input is converted). */
-export function avcFrame(chunk: EncodedChunk, compositionMs: number): Uint8Array {
+/**
+ * One H.264 access unit, as AVCC (length-prefixed NAL units). `annexB`: the chunk has start codes
+ * (an encoder without an avcC) and is converted. Told, not sniffed: a 4-byte length of 256-511
+ * begins with 00 00 01 too.
+ */
+export function avcFrame(chunk: EncodedChunk, compositionMs: number, annexB: boolean): Uint8Array {
   const cts = Math.max(-0x800000, Math.min(0x7fffff, Math.round(compositionMs)));
-  const data = startsWithStartCode(chunk.data) ? annexBToAvcc(chunk.data) : chunk.data;
+  const data = annexB ? annexBToAvcc(chunk.data) : chunk.data;
   return concat([chunk.type === 'key' ? 0x17 : 0x27, 0x01, (cts >> 16) & 0xff, (cts >> 8) & 0xff, cts & 0xff], data);
 }
 

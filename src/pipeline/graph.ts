@@ -27,6 +27,8 @@ import { Tee, type TeeItemOps, type TeePortStats } from './tee.js';
 
 /** How far the faster track may run ahead in the muxer of a non-live run. */
 const NON_LIVE_INTERLEAVE_US = 1_000_000;
+/** How long a live stream output may take to send what it still holds once the run has ended. */
+const STREAM_DRAIN_MS = 1500;
 /** Encoded chunks a decoder may hold before its input waits. */
 const DECODE_QUEUE = 4;
 
@@ -266,6 +268,11 @@ export class Graph {
     const errors: unknown[] = [];
     for (const o of this._outputs) {
       if (o.removed === true) continue;
+      // The run does not wait for live stream ports (a stalled server must not hold it): give each a
+      // moment to deliver what it holds before it is closed.
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([this._tees[o.tee].portDone(o.node.name), new Promise((r) => (timer = setTimeout(r, STREAM_DRAIN_MS)))]);
+      clearTimeout(timer);
       try {
         await o.node.finalize();
       } catch (err) {

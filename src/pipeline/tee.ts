@@ -200,6 +200,11 @@ export class Tee<T> {
     await Promise.all([...this._ports.values(), ...this._retired].filter((p) => isolated || p.onError === 'fail').map((p) => p.done));
   }
 
+  /** Resolves when the named port has delivered everything it holds (or failed). */
+  portDone(name: string): Promise<void> {
+    return (this._ports.get(name) ?? this._retired.find((p) => p.name === name))?.done ?? Promise.resolve();
+  }
+
   /** The first fatal error among the ports, if any. */
   portError(name: string): AvpipeError | undefined {
     return (this._ports.get(name) ?? this._retired.find((p) => p.name === name))?.error;

@@ -1,6 +1,7 @@
 import type { AudioDecoderConfig, EncodedOutput, VideoDecoderConfig } from '../codecs/encoded-chunk.js';
 import { avcConfigFromAnnexB } from '../codecs/avc.js';
 import type { StreamOutputSpec } from '../config/outputs.js';
+import { DecodeClock } from '../muxers/decode-clock.js';
 import { aacFrame, aacSequenceHeader, avcEndOfSequence, avcFrame, avcSequenceHeader } from '../muxers/flv.js';
 import type { Microseconds } from '../time.js';
 import type { OutputNode } from './output-node.js';
@@ -33,6 +34,9 @@ export class RtmpOutput implements OutputNode<EncodedOutput, StreamOutputResult>
   private readonly _meta: { width?: number; height?: number; fps?: number; videoBitrateKbps?: number; audioBitrateKbps?: number; sampleRate?: number; channels?: number };
   private _client: RtmpClient | undefined;
   private _connecting: RtmpClient | undefined;
+  private readonly _clock = new DecodeClock<EncodedOutput>();
+  /** The video comes with start codes (its config had no avcC, which is then built from its SPS/PPS). */
+  private _annexB = false;
   private _lastConnectError: Error | undefined;
   private _ready: Promise<void> | undefined;
   private _configs: { video?: VideoDecoderConfig; audio?: AudioDecoderConfig } = {};
@@ -46,7 +50,17 @@ export class RtmpOutput implements OutputNode<EncodedOutput, StreamOutputResult>
     this.spec = spec;
     this._meta = meta;
     this._retry = retry;
-    this.writable = new WritableStream<EncodedOutput>({ write: (item) => this._write(item) });
+    this.writable = new WritableStream<EncodedOutput>({
+      write: async (item) => {
+        // Copied H.264 carries no DTS: the decode clock gives it one (encoded video has its encoder's).
+        if (item.kind === 'video' && item.chunk.decodeTimestamp === null) {
+          for (const f of this._clock.push(item, item.chunk.timestamp, item.chunk.duration ?? 0)) await this._write(f.item, f.dts);
+        } else await this._write(item, item.chunk.decodeTimestamp ?? item.chunk.timestamp);
+      },
+      close: async () => {
+        for (const f of this._clock.flush()) await this._write(f.item, f.dts);
+      },
+    });
   }
 
   get name(): string {
@@ -92,7 +106,8 @@ export class RtmpOutput implements OutputNode<EncodedOutput, StreamOutputResult>
     return this._stats.result(this.spec.url, 'rtmp', this._retries);
   }
 
-  private async _write(item: EncodedOutput): Promise<void> {
+  /** Sends one item whose decode time (`dts`) is known. */
+  private async _write(item: EncodedOutput, dts: Microseconds): Promise<void> {
     if (item.metadata.decoderConfig !== undefined) {
       (this._configs as Record<string, unknown>)[item.kind] = item.metadata.decoderConfig;
       this._headersSent.delete(item.kind);
@@ -115,6 +130,7 @@ export class RtmpOutput implements OutputNode<EncodedOutput, StreamOutputResult>
       // An encoder writing Annex B has no avcC: build it from the keyframe's SPS and PPS.
       const cfg = this._configs[item.kind];
       if (item.kind === 'video' && cfg !== undefined && cfg.description === undefined) {
+        this._annexB = true;
         const avcc = avcConfigFromAnnexB(chunk.data);
         if (avcc !== undefined) this._configs.video = { ...(cfg as VideoDecoderConfig), description: avcc };
       }
@@ -125,8 +141,7 @@ export class RtmpOutput implements OutputNode<EncodedOutput, StreamOutputResult>
     }
     try {
       if (!this._headersSent.has(item.kind)) await this._sendHeader(client, item.kind);
-      const dts = item.kind === 'video' ? chunk.decodeTimestamp ?? chunk.timestamp : chunk.timestamp;
-      const body = item.kind === 'video' ? avcFrame(chunk, (chunk.timestamp - dts) / 1000) : aacFrame(chunk);
+      const body = item.kind === 'video' ? avcFrame(chunk, (chunk.timestamp - dts) / 1000, this._annexB) : aacFrame(chunk);
       await client.sendMedia(item.kind, this._ms(dts), body);
       this._stats.sent(body.byteLength, chunk.timestamp, chunk.timestamp + (chunk.duration ?? 0));
       this._failures = 0;

@@ -6,8 +6,8 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { createController, createPipelineConfig, type FileOutputResult, type PipelineResult } from '../../src/index.js';
-import { FFMPEG } from '../helpers/fixtures.js';
-import { beepOnsets, flashTimes, frames, probe, streamOf } from '../helpers/ffprobe.js';
+import { FFMPEG, avFixture } from '../helpers/fixtures.js';
+import { FFPROBE, beepOnsets, flashTimes, frames, probe, streamOf } from '../helpers/ffprobe.js';
 import { record } from '../helpers/run.js';
 import { rtmpServerForTests, startBlackHole, startProxy, startTlsProxy } from '../helpers/rtmp-server.js';
 import { tmpDir } from '../helpers/tmp.js';
@@ -106,6 +106,27 @@ describe('RTMP stream output (live), against node-media-server', () => {
     expect(untrusted.status).toBe('COMPLETE');
     expect(streamOut(untrusted).error).toMatch(/never accepted the stream.*self.signed/);
     expect(frames(streamOf(await probe(join(dir, 'beside-untrusted.mp4')), 'video'))).toBe(60);
+  });
+
+  it('replays a file live to RTMP with its H.264 (B-frames) copied: decode times rising and below presentation times, every frame', async () => {
+    const input = await avFixture('h264-aac.mp4', ['-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-c:a', 'aac']);
+    const recorded = rtmp().recorded('/live/copy');
+    const r = await createController(createPipelineConfig({ live: true, source: { type: 'file', inputs: [{ path: input }] }, outputs: [{ url: `rtmp://127.0.0.1:${rtmp().port}/live/copy` }] })).start();
+    expect(r.status).toBe('COMPLETE');
+    expect(r.tracks.map((t) => [t.kind, t.mode])).toEqual([['video', 'copy'], ['audio', 'copy']]);
+    const flv = await recorded;
+    const { stdout } = await run(FFPROBE, ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'packet=pts,dts', '-of', 'csv=p=0', flv]);
+    const packets = stdout.trim().split('\n').map((l) => l.split(',').map(Number) as [number, number]);
+    expect(packets.length).toBe(120);
+    // B-frames: some frames are presented later than they are decoded ...
+    expect(packets.some(([pts, dts]) => pts > dts)).toBe(true);
+    // ... and decode times rise, never above the presentation time.
+    for (let i = 0; i < packets.length; i++) {
+      expect(packets[i]![1]).toBeLessThanOrEqual(packets[i]![0]);
+      if (i > 0) expect(packets[i]![1]).toBeGreaterThan(packets[i - 1]![1]);
+    }
+    const { stderr } = await run(FFMPEG, ['-v', 'error', '-i', flv, '-f', 'null', '-'], { encoding: 'utf8' });
+    expect(stderr).toBe('');
   });
 
   it('is refused on a non-live run before anything is written', () => {
