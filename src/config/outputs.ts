@@ -156,11 +156,6 @@ export function resolveOutput(init: OutputInit): OutputSpec {
   return { kind: 'file', path: f.path, container: f.container ?? containerOfPath(f.path)! };
 }
 
-/** True for outputs that cannot ingest faster than 1x (rtmp, srt, websocket). */
-export function isStreamOutput(output: OutputSpec): output is StreamOutputSpec {
-  return output.kind === 'stream';
-}
-
 /** The codecs an output takes; undefined for outputs that take raw media (images, websocket). */
 export function codecsFor(spec: OutputSpec): { video: readonly VideoCodecName[]; audio: readonly AudioCodecName[] } | undefined {
   switch (spec.kind) {
@@ -170,6 +165,16 @@ export function codecsFor(spec: OutputSpec): { video: readonly VideoCodecName[];
     case 'stream': return spec.protocol === 'websocket' ? undefined : { video: ['h264'], audio: ['aac'] };
     case 'images': return undefined;
   }
+}
+
+/** The kind of raw (decoded) media an output takes: thumbnails video frames, a websocket audio; else none. */
+export function rawMediaOf(spec: OutputSpec): 'video' | 'audio' | undefined {
+  return spec.kind === 'images' ? 'video' : spec.kind === 'stream' && spec.protocol === 'websocket' ? 'audio' : undefined;
+}
+
+/** Whether an output takes media of `kind` at all, raw or encoded. */
+export function takesMedia(spec: OutputSpec, kind: 'video' | 'audio'): boolean {
+  return rawMediaOf(spec) === kind || (codecsFor(spec)?.[kind].length ?? 0) > 0;
 }
 
 /**

@@ -3,7 +3,7 @@ import type { AudioRoute } from '../convert/audio-mixer.js';
 import { ConfigError, type ConfigProblem } from '../errors.js';
 import type { Microseconds } from '../time.js';
 import { type AudioCodecName, type H264Profile, type SpeedPreset, type VideoCodecName } from './codecs.js';
-import { allowedCodecs, codecsFor, resolveOutput, type OutputInit, type OutputSpec } from './outputs.js';
+import { allowedCodecs, rawMediaOf, resolveOutput, takesMedia, type OutputInit, type OutputSpec } from './outputs.js';
 import type { UploadOptions } from '../storage/uploader.js';
 import { PRESETS, type PresetName } from './presets.js';
 import { validateConfig } from './validate.js';
@@ -169,8 +169,7 @@ export class PipelineConfig {
     this.encodingGiven = givenEncodingFields(init.encoding);
     this._encoding = resolveEncoding(init.encoding, allowedCodecs(this.outputs));
     // Media no output takes is not made: a websocket-only run has no video, a thumbnails-only run no audio.
-    const takes = (kind: 'video' | 'audio'): boolean => this.outputs.some((o) => (o.kind === 'images' ? kind === 'video'
-      : o.kind === 'stream' && o.protocol === 'websocket' ? kind === 'audio' : (codecsFor(o)?.[kind].length ?? 0) > 0));
+    const takes = (kind: 'video' | 'audio'): boolean => this.outputs.some((o) => takesMedia(o, kind));
     if (!this.encodingGiven.has('videoCodec') && !takes('video')) this._encoding = { ...this._encoding, videoCodec: null };
     if (!this.encodingGiven.has('audioCodec') && !takes('audio')) this._encoding = { ...this._encoding, audioCodec: null };
     this.limits = {
@@ -215,7 +214,7 @@ export class PipelineConfig {
         e.audioCodec = input !== undefined && allowed.audio.includes(input) ? input : allowed.audio[0] ?? null;
       }
       // egress's websocket format is 48 kHz stereo whatever the input.
-      const ws = this.outputs.some((o) => o.kind === 'stream' && o.protocol === 'websocket');
+      const ws = this.outputs.some((o) => rawMediaOf(o) === 'audio');
       if (open('channels') && !ws) e.channels = Math.min(2, audio.channels);
       // Opus only takes a few rates: an input at 44.1 kHz becomes 48 kHz.
       if (open('sampleRate') && !ws) e.sampleRate = e.audioCodec === 'opus' && ![8000, 12000, 16000, 24000, 48000].includes(audio.sampleRate) ? 48000 : audio.sampleRate;

@@ -125,14 +125,10 @@ function checkOutput(
   if (typeof out !== 'object' || out === null) { bad(at, 'must be an object with path, playlist, images or url'); return; }
   if ('url' in out) {
     const protocol = streamProtocolOf(out.url);
-    if (protocol === undefined) { bad(`${at}.url`, `unknown stream scheme in "${out.url}" (rtmp, rtmps, srt, ws, wss)`); return; }
-    counts.stream++;
-    if (!live) bad(`${at}.url`, `${out.url} is a stream output, which cannot ingest faster than realtime: not allowed on a non-live pipeline`);
-    else if (protocol === 'srt') bad(`${at}.url`, 'srt stream outputs are not implemented (no SRT library for Node exists; see the README)');
-    else if (protocol === 'rtmp' && !/^rtmps?:\/\/[^/]+\/[^/]+\/.+/i.test(out.url)) bad(`${at}.url`, `an RTMP URL needs an app and a stream key (rtmp://host/app/key), got "${out.url}"`);
-    else if (protocol === 'websocket' && e.audioCodec === null) bad(`${at}.url`, 'a websocket output carries audio: audioCodec must not be null');
-    else if (protocol === 'websocket' && (e.sampleRate !== 48000 || e.channels !== 2)) bad(`${at}.url`, `a websocket output sends 48 kHz stereo (egress's format), the encoding has ${e.sampleRate} Hz x${e.channels}`);
-    else checkCodecs(`${protocol} stream ${out.url}`, codecsFor({ kind: 'stream', url: out.url, protocol }), e, bad);
+    if (protocol !== undefined) counts.stream++;
+    const problem = streamUrlProblem(out.url, live, e);
+    if (problem !== undefined) bad(`${at}.url`, problem);
+    else checkCodecs(`${protocol!} stream ${out.url}`, codecsFor({ kind: 'stream', url: out.url, protocol: protocol! }), e, bad);
     return;
   }
   const kind = outputKindOf(out);
@@ -175,6 +171,21 @@ function checkOutput(
     return;
   }
   checkCodecs(`${container} file ${f.path}`, CONTAINER_CODECS[container], e, bad);
+}
+
+/**
+ * What is wrong with a stream URL on a pipeline (its mode and encoding), codecs aside; undefined when
+ * nothing is. Config validation and outputs added at runtime both ask it.
+ */
+export function streamUrlProblem(url: string, live: boolean, e: Pick<EncodingOptions, 'audioCodec' | 'sampleRate' | 'channels'>): string | undefined {
+  const protocol = streamProtocolOf(url);
+  if (protocol === undefined) return `unknown stream scheme in "${url}" (rtmp, rtmps, srt, ws, wss)`;
+  if (!live) return `${url} is a stream output, which cannot ingest faster than realtime: not allowed on a non-live pipeline`;
+  if (protocol === 'srt') return 'srt stream outputs are not implemented (no SRT library for Node exists; see the README)';
+  if (protocol === 'rtmp' && !/^rtmps?:\/\/[^/]+\/[^/]+\/.+/i.test(url)) return `an RTMP URL needs an app and a stream key (rtmp://host/app/key), got "${url}"`;
+  if (protocol === 'websocket' && e.audioCodec === null) return 'a websocket output carries audio: audioCodec must not be null';
+  if (protocol === 'websocket' && (e.sampleRate !== 48000 || e.channels !== 2)) return `a websocket output sends 48 kHz stereo (egress's format), the encoding has ${e.sampleRate} Hz x${e.channels}`;
+  return undefined;
 }
 
 /** Reports the encoding's codecs that an output cannot hold. */

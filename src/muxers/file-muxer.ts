@@ -1,12 +1,12 @@
 import {
-  EncodedAudioPacketSource, EncodedPacket, EncodedVideoPacketSource, Mp4OutputFormat, OggOutputFormat, Output,
-  StreamTarget, WebMOutputFormat, type AudioCodec, type OutputFormat, type VideoCodec,
+  EncodedAudioPacketSource, EncodedVideoPacketSource, MB_AUDIO_CODEC, MB_VIDEO_CODEC, Mp4OutputFormat, OggOutputFormat, Output,
+  StreamTarget, WebMOutputFormat, toPacket, type OutputFormat,
 } from './mediabunny.js';
 import type { EncodedOutput } from '../codecs/encoded-chunk.js';
 import type { AudioCodecName, FileContainer, VideoCodecName } from '../config/codecs.js';
 import { AvpipeError, toAvpipeError } from '../errors.js';
 import type { PositionalWrite } from '../sinks/file-sink.js';
-import { usToSeconds, type Microseconds } from '../time.js';
+import type { Microseconds } from '../time.js';
 
 /** One muxed track's counters. Times are media time. */
 export interface MuxerTrackStats {
@@ -32,8 +32,6 @@ export interface FileMuxerOptions {
   chunked?: boolean;
 }
 
-const MB_VIDEO: Record<VideoCodecName, VideoCodec> = { h264: 'avc', vp8: 'vp8', vp9: 'vp9' };
-const MB_AUDIO: Record<AudioCodecName, AudioCodec> = { opus: 'opus', aac: 'aac' };
 
 function formatFor(container: FileContainer): OutputFormat {
   switch (container) {
@@ -61,12 +59,12 @@ export class FileMuxer {
     const target = new StreamTarget(options.target as WritableStream, options.chunked === true ? { chunked: true, chunkSize: 4 << 20 } : {});
     this._output = new Output({ format: formatFor(options.container), target });
     if (options.video !== undefined) {
-      const source = new EncodedVideoPacketSource(MB_VIDEO[options.video.codec]);
+      const source = new EncodedVideoPacketSource(MB_VIDEO_CODEC[options.video.codec]);
       this._output.addVideoTrack(source, options.video.fps === undefined ? {} : { frameRate: options.video.fps });
       this._addTrack('video', options.video.codec, source);
     }
     if (options.audio !== undefined) {
-      const source = new EncodedAudioPacketSource(MB_AUDIO[options.audio.codec]);
+      const source = new EncodedAudioPacketSource(MB_AUDIO_CODEC[options.audio.codec]);
       this._output.addAudioTrack(source);
       this._addTrack('audio', options.audio.codec, source);
     }
@@ -77,7 +75,7 @@ export class FileMuxer {
     const track = this._tracks.get(kind);
     if (track === undefined) throw new AvpipeError('MUXER_FAILED', `this ${this.container} muxer has no ${kind} track`);
     const { source, stats } = track;
-    const packet = new EncodedPacket(chunk.data, chunk.type, usToSeconds(chunk.timestamp), usToSeconds(chunk.duration ?? 0));
+    const packet = toPacket(chunk);
     // mediabunny wants the first call to carry the decoder config; its types are the DOM's.
     const meta = metadata.decoderConfig === undefined ? undefined : { decoderConfig: metadata.decoderConfig as never };
     try {

@@ -1,5 +1,8 @@
 import { createRequire } from 'node:module';
 import type * as Mediabunny from 'mediabunny';
+import type { EncodedChunk } from '../codecs/encoded-chunk.js';
+import type { AudioCodecName, VideoCodecName } from '../config/codecs.js';
+import { usToSeconds } from '../time.js';
 
 /**
  * mediabunny, loaded from its single-file CommonJS bundle: Node loads that in about half the time of
@@ -19,3 +22,12 @@ export type EncodedVideoPacketSource = Mediabunny.EncodedVideoPacketSource;
 export type {
   AudioCodec, InputAudioTrack, InputVideoTrack, OutputFormat, VideoCodec,
 } from 'mediabunny';
+
+/** avpipe's codec names -> mediabunny's. */
+export const MB_VIDEO_CODEC: Readonly<Record<VideoCodecName, Mediabunny.VideoCodec>> = { h264: 'avc', vp8: 'vp8', vp9: 'vp9' };
+export const MB_AUDIO_CODEC: Readonly<Record<AudioCodecName, Mediabunny.AudioCodec>> = { opus: 'opus', aac: 'aac' };
+
+/** An avpipe chunk as a mediabunny packet (the bytes are not copied; times in seconds). */
+export function toPacket(chunk: EncodedChunk): Mediabunny.EncodedPacket {
+  return new mb.EncodedPacket(chunk.data, chunk.type, usToSeconds(chunk.timestamp), usToSeconds(chunk.duration ?? 0));
+}

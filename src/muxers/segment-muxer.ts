@@ -1,14 +1,12 @@
 import {
-  BufferTarget, CmafOutputFormat, EncodedAudioPacketSource, EncodedPacket, EncodedVideoPacketSource, MpegTsOutputFormat, NullTarget, Output,
+  BufferTarget, CmafOutputFormat, EncodedAudioPacketSource, EncodedVideoPacketSource, MB_AUDIO_CODEC, MB_VIDEO_CODEC, MpegTsOutputFormat,
+  NullTarget, Output, toPacket,
 } from './mediabunny.js';
 import type { AudioDecoderConfig, EncodedOutput, VideoDecoderConfig } from '../codecs/encoded-chunk.js';
 import type { AudioCodecName, VideoCodecName } from '../config/codecs.js';
 import type { SegmentFormat } from '../config/outputs.js';
 import { toAvpipeError } from '../errors.js';
-import { usToSeconds } from '../time.js';
 
-const MB_VIDEO = { h264: 'avc', vp8: 'vp8', vp9: 'vp9' } as const;
-const MB_AUDIO = { opus: 'opus', aac: 'aac' } as const;
 
 /** One muxed segment; `init` is set on the first fMP4 segment (the EXT-X-MAP init segment). */
 export interface MuxedSegment {
@@ -35,8 +33,8 @@ export async function muxSegment(
     format: format === 'ts' ? new MpegTsOutputFormat() : new CmafOutputFormat({ minimumFragmentDuration: Infinity }),
     target, ...(initTarget === undefined ? {} : { initTarget }),
   });
-  const video = tracks.video === undefined ? undefined : new EncodedVideoPacketSource(MB_VIDEO[tracks.video]);
-  const audio = tracks.audio === undefined ? undefined : new EncodedAudioPacketSource(MB_AUDIO[tracks.audio]);
+  const video = tracks.video === undefined ? undefined : new EncodedVideoPacketSource(MB_VIDEO_CODEC[tracks.video]);
+  const audio = tracks.audio === undefined ? undefined : new EncodedAudioPacketSource(MB_AUDIO_CODEC[tracks.audio]);
   if (video !== undefined) output.addVideoTrack(video);
   if (audio !== undefined) output.addAudioTrack(audio);
   try {
@@ -44,7 +42,7 @@ export async function muxSegment(
     let firstVideo = true;
     let firstAudio = true;
     for (const { kind, chunk } of items) {
-      const packet = new EncodedPacket(chunk.data, chunk.type, usToSeconds(chunk.timestamp), usToSeconds(chunk.duration ?? 0));
+      const packet = toPacket(chunk);
       if (kind === 'video' && video !== undefined) {
         await video.add(packet, firstVideo ? { decoderConfig: configs.video as never } : undefined);
         firstVideo = false;

@@ -75,11 +75,6 @@ export class Segmenter {
     return out;
   }
 
-  /** Segments closed so far. */
-  get count(): number {
-    return this._count;
-  }
-
   private _nextBoundary(fromUs: Microseconds): Microseconds {
     // Audio priming may put the first packet a little before 0: the grid still starts at 0.
     return (Math.floor((Math.max(0, fromUs) + TOLERANCE_US) / this.targetUs) + 1) * this.targetUs;

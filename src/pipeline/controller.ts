@@ -8,7 +8,8 @@ import { FileSource } from '../sources/file-source.js';
 import { TestSource } from '../sources/test-source.js';
 import { Uploader } from '../storage/uploader.js';
 import { Graph } from './graph.js';
-import { resolveOutput, streamProtocolOf, type StreamOutputInit } from '../config/outputs.js';
+import { resolveOutput, type StreamOutputInit } from '../config/outputs.js';
+import { streamUrlProblem } from '../config/validate.js';
 import type { OutputResult } from './outputs.js';
 import { FINAL_STATUSES, type PipelineProgress, type PipelineResult, type PipelineStatus } from './status.js';
 
@@ -107,8 +108,9 @@ export class Controller extends EventEmitter<ControllerEvents> {
   async addOutput(init: StreamOutputInit): Promise<void> {
     if (!this.config.live) throw new AvpipeError('CONFIG_INVALID', 'stream outputs cannot be added to a non-live pipeline: they cannot ingest faster than realtime');
     if (this._status !== 'ACTIVE' || this._graph === undefined) throw new AvpipeError('INVALID_STATE', `outputs can be added while ACTIVE, not ${this._status}`);
-    const protocol = streamProtocolOf(init.url);
-    if (protocol === undefined || protocol === 'srt') throw new AvpipeError('CONFIG_INVALID', `${init.url}: only rtmp(s):// and ws(s):// outputs can be added`);
+    // The same rules as a config's stream outputs; the codecs are checked by the graph against what it encodes.
+    const problem = streamUrlProblem(init.url, this.config.live, this.config.encoding);
+    if (problem !== undefined) throw new ConfigError([{ field: 'url', message: problem }]);
     await this._graph.addOutput(resolveOutput(init));
   }
 

@@ -8,7 +8,7 @@ import type { EncodedAudioOutput, EncodedChunk, EncodedOutput, EncodedVideoOutpu
 import { loadNodeAv } from '../codecs/node-av-loader.js';
 import type { VideoFrame } from '../codecs/video-frame.js';
 import type { AudioCodecName, VideoCodecName } from '../config/codecs.js';
-import { allowedCodecs, codecsFor, outputName, type OutputSpec } from '../config/outputs.js';
+import { allowedCodecs, codecsFor, outputName, rawMediaOf, takesMedia, type OutputSpec } from '../config/outputs.js';
 import { AUDIO_CODEC_OF, VIDEO_CODEC_OF, type PipelineConfig, type TrackInfo } from '../config/pipeline-config.js';
 import { AudioMixer } from '../convert/audio-mixer.js';
 import { AudioResampler } from '../convert/audio-resampler.js';
@@ -167,12 +167,12 @@ export class Graph {
     const video = enc.videoCodec === null ? undefined : config.tracks.find((t) => t.kind === 'video');
     const audios = enc.audioCodec === null ? [] : config.tracks.filter((t): t is Extract<TrackInfo, { kind: 'audio' }> => t.kind === 'audio');
     if (video === undefined && audios.length === 0) throw new AvpipeError('SOURCE_FAILED', `source ${source.name} declared no track the encoding asks for`);
-    const rawVideo = config.outputs.some((o) => o.kind === 'images');
-    const rawAudio = config.outputs.some((o) => o.kind === 'stream' && o.protocol === 'websocket');
+    const rawVideo = config.outputs.some((o) => rawMediaOf(o) === 'video');
+    const rawAudio = config.outputs.some((o) => rawMediaOf(o) === 'audio');
     const branches: Branch[] = [];
     const muxerTracks: MuxerTracks = {};
-    const wantsVideo = rawVideo || config.outputs.some((o) => (codecsFor(o)?.video.length ?? 0) > 0);
-    const wantsAudio = rawAudio || config.outputs.some((o) => (codecsFor(o)?.audio.length ?? 0) > 0);
+    const wantsVideo = config.outputs.some((o) => takesMedia(o, 'video'));
+    const wantsAudio = config.outputs.some((o) => takesMedia(o, 'audio'));
     if (video?.kind === 'video' && enc.videoCodec !== null && wantsVideo) {
       const mode = trackMode(config, video, source.durationUs, rawVideo ? 'thumbnails need decoded frames' : undefined);
       if (encodedOut) {
@@ -364,7 +364,7 @@ export class Graph {
   private async _attach(spec: OutputSpec, late: boolean): Promise<void> {
     const { config } = this._init;
     const node = await buildOutput(spec, this._ctx);
-    const tee = spec.kind === 'images' ? 'video' : spec.kind === 'stream' && spec.protocol === 'websocket' ? 'audio' : 'encoded';
+    const tee = rawMediaOf(spec) ?? 'encoded';
     if (late) await node.start();
     const live = config.live;
     const capacity = tee === 'encoded' ? config.queues.output : tee === 'video' ? config.queues.video : config.queues.audio;

@@ -15,7 +15,6 @@ export class Interleaver {
   private readonly _waiters = new Set<() => void>();
   private _open: number;
   private _failure: unknown;
-  private _items = 0;
 
   constructor(kinds: readonly ('video' | 'audio')[], window: Microseconds) {
     this._gate = new InterleaveGate(window);
@@ -32,11 +31,6 @@ export class Interleaver {
         this._wake();
       },
     }, { highWaterMark: 2 });
-  }
-
-  /** Items passed so far. */
-  get items(): number {
-    return this._items;
   }
 
   /** The input for one track; closing it ends the track (it no longer holds the others back). */
@@ -57,7 +51,6 @@ export class Interleaver {
         }
         if (this._failure !== undefined) throw this._failure;
         this._controller.enqueue(item);
-        this._items++;
         this._gate.advance(kind, t);
         this._wake();
       },

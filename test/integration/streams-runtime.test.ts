@@ -91,6 +91,9 @@ describe('stream outputs added and removed while live (UpdateStream)', () => {
     const running = c.start();
     await new Promise<void>((resolve) => c.on('status', (s) => s === 'ACTIVE' && resolve()));
     await expect(c.addOutput({ url: `rtmp://127.0.0.1:${rtmp().port}/live/x` })).rejects.toThrow(/cannot carry opus/);
+    // The rules of a config's stream outputs hold for one added at runtime.
+    await expect(c.addOutput({ url: 'rtmp://127.0.0.1/onlyapp' })).rejects.toThrow(/app and a stream key/);
+    await expect(c.addOutput({ url: 'srt://127.0.0.1:9000' })).rejects.toThrow(/not implemented/);
     expect((await running).status).toBe('COMPLETE');
   });
 
