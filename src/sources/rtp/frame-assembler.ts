@@ -1,0 +1,126 @@
+import { dePacketizeRtpPackets } from 'werift/nonstandard';
+import type { JitterOutput, RtpPacketLike } from './jitter-buffer.js';
+import { isKeyframe, type RtpCodecInfo } from './rtp-codecs.js';
+
+/** One depacketized frame, still in RTP time. */
+export interface RtpFrame {
+  data: Uint8Array;
+  key: boolean;
+  /** The frame's RTP timestamp (32-bit, as sent). */
+  rtpTimestamp: number;
+}
+
+/** An assembler's counters. */
+export interface AssemblerStats {
+  frames: number;
+  /** Frames left out because a packet of theirs was lost, or because a keyframe was awaited. */
+  framesDropped: number;
+  /** Frames that could not be depacketized (malformed payloads). */
+  malformed: number;
+  /** Times a keyframe was asked for (the adapter sends a PLI). */
+  keyframeRequests: number;
+}
+
+/**
+ * The pure core of a depacketizer: in-order packets (and gaps) from the jitter buffer in, whole frames
+ * out. A video frame is the packets of one RTP timestamp up to the marker bit. After a loss inside or
+ * before a frame, video frames are left out until the next keyframe (a decoder would show garbage
+ * from a frame whose reference is gone), and the adapter is asked to request one; the stream also
+ * starts on a keyframe. Audio packets are frames by themselves; a loss is a gap (decoders conceal it).
+ */
+export class FrameAssembler {
+  readonly codec: RtpCodecInfo;
+  private _packets: RtpPacketLike[] = [];
+  private _broken = false;
+  private _needKey = true;
+  private _requested = false;
+  private readonly _stats: AssemblerStats = { frames: 0, framesDropped: 0, malformed: 0, keyframeRequests: 0 };
+
+  constructor(codec: RtpCodecInfo) {
+    this.codec = codec;
+  }
+
+  /**
+   * Takes what the jitter buffer released; returns the frames now complete, and whether a keyframe
+   * should be requested now (once per wait: the adapter rate-limits repeats).
+   */
+  push(items: readonly JitterOutput[]): { frames: RtpFrame[]; requestKeyframe: boolean } {
+    const frames: RtpFrame[] = [];
+    for (const item of items) {
+      if ('lost' in item) {
+        if (this.codec.framed) this._broken = true;
+        continue;
+      }
+      const p = item.packet;
+      if (!this.codec.framed) {
+        this._emit([p], frames);
+        continue;
+      }
+      // A new timestamp before the marker: the previous frame's last packet never came.
+      const open = this._packets[0];
+      if (open !== undefined && open.header.timestamp !== p.header.timestamp) {
+        this._broken = true;
+        this._finishFrame(frames);
+      }
+      this._packets.push(p);
+      if (p.header.marker) this._finishFrame(frames);
+    }
+    const requestKeyframe = this._needKey && !this._requested;
+    if (requestKeyframe) {
+      this._requested = true;
+      this._stats.keyframeRequests++;
+    }
+    return { frames, requestKeyframe };
+  }
+
+  /** True while video frames are left out until the next keyframe. */
+  get awaitingKeyframe(): boolean {
+    return this._needKey;
+  }
+
+  /** Lets the next {@link push} ask for a keyframe again (the adapter's PLI repeat timer). */
+  rearmKeyframeRequest(): void {
+    this._requested = false;
+  }
+
+  /** The counters, for results. */
+  toJSON(): AssemblerStats {
+    return { ...this._stats };
+  }
+
+  private _finishFrame(frames: RtpFrame[]): void {
+    const packets = this._packets;
+    this._packets = [];
+    if (packets.length === 0) return;
+    if (this._broken) {
+      this._broken = false;
+      this._stats.framesDropped++;
+      this._needKey = true;
+      this._requested = false;
+      return;
+    }
+    this._emit(packets, frames);
+  }
+
+  private _emit(packets: RtpPacketLike[], frames: RtpFrame[]): void {
+    let data: Uint8Array;
+    try {
+      data = dePacketizeRtpPackets(this.codec.depacketizer as never, packets as never).data;
+    } catch {
+      this._stats.malformed++;
+      if (this.codec.framed) this._needKey = true;
+      return;
+    }
+    if (data.length === 0) return;
+    const key = isKeyframe(this.codec.codec, data);
+    if (this.codec.framed) {
+      if (key) this._needKey = false;
+      if (this._needKey) {
+        this._stats.framesDropped++;
+        return;
+      }
+    }
+    this._stats.frames++;
+    frames.push({ data, key, rtpTimestamp: packets[0]!.header.timestamp });
+  }
+}

@@ -1,0 +1,168 @@
+import type { Microseconds } from '../../time.js';
+
+/** An RTCP sender report's clock pair: the sender's NTP time and the RTP time of the same instant. */
+export interface SenderReport {
+  /** NTP seconds (the high word of the 64-bit NTP timestamp). */
+  ntpSeconds: number;
+  /** NTP fraction (the low word): units of 2^-32 s. */
+  ntpFraction: number;
+  rtpTimestamp: number;
+}
+
+/** A lip-sync core's counters, per track. */
+export interface LipSyncTrackStats {
+  senderReports: number;
+  /** How the track's RTP time was placed: from a sender report, or (none came in time) by arrival. */
+  syncedBy: 'sender-report' | 'arrival' | null;
+  /** Frames whose time had to be moved forward to keep the track's times increasing. */
+  retimed: number;
+  /** Frames from before the session's zero (a track that synced late), left out. */
+  early: number;
+}
+
+/** A frame placed on the session timeline. */
+export interface PlacedFrame<F> {
+  track: number;
+  frame: F;
+  timestamp: Microseconds;
+}
+
+/** NTP seconds as a float, from an SR's two words (RFC 3550: the low word is a binary fraction). */
+export function ntpToSeconds(sr: Pick<SenderReport, 'ntpSeconds' | 'ntpFraction'>): number {
+  return sr.ntpSeconds + sr.ntpFraction / 2 ** 32;
+}
+
+interface TrackState<F> {
+  clockRate: number;
+  /** First RTP timestamp seen; RTP times are unwrapped relative to it. */
+  firstRtp: number | undefined;
+  lastExt: number;
+  firstArrivalMs: number | undefined;
+  /** RTP (unwrapped) and sender-clock seconds of one instant. */
+  anchor: { ext: number; seconds: number } | undefined;
+  syncedBy: 'sender-report' | 'arrival' | null;
+  pending: { frame: F; ext: number }[];
+  lastUs: Microseconds;
+  stats: { senderReports: number; retimed: number; early: number };
+}
+
+/**
+ * The pure core of A/V sync (GStreamer's rtpbin ntp-sync): every track's RTP time is mapped to the
+ * sender's NTP clock through its first RTCP sender report, so tracks with unrelated RTP clocks land on
+ * one timeline. Frames wait until their track has a report (or `syncTimeoutMs` passed since its first
+ * frame: it is then placed by arrival time, on the sender clock when another track gave the offset).
+ * The session's zero is the earliest first frame of all tracks, decided once every track is placed,
+ * or `syncTimeoutMs` after the first frame of any (a track with nothing by then joins late: it starts
+ * later on the timeline).
+ */
+export class LipSync<F> {
+  readonly syncTimeoutMs: number;
+  private readonly _tracks: TrackState<F>[] = [];
+  /** Sender clock minus receiver clock, seconds, from the first report. */
+  private _offset: number | undefined;
+  private _zero: number | undefined;
+  private _firstArrivalMs: number | undefined;
+
+  constructor(syncTimeoutMs: number) {
+    this.syncTimeoutMs = syncTimeoutMs;
+  }
+
+  /** Adds a track of RTP clock rate `clockRate`; returns its index. */
+  addTrack(clockRate: number): number {
+    this._tracks.push({
+      clockRate, firstRtp: undefined, lastExt: 0, firstArrivalMs: undefined, anchor: undefined, syncedBy: null,
+      pending: [], lastUs: -1, stats: { senderReports: 0, retimed: 0, early: 0 },
+    });
+    return this._tracks.length - 1;
+  }
+
+  /** True once the timeline's zero is decided (frames are being placed). */
+  get started(): boolean {
+    return this._zero !== undefined;
+  }
+
+  /** Takes a frame of `track` with RTP time `rtpTimestamp`, arrived at `nowMs`; returns the frames now placed. */
+  push(track: number, frame: F, rtpTimestamp: number, nowMs: number): PlacedFrame<F>[] {
+    const t = this._track(track);
+    t.firstRtp ??= rtpTimestamp;
+    t.firstArrivalMs ??= nowMs;
+    this._firstArrivalMs ??= nowMs;
+    t.pending.push({ frame, ext: this._unwrap(t, rtpTimestamp) });
+    return this.release(nowMs);
+  }
+
+  /** Takes a sender report of `track`, received at `nowMs`. Only the first one anchors the track. */
+  senderReport(track: number, sr: SenderReport, nowMs: number): PlacedFrame<F>[] {
+    const t = this._track(track);
+    t.stats.senderReports++;
+    const seconds = ntpToSeconds(sr);
+    this._offset ??= seconds - nowMs / 1000;
+    if (t.anchor === undefined) {
+      // Reports may come before the first frame: unwrap against the report's own time then.
+      t.firstRtp ??= sr.rtpTimestamp;
+      t.anchor = { ext: this._unwrap(t, sr.rtpTimestamp, false), seconds };
+      t.syncedBy = 'sender-report';
+    }
+    return this.release(nowMs);
+  }
+
+  /** Places what can be placed at `nowMs` (sync timeouts), in arrival order per track. */
+  release(nowMs: number): PlacedFrame<F>[] {
+    for (const t of this._tracks) {
+      if (t.anchor === undefined && t.firstArrivalMs !== undefined && nowMs - t.firstArrivalMs >= this.syncTimeoutMs) {
+        const ext = t.pending[0]?.ext ?? 0;
+        t.anchor = { ext, seconds: t.firstArrivalMs / 1000 + (this._offset ?? 0) };
+        t.syncedBy = 'arrival';
+      }
+    }
+    const withFrames = this._tracks.filter((t) => t.firstArrivalMs !== undefined);
+    if (this._zero === undefined) {
+      const waiting = withFrames.length < this._tracks.length && nowMs - (this._firstArrivalMs ?? nowMs) < this.syncTimeoutMs;
+      if (withFrames.length === 0 || waiting || withFrames.some((t) => t.anchor === undefined)) return [];
+      this._zero = Math.min(...withFrames.map((t) => this._seconds(t, t.pending[0]?.ext ?? 0)));
+    }
+    const out: PlacedFrame<F>[] = [];
+    this._tracks.forEach((t, track) => {
+      if (t.anchor === undefined) return;
+      for (const p of t.pending) {
+        let us = Math.round((this._seconds(t, p.ext) - this._zero!) * 1e6);
+        if (us < 0) {
+          t.stats.early++;
+          continue;
+        }
+        if (us <= t.lastUs) {
+          us = t.lastUs + 1;
+          t.stats.retimed++;
+        }
+        t.lastUs = us;
+        out.push({ track, frame: p.frame, timestamp: us });
+      }
+      t.pending = [];
+    });
+    return out;
+  }
+
+  /** Per-track counters. */
+  toJSON(): LipSyncTrackStats[] {
+    return this._tracks.map((t) => ({ ...t.stats, syncedBy: t.syncedBy }));
+  }
+
+  private _seconds(t: TrackState<F>, ext: number): number {
+    return t.anchor!.seconds + (ext - t.anchor!.ext) / t.clockRate;
+  }
+
+  /** RTP time unwrapped (32-bit wrap) relative to the track's first; `advance` keeps the latest for the next unwrap. */
+  private _unwrap(t: TrackState<F>, rtp: number, advance = true): number {
+    const d = (rtp - t.firstRtp!) >>> 0;
+    // The value of `d` modulo 2^32 nearest the last one: a wrap forwards, or a slightly older time.
+    const ext = Math.round((t.lastExt - d) / 2 ** 32) * 2 ** 32 + d;
+    if (advance) t.lastExt = Math.max(t.lastExt, ext);
+    return ext;
+  }
+
+  private _track(i: number): TrackState<F> {
+    const t = this._tracks[i];
+    if (t === undefined) throw new RangeError(`no track ${i}`);
+    return t;
+  }
+}

@@ -1,0 +1,128 @@
+import { Vp8Packetizer } from 'werift/nonstandard';
+import { describe, expect, it } from 'vitest';
+import { FrameAssembler } from '../../src/sources/rtp/frame-assembler.js';
+import { JitterBuffer, type JitterOutput, type RtpPacketLike } from '../../src/sources/rtp/jitter-buffer.js';
+import { LipSync, ntpToSeconds } from '../../src/sources/rtp/lip-sync.js';
+import { RTP_CODECS, opusHead, videoConfigFromKeyframe } from '../../src/sources/rtp/rtp-codecs.js';
+
+const pkt = (seq: number, ts = seq * 3000, marker = true): RtpPacketLike => ({
+  header: { sequenceNumber: seq & 0xffff, timestamp: ts >>> 0, marker, payloadType: 96, ssrc: 1 },
+  payload: Buffer.alloc(0),
+});
+const seqs = (out: JitterOutput[]): (number | string)[] => out.map((o) => ('lost' in o ? `lost${o.lost}` : o.packet.header.sequenceNumber));
+
+/** A VP8 key frame header (RFC 6386 9.1) for `w` x `h`, padded to `size` bytes. */
+function vp8Key(w: number, h: number, size: number): Buffer {
+  const b = Buffer.alloc(size, 0x55);
+  b.set([0x10, 0x02, 0x00, 0x9d, 0x01, 0x2a, w & 0xff, w >> 8, h & 0xff, h >> 8]);
+  return b;
+}
+const vp8Delta = (size: number): Buffer => Buffer.alloc(size, 0x31); // frame tag bit 0 = 1: inter frame
+
+describe('JitterBuffer', () => {
+  it('puts reordered packets back in order and counts them', () => {
+    const jb = new JitterBuffer(100);
+    const out = [...jb.push(pkt(10), 0), ...jb.push(pkt(12), 1), ...jb.push(pkt(11), 2), ...jb.push(pkt(13), 3)];
+    expect(seqs(out)).toEqual([10, 11, 12, 13]);
+    expect(jb.toJSON()).toMatchObject({ received: 4, released: 4, reordered: 1, lost: 0, level: 0 });
+  });
+
+  it('gives a gap up after the latency, counting the lost packets; a late arrival is dropped', () => {
+    const jb = new JitterBuffer(100);
+    jb.push(pkt(1), 0);
+    expect(seqs(jb.push(pkt(4), 10))).toEqual([]);
+    expect(seqs(jb.release(109))).toEqual([]);
+    expect(seqs(jb.release(110))).toEqual(['lost2', 4]);
+    expect(seqs(jb.push(pkt(2), 120))).toEqual([]);
+    expect(jb.toJSON()).toMatchObject({ received: 3, released: 2, lost: 2, late: 1, level: 0 });
+  });
+
+  it('counts duplicates and survives the 16-bit sequence wrap', () => {
+    const jb = new JitterBuffer(50);
+    const out = [65534, 65535, 65535, 0, 1].flatMap((s, i) => jb.push(pkt(s), i));
+    expect(seqs(out)).toEqual([65534, 65535, 0, 1]);
+    expect(jb.toJSON()).toMatchObject({ released: 4, late: 1, lost: 0 });
+  });
+
+  it('gives gaps up when more than its capacity waits', () => {
+    const jb = new JitterBuffer(10_000, 3);
+    jb.push(pkt(0), 0);
+    const out = [5, 6, 7, 8].flatMap((s) => jb.push(pkt(s), 1));
+    expect(seqs(out)).toEqual(['lost4', 5, 6, 7, 8]);
+  });
+});
+
+describe('FrameAssembler', () => {
+  const packetize = (p: Vp8Packetizer, frame: Buffer, ts: number): RtpPacketLike[] => p.packetize(frame, ts) as unknown as RtpPacketLike[];
+
+  it('rebuilds VP8 frames from packets, starting at the first keyframe', () => {
+    const a = new FrameAssembler(RTP_CODECS['VP8']!);
+    const p = new Vp8Packetizer({ maxPayloadSize: 500, sequenceNumber: 100 });
+    const delta0 = packetize(p, vp8Delta(700), 0);
+    const key = packetize(p, vp8Key(640, 360, 1800), 3000);
+    const delta = packetize(p, vp8Delta(900), 6000);
+    const first = a.push(delta0.map((packet) => ({ packet })));
+    expect(first).toMatchObject({ frames: [], requestKeyframe: true });
+    const out = a.push([...key, ...delta].map((packet) => ({ packet })));
+    expect(out.frames.map((f) => [f.key, f.data.length, f.rtpTimestamp])).toEqual([[true, 1800, 3000], [false, 900, 6000]]);
+    expect(videoConfigFromKeyframe('vp8', out.frames[0]!.data)).toEqual({ codec: 'vp8', codedWidth: 640, codedHeight: 360 });
+    expect(a.toJSON()).toMatchObject({ frames: 2, framesDropped: 1, keyframeRequests: 1 });
+  });
+
+  it('after a loss leaves frames out until the next keyframe and asks for one', () => {
+    const a = new FrameAssembler(RTP_CODECS['VP8']!);
+    const p = new Vp8Packetizer({ maxPayloadSize: 500 });
+    a.push(packetize(p, vp8Key(320, 240, 1200), 0).map((packet) => ({ packet })));
+    const broken = packetize(p, vp8Delta(1200), 3000);
+    const out = a.push([{ packet: broken[0]! }, { lost: 1 }, { packet: broken[2]! }, ...packetize(p, vp8Delta(300), 6000).map((packet) => ({ packet }))]);
+    expect(out).toMatchObject({ frames: [], requestKeyframe: true });
+    const again = a.push(packetize(p, vp8Key(320, 240, 800), 9000).map((packet) => ({ packet })));
+    expect(again.frames.map((f) => f.key)).toEqual([true]);
+    expect(a.toJSON()).toMatchObject({ frames: 2, framesDropped: 2, keyframeRequests: 1 });
+  });
+});
+
+describe('LipSync', () => {
+  it('maps RTP time through sender reports (NTP fraction is binary), one timeline for both tracks', () => {
+    expect(ntpToSeconds({ ntpSeconds: 10, ntpFraction: 2 ** 31 })).toBe(10.5);
+    const sync = new LipSync<string>(5000);
+    const v = sync.addTrack(90000);
+    const a = sync.addTrack(48000);
+    // Video RTP 1000 is sender time 100.25 s; audio RTP 5000 is 100.0 s.
+    expect(sync.senderReport(v, { ntpSeconds: 100, ntpFraction: 2 ** 30, rtpTimestamp: 1000 }, 0)).toEqual([]);
+    expect(sync.push(v, 'v0', 1000, 1)).toEqual([]);
+    expect(sync.senderReport(a, { ntpSeconds: 100, ntpFraction: 0, rtpTimestamp: 5000 }, 2)).toEqual([]);
+    const placed = sync.push(a, 'a0', 5000 + 48000 * 0.25, 3);
+    expect(placed.map((p) => [p.frame, p.timestamp])).toEqual([['v0', 0], ['a0', 0]]);
+    expect(sync.push(v, 'v1', 1000 + 3000, 4).map((p) => p.timestamp)).toEqual([33_333]);
+    expect(sync.push(a, 'a1', 5000 + 48000 * 0.25 + 960, 5).map((p) => p.timestamp)).toEqual([20_000]);
+  });
+
+  it('places a track without reports by arrival after the timeout, and a late track later on the timeline', () => {
+    const sync = new LipSync<string>(1000);
+    const v = sync.addTrack(90000);
+    const a = sync.addTrack(48000);
+    sync.push(v, 'v0', 0, 0);
+    expect(sync.release(999)).toEqual([]);
+    expect(sync.release(1000).map((p) => [p.frame, p.timestamp])).toEqual([['v0', 0]]);
+    sync.push(a, 'a0', 4_000_000_000, 3000);
+    expect(sync.release(4000).map((p) => [p.frame, p.timestamp])).toEqual([['a0', 3_000_000]]);
+    expect(sync.toJSON().map((s) => s.syncedBy)).toEqual(['arrival', 'arrival']);
+  });
+
+  it('unwraps the 32-bit RTP clock', () => {
+    const sync = new LipSync<number>(0);
+    const v = sync.addTrack(90000);
+    sync.senderReport(v, { ntpSeconds: 0, ntpFraction: 0, rtpTimestamp: 2 ** 32 - 9000 }, 0);
+    const times = [2 ** 32 - 9000, 2 ** 32 - 6000, 0, 3000].flatMap((ts, i) => sync.push(v, i, ts, 0).map((p) => p.timestamp));
+    expect(times).toEqual([0, 33_333, 100_000, 133_333]);
+  });
+});
+
+describe('rtp codecs', () => {
+  it('builds an OpusHead for the container', () => {
+    const h = opusHead(2);
+    expect(Buffer.from(h.subarray(0, 8)).toString('latin1')).toBe('OpusHead');
+    expect([h[8], h[9], h[10]! | (h[11]! << 8)]).toEqual([1, 2, 312]);
+  });
+});
