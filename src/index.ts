@@ -54,3 +54,6 @@ export { FileSource, InputError, type DemuxedPacket, type DemuxedTrack, type Fil
 export type { RawMedia, Source, SourceMedia } from './sources/source.js';
 export { TEST_AUDIO_TRACK, TEST_VIDEO_TRACK, TestSource, type TestSourceOptions } from './sources/test-source.js';
 export { US_PER_SECOND, type Microseconds } from './time.js';
+export {
+  WebRtcSource, type LeavePolicy, type WebRtcSourceOptions, type WebRtcSourceStats, type WebRtcTrackStats,
+} from './sources/webrtc/webrtc-source.js';

@@ -1,6 +1,6 @@
-import { Vp8Packetizer } from 'werift/nonstandard';
+import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
-import { FrameAssembler } from '../../src/sources/rtp/frame-assembler.js';
+import { FrameAssembler, type Depacketize } from '../../src/sources/rtp/frame-assembler.js';
 import { JitterBuffer, type JitterOutput, type RtpPacketLike } from '../../src/sources/rtp/jitter-buffer.js';
 import { LipSync, ntpToSeconds } from '../../src/sources/rtp/lip-sync.js';
 import { RTP_CODECS, opusHead, videoConfigFromKeyframe } from '../../src/sources/rtp/rtp-codecs.js';
@@ -9,6 +9,8 @@ const pkt = (seq: number, ts = seq * 3000, marker = true): RtpPacketLike => ({
   header: { sequenceNumber: seq & 0xffff, timestamp: ts >>> 0, marker, payloadType: 96, ssrc: 1 },
   payload: Buffer.alloc(0),
 });
+const { Vp8Packetizer, dePacketizeRtpPackets } = createRequire(import.meta.url)('werift/nonstandard') as typeof import('werift/nonstandard');
+const depacketize: Depacketize = (codec, packets) => dePacketizeRtpPackets(codec as never, packets as never).data;
 const seqs = (out: JitterOutput[]): (number | string)[] => out.map((o) => ('lost' in o ? `lost${o.lost}` : o.packet.header.sequenceNumber));
 
 /** A VP8 key frame header (RFC 6386 9.1) for `w` x `h`, padded to `size` bytes. */
@@ -53,10 +55,10 @@ describe('JitterBuffer', () => {
 });
 
 describe('FrameAssembler', () => {
-  const packetize = (p: Vp8Packetizer, frame: Buffer, ts: number): RtpPacketLike[] => p.packetize(frame, ts) as unknown as RtpPacketLike[];
+  const packetize = (p: InstanceType<typeof Vp8Packetizer>, frame: Buffer, ts: number): RtpPacketLike[] => p.packetize(frame, ts) as unknown as RtpPacketLike[];
 
   it('rebuilds VP8 frames from packets, starting at the first keyframe', () => {
-    const a = new FrameAssembler(RTP_CODECS['VP8']!);
+    const a = new FrameAssembler(RTP_CODECS['VP8']!, depacketize);
     const p = new Vp8Packetizer({ maxPayloadSize: 500, sequenceNumber: 100 });
     const delta0 = packetize(p, vp8Delta(700), 0);
     const key = packetize(p, vp8Key(640, 360, 1800), 3000);
@@ -70,7 +72,7 @@ describe('FrameAssembler', () => {
   });
 
   it('after a loss leaves frames out until the next keyframe and asks for one', () => {
-    const a = new FrameAssembler(RTP_CODECS['VP8']!);
+    const a = new FrameAssembler(RTP_CODECS['VP8']!, depacketize);
     const p = new Vp8Packetizer({ maxPayloadSize: 500 });
     a.push(packetize(p, vp8Key(320, 240, 1200), 0).map((packet) => ({ packet })));
     const broken = packetize(p, vp8Delta(1200), 3000);

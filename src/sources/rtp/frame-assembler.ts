@@ -1,6 +1,8 @@
-import { dePacketizeRtpPackets } from 'werift/nonstandard';
 import type { JitterOutput, RtpPacketLike } from './jitter-buffer.js';
 import { isKeyframe, type RtpCodecInfo } from './rtp-codecs.js';
+
+/** Joins the payloads of one frame's packets into the frame (werift's `dePacketizeRtpPackets`). */
+export type Depacketize = (depacketizer: string, packets: RtpPacketLike[]) => Uint8Array;
 
 /** One depacketized frame, still in RTP time. */
 export interface RtpFrame {
@@ -30,14 +32,16 @@ export interface AssemblerStats {
  */
 export class FrameAssembler {
   readonly codec: RtpCodecInfo;
+  private readonly _depacketize: Depacketize;
   private _packets: RtpPacketLike[] = [];
   private _broken = false;
   private _needKey = true;
   private _requested = false;
   private readonly _stats: AssemblerStats = { frames: 0, framesDropped: 0, malformed: 0, keyframeRequests: 0 };
 
-  constructor(codec: RtpCodecInfo) {
+  constructor(codec: RtpCodecInfo, depacketize: Depacketize) {
     this.codec = codec;
+    this._depacketize = depacketize;
   }
 
   /**
@@ -105,7 +109,7 @@ export class FrameAssembler {
   private _emit(packets: RtpPacketLike[], frames: RtpFrame[]): void {
     let data: Uint8Array;
     try {
-      data = dePacketizeRtpPackets(this.codec.depacketizer as never, packets as never).data;
+      data = this._depacketize(this.codec.depacketizer, packets);
     } catch {
       this._stats.malformed++;
       if (this.codec.framed) this._needKey = true;

@@ -124,3 +124,14 @@ function vp9KeyframeSize(data: Uint8Array): { profile: number; width: number; he
     return undefined;
   }
 }
+
+/** An Opus packet's duration from its TOC byte (RFC 6716 3.1), microseconds; undefined when malformed. */
+export function opusPacketDurationUs(data: Uint8Array): number | undefined {
+  const toc = data[0];
+  if (toc === undefined) return undefined;
+  const config = toc >> 3;
+  const frameUs = config < 12 ? [10_000, 20_000, 40_000, 60_000][config % 4]! : config < 16 ? [10_000, 20_000][config % 2]! : [2_500, 5_000, 10_000, 20_000][config % 4]!;
+  const code = toc & 3;
+  const count = code === 0 ? 1 : code < 3 ? 2 : (data[1] ?? 0) & 0x3f;
+  return count === 0 ? undefined : frameUs * count;
+}

@@ -1,0 +1,481 @@
+import { createRequire } from 'node:module';
+import type { MediaStreamTrack, RTCPeerConnection, RTCRtpTransceiver, RtpPacket } from 'werift';
+import { EncodedChunk } from '../../codecs/encoded-chunk.js';
+import type { AudioDecoderConfig, VideoDecoderConfig } from '../../codecs/encoded-chunk.js';
+import type { PipelineConfig, TrackInfo } from '../../config/pipeline-config.js';
+import { AvpipeError, ConfigError } from '../../errors.js';
+import { FrameAssembler, type AssemblerStats, type Depacketize, type RtpFrame } from '../rtp/frame-assembler.js';
+import { JitterBuffer, type JitterStats } from '../rtp/jitter-buffer.js';
+import { LipSync, type LipSyncTrackStats, type PlacedFrame } from '../rtp/lip-sync.js';
+import { audioConfigOf, opusPacketDurationUs, rtpCodecOf, videoConfigFromKeyframe, type RtpCodecInfo } from '../rtp/rtp-codecs.js';
+import { SourceBase } from '../source-base.js';
+import type { Source, SourceMedia } from '../source.js';
+import { acceptBundleOnly, candidateAddress, keepCandidates } from './sdp.js';
+import { TrackOutlet, type OutletStats } from './track-outlet.js';
+
+/** What a WebRTC source does when its publisher leaves (hangs up, or its connection fails or closes). */
+export type LeavePolicy = 'end' | 'wait';
+
+/** Options of a {@link WebRtcSource}. */
+export interface WebRtcSourceOptions {
+  /** Name in results and errors (a WHIP session's stream name). */
+  name?: string;
+  /** Preferred codecs by SDP name, in order: video default VP8, H264, VP9; audio OPUS, PCMU, PCMA. */
+  codecs?: { video?: readonly string[]; audio?: readonly string[] };
+  /**
+   * Host addresses ICE may use, e.g. `['127.0.0.1']`: only these are gathered, offered and accepted.
+   * Absent: every interface, with `iceServers`.
+   */
+  iceHosts?: readonly string[];
+  /** STUN/TURN servers (not used with `iceHosts`). */
+  iceServers?: readonly { urls: string | string[]; username?: string; credential?: string }[];
+  /** How long `prepare()` waits for every offered track's first frame (a track joining later is not recorded). Default 5000. */
+  trackTimeoutMs?: number;
+  /** How long a gap in the sequence waits for a retransmission before it is lost. Default 150. */
+  jitterLatencyMs?: number;
+  /** How long a track's frames wait for its first RTCP sender report before it is placed by arrival. Default 4000. */
+  syncTimeoutMs?: number;
+  /** `end` (default): the run ends, COMPLETE. `wait`: it goes on for `leaveTimeoutMs` and a new offer resumes it. */
+  onLeave?: LeavePolicy;
+  /** With `onLeave: 'wait'`, how long to wait for the publisher to come back. Default 30000. */
+  leaveTimeoutMs?: number;
+  /**
+   * How long without a packet on any track before the publisher counts as gone: a peer that vanished
+   * without closing (werift sends no DTLS close alert; ICE consent takes 30 s). Default 10000.
+   */
+  mediaTimeoutMs?: number;
+  /** Frames each track may hold while the pipeline is behind (oldest dropped beyond). Default 300 video, 500 audio. */
+  queue?: { video?: number; audio?: number };
+}
+
+/** What one received track did, for results. */
+export interface WebRtcTrackStats {
+  id: string;
+  kind: 'video' | 'audio';
+  codec: string;
+  /** Whether the track was declared to the pipeline (it sent its first frame in time). */
+  recorded: boolean;
+  packets: JitterStats;
+  frames: AssemblerStats;
+  sync: LipSyncTrackStats | undefined;
+  queue: OutletStats | undefined;
+  /** RTCP PLIs sent (keyframe requests). */
+  pliSent: number;
+  bytes: number;
+}
+
+/** A WebRTC source's entry in a result. */
+export interface WebRtcSourceStats {
+  kind: 'webrtc';
+  name: string;
+  /** Publisher sessions (1, more when a publisher came back). */
+  sessions: number;
+  /** Why the publisher's last session ended, if it did. */
+  leftBecause: string | null;
+  tracks: WebRtcTrackStats[];
+}
+
+/** PLIs are repeated at most this often while a keyframe is awaited. */
+const PLI_REPEAT_MS = 500;
+/** How often the jitter buffers and sync are serviced (gaps given up, sync timeouts). */
+const TICK_MS = 20;
+/** How long ICE may stay `disconnected` before the publisher counts as gone. */
+const DISCONNECT_GRACE_MS = 3000;
+
+/** One received RTP stream: jitter buffer -> depacketizer -> lip sync -> the declared track's outlet. */
+interface Inbound {
+  id: string;
+  kind: 'video' | 'audio';
+  codec: RtpCodecInfo;
+  clockRate: number;
+  channels: number;
+  transceiver: RTCRtpTransceiver;
+  ssrc: number | undefined;
+  /** The publisher session (1, 2, ... when it came back) the stream belongs to. */
+  session: number;
+  /** A later session's stream continues this one's track. */
+  continued: boolean;
+  jitter: JitterBuffer<RtpPacket>;
+  assembler: FrameAssembler;
+  sync: number;
+  /** Decoder config from the first frame (video: its keyframe). */
+  config: VideoDecoderConfig | AudioDecoderConfig | undefined;
+  outlet: TrackOutlet | undefined;
+  pliSent: number;
+  lastPliMs: number;
+  bytes: number;
+}
+
+/** werift, loaded on first use: it takes about half a second to load and only WebRTC runs need it. */
+interface Werift {
+  core: typeof import('werift');
+  depacketize: Depacketize;
+}
+let werift: Werift | undefined;
+function loadWerift(): Werift {
+  if (werift !== undefined) return werift;
+  // Its CommonJS build: that one takes mediabunny's CommonJS bundle, the one copy avpipe loads too.
+  const require = createRequire(import.meta.url);
+  const core = require('werift') as typeof import('werift');
+  const extra = require('werift/nonstandard') as typeof import('werift/nonstandard');
+  werift = { core, depacketize: (codec, packets) => extra.dePacketizeRtpPackets(codec as never, packets as never).data };
+  return werift;
+}
+
+/**
+ * A live source fed by a WebRTC publisher: a receive-only werift peer. The application (or avpipe's
+ * WHIP endpoint) gives it the publisher's SDP offer and sends back the answer; each received track
+ * goes through a jitter buffer, a depacketizer (VP8, VP9, H.264, Opus, G.711) and lip sync from RTCP
+ * sender reports, and comes out as encoded chunks in media time, copied into a container or decoded
+ * and re-encoded like a file's. Keyframes are requested (PLI) at the start and after losses.
+ */
+export class WebRtcSource extends SourceBase implements Source {
+  readonly name: string;
+  private readonly _opts: Required<Omit<WebRtcSourceOptions, 'name' | 'iceHosts' | 'iceServers' | 'codecs' | 'queue'>> & Pick<WebRtcSourceOptions, 'iceHosts' | 'iceServers'>;
+  private readonly _codecs: { video: readonly string[]; audio: readonly string[] };
+  private readonly _queue: { video: number; audio: number };
+  private _pc: RTCPeerConnection | undefined;
+  private _werift: Werift | undefined;
+  private readonly _inbound: Inbound[] = [];
+  private readonly _sync: LipSync<{ inbound: Inbound; frame: RtpFrame }>;
+  private _declared: TrackInfo[] = [];
+  private _timer: NodeJS.Timeout | undefined;
+  private _leaveTimer: NodeJS.Timeout | undefined;
+  private _disconnectTimer: NodeJS.Timeout | undefined;
+  private _sessions = 0;
+  /** Wall ms of the last RTP packet of the current publisher (or of its offer). */
+  private _lastPacketMs = 0;
+  private _leftBecause: string | null = null;
+  private _closed = false;
+  private _prepared = false;
+  /** Wakes `prepare()` when an offer or a first frame arrives, or on stop. */
+  private _wakePrepare: (() => void) | undefined;
+
+  constructor(options: WebRtcSourceOptions = {}) {
+    super();
+    this.name = options.name ?? 'webrtc';
+    this._opts = {
+      trackTimeoutMs: options.trackTimeoutMs ?? 5000,
+      jitterLatencyMs: options.jitterLatencyMs ?? 150,
+      syncTimeoutMs: options.syncTimeoutMs ?? 4000,
+      onLeave: options.onLeave ?? 'end',
+      leaveTimeoutMs: options.leaveTimeoutMs ?? 30_000,
+      mediaTimeoutMs: options.mediaTimeoutMs ?? 10_000,
+      iceHosts: options.iceHosts,
+      iceServers: options.iceServers,
+    };
+    this._codecs = {
+      video: (options.codecs?.video ?? ['VP8', 'H264', 'VP9']).map((c) => c.toUpperCase()),
+      audio: (options.codecs?.audio ?? ['OPUS', 'PCMU', 'PCMA']).map((c) => c.toUpperCase()),
+    };
+    this._queue = { video: options.queue?.video ?? 300, audio: options.queue?.audio ?? 500 };
+    this._sync = new LipSync(this._opts.syncTimeoutMs);
+  }
+
+  /**
+   * Takes the publisher's SDP offer and returns the answer, with every ICE candidate in it (no trickle
+   * needed). A second offer after the publisher left resumes a source that waits (`onLeave: 'wait'`).
+   */
+  async acceptOffer(offerSdp: string): Promise<string> {
+    if (this._closed || this.stopping) throw new AvpipeError('INVALID_STATE', `${this.name}: the source has ended`);
+    if (this._pc !== undefined) throw new AvpipeError('INVALID_STATE', `${this.name}: a publisher is already connected`);
+    if (typeof offerSdp !== 'string' || !offerSdp.startsWith('v=0')) throw new AvpipeError('INPUT_INVALID', `${this.name}: the offer is not an SDP (it must start with v=0)`);
+    clearTimeout(this._leaveTimer);
+    const w = (this._werift ??= loadWerift());
+    const pc = new w.core.RTCPeerConnection(this._peerConfig(w));
+    this._pc = pc;
+    this._sessions++;
+    this._leftBecause = null;
+    pc.onTransceiverAdded.subscribe((t) => {
+      t.onTrack.subscribe((track) => this._onTrack(track, t));
+    });
+    pc.connectionStateChange.subscribe((state) => this._onConnectionState(pc, state));
+    try {
+      await pc.setRemoteDescription({ type: 'offer', sdp: acceptBundleOnly(offerSdp) });
+      const received = pc.getTransceivers().filter((t) => t.direction !== 'inactive' && (t.kind === 'audio' || t.kind === 'video'));
+      if (received.length === 0) throw new AvpipeError('INPUT_INVALID', `${this.name}: the offer has no audio or video m-line avpipe can receive`);
+      for (const t of received) t.setDirection('recvonly');
+      const answer = await pc.createAnswer();
+      await pc.setLocalDescription(answer);
+      await waitForGathering(pc);
+      const sdp = pc.localDescription?.sdp ?? answer.sdp;
+      this._lastPacketMs = Date.now();
+      this._tick();
+      this._wakePrepare?.();
+      return this._opts.iceHosts === undefined ? sdp : keepCandidates(sdp, this._opts.iceHosts);
+    } catch (err) {
+      this._pc = undefined;
+      await pc.close().catch(() => undefined);
+      if (err instanceof AvpipeError) throw err;
+      throw new AvpipeError('INPUT_INVALID', `${this.name}: the offer was refused: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  /** Adds a trickled remote candidate (a WHIP PATCH). Candidates on hosts outside `iceHosts` are ignored. */
+  async addIceCandidate(candidate: string, mid?: string): Promise<void> {
+    const pc = this._pc;
+    if (pc === undefined) throw new AvpipeError('INVALID_STATE', `${this.name}: no publisher is connected`);
+    const host = candidateAddress(candidate);
+    if (this._opts.iceHosts !== undefined && (host === undefined || !this._opts.iceHosts.includes(host))) return;
+    const sdpMid = mid !== undefined && pc.getTransceivers().some((t) => t.mid === mid) ? mid : pc.getTransceivers()[0]?.mid ?? undefined;
+    await pc.addIceCandidate({ candidate: candidate.replace(/^a=/, ''), ...(sdpMid === undefined ? {} : { sdpMid }) });
+  }
+
+  /** Tells the source its publisher hung up (a WHIP DELETE): as when the peer goes away. */
+  hangUp(): void {
+    this._left('the publisher hung up');
+  }
+
+  async prepare(config: PipelineConfig): Promise<readonly TrackInfo[]> {
+    if (!config.live) throw new ConfigError([{ field: 'live', message: 'a WebRTC source is live: its publisher sends at 1x, so the pipeline must be live' }]);
+    this.live = true;
+    // Until the offer, then until every offered track sent its first frame or the track timeout.
+    let deadline = Infinity;
+    for (;;) {
+      if (this.stopping) throw new AvpipeError('SOURCE_FAILED', `${this.name}: stopped before any media arrived`);
+      const offered = this._pc === undefined ? [] : this._pc.getTransceivers().filter((t) => t.direction === 'recvonly');
+      if (offered.length > 0 && deadline === Infinity) deadline = Date.now() + this._opts.trackTimeoutMs;
+      const withFrames = this._inbound.filter((i) => i.config !== undefined);
+      if (offered.length > 0 && withFrames.length >= offered.length) break;
+      if (Date.now() >= deadline) break;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, Math.min(100, Math.max(1, deadline - Date.now())));
+        this._wakePrepare = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this._wakePrepare = undefined;
+    }
+    const ready = this._inbound.filter((i) => i.config !== undefined);
+    if (ready.length === 0) throw new AvpipeError('SOURCE_FAILED', `${this.name}: no media arrived from the publisher within ${this._opts.trackTimeoutMs} ms`);
+    this._declared = ready.map((i) => this._declare(i, config));
+    this._prepared = true;
+    config.tracks = [...this._declared];
+    return this._declared;
+  }
+
+  readable(trackId: string): ReadableStream<SourceMedia> {
+    const inbound = this._inbound.find((i) => i.id === trackId && i.outlet !== undefined);
+    if (inbound === undefined) throw new TypeError(`${this.name} has no track "${trackId}"`);
+    return inbound.outlet!.readable;
+  }
+
+  override stop(): void {
+    if (this.stopping) return;
+    super.stop();
+    this._wakePrepare?.();
+    clearTimeout(this._leaveTimer);
+    clearTimeout(this._disconnectTimer);
+    // What is still held goes out: gaps given up, frames waiting for sync placed by arrival.
+    for (const i of this._inbound) this._afterJitter(i, i.jitter.flush(), Date.now());
+    this._deliver(this._sync.release(Number.MAX_SAFE_INTEGER));
+    for (const i of this._inbound) i.outlet?.end();
+    if (this._timer !== undefined) clearInterval(this._timer);
+    this._timer = undefined;
+    // Nothing was declared (stopped in prepare): nothing will read, so the source has ended.
+    if (!this._prepared) {
+      const end = this.openTrack();
+      end();
+    }
+  }
+
+  /** Per-track counters: packets (lost, reordered, late), frames, sync, queue, PLIs. */
+  toJSON(): WebRtcSourceStats {
+    const sync = this._sync.toJSON();
+    return {
+      kind: 'webrtc', name: this.name, sessions: this._sessions, leftBecause: this._leftBecause,
+      tracks: this._inbound.map((i) => ({
+        id: i.id, kind: i.kind, codec: i.codec.codec, recorded: this._declared.some((t) => t.id === i.id),
+        packets: i.jitter.toJSON(), frames: i.assembler.toJSON(), sync: sync[i.sync], queue: i.outlet?.toJSON(),
+        pliSent: i.pliSent, bytes: i.bytes,
+      })),
+    };
+  }
+
+  /** Ends the source and closes the peer; idempotent. */
+  async close(): Promise<void> {
+    if (this._closed) return;
+    this._closed = true;
+    this.stop();
+    const pc = this._pc;
+    this._pc = undefined;
+    await pc?.close().catch(() => undefined);
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  /** The werift peer config: our codecs in preference order, and ICE restricted to `iceHosts` when given. */
+  private _peerConfig(w: Werift): Partial<import('werift').PeerConfig> {
+    const c = w.core;
+    const make: Record<string, () => import('werift').RTCRtpCodecParameters> = {
+      VP8: () => c.useVP8(), VP9: () => c.useVP9(), H264: () => c.useH264(),
+      OPUS: () => c.useOPUS(), PCMU: () => c.usePCMU(), PCMA: () => c.usePCMA(),
+    };
+    const codecs = (names: readonly string[]): import('werift').RTCRtpCodecParameters[] => names.filter((n) => make[n] !== undefined).map((n) => make[n]!());
+    const hosts = this._opts.iceHosts;
+    const ice: Partial<import('werift').PeerConfig> = hosts === undefined
+      ? { iceServers: [...(this._opts.iceServers ?? [])] as never }
+      : {
+        // An empty list would fall back to a public STUN server: name one on the allowed host instead.
+        iceServers: [{ urls: `stun:${hosts[0]}:3478` }], iceStunGatherTimeout: 0.05,
+        iceUseIpv4: false, iceUseIpv6: false,
+        iceAdditionalHostAddresses: [...hosts],
+        iceInterfaceAddresses: { udp4: hosts[0] } as never,
+        iceFilterCandidatePair: (pair) => hosts.includes(pair.remoteCandidate.host),
+        iceFilterStunResponse: (_message, addr) => hosts.includes(addr[0]),
+      };
+    return {
+      codecs: { video: codecs(this._codecs.video), audio: codecs(this._codecs.audio) },
+      headerExtensions: { video: [c.useSdesMid()], audio: [c.useSdesMid()] },
+      ...ice,
+    };
+  }
+
+  /** A remote track appeared: set up its receive chain. */
+  private _onTrack(track: MediaStreamTrack, transceiver: RTCRtpTransceiver): void {
+    const kind = transceiver.kind === 'video' ? 'video' : 'audio';
+    // Payload type -> codec, from what was negotiated on this m-line.
+    const negotiated = transceiver.codecs;
+    let inbound: Inbound | undefined;
+    track.onReceiveRtp.subscribe((rtp) => {
+      if (this.stopping) return;
+      if (inbound === undefined) {
+        const params = negotiated.find((p) => p.payloadType === rtp.header.payloadType) ?? negotiated[0];
+        const codec = params === undefined ? undefined : rtpCodecOf(params.mimeType);
+        if (params === undefined || codec === undefined || codec.kind !== kind) return;
+        inbound = this._addInbound(kind, codec, params.clockRate, params.channels ?? 1, transceiver, rtp.header.ssrc);
+      }
+      const now = Date.now();
+      this._lastPacketMs = now;
+      inbound.bytes += rtp.payload.length;
+      this._afterJitter(inbound, inbound.jitter.push(rtp, now), now);
+    });
+    // (werift does not parse RTCP BYE: a publisher's leaving is seen on the connection state.)
+    track.onReceiveRtcp.subscribe((packet) => {
+      if (inbound === undefined || this.stopping || packet.type !== 200 || !('senderInfo' in packet)) return;
+      const ntp = packet.senderInfo.ntpTimestamp;
+      // A report before any packet was sent pairs nothing (some senders send NTP 0 then).
+      if (ntp === 0n || packet.senderInfo.packetCount === 0) return;
+      const report = { ntpSeconds: Number(ntp >> 32n), ntpFraction: Number(ntp & 0xffffffffn), rtpTimestamp: packet.senderInfo.rtpTimestamp };
+      this._deliver(this._sync.senderReport(inbound.sync, report, Date.now()));
+    });
+  }
+
+  private _addInbound(kind: 'video' | 'audio', codec: RtpCodecInfo, clockRate: number, channels: number, transceiver: RTCRtpTransceiver, ssrc: number): Inbound {
+    // A publisher that comes back (onLeave 'wait') continues the earlier track of the same kind and codec.
+    const previous = this._inbound.find((i) => i.kind === kind && i.codec === codec && i.session < this._sessions && !i.continued);
+    if (previous !== undefined) previous.continued = true;
+    const id = previous?.id ?? `${kind}-${transceiver.mid ?? this._inbound.length}`;
+    const inbound: Inbound = {
+      id, kind, codec, clockRate, channels, transceiver, ssrc, session: this._sessions, continued: false,
+      jitter: new JitterBuffer<RtpPacket>(this._opts.jitterLatencyMs),
+      assembler: new FrameAssembler(codec, this._werift!.depacketize),
+      sync: this._sync.addTrack(clockRate),
+      config: previous?.config, outlet: previous?.outlet, pliSent: 0, lastPliMs: 0, bytes: 0,
+    };
+    this._inbound.push(inbound);
+    return inbound;
+  }
+
+  /** Jitter buffer output -> frames -> lip sync; sends a PLI when the depacketizer waits for a keyframe. */
+  private _afterJitter(i: Inbound, released: ReturnType<JitterBuffer['push']>, now: number): void {
+    if (released.length === 0) return;
+    const { frames, requestKeyframe } = i.assembler.push(released);
+    if (requestKeyframe) this._sendPli(i, now);
+    for (const frame of frames) {
+      if (i.config === undefined) {
+        i.config = i.kind === 'video' ? videoConfigFromKeyframe(i.codec.codec, frame.data) : audioConfigOf(i.codec.codec, i.clockRate, i.channels);
+        if (i.config === undefined) continue;
+        i.outlet ??= this._makeOutlet(i);
+        this._wakePrepare?.();
+      }
+      this._deliver(this._sync.push(i.sync, { inbound: i, frame }, frame.rtpTimestamp, now));
+    }
+  }
+
+  private _makeOutlet(i: Inbound): TrackOutlet {
+    const end = this.openTrack();
+    return new TrackOutlet(i.kind, this._queue[i.kind], end, () => this._sendPli(i, Date.now()));
+  }
+
+  /** Placed frames -> their track's outlet (undeclared tracks, which joined too late, are not recorded). */
+  private _deliver(placed: PlacedFrame<{ inbound: Inbound; frame: RtpFrame }>[]): void {
+    for (const { frame: { inbound, frame }, timestamp } of placed) {
+      const outlet = inbound.outlet;
+      if (outlet === undefined || (this._prepared && !this._declared.some((t) => t.id === inbound.id))) continue;
+      const duration = inbound.codec.codec === 'opus' ? opusPacketDurationUs(frame.data)
+        : inbound.kind === 'audio' ? Math.round((frame.data.length * 1e6) / inbound.clockRate) : undefined;
+      outlet.push(new EncodedChunk({ type: frame.key ? 'key' : 'delta', timestamp, data: frame.data, ...(duration === undefined ? {} : { duration }) }));
+    }
+  }
+
+  private _sendPli(i: Inbound, now: number): void {
+    if (i.kind !== 'video' || i.ssrc === undefined || now - i.lastPliMs < PLI_REPEAT_MS) return;
+    i.lastPliMs = now;
+    i.pliSent++;
+    i.transceiver.receiver.sendRtcpPLI(i.ssrc).catch(() => undefined);
+  }
+
+  /** Services the jitter buffers (gaps given up), sync timeouts and PLI repeats. */
+  private _tick(): void {
+    this._timer ??= setInterval(() => {
+      const now = Date.now();
+      for (const i of this._inbound) {
+        this._afterJitter(i, i.jitter.release(now), now);
+        if (i.assembler.awaitingKeyframe && now - i.lastPliMs >= PLI_REPEAT_MS) {
+          i.assembler.rearmKeyframeRequest();
+          this._sendPli(i, now);
+        }
+      }
+      this._deliver(this._sync.release(now));
+      if (this._pc !== undefined && now - this._lastPacketMs > this._opts.mediaTimeoutMs) this._left(`no media for ${this._opts.mediaTimeoutMs} ms`);
+    }, TICK_MS);
+  }
+
+  private _onConnectionState(pc: RTCPeerConnection, state: string): void {
+    if (pc !== this._pc) return;
+    clearTimeout(this._disconnectTimer);
+    if (state === 'failed') this._left('ICE failed');
+    else if (state === 'closed') this._left('the peer connection closed');
+    else if (state === 'disconnected') this._disconnectTimer = setTimeout(() => this._left('the publisher disconnected'), DISCONNECT_GRACE_MS);
+  }
+
+  /** The publisher is gone: end the run, or wait for it to come back. */
+  private _left(reason: string): void {
+    if (this._pc === undefined || this.stopping) return;
+    this._leftBecause = reason;
+    const pc = this._pc;
+    this._pc = undefined;
+    void pc.close().catch(() => undefined);
+    if (this._opts.onLeave === 'end' || !this._prepared) {
+      this.stop();
+      return;
+    }
+    this._leaveTimer = setTimeout(() => this.stop(), this._opts.leaveTimeoutMs);
+  }
+
+  /** The declared track of an inbound stream with frames. */
+  private _declare(i: Inbound, config: PipelineConfig): TrackInfo {
+    if (i.kind === 'video') {
+      const c = i.config as VideoDecoderConfig;
+      return { id: i.id, kind: 'video', width: c.codedWidth, height: c.codedHeight, fps: config.encoding.fps, encoded: { codec: i.codec.codec, decoderConfig: c } };
+    }
+    const c = i.config as AudioDecoderConfig;
+    return { id: i.id, kind: 'audio', sampleRate: c.sampleRate, channels: c.numberOfChannels, encoded: { codec: i.codec.codec, decoderConfig: c } };
+  }
+}
+
+/** Resolves once ICE gathering is complete (every candidate is then in the local description). */
+function waitForGathering(pc: RTCPeerConnection): Promise<void> {
+  if (pc.iceGatheringState === 'complete') return Promise.resolve();
+  return new Promise((resolve) => {
+    const { unSubscribe } = pc.iceGatheringStateChange.subscribe((state) => {
+      if (state !== 'complete') return;
+      unSubscribe();
+      resolve();
+    });
+  });
+}

@@ -1,0 +1,194 @@
+import { createRequire } from 'node:module';
+import type { RTCPeerConnection, RTCRtpSender } from 'werift';
+import type { RtpPacket } from 'werift/nonstandard';
+import type { EncodedChunk } from '../../src/codecs/encoded-chunk.js';
+import { NodeAvProvider } from '../../src/codecs/node-av-provider.js';
+import { TestPattern } from '../../src/sources/test-pattern.js';
+import { TestTone } from '../../src/sources/test-tone.js';
+import { keepCandidates } from '../../src/sources/webrtc/sdp.js';
+import { frameTimestamp } from '../../src/time.js';
+
+/** What the werift test publisher sends. */
+export interface PublisherOptions {
+  /** Gives the offer to the endpoint and returns its answer (WHIP POST, or a source's acceptOffer). */
+  signal: (offer: string) => Promise<string>;
+  seconds: number;
+  width?: number;
+  height?: number;
+  fps?: number;
+  video?: 'vp8' | 'h264' | false;
+  audio?: boolean;
+  /** Media time (s) at which the audio track starts sending (a track that joins late). */
+  audioStartS?: number;
+  /** Fraction of video RTP packets dropped before they are sent (injected loss, never retransmitted). */
+  videoLoss?: number;
+}
+
+/** What was sent, to compare with the recording. */
+export interface PublisherReport {
+  videoFrames: number;
+  audioPackets: number;
+  videoPacketsDropped: number;
+  /** PLIs the publisher received (each answered with a keyframe). */
+  plis: number;
+}
+
+// werift's CommonJS build, as avpipe loads it (one mediabunny copy in the process).
+const require = createRequire(import.meta.url);
+const { MediaStreamTrack, RTCPeerConnection: PeerConnection, useH264, useOPUS, useVP8 } = require('werift') as typeof import('werift');
+const { H264Packetizer, OpusPacketizer, Vp8Packetizer } = require('werift/nonstandard') as typeof import('werift/nonstandard');
+const LOOPBACK = ['127.0.0.1'];
+const NTP_EPOCH_OFFSET_S = 2_208_988_800;
+
+/**
+ * A real WebRTC publisher on loopback (werift): the test source's flash/beep pattern encoded live
+ * (VP8 or H.264, Opus), packetized and sent at 1x, answering PLIs with keyframes. Its RTCP sender
+ * reports are made exact (werift's own write the NTP fraction as decimal digits): each pairs an RTP
+ * time with the NTP time of that media instant, as a capture pipeline's would.
+ */
+export async function publish(opts: PublisherOptions): Promise<{ report: PublisherReport; pc: RTCPeerConnection }> {
+  const width = opts.width ?? 640;
+  const height = opts.height ?? 360;
+  const fps = opts.fps ?? 30;
+  const videoCodec = opts.video ?? 'vp8';
+  const pc = new PeerConnection({
+    codecs: { video: [videoCodec === 'h264' ? useH264() : useVP8()], audio: [useOPUS()] },
+    iceServers: [{ urls: 'stun:127.0.0.1:3478' }], iceStunGatherTimeout: 0.05, iceUseIpv4: false, iceUseIpv6: false,
+    iceAdditionalHostAddresses: LOOPBACK, iceInterfaceAddresses: { udp4: '127.0.0.1' } as never,
+    iceFilterCandidatePair: (pair) => pair.remoteCandidate.host === '127.0.0.1',
+  });
+  const vTrack = new MediaStreamTrack({ kind: 'video' });
+  const aTrack = new MediaStreamTrack({ kind: 'audio' });
+  const vT = videoCodec === false ? undefined : pc.addTransceiver(vTrack, { direction: 'sendonly' });
+  const aT = opts.audio === false ? undefined : pc.addTransceiver(aTrack, { direction: 'sendonly' });
+  await pc.setLocalDescription(await pc.createOffer());
+  await new Promise<void>((resolve) => {
+    if (pc.iceGatheringState === 'complete') resolve();
+    else pc.iceGatheringStateChange.subscribe((s) => s === 'complete' && resolve());
+  });
+  const answer = await opts.signal(keepCandidates(pc.localDescription!.sdp, LOOPBACK));
+  await pc.setRemoteDescription({ type: 'answer', sdp: answer });
+  await new Promise<void>((resolve, reject) => {
+    if (pc.connectionState === 'connected') resolve();
+    pc.connectionStateChange.subscribe((s) => {
+      if (s === 'connected') resolve();
+      if (s === 'failed') reject(new Error('publisher: ICE failed'));
+    });
+  });
+
+  const report: PublisherReport = { videoFrames: 0, audioPackets: 0, videoPacketsDropped: 0, plis: 0 };
+  const provider = await NodeAvProvider.load();
+  const startWallMs = performance.timeOrigin + performance.now() + 50;
+  const audioStartUs = Math.round((opts.audioStartS ?? 0) * 1e6);
+  const firstUs: { video?: number; audio?: number } = {};
+  if (vT !== undefined) exactSenderReports(vT.sender, 90000, startWallMs, () => firstUs.video);
+  if (aT !== undefined) exactSenderReports(aT.sender, 48000, startWallMs, () => firstUs.audio);
+
+  const jobs: Promise<void>[] = [];
+  if (vT !== undefined) {
+    let forceKey = false;
+    vT.sender.onPictureLossIndication.subscribe(() => {
+      report.plis++;
+      forceKey = true;
+    });
+    const packetizer = videoCodec === 'h264' ? new H264Packetizer({ payloadType: 96 }) : new Vp8Packetizer({ payloadType: 96 });
+    const encoder = provider.createVideoEncoder({
+      output: (chunk: EncodedChunk) => {
+        report.videoFrames++;
+        firstUs.video ??= chunk.timestamp;
+        const rtpTs = Math.round((chunk.timestamp * 90000) / 1e6);
+        for (const p of packetizer.packetize(Buffer.from(chunk.data), rtpTs)) {
+          if (opts.videoLoss !== undefined && Math.random() < opts.videoLoss) {
+            report.videoPacketsDropped++;
+            continue;
+          }
+          vTrack.writeRtp(p as RtpPacket);
+        }
+      },
+      error: (e) => console.error('publisher video encoder', e),
+    });
+    encoder.configure({
+      codec: videoCodec === 'h264' ? 'avc1.42e01f' : 'vp8', width, height, framerate: fps, bitrate: 1_000_000,
+      latencyMode: 'realtime', speedPreset: 'ultrafast', keyframeInterval: fps * 2,
+    });
+    const pattern = new TestPattern(width, height, fps);
+    const total = Math.round(opts.seconds * fps);
+    jobs.push((async () => {
+      for (let i = 0; i < total; i++) {
+        const t = frameTimestamp(i, fps);
+        await until(startWallMs + t / 1000);
+        encoder.encode(pattern.frame(i, t, frameTimestamp(i + 1, fps) - t), { keyFrame: forceKey || i === 0 });
+        forceKey = false;
+      }
+      await encoder.flush();
+      encoder.close();
+    })());
+  }
+  if (aT !== undefined) {
+    const packetizer = new OpusPacketizer({ payloadType: 111 });
+    const encoder = provider.createAudioEncoder({
+      output: (chunk: EncodedChunk) => {
+        report.audioPackets++;
+        firstUs.audio ??= chunk.timestamp;
+        const rtpTs = Math.round((chunk.timestamp * 48000) / 1e6);
+        for (const p of packetizer.packetize(Buffer.from(chunk.data), rtpTs)) aTrack.writeRtp(p as RtpPacket);
+      },
+      error: (e) => console.error('publisher audio encoder', e),
+    });
+    encoder.configure({ codec: 'opus', sampleRate: 48000, numberOfChannels: 2, bitrate: 64_000 });
+    const tone = new TestTone(48000, 2);
+    const perSecond = tone.buffersPerSecond;
+    const first = Math.round((audioStartUs / 1e6) * perSecond);
+    const total = Math.round(opts.seconds * perSecond);
+    jobs.push((async () => {
+      for (let i = first; i < total; i++) {
+        const t = frameTimestamp(i, perSecond);
+        await until(startWallMs + t / 1000);
+        encoder.encode(tone.buffer(i, t));
+      }
+      await encoder.flush();
+      encoder.close();
+    })());
+  }
+  await Promise.all(jobs);
+  // Let the last packets and a sender report or two go out.
+  await new Promise((r) => setTimeout(r, 300));
+  return { report, pc };
+}
+
+/** Waits until wall time `ms` (performance clock, epoch-based). */
+async function until(ms: number): Promise<void> {
+  const wait = ms - (performance.timeOrigin + performance.now());
+  if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+}
+
+/**
+ * Makes a werift sender's RTCP sender reports exact: the NTP time it reports is computed from the RTP
+ * time it reports (the first packet's media time from `firstMediaUs`, on a clock that started at
+ * `startWallMs`), with the fraction in binary as RFC 3550 says.
+ */
+function exactSenderReports(sender: RTCRtpSender, clockRate: number, startWallMs: number, firstMediaUs: () => number | undefined): void {
+  let firstRtp: number | undefined;
+  let rtp = 0;
+  const s = sender as unknown as { rtpTimestamp: number; ntpTimestamp: bigint };
+  Object.defineProperty(s, 'rtpTimestamp', {
+    configurable: true,
+    get: () => rtp,
+    set: (v: number) => {
+      firstRtp ??= v;
+      rtp = v;
+    },
+  });
+  Object.defineProperty(s, 'ntpTimestamp', {
+    configurable: true,
+    get: () => {
+      const first = firstMediaUs();
+      if (firstRtp === undefined || first === undefined) return 0n;
+      const seconds = startWallMs / 1000 + NTP_EPOCH_OFFSET_S + first / 1e6 + ((rtp - firstRtp) >>> 0) / clockRate;
+      const whole = Math.floor(seconds);
+      return (BigInt(whole) << 32n) | BigInt(Math.round((seconds - whole) * 2 ** 32) >>> 0);
+    },
+    set: () => undefined,
+  });
+}
+
