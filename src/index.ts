@@ -57,3 +57,4 @@ export { US_PER_SECOND, type Microseconds } from './time.js';
 export {
   WebRtcSource, type LeavePolicy, type WebRtcSourceOptions, type WebRtcSourceStats, type WebRtcTrackStats,
 } from './sources/webrtc/webrtc-source.js';
+export { WhipServer, type WhipServerEvents, type WhipServerOptions, type WhipSession } from './server/whip-server.js';

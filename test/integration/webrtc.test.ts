@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { createControllerWithSource, createPipelineConfig, WebRtcSource, type PipelineResult, type WebRtcSourceStats } from '../../src/index.js';
+import { createControllerWithSource, createPipelineConfig, WebRtcSource, WhipServer, type PipelineResult, type WebRtcSourceStats } from '../../src/index.js';
 import { beepOnsets, flashTimes, frames, packetSpan, probe, streamOf } from '../helpers/ffprobe.js';
 import { tmpDir } from '../helpers/tmp.js';
 import { publish, type PublisherOptions, type PublisherReport } from '../helpers/webrtc-publisher.js';
@@ -45,5 +45,59 @@ describe('WebRTC source (werift publisher on loopback)', () => {
     const offsets = await avOffsets(out);
     expect(offsets.length).toBeGreaterThanOrEqual(3);
     for (const o of offsets) expect(Math.abs(o)).toBeLessThanOrEqual(1 / 30);
+  }, 30_000);
+});
+
+/** POSTs an offer to a WHIP endpoint; returns the answer and the session's resource URL. */
+async function whipPost(endpoint: string, offer: string, token?: string): Promise<{ answer: string; resource: string }> {
+  const res = await fetch(endpoint, { method: 'POST', headers: { 'Content-Type': 'application/sdp', ...(token === undefined ? {} : { Authorization: `Bearer ${token}` }) }, body: offer });
+  if (res.status !== 201) throw new Error(`WHIP POST: ${res.status} ${await res.text()}`);
+  return { answer: await res.text(), resource: new URL(res.headers.get('location')!, endpoint).href };
+}
+
+describe('WHIP endpoint', () => {
+  it('records a werift publisher through POST / DELETE: H.264 copied into MP4, Opus made AAC, A/V within one frame; checks the token', async () => {
+    const server = new WhipServer({
+      config: (name, id) => ({ outputs: [{ path: join(dir, `${name}-${id}.mp4`) }], encoding: { width: 640, height: 360, audioCodec: 'aac' } }),
+      token: 'secret', iceHosts: LOOPBACK,
+    });
+    const base = await server.listen(0);
+    try {
+      const endpoint = `${base}/whip/studio-1`;
+      expect((await fetch(endpoint, { method: 'POST', headers: { 'Content-Type': 'application/sdp' }, body: 'v=0\r\n' })).status).toBe(401);
+      expect((await fetch(endpoint, { method: 'POST', headers: { 'Content-Type': 'text/plain', Authorization: 'Bearer secret' }, body: 'v=0\r\n' })).status).toBe(415);
+      expect((await fetch(endpoint, { method: 'POST', headers: { 'Content-Type': 'application/sdp', Authorization: 'Bearer secret' }, body: 'hello' })).status).toBe(400);
+      expect((await fetch(`${base}/whip/bad name`, { method: 'POST', headers: { Authorization: 'Bearer secret' } })).status).toBe(400);
+      let resource = '';
+      const ended = new Promise<PipelineResult>((resolve) => server.once('end', (_s, r) => resolve(r)));
+      let stats: (() => WebRtcSourceStats) | undefined;
+      server.once('session', (s) => (stats = () => s.source.toJSON()));
+      const { report } = await publish({
+        seconds: 4, video: 'h264',
+        signal: async (offer) => {
+          const r = await whipPost(endpoint, offer, 'secret');
+          resource = r.resource;
+          return r.answer;
+        },
+      });
+      expect(server.sessions.map((s) => s.name)).toEqual(['studio-1']);
+      const id = server.sessions[0]!.id;
+      expect((await fetch(resource, { method: 'DELETE' })).status).toBe(401);
+      expect((await fetch(resource, { method: 'DELETE', headers: { Authorization: 'Bearer secret' } })).status).toBe(200);
+      const result = await ended;
+      expect(result.status, JSON.stringify(result.error)).toBe('COMPLETE');
+      expect(result.tracks.map((t) => [t.kind, t.mode])).toEqual([['video', 'copy'], ['audio', 'transcode']]);
+      const out = join(dir, `studio-1-${id}.mp4`);
+      const p = await probe(out);
+      expect(streamOf(p, 'video').codec_name).toBe('h264');
+      expect(streamOf(p, 'audio').codec_name).toBe('aac');
+      expect((await packetSpan(out, 'video')).packets, JSON.stringify(stats!())).toBe(report.videoFrames);
+      expect(frames(streamOf(p, 'video'))).toBe(report.videoFrames);
+      const offsets = await avOffsets(out);
+      expect(offsets.length).toBeGreaterThanOrEqual(3);
+      for (const o of offsets) expect(Math.abs(o)).toBeLessThanOrEqual(1 / 30);
+    } finally {
+      await server.close();
+    }
   }, 30_000);
 });

@@ -35,13 +35,14 @@ export class FrameAssembler {
   private readonly _depacketize: Depacketize;
   private _packets: RtpPacketLike[] = [];
   private _broken = false;
-  private _needKey = true;
+  private _needKey: boolean;
   private _requested = false;
   private readonly _stats: AssemblerStats = { frames: 0, framesDropped: 0, malformed: 0, keyframeRequests: 0 };
 
   constructor(codec: RtpCodecInfo, depacketize: Depacketize) {
     this.codec = codec;
     this._depacketize = depacketize;
+    this._needKey = codec.framed;
   }
 
   /**

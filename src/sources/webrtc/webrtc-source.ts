@@ -101,6 +101,9 @@ interface Inbound {
   /** Decoder config from the first frame (video: its keyframe). */
   config: VideoDecoderConfig | AudioDecoderConfig | undefined;
   outlet: TrackOutlet | undefined;
+  /** The last video frame, held until the next one gives its duration. */
+  held: { frame: RtpFrame; timestamp: number } | undefined;
+  lastDurationUs: number;
   pliSent: number;
   lastPliMs: number;
   bytes: number;
@@ -221,6 +224,11 @@ export class WebRtcSource extends SourceBase implements Source {
     await pc.addIceCandidate({ candidate: candidate.replace(/^a=/, ''), ...(sdpMid === undefined ? {} : { sdpMid }) });
   }
 
+  /** True while the publisher is gone and the source waits for it to come back (`onLeave: 'wait'`). */
+  get waitingForPublisher(): boolean {
+    return this._pc === undefined && this._sessions > 0 && !this.stopping && !this._closed;
+  }
+
   /** Tells the source its publisher hung up (a WHIP DELETE): as when the peer goes away. */
   hangUp(): void {
     this._left('the publisher hung up');
@@ -270,7 +278,10 @@ export class WebRtcSource extends SourceBase implements Source {
     // What is still held goes out: gaps given up, frames waiting for sync placed by arrival.
     for (const i of this._inbound) this._afterJitter(i, i.jitter.flush(), Date.now());
     this._deliver(this._sync.release(Number.MAX_SAFE_INTEGER));
-    for (const i of this._inbound) i.outlet?.end();
+    for (const i of this._inbound) {
+      this._pushVideo(i, undefined);
+      i.outlet?.end();
+    }
     if (this._timer !== undefined) clearInterval(this._timer);
     this._timer = undefined;
     // Nothing was declared (stopped in prepare): nothing will read, so the source has ended.
@@ -374,7 +385,7 @@ export class WebRtcSource extends SourceBase implements Source {
       jitter: new JitterBuffer<RtpPacket>(this._opts.jitterLatencyMs),
       assembler: new FrameAssembler(codec, this._werift!.depacketize),
       sync: this._sync.addTrack(clockRate),
-      config: previous?.config, outlet: previous?.outlet, pliSent: 0, lastPliMs: 0, bytes: 0,
+      config: previous?.config, outlet: previous?.outlet, held: undefined, lastDurationUs: 33_333, pliSent: 0, lastPliMs: 0, bytes: 0,
     };
     this._inbound.push(inbound);
     return inbound;
@@ -403,13 +414,27 @@ export class WebRtcSource extends SourceBase implements Source {
 
   /** Placed frames -> their track's outlet (undeclared tracks, which joined too late, are not recorded). */
   private _deliver(placed: PlacedFrame<{ inbound: Inbound; frame: RtpFrame }>[]): void {
-    for (const { frame: { inbound, frame }, timestamp } of placed) {
-      const outlet = inbound.outlet;
-      if (outlet === undefined || (this._prepared && !this._declared.some((t) => t.id === inbound.id))) continue;
-      const duration = inbound.codec.codec === 'opus' ? opusPacketDurationUs(frame.data)
-        : inbound.kind === 'audio' ? Math.round((frame.data.length * 1e6) / inbound.clockRate) : undefined;
-      outlet.push(new EncodedChunk({ type: frame.key ? 'key' : 'delta', timestamp, data: frame.data, ...(duration === undefined ? {} : { duration }) }));
+    for (const { frame: { inbound: i, frame }, timestamp } of placed) {
+      if (i.outlet === undefined || (this._prepared && !this._declared.some((t) => t.id === i.id))) continue;
+      if (i.kind === 'audio') {
+        const duration = i.codec.codec === 'opus' ? opusPacketDurationUs(frame.data) : Math.round((frame.data.length * 1e6) / i.clockRate);
+        i.outlet.push(new EncodedChunk({ type: 'key', timestamp, data: frame.data, ...(duration === undefined ? {} : { duration }) }));
+        continue;
+      }
+      // A video frame lasts until the next one: it is held until that one comes (containers want
+      // durations; an MP4's last sample without one falls outside its edit list).
+      this._pushVideo(i, timestamp);
+      i.held = { frame, timestamp };
     }
+  }
+
+  /** Sends a track's held video frame, lasting until `untilUs` (or one nominal frame at the end). */
+  private _pushVideo(i: Inbound, untilUs: number | undefined): void {
+    const held = i.held;
+    if (held === undefined || i.outlet === undefined) return;
+    i.held = undefined;
+    i.lastDurationUs = untilUs === undefined ? i.lastDurationUs : Math.max(1, untilUs - held.timestamp);
+    i.outlet.push(new EncodedChunk({ type: held.frame.key ? 'key' : 'delta', timestamp: held.timestamp, duration: i.lastDurationUs, data: held.frame.data }));
   }
 
   private _sendPli(i: Inbound, now: number): void {
@@ -450,6 +475,7 @@ export class WebRtcSource extends SourceBase implements Source {
     const pc = this._pc;
     this._pc = undefined;
     void pc.close().catch(() => undefined);
+    for (const i of this._inbound) this._pushVideo(i, undefined);
     if (this._opts.onLeave === 'end' || !this._prepared) {
       this.stop();
       return;
