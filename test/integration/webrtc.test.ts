@@ -1,10 +1,14 @@
+import { execFile } from 'node:child_process';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { createControllerWithSource, createPipelineConfig, WebRtcSource, WhipServer, type PipelineResult, type WebRtcSourceStats } from '../../src/index.js';
 import { beepOnsets, flashTimes, frames, packetSpan, probe, streamOf } from '../helpers/ffprobe.js';
+import { FFMPEG } from '../helpers/fixtures.js';
 import { tmpDir } from '../helpers/tmp.js';
 import { publish, type PublisherOptions, type PublisherReport } from '../helpers/webrtc-publisher.js';
 
+const exec = promisify(execFile);
 const dir = tmpDir();
 const LOOPBACK = ['127.0.0.1'];
 
@@ -45,6 +49,46 @@ describe('WebRTC source (werift publisher on loopback)', () => {
     const offsets = await avOffsets(out);
     expect(offsets.length).toBeGreaterThanOrEqual(3);
     for (const o of offsets) expect(Math.abs(o)).toBeLessThanOrEqual(1 / 30);
+  }, 30_000);
+});
+
+describe('WebRTC source under stress', () => {
+  it('a track that joins 3 s late keeps sync: VP8 + Opus transcoded to H.264 + AAC, silence before the audio', async () => {
+    const out = join(dir, 'late.mp4');
+    const { result, stats } = await recordPublisher(out, { seconds: 6, audioStartS: 3 }, { encoding: { width: 640, height: 360, audioCodec: 'aac' } });
+    expect(result.status, JSON.stringify(result.error)).toBe('COMPLETE');
+    expect(result.tracks.map((t) => [t.kind, t.mode])).toEqual([['video', 'transcode'], ['audio', 'transcode']]);
+    expect(stats.tracks.every((t) => t.recorded)).toBe(true);
+    const [flashes, beeps] = await Promise.all([flashTimes(out), beepOnsets(out)]);
+    // Video from the start (flashes at 0..5 s), audio from 3 s: beeps at 3, 4, 5 s, each on its flash.
+    expect(flashes.length).toBeGreaterThanOrEqual(5);
+    expect(beeps.length).toBe(3);
+    expect(beeps[0]).toBeGreaterThan(2.9);
+    for (const b of beeps) {
+      const f = flashes.reduce((best, x) => (Math.abs(x - b) < Math.abs(best - b) ? x : best), Infinity);
+      expect(Math.abs(f - b)).toBeLessThanOrEqual(1 / 30);
+    }
+    const span = await packetSpan(out, 'audio');
+    expect(span.start).toBeLessThan(0.05);
+  }, 30_000);
+
+  it('5% video packet loss: losses counted, keyframes asked for (PLI), a file that decodes cleanly', async () => {
+    const out = join(dir, 'lossy.webm');
+    const { result, report, stats } = await recordPublisher(out, { seconds: 6, width: 320, height: 240, videoLoss: 0.05 });
+    expect(result.status, JSON.stringify(result.error)).toBe('COMPLETE');
+    const video = stats.tracks.find((t) => t.kind === 'video')!;
+    expect(report.videoPacketsDropped).toBeGreaterThan(0);
+    // Every dropped packet that a later packet follows is counted lost.
+    expect(video.packets.lost).toBeGreaterThanOrEqual(report.videoPacketsDropped - 2);
+    expect(video.packets.lost).toBeLessThanOrEqual(report.videoPacketsDropped);
+    expect(video.frames.framesDropped).toBeGreaterThan(0);
+    expect(video.pliSent).toBeGreaterThan(0);
+    expect(report.plis).toBeGreaterThan(0);
+    const p = await probe(out);
+    expect(frames(streamOf(p, 'video'))).toBe(video.frames.frames);
+    expect(frames(streamOf(p, 'video'))).toBeGreaterThan(report.videoFrames / 3);
+    const { stderr } = await exec(FFMPEG, ['-v', 'error', '-i', out, '-f', 'null', '-']);
+    expect(stderr).toBe('');
   }, 30_000);
 });
 
