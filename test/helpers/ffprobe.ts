@@ -106,3 +106,9 @@ export async function bandLevel(path: string, hz: number, channel: 'c0' | 'c1' |
   const last = stdout.trim().split('\n').at(-1) ?? '-inf';
   return Number(last);
 }
+
+/** What the decoders say (at error level) while every frame of every stream is decoded: '' for a clean file. */
+export async function decodeErrors(path: string): Promise<string> {
+  const { stderr } = await run(FFPROBE, ['-v', 'error', '-count_frames', '-show_entries', 'stream=nb_read_frames', '-of', 'csv=p=0', path]);
+  return stderr;
+}

@@ -1,0 +1,178 @@
+import { execFile, spawn } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { chromium } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
+import { WhipServer, type PipelineResult, type WebRtcSourceStats, type WhipSession } from '../../src/index.js';
+import { beepOnsets, decodeErrors, flashTimes, frames, probe, streamOf } from '../helpers/ffprobe.js';
+import { serveDir } from '../helpers/static-server.js';
+import { tmpDir } from '../helpers/tmp.js';
+
+const exec = promisify(execFile);
+const dir = tmpDir();
+const LOOPBACK = ['127.0.0.1'];
+
+const WHIP_CLIENT = '/usr/bin/whip-client';
+const haveWhipClient = existsSync(WHIP_CLIENT) && existsSync('/usr/bin/gcc');
+if (!haveWhipClient) process.stderr.write('simple-whip-client test skipped: needs whip-client and gcc (apt-get install simple-whip-client gcc, as .ci/run does)\n');
+const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
+const haveChromium = existsSync(CHROMIUM);
+if (!haveChromium) process.stderr.write(`Chromium publisher test skipped: no chromium at ${CHROMIUM}\n`);
+
+/** A WHIP server recording each session to `<name>.webm` in the test directory; its first session's end. */
+async function whipServer(): Promise<{ server: WhipServer; base: string; ended: Promise<{ session: WhipSession; result: PipelineResult; stats: WebRtcSourceStats }> }> {
+  const server = new WhipServer({ config: (name) => ({ outputs: [{ path: join(dir, `${name}.webm`) }] }), iceHosts: LOOPBACK });
+  const base = await server.listen(0);
+  const ended = new Promise<{ session: WhipSession; result: PipelineResult; stats: WebRtcSourceStats }>((resolve) => {
+    server.once('end', (session, result) => resolve({ session, result, stats: session.source.toJSON() }));
+  });
+  return { server, base, ended };
+}
+
+/** Resolves once a session of the server has recorded `seconds` of video frames. */
+async function mediaFor(server: WhipServer, seconds: number, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const video = server.sessions[0]?.source.toJSON().tracks.find((t) => t.kind === 'video');
+    if (video !== undefined && video.frames.frames >= seconds * 30) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`no ${seconds} s of video within ${timeoutMs} ms`);
+}
+
+describe.skipIf(!haveWhipClient)('a real WHIP client: simple-whip-client (GStreamer webrtcbin)', () => {
+  it('publishes VP8 + Opus with trickled candidates (PATCH); SIGINT sends DELETE; the WebM decodes cleanly', async () => {
+    // The loopback shim (../fixtures/whip-client/nice-loopback.c): libnice on 127.0.0.1 only, no UPnP.
+    const shim = join(dir, 'libnice-loopback.so');
+    await exec('gcc', ['-shared', '-fPIC', '-O2', '-Wl,-soname,libgupnp-igd-1.0.so.4', '-o', shim, join(import.meta.dirname, '../fixtures/whip-client/nice-loopback.c'), '-ldl']);
+    const { server, base, ended } = await whipServer();
+    try {
+      const client = spawn(WHIP_CLIENT, [
+        '-u', `${base}/whip/gst`,
+        '-V', 'videotestsrc is-live=true pattern=ball ! video/x-raw,width=640,height=360,framerate=30/1 ! videoconvert ! queue ! vp8enc deadline=1 ! rtpvp8pay pt=96 ssrc=2 ! queue ! application/x-rtp,media=video,encoding-name=VP8,payload=96',
+        '-A', 'audiotestsrc is-live=true wave=ticks ! audioconvert ! audioresample ! queue ! opusenc ! rtpopuspay pt=100 ssrc=1 ! queue ! application/x-rtp,media=audio,encoding-name=OPUS,payload=100',
+      ], { env: { ...process.env, LD_PRELOAD: shim }, stdio: ['ignore', 'pipe', 'pipe'] });
+      let log = '';
+      client.stdout.on('data', (d: Buffer) => (log += d.toString()));
+      client.stderr.on('data', (d: Buffer) => (log += d.toString()));
+      await mediaFor(server, 4).catch((e: Error) => {
+        throw new Error(`${e.message}\nwhip-client said:\n${log}`);
+      });
+      client.kill('SIGINT');
+      const { result, stats } = await ended;
+      expect(result.status, JSON.stringify(result.error)).toBe('COMPLETE');
+      expect(stats.leftBecause).toBe('the publisher hung up');
+      expect(log).toContain('Resource URL');
+      const out = join(dir, 'gst.webm');
+      const p = await probe(out);
+      expect(streamOf(p, 'video').codec_name).toBe('vp8');
+      expect(streamOf(p, 'audio').codec_name).toBe('opus');
+      const video = stats.tracks.find((t) => t.kind === 'video')!;
+      expect(frames(streamOf(p, 'video'))).toBe(video.frames.frames);
+      expect(frames(streamOf(p, 'video'))).toBeGreaterThanOrEqual(120);
+      expect(await decodeErrors(out)).toBe('');
+    } finally {
+      await server.close();
+    }
+  }, 60_000);
+});
+
+/**
+ * The publishing page: a canvas, drawn and captured 30 times a second, that flashes white for one
+ * frame when the audio clock crosses a whole second, and a WebAudio beep started at that same moment, sent through WHIP (non-trickle: the offer waits for
+ * its candidates).
+ */
+const PUBLISHER_PAGE = `<!doctype html><canvas id="c" width="640" height="360"></canvas><script>
+window.publish = async (endpoint, seconds) => {
+  const canvas = document.getElementById('c');
+  const g = canvas.getContext('2d');
+  const ac = new AudioContext({ sampleRate: 48000 });
+  const dest = ac.createMediaStreamDestination();
+  const gain = ac.createGain();
+  gain.gain.value = 0;
+  const osc = ac.createOscillator();
+  osc.frequency.value = 1000;
+  osc.connect(gain).connect(dest);
+  osc.start();
+  // Frames are captured when drawn (requestFrame), 30 a second: a one-frame flash cannot fall between captures.
+  const video = canvas.captureStream(0).getVideoTracks()[0];
+  const stream = new MediaStream([video, ...dest.stream.getAudioTracks()]);
+  const pc = new RTCPeerConnection();
+  for (const t of stream.getTracks()) pc.addTransceiver(t, { direction: 'sendonly' });
+  await pc.setLocalDescription(await pc.createOffer());
+  await new Promise((r) => { if (pc.iceGatheringState === 'complete') r(); pc.onicegatheringstatechange = () => pc.iceGatheringState === 'complete' && r(); });
+  const res = await fetch(endpoint, { method: 'POST', headers: { 'Content-Type': 'application/sdp' }, body: pc.localDescription.sdp });
+  if (res.status !== 201) throw new Error('WHIP ' + res.status + ' ' + await res.text());
+  const resource = new URL(res.headers.get('location'), endpoint).href;
+  await pc.setRemoteDescription({ type: 'answer', sdp: await res.text() });
+  // The pattern starts once media flows (a flash drawn before DTLS is up is never sent).
+  await new Promise((r) => { if (pc.connectionState === 'connected') r(); pc.onconnectionstatechange = () => pc.connectionState === 'connected' && r(); });
+  await new Promise((r) => setTimeout(r, 300));
+  let last = -1;
+  let x = 0;
+  const t0 = ac.currentTime;
+  await new Promise((done) => {
+    const draw = () => {
+      const t = ac.currentTime - t0;
+      const sec = Math.floor(t);
+      if (sec >= seconds) return done();
+      if (sec !== last) {
+        last = sec;
+        g.fillStyle = '#fff';
+        g.fillRect(0, 0, 640, 360);
+        const now = ac.currentTime;
+        gain.gain.setValueAtTime(0.8, now);
+        gain.gain.setValueAtTime(0, now + 0.1);
+      } else {
+        g.fillStyle = '#204060';
+        g.fillRect(0, 0, 640, 360);
+        g.fillStyle = '#a0a0a0';
+        g.fillRect((x += 8) % 640, 150, 60, 60);
+      }
+      video.requestFrame();
+      setTimeout(draw, 1000 / 30);
+    };
+    draw();
+  });
+  await fetch(resource, { method: 'DELETE' });
+  pc.close();
+  return resource;
+};
+</script>`;
+
+describe.skipIf(!haveChromium)('a real browser publishes through WHIP: headless Chromium', () => {
+  it('canvas + WebAudio, VP8 + Opus copied to WebM: A/V offset within one frame, every frame decodes', async () => {
+    const { server, base, ended } = await whipServer();
+    const pages = await serveDir(dir);
+    writeFileSync(join(dir, 'publisher.html'), PUBLISHER_PAGE);
+    const browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update',
+        '--disable-sync', '--autoplay-policy=no-user-gesture-required', '--allow-loopback-in-peer-connection',
+        // Host candidates as addresses, not mDNS names: the endpoint takes 127.0.0.1 only.
+        '--disable-features=WebRtcHideLocalIpsWithMdns'],
+    });
+    try {
+      const page = await browser.newPage();
+      await page.goto(`${pages.url}/publisher.html`);
+      await page.evaluate(`window.publish(${JSON.stringify(`${base}/whip/browser`)}, 6)`);
+      const { result, stats } = await ended;
+      expect(result.status, JSON.stringify(result.error)).toBe('COMPLETE');
+      expect(result.tracks.map((t) => [t.kind, t.mode])).toEqual([['video', 'copy'], ['audio', 'copy']]);
+      const out = join(dir, 'browser.webm');
+      const video = stats.tracks.find((t) => t.kind === 'video')!;
+      expect(frames(streamOf(await probe(out), 'video'))).toBe(video.frames.frames);
+      expect(await decodeErrors(out)).toBe('');
+      const [flashes, beeps] = await Promise.all([flashTimes(out), beepOnsets(out)]);
+      expect(flashes.length).toBeGreaterThanOrEqual(5);
+      const offsets = flashes.map((f) => f - beeps.reduce((best, b) => (Math.abs(b - f) < Math.abs(best - f) ? b : best), Infinity));
+      console.log('Chromium A/V offsets (video - audio, ms):', offsets.map((o) => Math.round(o * 1000)).join(' '));
+      for (const o of offsets) expect(Math.abs(o)).toBeLessThanOrEqual(1 / 30);
+    } finally {
+      await browser.close();
+      await pages.close();
+      await server.close();
+    }
+  }, 60_000);
+});
