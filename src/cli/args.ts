@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { CodecMode, EncodingInit, PipelineConfigInit } from '../config/pipeline-config.js';
 import { outputKindOfPath, type OutputInit, type SegmentFormat } from '../config/outputs.js';
@@ -38,6 +39,7 @@ const ENCODING_HELP = `  --size WxH               frame size
 /** Usage text. */
 export const USAGE = `usage: avpipe record --source test --output PATH [options]
        avpipe export INPUT... --output PATH [options]
+       avpipe serve --whip --listen HOST:PORT --output-dir DIR [options]
 
 record: the built-in test source (flash + beep every second)
   --source test            the test source
@@ -52,7 +54,17 @@ export: recorded files in (MP4/MOV, WebM/MKV, Ogg, MPEG-TS, MP3, WAV, ADTS, FLAC
   --input-fps N            frame rate of raw H.264 (Annex B) inputs, which carry no timestamps (default 30)
   --live                   replay at 1x instead (a file played as a live source)
 
-options of both (unset ones follow the input on export, the defaults on record):
+serve: a WHIP endpoint (POST http://HOST:PORT/whip/NAME); every publisher's session is a live recording
+  --whip                   serve WHIP (the one protocol served so far)
+  --listen HOST:PORT       where to listen (a loopback HOST keeps ICE on 127.0.0.1 too)
+  --output-dir DIR         where each session's outputs go
+  --output TEMPLATE        repeatable, relative to DIR; {name} is the stream name, {session} the session
+                           id (default {name}-{session}.webm); copied when the codecs fit, else transcoded
+  --token T                require "Authorization: Bearer T"
+  --ice-host ADDR          repeatable: the host addresses ICE may use (default: all, or 127.0.0.1)
+  --wait-for-publisher S   keep a session S seconds after its publisher left; a new POST resumes it
+
+options of all (unset ones follow the input on export and serve, the defaults on record):
 ${ENCODING_HELP}
 `;
 
@@ -144,6 +156,58 @@ export function parseRecordArgs(argv: string[]): ParsedCommand | { problems: Con
     source: { type: 'test', ...(duration === undefined ? {} : { duration }) },
   };
   return problems.length > 0 ? { problems } : { init, json: values['json'] === true };
+}
+
+/** What `avpipe serve` was asked for. */
+export interface ParsedServe {
+  host: string;
+  port: number;
+  outputDir: string;
+  token: string | undefined;
+  iceHosts: string[] | undefined;
+  /** Seconds a session waits for its publisher to come back; undefined: it ends when the publisher leaves. */
+  waitS: number | undefined;
+  /** The config of one session. */
+  configFor: (name: string, session: string) => PipelineConfigInit;
+  json: boolean;
+}
+
+/** Parses `serve` arguments, or returns the problems found. */
+export function parseServeArgs(argv: string[]): ParsedServe | { problems: ConfigProblem[] } {
+  const parsed = parse(argv, {
+    whip: { type: 'boolean' }, listen: { type: 'string' }, 'output-dir': { type: 'string' }, token: { type: 'string' },
+    'ice-host': { type: 'string', multiple: true }, 'wait-for-publisher': { type: 'string' },
+  }, false);
+  if ('problems' in parsed) return parsed;
+  const { values } = parsed;
+  const problems: ConfigProblem[] = [];
+  if (values['whip'] !== true) problems.push({ field: '--whip', message: 'is required (WHIP is the protocol served)' });
+  if (values['no-live'] === true) problems.push({ field: '--no-live', message: 'a WHIP session is live' });
+  const listen = values['listen'] as string | undefined;
+  const m = listen === undefined ? null : /^(.+):(\d+)$/.exec(listen);
+  if (m === null) problems.push({ field: '--listen', message: listen === undefined ? 'is required (HOST:PORT)' : `must be HOST:PORT, got "${listen}"` });
+  const outputDir = values['output-dir'] as string | undefined;
+  if (outputDir === undefined) problems.push({ field: '--output-dir', message: 'is required' });
+  const w = values['wait-for-publisher'] as string | undefined;
+  const waitS = w === undefined ? undefined : Number(w);
+  if (waitS !== undefined && !(Number.isFinite(waitS) && waitS >= 0)) problems.push({ field: '--wait-for-publisher', message: `must be seconds >= 0, got "${w}"` });
+  const templates = (values['output'] as string[] | undefined) ?? ['{name}-{session}.webm'];
+  const host = m?.[1]?.replace(/^\[(.*)\]$/, '$1') ?? '127.0.0.1';
+  const loopback = host === '127.0.0.1' || host === 'localhost';
+  const iceHosts = (values['ice-host'] as string[] | undefined) ?? (loopback ? ['127.0.0.1'] : undefined);
+  const configFor = (name: string, session: string): PipelineConfigInit => {
+    const outputs = templates.map((t) => {
+      const filled = t.replaceAll('{name}', name).replaceAll('{session}', session);
+      return /^[a-z][a-z0-9+.-]*:\/\//i.test(filled) ? filled : join(outputDir ?? '.', filled);
+    });
+    return { ...common({ ...values, output: outputs }, []), live: true };
+  };
+  // The options are checked once, on a sample session.
+  common({ ...values, output: templates }, problems);
+  if (problems.length > 0) return { problems };
+  return {
+    host, port: Number(m![2]), outputDir: outputDir!, token: values['token'] as string | undefined, iceHosts, waitS, configFor, json: values['json'] === true,
+  };
 }
 
 /** Parses `export` arguments into a config init, or returns the problems found. */

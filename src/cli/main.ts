@@ -1,9 +1,10 @@
 #!/usr/bin/env node
+import { mkdir } from 'node:fs/promises';
 import { createPipelineConfig } from '../config/pipeline-config.js';
 import { ConfigError } from '../errors.js';
 import { createController } from '../pipeline/controller.js';
 import type { OutputResult, PipelineResult } from '../pipeline/status.js';
-import { USAGE, parseExportArgs, parseRecordArgs, type ParsedCommand } from './args.js';
+import { USAGE, parseExportArgs, parseRecordArgs, parseServeArgs, type ParsedCommand } from './args.js';
 import { formatProgress } from './progress-bar.js';
 
 /** Exit codes: 0 done (COMPLETE, LIMIT_REACHED), 1 failed, 2 bad arguments or config, 130 aborted. */
@@ -78,8 +79,67 @@ function describeOutput(out: OutputResult): string {
   }
 }
 
+/**
+ * Runs `serve`: a WHIP endpoint until Ctrl-C (or SIGTERM), each publisher's session recorded to its own
+ * outputs; a line per session when it starts, every 5 s while it runs, and when it ends.
+ */
+async function serve(argv: string[]): Promise<number> {
+  const parsed = parseServeArgs(argv);
+  if ('problems' in parsed) {
+    printProblems(parsed.problems);
+    process.stderr.write(`\n${USAGE}`);
+    return 2;
+  }
+  try {
+    createPipelineConfig(parsed.configFor('sample', 'session'));
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      printProblems(err.problems);
+      return 2;
+    }
+    throw err;
+  }
+  await mkdir(parsed.outputDir, { recursive: true });
+  const { WhipServer } = await import('../server/whip-server.js');
+  const server = new WhipServer({
+    config: parsed.configFor, ...(parsed.token === undefined ? {} : { token: parsed.token }), ...(parsed.iceHosts === undefined ? {} : { iceHosts: parsed.iceHosts }),
+    ...(parsed.waitS === undefined ? {} : { source: { onLeave: 'wait' as const, leaveTimeoutMs: parsed.waitS * 1000 } }),
+  });
+  const base = await server.listen(parsed.port, parsed.host);
+  const say = (line: string): void => void process.stderr.write(`${line}\n`);
+  say(`avpipe: WHIP endpoint at ${base}/whip/<name>${parsed.token === undefined ? '' : ' (bearer token required)'}, recording to ${parsed.outputDir}`);
+  const tag = (name: string, id: string): string => `[${name} ${id.slice(0, 8)}]`;
+  server.on('session', (s) => say(`${tag(s.name, s.id)} publishing`));
+  server.on('end', (s, result) => {
+    const src = s.source.toJSON();
+    const lost = src.tracks.reduce((n, t) => n + t.packets.lost, 0);
+    say(`${tag(s.name, s.id)} ${result.status}: ${(result.durationMs / 1000).toFixed(2)} s of media, ${lost} packets lost, ${result.queues.reduce((n, q) => n + q.dropped, 0)} dropped${src.leftBecause === null ? '' : ` (${src.leftBecause})`}`);
+    for (const out of result.outputs) say(`  ${describeOutput(out)}`);
+    if (result.error !== null) say(`  ${result.error.code}: ${result.error.message}`);
+    if (parsed.json) process.stdout.write(`${JSON.stringify({ name: s.name, session: s.id, source: src, ...result })}\n`);
+  });
+  const ticker = setInterval(() => {
+    for (const s of server.sessions) {
+      const src = s.source.toJSON();
+      const frames = src.tracks.map((t) => `${t.kind} ${t.frames.frames}`).join(', ');
+      const lost = src.tracks.reduce((n, t) => n + t.packets.lost, 0);
+      say(`${tag(s.name, s.id)} ${s.controller.status} ${frames} frames, ${lost} packets lost`);
+    }
+  }, 5000);
+  ticker.unref();
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', () => resolve());
+    process.once('SIGTERM', () => resolve());
+  });
+  clearInterval(ticker);
+  say('avpipe: stopping: finalizing every session');
+  const results = await server.close();
+  return results.some((r) => r.status === 'FAILED') ? 1 : 0;
+}
+
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
+  if (command === 'serve') return serve(rest);
   if (command === 'record') return runCommand(parseRecordArgs(rest));
   if (command === 'export') return runCommand(parseExportArgs(rest));
   if (command === undefined || command === '--help' || command === '-h' || command === 'help') {

@@ -1,4 +1,7 @@
+import { spawn } from 'node:child_process';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { createControllerWithSource, createPipelineConfig, WebRtcSource, WhipServer, type PipelineResult, type WebRtcSourceStats } from '../../src/index.js';
 import { beepOnsets, decodeErrors, flashTimes, frames, packetSpan, probe, streamOf } from '../helpers/ffprobe.js';
@@ -6,6 +9,7 @@ import { tmpDir } from '../helpers/tmp.js';
 import { publish, type PublisherOptions, type PublisherReport } from '../helpers/webrtc-publisher.js';
 
 const dir = tmpDir();
+const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
 const LOOPBACK = ['127.0.0.1'];
 
 /** Flash onsets paired with beep onsets: each A/V offset in seconds (video minus audio). */
@@ -139,4 +143,46 @@ describe('WHIP endpoint', () => {
       await server.close();
     }
   }, 30_000);
+});
+
+describe('avpipe serve --whip (built CLI)', () => {
+  it('records each WHIP session to its own file, with a line per session on the terminal; Ctrl-C finalizes', async () => {
+    const port = await new Promise<number>((resolve) => {
+      const s = createServer().listen(0, '127.0.0.1', () => {
+        const p = (s.address() as AddressInfo).port;
+        s.close(() => resolve(p));
+      });
+    });
+    const outDir = join(dir, 'served');
+    const cli = spawn(process.execPath, [CLI, 'serve', '--whip', '--listen', `127.0.0.1:${port}`, '--output-dir', outDir, '--token', 'T', '--output', '{name}.webm', '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    let stdout = '';
+    cli.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    cli.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    const exited = new Promise<number | null>((resolve) => cli.on('exit', (code) => resolve(code)));
+    try {
+      for (let i = 0; i < 100 && !stderr.includes('WHIP endpoint at'); i++) await new Promise((r) => setTimeout(r, 100));
+      const endpoint = `http://127.0.0.1:${port}/whip/cam1`;
+      let resource = '';
+      const { report } = await publish({
+        seconds: 3, width: 320, height: 240,
+        signal: async (offer) => {
+          const r = await whipPost(endpoint, offer, 'T');
+          resource = r.resource;
+          return r.answer;
+        },
+      });
+      await fetch(resource, { method: 'DELETE', headers: { Authorization: 'Bearer T' } });
+      for (let i = 0; i < 100 && !stderr.includes('COMPLETE'); i++) await new Promise((r) => setTimeout(r, 100));
+      cli.kill('SIGINT');
+      expect(await exited).toBe(0);
+      expect(stderr).toMatch(/\[cam1 [0-9a-f]{8}\] publishing/);
+      expect(stderr).toMatch(/\[cam1 [0-9a-f]{8}\] COMPLETE: 3\.\d\d s of media, 0 packets lost, 0 dropped \(the publisher hung up\)/);
+      const line = JSON.parse(stdout.trim().split('\n')[0]!) as { name: string; status: string; source: WebRtcSourceStats };
+      expect(line).toMatchObject({ name: 'cam1', status: 'COMPLETE', source: { kind: 'webrtc', sessions: 1 } });
+      expect(frames(streamOf(await probe(join(outDir, 'cam1.webm')), 'video'))).toBe(report.videoFrames);
+    } finally {
+      cli.kill('SIGKILL');
+    }
+  }, 40_000);
 });
