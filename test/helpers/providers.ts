@@ -38,6 +38,8 @@ export function slowVideoProvider(real: CodecProvider, delayMs: number): CodecPr
   return {
     name: `${real.name}+slow`,
     createAudioEncoder: (init: AudioEncoderInit): AudioEncoderLike => real.createAudioEncoder(init),
+    ...(real.createVideoDecoder === undefined ? {} : { createVideoDecoder: real.createVideoDecoder.bind(real) }),
+    ...(real.createAudioDecoder === undefined ? {} : { createAudioDecoder: real.createAudioDecoder.bind(real) }),
     createVideoEncoder: (init: VideoEncoderInit): VideoEncoderLike => {
       const inner = real.createVideoEncoder(init);
       const waiting: { frame: VideoFrame; keyFrame: boolean }[] = [];

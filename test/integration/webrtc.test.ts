@@ -3,8 +3,9 @@ import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { createControllerWithSource, createPipelineConfig, WebRtcSource, WhipServer, type PipelineResult, type WebRtcSourceStats } from '../../src/index.js';
+import { createControllerWithSource, createPipelineConfig, NodeAvProvider, WebRtcSource, WhipServer, type PipelineResult, type WebRtcSourceStats } from '../../src/index.js';
 import { beepOnsets, decodeErrors, flashTimes, frames, packetSpan, probe, streamOf } from '../helpers/ffprobe.js';
+import { slowVideoProvider } from '../helpers/providers.js';
 import { tmpDir } from '../helpers/tmp.js';
 import { publish, type PublisherOptions, type PublisherReport } from '../helpers/webrtc-publisher.js';
 
@@ -89,6 +90,55 @@ describe('WebRTC source under stress', () => {
     expect(frames(streamOf(p, 'video'))).toBeGreaterThan(report.videoFrames / 3);
     expect(await decodeErrors(out)).toBe('');
   }, 30_000);
+});
+
+describe('WebRTC source: overload and leaving', () => {
+  it('an overloaded encoder drops (counted) instead of holding more: bounded queues, a complete file', async () => {
+    const out = join(dir, 'overload.mp4');
+    const provider = slowVideoProvider(await NodeAvProvider.load(), 100);
+    const source = new WebRtcSource({ iceHosts: LOOPBACK });
+    const controller = createControllerWithSource(createPipelineConfig({ outputs: [{ path: out }], encoding: { width: 640, height: 360, audioCodec: 'aac' } }), source, { codecProvider: provider });
+    const run = controller.start();
+    const { report, pc } = await publish({ seconds: 4, signal: (offer) => source.acceptOffer(offer) });
+    source.hangUp();
+    await pc.close();
+    const result = await run;
+    expect(result.status, JSON.stringify(result.error)).toBe('COMPLETE');
+    const videoQueue = result.queues.find((q) => q.name === 'video-queue')!;
+    expect(videoQueue.dropped).toBeGreaterThan(30);
+    expect(videoQueue.maxLevel).toBeLessThanOrEqual(videoQueue.capacity);
+    // The source itself never waited: every frame sent reached its outlet, none dropped there.
+    const video = source.toJSON().tracks.find((t) => t.kind === 'video')!;
+    expect(video.queue).toMatchObject({ in: report.videoFrames, dropped: 0 });
+    expect(await decodeErrors(out)).toBe('');
+  }, 30_000);
+
+  it("onLeave 'wait': a publisher that comes back continues the same recording", async () => {
+    const out = join(dir, 'resumed.webm');
+    const source = new WebRtcSource({ iceHosts: LOOPBACK, onLeave: 'wait', leaveTimeoutMs: 10_000 });
+    const controller = createControllerWithSource(createPipelineConfig({ outputs: [{ path: out }] }), source);
+    const run = controller.start();
+    const first = await publish({ seconds: 2, signal: (offer) => source.acceptOffer(offer) });
+    source.hangUp();
+    await first.pc.close();
+    expect(source.waitingForPublisher).toBe(true);
+    expect(controller.status).toBe('ACTIVE');
+    await new Promise((r) => setTimeout(r, 500));
+    const second = await publish({ seconds: 2, signal: (offer) => source.acceptOffer(offer) });
+    source.hangUp();
+    await second.pc.close();
+    await controller.stop();
+    const result = await run;
+    expect(result.status, JSON.stringify(result.error)).toBe('COMPLETE');
+    const stats = source.toJSON();
+    expect(stats.sessions).toBe(2);
+    expect(frames(streamOf(await probe(out), 'video'))).toBe(first.report.videoFrames + second.report.videoFrames);
+    expect(await decodeErrors(out)).toBe('');
+    // The second session's flashes come after the first's, across the gap.
+    const flashes = await flashTimes(out);
+    expect(flashes.length).toBe(4);
+    expect(flashes[2]! - flashes[1]!).toBeGreaterThan(1.4);
+  }, 40_000);
 });
 
 /** POSTs an offer to a WHIP endpoint; returns the answer and the session's resource URL. */
