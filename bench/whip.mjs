@@ -4,7 +4,7 @@
 // the publishers (werift, sending a pre-encoded clip at 1x) run in another, so the server's CPU is
 // read apart from theirs (/proc/PID/stat). Zero drops means, for every session: COMPLETE, no packet
 // lost, nothing dropped by any queue, and every frame sent recorded.
-// usage: npm run bench:whip -- [--counts 5,10,20] [--modes passthrough,transcode] [--seconds 15]
+// usage: npm run bench:whip -- [--counts 5,10,20] [--transcode-counts 1,2,3] [--modes passthrough,transcode] [--seconds 15] [--workers N]
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -13,7 +13,9 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { CLI, machine, root, work, writeResult } from './lib.mjs';
 
-const { values } = parseArgs({ options: { counts: { type: 'string' }, modes: { type: 'string' }, seconds: { type: 'string' }, 'transcode-counts': { type: 'string' } } });
+const { values } = parseArgs({ options: { counts: { type: 'string' }, modes: { type: 'string' }, seconds: { type: 'string' }, 'transcode-counts': { type: 'string' }, workers: { type: 'string' } } });
+// The server's worker threads (the CLI's default is one per core; 0 runs every session on its main thread).
+const workerArgs = values.workers === undefined ? [] : ['--workers', values.workers];
 const seconds = Number(values.seconds ?? 15);
 const modes = (values.modes ?? 'passthrough,transcode').split(',');
 const counts = { passthrough: (values.counts ?? '5,10,20,25,30').split(',').map(Number), transcode: (values['transcode-counts'] ?? '1,2,3').split(',').map(Number) };
@@ -44,7 +46,7 @@ async function run(mode, n) {
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   const output = mode === 'passthrough' ? ['--output', '{name}.webm'] : ['--output', '{name}.mp4', '--size', '1280x720', '--speed-preset', 'ultrafast'];
-  const server = spawn(process.execPath, [CLI, 'serve', '--whip', '--listen', `127.0.0.1:${port}`, '--output-dir', dir, '--json', ...output], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const server = spawn(process.execPath, [CLI, 'serve', '--whip', '--listen', `127.0.0.1:${port}`, '--output-dir', dir, '--json', ...workerArgs, ...output], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   server.stdout.on('data', (d) => (out += d));
@@ -99,5 +101,5 @@ for (const mode of modes) {
   }
 }
 const best = Object.fromEntries(modes.map((m) => [m, Math.max(0, ...results.filter((r) => r.mode === m && r.zeroDrops).map((r) => r.publishers))]));
-const path = writeResult('whip', { machine: machine(), seconds, clip: '1280x720 30 fps VP8 2 Mb/s (libvpx realtime) + Opus 64 kb/s', results, maxZeroDrop: best });
+const path = writeResult(`whip-workers${values.workers ?? 'auto'}`, { machine: machine(), workers: values.workers ?? 'one per core', seconds, clip: '1280x720 30 fps VP8 2 Mb/s (libvpx realtime) + Opus 64 kb/s', results, maxZeroDrop: best });
 process.stderr.write(`max publishers at zero drops: ${JSON.stringify(best)}\nwritten ${path}\n`);

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { CodecMode, EncodingInit, PipelineConfigInit } from '../config/pipeline-config.js';
@@ -63,6 +64,8 @@ serve: a WHIP endpoint (POST http://HOST:PORT/whip/NAME); every publisher's sess
   --token T                require "Authorization: Bearer T"
   --ice-host ADDR          repeatable: the host addresses ICE may use (default: all, or 127.0.0.1)
   --wait-for-publisher S   keep a session S seconds after its publisher left; a new POST resumes it
+  --workers N              worker threads the sessions are spread over (default: one per core; 0: all
+                           in the main thread, as --upload-dir needs)
 
 options of all (unset ones follow the input on export and serve, the defaults on record):
 ${ENCODING_HELP}
@@ -167,6 +170,8 @@ export interface ParsedServe {
   iceHosts: string[] | undefined;
   /** Seconds a session waits for its publisher to come back; undefined: it ends when the publisher leaves. */
   waitS: number | undefined;
+  /** Worker threads the sessions are spread over. */
+  workers: number;
   /** The config of one session. */
   configFor: (name: string, session: string) => PipelineConfigInit;
   json: boolean;
@@ -176,7 +181,7 @@ export interface ParsedServe {
 export function parseServeArgs(argv: string[]): ParsedServe | { problems: ConfigProblem[] } {
   const parsed = parse(argv, {
     whip: { type: 'boolean' }, listen: { type: 'string' }, 'output-dir': { type: 'string' }, token: { type: 'string' },
-    'ice-host': { type: 'string', multiple: true }, 'wait-for-publisher': { type: 'string' },
+    'ice-host': { type: 'string', multiple: true }, 'wait-for-publisher': { type: 'string' }, workers: { type: 'string' },
   }, false);
   if ('problems' in parsed) return parsed;
   const { values } = parsed;
@@ -191,6 +196,10 @@ export function parseServeArgs(argv: string[]): ParsedServe | { problems: Config
   const w = values['wait-for-publisher'] as string | undefined;
   const waitS = w === undefined ? undefined : Number(w);
   if (waitS !== undefined && !(Number.isFinite(waitS) && waitS >= 0)) problems.push({ field: '--wait-for-publisher', message: `must be seconds >= 0, got "${w}"` });
+  const wk = values['workers'] as string | undefined;
+  const workers = wk === undefined ? availableParallelism() : Number(wk);
+  if (!(Number.isInteger(workers) && workers >= 0)) problems.push({ field: '--workers', message: `must be an integer >= 0, got "${wk}"` });
+  if (workers > 0 && values['upload-dir'] !== undefined) problems.push({ field: '--upload-dir', message: 'needs --workers 0 (uploads run in the main thread)' });
   const templates = (values['output'] as string[] | undefined) ?? ['{name}-{session}.webm'];
   const host = m?.[1]?.replace(/^\[(.*)\]$/, '$1') ?? '127.0.0.1';
   const loopback = host === '127.0.0.1' || host === 'localhost';
@@ -206,7 +215,7 @@ export function parseServeArgs(argv: string[]): ParsedServe | { problems: Config
   common({ ...values, output: templates }, problems);
   if (problems.length > 0) return { problems };
   return {
-    host, port: Number(m![2]), outputDir: outputDir!, token: values['token'] as string | undefined, iceHosts, waitS, configFor, json: values['json'] === true,
+    host, port: Number(m![2]), outputDir: outputDir!, token: values['token'] as string | undefined, iceHosts, waitS, workers, configFor, json: values['json'] === true,
   };
 }
 

@@ -104,6 +104,8 @@ async function serve(argv: string[]): Promise<number> {
   const server = new WhipServer({
     config: parsed.configFor, ...(parsed.token === undefined ? {} : { token: parsed.token }), ...(parsed.iceHosts === undefined ? {} : { iceHosts: parsed.iceHosts }),
     ...(parsed.waitS === undefined ? {} : { source: { onLeave: 'wait' as const, leaveTimeoutMs: parsed.waitS * 1000 } }),
+    // Sessions spread over worker threads, one per core: one thread holds about 15 720p publishers.
+    workers: parsed.workers,
   });
   const base = await server.listen(parsed.port, parsed.host);
   const say = (line: string): void => void process.stderr.write(`${line}\n`);
@@ -111,7 +113,7 @@ async function serve(argv: string[]): Promise<number> {
   const tag = (name: string, id: string): string => `[${name} ${id.slice(0, 8)}]`;
   server.on('session', (s) => say(`${tag(s.name, s.id)} publishing`));
   server.on('end', (s, result) => {
-    const src = s.source.toJSON();
+    const src = s.stats()!;
     const lost = src.tracks.reduce((n, t) => n + t.packets.lost, 0);
     say(`${tag(s.name, s.id)} ${result.status}: ${(result.durationMs / 1000).toFixed(2)} s of media, ${lost} packets lost, ${result.queues.reduce((n, q) => n + q.dropped, 0)} dropped${src.leftBecause === null ? '' : ` (${src.leftBecause})`}`);
     for (const out of result.outputs) say(`  ${describeOutput(out)}`);
@@ -120,10 +122,11 @@ async function serve(argv: string[]): Promise<number> {
   });
   const ticker = setInterval(() => {
     for (const s of server.sessions) {
-      const src = s.source.toJSON();
+      const src = s.stats();
+      if (src === undefined) continue;
       const frames = src.tracks.map((t) => `${t.kind} ${t.frames.frames}`).join(', ');
       const lost = src.tracks.reduce((n, t) => n + t.packets.lost, 0);
-      say(`${tag(s.name, s.id)} ${s.controller.status} ${frames} frames, ${lost} packets lost`);
+      say(`${tag(s.name, s.id)} ${s.status()} ${frames} frames, ${lost} packets lost`);
     }
   }, 5000);
   ticker.unref();

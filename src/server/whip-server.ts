@@ -1,15 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
+import { existsSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import type { CodecProvider } from '../codecs/codec-provider.js';
-import { allowedCodecs } from '../config/outputs.js';
-import { createPipelineConfig, type PipelineConfigInit } from '../config/pipeline-config.js';
-import { AvpipeError } from '../errors.js';
-import { createControllerWithSource, type Controller } from '../pipeline/controller.js';
-import type { PipelineResult } from '../pipeline/status.js';
+import type { PipelineConfigInit } from '../config/pipeline-config.js';
+import { AvpipeError, type AvpipeErrorCode } from '../errors.js';
+import type { PipelineResult, PipelineStatus } from '../pipeline/status.js';
 import { candidatesOf } from '../sources/webrtc/sdp.js';
-import { WebRtcSource, type WebRtcSourceOptions } from '../sources/webrtc/webrtc-source.js';
+import type { WebRtcSourceOptions, WebRtcSourceStats } from '../sources/webrtc/webrtc-source.js';
+import { SessionHost, type SessionHostOptions } from './session-host.js';
 
 /** Options of a {@link WhipServer}. */
 export interface WhipServerOptions {
@@ -20,21 +22,29 @@ export interface WhipServerOptions {
   /** Host addresses ICE may use (e.g. `['127.0.0.1']`); see {@link WebRtcSourceOptions.iceHosts}. */
   iceHosts?: readonly string[];
   /** The rest of each session's source options. */
-  source?: Omit<WebRtcSourceOptions, 'name' | 'iceHosts'>;
-  /** Codec provider for sessions that transcode. */
+  source?: Omit<WebRtcSourceOptions, 'name' | 'iceHosts' | 'codecs'>;
+  /** Codec provider for sessions that transcode (in-process sessions only: a worker uses node-av). */
   codecProvider?: CodecProvider;
   /** Sessions at once; more get 503. Default 64. */
   maxSessions?: number;
+  /**
+   * Worker threads the sessions are spread over (each session on the least loaded). 0 (default): every
+   * session runs in this thread, which one core bounds. Configs sent to workers must be plain data (no
+   * `storage`).
+   */
+  workers?: number;
 }
 
-/** One publisher's session: its source, its pipeline, and its result once over. */
+/** One publisher's session, and its result once over. */
 export interface WhipSession {
   id: string;
   name: string;
   /** The resource URL path (the Location of the 201). */
   resource: string;
-  source: WebRtcSource;
-  controller: Controller;
+  /** The pipeline's status (from a worker: at most a second old). */
+  status(): PipelineStatus | 'IDLE';
+  /** The source's counters (from a worker: at most a second old); the final ones once it is over. */
+  stats(): WebRtcSourceStats | undefined;
   /** Resolves with the pipeline's result when the session is over. */
   finished: Promise<PipelineResult>;
 }
@@ -57,21 +67,154 @@ class HttpError extends Error {
   }
 }
 
+/** Where sessions run: this thread, or a worker thread. */
+interface Host {
+  /** Sessions placed here, for choosing the least loaded. */
+  load: number;
+  open(id: string, name: string, init: PipelineConfigInit, offer: string, onEnd: (result: PipelineResult, stats: WebRtcSourceStats) => void): Promise<string>;
+  waiting(name: string): Promise<string | undefined>;
+  resume(id: string, offer: string): Promise<string>;
+  candidate(id: string, candidate: string, mid: string | undefined): Promise<void>;
+  hangUp(id: string): void;
+  stopAll(): void;
+  stats(id: string): { status: PipelineStatus | 'IDLE'; source: WebRtcSourceStats } | undefined;
+  close(): Promise<void>;
+}
+
+/** Sessions in this thread. */
+class LocalHost implements Host {
+  load = 0;
+  private readonly _host: SessionHost;
+  constructor(options: SessionHostOptions) {
+    this._host = new SessionHost(options);
+  }
+  open(id: string, name: string, init: PipelineConfigInit, offer: string, onEnd: (result: PipelineResult, stats: WebRtcSourceStats) => void): Promise<string> {
+    return this._host.open(id, name, init, offer, onEnd);
+  }
+  async waiting(name: string): Promise<string | undefined> {
+    return this._host.waiting(name);
+  }
+  resume(id: string, offer: string): Promise<string> {
+    return this._host.resume(id, offer);
+  }
+  candidate(id: string, candidate: string, mid: string | undefined): Promise<void> {
+    return this._host.candidate(id, candidate, mid);
+  }
+  hangUp(id: string): void {
+    this._host.hangUp(id);
+  }
+  stopAll(): void {
+    this._host.stopAll();
+  }
+  stats(id: string): { status: PipelineStatus | 'IDLE'; source: WebRtcSourceStats } | undefined {
+    return this._host.stats(id);
+  }
+  async close(): Promise<void> {}
+}
+
+/** Sessions in a worker thread (./whip-worker.js), driven by messages. */
+class WorkerHost implements Host {
+  load = 0;
+  private readonly _worker: Worker;
+  private _req = 0;
+  private readonly _pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  private readonly _ends = new Map<string, (result: PipelineResult, stats: WebRtcSourceStats) => void>();
+  private _stats = new Map<string, { status: PipelineStatus | 'IDLE'; source: WebRtcSourceStats }>();
+
+  constructor(options: SessionHostOptions) {
+    this._worker = new Worker(workerScript(), { workerData: options });
+    this._worker.unref();
+    this._worker.on('message', (m: { req?: number; value?: unknown; error?: { code: AvpipeErrorCode; message: string }; end?: string; result?: PipelineResult; stats?: unknown }) => {
+      if (m.req !== undefined) {
+        const p = this._pending.get(m.req);
+        this._pending.delete(m.req);
+        if (m.error !== undefined) p?.reject(new AvpipeError(m.error.code, m.error.message));
+        else p?.resolve(m.value);
+      } else if (m.end !== undefined) {
+        const stats = m.stats as WebRtcSourceStats;
+        this._stats.delete(m.end);
+        this._ends.get(m.end)?.(m.result!, stats);
+        this._ends.delete(m.end);
+      } else if (Array.isArray(m.stats)) {
+        this._stats = new Map((m.stats as { id: string; status: PipelineStatus | 'IDLE'; source: WebRtcSourceStats }[]).map((x) => [x.id, { status: x.status, source: x.source }]));
+      }
+    });
+    this._worker.on('error', (err) => {
+      for (const p of this._pending.values()) p.reject(err);
+      this._pending.clear();
+    });
+  }
+  async open(id: string, name: string, init: PipelineConfigInit, offer: string, onEnd: (result: PipelineResult, stats: WebRtcSourceStats) => void): Promise<string> {
+    if (init.storage !== undefined) throw new AvpipeError('CONFIG_INVALID', 'storage cannot be sent to a worker: run the WHIP server with workers: 0');
+    this._ends.set(id, onEnd);
+    try {
+      return (await this._call({ op: 'open', id, name, init, offer })) as string;
+    } catch (err) {
+      this._ends.delete(id);
+      throw err;
+    }
+  }
+  async waiting(name: string): Promise<string | undefined> {
+    return (await this._call({ op: 'waiting', name })) as string | undefined;
+  }
+  async resume(id: string, offer: string): Promise<string> {
+    return (await this._call({ op: 'resume', id, offer })) as string;
+  }
+  async candidate(id: string, candidate: string, mid: string | undefined): Promise<void> {
+    await this._call({ op: 'candidate', id, candidate, mid });
+  }
+  hangUp(id: string): void {
+    void this._call({ op: 'hangUp', id }).catch(() => undefined);
+  }
+  stopAll(): void {
+    void this._call({ op: 'stopAll' }).catch(() => undefined);
+  }
+  stats(id: string): { status: PipelineStatus | 'IDLE'; source: WebRtcSourceStats } | undefined {
+    return this._stats.get(id);
+  }
+  async close(): Promise<void> {
+    await this._worker.terminate();
+  }
+  private _call(message: Record<string, unknown>): Promise<unknown> {
+    const req = ++this._req;
+    return new Promise((resolve, reject) => {
+      this._pending.set(req, { resolve, reject });
+      this._worker.postMessage({ ...message, req });
+    });
+  }
+}
+
+/** The worker script: beside this module when built; from dist/ when this module runs from src/ (tests). */
+function workerScript(): URL {
+  const here = new URL('./whip-worker.js', import.meta.url);
+  return existsSync(fileURLToPath(here)) ? here : new URL('../../dist/server/whip-worker.js', import.meta.url);
+}
+
 /**
  * A WHIP endpoint (RFC 9725): `POST /whip/<name>` with an SDP offer starts a session, a live pipeline
  * writing the outputs the config gives for that name, and answers 201 with the SDP answer and the
  * session's resource URL; `PATCH` on the resource adds trickled candidates; `DELETE` ends the session
- * (the recording is finalized). A bearer token is checked when one is set.
+ * (the recording is finalized). A bearer token is checked when one is set. Sessions run in this thread
+ * or, with `workers`, spread over worker threads.
  */
 export class WhipServer extends EventEmitter<WhipServerEvents> {
   private readonly _opts: WhipServerOptions;
   private readonly _server: Server;
-  private readonly _sessions = new Map<string, WhipSession>();
+  private readonly _hosts: Host[];
+  private readonly _sessions = new Map<string, WhipSession & { host: Host }>();
   private _closing = false;
 
   constructor(options: WhipServerOptions) {
     super();
     this._opts = options;
+    const hostOptions: SessionHostOptions = {
+      ...(options.iceHosts === undefined ? {} : { iceHosts: options.iceHosts }),
+      ...(options.source === undefined ? {} : { source: options.source }),
+    };
+    const workers = options.workers ?? 0;
+    this._hosts = workers > 0
+      ? Array.from({ length: workers }, () => new WorkerHost(hostOptions))
+      : [new LocalHost({ ...hostOptions, ...(options.codecProvider === undefined ? {} : { codecProvider: options.codecProvider }) })];
     this._server = createServer((req, res) => {
       this._handle(req, res).catch((err: unknown) => {
         const e = err instanceof HttpError ? err : toHttpError(err);
@@ -100,10 +243,11 @@ export class WhipServer extends EventEmitter<WhipServerEvents> {
   async close(): Promise<PipelineResult[]> {
     this._closing = true;
     const running = [...this._sessions.values()];
-    for (const s of running) void s.controller.stop();
+    for (const h of this._hosts) h.stopAll();
     const results = await Promise.all(running.map((s) => s.finished));
     await new Promise<void>((resolve) => this._server.close(() => resolve()));
     this._server.closeAllConnections();
+    await Promise.all(this._hosts.map((h) => h.close()));
     return results;
   }
 
@@ -132,8 +276,7 @@ export class WhipServer extends EventEmitter<WhipServerEvents> {
     if (session === undefined || session.name !== name) throw new HttpError(404, 'no such WHIP session');
     if (req.method === 'DELETE') {
       // The publisher ended its session: the recording ends too (whatever the source's leave policy).
-      session.source.hangUp();
-      void session.controller.stop();
+      session.host.hangUp(session.id);
       res.writeHead(200, cors());
       res.end();
       return;
@@ -143,7 +286,7 @@ export class WhipServer extends EventEmitter<WhipServerEvents> {
       if (type !== 'application/trickle-ice-sdpfrag') throw new HttpError(415, 'PATCH takes application/trickle-ice-sdpfrag');
       const body = await readBody(req);
       // A fragment names its m-line by a=mid; some clients put a wrong one in the m= line, so the mid wins.
-      for (const c of candidatesOf(body)) await session.source.addIceCandidate(c.candidate, c.mid).catch(() => undefined);
+      for (const c of candidatesOf(body)) await session.host.candidate(session.id, c.candidate, c.mid).catch(() => undefined);
       res.writeHead(204, cors());
       res.end();
       return;
@@ -157,32 +300,36 @@ export class WhipServer extends EventEmitter<WhipServerEvents> {
     if (type !== 'application/sdp') throw new HttpError(415, 'POST takes application/sdp');
     const offer = await readBody(req);
     // A session of this name waiting for its publisher to come back takes the new offer.
-    const waiting = [...this._sessions.values()].find((s) => s.name === name && s.source.waitingForPublisher);
-    if (waiting !== undefined) {
-      const answer = await waiting.source.acceptOffer(offer);
-      this._created(res, waiting, answer);
-      return;
+    for (const host of this._hosts) {
+      const id = await host.waiting(name);
+      const waiting = id === undefined ? undefined : this._sessions.get(id);
+      if (waiting !== undefined) {
+        this._created(res, waiting, await host.resume(waiting.id, offer));
+        return;
+      }
     }
     if (this._sessions.size >= (this._opts.maxSessions ?? 64)) throw new HttpError(503, `${this._sessions.size} sessions are running, the most this server takes`);
     const id = randomUUID();
     const init = this._opts.config(name, id);
-    const config = createPipelineConfig(init);
-    if (!config.live) throw new HttpError(500, 'the session config must be live');
-    const source = new WebRtcSource({ ...this._opts.source, name, ...(this._opts.iceHosts === undefined ? {} : { iceHosts: this._opts.iceHosts }), codecs: codecPreference(config.outputs) });
-    const controller = createControllerWithSource(config, source, this._opts.codecProvider === undefined ? {} : { codecProvider: this._opts.codecProvider });
-    let answer: string;
-    try {
-      answer = await source.acceptOffer(offer);
-    } catch (err) {
-      await source.close();
-      throw err;
-    }
-    const session: WhipSession = { id, name, resource: `/whip/${encodeURIComponent(name)}/${id}`, source, controller, finished: controller.start() };
-    this._sessions.set(id, session);
-    void session.finished.then((result) => {
+    if (init.live === false) throw new HttpError(500, 'the session config must be live');
+    const host = this._hosts.reduce((a, b) => (b.load < a.load ? b : a));
+    let resolveFinished!: (r: PipelineResult) => void;
+    let final: WebRtcSourceStats | undefined;
+    const session: WhipSession & { host: Host } = {
+      id, name, resource: `/whip/${encodeURIComponent(name)}/${id}`, host,
+      finished: new Promise((resolve) => (resolveFinished = resolve)),
+      status: () => host.stats(id)?.status ?? (final === undefined ? 'STARTING' : 'COMPLETE'),
+      stats: () => final ?? host.stats(id)?.source,
+    };
+    const answer = await host.open(id, name, init, offer, (result, stats) => {
+      final = stats;
+      host.load--;
       this._sessions.delete(id);
       this.emit('end', session, result);
+      resolveFinished(result);
     });
+    host.load++;
+    this._sessions.set(id, session);
     this.emit('session', session);
     this._created(res, session, answer);
   }
@@ -199,14 +346,6 @@ export class WhipServer extends EventEmitter<WhipServerEvents> {
     if (token === undefined) return;
     if (req.headers.authorization !== `Bearer ${token}`) throw new HttpError(401, 'a valid bearer token is required', { 'WWW-Authenticate': 'Bearer' });
   }
-}
-
-/** The source's codec order: what the outputs take without re-encoding first, then the rest. */
-function codecPreference(outputs: Parameters<typeof allowedCodecs>[0]): { video: string[]; audio: string[] } {
-  const allowed = allowedCodecs(outputs);
-  const sdp: Record<string, string> = { h264: 'H264', vp8: 'VP8', vp9: 'VP9', opus: 'OPUS' };
-  const first = (names: readonly string[], all: string[]): string[] => [...new Set([...names.map((n) => sdp[n]).filter((n): n is string => n !== undefined), ...all])];
-  return { video: first(allowed?.video ?? [], ['VP8', 'H264', 'VP9']), audio: first(allowed?.audio ?? [], ['OPUS', 'PCMU', 'PCMA']) };
 }
 
 /** CORS headers: browsers publish from pages of other origins. */

@@ -164,7 +164,7 @@ describe('WHIP endpoint', () => {
       let resource = '';
       const ended = new Promise<PipelineResult>((resolve) => server.once('end', (_s, r) => resolve(r)));
       let stats: (() => WebRtcSourceStats) | undefined;
-      server.once('session', (s) => (stats = () => s.source.toJSON()));
+      server.once('session', (s) => (stats = () => s.stats()!));
       const { report } = await publish({
         seconds: 4, video: 'h264',
         signal: async (offer) => {
@@ -196,7 +196,7 @@ describe('WHIP endpoint', () => {
 });
 
 describe('avpipe serve --whip (built CLI)', () => {
-  it('records each WHIP session to its own file, with a line per session on the terminal; Ctrl-C finalizes', async () => {
+  it('records each WHIP session to its own file (two at once, on worker threads), a line per session on the terminal; Ctrl-C finalizes', async () => {
     const port = await new Promise<number>((resolve) => {
       const s = createServer().listen(0, '127.0.0.1', () => {
         const p = (s.address() as AddressInfo).port;
@@ -212,25 +212,32 @@ describe('avpipe serve --whip (built CLI)', () => {
     const exited = new Promise<number | null>((resolve) => cli.on('exit', (code) => resolve(code)));
     try {
       for (let i = 0; i < 100 && !stderr.includes('WHIP endpoint at'); i++) await new Promise((r) => setTimeout(r, 100));
-      const endpoint = `http://127.0.0.1:${port}/whip/cam1`;
-      let resource = '';
-      const { report } = await publish({
-        seconds: 3, width: 320, height: 240,
-        signal: async (offer) => {
-          const r = await whipPost(endpoint, offer, 'T');
-          resource = r.resource;
-          return r.answer;
-        },
-      });
-      await fetch(resource, { method: 'DELETE', headers: { Authorization: 'Bearer T' } });
-      for (let i = 0; i < 100 && !stderr.includes('COMPLETE'); i++) await new Promise((r) => setTimeout(r, 100));
+      // Two publishers at once: the CLI spreads sessions over its worker threads (one per core).
+      const reports = await Promise.all(['cam1', 'cam2'].map(async (name) => {
+        let resource = '';
+        const { report } = await publish({
+          seconds: 3, width: 320, height: 240,
+          signal: async (offer) => {
+            const r = await whipPost(`http://127.0.0.1:${port}/whip/${name}`, offer, 'T');
+            resource = r.resource;
+            return r.answer;
+          },
+        });
+        await fetch(resource, { method: 'DELETE', headers: { Authorization: 'Bearer T' } });
+        return report;
+      }));
+      for (let i = 0; i < 100 && (stderr.match(/COMPLETE/g) ?? []).length < 2; i++) await new Promise((r) => setTimeout(r, 100));
       cli.kill('SIGINT');
       expect(await exited).toBe(0);
-      expect(stderr).toMatch(/\[cam1 [0-9a-f]{8}\] publishing/);
-      expect(stderr).toMatch(/\[cam1 [0-9a-f]{8}\] COMPLETE: 3\.\d\d s of media, 0 packets lost, 0 dropped \(the publisher hung up\)/);
-      const line = JSON.parse(stdout.trim().split('\n')[0]!) as { name: string; status: string; source: WebRtcSourceStats };
-      expect(line).toMatchObject({ name: 'cam1', status: 'COMPLETE', source: { kind: 'webrtc', sessions: 1 } });
-      expect(frames(streamOf(await probe(join(outDir, 'cam1.webm')), 'video'))).toBe(report.videoFrames);
+      for (const name of ['cam1', 'cam2']) {
+        expect(stderr).toMatch(new RegExp(`\\[${name} [0-9a-f]{8}\\] publishing`));
+        expect(stderr).toMatch(new RegExp(`\\[${name} [0-9a-f]{8}\\] COMPLETE: 3\\.\\d\\d s of media, 0 packets lost, 0 dropped \\(the publisher hung up\\)`));
+      }
+      const lines = stdout.trim().split('\n').map((l) => JSON.parse(l) as { name: string; status: string; source: WebRtcSourceStats });
+      expect(lines.map((l) => l.name).sort()).toEqual(['cam1', 'cam2']);
+      for (const line of lines) expect(line).toMatchObject({ status: 'COMPLETE', source: { kind: 'webrtc', sessions: 1 } });
+      expect(frames(streamOf(await probe(join(outDir, 'cam1.webm')), 'video'))).toBe(reports[0]!.videoFrames);
+      expect(frames(streamOf(await probe(join(outDir, 'cam2.webm')), 'video'))).toBe(reports[1]!.videoFrames);
     } finally {
       cli.kill('SIGKILL');
     }

@@ -25,7 +25,7 @@ async function whipServer(): Promise<{ server: WhipServer; base: string; ended: 
   const server = new WhipServer({ config: (name) => ({ outputs: [{ path: join(dir, `${name}.webm`) }] }), iceHosts: LOOPBACK });
   const base = await server.listen(0);
   const ended = new Promise<{ session: WhipSession; result: PipelineResult; stats: WebRtcSourceStats }>((resolve) => {
-    server.once('end', (session, result) => resolve({ session, result, stats: session.source.toJSON() }));
+    server.once('end', (session, result) => resolve({ session, result, stats: session.stats()! }));
   });
   return { server, base, ended };
 }
@@ -34,7 +34,7 @@ async function whipServer(): Promise<{ server: WhipServer; base: string; ended: 
 async function mediaFor(server: WhipServer, seconds: number, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    const video = server.sessions[0]?.source.toJSON().tracks.find((t) => t.kind === 'video');
+    const video = server.sessions[0]?.stats()?.tracks.find((t) => t.kind === 'video');
     if (video !== undefined && video.frames.frames >= seconds * 30) return;
     await new Promise((r) => setTimeout(r, 100));
   }

@@ -1,0 +1,116 @@
+import type { CodecProvider } from '../codecs/codec-provider.js';
+import { allowedCodecs } from '../config/outputs.js';
+import { createPipelineConfig, type PipelineConfigInit } from '../config/pipeline-config.js';
+import { AvpipeError } from '../errors.js';
+import { createControllerWithSource, type Controller } from '../pipeline/controller.js';
+import type { PipelineResult, PipelineStatus } from '../pipeline/status.js';
+import { WebRtcSource, type WebRtcSourceOptions, type WebRtcSourceStats } from '../sources/webrtc/webrtc-source.js';
+
+/** How a host builds its sessions' sources and pipelines. */
+export interface SessionHostOptions {
+  iceHosts?: readonly string[];
+  source?: Omit<WebRtcSourceOptions, 'name' | 'iceHosts' | 'codecs'>;
+  codecProvider?: CodecProvider;
+}
+
+/** A session's state as its host sees it. */
+export interface HostedSession {
+  source: WebRtcSource;
+  controller: Controller;
+  finished: Promise<PipelineResult>;
+}
+
+/**
+ * Runs WHIP sessions in the thread it lives in: per session a {@link WebRtcSource} and a live pipeline.
+ * The WHIP server uses one in its own thread, or one per worker thread so that sessions spread over
+ * the machine's cores (a session's packets, depacketizing and muxing stay on its worker).
+ */
+export class SessionHost {
+  private readonly _opts: SessionHostOptions;
+  private readonly _sessions = new Map<string, HostedSession>();
+
+  constructor(options: SessionHostOptions = {}) {
+    this._opts = options;
+  }
+
+  /** Sessions now running here. */
+  get size(): number {
+    return this._sessions.size;
+  }
+
+  /** Starts a session from a publisher's offer; resolves with the answer. `onEnd` is told its result. */
+  async open(id: string, name: string, init: PipelineConfigInit, offer: string, onEnd: (result: PipelineResult, stats: WebRtcSourceStats) => void): Promise<string> {
+    const config = createPipelineConfig(init);
+    if (!config.live) throw new AvpipeError('CONFIG_INVALID', 'a WHIP session config must be live');
+    const source = new WebRtcSource({ ...this._opts.source, name, ...(this._opts.iceHosts === undefined ? {} : { iceHosts: this._opts.iceHosts }), codecs: codecPreference(config.outputs) });
+    const controller = createControllerWithSource(config, source, this._opts.codecProvider === undefined ? {} : { codecProvider: this._opts.codecProvider });
+    let answer: string;
+    try {
+      answer = await source.acceptOffer(offer);
+    } catch (err) {
+      await source.close();
+      throw err;
+    }
+    const finished = controller.start();
+    this._sessions.set(id, { source, controller, finished });
+    void finished.then((result) => {
+      this._sessions.delete(id);
+      onEnd(result, source.toJSON());
+    });
+    return answer;
+  }
+
+  /** A session waiting for its publisher to come back, by stream name. */
+  waiting(name: string): string | undefined {
+    for (const [id, s] of this._sessions) if (s.source.name === name && s.source.waitingForPublisher) return id;
+    return undefined;
+  }
+
+  /** A publisher that came back: its new offer resumes session `id`. */
+  resume(id: string, offer: string): Promise<string> {
+    return this._get(id).source.acceptOffer(offer);
+  }
+
+  /** A trickled candidate for session `id`. */
+  candidate(id: string, candidate: string, mid: string | undefined): Promise<void> {
+    return this._get(id).source.addIceCandidate(candidate, mid);
+  }
+
+  /** The publisher ended session `id` (WHIP DELETE): the recording ends, whatever the leave policy. */
+  hangUp(id: string): void {
+    const s = this._sessions.get(id);
+    if (s === undefined) return;
+    s.source.hangUp();
+    void s.controller.stop();
+  }
+
+  /** Ends every session gracefully. */
+  stopAll(): void {
+    for (const s of this._sessions.values()) void s.controller.stop();
+  }
+
+  /** Counters and status of session `id`, or undefined once it is over. */
+  stats(id: string): { status: PipelineStatus | 'IDLE'; source: WebRtcSourceStats } | undefined {
+    const s = this._sessions.get(id);
+    return s === undefined ? undefined : { status: s.controller.status, source: s.source.toJSON() };
+  }
+
+  /** Every running session's counters and status. */
+  snapshot(): { id: string; status: PipelineStatus | 'IDLE'; source: WebRtcSourceStats }[] {
+    return [...this._sessions.keys()].map((id) => ({ id, ...this.stats(id)! }));
+  }
+
+  private _get(id: string): HostedSession {
+    const s = this._sessions.get(id);
+    if (s === undefined) throw new AvpipeError('INVALID_STATE', `no session ${id}`);
+    return s;
+  }
+}
+
+/** The source's codec order: what the outputs take without re-encoding first, then the rest. */
+function codecPreference(outputs: Parameters<typeof allowedCodecs>[0]): { video: string[]; audio: string[] } {
+  const allowed = allowedCodecs(outputs);
+  const sdp: Record<string, string> = { h264: 'H264', vp8: 'VP8', vp9: 'VP9', opus: 'OPUS' };
+  const first = (names: readonly string[], all: string[]): string[] => [...new Set([...names.map((n) => sdp[n]).filter((n): n is string => n !== undefined), ...all])];
+  return { video: first(allowed?.video ?? [], ['VP8', 'H264', 'VP9']), audio: first(allowed?.audio ?? [], ['OPUS', 'PCMU', 'PCMA']) };
+}
