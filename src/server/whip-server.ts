@@ -321,14 +321,21 @@ export class WhipServer extends EventEmitter<WhipServerEvents> {
       status: () => host.stats(id)?.status ?? (final === undefined ? 'STARTING' : 'COMPLETE'),
       stats: () => final ?? host.stats(id)?.source,
     };
-    const answer = await host.open(id, name, init, offer, (result, stats) => {
-      final = stats;
-      host.load--;
-      this._sessions.delete(id);
-      this.emit('end', session, result);
-      resolveFinished(result);
-    });
+    // Counted before the offer is answered: publishers arriving together spread over the hosts.
     host.load++;
+    let answer: string;
+    try {
+      answer = await host.open(id, name, init, offer, (result, stats) => {
+        final = stats;
+        host.load--;
+        this._sessions.delete(id);
+        this.emit('end', session, result);
+        resolveFinished(result);
+      });
+    } catch (err) {
+      host.load--;
+      throw err;
+    }
     this._sessions.set(id, session);
     this.emit('session', session);
     this._created(res, session, answer);
