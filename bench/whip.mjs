@@ -14,7 +14,7 @@ import { parseArgs } from 'node:util';
 import { CLI, machine, root, work, writeResult } from './lib.mjs';
 
 const { values } = parseArgs({ options: { counts: { type: 'string' }, modes: { type: 'string' }, seconds: { type: 'string' }, 'transcode-counts': { type: 'string' }, workers: { type: 'string' } } });
-// The server's worker threads (the CLI's default is one per core; 0 runs every session on its main thread).
+// The server's worker threads (the CLI's default, 0, runs every session on its main thread).
 const workerArgs = values.workers === undefined ? [] : ['--workers', values.workers];
 const seconds = Number(values.seconds ?? 15);
 const modes = (values.modes ?? 'passthrough,transcode').split(',');
@@ -101,5 +101,5 @@ for (const mode of modes) {
   }
 }
 const best = Object.fromEntries(modes.map((m) => [m, Math.max(0, ...results.filter((r) => r.mode === m && r.zeroDrops).map((r) => r.publishers))]));
-const path = writeResult(`whip-workers${values.workers ?? 'auto'}`, { machine: machine(), workers: values.workers ?? 'one per core', seconds, clip: '1280x720 30 fps VP8 2 Mb/s (libvpx realtime) + Opus 64 kb/s', results, maxZeroDrop: best });
+const path = writeResult(`whip-workers${values.workers ?? 0}`, { machine: machine(), workers: Number(values.workers ?? 0), seconds, clip: '1280x720 30 fps VP8 2 Mb/s (libvpx realtime) + Opus 64 kb/s', results, maxZeroDrop: best });
 process.stderr.write(`max publishers at zero drops: ${JSON.stringify(best)}\nwritten ${path}\n`);

@@ -104,7 +104,6 @@ async function serve(argv: string[]): Promise<number> {
   const server = new WhipServer({
     config: parsed.configFor, ...(parsed.token === undefined ? {} : { token: parsed.token }), ...(parsed.iceHosts === undefined ? {} : { iceHosts: parsed.iceHosts }),
     ...(parsed.waitS === undefined ? {} : { source: { onLeave: 'wait' as const, leaveTimeoutMs: parsed.waitS * 1000 } }),
-    // Sessions spread over worker threads, one per core: one thread holds about 15 720p publishers.
     workers: parsed.workers,
   });
   const base = await server.listen(parsed.port, parsed.host);

@@ -204,7 +204,7 @@ describe('avpipe serve --whip (built CLI)', () => {
       });
     });
     const outDir = join(dir, 'served');
-    const cli = spawn(process.execPath, [CLI, 'serve', '--whip', '--listen', `127.0.0.1:${port}`, '--output-dir', outDir, '--token', 'T', '--output', '{name}.webm', '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const cli = spawn(process.execPath, [CLI, 'serve', '--whip', '--listen', `127.0.0.1:${port}`, '--output-dir', outDir, '--token', 'T', '--output', '{name}.webm', '--json', '--workers', '2'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     let stdout = '';
     cli.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
@@ -212,7 +212,7 @@ describe('avpipe serve --whip (built CLI)', () => {
     const exited = new Promise<number | null>((resolve) => cli.on('exit', (code) => resolve(code)));
     try {
       for (let i = 0; i < 100 && !stderr.includes('WHIP endpoint at'); i++) await new Promise((r) => setTimeout(r, 100));
-      // Two publishers at once: the CLI spreads sessions over its worker threads (one per core).
+      // Two publishers at once, spread over the two worker threads asked for.
       const reports = await Promise.all(['cam1', 'cam2'].map(async (name) => {
         let resource = '';
         const { report } = await publish({
