@@ -72,8 +72,14 @@ async function run(mode, n) {
     const v = s.source.tracks.find((t) => t.kind === 'video');
     const a = s.source.tracks.find((t) => t.kind === 'audio');
     const want = sent.find((x) => x.name === s.name).sent;
+    const where = {};
+    for (const q of s.queues) if (q.dropped > 0) where[q.name.includes('/') ? 'output-queue' : q.name] = q.dropped;
+    for (const t of s.source.tracks) {
+      if ((t.queue?.dropped ?? 0) > 0) where[`${t.kind}-outlet`] = t.queue.dropped;
+      if (t.frames.framesDropped > 0) where[`${t.kind}-depacketizer`] = t.frames.framesDropped;
+    }
     return {
-      name: s.name, status: s.status,
+      name: s.name, status: s.status, where,
       lost: s.source.tracks.reduce((k, t) => k + t.packets.lost, 0),
       dropped: s.queues.reduce((k, q) => k + q.dropped, 0) + s.source.tracks.reduce((k, t) => k + (t.queue?.dropped ?? 0) + t.frames.framesDropped, 0),
       videoFrames: v?.queue?.out ?? 0, videoSent: want.video, audioPackets: a?.queue?.out ?? 0, audioSent: want.audio,
@@ -86,8 +92,12 @@ async function run(mode, n) {
     publishersCpuPct: +((pubCpu.s / wallS) * 100).toFixed(1),
     lost: per.reduce((k, p) => k + p.lost, 0), dropped: per.reduce((k, p) => k + p.dropped, 0),
     framesShort: per.reduce((k, p) => k + (p.videoSent - p.videoFrames), 0),
+    droppedWhere: per.reduce((acc, p) => {
+      for (const [k, v] of Object.entries(p.where)) acc[k] = (acc[k] ?? 0) + v;
+      return acc;
+    }, {}),
   };
-  process.stderr.write(`${mode} x${n}: ${zeroDrops ? 'zero drops' : 'DROPS'}; server ${r.serverCpuPct}% of a core (${r.cpuPerStreamPct}% per stream), publishers ${r.publishersCpuPct}%; lost ${r.lost}, dropped ${r.dropped}, frames short ${r.framesShort}\n`);
+  process.stderr.write(`${mode} x${n}: ${zeroDrops ? 'zero drops' : 'DROPS'}; server ${r.serverCpuPct}% of a core (${r.cpuPerStreamPct}% per stream), publishers ${r.publishersCpuPct}%; lost ${r.lost}, dropped ${r.dropped} ${JSON.stringify(r.droppedWhere)}, frames short ${r.framesShort}\n`);
   rmSync(dir, { recursive: true, force: true });
   return r;
 }

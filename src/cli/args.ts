@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { CodecMode, EncodingInit, PipelineConfigInit } from '../config/pipeline-config.js';
@@ -63,8 +64,8 @@ serve: a WHIP endpoint (POST http://HOST:PORT/whip/NAME); every publisher's sess
   --token T                require "Authorization: Bearer T"
   --ice-host ADDR          repeatable: the host addresses ICE may use (default: all, or 127.0.0.1)
   --wait-for-publisher S   keep a session S seconds after its publisher left; a new POST resumes it
-  --workers N              worker threads the sessions are spread over (default 0: every session on
-                           the main thread, as --upload-dir needs; workers pay off with cores to spare)
+  --workers N              worker threads the sessions are spread over (default: one per core; 0: all
+                           on the main thread, which --upload-dir needs)
 
 options of all (unset ones follow the input on export and serve, the defaults on record):
 ${ENCODING_HELP}
@@ -196,7 +197,8 @@ export function parseServeArgs(argv: string[]): ParsedServe | { problems: Config
   const waitS = w === undefined ? undefined : Number(w);
   if (waitS !== undefined && !(Number.isFinite(waitS) && waitS >= 0)) problems.push({ field: '--wait-for-publisher', message: `must be seconds >= 0, got "${w}"` });
   const wk = values['workers'] as string | undefined;
-  const workers = wk === undefined ? 0 : Number(wk);
+  // One worker per core by default; uploads run in the main thread, so --upload-dir means none.
+  const workers = wk === undefined ? (values['upload-dir'] === undefined ? availableParallelism() : 0) : Number(wk);
   if (!(Number.isInteger(workers) && workers >= 0)) problems.push({ field: '--workers', message: `must be an integer >= 0, got "${wk}"` });
   if (workers > 0 && values['upload-dir'] !== undefined) problems.push({ field: '--upload-dir', message: 'needs --workers 0 (uploads run in the main thread)' });
   const templates = (values['output'] as string[] | undefined) ?? ['{name}-{session}.webm'];

@@ -28,8 +28,11 @@ export interface FileMuxerOptions {
   audio?: { codec: AudioCodecName };
   /** Where the muxer writes. */
   target: WritableStream<PositionalWrite>;
-  /** Gather writes into large chunks (fewer system calls; for non-live runs, where latency does not matter). */
-  chunked?: boolean;
+  /**
+   * Gather writes into chunks of this many bytes (fewer system calls); absent: every write as it comes.
+   * Bytes wait in memory until their chunk is full, so live runs use small chunks.
+   */
+  chunkSize?: number;
 }
 
 
@@ -56,7 +59,7 @@ export class FileMuxer {
 
   constructor(options: FileMuxerOptions) {
     this.container = options.container;
-    const target = new StreamTarget(options.target as WritableStream, options.chunked === true ? { chunked: true, chunkSize: 4 << 20 } : {});
+    const target = new StreamTarget(options.target as WritableStream, options.chunkSize === undefined ? {} : { chunked: true, chunkSize: options.chunkSize });
     this._output = new Output({ format: formatFor(options.container), target });
     if (options.video !== undefined) {
       const source = new EncodedVideoPacketSource(MB_VIDEO_CODEC[options.video.codec]);

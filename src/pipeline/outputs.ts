@@ -39,7 +39,9 @@ export async function buildOutput(spec: OutputSpec, ctx: OutputContext): Promise
         ...(t.video !== undefined ? { video: { codec: t.video, ...(t.videoCopied === true ? {} : { fps: config.encoding.fps }) } } : {}),
         ...(t.audio !== undefined ? { audio: { codec: t.audio } } : {}),
         // A size limit watches the bytes as they are written, so it needs them written as they come.
-        chunked: !config.live && config.limits.maxSizeBytes === undefined,
+        // Otherwise writes are gathered: 4 MiB exports; 256 KiB (about a second of 720p) live, where a
+        // write per block would be thousands of system calls a second across many sessions.
+        ...(config.limits.maxSizeBytes === undefined ? { chunkSize: config.live ? 256 << 10 : 4 << 20 } : {}),
       }, ctx.onSize, ctx.onFile) as OutputNode<unknown, OutputResult>;
     case 'segments':
       return new HlsOutput(spec, { ...(t.video === undefined ? {} : { video: t.video }), ...(t.audio === undefined ? {} : { audio: t.audio }) }, ctx.onFile) as OutputNode<unknown, OutputResult>;

@@ -80,8 +80,8 @@ export class SessionHost {
   hangUp(id: string): void {
     const s = this._sessions.get(id);
     if (s === undefined) return;
-    s.source.hangUp();
-    void s.controller.stop();
+    // What the publisher sent before its DELETE is taken in first.
+    void s.source.hangUp().then(() => s.controller.stop());
   }
 
   /** Ends every session gracefully. */

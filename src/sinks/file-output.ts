@@ -39,7 +39,7 @@ export class FileOutput implements OutputNode<EncodedOutput, FileOutputResult> {
   /** `onSize` sees the file's size after each write (a size limit watches it). */
   private readonly _onFile: FileDone | undefined;
 
-  constructor(spec: FileOutputSpec, tracks: Pick<FileMuxerOptions, 'video' | 'audio' | 'chunked'>, onSize?: (size: number) => void, onFile?: FileDone) {
+  constructor(spec: FileOutputSpec, tracks: Pick<FileMuxerOptions, 'video' | 'audio' | 'chunkSize'>, onSize?: (size: number) => void, onFile?: FileDone) {
     this.spec = spec;
     this._onFile = onFile;
     this.sink = new FileSink(spec.path);

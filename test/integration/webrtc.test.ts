@@ -29,7 +29,7 @@ async function recordPublisher(output: string, pub: Omit<PublisherOptions, 'sign
   const run = controller.start();
   const { report, pc } = await publish({ ...pub, signal: (offer) => source.acceptOffer(offer) });
   // werift sends no DTLS close alert: the application's signalling says the publisher left.
-  source.hangUp();
+  await source.hangUp();
   await pc.close();
   const result = await run;
   return { result, report, stats: source.toJSON() };
@@ -100,7 +100,7 @@ describe('WebRTC source: overload and leaving', () => {
     const controller = createControllerWithSource(createPipelineConfig({ outputs: [{ path: out }], encoding: { width: 640, height: 360, audioCodec: 'aac' } }), source, { codecProvider: provider });
     const run = controller.start();
     const { report, pc } = await publish({ seconds: 4, signal: (offer) => source.acceptOffer(offer) });
-    source.hangUp();
+    await source.hangUp();
     await pc.close();
     const result = await run;
     expect(result.status, JSON.stringify(result.error)).toBe('COMPLETE');
@@ -119,13 +119,13 @@ describe('WebRTC source: overload and leaving', () => {
     const controller = createControllerWithSource(createPipelineConfig({ outputs: [{ path: out }] }), source);
     const run = controller.start();
     const first = await publish({ seconds: 2, signal: (offer) => source.acceptOffer(offer) });
-    source.hangUp();
+    await source.hangUp();
     await first.pc.close();
     expect(source.waitingForPublisher).toBe(true);
     expect(controller.status).toBe('ACTIVE');
     await new Promise((r) => setTimeout(r, 500));
     const second = await publish({ seconds: 2, signal: (offer) => source.acceptOffer(offer) });
-    source.hangUp();
+    await source.hangUp();
     await second.pc.close();
     await controller.stop();
     const result = await run;

@@ -79,6 +79,10 @@ export interface WebRtcSourceStats {
 const PLI_REPEAT_MS = 500;
 /** How often the jitter buffers and sync are serviced (gaps given up, sync timeouts). */
 const TICK_MS = 20;
+/** A leaving publisher's socket counts as drained after this long without a packet... */
+const LEAVE_QUIET_MS = 250;
+/** ...or after this long in all. */
+const LEAVE_DRAIN_MAX_MS = 2000;
 /** How long ICE may stay `disconnected` before the publisher counts as gone. */
 const DISCONNECT_GRACE_MS = 3000;
 
@@ -146,6 +150,8 @@ export class WebRtcSource extends SourceBase implements Source {
   private _leaveTimer: NodeJS.Timeout | undefined;
   private _disconnectTimer: NodeJS.Timeout | undefined;
   private _sessions = 0;
+  /** A leave being drained. */
+  private _leaving: { since: number; done: Promise<void>; resolve: () => void } | undefined;
   /** Wall ms of the last RTP packet of the current publisher (or of its offer). */
   private _lastPacketMs = 0;
   private _leftBecause: string | null = null;
@@ -201,6 +207,7 @@ export class WebRtcSource extends SourceBase implements Source {
       const answer = await pc.createAnswer();
       await pc.setLocalDescription(answer);
       await waitForGathering(pc);
+      enlargeReceiveBuffers(pc);
       const sdp = pc.localDescription?.sdp ?? answer.sdp;
       this._lastPacketMs = Date.now();
       this._tick();
@@ -229,9 +236,12 @@ export class WebRtcSource extends SourceBase implements Source {
     return this._pc === undefined && this._sessions > 0 && !this.stopping && !this._closed;
   }
 
-  /** Tells the source its publisher hung up (a WHIP DELETE): as when the peer goes away. */
-  hangUp(): void {
-    this._left('the publisher hung up');
+  /**
+   * Tells the source its publisher hung up (a WHIP DELETE): as when the peer goes away. Resolves once
+   * what the publisher sent before has been taken in and the source has ended (or waits for it).
+   */
+  hangUp(): Promise<void> {
+    return this._left('the publisher hung up');
   }
 
   async prepare(config: PipelineConfig): Promise<readonly TrackInfo[]> {
@@ -284,6 +294,8 @@ export class WebRtcSource extends SourceBase implements Source {
     }
     if (this._timer !== undefined) clearInterval(this._timer);
     this._timer = undefined;
+    this._leaving?.resolve();
+    this._leaving = undefined;
     // Nothing was declared (stopped in prepare): nothing will read, so the source has ended.
     if (!this._prepared) {
       const end = this.openTrack();
@@ -456,31 +468,50 @@ export class WebRtcSource extends SourceBase implements Source {
         }
       }
       this._deliver(this._sync.release(now));
-      if (this._pc !== undefined && now - this._lastPacketMs > this._opts.mediaTimeoutMs) this._left(`no media for ${this._opts.mediaTimeoutMs} ms`);
+      if (this._pc !== undefined && now - this._lastPacketMs > this._opts.mediaTimeoutMs) void this._left(`no media for ${this._opts.mediaTimeoutMs} ms`);
+      this._drainLeave(now);
     }, TICK_MS);
   }
 
   private _onConnectionState(pc: RTCPeerConnection, state: string): void {
     if (pc !== this._pc) return;
     clearTimeout(this._disconnectTimer);
-    if (state === 'failed') this._left('ICE failed');
-    else if (state === 'closed') this._left('the peer connection closed');
-    else if (state === 'disconnected') this._disconnectTimer = setTimeout(() => this._left('the publisher disconnected'), DISCONNECT_GRACE_MS);
+    if (state === 'failed') void this._left('ICE failed');
+    else if (state === 'closed') void this._left('the peer connection closed');
+    else if (state === 'disconnected') this._disconnectTimer = setTimeout(() => void this._left('the publisher disconnected'), DISCONNECT_GRACE_MS);
   }
 
-  /** The publisher is gone: end the run, or wait for it to come back. */
-  private _left(reason: string): void {
-    if (this._pc === undefined || this.stopping) return;
+  /**
+   * The publisher is gone: what it sent before is still taken in (packets may wait in the socket while
+   * the event loop is busy) until its socket has been quiet for a moment; then the run ends, or waits
+   * for the publisher to come back. Resolves once that is decided.
+   */
+  private _left(reason: string): Promise<void> {
+    if (this._pc === undefined || this.stopping) return Promise.resolve();
+    if (this._leaving !== undefined) return this._leaving.done;
     this._leftBecause = reason;
-    const pc = this._pc;
+    let resolve!: () => void;
+    const done = new Promise<void>((r) => (resolve = r));
+    this._leaving = { since: Date.now(), done, resolve };
+    return done;
+  }
+
+  /** Called by the tick: ends a leave once the socket is quiet (or after the longest drain). */
+  private _drainLeave(now: number): void {
+    const leaving = this._leaving;
+    if (leaving === undefined) return;
+    if (now - this._lastPacketMs < LEAVE_QUIET_MS && now - leaving.since < LEAVE_DRAIN_MAX_MS) return;
+    this._leaving = undefined;
+    const pc = this._pc!;
     this._pc = undefined;
     void pc.close().catch(() => undefined);
-    for (const i of this._inbound) this._pushVideo(i, undefined);
-    if (this._opts.onLeave === 'end' || !this._prepared) {
-      this.stop();
-      return;
+    for (const i of this._inbound) {
+      this._afterJitter(i, i.jitter.flush(), now);
+      this._pushVideo(i, undefined);
     }
-    this._leaveTimer = setTimeout(() => this.stop(), this._opts.leaveTimeoutMs);
+    if (this._opts.onLeave === 'end' || !this._prepared) this.stop();
+    else this._leaveTimer = setTimeout(() => this.stop(), this._opts.leaveTimeoutMs);
+    leaving.resolve();
   }
 
   /** The declared track of an inbound stream with frames. */
@@ -491,6 +522,28 @@ export class WebRtcSource extends SourceBase implements Source {
     }
     const c = i.config as AudioDecoderConfig;
     return { id: i.id, kind: 'audio', sampleRate: c.sampleRate, channels: c.numberOfChannels, encoded: { codec: i.codec.codec, decoderConfig: c } };
+  }
+}
+
+/** Socket receive buffer asked for (Linux caps it at net.core.rmem_max, 4 MiB by default; its default is 208 KiB). */
+const RECEIVE_BUFFER = 4 << 20;
+
+/**
+ * Gives the peer's UDP sockets a larger receive buffer: with many sessions in one event loop, a busy
+ * moment (a muxer write, a GC) must not overflow the kernel's default 208 KiB and lose packets (as
+ * GStreamer's udpsrc `buffer-size`). werift exposes its sockets only through its ICE internals, so
+ * this looks for them and does nothing where the shape differs.
+ */
+function enlargeReceiveBuffers(pc: RTCPeerConnection): void {
+  for (const ice of pc.iceTransports) {
+    const protocols = (ice.connection as unknown as { protocols?: { transport?: { socket?: { setRecvBufferSize?: (n: number) => void } } }[] }).protocols ?? [];
+    for (const p of protocols) {
+      try {
+        p.transport?.socket?.setRecvBufferSize?.(RECEIVE_BUFFER);
+      } catch {
+        // Not bound yet, or not allowed: the default buffer stays.
+      }
+    }
   }
 }
 
