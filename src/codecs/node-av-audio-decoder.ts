@@ -9,8 +9,16 @@ import type { NodeAv } from './node-av-loader.js';
  * A WebCodecs-shaped AudioDecoder over FFmpeg (aac, opus, mp3, vorbis, flac, PCM, G.711). Audio comes
  * out as f32-planar at the stream's own rate and channel count; other sample formats go through
  * swresample. Timestamps come from a sample counter anchored at the first packet, so a stream of
- * packets with rounded or missing timestamps still yields gapless, drift-free audio.
+ * packets with rounded or missing timestamps still yields gapless, drift-free audio; a packet whose
+ * time is more than {@link GAP_US} past the counter (a live track's mute or lost packets) re-anchors
+ * it, so the audio after a gap keeps its place.
  */
+/**
+ * A forward jump in packet time larger than this is a gap, not rounding: more than a container's
+ * millisecond rounding, less than one 20 ms Opus packet (a single lost packet must not shift the rest).
+ */
+export const GAP_US = 10_000;
+
 export class NodeAvAudioDecoder extends NodeAvDecoder<AudioDecoderConfig> {
   private readonly _output: (data: AudioData) => void;
   private _swr: SoftwareResampleContext | undefined;
@@ -48,9 +56,12 @@ export class NodeAvAudioDecoder extends NodeAvDecoder<AudioDecoderConfig> {
     } else {
       this._convert(frame, planes);
     }
+    const ts = frame.bestEffortTimestamp !== C.AV_NOPTS_VALUE ? frame.bestEffortTimestamp : frame.pts;
     if (this._origin === undefined) {
-      const ts = frame.bestEffortTimestamp !== C.AV_NOPTS_VALUE ? frame.bestEffortTimestamp : frame.pts;
       this._origin = ts === C.AV_NOPTS_VALUE ? 0 : Number(ts);
+    } else if (ts !== C.AV_NOPTS_VALUE && Number(ts) - (this._origin + Math.round((this._samples * 1e6) / rate)) > GAP_US) {
+      this._origin = Number(ts);
+      this._samples = 0;
     }
     const timestamp = this._origin + Math.round((this._samples * 1e6) / rate);
     this._samples += n;

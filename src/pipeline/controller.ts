@@ -159,6 +159,8 @@ export class Controller extends EventEmitter<ControllerEvents> {
       });
       this._graph = graph;
       graph.onOutputsGone(() => void this.stop());
+      const built = graph;
+      this.source.onMute?.((kind, muted) => built.setMuted(kind, muted));
       await graph.open();
       // Stopped or aborted before it was active: egress's ABORTED, and no output left behind.
       if (this._abortRequested || this._stopRequested) {

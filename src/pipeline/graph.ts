@@ -315,6 +315,14 @@ export class Graph {
     return o.node.result();
   }
 
+  /** Tells the outputs that report mutes (WebSocket audio) that a track kind was muted or unmuted. */
+  setMuted(kind: 'video' | 'audio', muted: boolean): void {
+    for (const o of this._outputs) {
+      const node = o.node as { setMuted?: (m: boolean) => void };
+      if (o.removed !== true && o.tee === kind && typeof node.setMuted === 'function') node.setMuted(muted);
+    }
+  }
+
   /** Called when the last output is removed (the controller then ends the run). */
   onOutputsGone(fn: () => void): void {
     this._outputsGone = fn;

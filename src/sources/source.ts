@@ -34,6 +34,11 @@ export interface Source {
   readonly startedAt: number | undefined;
   /** Unix ms when the last track ended, once ended. */
   readonly endedAt: number | undefined;
+  /**
+   * Registers a listener told when a track stops or starts sending (a live publisher's mute), for
+   * outputs that report it (egress's WebSocket `{"muted": ...}`). Sources without mutes lack it.
+   */
+  onMute?(listener: (kind: 'video' | 'audio', muted: boolean) => void): void;
   /** Releases what the source holds; idempotent. */
   close(): Promise<void>;
 }

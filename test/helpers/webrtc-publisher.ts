@@ -20,6 +20,8 @@ export interface PublisherOptions {
   audio?: boolean;
   /** Media time (s) at which the audio track starts sending (a track that joins late). */
   audioStartS?: number;
+  /** Media times [from, to) (s) in which the audio track sends nothing (a mute). */
+  audioGapS?: [number, number];
   /** Fraction of video RTP packets dropped before they are sent (injected loss, never retransmitted). */
   videoLoss?: number;
 }
@@ -126,11 +128,15 @@ export async function publish(opts: PublisherOptions): Promise<{ report: Publish
   }
   if (aT !== undefined) {
     const packetizer = new OpusPacketizer({ payloadType: 111 });
+    // One 20 ms buffer in, one Opus packet out, in order: each packet takes its buffer's time (the
+    // encoder counts samples, which would close a gap the publisher leaves).
+    const inputTimes: number[] = [];
     const encoder = provider.createAudioEncoder({
       output: (chunk: EncodedChunk) => {
         report.audioPackets++;
-        firstUs.audio ??= chunk.timestamp;
-        const rtpTs = Math.round((chunk.timestamp * 48000) / 1e6);
+        const t = inputTimes.shift() ?? chunk.timestamp;
+        firstUs.audio ??= t;
+        const rtpTs = Math.round((t * 48000) / 1e6);
         for (const p of packetizer.packetize(Buffer.from(chunk.data), rtpTs)) aTrack.writeRtp(p as RtpPacket);
       },
       error: (e) => console.error('publisher audio encoder', e),
@@ -143,7 +149,10 @@ export async function publish(opts: PublisherOptions): Promise<{ report: Publish
     jobs.push((async () => {
       for (let i = first; i < total; i++) {
         const t = frameTimestamp(i, perSecond);
+        const gap = opts.audioGapS;
+        if (gap !== undefined && t >= gap[0] * 1e6 && t < gap[1] * 1e6) continue;
         await until(startWallMs + t / 1000);
+        inputTimes.push(t);
         encoder.encode(tone.buffer(i, t));
       }
       await encoder.flush();

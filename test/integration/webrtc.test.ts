@@ -3,7 +3,8 @@ import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { createControllerWithSource, createPipelineConfig, NodeAvProvider, WebRtcSource, WhipServer, type PipelineResult, type WebRtcSourceStats } from '../../src/index.js';
+import { createControllerWithSource, createPipelineConfig, NodeAvProvider, WebRtcSource, WhipServer, type PipelineConfigInit, type PipelineResult, type WebRtcSourceStats } from '../../src/index.js';
+import { WebSocketServer } from 'ws';
 import { beepOnsets, decodeErrors, flashTimes, frames, packetSpan, probe, streamOf } from '../helpers/ffprobe.js';
 import { slowVideoProvider } from '../helpers/providers.js';
 import { tmpDir } from '../helpers/tmp.js';
@@ -23,7 +24,7 @@ async function avOffsets(path: string): Promise<number[]> {
 }
 
 /** Records what a werift publisher sends through the library API (acceptOffer), until it hangs up. */
-async function recordPublisher(output: string, pub: Omit<PublisherOptions, 'signal'>, init: Record<string, unknown> = {}): Promise<{ result: PipelineResult; report: PublisherReport; stats: WebRtcSourceStats }> {
+async function recordPublisher(output: string, pub: Omit<PublisherOptions, 'signal'>, init: Partial<PipelineConfigInit> = {}): Promise<{ result: PipelineResult; report: PublisherReport; stats: WebRtcSourceStats }> {
   const source = new WebRtcSource({ iceHosts: LOOPBACK });
   const controller = createControllerWithSource(createPipelineConfig({ outputs: [{ path: output }], ...init }), source);
   const run = controller.start();
@@ -71,6 +72,37 @@ describe('WebRTC source under stress', () => {
     }
     const span = await packetSpan(out, 'audio');
     expect(span.start).toBeLessThan(0.05);
+  }, 30_000);
+
+  it('a muted track (2 s without audio) is filled with silence and reported to a WebSocket output; sync holds after it', async () => {
+    const out = join(dir, 'muted.mp4');
+    const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+    await new Promise((r) => wss.once('listening', r));
+    const text: string[] = [];
+    wss.on('connection', (ws) => ws.on('message', (m, binary) => {
+      if (!binary) text.push(m.toString());
+    }));
+    try {
+      const url = `ws://127.0.0.1:${(wss.address() as AddressInfo).port}/audio`;
+      const { result, stats } = await recordPublisher(out, { seconds: 6, audioGapS: [2, 4] }, {
+        outputs: [{ path: out }, { url }], encoding: { width: 640, height: 360, audioCodec: 'aac' },
+      });
+      expect(result.status, JSON.stringify(result.error)).toBe('COMPLETE');
+      expect(text).toEqual(['{"muted":false}', '{"muted":true}', '{"muted":false}']);
+      expect(stats.tracks.find((t) => t.kind === 'audio')).toMatchObject({ mutes: 1, muted: false });
+      // The audio track runs through the gap (silence), and the beeps after it sit on their flashes.
+      const span = await packetSpan(out, 'audio');
+      expect(span.start).toBeLessThan(0.05);
+      expect(span.end).toBeGreaterThan(5.9);
+      const [flashes, beeps] = await Promise.all([flashTimes(out), beepOnsets(out)]);
+      expect(beeps.map(Math.round)).toEqual([0, 1, 4, 5]);
+      for (const b of beeps) {
+        const f = flashes.reduce((best, x) => (Math.abs(x - b) < Math.abs(best - b) ? x : best), Infinity);
+        expect(Math.abs(f - b)).toBeLessThanOrEqual(1 / 30);
+      }
+    } finally {
+      wss.close();
+    }
   }, 30_000);
 
   it('5% video packet loss: losses counted, keyframes asked for (PLI), a file that decodes cleanly', async () => {

@@ -61,6 +61,9 @@ export interface WebRtcTrackStats {
   queue: OutletStats | undefined;
   /** RTCP PLIs sent (keyframe requests). */
   pliSent: number;
+  /** Whether the track is muted now (nothing for a second), and how many times it was. */
+  muted: boolean;
+  mutes: number;
   bytes: number;
 }
 
@@ -79,6 +82,8 @@ export interface WebRtcSourceStats {
 const PLI_REPEAT_MS = 500;
 /** How often the jitter buffers and sync are serviced (gaps given up, sync timeouts). */
 const TICK_MS = 20;
+/** A track that sent nothing for this long counts as muted (until its next packet). */
+const MUTE_AFTER_MS = 1000;
 /** A leaving publisher's socket counts as drained after this long without a packet... */
 const LEAVE_QUIET_MS = 250;
 /** ...or after this long in all. */
@@ -111,6 +116,9 @@ interface Inbound {
   pliSent: number;
   lastPliMs: number;
   bytes: number;
+  lastPacketMs: number;
+  muted: boolean;
+  mutes: number;
 }
 
 /** werift, loaded on first use: it takes about half a second to load and only WebRTC runs need it. */
@@ -150,6 +158,7 @@ export class WebRtcSource extends SourceBase implements Source {
   private _leaveTimer: NodeJS.Timeout | undefined;
   private _disconnectTimer: NodeJS.Timeout | undefined;
   private _sessions = 0;
+  private readonly _muteListeners: ((kind: 'video' | 'audio', muted: boolean) => void)[] = [];
   /** A leave being drained. */
   private _leaving: { since: number; done: Promise<void>; resolve: () => void } | undefined;
   /** Wall ms of the last RTP packet of the current publisher (or of its offer). */
@@ -311,7 +320,7 @@ export class WebRtcSource extends SourceBase implements Source {
       tracks: this._inbound.map((i) => ({
         id: i.id, kind: i.kind, codec: i.codec.codec, recorded: this._declared.some((t) => t.id === i.id),
         packets: i.jitter.toJSON(), frames: i.assembler.toJSON(), sync: sync[i.sync], queue: i.outlet?.toJSON(),
-        pliSent: i.pliSent, bytes: i.bytes,
+        pliSent: i.pliSent, muted: i.muted, mutes: i.mutes, bytes: i.bytes,
       })),
     };
   }
@@ -373,6 +382,8 @@ export class WebRtcSource extends SourceBase implements Source {
       }
       const now = Date.now();
       this._lastPacketMs = now;
+      inbound.lastPacketMs = now;
+      if (inbound.muted) this._setMuted(inbound, false);
       inbound.bytes += rtp.payload.length;
       this._afterJitter(inbound, inbound.jitter.push(rtp, now), now);
     });
@@ -397,7 +408,7 @@ export class WebRtcSource extends SourceBase implements Source {
       jitter: new JitterBuffer<RtpPacket>(this._opts.jitterLatencyMs),
       assembler: new FrameAssembler(codec, this._werift!.depacketize),
       sync: this._sync.addTrack(clockRate),
-      config: previous?.config, outlet: previous?.outlet, held: undefined, lastDurationUs: 33_333, pliSent: 0, lastPliMs: 0, bytes: 0,
+      config: previous?.config, outlet: previous?.outlet, held: undefined, lastDurationUs: 33_333, pliSent: 0, lastPliMs: 0, bytes: 0, lastPacketMs: Date.now(), muted: false, mutes: 0,
     };
     this._inbound.push(inbound);
     return inbound;
@@ -417,6 +428,18 @@ export class WebRtcSource extends SourceBase implements Source {
       }
       this._deliver(this._sync.push(i.sync, { inbound: i, frame }, frame.rtpTimestamp, now));
     }
+  }
+
+  /** Registers a mute listener (see {@link Source.onMute}). */
+  onMute(listener: (kind: 'video' | 'audio', muted: boolean) => void): void {
+    this._muteListeners.push(listener);
+  }
+
+  private _setMuted(i: Inbound, muted: boolean): void {
+    i.muted = muted;
+    if (muted) i.mutes++;
+    if (!this._declared.some((t) => t.id === i.id)) return;
+    for (const l of this._muteListeners) l(i.kind, muted);
   }
 
   private _makeOutlet(i: Inbound): TrackOutlet {
@@ -462,6 +485,7 @@ export class WebRtcSource extends SourceBase implements Source {
       const now = Date.now();
       for (const i of this._inbound) {
         this._afterJitter(i, i.jitter.release(now), now);
+        if (!i.muted && i.session === this._sessions && this._pc !== undefined && now - i.lastPacketMs > MUTE_AFTER_MS) this._setMuted(i, true);
         if (i.assembler.awaitingKeyframe && now - i.lastPliMs >= PLI_REPEAT_MS) {
           i.assembler.rearmKeyframeRequest();
           this._sendPli(i, now);
