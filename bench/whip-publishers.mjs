@@ -4,6 +4,7 @@
 // what each publisher sent.
 // usage: node bench/whip-publishers.mjs CLIP.webm ENDPOINT_BASE COUNT
 import { createRequire } from 'node:module';
+import { iceConfigFor } from '../dist/sources/webrtc/ice.js';
 
 const require = createRequire(import.meta.url);
 const { MediaStreamTrack, RTCPeerConnection, useOPUS, useVP8 } = require('werift');
@@ -44,9 +45,7 @@ function exactSenderReports(sender, clockRate, startMs) {
 async function connect(i) {
   const pc = new RTCPeerConnection({
     codecs: { video: [useVP8()], audio: [useOPUS()] },
-    iceServers: [{ urls: 'stun:127.0.0.1:3478' }], iceStunGatherTimeout: 0.05, iceUseIpv4: false, iceUseIpv6: false,
-    iceAdditionalHostAddresses: ['127.0.0.1'], iceInterfaceAddresses: { udp4: '127.0.0.1' },
-    iceFilterCandidatePair: (pair) => pair.remoteCandidate.host === '127.0.0.1',
+    ...iceConfigFor(['127.0.0.1']),
   });
   const video = new MediaStreamTrack({ kind: 'video' });
   const audio = new MediaStreamTrack({ kind: 'audio' });

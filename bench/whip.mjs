@@ -9,13 +9,15 @@ import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { CLI, machine, root, work, writeResult } from './lib.mjs';
 
 const { values } = parseArgs({ options: { counts: { type: 'string' }, modes: { type: 'string' }, seconds: { type: 'string' }, 'transcode-counts': { type: 'string' }, workers: { type: 'string' } } });
-// The server's worker threads (the CLI's default, 0, runs every session on its main thread).
-const workerArgs = values.workers === undefined ? [] : ['--workers', values.workers];
+// The server's worker threads: the CLI's default, one per core, unless told (0: all on its main thread).
+const workers = Number(values.workers ?? availableParallelism());
+const workerArgs = ['--workers', String(workers)];
 const seconds = Number(values.seconds ?? 15);
 const modes = (values.modes ?? 'passthrough,transcode').split(',');
 const counts = { passthrough: (values.counts ?? '5,10,20,25,30').split(',').map(Number), transcode: (values['transcode-counts'] ?? '1,2,3').split(',').map(Number) };
@@ -111,5 +113,5 @@ for (const mode of modes) {
   }
 }
 const best = Object.fromEntries(modes.map((m) => [m, Math.max(0, ...results.filter((r) => r.mode === m && r.zeroDrops).map((r) => r.publishers))]));
-const path = writeResult(`whip-workers${values.workers ?? 0}`, { machine: machine(), workers: Number(values.workers ?? 0), seconds, clip: '1280x720 30 fps VP8 2 Mb/s (libvpx realtime) + Opus 64 kb/s', results, maxZeroDrop: best });
+const path = writeResult(`whip-workers${workers}`, { machine: machine(), workers, seconds, clip: '1280x720 30 fps VP8 2 Mb/s (libvpx realtime) + Opus 64 kb/s', results, maxZeroDrop: best });
 process.stderr.write(`max publishers at zero drops: ${JSON.stringify(best)}\nwritten ${path}\n`);

@@ -5,6 +5,7 @@ import type { EncodedChunk } from '../../src/codecs/encoded-chunk.js';
 import { NodeAvProvider } from '../../src/codecs/node-av-provider.js';
 import { TestPattern } from '../../src/sources/test-pattern.js';
 import { TestTone } from '../../src/sources/test-tone.js';
+import { iceConfigFor } from '../../src/sources/webrtc/ice.js';
 import { keepCandidates } from '../../src/sources/webrtc/sdp.js';
 import { frameTimestamp } from '../../src/time.js';
 
@@ -56,9 +57,7 @@ export async function publish(opts: PublisherOptions): Promise<{ report: Publish
   const videoCodec = opts.video ?? 'vp8';
   const pc = new PeerConnection({
     codecs: { video: [videoCodec === 'h264' ? useH264() : videoCodec === 'vp9' ? useVP9() : useVP8()], audio: [opts.audio === 'pcmu' ? usePCMU() : useOPUS()] },
-    iceServers: [{ urls: 'stun:127.0.0.1:3478' }], iceStunGatherTimeout: 0.05, iceUseIpv4: false, iceUseIpv6: false,
-    iceAdditionalHostAddresses: LOOPBACK, iceInterfaceAddresses: { udp4: '127.0.0.1' } as never,
-    iceFilterCandidatePair: (pair) => pair.remoteCandidate.host === '127.0.0.1',
+    ...iceConfigFor(LOOPBACK),
   });
   const vTrack = new MediaStreamTrack({ kind: 'video' });
   const aTrack = new MediaStreamTrack({ kind: 'audio' });

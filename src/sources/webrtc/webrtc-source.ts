@@ -10,6 +10,7 @@ import { LipSync, type LipSyncTrackStats, type PlacedFrame } from '../rtp/lip-sy
 import { audioConfigOf, opusPacketDurationUs, rtpCodecOf, videoConfigFromKeyframe, type RtpCodecInfo } from '../rtp/rtp-codecs.js';
 import { SourceBase } from '../source-base.js';
 import type { Source, SourceMedia } from '../source.js';
+import { iceConfigFor } from './ice.js';
 import { acceptBundleOnly, candidateAddress, keepCandidates } from './sdp.js';
 import { TrackOutlet, type OutletStats } from './track-outlet.js';
 
@@ -348,17 +349,7 @@ export class WebRtcSource extends SourceBase implements Source {
     };
     const codecs = (names: readonly string[]): import('werift').RTCRtpCodecParameters[] => names.filter((n) => make[n] !== undefined).map((n) => make[n]!());
     const hosts = this._opts.iceHosts;
-    const ice: Partial<import('werift').PeerConfig> = hosts === undefined
-      ? { iceServers: [...(this._opts.iceServers ?? [])] as never }
-      : {
-        // An empty list would fall back to a public STUN server: name one on the allowed host instead.
-        iceServers: [{ urls: `stun:${hosts[0]}:3478` }], iceStunGatherTimeout: 0.05,
-        iceUseIpv4: false, iceUseIpv6: false,
-        iceAdditionalHostAddresses: [...hosts],
-        iceInterfaceAddresses: { udp4: hosts[0] } as never,
-        iceFilterCandidatePair: (pair) => hosts.includes(pair.remoteCandidate.host),
-        iceFilterStunResponse: (_message, addr) => hosts.includes(addr[0]),
-      };
+    const ice = hosts === undefined ? { iceServers: [...(this._opts.iceServers ?? [])] as never } : iceConfigFor(hosts);
     return {
       codecs: { video: codecs(this._codecs.video), audio: codecs(this._codecs.audio) },
       headerExtensions: { video: [c.useSdesMid()], audio: [c.useSdesMid()] },
