@@ -85,6 +85,8 @@ export class Controller extends EventEmitter<ControllerEvents> {
   stop(): Promise<PipelineResult> {
     this._stopRequested = true;
     if (this._status === 'IDLE') return this._finishEarly();
+    // A live source may wait in prepare() (a WebRTC source for its publisher): wake it.
+    if (this._status === 'STARTING') this.source.stop();
     if (this._status === 'ACTIVE') {
       this._setStatus('ENDING');
       this.source.stop();
@@ -205,6 +207,8 @@ export class Controller extends EventEmitter<ControllerEvents> {
       const error = err instanceof ConfigError ? err : toAvpipeError('SOURCE_FAILED', 'starting the pipeline failed', err);
       await graph?.discard().catch(() => undefined);
       await this.source.close().catch(() => undefined);
+      // Stopped or aborted while starting: egress's ABORTED, whatever the source said on its way out.
+      if (this._stopRequested || this._abortRequested) return this._finish('ABORTED', null);
       return this._finish('FAILED', error);
     }
   }

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { createServer, type AddressInfo } from 'node:net';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -164,6 +165,21 @@ describe('WebRTC source: overload and leaving', () => {
     expect(video.queue).toMatchObject({ in: report.videoFrames, dropped: 0 });
     expect(await decodeErrors(out)).toBe('');
   }, 30_000);
+
+  it('stopped before any publisher came: ABORTED at once, no file, the source ended', async () => {
+    const out = join(dir, 'never.webm');
+    const source = new WebRtcSource({ iceHosts: LOOPBACK });
+    const controller = createControllerWithSource(createPipelineConfig({ outputs: [{ path: out }] }), source);
+    const run = controller.start();
+    await new Promise((r) => setTimeout(r, 200));
+    expect(controller.status).toBe('STARTING');
+    const result = await controller.stop();
+    expect(result.status).toBe('ABORTED');
+    expect(await run).toBe(result);
+    await source.ended;
+    expect(existsSync(out)).toBe(false);
+    await expect(source.acceptOffer('v=0\r\n')).rejects.toMatchObject({ code: 'INVALID_STATE' });
+  });
 
   it("onLeave 'wait': a publisher that comes back continues the same recording", async () => {
     const out = join(dir, 'resumed.webm');

@@ -277,7 +277,16 @@ export class WebRtcSource extends SourceBase implements Source {
     }
     const ready = this._inbound.filter((i) => i.config !== undefined);
     if (ready.length === 0) throw new AvpipeError('SOURCE_FAILED', `${this.name}: no media arrived from the publisher within ${this._opts.trackTimeoutMs} ms`);
-    this._declared = ready.map((i) => this._declare(i, config));
+    // The pipeline takes one video track (the first) and mixes every audio track: a second video
+    // track is not recorded, and its outlet is closed so that the source can end.
+    const video = ready.find((i) => i.kind === 'video');
+    const taken = ready.filter((i) => i.kind === 'audio' || i === video);
+    for (const i of ready) {
+      if (taken.includes(i)) continue;
+      void i.outlet?.readable.cancel();
+      i.outlet = undefined;
+    }
+    this._declared = taken.map((i) => this._declare(i, config));
     this._prepared = true;
     config.tracks = [...this._declared];
     return this._declared;
@@ -308,6 +317,7 @@ export class WebRtcSource extends SourceBase implements Source {
     this._leaving = undefined;
     // Nothing was declared (stopped in prepare): nothing will read, so the source has ended.
     if (!this._prepared) {
+      for (const i of this._inbound) void i.outlet?.readable.cancel();
       const end = this.openTrack();
       end();
     }
@@ -414,7 +424,8 @@ export class WebRtcSource extends SourceBase implements Source {
       if (i.config === undefined) {
         i.config = i.kind === 'video' ? videoConfigFromKeyframe(i.codec.codec, frame.data) : audioConfigOf(i.codec.codec, i.clockRate, i.channels);
         if (i.config === undefined) continue;
-        i.outlet ??= this._makeOutlet(i);
+        // After prepare() only a returning publisher's tracks (which inherit their outlet) are taken.
+        if (!this._prepared) i.outlet ??= this._makeOutlet(i);
         this._wakePrepare?.();
       }
       this._deliver(this._sync.push(i.sync, { inbound: i, frame }, frame.rtpTimestamp, now));
