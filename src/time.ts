@@ -21,3 +21,10 @@ export function sampleTimestamp(index: number, sampleRate: number): Microseconds
 export function usToSeconds(us: Microseconds): number {
   return us / US_PER_SECOND;
 }
+
+/**
+ * A forward jump in audio time larger than this is a gap (a live track's mute, lost packets), not
+ * rounding: more than a container's millisecond rounding, less than one 20 ms Opus packet (a single
+ * lost packet must not shift what follows). Sample clocks re-anchor on it.
+ */
+export const AUDIO_GAP_US = 10_000;

@@ -2,6 +2,7 @@ import type { CodecContext, Frame, SoftwareResampleContext } from 'node-av/lib';
 import { AudioData } from './audio-data.js';
 import type { AudioDecoderInit } from './codec-provider.js';
 import type { AudioDecoderConfig } from './encoded-chunk.js';
+import { AUDIO_GAP_US } from '../time.js';
 import { NodeAvDecoder } from './node-av-decoder.js';
 import type { NodeAv } from './node-av-loader.js';
 
@@ -10,15 +11,9 @@ import type { NodeAv } from './node-av-loader.js';
  * out as f32-planar at the stream's own rate and channel count; other sample formats go through
  * swresample. Timestamps come from a sample counter anchored at the first packet, so a stream of
  * packets with rounded or missing timestamps still yields gapless, drift-free audio; a packet whose
- * time is more than {@link GAP_US} past the counter (a live track's mute or lost packets) re-anchors
+ * time is more than {@link AUDIO_GAP_US} past the counter (a live track's mute or lost packets) re-anchors
  * it, so the audio after a gap keeps its place.
  */
-/**
- * A forward jump in packet time larger than this is a gap, not rounding: more than a container's
- * millisecond rounding, less than one 20 ms Opus packet (a single lost packet must not shift the rest).
- */
-export const GAP_US = 10_000;
-
 export class NodeAvAudioDecoder extends NodeAvDecoder<AudioDecoderConfig> {
   private readonly _output: (data: AudioData) => void;
   private _swr: SoftwareResampleContext | undefined;
@@ -59,7 +54,7 @@ export class NodeAvAudioDecoder extends NodeAvDecoder<AudioDecoderConfig> {
     const ts = frame.bestEffortTimestamp !== C.AV_NOPTS_VALUE ? frame.bestEffortTimestamp : frame.pts;
     if (this._origin === undefined) {
       this._origin = ts === C.AV_NOPTS_VALUE ? 0 : Number(ts);
-    } else if (ts !== C.AV_NOPTS_VALUE && Number(ts) - (this._origin + Math.round((this._samples * 1e6) / rate)) > GAP_US) {
+    } else if (ts !== C.AV_NOPTS_VALUE && Number(ts) - (this._origin + Math.round((this._samples * 1e6) / rate)) > AUDIO_GAP_US) {
       this._origin = Number(ts);
       this._samples = 0;
     }

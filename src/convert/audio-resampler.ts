@@ -1,7 +1,7 @@
 import type { SoftwareResampleContext } from 'node-av/lib';
 import { AudioData } from '../codecs/audio-data.js';
 import type { NodeAv } from '../codecs/node-av-loader.js';
-import { GAP_US } from '../codecs/node-av-audio-decoder.js';
+import { AUDIO_GAP_US } from '../time.js';
 
 /**
  * Resamples f32-planar audio to another rate and channel count with FFmpeg's swresample (native
@@ -46,7 +46,7 @@ export class AudioResampler {
     // A gap in the input (a live track's mute, lost packets) moves the output on by as much.
     if (this._inRate === data.sampleRate) {
       const expected = this._inOrigin! + Math.round((this._in * 1e6) / data.sampleRate);
-      if (data.timestamp - expected > GAP_US) {
+      if (data.timestamp - expected > AUDIO_GAP_US) {
         this._origin! += data.timestamp - expected;
         this._inOrigin = data.timestamp;
         this._in = 0;
