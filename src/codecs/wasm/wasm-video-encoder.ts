@@ -1,0 +1,162 @@
+import { AvpipeError } from '../../errors.js';
+import { splitAnnexB } from '../avc.js';
+import type { CodecState, VideoEncoderConfig, VideoEncoderInit, VideoEncoderLike } from '../codec-provider.js';
+import { avcCodecStringFromAnnexB, h264ProfileOf } from '../codec-strings.js';
+import { EncodedVideoChunk, type VideoDecoderConfig } from '../encoded-chunk.js';
+import type { VideoFrame } from '../video-frame.js';
+import { FfmpegWasmRun } from './ffmpeg-wasm.js';
+
+/** Frames the input ring holds. */
+const RING_FRAMES = 8;
+
+/**
+ * A WebCodecs-shaped H.264 VideoEncoder on WebAssembly only: x264 inside ffmpeg.wasm (@ffmpeg/core)
+ * in a worker thread, fed frame by frame through a shared ring, its Annex B output cut into access
+ * units at x264's access unit delimiters. x264 runs with `zerolatency` (no lookahead, no B-frames): one
+ * frame in, one access unit out, in order, so each unit takes its frame's timestamp and the encoder
+ * holds at most a frame or two (`encodeQueueSize`). The GOP is fixed at `keyframeInterval`
+ * (`encode(..., {keyFrame})` cannot reach into a running ffmpeg: keyframes come on that grid).
+ * `flush()` ends the stream.
+ */
+export class WasmVideoEncoder implements VideoEncoderLike {
+  ondequeue: (() => void) | null = null;
+  private _state: CodecState = 'unconfigured';
+  private readonly _init: VideoEncoderInit;
+  private _config: VideoEncoderConfig | undefined;
+  private _run: Promise<FfmpegWasmRun> | undefined;
+  /** Timestamps and durations of the frames sent, in order, awaiting their access units. */
+  private readonly _pending: { timestamp: number; duration: number }[] = [];
+  /** Output bytes not yet cut into access units. */
+  private _buffer = new Uint8Array(0);
+  private _writing: Promise<void> = Promise.resolve();
+  private _sentConfig = false;
+  private _failed: Error | undefined;
+  /** Frames in, access units out, keyframes. */
+  readonly counters = { framesIn: 0, packetsOut: 0, bytesOut: 0, keyframes: 0 };
+
+  constructor(init: VideoEncoderInit) {
+    this._init = init;
+  }
+
+  get state(): CodecState {
+    return this._state;
+  }
+
+  get encodeQueueSize(): number {
+    return this._pending.length;
+  }
+
+  configure(config: VideoEncoderConfig): void {
+    if (this._state === 'closed') throw new AvpipeError('INVALID_STATE', 'VideoEncoder is closed');
+    if (!config.codec.startsWith('avc1')) throw new AvpipeError('ENCODER_FAILED', `the wasm video encoder makes H.264 only, not "${config.codec}"`);
+    if (this._run !== undefined) throw new AvpipeError('INVALID_STATE', 'the wasm video encoder is configured once');
+    this._config = config;
+    const profile = h264ProfileOf(config.codec) ?? 'main';
+    const args = [
+      '-f', 'rawvideo', '-pix_fmt', 'yuv420p', '-s', `${config.width}x${config.height}`, '-r', String(config.framerate), '-i', '/in',
+      '-c:v', 'libx264', '-preset', config.speedPreset ?? 'veryfast', '-tune', 'zerolatency', '-profile:v', profile,
+      '-b:v', String(config.bitrate), '-g', String(config.keyframeInterval ?? Math.round(config.framerate * 2)),
+      '-keyint_min', String(config.keyframeInterval ?? Math.round(config.framerate * 2)), '-sc_threshold', '0',
+      '-x264-params', 'aud=1', '-flush_packets', '1', '-f', 'h264', '/out',
+    ];
+    const frameBytes = (config.width * config.height * 3) / 2;
+    this._run = FfmpegWasmRun.start(args, frameBytes * RING_FRAMES, (bytes) => this._onOutput(bytes));
+    this._run.catch((err: unknown) => this._fail(err));
+    this._state = 'configured';
+  }
+
+  encode(frame: VideoFrame, _options: { keyFrame?: boolean } = {}): void {
+    if (this._state !== 'configured') {
+      frame.close();
+      throw new AvpipeError('INVALID_STATE', `encode() on a ${this._state} VideoEncoder`);
+    }
+    if (this._failed !== undefined) {
+      frame.close();
+      throw this._failed;
+    }
+    const cfg = this._config!;
+    if (frame.codedWidth !== cfg.width || frame.codedHeight !== cfg.height) {
+      frame.close();
+      throw new AvpipeError('ENCODER_FAILED', `frame is ${frame.codedWidth}x${frame.codedHeight}, the encoder ${cfg.width}x${cfg.height}`);
+    }
+    this.counters.framesIn++;
+    this._pending.push({ timestamp: frame.timestamp, duration: frame.duration ?? Math.round(1e6 / cfg.framerate) });
+    // Tightly packed planes: the ring takes them as they are (copied in, then the frame is released).
+    const parts = frame.planes().map((p) => (p.stride === p.width ? p.data.subarray(0, p.width * p.rows) : packPlane(p)));
+    this._writing = this._writing.then(async () => {
+      const run = await this._run!;
+      await run.write(parts);
+    }).finally(() => frame.close());
+    this._writing.catch((err: unknown) => this._fail(err));
+  }
+
+  async flush(): Promise<void> {
+    if (this._state !== 'configured') throw new AvpipeError('INVALID_STATE', `flush() on a ${this._state} VideoEncoder`);
+    await this._writing.catch(() => undefined);
+    const run = await this._run!;
+    const { code, log } = await run.end();
+    if (this._buffer.length > 0) this._emitUnit(this._buffer);
+    this._buffer = new Uint8Array(0);
+    if (this._failed !== undefined) throw this._failed;
+    if (code !== 0) throw new AvpipeError('ENCODER_FAILED', `ffmpeg.wasm (x264) exited with ${code}: ${log.slice(-3).join(' | ')}`);
+  }
+
+  close(): void {
+    if (this._state === 'closed') return;
+    this._state = 'closed';
+    void this._run?.then((r) => r.kill()).catch(() => undefined);
+  }
+
+  /** Cuts the byte stream at access unit delimiters (NAL type 9); each whole unit goes out. */
+  private _onOutput(bytes: Uint8Array): void {
+    const joined = new Uint8Array(this._buffer.length + bytes.length);
+    joined.set(this._buffer);
+    joined.set(bytes, this._buffer.length);
+    let start = 0;
+    // Look for 00 00 01 09 (the delimiter's start code) after the first byte of the current unit.
+    for (let i = 1; i + 3 < joined.length; i++) {
+      if (joined[i] === 0 && joined[i + 1] === 0 && joined[i + 2] === 1 && ((joined[i + 3] ?? 0) & 0x1f) === 9) {
+        const at = i > 0 && joined[i - 1] === 0 ? i - 1 : i;
+        if (at > start) this._emitUnit(joined.subarray(start, at));
+        start = at;
+        i += 3;
+      }
+    }
+    this._buffer = joined.slice(start);
+  }
+
+  private _emitUnit(unit: Uint8Array): void {
+    const slot = this._pending.shift();
+    if (slot === undefined) {
+      this._fail(new AvpipeError('ENCODER_FAILED', 'x264 gave more access units than frames'));
+      return;
+    }
+    const key = splitAnnexB(unit).some((n) => ((n[0] ?? 0) & 0x1f) === 5);
+    const data = unit.slice();
+    let metadata = {};
+    if (!this._sentConfig && key) {
+      this._sentConfig = true;
+      const cfg = this._config!;
+      const decoderConfig: VideoDecoderConfig = { codec: avcCodecStringFromAnnexB(data) ?? cfg.codec, codedWidth: cfg.width, codedHeight: cfg.height };
+      metadata = { decoderConfig };
+    }
+    this.counters.packetsOut++;
+    this.counters.bytesOut += data.byteLength;
+    if (key) this.counters.keyframes++;
+    this._init.output(new EncodedVideoChunk({ type: key ? 'key' : 'delta', timestamp: slot.timestamp, duration: slot.duration, data }), metadata);
+    this.ondequeue?.();
+  }
+
+  private _fail(err: unknown): void {
+    if (this._failed !== undefined) return;
+    this._failed = err instanceof AvpipeError ? err : new AvpipeError('ENCODER_FAILED', `wasm video encoder: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+    this._init.error(this._failed);
+  }
+}
+
+/** A plane copied without its row padding. */
+function packPlane(p: { data: Uint8Array; stride: number; rows: number; width: number }): Uint8Array {
+  const out = new Uint8Array(p.width * p.rows);
+  for (let r = 0; r < p.rows; r++) out.set(p.data.subarray(r * p.stride, r * p.stride + p.width), r * p.width);
+  return out;
+}
