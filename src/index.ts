@@ -58,3 +58,5 @@ export {
   WebRtcSource, type LeavePolicy, type WebRtcSourceOptions, type WebRtcSourceStats, type WebRtcTrackStats,
 } from './sources/webrtc/webrtc-source.js';
 export { WhipServer, type WhipServerEvents, type WhipServerOptions, type WhipSession } from './server/whip-server.js';
+export { CODEC_PROVIDER_CHOICES, loadCodecProvider, type CodecProviderChoice } from './codecs/provider-choice.js';
+export { WasmProvider } from './codecs/wasm/wasm-provider.js';

@@ -5,6 +5,7 @@ import type { CodecMode, EncodingInit, PipelineConfigInit } from '../config/pipe
 import { outputKindOfPath, type OutputInit, type SegmentFormat } from '../config/outputs.js';
 import type { ConfigProblem } from '../errors.js';
 import { LocalStorage } from '../storage/storage.js';
+import type { CodecProviderChoice } from '../codecs/provider-choice.js';
 
 /** What the command line asked for. */
 export interface ParsedCommand {
@@ -35,6 +36,8 @@ const ENCODING_HELP = `  --size WxH               frame size
   --thumbnail-interval S   seconds of media time between thumbnails (default 10)
   --thumbnail-size WxH     thumbnail size (default: the video's)
   --upload-dir DIR         copy every finished file, segment and image there (local copies kept)
+  --codec-provider P       native | wasm | auto (default auto: native FFmpeg when it loads, else
+                           WebAssembly; wasm encodes H.264 and Opus so far)
   --json                   print the result as JSON on stdout, nothing else`;
 
 /** Usage text. */
@@ -78,6 +81,7 @@ const OPTIONS = {
   output: { type: 'string', multiple: true }, json: { type: 'boolean' },
   'segment-duration': { type: 'string' }, 'segment-format': { type: 'string' }, 'live-playlist': { type: 'string' },
   'thumbnail-interval': { type: 'string' }, 'thumbnail-size': { type: 'string' }, 'upload-dir': { type: 'string' }, live: { type: 'boolean' }, 'no-live': { type: 'boolean' },
+  'codec-provider': { type: 'string' },
 } as const satisfies ParseArgsConfig['options'];
 
 type Values = Record<string, string | boolean | string[] | undefined>;
@@ -130,6 +134,7 @@ function common(values: Values, problems: ConfigProblem[]): Omit<PipelineConfigI
     }),
     limits: defined({ maxDuration: num('max-duration'), maxSize: num('max-size') }),
     ...(str('upload-dir') === undefined ? {} : { storage: { storage: new LocalStorage(str('upload-dir')!) } }),
+    ...(str('codec-provider') === undefined ? {} : { codecProvider: str('codec-provider') as CodecProviderChoice }),
   };
 }
 

@@ -5,6 +5,7 @@ import type { Microseconds } from '../time.js';
 import { type AudioCodecName, type H264Profile, type SpeedPreset, type VideoCodecName } from './codecs.js';
 import { allowedCodecs, rawMediaOf, resolveOutput, takesMedia, type OutputInit, type OutputSpec } from './outputs.js';
 import type { UploadOptions } from '../storage/uploader.js';
+import type { CodecProviderChoice } from '../codecs/provider-choice.js';
 import { PRESETS, type PresetName } from './presets.js';
 import { validateConfig } from './validate.js';
 
@@ -100,6 +101,8 @@ export interface PipelineConfigInit {
   queues?: QueueInit;
   /** Upload finished files, segments and images (local copies kept until each upload is confirmed). */
   storage?: UploadOptions;
+  /** The codecs: native FFmpeg (node-av), WebAssembly only, or `auto` (default: native when it loads, else wasm). */
+  codecProvider?: CodecProviderChoice;
 }
 
 /**
@@ -157,6 +160,7 @@ export class PipelineConfig {
   readonly limits: { maxDurationUs: Microseconds | undefined; maxSizeBytes: number | undefined };
   readonly queues: Readonly<Required<QueueInit>>;
   readonly storage: UploadOptions | undefined;
+  readonly codecProvider: CodecProviderChoice;
   /** Filled by the source before the graph is built. */
   tracks: TrackInfo[] = [];
 
@@ -178,6 +182,7 @@ export class PipelineConfig {
     };
     this.queues = { ...DEFAULT_QUEUES, ...init.queues };
     this.storage = init.storage;
+    this.codecProvider = init.codecProvider ?? 'auto';
   }
 
   /** The encoding, after {@link adoptSourceFormat} when a source declared its tracks. */

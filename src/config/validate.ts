@@ -1,3 +1,4 @@
+import { CODEC_PROVIDER_CHOICES } from '../codecs/provider-choice.js';
 import { dirname } from 'node:path';
 import type { ConfigProblem } from '../errors.js';
 import {
@@ -26,6 +27,9 @@ export function validateConfig(init: PipelineConfigInit): ConfigProblem[] {
 
   if (init.live !== undefined && typeof init.live !== 'boolean') bad('live', 'must be a boolean');
   const live = init.live ?? true;
+  if (init.codecProvider !== undefined && !CODEC_PROVIDER_CHOICES.includes(init.codecProvider)) {
+    bad('codecProvider', `must be one of ${CODEC_PROVIDER_CHOICES.join(', ')}, got "${String(init.codecProvider)}"`);
+  }
 
   const enc = init.encoding ?? {};
   if (enc.preset !== undefined && !isPresetName(enc.preset)) bad('encoding.preset', `unknown preset "${String(enc.preset)}"`);

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { CodecProvider } from '../codecs/codec-provider.js';
-import { NodeAvProvider } from '../codecs/node-av-provider.js';
+import { loadCodecProvider } from '../codecs/provider-choice.js';
 import type { PipelineConfig } from '../config/pipeline-config.js';
 import { AvpipeError, ConfigError, toAvpipeError } from '../errors.js';
 import type { Source } from '../sources/source.js';
@@ -15,7 +15,7 @@ import { FINAL_STATUSES, type PipelineProgress, type PipelineResult, type Pipeli
 
 /** Options of a controller beside its config. */
 export interface ControllerOptions {
-  /** The codec provider; node-av (native FFmpeg) when absent. */
+  /** A codec provider object; when absent, the one `config.codecProvider` chooses. */
   codecProvider?: CodecProvider;
   /** Aborting it aborts the run. */
   signal?: AbortSignal;
@@ -153,7 +153,7 @@ export class Controller extends EventEmitter<ControllerEvents> {
       graph = await Graph.build({
         config: this.config, source: this.source,
         ...(this._uploader === undefined ? {} : { onFile: this._uploader.add.bind(this._uploader) }),
-        provider: async () => (this._provider ??= this._options.codecProvider ?? (await NodeAvProvider.load())),
+        provider: async () => (this._provider ??= this._options.codecProvider ?? (await loadCodecProvider(this.config.codecProvider))),
         onLimit: (kind) => {
           if (this._status === 'ACTIVE') this._setStatus('ENDING');
           if (kind === 'size') this.source.stop();

@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { FrameAssembler, type Depacketize } from '../../src/sources/rtp/frame-assembler.js';
 import { JitterBuffer, type JitterOutput, type RtpPacketLike } from '../../src/sources/rtp/jitter-buffer.js';
 import { LipSync, ntpToSeconds } from '../../src/sources/rtp/lip-sync.js';
-import { RTP_CODECS, opusHead, videoConfigFromKeyframe } from '../../src/sources/rtp/rtp-codecs.js';
+import { opusHead } from '../../src/codecs/opus-head.js';
+import { RTP_CODECS, videoConfigFromKeyframe } from '../../src/sources/rtp/rtp-codecs.js';
 
 const pkt = (seq: number, ts = seq * 3000, marker = true): RtpPacketLike => ({
   header: { sequenceNumber: seq & 0xffff, timestamp: ts >>> 0, marker, payloadType: 96, ssrc: 1 },

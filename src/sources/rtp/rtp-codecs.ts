@@ -1,6 +1,7 @@
 import type { AudioDecoderConfig, VideoDecoderConfig } from '../../codecs/encoded-chunk.js';
 import { parseSps } from '../annexb-reader.js';
 import { splitAnnexB } from '../../codecs/avc.js';
+import { opusHead } from '../../codecs/opus-head.js';
 
 /** What avpipe knows of one RTP payload format. */
 export interface RtpCodecInfo {
@@ -77,19 +78,6 @@ export function audioConfigOf(codec: string, clockRate: number, channels: number
     return { codec: 'opus', sampleRate: 48000, numberOfChannels: channels, description: opusHead(channels) };
   }
   return { codec, sampleRate: clockRate, numberOfChannels: channels };
-}
-
-/**
- * An OpusHead (RFC 7845 5.1): version 1, `channels`, a pre-skip of 312 samples (libopus' lookahead
- * at 48 kHz, which WebRTC senders use), 48 kHz, gain 0, mapping family 0.
- */
-export function opusHead(channels: number): Uint8Array {
-  const head = new Uint8Array(19);
-  head.set([0x4f, 0x70, 0x75, 0x73, 0x48, 0x65, 0x61, 0x64, 1, channels]);
-  const view = new DataView(head.buffer);
-  view.setUint16(10, 312, true);
-  view.setUint32(12, 48000, true);
-  return head;
 }
 
 /** The profile and frame size of a VP9 keyframe's uncompressed header; undefined on other frames. */
