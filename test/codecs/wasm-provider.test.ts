@@ -13,17 +13,17 @@ const dir = tmpDir();
 const DIST = fileURLToPath(new URL('../../dist/index.js', import.meta.url));
 
 describe("codecProvider: 'wasm' (WebAssembly only)", () => {
-  it('records H.264 + Opus to MP4: every frame, the audio whole, A/V within one frame, the provider named', async () => {
-    const out = join(dir, 'wasm.mp4');
+  it.each([['opus', 'opus'], ['aac', 'aac']] as const)('records H.264 + %s to MP4: every frame, the audio whole, A/V within one frame, the provider named', async (audioCodec, probed) => {
+    const out = join(dir, `wasm-${audioCodec}.mp4`);
     const result = await record({
       live: false, codecProvider: 'wasm', source: { type: 'test', duration: 4 }, outputs: [{ path: out }],
-      encoding: { width: 640, height: 360, fps: 30, videoCodec: 'h264', audioCodec: 'opus' },
+      encoding: { width: 640, height: 360, fps: 30, videoCodec: 'h264', audioCodec },
     });
     expect(result.status, JSON.stringify(result.error)).toBe('COMPLETE');
     expect(result.codecProvider).toBe('wasm');
     const p = await probe(out);
     expect(streamOf(p, 'video')).toMatchObject({ codec_name: 'h264', width: 640, height: 360 });
-    expect(streamOf(p, 'audio')).toMatchObject({ codec_name: 'opus', channels: 2 });
+    expect(streamOf(p, 'audio')).toMatchObject({ codec_name: probed, channels: 2 });
     expect(frames(streamOf(p, 'video'))).toBe(120);
     const audio = await packetSpan(out, 'audio');
     expect(audio.end - audio.start).toBeGreaterThan(3.97);

@@ -1,0 +1,151 @@
+import { AvpipeError } from '../../errors.js';
+import type { AudioData } from '../audio-data.js';
+import type { AudioEncoderConfig, AudioEncoderInit, AudioEncoderLike, CodecState } from '../codec-provider.js';
+import { EncodedAudioChunk, type AudioDecoderConfig } from '../encoded-chunk.js';
+import { FfmpegWasmRun } from './ffmpeg-wasm.js';
+
+/** AAC frames are 1024 samples; FFmpeg's encoder primes one frame. */
+const AAC_FRAME = 1024;
+/** ADTS sampling frequency indexes (ISO 14496-3 1.6.3.4). */
+const ADTS_RATES = [96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025, 8000, 7350];
+
+/**
+ * A WebCodecs-shaped AAC-LC AudioEncoder on WebAssembly only: FFmpeg's native `aac` encoder inside
+ * ffmpeg.wasm in a worker thread, fed interleaved f32 through a shared ring, its ADTS output cut into
+ * raw frames (the AudioSpecificConfig built from the first header). Timestamps come from a sample
+ * counter shifted back by the one-frame priming, as the native encoder does.
+ * `encodeQueueSize` counts the buffers not yet handed to the ring.
+ */
+export class WasmAacEncoder implements AudioEncoderLike {
+  ondequeue: (() => void) | null = null;
+  private _state: CodecState = 'unconfigured';
+  private readonly _init: AudioEncoderInit;
+  private _config: AudioEncoderConfig | undefined;
+  private _run: Promise<FfmpegWasmRun> | undefined;
+  private _writing: Promise<void> = Promise.resolve();
+  private _queued = 0;
+  private _buffer = new Uint8Array(0);
+  private _first: number | undefined;
+  private _frames = 0;
+  private _failed: Error | undefined;
+  readonly counters = { samplesIn: 0, packetsOut: 0, bytesOut: 0 };
+
+  constructor(init: AudioEncoderInit) {
+    this._init = init;
+  }
+
+  get state(): CodecState {
+    return this._state;
+  }
+
+  get encodeQueueSize(): number {
+    return this._queued;
+  }
+
+  configure(config: AudioEncoderConfig): void {
+    if (this._state === 'closed') throw new AvpipeError('INVALID_STATE', 'AudioEncoder is closed');
+    if (!config.codec.startsWith('mp4a.40')) throw new AvpipeError('ENCODER_FAILED', `the wasm AAC encoder makes AAC-LC only, not "${config.codec}"`);
+    if (this._run !== undefined) throw new AvpipeError('INVALID_STATE', 'the wasm AAC encoder is configured once');
+    this._config = config;
+    const args = [
+      '-f', 'f32le', '-ar', String(config.sampleRate), '-ac', String(config.numberOfChannels), '-i', '/in',
+      '-c:a', 'aac', '-b:a', String(config.bitrate), '-flush_packets', '1', '-f', 'adts', '/out',
+    ];
+    this._run = FfmpegWasmRun.start(args, config.sampleRate * config.numberOfChannels * 4, (bytes) => this._onOutput(bytes));
+    this._run.catch((err: unknown) => this._fail(err));
+    this._state = 'configured';
+  }
+
+  encode(data: AudioData): void {
+    if (this._state !== 'configured') {
+      data.close();
+      throw new AvpipeError('INVALID_STATE', `encode() on a ${this._state} AudioEncoder`);
+    }
+    if (this._failed !== undefined) {
+      data.close();
+      throw this._failed;
+    }
+    const cfg = this._config!;
+    if (data.sampleRate !== cfg.sampleRate || data.numberOfChannels !== cfg.numberOfChannels) {
+      data.close();
+      throw new AvpipeError('ENCODER_FAILED', `audio is ${data.sampleRate} Hz x${data.numberOfChannels}, the encoder ${cfg.sampleRate} Hz x${cfg.numberOfChannels}`);
+    }
+    this._first ??= data.timestamp;
+    this.counters.samplesIn += data.numberOfFrames;
+    const planes = data.planes();
+    const channels = cfg.numberOfChannels;
+    const interleaved = new Float32Array(data.numberOfFrames * channels);
+    for (let i = 0; i < data.numberOfFrames; i++) for (let c = 0; c < channels; c++) interleaved[i * channels + c] = planes[c]![i]!;
+    data.close();
+    this._queued++;
+    this._writing = this._writing.then(async () => {
+      const run = await this._run!;
+      await run.write([new Uint8Array(interleaved.buffer)]);
+    }).finally(() => {
+      this._queued--;
+      this.ondequeue?.();
+    });
+    this._writing.catch((err: unknown) => this._fail(err));
+  }
+
+  async flush(): Promise<void> {
+    if (this._state !== 'configured') throw new AvpipeError('INVALID_STATE', `flush() on a ${this._state} AudioEncoder`);
+    await this._writing.catch(() => undefined);
+    const { code, log } = await (await this._run!).end();
+    if (this._failed !== undefined) throw this._failed;
+    if (code !== 0) throw new AvpipeError('ENCODER_FAILED', `ffmpeg.wasm (aac) exited with ${code}: ${log.slice(-3).join(' | ')}`);
+  }
+
+  close(): void {
+    if (this._state === 'closed') return;
+    this._state = 'closed';
+    void this._run?.then((r) => r.kill()).catch(() => undefined);
+  }
+
+  /** Cuts ADTS frames out of the byte stream as whole frames arrive. */
+  private _onOutput(bytes: Uint8Array): void {
+    const joined = new Uint8Array(this._buffer.length + bytes.length);
+    joined.set(this._buffer);
+    joined.set(bytes, this._buffer.length);
+    let at = 0;
+    while (at + 7 <= joined.length) {
+      if (joined[at] !== 0xff || ((joined[at + 1] ?? 0) & 0xf6) !== 0xf0) {
+        this._fail(new AvpipeError('ENCODER_FAILED', 'the wasm AAC encoder wrote something that is not ADTS'));
+        return;
+      }
+      const length = (((joined[at + 3] ?? 0) & 0x03) << 11) | ((joined[at + 4] ?? 0) << 3) | ((joined[at + 5] ?? 0) >> 5);
+      if (at + length > joined.length) break;
+      const headerLength = ((joined[at + 1] ?? 0) & 0x01) === 1 ? 7 : 9;
+      this._emit(joined.subarray(at, at + headerLength), joined.slice(at + headerLength, at + length));
+      at += length;
+    }
+    this._buffer = joined.slice(at);
+  }
+
+  private _emit(header: Uint8Array, frame: Uint8Array): void {
+    const cfg = this._config!;
+    const rate = cfg.sampleRate;
+    const timestamp = this._first! + Math.round(((this._frames - 1) * AAC_FRAME * 1e6) / rate);
+    let metadata = {};
+    if (this._frames === 0) {
+      // AudioSpecificConfig: object type (ADTS profile + 1), frequency index, channel configuration.
+      const objectType = ((header[2] ?? 0) >> 6) + 1;
+      const freqIndex = ((header[2] ?? 0) >> 2) & 0x0f;
+      const channelConfig = (((header[2] ?? 0) & 0x01) << 2) | ((header[3] ?? 0) >> 6);
+      if (ADTS_RATES[freqIndex] !== rate) this._fail(new AvpipeError('ENCODER_FAILED', `ADTS says ${ADTS_RATES[freqIndex]} Hz, the encoder ${rate} Hz`));
+      const description = new Uint8Array([(objectType << 3) | (freqIndex >> 1), ((freqIndex & 1) << 7) | (channelConfig << 3)]);
+      const decoderConfig: AudioDecoderConfig = { codec: 'mp4a.40.2', sampleRate: rate, numberOfChannels: cfg.numberOfChannels, description };
+      metadata = { decoderConfig };
+    }
+    this._frames++;
+    this.counters.packetsOut++;
+    this.counters.bytesOut += frame.byteLength;
+    this._init.output(new EncodedAudioChunk({ type: 'key', timestamp, duration: Math.round((AAC_FRAME * 1e6) / rate), data: frame }), metadata);
+  }
+
+  private _fail(err: unknown): void {
+    if (this._failed !== undefined) return;
+    this._failed = err instanceof AvpipeError ? err : new AvpipeError('ENCODER_FAILED', `wasm AAC encoder: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+    this._init.error(this._failed);
+  }
+}
