@@ -1,5 +1,5 @@
 import type { Frame, Packet } from 'node-av/lib';
-import type { SpeedPreset } from '../config/codecs.js';
+import { VPX_CPU_USED } from '../config/codecs.js';
 import { AvpipeError } from '../errors.js';
 import type { CodecState, VideoEncoderConfig, VideoEncoderInit, VideoEncoderLike } from './codec-provider.js';
 import { avcCodecStringFromAnnexB, h264ProfileOf } from './codec-strings.js';
@@ -9,11 +9,6 @@ import { TurnQueue } from './turn-queue.js';
 import { NodeAvEncoderSession, encoderError } from './node-av-session.js';
 import { copyPlane, type VideoFrame } from './video-frame.js';
 
-/** libvpx cpu-used for each x264 preset name (higher is faster). */
-const VPX_CPU_USED: Record<'vp8' | 'vp9', Record<SpeedPreset, number>> = {
-  vp8: { ultrafast: 16, superfast: 12, veryfast: 8, faster: 6, fast: 4, medium: 3, slow: 2, slower: 1, veryslow: 0 },
-  vp9: { ultrafast: 9, superfast: 8, veryfast: 7, faster: 6, fast: 5, medium: 4, slow: 2, slower: 1, veryslow: 0 },
-};
 
 /**
  * A WebCodecs-shaped VideoEncoder over FFmpeg's libx264 / libvpx (node-av). It exists because no

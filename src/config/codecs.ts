@@ -34,3 +34,9 @@ export const CONTAINER_CODECS: Readonly<Record<FileContainer, { video: readonly 
   webm: { video: ['vp8', 'vp9'], audio: ['opus'] },
   ogg: { video: [], audio: ['opus'] },
 };
+
+/** libvpx cpu-used for each x264 preset name (higher is faster; VP9 takes at most 8). */
+export const VPX_CPU_USED: Record<'vp8' | 'vp9', Record<SpeedPreset, number>> = {
+  vp8: { ultrafast: 16, superfast: 12, veryfast: 8, faster: 6, fast: 4, medium: 3, slow: 2, slower: 1, veryslow: 0 },
+  vp9: { ultrafast: 8, superfast: 8, veryfast: 7, faster: 6, fast: 5, medium: 4, slow: 2, slower: 1, veryslow: 0 },
+};

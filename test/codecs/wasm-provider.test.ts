@@ -33,6 +33,21 @@ describe("codecProvider: 'wasm' (WebAssembly only)", () => {
     flashes.forEach((f, i) => expect(Math.abs(f - beeps[i]!)).toBeLessThanOrEqual(1 / 30));
   }, 60_000);
 
+  it('records VP8 + Opus to WebM (libvpx in ffmpeg.wasm, realtime): every frame, A/V within one frame', async () => {
+    const out = join(dir, 'wasm.webm');
+    const result = await record({
+      live: false, codecProvider: 'wasm', source: { type: 'test', duration: 4 }, outputs: [{ path: out }],
+      encoding: { width: 640, height: 360, fps: 30 },
+    });
+    expect(result.status, JSON.stringify(result.error)).toBe('COMPLETE');
+    const p = await probe(out);
+    expect(streamOf(p, 'video')).toMatchObject({ codec_name: 'vp8', width: 640, height: 360 });
+    expect(frames(streamOf(p, 'video'))).toBe(120);
+    const [flashes, beeps] = await Promise.all([flashTimes(out), beepOnsets(out)]);
+    expect(flashes.length).toBe(4);
+    flashes.forEach((f, i) => expect(Math.abs(f - beeps[i]!)).toBeLessThanOrEqual(1 / 30));
+  }, 60_000);
+
   it('loads no native addon: the process that ran it has no .node object mapped', async () => {
     const out = join(dir, 'no-native.mp4');
     const script = `

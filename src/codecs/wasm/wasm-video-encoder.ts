@@ -1,3 +1,4 @@
+import { VPX_CPU_USED } from '../../config/codecs.js';
 import { AvpipeError } from '../../errors.js';
 import { splitAnnexB } from '../avc.js';
 import type { CodecState, VideoEncoderConfig, VideoEncoderInit, VideoEncoderLike } from '../codec-provider.js';
@@ -10,9 +11,10 @@ import { FfmpegWasmRun } from './ffmpeg-wasm.js';
 const RING_FRAMES = 8;
 
 /**
- * A WebCodecs-shaped H.264 VideoEncoder on WebAssembly only: x264 inside ffmpeg.wasm (@ffmpeg/core)
- * in a worker thread, fed frame by frame through a shared ring, its Annex B output cut into access
- * units at x264's access unit delimiters. x264 runs with `zerolatency` (no lookahead, no B-frames): one
+ * A WebCodecs-shaped H.264 / VP8 VideoEncoder on WebAssembly only: x264 or libvpx inside ffmpeg.wasm
+ * (@ffmpeg/core) in a worker thread, fed frame by frame through a shared ring; x264's Annex B output
+ * is cut into access units at its delimiters, libvpx's comes as IVF frames. VP8 runs in libvpx's
+ * realtime mode without lag. x264 runs with `zerolatency` (no lookahead, no B-frames): one
  * frame in, one access unit out, in order, so each unit takes its frame's timestamp and the encoder
  * holds at most a frame or two (`encodeQueueSize`). The GOP is fixed at `keyframeInterval`
  * (`encode(..., {keyFrame})` cannot reach into a running ffmpeg: keyframes come on that grid).
@@ -30,6 +32,9 @@ export class WasmVideoEncoder implements VideoEncoderLike {
   private _buffer = new Uint8Array(0);
   private _writing: Promise<void> = Promise.resolve();
   private _sentConfig = false;
+  private _vp8 = false;
+  /** IVF: the 32-byte file header is skipped once. */
+  private _ivfHeaderSkipped = false;
   private _failed: Error | undefined;
   /** Frames in, access units out, keyframes. */
   readonly counters = { framesIn: 0, packetsOut: 0, bytesOut: 0, keyframes: 0 };
@@ -48,17 +53,20 @@ export class WasmVideoEncoder implements VideoEncoderLike {
 
   configure(config: VideoEncoderConfig): void {
     if (this._state === 'closed') throw new AvpipeError('INVALID_STATE', 'VideoEncoder is closed');
-    if (!config.codec.startsWith('avc1')) throw new AvpipeError('ENCODER_FAILED', `the wasm video encoder makes H.264 only, not "${config.codec}"`);
+    const vp8 = config.codec === 'vp8';
+    if (!config.codec.startsWith('avc1') && !vp8) throw new AvpipeError('ENCODER_FAILED', `the wasm video encoder makes H.264 and VP8, not "${config.codec}"`);
     if (this._run !== undefined) throw new AvpipeError('INVALID_STATE', 'the wasm video encoder is configured once');
     this._config = config;
-    const profile = h264ProfileOf(config.codec) ?? 'main';
-    const args = [
-      '-f', 'rawvideo', '-pix_fmt', 'yuv420p', '-s', `${config.width}x${config.height}`, '-r', String(config.framerate), '-i', '/in',
-      '-c:v', 'libx264', '-preset', config.speedPreset ?? 'veryfast', '-tune', 'zerolatency', '-profile:v', profile,
-      '-b:v', String(config.bitrate), '-g', String(config.keyframeInterval ?? Math.round(config.framerate * 2)),
-      '-keyint_min', String(config.keyframeInterval ?? Math.round(config.framerate * 2)), '-sc_threshold', '0',
-      '-x264-params', 'aud=1', '-flush_packets', '1', '-f', 'h264', '/out',
-    ];
+    this._vp8 = vp8;
+    const gop = String(config.keyframeInterval ?? Math.round(config.framerate * 2));
+    const input = ['-f', 'rawvideo', '-pix_fmt', 'yuv420p', '-s', `${config.width}x${config.height}`, '-r', String(config.framerate), '-i', '/in'];
+    const codec = vp8
+      // libvpx in realtime mode without lag: one frame in, one frame out; IVF frames carry their sizes.
+      ? ['-c:v', 'libvpx', '-deadline', 'realtime', '-cpu-used', String(VPX_CPU_USED.vp8[config.speedPreset ?? 'veryfast']), '-lag-in-frames', '0',
+        '-b:v', String(config.bitrate), '-g', gop, '-keyint_min', gop, '-f', 'ivf']
+      : ['-c:v', 'libx264', '-preset', config.speedPreset ?? 'veryfast', '-tune', 'zerolatency', '-profile:v', h264ProfileOf(config.codec) ?? 'main',
+        '-b:v', String(config.bitrate), '-g', gop, '-keyint_min', gop, '-sc_threshold', '0', '-x264-params', 'aud=1', '-f', 'h264'];
+    const args = [...input, ...codec, '-flush_packets', '1', '/out'];
     const frameBytes = (config.width * config.height * 3) / 2;
     this._run = FfmpegWasmRun.start(args, frameBytes * RING_FRAMES, (bytes) => this._onOutput(bytes));
     this._run.catch((err: unknown) => this._fail(err));
@@ -95,7 +103,7 @@ export class WasmVideoEncoder implements VideoEncoderLike {
     await this._writing.catch(() => undefined);
     const run = await this._run!;
     const { code, log } = await run.end();
-    if (this._buffer.length > 0) this._emitUnit(this._buffer);
+    if (this._buffer.length > 0 && !this._vp8) this._emitUnit(this._buffer);
     this._buffer = new Uint8Array(0);
     if (this._failed !== undefined) throw this._failed;
     if (code !== 0) throw new AvpipeError('ENCODER_FAILED', `ffmpeg.wasm (x264) exited with ${code}: ${log.slice(-3).join(' | ')}`);
@@ -107,11 +115,30 @@ export class WasmVideoEncoder implements VideoEncoderLike {
     void this._run?.then((r) => r.kill()).catch(() => undefined);
   }
 
-  /** Cuts the byte stream at access unit delimiters (NAL type 9); each whole unit goes out. */
+  /** Cuts the byte stream into frames: IVF frames for VP8, access units at their delimiters for H.264. */
   private _onOutput(bytes: Uint8Array): void {
     const joined = new Uint8Array(this._buffer.length + bytes.length);
     joined.set(this._buffer);
     joined.set(bytes, this._buffer.length);
+    if (this._vp8) {
+      let at = 0;
+      if (!this._ivfHeaderSkipped) {
+        if (joined.length < 32) {
+          this._buffer = joined;
+          return;
+        }
+        this._ivfHeaderSkipped = true;
+        at = 32;
+      }
+      while (at + 12 <= joined.length) {
+        const size = new DataView(joined.buffer, joined.byteOffset + at, 4).getUint32(0, true);
+        if (at + 12 + size > joined.length) break;
+        this._emitUnit(joined.subarray(at + 12, at + 12 + size));
+        at += 12 + size;
+      }
+      this._buffer = joined.slice(at);
+      return;
+    }
     let start = 0;
     // Look for 00 00 01 09 (the delimiter's start code) after the first byte of the current unit.
     for (let i = 1; i + 3 < joined.length; i++) {
@@ -131,13 +158,14 @@ export class WasmVideoEncoder implements VideoEncoderLike {
       this._fail(new AvpipeError('ENCODER_FAILED', 'x264 gave more access units than frames'));
       return;
     }
-    const key = splitAnnexB(unit).some((n) => ((n[0] ?? 0) & 0x1f) === 5);
+    const key = this._vp8 ? ((unit[0] ?? 1) & 1) === 0 : splitAnnexB(unit).some((n) => ((n[0] ?? 0) & 0x1f) === 5);
     const data = unit.slice();
     let metadata = {};
     if (!this._sentConfig && key) {
       this._sentConfig = true;
       const cfg = this._config!;
-      const decoderConfig: VideoDecoderConfig = { codec: avcCodecStringFromAnnexB(data) ?? cfg.codec, codedWidth: cfg.width, codedHeight: cfg.height };
+      const codec = this._vp8 ? 'vp8' : avcCodecStringFromAnnexB(data) ?? cfg.codec;
+      const decoderConfig: VideoDecoderConfig = { codec, codedWidth: cfg.width, codedHeight: cfg.height };
       metadata = { decoderConfig };
     }
     this.counters.packetsOut++;
