@@ -57,7 +57,8 @@ createFFmpegCore({
   FS.registerDevice(output, {
     open() {}, close() {}, read() { return 0; },
     write(_stream, buffer, offset, length) {
-      parentPort.postMessage({ out: buffer.slice(offset, offset + length) });
+      // `buffer` is Emscripten's heap as an Int8Array: post the bytes as a Uint8Array copy.
+      parentPort.postMessage({ out: new Uint8Array(buffer.buffer, buffer.byteOffset + offset, length).slice() });
       return length;
     },
   });

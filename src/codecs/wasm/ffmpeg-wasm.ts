@@ -105,9 +105,24 @@ export class FfmpegWasmRun {
     return this._done;
   }
 
+  /** Closes the input and waits for ffmpeg to finish; an exit other than 0 is `what`'s failure. */
+  async finish(what: string): Promise<void> {
+    const { code, log } = await this.end();
+    if (code !== 0) throw new AvpipeError('ENCODER_FAILED', `ffmpeg.wasm (${what}) exited with ${code}: ${log.slice(-3).join(' | ')}`);
+  }
+
   /** Stops the run at once. Idempotent. */
   async kill(): Promise<void> {
     this._exited = true;
     await this._worker.terminate();
   }
+}
+
+/** `rest` (bytes a parser left over) followed by `more`. */
+export function joinBytes(rest: Uint8Array, more: Uint8Array): Uint8Array {
+  if (rest.length === 0) return more;
+  const joined = new Uint8Array(rest.length + more.length);
+  joined.set(rest);
+  joined.set(more, rest.length);
+  return joined;
 }

@@ -2,7 +2,7 @@ import { AvpipeError } from '../../errors.js';
 import type { AudioData } from '../audio-data.js';
 import type { AudioEncoderConfig, AudioEncoderInit, AudioEncoderLike, CodecState } from '../codec-provider.js';
 import { EncodedAudioChunk, type AudioDecoderConfig } from '../encoded-chunk.js';
-import { FfmpegWasmRun } from './ffmpeg-wasm.js';
+import { FfmpegWasmRun, joinBytes } from './ffmpeg-wasm.js';
 
 /** AAC frames are 1024 samples; FFmpeg's encoder primes one frame. */
 const AAC_FRAME = 1024;
@@ -24,7 +24,7 @@ export class WasmAacEncoder implements AudioEncoderLike {
   private _run: Promise<FfmpegWasmRun> | undefined;
   private _writing: Promise<void> = Promise.resolve();
   private _queued = 0;
-  private _buffer = new Uint8Array(0);
+  private _buffer: Uint8Array = new Uint8Array(0);
   private _first: number | undefined;
   private _frames = 0;
   private _failed: Error | undefined;
@@ -91,9 +91,8 @@ export class WasmAacEncoder implements AudioEncoderLike {
   async flush(): Promise<void> {
     if (this._state !== 'configured') throw new AvpipeError('INVALID_STATE', `flush() on a ${this._state} AudioEncoder`);
     await this._writing.catch(() => undefined);
-    const { code, log } = await (await this._run!).end();
+    await (await this._run!).finish('aac');
     if (this._failed !== undefined) throw this._failed;
-    if (code !== 0) throw new AvpipeError('ENCODER_FAILED', `ffmpeg.wasm (aac) exited with ${code}: ${log.slice(-3).join(' | ')}`);
   }
 
   close(): void {
@@ -104,9 +103,7 @@ export class WasmAacEncoder implements AudioEncoderLike {
 
   /** Cuts ADTS frames out of the byte stream as whole frames arrive. */
   private _onOutput(bytes: Uint8Array): void {
-    const joined = new Uint8Array(this._buffer.length + bytes.length);
-    joined.set(this._buffer);
-    joined.set(bytes, this._buffer.length);
+    const joined = joinBytes(this._buffer, bytes);
     let at = 0;
     while (at + 7 <= joined.length) {
       if (joined[at] !== 0xff || ((joined[at + 1] ?? 0) & 0xf6) !== 0xf0) {

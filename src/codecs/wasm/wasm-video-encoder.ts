@@ -5,7 +5,7 @@ import type { CodecState, VideoEncoderConfig, VideoEncoderInit, VideoEncoderLike
 import { avcCodecStringFromAnnexB, h264ProfileOf } from '../codec-strings.js';
 import { EncodedVideoChunk, type VideoDecoderConfig } from '../encoded-chunk.js';
 import type { VideoFrame } from '../video-frame.js';
-import { FfmpegWasmRun } from './ffmpeg-wasm.js';
+import { FfmpegWasmRun, joinBytes } from './ffmpeg-wasm.js';
 
 /** Frames the input ring holds. */
 const RING_FRAMES = 8;
@@ -29,7 +29,7 @@ export class WasmVideoEncoder implements VideoEncoderLike {
   /** Timestamps and durations of the frames sent, in order, awaiting their access units. */
   private readonly _pending: { timestamp: number; duration: number }[] = [];
   /** Output bytes not yet cut into access units. */
-  private _buffer = new Uint8Array(0);
+  private _buffer: Uint8Array = new Uint8Array(0);
   private _writing: Promise<void> = Promise.resolve();
   private _sentConfig = false;
   private _vp8 = false;
@@ -102,11 +102,11 @@ export class WasmVideoEncoder implements VideoEncoderLike {
     if (this._state !== 'configured') throw new AvpipeError('INVALID_STATE', `flush() on a ${this._state} VideoEncoder`);
     await this._writing.catch(() => undefined);
     const run = await this._run!;
-    const { code, log } = await run.end();
+    await run.finish(this._vp8 ? 'libvpx' : 'x264');
+    // The last access unit has no delimiter after it.
     if (this._buffer.length > 0 && !this._vp8) this._emitUnit(this._buffer);
     this._buffer = new Uint8Array(0);
     if (this._failed !== undefined) throw this._failed;
-    if (code !== 0) throw new AvpipeError('ENCODER_FAILED', `ffmpeg.wasm (x264) exited with ${code}: ${log.slice(-3).join(' | ')}`);
   }
 
   close(): void {
@@ -117,9 +117,7 @@ export class WasmVideoEncoder implements VideoEncoderLike {
 
   /** Cuts the byte stream into frames: IVF frames for VP8, access units at their delimiters for H.264. */
   private _onOutput(bytes: Uint8Array): void {
-    const joined = new Uint8Array(this._buffer.length + bytes.length);
-    joined.set(this._buffer);
-    joined.set(bytes, this._buffer.length);
+    const joined = joinBytes(this._buffer, bytes);
     if (this._vp8) {
       let at = 0;
       if (!this._ivfHeaderSkipped) {
