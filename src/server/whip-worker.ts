@@ -1,5 +1,5 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import { AvpipeError } from '../errors.js';
+import { toAvpipeError } from '../errors.js';
 import { SessionHost, type SessionHostOptions } from './session-host.js';
 
 /**
@@ -24,7 +24,10 @@ port.on('message', (m: { req: number; op: string; id: string; name: string; init
   };
   run().then(
     (value) => port.postMessage({ req: m.req, value }),
-    (err: unknown) => port.postMessage({ req: m.req, error: err instanceof AvpipeError ? { code: err.code, message: err.message } : { code: 'SOURCE_FAILED', message: String((err as Error)?.message ?? err) } }),
+    (err: unknown) => {
+      const e = toAvpipeError('SOURCE_FAILED', 'WHIP session', err);
+      port.postMessage({ req: m.req, error: { code: e.code, message: e.message } });
+    },
   );
 });
 

@@ -28,59 +28,103 @@ export function ffmpegWasmModule(): Promise<WasmModule> {
 /** The worker script: plain JavaScript under wasm/, the same path from src/ (tests) and dist/. */
 const WORKER = fileURLToPath(new URL('../../../wasm/ffmpeg/worker.cjs', import.meta.url));
 
+/** A started worker: its ring, control words and exit. */
+interface Started {
+  worker: Worker;
+  ring: Uint8Array;
+  ctl: Int32Array;
+  done: Promise<{ code: number; log: string[] }>;
+}
+
 /**
- * One streamed ffmpeg.wasm run in a worker thread: bytes written in go through a SharedArrayBuffer
- * ring to ffmpeg's input, its output comes back through `onOutput` as it is written. {@link write}
- * resolves once the ring has taken the bytes (backpressure); {@link end} closes the input and resolves
- * with ffmpeg's exit code once it has finished.
+ * One streamed ffmpeg.wasm run in a worker thread: bytes queued with {@link write} go, in order,
+ * through a SharedArrayBuffer ring to ffmpeg's input (waiting while the ring is full), and its output
+ * comes back through `onOutput` as it is written. Failures (the worker, a write after ffmpeg exited)
+ * go to `onError`, possibly more than once. {@link finish} closes the input once everything queued is
+ * in, and waits for ffmpeg's exit.
  */
 export class FfmpegWasmRun {
-  private readonly _worker: Worker;
-  private readonly _ring: Uint8Array;
-  private readonly _ctl: Int32Array;
-  private readonly _done: Promise<{ code: number; log: string[] }>;
+  private readonly _started: Promise<Started>;
+  private readonly _onError: (err: unknown) => void;
+  private _queue: Promise<void> = Promise.resolve();
+  private _pending = 0;
   private _exited = false;
 
-  private constructor(module: WasmModule, args: readonly string[], ringBytes: number, onOutput: (bytes: Uint8Array) => void) {
-    const ring = new SharedArrayBuffer(ringBytes);
-    const ctl = new SharedArrayBuffer(12);
-    this._ring = new Uint8Array(ring);
-    this._ctl = new Int32Array(ctl);
-    this._worker = new Worker(WORKER, { workerData: { module, factory: corePaths().factory, args: [...args], ring, ctl } });
-    this._done = new Promise((resolve, reject) => {
-      this._worker.on('message', (m: { out?: Uint8Array; done?: number; log?: string[] }) => {
+  /** Starts `ffmpeg args...` reading `/in` and writing `/out` (the module is compiled on first use). */
+  constructor(args: readonly string[], ringBytes: number, onOutput: (bytes: Uint8Array) => void, onError: (err: unknown) => void) {
+    this._onError = onError;
+    this._started = ffmpegWasmModule().then((module) => this._spawn(module, args, ringBytes, onOutput));
+    this._started.catch(onError);
+  }
+
+  /** Writes queued and not yet taken by the ring. */
+  get pending(): number {
+    return this._pending;
+  }
+
+  /** Queues `parts` for ffmpeg's input; `taken` is called once they are in the ring (or failed). */
+  write(parts: readonly Uint8Array[], taken?: () => void): void {
+    this._pending++;
+    this._queue = this._queue
+      .then(async () => this._copy(await this._started, parts))
+      .finally(() => {
+        this._pending--;
+        taken?.();
+      });
+    this._queue.catch(this._onError);
+  }
+
+  /** Closes the input once everything queued is in; an exit other than 0 is `what`'s failure. */
+  async finish(what: string): Promise<void> {
+    await this._queue.catch(() => undefined);
+    const { ctl, done } = await this._started;
+    Atomics.store(ctl, 2, 1);
+    Atomics.notify(ctl, 0);
+    const { code, log } = await done;
+    if (code !== 0) throw new AvpipeError('ENCODER_FAILED', `ffmpeg.wasm (${what}) exited with ${code}: ${log.slice(-3).join(' | ')}`);
+  }
+
+  /** Stops the run at once. Idempotent. */
+  kill(): void {
+    this._exited = true;
+    void this._started.then((s) => s.worker.terminate()).catch(() => undefined);
+  }
+
+  private _spawn(module: WasmModule, args: readonly string[], ringBytes: number, onOutput: (bytes: Uint8Array) => void): Started {
+    const ringBuffer = new SharedArrayBuffer(ringBytes);
+    const ctlBuffer = new SharedArrayBuffer(12);
+    const worker = new Worker(WORKER, { workerData: { module, factory: corePaths().factory, args: [...args], ring: ringBuffer, ctl: ctlBuffer } });
+    if (this._exited) void worker.terminate();
+    const done = new Promise<{ code: number; log: string[] }>((resolve, reject) => {
+      worker.on('message', (m: { out?: Uint8Array; done?: number; log?: string[] }) => {
         if (m.out !== undefined) onOutput(m.out);
         if (m.done !== undefined) {
           this._exited = true;
           resolve({ code: m.done, log: m.log ?? [] });
-          void this._worker.terminate();
+          void worker.terminate();
         }
       });
-      this._worker.on('error', (err) => {
+      worker.on('error', (err) => {
         this._exited = true;
         reject(new AvpipeError('ENCODER_FAILED', `ffmpeg.wasm failed: ${err.message}`, { cause: err }));
       });
     });
-    this._done.catch(() => undefined);
+    done.catch(this._onError);
+    return { worker, ring: new Uint8Array(ringBuffer), ctl: new Int32Array(ctlBuffer), done };
   }
 
-  /** Starts `ffmpeg args...` reading `/in` and writing `/out`. */
-  static async start(args: readonly string[], ringBytes: number, onOutput: (bytes: Uint8Array) => void): Promise<FfmpegWasmRun> {
-    return new FfmpegWasmRun(await ffmpegWasmModule(), args, ringBytes, onOutput);
-  }
-
-  /** Copies `parts` into the input ring, waiting while it is full. */
-  async write(parts: readonly Uint8Array[]): Promise<void> {
-    const size = this._ring.length;
+  /** Copies `parts` into the ring, waiting while it is full. */
+  private async _copy({ ring, ctl }: Started, parts: readonly Uint8Array[]): Promise<void> {
+    const size = ring.length;
     for (const part of parts) {
       let off = 0;
       while (off < part.length) {
         if (this._exited) throw new AvpipeError('ENCODER_FAILED', 'ffmpeg.wasm exited before taking all its input');
-        const written = Atomics.load(this._ctl, 0);
-        const read = Atomics.load(this._ctl, 1);
+        const written = Atomics.load(ctl, 0);
+        const read = Atomics.load(ctl, 1);
         const space = size - (written - read);
         if (space === 0) {
-          const wait = waitAsync(this._ctl, 1, read, 200);
+          const wait = waitAsync(ctl, 1, read, 200);
           if (wait.async) await wait.value;
           continue;
         }
@@ -88,33 +132,14 @@ export class FfmpegWasmRun {
         for (let k = 0; k < n;) {
           const at = (written + k) % size;
           const run = Math.min(n - k, size - at);
-          this._ring.set(part.subarray(off + k, off + k + run), at);
+          ring.set(part.subarray(off + k, off + k + run), at);
           k += run;
         }
-        Atomics.store(this._ctl, 0, written + n);
-        Atomics.notify(this._ctl, 0);
+        Atomics.store(ctl, 0, written + n);
+        Atomics.notify(ctl, 0);
         off += n;
       }
     }
-  }
-
-  /** Closes the input; resolves with ffmpeg's exit code and its last log lines once it is done. */
-  end(): Promise<{ code: number; log: string[] }> {
-    Atomics.store(this._ctl, 2, 1);
-    Atomics.notify(this._ctl, 0);
-    return this._done;
-  }
-
-  /** Closes the input and waits for ffmpeg to finish; an exit other than 0 is `what`'s failure. */
-  async finish(what: string): Promise<void> {
-    const { code, log } = await this.end();
-    if (code !== 0) throw new AvpipeError('ENCODER_FAILED', `ffmpeg.wasm (${what}) exited with ${code}: ${log.slice(-3).join(' | ')}`);
-  }
-
-  /** Stops the run at once. Idempotent. */
-  async kill(): Promise<void> {
-    this._exited = true;
-    await this._worker.terminate();
   }
 }
 

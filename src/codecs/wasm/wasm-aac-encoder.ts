@@ -1,4 +1,4 @@
-import { AvpipeError } from '../../errors.js';
+import { AvpipeError, toAvpipeError } from '../../errors.js';
 import type { AudioData } from '../audio-data.js';
 import type { AudioEncoderConfig, AudioEncoderInit, AudioEncoderLike, CodecState } from '../codec-provider.js';
 import { EncodedAudioChunk, type AudioDecoderConfig } from '../encoded-chunk.js';
@@ -21,9 +21,7 @@ export class WasmAacEncoder implements AudioEncoderLike {
   private _state: CodecState = 'unconfigured';
   private readonly _init: AudioEncoderInit;
   private _config: AudioEncoderConfig | undefined;
-  private _run: Promise<FfmpegWasmRun> | undefined;
-  private _writing: Promise<void> = Promise.resolve();
-  private _queued = 0;
+  private _run: FfmpegWasmRun | undefined;
   private _buffer: Uint8Array = new Uint8Array(0);
   private _first: number | undefined;
   private _frames = 0;
@@ -39,7 +37,7 @@ export class WasmAacEncoder implements AudioEncoderLike {
   }
 
   get encodeQueueSize(): number {
-    return this._queued;
+    return this._run?.pending ?? 0;
   }
 
   configure(config: AudioEncoderConfig): void {
@@ -51,8 +49,7 @@ export class WasmAacEncoder implements AudioEncoderLike {
       '-f', 'f32le', '-ar', String(config.sampleRate), '-ac', String(config.numberOfChannels), '-i', '/in',
       '-c:a', 'aac', '-b:a', String(config.bitrate), '-flush_packets', '1', '-f', 'adts', '/out',
     ];
-    this._run = FfmpegWasmRun.start(args, config.sampleRate * config.numberOfChannels * 4, (bytes) => this._onOutput(bytes));
-    this._run.catch((err: unknown) => this._fail(err));
+    this._run = new FfmpegWasmRun(args, config.sampleRate * config.numberOfChannels * 4, (bytes) => this._onOutput(bytes), (err) => this._fail(err));
     this._state = 'configured';
   }
 
@@ -77,28 +74,19 @@ export class WasmAacEncoder implements AudioEncoderLike {
     const interleaved = new Float32Array(data.numberOfFrames * channels);
     for (let i = 0; i < data.numberOfFrames; i++) for (let c = 0; c < channels; c++) interleaved[i * channels + c] = planes[c]![i]!;
     data.close();
-    this._queued++;
-    this._writing = this._writing.then(async () => {
-      const run = await this._run!;
-      await run.write([new Uint8Array(interleaved.buffer)]);
-    }).finally(() => {
-      this._queued--;
-      this.ondequeue?.();
-    });
-    this._writing.catch((err: unknown) => this._fail(err));
+    this._run!.write([new Uint8Array(interleaved.buffer)], () => this.ondequeue?.());
   }
 
   async flush(): Promise<void> {
     if (this._state !== 'configured') throw new AvpipeError('INVALID_STATE', `flush() on a ${this._state} AudioEncoder`);
-    await this._writing.catch(() => undefined);
-    await (await this._run!).finish('aac');
+    await this._run!.finish('aac');
     if (this._failed !== undefined) throw this._failed;
   }
 
   close(): void {
     if (this._state === 'closed') return;
     this._state = 'closed';
-    void this._run?.then((r) => r.kill()).catch(() => undefined);
+    this._run?.kill();
   }
 
   /** Cuts ADTS frames out of the byte stream as whole frames arrive. */
@@ -142,7 +130,7 @@ export class WasmAacEncoder implements AudioEncoderLike {
 
   private _fail(err: unknown): void {
     if (this._failed !== undefined) return;
-    this._failed = err instanceof AvpipeError ? err : new AvpipeError('ENCODER_FAILED', `wasm AAC encoder: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+    this._failed = toAvpipeError('ENCODER_FAILED', 'wasm AAC encoder', err);
     this._init.error(this._failed);
   }
 }

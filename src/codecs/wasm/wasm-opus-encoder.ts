@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module';
-import { AvpipeError } from '../../errors.js';
+import { AvpipeError, toAvpipeError } from '../../errors.js';
 import type { AudioData } from '../audio-data.js';
 import type { AudioEncoderConfig, AudioEncoderInit, AudioEncoderLike, CodecState } from '../codec-provider.js';
 import { EncodedAudioChunk, type AudioDecoderConfig } from '../encoded-chunk.js';
@@ -111,7 +111,7 @@ export class WasmOpusEncoder implements AudioEncoderLike {
     try {
       packet = this._encoder!.encode(Buffer.from(this._fifo.buffer, 0, this._fifo.byteLength), this._frame);
     } catch (err) {
-      this._init.error(new AvpipeError('ENCODER_FAILED', `Opus (wasm) failed: ${(err as Error).message}`, { cause: err }));
+      this._init.error(toAvpipeError('ENCODER_FAILED', 'Opus (wasm) failed', err));
       return;
     }
     this._fill = 0;

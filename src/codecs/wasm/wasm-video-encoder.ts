@@ -1,5 +1,5 @@
 import { VPX_CPU_USED } from '../../config/codecs.js';
-import { AvpipeError } from '../../errors.js';
+import { AvpipeError, toAvpipeError } from '../../errors.js';
 import { splitAnnexB } from '../avc.js';
 import type { CodecState, VideoEncoderConfig, VideoEncoderInit, VideoEncoderLike } from '../codec-provider.js';
 import { avcCodecStringFromAnnexB, h264ProfileOf } from '../codec-strings.js';
@@ -25,12 +25,11 @@ export class WasmVideoEncoder implements VideoEncoderLike {
   private _state: CodecState = 'unconfigured';
   private readonly _init: VideoEncoderInit;
   private _config: VideoEncoderConfig | undefined;
-  private _run: Promise<FfmpegWasmRun> | undefined;
+  private _run: FfmpegWasmRun | undefined;
   /** Timestamps and durations of the frames sent, in order, awaiting their access units. */
   private readonly _pending: { timestamp: number; duration: number }[] = [];
   /** Output bytes not yet cut into access units. */
   private _buffer: Uint8Array = new Uint8Array(0);
-  private _writing: Promise<void> = Promise.resolve();
   private _sentConfig = false;
   private _vp8 = false;
   /** IVF: the 32-byte file header is skipped once. */
@@ -68,8 +67,7 @@ export class WasmVideoEncoder implements VideoEncoderLike {
         '-b:v', String(config.bitrate), '-g', gop, '-keyint_min', gop, '-sc_threshold', '0', '-x264-params', 'aud=1', '-f', 'h264'];
     const args = [...input, ...codec, '-flush_packets', '1', '/out'];
     const frameBytes = (config.width * config.height * 3) / 2;
-    this._run = FfmpegWasmRun.start(args, frameBytes * RING_FRAMES, (bytes) => this._onOutput(bytes));
-    this._run.catch((err: unknown) => this._fail(err));
+    this._run = new FfmpegWasmRun(args, frameBytes * RING_FRAMES, (bytes) => this._onOutput(bytes), (err) => this._fail(err));
     this._state = 'configured';
   }
 
@@ -91,18 +89,12 @@ export class WasmVideoEncoder implements VideoEncoderLike {
     this._pending.push({ timestamp: frame.timestamp, duration: frame.duration ?? Math.round(1e6 / cfg.framerate) });
     // Tightly packed planes: the ring takes them as they are (copied in, then the frame is released).
     const parts = frame.planes().map((p) => (p.stride === p.width ? p.data.subarray(0, p.width * p.rows) : packPlane(p)));
-    this._writing = this._writing.then(async () => {
-      const run = await this._run!;
-      await run.write(parts);
-    }).finally(() => frame.close());
-    this._writing.catch((err: unknown) => this._fail(err));
+    this._run!.write(parts, () => frame.close());
   }
 
   async flush(): Promise<void> {
     if (this._state !== 'configured') throw new AvpipeError('INVALID_STATE', `flush() on a ${this._state} VideoEncoder`);
-    await this._writing.catch(() => undefined);
-    const run = await this._run!;
-    await run.finish(this._vp8 ? 'libvpx' : 'x264');
+    await this._run!.finish(this._vp8 ? 'libvpx' : 'x264');
     // The last access unit has no delimiter after it.
     if (this._buffer.length > 0 && !this._vp8) this._emitUnit(this._buffer);
     this._buffer = new Uint8Array(0);
@@ -112,7 +104,7 @@ export class WasmVideoEncoder implements VideoEncoderLike {
   close(): void {
     if (this._state === 'closed') return;
     this._state = 'closed';
-    void this._run?.then((r) => r.kill()).catch(() => undefined);
+    this._run?.kill();
   }
 
   /** Cuts the byte stream into frames: IVF frames for VP8, access units at their delimiters for H.264. */
@@ -175,7 +167,7 @@ export class WasmVideoEncoder implements VideoEncoderLike {
 
   private _fail(err: unknown): void {
     if (this._failed !== undefined) return;
-    this._failed = err instanceof AvpipeError ? err : new AvpipeError('ENCODER_FAILED', `wasm video encoder: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+    this._failed = toAvpipeError('ENCODER_FAILED', 'wasm video encoder', err);
     this._init.error(this._failed);
   }
 }
