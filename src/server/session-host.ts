@@ -33,11 +33,6 @@ export class SessionHost {
     this._opts = options;
   }
 
-  /** Sessions now running here. */
-  get size(): number {
-    return this._sessions.size;
-  }
-
   /** Starts a session from a publisher's offer; resolves with the answer. `onEnd` is told its result. */
   async open(id: string, name: string, init: PipelineConfigInit, offer: string, onEnd: (result: PipelineResult, stats: WebRtcSourceStats) => void): Promise<string> {
     const config = createPipelineConfig(init);

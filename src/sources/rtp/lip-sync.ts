@@ -76,11 +76,6 @@ export class LipSync<F> {
     return this._tracks.length - 1;
   }
 
-  /** True once the timeline's zero is decided (frames are being placed). */
-  get started(): boolean {
-    return this._zero !== undefined;
-  }
-
   /** Takes a frame of `track` with RTP time `rtpTimestamp`, arrived at `nowMs`; returns the frames now placed. */
   push(track: number, frame: F, rtpTimestamp: number, nowMs: number): PlacedFrame<F>[] {
     const t = this._track(track);

@@ -40,11 +40,6 @@ export function keepCandidates(sdp: string, hosts: readonly string[]): string {
   return `${out.join('\r\n')}\r\n`;
 }
 
-/** The `a=mid` of each m-line, in order (trickle PATCH bodies name theirs). */
-export function midsOf(sdp: string): string[] {
-  return lines(sdp).filter((l) => l.startsWith('a=mid:')).map((l) => l.slice(6));
-}
-
 /** The `a=candidate` lines of an SDP fragment (RFC 8840 trickle), with the mid each one follows. */
 export function candidatesOf(fragment: string): { mid: string | undefined; candidate: string }[] {
   const out: { mid: string | undefined; candidate: string }[] = [];

@@ -449,10 +449,10 @@ export class WebRtcSource extends SourceBase implements Source {
     return new TrackOutlet(i.kind, this._queue[i.kind], end, () => this._sendPli(i, Date.now()));
   }
 
-  /** Placed frames -> their track's outlet (undeclared tracks, which joined too late, are not recorded). */
+  /** Placed frames -> their track's outlet (tracks not recorded have none after prepare()). */
   private _deliver(placed: PlacedFrame<{ inbound: Inbound; frame: RtpFrame }>[]): void {
     for (const { frame: { inbound: i, frame }, timestamp } of placed) {
-      if (i.outlet === undefined || (this._prepared && !this._declared.some((t) => t.id === i.id))) continue;
+      if (i.outlet === undefined) continue;
       if (i.kind === 'audio') {
         const duration = i.codec.codec === 'opus' ? opusPacketDurationUs(frame.data) : Math.round((frame.data.length * 1e6) / i.clockRate);
         i.outlet.push(new EncodedChunk({ type: 'key', timestamp, data: frame.data, ...(duration === undefined ? {} : { duration }) }));
