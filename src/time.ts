@@ -28,3 +28,39 @@ export function usToSeconds(us: Microseconds): number {
  * lost packet must not shift what follows). Sample clocks re-anchor on it.
  */
 export const AUDIO_GAP_US = 10_000;
+
+/**
+ * A sample counter anchored at the first buffer's time: audio placed by it is gapless and drift-free
+ * whatever rounding its own timestamps carry, while a forward jump of more than {@link AUDIO_GAP_US}
+ * re-anchors it, so audio after a gap keeps its place. The rate may change (the counter restarts).
+ */
+export class SampleClock {
+  private _rate = 0;
+  private _origin = 0;
+  private _samples = 0;
+  private _started = false;
+
+  /**
+   * Places `n` samples at `rate` that say they start at `timestamp` (undefined: they follow on);
+   * returns their time and the gap jumped (0 if none).
+   */
+  place(timestamp: Microseconds | undefined, n: number, rate: number): { timestamp: Microseconds; gap: Microseconds } {
+    let gap = 0;
+    if (!this._started || rate !== this._rate) {
+      this._started = true;
+      this._rate = rate;
+      this._origin = timestamp ?? 0;
+      this._samples = 0;
+    } else if (timestamp !== undefined) {
+      const expected = this._origin + Math.round((this._samples * US_PER_SECOND) / rate);
+      if (timestamp - expected > AUDIO_GAP_US) {
+        gap = timestamp - expected;
+        this._origin = timestamp;
+        this._samples = 0;
+      }
+    }
+    const at = this._origin + Math.round((this._samples * US_PER_SECOND) / rate);
+    this._samples += n;
+    return { timestamp: at, gap };
+  }
+}

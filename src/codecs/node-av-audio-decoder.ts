@@ -2,7 +2,7 @@ import type { CodecContext, Frame, SoftwareResampleContext } from 'node-av/lib';
 import { AudioData } from './audio-data.js';
 import type { AudioDecoderInit } from './codec-provider.js';
 import type { AudioDecoderConfig } from './encoded-chunk.js';
-import { AUDIO_GAP_US } from '../time.js';
+import { SampleClock } from '../time.js';
 import { NodeAvDecoder } from './node-av-decoder.js';
 import type { NodeAv } from './node-av-loader.js';
 
@@ -11,15 +11,14 @@ import type { NodeAv } from './node-av-loader.js';
  * out as f32-planar at the stream's own rate and channel count; other sample formats go through
  * swresample. Timestamps come from a sample counter anchored at the first packet, so a stream of
  * packets with rounded or missing timestamps still yields gapless, drift-free audio; a packet whose
- * time is more than {@link AUDIO_GAP_US} past the counter (a live track's mute or lost packets) re-anchors
+ * time is more than {@link SampleClock}'s gap past the counter (a live track's mute or lost packets) re-anchors
  * it, so the audio after a gap keeps its place.
  */
 export class NodeAvAudioDecoder extends NodeAvDecoder<AudioDecoderConfig> {
   private readonly _output: (data: AudioData) => void;
   private _swr: SoftwareResampleContext | undefined;
   private _swrKey = '';
-  private _origin: number | undefined;
-  private _samples = 0;
+  private _clock = new SampleClock();
 
   constructor(av: NodeAv, init: AudioDecoderInit) {
     super(av, init.error);
@@ -35,8 +34,7 @@ export class NodeAvAudioDecoder extends NodeAvDecoder<AudioDecoderConfig> {
   protected setup(ctx: CodecContext, config: AudioDecoderConfig): void {
     ctx.sampleRate = config.sampleRate;
     ctx.channelLayout = this.av.lib.avChannelLayoutDefault(config.numberOfChannels);
-    this._origin = undefined;
-    this._samples = 0;
+    this._clock = new SampleClock();
   }
 
   protected emit(frame: Frame): void {
@@ -52,14 +50,7 @@ export class NodeAvAudioDecoder extends NodeAvDecoder<AudioDecoderConfig> {
       this._convert(frame, planes);
     }
     const ts = frame.bestEffortTimestamp !== C.AV_NOPTS_VALUE ? frame.bestEffortTimestamp : frame.pts;
-    if (this._origin === undefined) {
-      this._origin = ts === C.AV_NOPTS_VALUE ? 0 : Number(ts);
-    } else if (ts !== C.AV_NOPTS_VALUE && Number(ts) - (this._origin + Math.round((this._samples * 1e6) / rate)) > AUDIO_GAP_US) {
-      this._origin = Number(ts);
-      this._samples = 0;
-    }
-    const timestamp = this._origin + Math.round((this._samples * 1e6) / rate);
-    this._samples += n;
+    const { timestamp } = this._clock.place(ts === C.AV_NOPTS_VALUE ? undefined : Number(ts), n, rate);
     this._output(new AudioData({ format: 'f32-planar', sampleRate: rate, numberOfFrames: n, numberOfChannels: channels, timestamp, data: planes }));
   }
 

@@ -1,7 +1,7 @@
 import type { SoftwareResampleContext } from 'node-av/lib';
 import { AudioData } from '../codecs/audio-data.js';
 import type { NodeAv } from '../codecs/node-av-loader.js';
-import { AUDIO_GAP_US } from '../time.js';
+import { SampleClock } from '../time.js';
 
 /**
  * Resamples f32-planar audio to another rate and channel count with FFmpeg's swresample (native
@@ -16,10 +16,8 @@ export class AudioResampler {
   private _key = '';
   private _origin: number | undefined;
   private _out = 0;
-  /** The input's own clock: where its next sample should fall, to see gaps. */
-  private _inRate: number | undefined;
-  private _inOrigin: number | undefined;
-  private _in = 0;
+  /** The input's own clock, to see its gaps. */
+  private readonly _inClock = new SampleClock();
 
   constructor(av: NodeAv, sampleRate: number, channels: number) {
     this._av = av;
@@ -44,19 +42,7 @@ export class AudioResampler {
     }
     this._origin ??= data.timestamp;
     // A gap in the input (a live track's mute, lost packets) moves the output on by as much.
-    if (this._inRate === data.sampleRate) {
-      const expected = this._inOrigin! + Math.round((this._in * 1e6) / data.sampleRate);
-      if (data.timestamp - expected > AUDIO_GAP_US) {
-        this._origin! += data.timestamp - expected;
-        this._inOrigin = data.timestamp;
-        this._in = 0;
-      }
-    } else {
-      this._inRate = data.sampleRate;
-      this._inOrigin = data.timestamp;
-      this._in = 0;
-    }
-    this._in += data.numberOfFrames;
+    this._origin += this._inClock.place(data.timestamp, data.numberOfFrames, data.sampleRate).gap;
     const inPlanes = data.planes().map((p) => Buffer.from(p.buffer, p.byteOffset, data.numberOfFrames * 4));
     const room = this._swr.getOutSamples(data.numberOfFrames) + 16;
     const out = Array.from({ length: this.channels }, () => new Float32Array(room));
