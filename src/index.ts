@@ -1,6 +1,6 @@
 export { AudioData, type AudioDataInit, type AudioSampleFormat } from './codecs/audio-data.js';
 export type {
-  AudioEncoderConfig, AudioEncoderInit, AudioEncoderLike, CodecProvider, CodecState, VideoEncoderConfig,
+  AudioEncoderConfig, AudioEncoderInit, AudioEncoderLike, CodecProvider, CodecState, ImageEncoderLike, VideoEncoderConfig,
   VideoEncoderInit, VideoEncoderLike,
 } from './codecs/codec-provider.js';
 export {
@@ -26,6 +26,9 @@ export {
   type FileSourceInit, type LimitsInit, type PipelineConfigInit, type QueueInit, type TestSourceInit, type TrackInfo,
 } from './config/pipeline-config.js';
 export { AudioMixer, type AudioRoute } from './convert/audio-mixer.js';
+export { AudioResampler } from './convert/audio-resampler.js';
+export { TsFrameScaler, type FrameScaler } from './convert/frame-scaler.js';
+export { SincResampler } from './convert/sinc-resampler.js';
 export { VideoRate } from './convert/video-rate.js';
 export { PRESETS, PRESET_NAMES, isPresetName, type Preset, type PresetName } from './config/presets.js';
 export { validateConfig } from './config/validate.js';

@@ -37,7 +37,7 @@ const ENCODING_HELP = `  --size WxH               frame size
   --thumbnail-size WxH     thumbnail size (default: the video's)
   --upload-dir DIR         copy every finished file, segment and image there (local copies kept)
   --codec-provider P       native | wasm | auto (default auto: native FFmpeg when it loads, else
-                           WebAssembly; wasm encodes H.264 and Opus so far)
+                           WebAssembly: every codec avpipe encodes and decodes, slower)
   --json                   print the result as JSON on stdout, nothing else`;
 
 /** Usage text. */

@@ -1,4 +1,7 @@
 import type { SpeedPreset } from '../config/codecs.js';
+import type { ImageFormat } from '../config/outputs.js';
+import type { AudioResampler } from '../convert/audio-resampler.js';
+import type { FrameScaler } from '../convert/frame-scaler.js';
 import type { AudioData } from './audio-data.js';
 import type {
   AudioDecoderConfig, EncodedAudioChunk, EncodedChunk, EncodedChunkMetadata, EncodedVideoChunk, VideoDecoderConfig,
@@ -104,6 +107,17 @@ export type VideoDecoderLike = DecoderLike<VideoDecoderConfig>;
 /** A WebCodecs-shaped AudioDecoder. */
 export type AudioDecoderLike = DecoderLike<AudioDecoderConfig>;
 
+/** Still images (thumbnails) from frames: a whole JPEG or PNG file per frame, scaled to the encoder's size. */
+export interface ImageEncoderLike {
+  readonly format: ImageFormat;
+  readonly width: number;
+  readonly height: number;
+  /** One image file's bytes. Does not close the frame. */
+  encode(frame: VideoFrame): Promise<Uint8Array>;
+  /** Idempotent. */
+  close(): void;
+}
+
 /**
  * The codec seam: a factory of WebCodecs-shaped encoders and decoders. A platform's own WebCodecs, a native addon
  * or a wasm build can stand behind it.
@@ -116,4 +130,12 @@ export interface CodecProvider {
   /** Decoders, for sources that give encoded media (files); absent on encode-only providers. */
   createVideoDecoder?(init: VideoDecoderInit): VideoDecoderLike;
   createAudioDecoder?(init: AudioDecoderInit): AudioDecoderLike;
+  /**
+   * Converters on the same platform as the codecs: a scaler to one I420 size, a resampler to one
+   * rate and channel count. Absent: the graph takes avpipe's own, in TypeScript.
+   */
+  createVideoScaler?(width: number, height: number): FrameScaler;
+  createAudioResampler?(sampleRate: number, channels: number): AudioResampler;
+  /** Thumbnails' encoder; absent on providers that make no images. */
+  createImageEncoder?(format: ImageFormat, width: number, height: number): ImageEncoderLike;
 }

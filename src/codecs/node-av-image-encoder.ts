@@ -1,6 +1,7 @@
 import type { SoftwareScaleContext } from 'node-av/lib';
 import type { ImageFormat } from '../config/outputs.js';
 import { AvpipeError } from '../errors.js';
+import type { ImageEncoderLike } from './codec-provider.js';
 import type { NodeAv } from './node-av-loader.js';
 import { NodeAvEncoderSession, encoderError } from './node-av-session.js';
 import type { VideoFrame } from './video-frame.js';
@@ -9,7 +10,7 @@ import type { VideoFrame } from './video-frame.js';
  * Still images from video frames: FFmpeg's mjpeg or png encoder (node-av), with swscale doing the
  * scaling and the conversion (full-range YUV for JPEG, RGB for PNG) in one pass. Native code only.
  */
-export class NodeAvImageEncoder {
+export class NodeAvImageEncoder implements ImageEncoderLike {
   readonly format: ImageFormat;
   readonly width: number;
   readonly height: number;
@@ -50,8 +51,8 @@ export class NodeAvImageEncoder {
     });
   }
 
-  /** Encodes one frame into a whole image file's bytes. Does not close the frame. */
-  encode(src: VideoFrame): Uint8Array {
+  /** Encodes one frame into a whole image file's bytes (synchronously, native code). Does not close the frame. */
+  async encode(src: VideoFrame): Promise<Uint8Array> {
     const { SoftwareScaleContext, FFmpegError } = this._av.lib;
     const C = this._av.constants;
     try {

@@ -1,14 +1,21 @@
+import { SwrResampler } from '../convert/swr-resampler.js';
+import { VideoScaler } from '../convert/video-scaler.js';
+import type { ImageFormat } from '../config/outputs.js';
 import type {
   AudioDecoderInit, AudioDecoderLike, AudioEncoderInit, AudioEncoderLike, CodecProvider, VideoDecoderInit, VideoDecoderLike,
   VideoEncoderInit, VideoEncoderLike,
 } from './codec-provider.js';
 import { NodeAvAudioDecoder } from './node-av-audio-decoder.js';
 import { NodeAvAudioEncoder } from './node-av-audio-encoder.js';
+import { NodeAvImageEncoder } from './node-av-image-encoder.js';
 import { loadNodeAv, type NodeAv } from './node-av-loader.js';
 import { NodeAvVideoDecoder } from './node-av-video-decoder.js';
 import { NodeAvVideoEncoder } from './node-av-video-encoder.js';
 
-/** The native provider: FFmpeg 8 encoders (libx264, libvpx, libopus, aac) and decoders through node-av, WebCodecs-shaped. */
+/**
+ * The native provider: FFmpeg 8 encoders (libx264, libvpx, libopus, aac) and decoders through node-av, WebCodecs-shaped,
+ * FFmpeg's swscale and swresample as its converters, and its mjpeg and png encoders for thumbnails.
+ */
 export class NodeAvProvider implements CodecProvider {
   readonly name = 'node-av';
   private readonly _av: NodeAv;
@@ -36,5 +43,17 @@ export class NodeAvProvider implements CodecProvider {
 
   createAudioDecoder(init: AudioDecoderInit): AudioDecoderLike {
     return new NodeAvAudioDecoder(this._av, init);
+  }
+
+  createVideoScaler(width: number, height: number): VideoScaler {
+    return new VideoScaler(this._av, width, height);
+  }
+
+  createAudioResampler(sampleRate: number, channels: number): SwrResampler {
+    return new SwrResampler(this._av, sampleRate, channels);
+  }
+
+  createImageEncoder(format: ImageFormat, width: number, height: number): NodeAvImageEncoder {
+    return new NodeAvImageEncoder(this._av, format, width, height);
   }
 }

@@ -52,6 +52,16 @@ export function copyPlane(src: Uint8Array, srcStride: number, dst: Uint8Array, d
   for (let r = 0; r < rows; r++) dst.set(src.subarray(r * srcStride, r * srcStride + width), dstOffset + r * dstStride);
 }
 
+/** A frame's planes without row padding: views where a plane is already tight, copies where it is not. */
+export function tightPlanes(frame: VideoFrame): Uint8Array[] {
+  return frame.planes().map((p) => {
+    if (p.stride === p.width) return p.data.subarray(0, p.width * p.rows);
+    const out = new Uint8Array(p.width * p.rows);
+    copyPlane(p.data, p.stride, out, 0, p.width, p.width, p.rows);
+    return out;
+  });
+}
+
 /**
  * A raw video frame, shaped like WebCodecs' VideoFrame. It may view memory it does not own (a
  * source's prepared pattern, a decoder's frame): `close()` releases it and runs the owner's hook.

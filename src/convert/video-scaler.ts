@@ -2,12 +2,13 @@ import type { AVPixelFormat } from 'node-av/constants';
 import type { SoftwareScaleContext } from 'node-av/lib';
 import type { NodeAv } from '../codecs/node-av-loader.js';
 import { VideoFrame, i420Layout, i420Size } from '../codecs/video-frame.js';
+import type { FrameScaler } from './frame-scaler.js';
 
 /**
  * Scales I420 frames to another size (and other pixel formats to I420) with FFmpeg's swscale (bilinear, native code: no per-pixel
  * JavaScript on the hot path). One context per input size, rebuilt if the input size changes.
  */
-export class VideoScaler {
+export class VideoScaler implements FrameScaler {
   readonly width: number;
   readonly height: number;
   private readonly _av: NodeAv;

@@ -5,16 +5,16 @@ import { audioCodecString, videoCodecString } from '../codecs/codec-strings.js';
 import { DecoderNode, type DecoderStats } from '../codecs/decoder-node.js';
 import { EncoderNode, type EncoderStats } from '../codecs/encoder-node.js';
 import type { EncodedAudioOutput, EncodedChunk, EncodedOutput, EncodedVideoOutput } from '../codecs/encoded-chunk.js';
-import { loadNodeAv } from '../codecs/node-av-loader.js';
 import type { VideoFrame } from '../codecs/video-frame.js';
 import type { AudioCodecName, VideoCodecName } from '../config/codecs.js';
 import { allowedCodecs, codecsFor, outputName, rawMediaOf, takesMedia, type OutputSpec } from '../config/outputs.js';
 import { AUDIO_CODEC_OF, VIDEO_CODEC_OF, type PipelineConfig, type TrackInfo } from '../config/pipeline-config.js';
 import { AudioMixer } from '../convert/audio-mixer.js';
-import { AudioResampler } from '../convert/audio-resampler.js';
+import type { AudioResampler } from '../convert/audio-resampler.js';
+import { TsFrameScaler } from '../convert/frame-scaler.js';
 import { MixerNode } from '../convert/mixer-node.js';
 import { VideoRate } from '../convert/video-rate.js';
-import { VideoScaler } from '../convert/video-scaler.js';
+import { SincResampler } from '../convert/sinc-resampler.js';
 import { AvpipeError, toAvpipeError } from '../errors.js';
 import type { QueueStats } from '../queues/bounded-queue.js';
 import { QueueNode } from '../queues/queue-node.js';
@@ -477,8 +477,7 @@ async function videoBranch(init: GraphInit, track: Extract<TrackInfo, { kind: 'v
   const needsScale = track.width !== enc.width || track.height !== enc.height;
   // Decoded input may be variable-rate or another rate: the output is always constant-rate.
   const needsRate = track.encoded !== undefined || track.fps !== enc.fps;
-  const av = needsScale ? await loadNodeAv() : undefined;
-  const scaler = av === undefined ? undefined : new VideoScaler(av, enc.width, enc.height);
+  const scaler = !needsScale ? undefined : provider.createVideoScaler?.(enc.width, enc.height) ?? new TsFrameScaler(enc.width, enc.height);
   const rate = needsRate ? new VideoRate(enc.fps) : undefined;
   const keyUs = keyframeIntervalUs(config);
   const encoder = !encode ? undefined : EncoderNode.video(provider, {
@@ -529,10 +528,10 @@ async function audioBranch(init: GraphInit, tracks: Extract<TrackInfo, { kind: '
   // Decoded channel counts may change mid-stream, so decoded audio always passes the resampler
   // (which hands through what already fits).
   const needsResample = (t: Extract<TrackInfo, { kind: 'audio' }>): boolean => t.encoded !== undefined || t.sampleRate !== enc.sampleRate || t.channels !== enc.channels;
-  const av = tracks.some(needsResample) ? await loadNodeAv() : undefined;
   const inputs = tracks.map((track, i) => {
     const decoder = track.encoded === undefined ? undefined : DecoderNode.audio(provider, track.encoded.decoderConfig, DECODE_QUEUE, tracks.length > 1 ? `audio-decoder-${i}` : 'audio-decoder');
-    const resampler = needsResample(track) ? new AudioResampler(av!, enc.sampleRate, enc.channels) : undefined;
+    const resampler: AudioResampler | undefined = !needsResample(track) ? undefined
+      : provider.createAudioResampler?.(enc.sampleRate, enc.channels) ?? new SincResampler(enc.sampleRate, enc.channels);
     return { track, decoder, resampler };
   });
   const useMixer = tracks.length > 1 || tracks.some((t) => t.encoded !== undefined || (t.route ?? 'both') !== 'both');

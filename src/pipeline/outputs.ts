@@ -4,7 +4,6 @@ import type { OutputSpec } from '../config/outputs.js';
 import type { PipelineConfig } from '../config/pipeline-config.js';
 import { AvpipeError } from '../errors.js';
 import { FileOutput, type FileOutputResult } from '../sinks/file-output.js';
-import { loadNodeAv } from '../codecs/node-av-loader.js';
 import { ImageOutput, imageSize, type ImagesOutputResult } from '../sinks/image-output.js';
 import { HlsOutput, type SegmentsOutputResult } from '../sinks/hls-output.js';
 import type { OutputNode } from '../sinks/output-node.js';
@@ -45,8 +44,12 @@ export async function buildOutput(spec: OutputSpec, ctx: OutputContext): Promise
       }, ctx.onSize, ctx.onFile) as OutputNode<unknown, OutputResult>;
     case 'segments':
       return new HlsOutput(spec, { ...(t.video === undefined ? {} : { video: t.video }), ...(t.audio === undefined ? {} : { audio: t.audio }) }, ctx.onFile) as OutputNode<unknown, OutputResult>;
-    case 'images':
-      return new ImageOutput(await loadNodeAv(), spec, imageSize(spec, config.encoding), ctx.onFile) as OutputNode<unknown, OutputResult>;
+    case 'images': {
+      const provider = await ctx.provider();
+      const size = imageSize(spec, config.encoding);
+      if (provider.createImageEncoder === undefined) throw new AvpipeError('CONFIG_INVALID', `the ${provider.name} codec provider makes no images (${spec.template})`);
+      return new ImageOutput(provider.createImageEncoder(spec.format, size.width, size.height), spec, ctx.onFile) as OutputNode<unknown, OutputResult>;
+    }
     case 'stream': {
       if (spec.protocol === 'websocket') {
         // ws is loaded only by runs that use it (start-up is paid by every command).

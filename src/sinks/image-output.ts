@@ -1,7 +1,6 @@
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
-import { NodeAvImageEncoder } from '../codecs/node-av-image-encoder.js';
-import type { NodeAv } from '../codecs/node-av-loader.js';
+import type { ImageEncoderLike } from '../codecs/codec-provider.js';
 import type { VideoFrame } from '../codecs/video-frame.js';
 import { fillTemplate, type ImageFormat, type ImagesOutputSpec } from '../config/outputs.js';
 import { AvpipeError, toAvpipeError } from '../errors.js';
@@ -35,7 +34,7 @@ export interface ImagesOutputResult {
 export class ImageOutput implements OutputNode<VideoFrame, ImagesOutputResult> {
   readonly spec: ImagesOutputSpec;
   readonly writable: WritableStream<VideoFrame>;
-  private readonly _encoder: NodeAvImageEncoder;
+  private readonly _encoder: ImageEncoderLike;
   private readonly _intervalUs: Microseconds;
   private readonly _images: { path: string; timestampMs: number; bytes: number }[] = [];
   private _nextUs: Microseconds = 0;
@@ -46,11 +45,12 @@ export class ImageOutput implements OutputNode<VideoFrame, ImagesOutputResult> {
 
   private readonly _onFile: FileDone | undefined;
 
-  constructor(av: NodeAv, spec: ImagesOutputSpec, size: { width: number; height: number }, onFile?: FileDone) {
+  /** `encoder` makes images of `spec.format` at the thumbnail size; the output closes it. */
+  constructor(encoder: ImageEncoderLike, spec: ImagesOutputSpec, onFile?: FileDone) {
     this.spec = spec;
     this._onFile = onFile;
     this._intervalUs = Math.round(spec.interval * 1e6);
-    this._encoder = new NodeAvImageEncoder(av, spec.format, size.width, size.height);
+    this._encoder = encoder;
     this.writable = new WritableStream<VideoFrame>({
       write: async (frame) => {
         try {
@@ -106,7 +106,7 @@ export class ImageOutput implements OutputNode<VideoFrame, ImagesOutputResult> {
     // Frame times are rounded to microseconds: a frame half a frame early still counts as on time.
     const slack = Math.round((frame.duration ?? 1000) / 2);
     if (t + slack < this._nextUs) return;
-    const data = this._encoder.encode(frame);
+    const data = await this._encoder.encode(frame);
     // Named by the interval it stands for: a frame taken late (a live run that dropped) keeps its slot's number.
     const slot = Math.floor((t + slack) / this._intervalUs);
     const path = fillTemplate(this.spec.template, slot);

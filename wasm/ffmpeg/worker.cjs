@@ -5,8 +5,9 @@
 // compiled once per process and only instantiated here. exec() is synchronous: hence the worker.
 //
 // workerData: { module: WebAssembly.Module, factory: path of ffmpeg-core.js, args: string[],
-//               ring: SharedArrayBuffer, ctl: SharedArrayBuffer (Int32 [written, read, closed]) }
-// posts: { out: Uint8Array } ... then { done: exitCode, log: string[] }
+//               ring: SharedArrayBuffer, ctl: SharedArrayBuffer (Int32 [written, read, closed]),
+//               outputs: number of output devices: /out, then /out1, /out2 ... }
+// posts: { out: Uint8Array, to: output index } ... then { done: exitCode, log: string[] }
 'use strict';
 const { workerData, parentPort } = require('node:worker_threads');
 
@@ -53,16 +54,19 @@ createFFmpegCore({
     },
   });
   FS.mkdev('/in', input);
-  const output = FS.makedev(64, 1);
-  FS.registerDevice(output, {
-    open() {}, close() {}, read() { return 0; },
-    write(_stream, buffer, offset, length) {
-      // `buffer` is Emscripten's heap as an Int8Array: post the bytes as a Uint8Array copy.
-      parentPort.postMessage({ out: new Uint8Array(buffer.buffer, buffer.byteOffset + offset, length).slice() });
-      return length;
-    },
-  });
-  FS.mkdev('/out', output);
+  for (let to = 0; to < (workerData.outputs || 1); to++) {
+    const output = FS.makedev(64, 1 + to);
+    FS.registerDevice(output, {
+      open() {}, close() {}, read() { return 0; },
+      write(_stream, buffer, offset, length) {
+        // `buffer` is Emscripten's heap as an Int8Array: post the bytes as a Uint8Array copy.
+        const out = new Uint8Array(buffer.buffer, buffer.byteOffset + offset, length).slice();
+        parentPort.postMessage({ out, to }, [out.buffer]);
+        return length;
+      },
+    });
+    FS.mkdev(to === 0 ? '/out' : `/out${to}`, output);
+  }
   core.setLogger(({ message }) => {
     log.push(message);
     if (log.length > 50) log.shift();

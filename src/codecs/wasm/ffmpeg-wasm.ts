@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { AvpipeError } from '../../errors.js';
+import { AvpipeError, type AvpipeErrorCode } from '../../errors.js';
 
 /** Where @ffmpeg/core's single-thread build lives. */
 function corePaths(): { factory: string; wasm: string } {
@@ -28,6 +28,22 @@ export function ffmpegWasmModule(): Promise<WasmModule> {
 /** The worker script: plain JavaScript under wasm/, the same path from src/ (tests) and dist/. */
 const WORKER = fileURLToPath(new URL('../../../wasm/ffmpeg/worker.cjs', import.meta.url));
 
+/** What one run is given. */
+export interface FfmpegWasmRunInit {
+  /** ffmpeg's arguments: it reads `/in` and writes `/out` (and `/out1` ... when `outputs` > 1). */
+  args: readonly string[];
+  /** The input ring's size: how much input may wait for ffmpeg. */
+  ringBytes: number;
+  /** Each output's bytes as they are written, with the output's index. */
+  onOutput: (bytes: Uint8Array, to: number) => void;
+  /** A failure (the worker, a write after ffmpeg exited); possibly called more than once. */
+  onError: (err: unknown) => void;
+  /** How many output devices; 1 by default. */
+  outputs?: number;
+  /** The code a failure is reported with: ENCODER_FAILED by default, SOURCE_FAILED for decoders. */
+  errorCode?: AvpipeErrorCode;
+}
+
 /** A started worker: its ring, control words and exit. */
 interface Started {
   worker: Worker;
@@ -46,15 +62,17 @@ interface Started {
 export class FfmpegWasmRun {
   private readonly _started: Promise<Started>;
   private readonly _onError: (err: unknown) => void;
+  private readonly _code: AvpipeErrorCode;
   private _queue: Promise<void> = Promise.resolve();
   private _pending = 0;
   private _exited = false;
 
-  /** Starts `ffmpeg args...` reading `/in` and writing `/out` (the module is compiled on first use). */
-  constructor(args: readonly string[], ringBytes: number, onOutput: (bytes: Uint8Array) => void, onError: (err: unknown) => void) {
-    this._onError = onError;
-    this._started = ffmpegWasmModule().then((module) => this._spawn(module, args, ringBytes, onOutput));
-    this._started.catch(onError);
+  /** Starts `ffmpeg args...` (the module is compiled on first use). */
+  constructor(init: FfmpegWasmRunInit) {
+    this._onError = init.onError;
+    this._code = init.errorCode ?? 'ENCODER_FAILED';
+    this._started = ffmpegWasmModule().then((module) => this._spawn(module, init));
+    this._started.catch(init.onError);
   }
 
   /** Writes queued and not yet taken by the ring. */
@@ -81,7 +99,7 @@ export class FfmpegWasmRun {
     Atomics.store(ctl, 2, 1);
     Atomics.notify(ctl, 0);
     const { code, log } = await done;
-    if (code !== 0) throw new AvpipeError('ENCODER_FAILED', `ffmpeg.wasm (${what}) exited with ${code}: ${log.slice(-3).join(' | ')}`);
+    if (code !== 0) throw new AvpipeError(this._code, `ffmpeg.wasm (${what}) exited with ${code}: ${log.slice(-3).join(' | ')}`);
   }
 
   /** Stops the run at once. Idempotent. */
@@ -90,14 +108,14 @@ export class FfmpegWasmRun {
     void this._started.then((s) => s.worker.terminate()).catch(() => undefined);
   }
 
-  private _spawn(module: WasmModule, args: readonly string[], ringBytes: number, onOutput: (bytes: Uint8Array) => void): Started {
+  private _spawn(module: WasmModule, { args, ringBytes, onOutput, outputs = 1 }: FfmpegWasmRunInit): Started {
     const ringBuffer = new SharedArrayBuffer(ringBytes);
     const ctlBuffer = new SharedArrayBuffer(12);
-    const worker = new Worker(WORKER, { workerData: { module, factory: corePaths().factory, args: [...args], ring: ringBuffer, ctl: ctlBuffer } });
+    const worker = new Worker(WORKER, { workerData: { module, factory: corePaths().factory, args: [...args], ring: ringBuffer, ctl: ctlBuffer, outputs } });
     if (this._exited) void worker.terminate();
     const done = new Promise<{ code: number; log: string[] }>((resolve, reject) => {
-      worker.on('message', (m: { out?: Uint8Array; done?: number; log?: string[] }) => {
-        if (m.out !== undefined) onOutput(m.out);
+      worker.on('message', (m: { out?: Uint8Array; to?: number; done?: number; log?: string[] }) => {
+        if (m.out !== undefined) onOutput(m.out, m.to ?? 0);
         if (m.done !== undefined) {
           this._exited = true;
           resolve({ code: m.done, log: m.log ?? [] });
@@ -106,7 +124,7 @@ export class FfmpegWasmRun {
       });
       worker.on('error', (err) => {
         this._exited = true;
-        reject(new AvpipeError('ENCODER_FAILED', `ffmpeg.wasm failed: ${err.message}`, { cause: err }));
+        reject(new AvpipeError(this._code, `ffmpeg.wasm failed: ${err.message}`, { cause: err }));
       });
     });
     done.catch(this._onError);
@@ -119,7 +137,7 @@ export class FfmpegWasmRun {
     for (const part of parts) {
       let off = 0;
       while (off < part.length) {
-        if (this._exited) throw new AvpipeError('ENCODER_FAILED', 'ffmpeg.wasm exited before taking all its input');
+        if (this._exited) throw new AvpipeError(this._code, 'ffmpeg.wasm exited before taking all its input');
         const written = Atomics.load(ctl, 0);
         const read = Atomics.load(ctl, 1);
         const space = size - (written - read);

@@ -49,7 +49,7 @@ export class WasmAacEncoder implements AudioEncoderLike {
       '-f', 'f32le', '-ar', String(config.sampleRate), '-ac', String(config.numberOfChannels), '-i', '/in',
       '-c:a', 'aac', '-b:a', String(config.bitrate), '-flush_packets', '1', '-f', 'adts', '/out',
     ];
-    this._run = new FfmpegWasmRun(args, config.sampleRate * config.numberOfChannels * 4, (bytes) => this._onOutput(bytes), (err) => this._fail(err));
+    this._run = new FfmpegWasmRun({ args, ringBytes: config.sampleRate * config.numberOfChannels * 4, onOutput: (bytes) => this._onOutput(bytes), onError: (err) => this._fail(err) });
     this._state = 'configured';
   }
 

@@ -1,36 +1,72 @@
+import type { ImageFormat } from '../../config/outputs.js';
+import { AvpipeError } from '../../errors.js';
 import type { AudioData } from '../audio-data.js';
-import type { AudioEncoderConfig, AudioEncoderInit, AudioEncoderLike, CodecProvider, CodecState, VideoEncoderInit, VideoEncoderLike } from '../codec-provider.js';
+import type {
+  AudioDecoderInit, AudioDecoderLike, AudioEncoderConfig, AudioEncoderInit, AudioEncoderLike, CodecProvider, CodecState, ImageEncoderLike, VideoDecoderInit, VideoDecoderLike,
+  VideoEncoderConfig, VideoEncoderInit, VideoEncoderLike,
+} from '../codec-provider.js';
 import { WasmAacEncoder } from './wasm-aac-encoder.js';
+import { WasmAudioDecoder } from './wasm-audio-decoder.js';
+import { WasmImageEncoder } from './wasm-image-encoder.js';
 import { WasmOpusEncoder } from './wasm-opus-encoder.js';
+import { WasmVideoDecoder } from './wasm-video-decoder.js';
 import { WasmVideoEncoder } from './wasm-video-encoder.js';
+import { WasmVp9Encoder } from './wasm-vp9-encoder.js';
+import type { VideoFrame } from '../video-frame.js';
 
 /**
- * The codec provider on WebAssembly alone, for hosts where no native addon installs: H.264 from x264
- * in ffmpeg.wasm (in worker threads), AAC from FFmpeg's encoder in ffmpeg.wasm, and Opus from libopus
- * in `opusscript` (ffmpeg.wasm's stereo libopus crashes). So far it encodes only (no decoders, no
- * VP8/VP9): issue #6 has the rest.
+ * The codec provider on WebAssembly alone, for hosts where no native addon installs:
+ * - encoders: H.264 (x264) and VP8 (libvpx) in ffmpeg.wasm, VP9 (libvpx-vp9) from libav.js, AAC
+ *   (FFmpeg's aac) in ffmpeg.wasm, Opus from libopus in `opusscript` (ffmpeg.wasm's stereo libopus
+ *   and its VP9 crash, so those go to the other builds), each video and AAC encoder in a worker thread;
+ * - decoders: FFmpeg's h264, hevc, vp8, vp9, aac, mp3, opus, vorbis, flac, PCM and G.711 in ffmpeg.wasm;
+ * - thumbnails: FFmpeg's mjpeg and png encoders in ffmpeg.wasm.
+ * Scaling and resampling take avpipe's TypeScript converters (the provider names none of its own).
  */
 export class WasmProvider implements CodecProvider {
   readonly name = 'wasm';
 
   createVideoEncoder(init: VideoEncoderInit): VideoEncoderLike {
-    return new WasmVideoEncoder(init);
+    return new PickedEncoder<VideoEncoderConfig, VideoFrame>((config) => (/^vp09\b|^vp9$/.test(config.codec) ? new WasmVp9Encoder(init) : new WasmVideoEncoder(init)));
   }
 
   createAudioEncoder(init: AudioEncoderInit): AudioEncoderLike {
-    return new WasmAudioEncoder(init);
+    return new PickedEncoder<AudioEncoderConfig, AudioData>((config) => (config.codec === 'opus' ? new WasmOpusEncoder(init) : new WasmAacEncoder(init)));
+  }
+
+  createVideoDecoder(init: VideoDecoderInit): VideoDecoderLike {
+    return new WasmVideoDecoder(init);
+  }
+
+  createAudioDecoder(init: AudioDecoderInit): AudioDecoderLike {
+    return new WasmAudioDecoder(init);
+  }
+
+  createImageEncoder(format: ImageFormat, width: number, height: number): ImageEncoderLike {
+    return new WasmImageEncoder(format, width, height);
   }
 }
 
-/** The audio encoder for the codec `configure()` names: Opus (opusscript) or AAC (ffmpeg.wasm). */
-class WasmAudioEncoder implements AudioEncoderLike {
+/** The part of an encoder {@link PickedEncoder} forwards to. */
+interface AnyEncoder<C, I> {
+  readonly state: CodecState;
+  readonly encodeQueueSize: number;
+  ondequeue: (() => void) | null;
+  configure(config: C): void;
+  encode(input: I, options?: { keyFrame?: boolean }): void;
+  flush(): Promise<void>;
+  close(): void;
+}
+
+/** An encoder whose implementation is picked by the codec `configure()` names (each wasm build makes some codecs). */
+class PickedEncoder<C, I extends { close(): void }> {
   ondequeue: (() => void) | null = null;
-  private readonly _init: AudioEncoderInit;
-  private _impl: AudioEncoderLike | undefined;
+  private readonly _pick: (config: C) => AnyEncoder<C, I>;
+  private _impl: AnyEncoder<C, I> | undefined;
   private _closed = false;
 
-  constructor(init: AudioEncoderInit) {
-    this._init = init;
+  constructor(pick: (config: C) => AnyEncoder<C, I>) {
+    this._pick = pick;
   }
 
   get state(): CodecState {
@@ -41,19 +77,20 @@ class WasmAudioEncoder implements AudioEncoderLike {
     return this._impl?.encodeQueueSize ?? 0;
   }
 
-  configure(config: AudioEncoderConfig): void {
+  configure(config: C): void {
+    if (this._closed) throw new AvpipeError('INVALID_STATE', 'encoder is closed');
     this._impl?.close();
-    this._impl = config.codec === 'opus' ? new WasmOpusEncoder(this._init) : new WasmAacEncoder(this._init);
+    this._impl = this._pick(config);
     this._impl.ondequeue = () => this.ondequeue?.();
     this._impl.configure(config);
   }
 
-  encode(data: AudioData): void {
+  encode(input: I, options?: { keyFrame?: boolean }): void {
     if (this._impl === undefined) {
-      data.close();
-      throw new TypeError('encode() before configure()');
+      input.close();
+      throw new AvpipeError('INVALID_STATE', 'encode() before configure()');
     }
-    this._impl.encode(data);
+    this._impl.encode(input, options);
   }
 
   flush(): Promise<void> {

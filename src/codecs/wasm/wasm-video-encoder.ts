@@ -4,7 +4,7 @@ import { splitAnnexB } from '../avc.js';
 import type { CodecState, VideoEncoderConfig, VideoEncoderInit, VideoEncoderLike } from '../codec-provider.js';
 import { avcCodecStringFromAnnexB, h264ProfileOf } from '../codec-strings.js';
 import { EncodedVideoChunk, type VideoDecoderConfig } from '../encoded-chunk.js';
-import type { VideoFrame } from '../video-frame.js';
+import { tightPlanes, type VideoFrame } from '../video-frame.js';
 import { FfmpegWasmRun, joinBytes } from './ffmpeg-wasm.js';
 
 /** Frames the input ring holds. */
@@ -67,7 +67,7 @@ export class WasmVideoEncoder implements VideoEncoderLike {
         '-b:v', String(config.bitrate), '-g', gop, '-keyint_min', gop, '-sc_threshold', '0', '-x264-params', 'aud=1', '-f', 'h264'];
     const args = [...input, ...codec, '-flush_packets', '1', '/out'];
     const frameBytes = (config.width * config.height * 3) / 2;
-    this._run = new FfmpegWasmRun(args, frameBytes * RING_FRAMES, (bytes) => this._onOutput(bytes), (err) => this._fail(err));
+    this._run = new FfmpegWasmRun({ args, ringBytes: frameBytes * RING_FRAMES, onOutput: (bytes) => this._onOutput(bytes), onError: (err) => this._fail(err) });
     this._state = 'configured';
   }
 
@@ -87,9 +87,8 @@ export class WasmVideoEncoder implements VideoEncoderLike {
     }
     this.counters.framesIn++;
     this._pending.push({ timestamp: frame.timestamp, duration: frame.duration ?? Math.round(1e6 / cfg.framerate) });
-    // Tightly packed planes: the ring takes them as they are (copied in, then the frame is released).
-    const parts = frame.planes().map((p) => (p.stride === p.width ? p.data.subarray(0, p.width * p.rows) : packPlane(p)));
-    this._run!.write(parts, () => frame.close());
+    // Tight planes: the ring takes them as they are (copied in, then the frame is released).
+    this._run!.write(tightPlanes(frame), () => frame.close());
   }
 
   async flush(): Promise<void> {
@@ -170,11 +169,4 @@ export class WasmVideoEncoder implements VideoEncoderLike {
     this._failed = toAvpipeError('ENCODER_FAILED', 'wasm video encoder', err);
     this._init.error(this._failed);
   }
-}
-
-/** A plane copied without its row padding. */
-function packPlane(p: { data: Uint8Array; stride: number; rows: number; width: number }): Uint8Array {
-  const out = new Uint8Array(p.width * p.rows);
-  for (let r = 0; r < p.rows; r++) out.set(p.data.subarray(r * p.stride, r * p.stride + p.width), r * p.width);
-  return out;
 }
