@@ -4,7 +4,8 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, createPipelineConfig } from '../../src/index.js';
-import { beepOnsets, flashTimes, frames, packetSpan, probe, streamOf } from '../helpers/ffprobe.js';
+import { beepOnsets, flashTimes, frames, probe, streamOf } from '../helpers/ffprobe.js';
+import { avFixture } from '../helpers/fixtures.js';
 import { record } from '../helpers/run.js';
 import { tmpDir } from '../helpers/tmp.js';
 
@@ -13,51 +14,42 @@ const dir = tmpDir();
 const DIST = fileURLToPath(new URL('../../dist/index.js', import.meta.url));
 
 describe("codecProvider: 'wasm' (WebAssembly only)", () => {
-  it.each([['opus', 'opus'], ['aac', 'aac']] as const)('records H.264 + %s to MP4: every frame, the audio whole, A/V within one frame, the provider named', async (audioCodec, probed) => {
-    const out = join(dir, `wasm-${audioCodec}.mp4`);
-    const result = await record({
-      live: false, codecProvider: 'wasm', source: { type: 'test', duration: 4 }, outputs: [{ path: out }],
-      encoding: { width: 640, height: 360, fps: 30, videoCodec: 'h264', audioCodec },
-    });
-    expect(result.status, JSON.stringify(result.error)).toBe('COMPLETE');
-    expect(result.codecProvider).toBe('wasm');
-    const p = await probe(out);
-    expect(streamOf(p, 'video')).toMatchObject({ codec_name: 'h264', width: 640, height: 360 });
-    expect(streamOf(p, 'audio')).toMatchObject({ codec_name: probed, channels: 2 });
-    expect(frames(streamOf(p, 'video'))).toBe(120);
-    const audio = await packetSpan(out, 'audio');
-    expect(audio.end - audio.start).toBeGreaterThan(3.97);
-    const [flashes, beeps] = await Promise.all([flashTimes(out), beepOnsets(out)]);
-    expect(flashes.length).toBe(4);
-    expect(beeps.length).toBe(4);
-    flashes.forEach((f, i) => expect(Math.abs(f - beeps[i]!)).toBeLessThanOrEqual(1 / 30));
-  }, 60_000);
+  // The container/codec matrix and its A/V checks run against both providers in test/integration/files.test.ts
+  // (encoding) and export.test.ts (decoding); here, what is the wasm provider's own.
 
-  it('records VP8 + Opus to WebM (libvpx in ffmpeg.wasm, realtime): every frame, A/V within one frame', async () => {
-    const out = join(dir, 'wasm.webm');
-    const result = await record({
-      live: false, codecProvider: 'wasm', source: { type: 'test', duration: 4 }, outputs: [{ path: out }],
-      encoding: { width: 640, height: 360, fps: 30 },
-    });
-    expect(result.status, JSON.stringify(result.error)).toBe('COMPLETE');
-    const p = await probe(out);
-    expect(streamOf(p, 'video')).toMatchObject({ codec_name: 'vp8', width: 640, height: 360 });
-    expect(frames(streamOf(p, 'video'))).toBe(120);
-    const [flashes, beeps] = await Promise.all([flashTimes(out), beepOnsets(out)]);
-    expect(flashes.length).toBe(4);
-    flashes.forEach((f, i) => expect(Math.abs(f - beeps[i]!)).toBeLessThanOrEqual(1 / 30));
-  }, 60_000);
-
-  it('loads no native addon: the process that ran it has no .node object mapped', async () => {
+  it('loads no native addon: an export that decodes, scales, resamples, encodes and makes thumbnails maps no .node object', async () => {
+    const input = await avFixture('h264-aac-44k.mp4', ['-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-ar', '44100']);
     const out = join(dir, 'no-native.mp4');
     const script = `
       const { createController, createPipelineConfig } = await import(${JSON.stringify(DIST)});
-      const config = createPipelineConfig({ live: false, codecProvider: 'wasm', source: { type: 'test', duration: 1 }, outputs: [{ path: ${JSON.stringify(out)} }], encoding: { width: 320, height: 240, videoCodec: 'h264', audioCodec: 'opus' } });
+      const config = createPipelineConfig({ live: false, codecProvider: 'wasm', codecMode: 'transcode',
+        source: { type: 'file', inputs: [{ path: ${JSON.stringify(input)} }] },
+        outputs: [{ path: ${JSON.stringify(out)} }, { images: ${JSON.stringify(join(dir, 'thumb_%05d.jpg'))}, interval: 1, width: 160 }],
+        encoding: { width: 256, height: 144, sampleRate: 48000, videoCodec: 'h264', audioCodec: 'aac' } });
       const result = await createController(config).start();
       const objects = process.report.getReport().sharedObjects.filter((o) => o.endsWith('.node'));
-      console.log(JSON.stringify({ status: result.status, provider: result.codecProvider, objects }));`;
+      console.log(JSON.stringify({ status: result.status, provider: result.codecProvider, images: result.outputs[1].count, objects }));`;
     const { stdout } = await exec(process.execPath, ['--input-type=module', '-e', script]);
-    expect(JSON.parse(stdout.trim().split('\n').pop()!)).toEqual({ status: 'COMPLETE', provider: 'wasm', objects: [] });
+    expect(JSON.parse(stdout.trim().split('\n').pop()!)).toEqual({ status: 'COMPLETE', provider: 'wasm', images: 4, objects: [] });
+    const p = await probe(out);
+    expect(streamOf(p, 'video')).toMatchObject({ codec_name: 'h264', width: 256, height: 144 });
+    expect(streamOf(p, 'audio')).toMatchObject({ codec_name: 'aac', sample_rate: '48000' });
+    expect(frames(streamOf(p, 'video'))).toBe(120);
+    const [flashes, beeps] = await Promise.all([flashTimes(out), beepOnsets(out)]);
+    expect(flashes).toHaveLength(4);
+    expect(beeps).toHaveLength(4);
+    flashes.forEach((f, i) => expect(Math.abs(f - beeps[i]!)).toBeLessThanOrEqual(1 / 30));
+  }, 60_000);
+
+  it.each([['jpg', 'mjpeg'], ['png', 'png']] as const)('makes %s thumbnails (ffmpeg.wasm) that an independent reader opens, one per interval, at the size asked', async (ext, codec) => {
+    const template = join(dir, ext, `img_%05d.${ext}`);
+    const result = await record({
+      live: false, codecProvider: 'wasm', source: { type: 'test', duration: 3 }, encoding: { width: 640, height: 360 },
+      outputs: [{ images: template, interval: 1, width: 320 }],
+    });
+    expect(result.status, JSON.stringify(result.error)).toBe('COMPLETE');
+    expect(result.outputs[0]).toMatchObject({ type: 'images', count: 3, width: 320, height: 180 });
+    for (const k of [0, 1, 2]) expect(streamOf(await probe(join(dir, ext, `img_0000${k}.${ext}`)), 'video')).toMatchObject({ codec_name: codec, width: 320, height: 180 });
   }, 60_000);
 
   it("'auto' takes the native provider where it loads; a bad choice is refused up front", async () => {

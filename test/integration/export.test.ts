@@ -20,13 +20,18 @@ const containers = [
   { name: 'vp8-opus.webm', args: ['-c:v', 'libvpx', '-b:v', '1M', '-c:a', 'libopus'] },
   { name: 'vp9-opus.mkv', args: ['-c:v', 'libvpx-vp9', '-b:v', '1M', '-deadline', 'realtime', '-cpu-used', '8', '-c:a', 'libopus'] },
   { name: 'h264-aac.ts', args: ['-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-c:a', 'aac'] },
+  { name: 'hevc-vorbis.mkv', args: ['-c:v', 'libx265', '-x265-params', 'log-level=error', '-pix_fmt', 'yuv420p', '-c:a', 'libvorbis'] },
 ];
 
-describe.each(containers)('export of $name (made by ffmpeg) to MP4, transcoded', ({ name, args }) => {
+/** Both codec providers run the same matrix: native FFmpeg (node-av), and WebAssembly alone. */
+const providers = [{ codecProvider: 'native' }, { codecProvider: 'wasm' }] as const;
+
+describe.each(providers)('$codecProvider codecs:', ({ codecProvider }) => describe.each(containers)('export of $name (made by ffmpeg) to MP4, transcoded', ({ name, args }) => {
   it('keeps every frame, the beeps and the flashes in place', async () => {
     const input = await avFixture(name, args);
-    const out = join(dir, `${name}.mp4`);
-    const result = await exportFiles([input], out, { codecMode: 'transcode', encoding: { audioCodec: 'opus' } });
+    const out = join(dir, `${codecProvider}-${name}.mp4`);
+    const result = await exportFiles([input], out, { codecMode: 'transcode', codecProvider, encoding: { audioCodec: 'opus' } });
+    expect(result.codecProvider).toBe(codecProvider === 'native' ? 'node-av' : 'wasm');
     expect(result.error).toBeNull();
     expect(result.status).toBe('COMPLETE');
     expect(result.tracks.map((t) => t.mode)).toEqual(['transcode', 'transcode']);
@@ -43,7 +48,7 @@ describe.each(containers)('export of $name (made by ffmpeg) to MP4, transcoded',
     flashes.forEach((t, k) => expect(Math.abs(t - k)).toBeLessThanOrEqual(FRAME));
     beeps.forEach((t, k) => expect(Math.abs(t - k)).toBeLessThanOrEqual(FRAME));
   });
-});
+}));
 
 const audioOnly = [
   { name: 'beep.mp3', args: ['-c:a', 'libmp3lame', '-b:a', '128k'] },
@@ -51,13 +56,15 @@ const audioOnly = [
   { name: 'beep.aac', args: ['-c:a', 'aac', '-f', 'adts'] },
   { name: 'beep.flac', args: ['-c:a', 'flac'] },
   { name: 'beep.ogg', args: ['-c:a', 'libopus'] },
+  { name: 'beep-s24.wav', args: ['-c:a', 'pcm_s24le'] },
+  { name: 'beep-ulaw.wav', args: ['-c:a', 'pcm_mulaw', '-ar', '8000', '-ac', '1'] },
 ];
 
-describe.each(audioOnly)('export of $name (made by ffmpeg) to Ogg Opus', ({ name, args }) => {
+describe.each(providers)('$codecProvider codecs:', ({ codecProvider }) => describe.each(audioOnly)('export of $name (made by ffmpeg) to Ogg Opus', ({ name, args }) => {
   it('keeps the beeps in place and the duration', async () => {
     const input = await audioFixture(name, args);
-    const out = join(dir, `${name}.ogg`);
-    const result = await exportFiles([input], out);
+    const out = join(dir, `${codecProvider}-${name}.ogg`);
+    const result = await exportFiles([input], out, { codecProvider });
     expect(result.error).toBeNull();
     expect(result.status).toBe('COMPLETE');
     const a = streamOf(await probe(out), 'audio');
@@ -69,7 +76,7 @@ describe.each(audioOnly)('export of $name (made by ffmpeg) to Ogg Opus', ({ name
     expect(beeps).toHaveLength(4);
     beeps.forEach((t, k) => expect(Math.abs(t - k)).toBeLessThanOrEqual(FRAME));
   });
-});
+}));
 
 describe('passthrough', () => {
   it('copies H.264 + AAC from MP4 to MP4 without re-encoding, packet for packet', async () => {

@@ -17,13 +17,17 @@ const cases: Case[] = [
   { file: 'opus.ogg', video: null, audio: 'opus', aName: 'opus', audioFrame: 0.02 },
 ];
 
-describe.each(cases)('10 s of the test source, non-live, to $file', (c) => {
-  const path = join(dir, c.file);
+/** Both codec providers run the same matrix: native FFmpeg (node-av), and WebAssembly alone. */
+const providers = [{ codecProvider: 'native', name: 'node-av' }, { codecProvider: 'wasm', name: 'wasm' }] as const;
+
+describe.each(providers)('$codecProvider codecs:', ({ codecProvider, name }) => describe.each(cases)('10 s of the test source, non-live, to $file', (c) => {
+  const path = join(dir, `${codecProvider}-${c.file}`);
   let result: Awaited<ReturnType<typeof record>>;
 
   it('completes with nothing dropped and media-time durations', async () => {
-    result = await record({ live: false, source: { type: 'test', duration: 10 }, encoding: { width: 640, height: 360, videoCodec: c.video, audioCodec: c.audio }, outputs: [{ path }] });
+    result = await record({ live: false, codecProvider, source: { type: 'test', duration: 10 }, encoding: { width: 640, height: 360, videoCodec: c.video, audioCodec: c.audio }, outputs: [{ path }] });
     expect(result.error).toBeNull();
+    expect(result.codecProvider).toBe(name);
     expect(result.status).toBe('COMPLETE');
     expect(result.queues.every((q) => q.dropped === 0 && q.policy === 'block' && q.in === q.out)).toBe(true);
     expect(result.durationMs).toBeGreaterThanOrEqual(10_000);
@@ -65,7 +69,7 @@ describe.each(cases)('10 s of the test source, non-live, to $file', (c) => {
       });
     }
   });
-});
+}));
 
 describe('H.264 profiles', () => {
   it.each([['baseline', /Baseline/], ['main', /^Main$/], ['high', /^High$/]] as const)('the file holds the %s profile asked for', async (profile, expected) => {

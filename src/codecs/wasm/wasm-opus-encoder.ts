@@ -37,6 +37,7 @@ export class WasmOpusEncoder implements AudioEncoderLike {
   private _fill = 0;
   private _first: number | undefined;
   private _packets = 0;
+  private _failed: Error | undefined;
   readonly counters = { samplesIn: 0, packetsOut: 0, bytesOut: 0 };
 
   constructor(init: AudioEncoderInit) {
@@ -92,7 +93,10 @@ export class WasmOpusEncoder implements AudioEncoderLike {
 
   async flush(): Promise<void> {
     if (this._state !== 'configured') throw new AvpipeError('INVALID_STATE', `flush() on a ${this._state} AudioEncoder`);
-    if (this._fill > 0) {
+    // The last partial frame, then silence until the packets cover every sample past the pre-skip
+    // (libopus holds back its lookahead: without these the last 6.5 ms would be lost).
+    const skip = Math.round((PRE_SKIP * this._config!.sampleRate) / 48000);
+    while (this._failed === undefined && (this._fill > 0 || this._packets * this._frame < this.counters.samplesIn + skip)) {
       this._fifo.fill(0, this._fill * this._config!.numberOfChannels);
       this._encodeFrame();
     }
@@ -111,7 +115,8 @@ export class WasmOpusEncoder implements AudioEncoderLike {
     try {
       packet = this._encoder!.encode(Buffer.from(this._fifo.buffer, 0, this._fifo.byteLength), this._frame);
     } catch (err) {
-      this._init.error(toAvpipeError('ENCODER_FAILED', 'Opus (wasm) failed', err));
+      this._failed = toAvpipeError('ENCODER_FAILED', 'Opus (wasm) failed', err);
+      this._init.error(this._failed);
       return;
     }
     this._fill = 0;
