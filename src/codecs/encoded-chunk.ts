@@ -56,6 +56,12 @@ export interface VideoDecoderConfig {
   codedHeight: number;
   /** avcC / codec private data; absent for Annex B H.264 (in-band parameter sets). */
   description?: Uint8Array;
+  /**
+   * avpipe extension, a hint: the size the pipeline will scale the frames to. A decoder that can scale
+   * as it decodes (the wasm one, with swscale in its own thread) gives frames at this size; others
+   * ignore it, and the graph's scaler, which passes frames already at size through, does the rest.
+   */
+  scaleTo?: { width: number; height: number };
 }
 
 /** WebCodecs AudioDecoderConfig, as carried in an encoder's output metadata. */

