@@ -1,10 +1,11 @@
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, createPipelineConfig } from '../../src/index.js';
-import { beepOnsets, flashTimes, frames, probe, streamOf } from '../helpers/ffprobe.js';
+import { beepOnsets, FFPROBE, flashTimes, frames, probe, streamOf } from '../helpers/ffprobe.js';
 import { avFixture } from '../helpers/fixtures.js';
 import { record } from '../helpers/run.js';
 import { tmpDir } from '../helpers/tmp.js';
@@ -39,6 +40,29 @@ describe("codecProvider: 'wasm' (WebAssembly only)", () => {
     expect(flashes).toHaveLength(4);
     expect(beeps).toHaveLength(4);
     flashes.forEach((f, i) => expect(Math.abs(f - beeps[i]!)).toBeLessThanOrEqual(1 / 30));
+  }, 60_000);
+
+  it('runs x264 as natively (lookahead, B-frames) with keyframes forced on the media-time grid: HLS segments exactly as long as asked', async () => {
+    const hls = join(dir, 'hls', 'index.m3u8');
+    const mp4 = join(dir, 'bframes.mp4');
+    const result = await record({
+      live: false, codecProvider: 'wasm', source: { type: 'test', duration: 6 }, encoding: { width: 320, height: 240, keyframeInterval: 1 },
+      outputs: [{ path: mp4 }, { playlist: hls, segmentDuration: 2 }],
+    });
+    expect(result.status, JSON.stringify(result.error)).toBe('COMPLETE');
+    expect(Number((streamOf(await probe(mp4), 'video') as { has_b_frames?: number }).has_b_frames)).toBeGreaterThan(0);
+    const { stdout } = await exec(FFPROBE, ['-v', 'error', '-select_streams', 'v', '-show_entries', 'packet=pts_time,flags', '-of', 'csv=p=0', mp4]);
+    const keys = stdout.trim().split('\n').filter((l) => l.includes('K')).map((l) => Number(l.split(',')[0]));
+    expect(keys).toEqual([0, 1, 2, 3, 4, 5]);
+    // Each segment is 2 s of video, starting on a keyframe (its EXTINF may run on by the AAC frame the audio ends in, as native's does).
+    const lines = readFileSync(hls, 'utf8').split('\n');
+    const segments = lines.filter((l) => l.startsWith('#EXTINF:')).map((l) => Number(l.slice(8).split(',')[0]));
+    expect(segments).toHaveLength(3);
+    segments.forEach((d) => expect(Math.abs(d - 2)).toBeLessThanOrEqual(1024 / 48000 + 0.001));
+    for (const uri of lines.filter((l) => l.endsWith('.ts'))) {
+      const first = await exec(FFPROBE, ['-v', 'error', '-select_streams', 'v', '-show_entries', 'packet=pts_time,flags', '-read_intervals', '%+#1', '-of', 'csv=p=0', join(dir, 'hls', uri)]);
+      expect(first.stdout.trim().split('\n')[0]).toMatch(/K/);
+    }
   }, 60_000);
 
   it.each([['jpg', 'mjpeg'], ['png', 'png']] as const)('makes %s thumbnails (ffmpeg.wasm) that an independent reader opens, one per interval, at the size asked', async (ext, codec) => {

@@ -11,7 +11,7 @@ const dir = tmpDir();
 describe('WasmVideoEncoder (x264 in ffmpeg.wasm, in a worker)', () => {
   it('encodes the test source behind the codec seam: every frame, the profile asked, keyframes on the GOP, A/V in sync', async () => {
     const native = await NodeAvProvider.load();
-    // Video on wasm, audio still native: the seam takes any mix (the full wasm provider is issue #6).
+    // Video on wasm, audio native: the seam takes any mix of providers' codecs.
     const provider: CodecProvider = {
       name: 'wasm-h264',
       createVideoEncoder: (init) => new WasmVideoEncoder(init),

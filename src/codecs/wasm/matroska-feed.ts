@@ -3,7 +3,7 @@ import type { EncodedChunk } from '../encoded-chunk.js';
 import { opusHead } from '../opus-head.js';
 
 /**
- * Matroska is how encoded chunks reach ffmpeg.wasm's decoders: it names the codec, carries its
+ * Matroska is how chunks reach ffmpeg.wasm's decoders (and raw frames its encoders): it names the codec, carries its
  * private data (avcC, AudioSpecificConfig, OpusHead, ...) and a timestamp and key flag per chunk, and
  * ffmpeg reads it as a stream. This is the least of it that ffmpeg needs: one track, then one
  * Cluster per chunk, timestamps in microseconds (TimestampScale 1000 ns) shifted by
@@ -19,6 +19,8 @@ export interface FeedTrack {
   codedHeight?: number;
   sampleRate?: number;
   numberOfChannels?: number;
+  /** Video: the nominal frame rate (Matroska's DefaultDuration). Encoders size their per-frame bit budget by it. */
+  framerate?: number;
 }
 
 /** A Matroska codec: its CodecID, CodecPrivate and (PCM) bit depth. */
@@ -31,6 +33,8 @@ interface MatroskaCodec {
 
 /** WebCodecs codec strings -> Matroska codecs. */
 const CODECS: readonly [RegExp, string, 'video' | 'audio', number?][] = [
+  // Raw frames (the wasm encoders' input): WebCodecs' pixel format name, a FourCC in ColourSpace.
+  [/^I420$/, 'V_UNCOMPRESSED', 'video'],
   [/^(avc1|avc3)\b/, 'V_MPEG4/ISO/AVC', 'video'], [/^(hev1|hvc1)\b/, 'V_MPEGH/ISO/HEVC', 'video'], [/^vp8$/, 'V_VP8', 'video'], [/^vp09\b|^vp9$/, 'V_VP9', 'video'],
   [/^mp4a\.40\.\d+$|^aac$/, 'A_AAC', 'audio'], [/^mp4a\.(6b|69)$|^mp3$/, 'A_MPEG/L3', 'audio'], [/^opus$/, 'A_OPUS', 'audio'], [/^vorbis$/, 'A_VORBIS', 'audio'],
   [/^flac$/, 'A_FLAC', 'audio'], [/^pcm-u8$/, 'A_PCM/INT/LIT', 'audio', 8], [/^pcm-s16$/, 'A_PCM/INT/LIT', 'audio', 16], [/^pcm-s16be$/, 'A_PCM/INT/BIG', 'audio', 16],
@@ -61,10 +65,11 @@ export function matroskaHeader(track: FeedTrack): Uint8Array {
   ]);
   const info = element(0x1549a966, [uintElement(0x2ad7b1, 1000), stringElement(0x4d80, 'avpipe'), stringElement(0x5741, 'avpipe')]);
   const media = codec.kind === 'video'
-    ? element(0xe0, [uintElement(0xb0, track.codedWidth ?? 0), uintElement(0xba, track.codedHeight ?? 0)])
+    ? element(0xe0, [uintElement(0xb0, track.codedWidth ?? 0), uintElement(0xba, track.codedHeight ?? 0), ...(codec.id === 'V_UNCOMPRESSED' ? [element(0x2eb524, [new TextEncoder().encode(track.codec)])] : [])])
     : element(0xe1, [floatElement(0xb5, track.sampleRate ?? 48000), uintElement(0x9f, track.numberOfChannels ?? 2), ...(codec.bitDepth === undefined ? [] : [uintElement(0x6264, codec.bitDepth)])]);
   const entry = element(0xae, [
     uintElement(0xd7, 1), uintElement(0x73c5, 1), uintElement(0x83, codec.kind === 'video' ? 1 : 2), stringElement(0x86, codec.id),
+    ...(track.framerate === undefined ? [] : [uintElement(0x23e383, Math.round(1e9 / track.framerate))]),
     ...(codec.private === undefined ? [] : [element(0x63a2, [codec.private])]), media,
   ]);
   const tracks = element(0x1654ae6b, [entry]);
@@ -74,13 +79,19 @@ export function matroskaHeader(track: FeedTrack): Uint8Array {
 }
 
 /** One chunk as a Cluster holding one SimpleBlock: the framing, then the chunk's bytes (not copied). */
-export function matroskaBlock(chunk: EncodedChunk): [Uint8Array, Uint8Array] {
-  const timestamp = uintElement(0xe7, chunk.timestamp + FEED_BASE_US);
-  const blockSize = sizeBytes(4 + chunk.data.length);
-  const clusterSize = sizeBytes(timestamp.length + 1 + blockSize.length + 4 + chunk.data.length);
+export function matroskaBlock(chunk: EncodedChunk): Uint8Array[] {
+  return matroskaFrame(chunk.timestamp, chunk.type === 'key', [chunk.data]);
+}
+
+/** A frame at `timestamp` made of `parts` (a raw frame's planes, say) as one Cluster: the framing, then the parts (not copied). */
+export function matroskaFrame(timestamp: number, key: boolean, parts: readonly Uint8Array[]): Uint8Array[] {
+  const bytes = parts.reduce((n, p) => n + p.length, 0);
+  const time = uintElement(0xe7, timestamp + FEED_BASE_US);
+  const blockSize = sizeBytes(4 + bytes);
+  const clusterSize = sizeBytes(time.length + 1 + blockSize.length + 4 + bytes);
   // Track 1, no relative timestamp, the keyframe flag.
-  const blockHead = new Uint8Array([0x81, 0, 0, chunk.type === 'key' ? 0x80 : 0]);
-  return [concat([idBytes(0x1f43b675), clusterSize, timestamp, new Uint8Array([0xa3]), blockSize, blockHead]), chunk.data];
+  const blockHead = new Uint8Array([0x81, 0, 0, key ? 0x80 : 0]);
+  return [concat([idBytes(0x1f43b675), clusterSize, time, new Uint8Array([0xa3]), blockSize, blockHead]), ...parts];
 }
 
 /** A WAVEFORMATEX for an 8-bit G.711 stream. */

@@ -2,7 +2,8 @@ import { SampleClock } from '../../time.js';
 import { AudioData } from '../audio-data.js';
 import type { AudioDecoderInit } from '../codec-provider.js';
 import type { AudioDecoderConfig } from '../encoded-chunk.js';
-import { WasmDecoder, type DecodedStamp } from './wasm-decoder.js';
+import type { FramecrcStamp } from './framecrc-output.js';
+import { WasmDecoder } from './wasm-decoder.js';
 
 /**
  * A WebCodecs-shaped AudioDecoder on WebAssembly only: FFmpeg's aac, mp3, opus, vorbis, flac, PCM
@@ -31,11 +32,11 @@ export class WasmAudioDecoder extends WasmDecoder<AudioDecoderConfig> {
     return 256 << 10;
   }
 
-  protected frameBytes(stamp: DecodedStamp): number {
+  protected frameBytes(stamp: FramecrcStamp): number {
     return stamp.bytes;
   }
 
-  protected emit(bytes: Uint8Array, stamp: DecodedStamp): void {
+  protected emit(bytes: Uint8Array, stamp: FramecrcStamp): void {
     const { sampleRate, numberOfChannels: channels } = this.config!;
     const aligned = bytes.byteOffset % 4 === 0 ? bytes : bytes.slice();
     const interleaved = new Float32Array(aligned.buffer, aligned.byteOffset, aligned.byteLength / 4);

@@ -1,7 +1,8 @@
 import type { VideoDecoderInit } from '../codec-provider.js';
 import type { VideoDecoderConfig } from '../encoded-chunk.js';
 import { i420Size, VideoFrame } from '../video-frame.js';
-import { WasmDecoder, type DecodedStamp } from './wasm-decoder.js';
+import type { FramecrcStamp } from './framecrc-output.js';
+import { WasmDecoder } from './wasm-decoder.js';
 
 /**
  * A WebCodecs-shaped VideoDecoder on WebAssembly only: FFmpeg's h264, hevc, vp8 and vp9 decoders in
@@ -44,7 +45,7 @@ export class WasmVideoDecoder extends WasmDecoder<VideoDecoderConfig> {
     return i420Size(width, height);
   }
 
-  protected emit(bytes: Uint8Array, stamp: DecodedStamp): void {
+  protected emit(bytes: Uint8Array, stamp: FramecrcStamp): void {
     const { width, height } = this._size(this.config!);
     this._output(new VideoFrame(bytes, { format: 'I420', codedWidth: width, codedHeight: height, timestamp: stamp.timestamp, ...(stamp.duration > 0 ? { duration: stamp.duration } : {}) }));
   }
