@@ -136,6 +136,6 @@ export interface CodecProvider {
    */
   createVideoScaler?(width: number, height: number): FrameScaler;
   createAudioResampler?(sampleRate: number, channels: number): AudioResampler;
-  /** Thumbnails' encoder; absent on providers that make no images. */
+  /** Thumbnails' encoder. Absent: the graph takes the WebAssembly one (ffmpeg.wasm's mjpeg and png). */
   createImageEncoder?(format: ImageFormat, width: number, height: number): ImageEncoderLike;
 }

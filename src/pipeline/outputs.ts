@@ -47,8 +47,10 @@ export async function buildOutput(spec: OutputSpec, ctx: OutputContext): Promise
     case 'images': {
       const provider = await ctx.provider();
       const size = imageSize(spec, config.encoding);
-      if (provider.createImageEncoder === undefined) throw new AvpipeError('CONFIG_INVALID', `the ${provider.name} codec provider makes no images (${spec.template})`);
-      return new ImageOutput(provider.createImageEncoder(spec.format, size.width, size.height), spec, ctx.onFile) as OutputNode<unknown, OutputResult>;
+      // A provider that makes no images gets the WebAssembly encoder, which runs anywhere.
+      const encoder = provider.createImageEncoder?.(spec.format, size.width, size.height)
+        ?? new (await import('../codecs/wasm/wasm-image-encoder.js')).WasmImageEncoder(spec.format, size.width, size.height);
+      return new ImageOutput(encoder, spec, ctx.onFile) as OutputNode<unknown, OutputResult>;
     }
     case 'stream': {
       if (spec.protocol === 'websocket') {

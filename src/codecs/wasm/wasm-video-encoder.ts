@@ -108,7 +108,9 @@ export class WasmVideoEncoder implements VideoEncoderLike {
     const codec = this._vp8
       // libvpx in realtime mode without lag: one frame in, one frame out.
       ? ['-c:v', 'libvpx', '-deadline', 'realtime', '-cpu-used', String(VPX_CPU_USED.vp8[cfg.speedPreset ?? 'veryfast']), '-lag-in-frames', '0', '-b:v', String(cfg.bitrate), '-g', String(gop)]
-      : ['-c:v', 'libx264', '-preset', cfg.speedPreset ?? 'veryfast', '-profile:v', h264ProfileOf(cfg.codec) ?? 'main', '-b:v', String(cfg.bitrate), '-g', String(gop), '-sc_threshold', '0'];
+      : ['-c:v', 'libx264', '-preset', cfg.speedPreset ?? 'veryfast', '-profile:v', h264ProfileOf(cfg.codec) ?? 'main', '-b:v', String(cfg.bitrate), '-g', String(gop), '-sc_threshold', '0',
+        // As the native encoder: WebCodecs' realtime latency mode is x264's zerolatency (no lookahead, no B-frames).
+        ...(cfg.latencyMode === 'realtime' ? ['-tune', 'zerolatency'] : [])];
     const args = [
       '-hide_banner', '-nostats', '-probesize', '32', '-analyzeduration', '0', '-copyts', '-f', 'matroska', '-i', '/in',
       '-map', '0:0', '-fps_mode', 'passthrough', '-enc_time_base', '1:1000000', ...codec, '-force_key_frames', keyExpr,
