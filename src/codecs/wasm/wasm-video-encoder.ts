@@ -5,6 +5,7 @@ import { avcCodecStringFromAnnexB, h264ProfileOf } from '../codec-strings.js';
 import { EncodedVideoChunk, type VideoDecoderConfig } from '../encoded-chunk.js';
 import { i420Size, tightPlanes, type VideoFrame } from '../video-frame.js';
 import { FfmpegWasmRun } from './ffmpeg-wasm.js';
+import { checkFrame } from './frame-check.js';
 import { FramecrcOutput, type FramecrcStamp } from './framecrc-output.js';
 import { FEED_BASE_US, matroskaFrame, matroskaHeader } from './matroska-feed.js';
 
@@ -64,15 +65,8 @@ export class WasmVideoEncoder implements VideoEncoderLike {
   }
 
   encode(frame: VideoFrame, options: { keyFrame?: boolean } = {}): void {
-    if (this._state !== 'configured' || this._failed !== undefined) {
-      frame.close();
-      throw this._failed ?? new AvpipeError('INVALID_STATE', `encode() on a ${this._state} VideoEncoder`);
-    }
-    const cfg = this._config!;
-    if (frame.codedWidth !== cfg.width || frame.codedHeight !== cfg.height) {
-      frame.close();
-      throw new AvpipeError('ENCODER_FAILED', `frame is ${frame.codedWidth}x${frame.codedHeight}, the encoder ${cfg.width}x${cfg.height}`);
-    }
+    const cfg = this._config;
+    checkFrame(frame, this._state, this._failed, cfg);
     // Started on the first frame: the keyframe grid starts at its time.
     this._run ??= this._start(frame.timestamp);
     this.counters.framesIn++;

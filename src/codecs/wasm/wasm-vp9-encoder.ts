@@ -5,6 +5,7 @@ import { VPX_CPU_USED } from '../../config/codecs.js';
 import { AvpipeError, toAvpipeError } from '../../errors.js';
 import type { CodecState, VideoEncoderConfig, VideoEncoderInit, VideoEncoderLike } from '../codec-provider.js';
 import { EncodedVideoChunk, type VideoDecoderConfig } from '../encoded-chunk.js';
+import { checkFrame } from './frame-check.js';
 import { copyPlane, i420Layout, i420Size, type VideoFrame } from '../video-frame.js';
 
 /** The worker script: plain JavaScript under wasm/, the same path from src/ (tests) and dist/. */
@@ -78,15 +79,8 @@ export class WasmVp9Encoder implements VideoEncoderLike {
   }
 
   encode(frame: VideoFrame, options: { keyFrame?: boolean } = {}): void {
-    if (this._state !== 'configured' || this._failed !== undefined) {
-      frame.close();
-      throw this._failed ?? new AvpipeError('INVALID_STATE', `encode() on a ${this._state} VideoEncoder`);
-    }
-    const cfg = this._config!;
-    if (frame.codedWidth !== cfg.width || frame.codedHeight !== cfg.height) {
-      frame.close();
-      throw new AvpipeError('ENCODER_FAILED', `frame is ${frame.codedWidth}x${frame.codedHeight}, the encoder ${cfg.width}x${cfg.height}`);
-    }
+    const cfg = this._config;
+    checkFrame(frame, this._state, this._failed, cfg);
     const tight = new Uint8Array(i420Size(cfg.width, cfg.height));
     const layout = i420Layout(cfg.width, cfg.height);
     frame.planes().forEach((p, i) => copyPlane(p.data, p.stride, tight, layout[i]!.offset, layout[i]!.stride, p.width, p.rows));
