@@ -23,7 +23,7 @@ export {
 } from './config/outputs.js';
 export {
   DEFAULT_ENCODING, DEFAULT_QUEUES, PipelineConfig, createPipelineConfig, type CodecMode, type EncodingInit, type EncodingOptions,
-  type FileSourceInit, type LimitsInit, type PipelineConfigInit, type QueueInit, type TestSourceInit, type TrackInfo,
+  type FileSourceInit, type LimitsInit, type PipelineConfigInit, type QueueBoundsInit, type QueueInit, type ResolvedQueues, type TestSourceInit, type TrackInfo,
 } from './config/pipeline-config.js';
 export { AudioMixer, type AudioRoute } from './convert/audio-mixer.js';
 export { AudioResampler } from './convert/audio-resampler.js';
@@ -50,7 +50,7 @@ export { LocalStorage, type Storage } from './storage/storage.js';
 export { Uploader, type UploadOptions, type UploadsResult } from './storage/uploader.js';
 export type { StreamOutputResult } from './sinks/stream-stats.js';
 export type { TrackMode, TrackResult } from './pipeline/graph.js';
-export { BoundedQueue, type QueuePolicy, type QueueStats } from './queues/bounded-queue.js';
+export { BoundedQueue, type QueueBounds, type QueueMeasure, type QueuePolicy, type QueueStats } from './queues/bounded-queue.js';
 export { QueueNode } from './queues/queue-node.js';
 export { FileSink, type FileSinkStats, type PositionalWrite } from './sinks/file-sink.js';
 export { FileSource, InputError, type DemuxedPacket, type DemuxedTrack, type FileInput, type InputDemuxer } from './sources/file-source.js';

@@ -1,6 +1,7 @@
 import type { AudioDecoderConfig, VideoDecoderConfig } from '../codecs/encoded-chunk.js';
 import type { AudioRoute } from '../convert/audio-mixer.js';
 import { ConfigError, type ConfigProblem } from '../errors.js';
+import type { QueueBounds } from '../queues/bounded-queue.js';
 import type { Microseconds } from '../time.js';
 import { type AudioCodecName, type H264Profile, type SpeedPreset, type VideoCodecName } from './codecs.js';
 import { allowedCodecs, rawMediaOf, resolveOutput, takesMedia, type OutputInit, type OutputSpec } from './outputs.js';
@@ -76,16 +77,28 @@ export interface LimitsInit {
   maxSize?: number;
 }
 
-/** Queue sizes, in items. */
+/**
+ * A queue's bounds, whichever is reached first. Live queues are bounded by media time first (egress's
+ * leaky queues hold 3 s, GStreamer's `max-size-time`), so a publisher's burst of that many seconds is
+ * absorbed whatever its rate; items and bytes are safety bounds.
+ */
+export interface QueueBoundsInit {
+  /** Seconds of media. */
+  seconds?: number;
+  items?: number;
+  bytes?: number;
+}
+
+/** Queue sizes: a number is an item bound (the other bounds keep their defaults), or the bounds themselves. */
 export interface QueueInit {
-  /** Raw video frames between source and encoder. */
-  video?: number;
-  /** Raw audio buffers between source and encoder. */
-  audio?: number;
+  /** Raw video frames before the encoder (and before a thumbnails output). */
+  video?: number | QueueBoundsInit;
+  /** Raw audio before the encoder (and before a websocket output); a copied track's packets. */
+  audio?: number | QueueBoundsInit;
   /** Frames an encoder may hold in flight (WebCodecs encodeQueueSize bound). */
   encoder?: number;
-  /** Encoded packets (both tracks) queued for each output after the tee: about 2 s of 30 fps video and audio. */
-  output?: number;
+  /** Encoded packets (both tracks) queued for each output after the tee. */
+  output?: number | QueueBoundsInit;
 }
 
 /** Everything a caller may give to build a pipeline config. Only `outputs` is required. */
@@ -141,8 +154,40 @@ export const DEFAULT_ENCODING: EncodingOptions = {
   channels: 2,
 };
 
-/** Default queue sizes: about a third of a second of 30 fps video, 200 ms of audio in 20 ms buffers, 2 s per output. */
-export const DEFAULT_QUEUES: Required<QueueInit> = { video: 8, audio: 10, encoder: 4, output: 160 };
+/**
+ * Default queue bounds. Non-live queues block, so small item bounds keep memory flat: about a third
+ * of a second of 30 fps video, 200 ms of audio in 20 ms buffers, 2 s per output. Live queues drop the
+ * oldest past 3 s of media (egress's), with item and byte bounds that 3 s of 1080p60 raw video or of
+ * a 50 Mb/s stream stays under.
+ */
+export const DEFAULT_QUEUES: { readonly live: ResolvedQueues; readonly nonLive: ResolvedQueues } = {
+  nonLive: { video: { items: 8 }, audio: { items: 10 }, encoder: 4, output: { items: 160 } },
+  live: {
+    video: { items: 300, bytes: 640 << 20, timeUs: 3_000_000 },
+    audio: { items: 1000, bytes: 64 << 20, timeUs: 3_000_000 },
+    encoder: 4,
+    output: { items: 2000, bytes: 64 << 20, timeUs: 3_000_000 },
+  },
+};
+
+/** Every queue's bounds, decided. */
+export interface ResolvedQueues {
+  video: QueueBounds;
+  audio: QueueBounds;
+  encoder: number;
+  output: QueueBounds;
+}
+
+/** A queue's bounds from its default and what the caller gave (a number: items). */
+function resolveBounds(base: QueueBounds, given: number | QueueBoundsInit | undefined): QueueBounds {
+  if (given === undefined) return base;
+  if (typeof given === 'number') return { ...base, items: given };
+  return {
+    items: given.items ?? base.items,
+    bytes: given.bytes ?? base.bytes,
+    timeUs: given.seconds === undefined ? base.timeUs : Math.round(given.seconds * 1e6),
+  };
+}
 
 /**
  * A validated pipeline config. `live` is the one mode flag; `isReplay()` is derived from it, so
@@ -158,7 +203,7 @@ export class PipelineConfig {
   private _encoding: Readonly<EncodingOptions>;
   readonly outputs: readonly OutputSpec[];
   readonly limits: { maxDurationUs: Microseconds | undefined; maxSizeBytes: number | undefined };
-  readonly queues: Readonly<Required<QueueInit>>;
+  readonly queues: Readonly<ResolvedQueues>;
   readonly storage: UploadOptions | undefined;
   readonly codecProvider: CodecProviderChoice;
   /** Filled by the source before the graph is built. */
@@ -180,7 +225,13 @@ export class PipelineConfig {
       maxDurationUs: init.limits?.maxDuration === undefined ? undefined : Math.round(init.limits.maxDuration * 1e6),
       maxSizeBytes: init.limits?.maxSize,
     };
-    this.queues = { ...DEFAULT_QUEUES, ...init.queues };
+    const q = this.live ? DEFAULT_QUEUES.live : DEFAULT_QUEUES.nonLive;
+    this.queues = {
+      video: resolveBounds(q.video, init.queues?.video),
+      audio: resolveBounds(q.audio, init.queues?.audio),
+      encoder: init.queues?.encoder ?? q.encoder,
+      output: resolveBounds(q.output, init.queues?.output),
+    };
     this.storage = init.storage;
     this.codecProvider = init.codecProvider ?? 'auto';
   }

@@ -74,8 +74,22 @@ export function validateConfig(init: PipelineConfigInit): ConfigProblem[] {
   if (counts.stream > 1) bad('outputs', `at most one stream output, got ${counts.stream}`);
   if (counts.images > 0 && e.videoCodec === null && !noFit) bad('outputs', 'an images output needs video (videoCodec is null)');
 
-  for (const [k, v] of Object.entries(init.queues ?? {})) {
-    if (v !== undefined && !(Number.isInteger(v) && v >= 1)) bad(`queues.${k}`, `must be an integer >= 1, got ${String(v)}`);
+  for (const [k, v] of Object.entries(init.queues ?? {}) as [string, unknown][]) {
+    const items = (x: unknown, field: string): void => {
+      if (x !== undefined && !(Number.isInteger(x) && (x as number) >= 1)) bad(field, `must be an integer >= 1, got ${String(x)}`);
+    };
+    if (v === undefined || typeof v === 'number' || k === 'encoder') items(v, `queues.${k}`);
+    else if (typeof v !== 'object' || v === null) bad(`queues.${k}`, `must be an item count or { seconds, items, bytes }, got ${String(v)}`);
+    else {
+      const b = v as Record<string, unknown>;
+      items(b['items'], `queues.${k}.items`);
+      for (const f of ['seconds', 'bytes'] as const) {
+        const x = b[f];
+        if (x !== undefined && !(typeof x === 'number' && Number.isFinite(x) && x > 0)) bad(`queues.${k}.${f}`, `must be a positive number, got ${String(x)}`);
+      }
+      const unknown = Object.keys(b).filter((f) => !['seconds', 'items', 'bytes'].includes(f));
+      if (unknown.length > 0) bad(`queues.${k}`, `unknown field ${unknown.join(', ')} (seconds, items, bytes)`);
+    }
   }
   const st = init.storage;
   if (st !== undefined) {

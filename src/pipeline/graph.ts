@@ -16,7 +16,8 @@ import { MixerNode } from '../convert/mixer-node.js';
 import { VideoRate } from '../convert/video-rate.js';
 import { SincResampler } from '../convert/sinc-resampler.js';
 import { AvpipeError, toAvpipeError } from '../errors.js';
-import type { QueueStats } from '../queues/bounded-queue.js';
+import type { QueueMeasure, QueueStats } from '../queues/bounded-queue.js';
+import { MEDIA_MEASURE } from '../queues/media-measure.js';
 import { QueueNode } from '../queues/queue-node.js';
 import type { OutputNode } from '../sinks/output-node.js';
 import type { Source, SourceMedia } from '../sources/source.js';
@@ -238,7 +239,7 @@ export class Graph {
       let encoded = Promise.resolve();
       if (b.encoder !== undefined) {
         // The encoder is one more port of the raw tee; its queue is the branch's raw queue.
-        tee.addPort({ name: b.kind, consumer: b.encoder.stream.writable as WritableStream<VideoFrame | AudioData>, capacity: b.queue.queue.capacity, policy: config.live ? 'drop-oldest' : 'block', onError: 'fail', late: false });
+        tee.addPort({ name: b.kind, consumer: b.encoder.stream.writable as WritableStream<VideoFrame | AudioData>, bounds: b.queue.queue.bounds, measure: MEDIA_MEASURE, policy: config.live ? 'drop-oldest' : 'block', onError: 'fail', late: false });
         encoded = guard(`${b.kind} encoder`, (b.encoder.stream.readable as ReadableStream<EncodedOutput>).pipeTo(this._interleaver.writable(b.kind), { signal }));
       }
       return Promise.all([guard(`${b.kind} branch`, raw.pipeTo(tee.writable, { signal })), encoded, tee.done(false)]).then(() => undefined);
@@ -375,9 +376,9 @@ export class Graph {
     const tee = rawMediaOf(spec) ?? 'encoded';
     if (late) await node.start();
     const live = config.live;
-    const capacity = tee === 'encoded' ? config.queues.output : tee === 'video' ? config.queues.video : config.queues.audio;
+    const bounds = tee === 'encoded' ? config.queues.output : tee === 'video' ? config.queues.video : config.queues.audio;
     (this._tees[tee] as Tee<unknown>).addPort({
-      name: outputName(spec), consumer: node.writable as WritableStream<unknown>, capacity,
+      name: outputName(spec), consumer: node.writable as WritableStream<unknown>, bounds, measure: MEDIA_MEASURE as QueueMeasure<unknown>,
       policy: live ? 'drop-oldest' : 'block',
       // A live stream output that fails is reported; the others go on. Anything else fails the run.
       onError: live && spec.kind === 'stream' ? 'isolate' : 'fail',
@@ -448,7 +449,7 @@ function trackMode(config: PipelineConfig, track: TrackInfo, sessionEndUs: numbe
 /** A track copied without re-encoding: source -> blocking queue -> muxer, decoder config on the first chunk. */
 function copyBranch(config: PipelineConfig, track: TrackInfo, kind: 'video' | 'audio'): Branch {
   // Dropping encoded packets would corrupt the stream: a copied track's queue always blocks.
-  const queue = new QueueNode<SourceMedia>(`${kind}-queue`, kind === 'video' ? config.queues.video : config.queues.audio, 'block');
+  const queue = new QueueNode<SourceMedia>(`${kind}-queue`, kind === 'video' ? config.queues.video : config.queues.audio, 'block', undefined, MEDIA_MEASURE);
   const decoderConfig = track.encoded!.decoderConfig;
   return {
     tracks: [track], kind, mode: 'copy', queue, decoders: [], encoder: undefined, close: () => undefined,
@@ -487,7 +488,7 @@ async function videoBranch(init: GraphInit, track: Extract<TrackInfo, { kind: 'v
     width: enc.width, height: enc.height, framerate: enc.fps, bitrate: enc.videoBitrateKbps * 1000,
     speedPreset: enc.speedPreset, keyframeInterval: Math.round((keyUs / 1e6) * enc.fps),
   }, keyUs, config.queues.encoder);
-  const queue = new QueueNode<SourceMedia>('video-queue', config.queues.video, policy, (f) => f.close());
+  const queue = new QueueNode<SourceMedia>('video-queue', config.queues.video, policy, (f) => f.close(), MEDIA_MEASURE);
   // A video that ends before the session (a shorter input) holds its last frame to the end.
   const endUs = sessionEnd(config, Math.max(track.endUs ?? 0, init.source.durationUs ?? 0) || undefined);
   return {
@@ -543,7 +544,7 @@ async function audioBranch(init: GraphInit, tracks: Extract<TrackInfo, { kind: '
   const encoder = !encode ? undefined : EncoderNode.audio(provider, {
     codec: audioCodecString(enc.audioCodec!), sampleRate: enc.sampleRate, numberOfChannels: enc.channels, bitrate: enc.audioBitrateKbps * 1000,
   }, config.queues.encoder);
-  const queue = new QueueNode<SourceMedia>('audio-queue', config.queues.audio, policy, (a) => a.close());
+  const queue = new QueueNode<SourceMedia>('audio-queue', config.queues.audio, policy, (a) => a.close(), MEDIA_MEASURE);
   const decoders = inputs.flatMap((x) => (x.decoder === undefined ? [] : [x.decoder]));
   return {
     tracks, kind: 'audio', mode: 'transcode', queue, decoders, encoder,

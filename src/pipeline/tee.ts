@@ -1,5 +1,5 @@
 import { AvpipeError, toAvpipeError } from '../errors.js';
-import type { QueuePolicy, QueueStats } from '../queues/bounded-queue.js';
+import type { QueueBounds, QueueMeasure, QueuePolicy, QueueStats } from '../queues/bounded-queue.js';
 import { QueueNode } from '../queues/queue-node.js';
 
 /** How a tee treats its items. */
@@ -23,7 +23,9 @@ export interface TeeItemOps<T> {
 export interface TeePortInit<T> {
   name: string;
   consumer: WritableStream<T>;
-  capacity: number;
+  /** The port queue's bounds (a number: items); byte and time bounds need `measure`. */
+  bounds: number | QueueBounds;
+  measure?: QueueMeasure<T>;
   policy: QueuePolicy;
   /**
    * `fail` (file outputs, every non-live output): the consumer's failure fails the run. `isolate` (live
@@ -47,6 +49,8 @@ class TeePort<T> {
   readonly node: QueueNode<T>;
   readonly done: Promise<void>;
   readonly onError: 'fail' | 'isolate';
+  /** A drop-oldest port: never makes the tee wait for room. */
+  readonly leaky: boolean;
   private readonly _writer: WritableStreamDefaultWriter<T>;
   private _needStart: boolean;
   private _skipped = 0;
@@ -56,13 +60,14 @@ class TeePort<T> {
   constructor(init: TeePortInit<T>, ops: TeeItemOps<T>, seen: ReadonlyMap<string, T>, onFatal: (e: AvpipeError) => void, signal: AbortSignal) {
     this.name = init.name;
     this.onError = init.onError;
+    this.leaky = init.policy === 'drop-oldest';
     this._needStart = init.late === true;
     const primed = new Set<string>();
     // A dropped encoded item breaks what follows it until the next keyframe: skip to there.
-    this.node = new QueueNode<T>(`${init.name}-queue`, init.capacity, init.policy, (item) => {
+    this.node = new QueueNode<T>(`${init.name}-queue`, init.bounds, init.policy, (item) => {
       if (ops.canStart?.(item) !== undefined) this._needStart = true;
       ops.release(item);
-    });
+    }, init.measure);
     this._writer = this.node.writable.getWriter();
     const gate = new TransformStream<T, T>({
       transform: (item, c) => {
@@ -154,6 +159,12 @@ export class Tee<T> {
         }
         // The first port takes the item itself, the others a shared handle.
         await Promise.all(ports.map((p, i) => p.offer(i === 0 ? item : ops.share(item), ops)));
+        // A drop-oldest port never holds the tee up. Fed from memory (a publisher's burst, or the frames
+        // that waited while the pipeline started), the tee would then outrun consumers that are not slow
+        // at all, since a consumer's item takes more promise turns than the tee's, and the port would
+        // fill and drop. Yielding a macrotask while a port holds anything lets every consumer that is not
+        // waiting on I/O catch up first; one that is stalled still drops, at its bound.
+        if (ports.some((p) => p.leaky && p.node.queue.level > 0)) await new Promise<void>((resolve) => setImmediate(resolve));
       },
       close: async () => {
         this._closed = true;

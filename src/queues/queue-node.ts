@@ -1,4 +1,4 @@
-import { BoundedQueue, type QueuePolicy, type QueueStats } from './bounded-queue.js';
+import { BoundedQueue, type QueueBounds, type QueueMeasure, type QueuePolicy, type QueueStats } from './bounded-queue.js';
 
 /**
  * A queue node: a {@link BoundedQueue} between a WritableStream and a ReadableStream, used as a
@@ -14,9 +14,12 @@ export class QueueNode<T> {
   private _closed = false;
   private _failure: unknown;
 
-  /** `release` is called on every item the queue discards (dropped, or left over on teardown). */
-  constructor(name: string, capacity: number, policy: QueuePolicy, release: (item: T) => void = () => {}) {
-    const queue = new BoundedQueue<T>(name, capacity, policy);
+  /**
+   * `bounds` as a number bounds items only; byte and time bounds need `measure`. `release` is called on
+   * every item the queue discards (dropped, or left over on teardown).
+   */
+  constructor(name: string, bounds: number | QueueBounds, policy: QueuePolicy, release: (item: T) => void = () => {}, measure?: QueueMeasure<T>) {
+    const queue = new BoundedQueue<T>(name, bounds, policy, measure);
     this.queue = queue;
     this.writable = new WritableStream<T>({
       write: async (item) => {
@@ -27,8 +30,7 @@ export class QueueNode<T> {
           release(item);
           throw this._failure;
         }
-        const dropped = queue.push(item);
-        if (dropped !== undefined) release(dropped);
+        for (const dropped of queue.push(item)) release(dropped);
         this._wake('reader');
       },
       close: () => {

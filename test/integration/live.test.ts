@@ -31,10 +31,10 @@ describe('live runs', () => {
     expect(frames(streamOf(await probe(path), 'video'))).toBe(90);
   });
 
-  it('with an overloaded encoder, drops and counts instead of blocking the source', async () => {
+  it('with an overloaded encoder, drops and counts instead of blocking the source, once the queue holds its time bound (1 s here)', async () => {
     const path = join(dir, 'live-slow.mp4');
     const provider = slowVideoProvider(await NodeAvProvider.load(), 100);
-    const c = createController(createPipelineConfig({ source: { type: 'test', duration: 3 }, encoding: sd, outputs: [{ path }] }), { codecProvider: provider });
+    const c = createController(createPipelineConfig({ source: { type: 'test', duration: 3 }, encoding: sd, outputs: [{ path }], queues: { video: { seconds: 1 } } }), { codecProvider: provider });
     const result = await c.start();
     expect(result.status).toBe('COMPLETE');
     const video = result.queues.find((q) => q.name === 'video-queue')!;
@@ -42,8 +42,12 @@ describe('live runs', () => {
     // The source was never held up: every frame went in on time ...
     expect(video.in).toBe(90);
     expect(c.source.endedAt! - c.source.startedAt!).toBeLessThan(3600);
-    // ... and the queue shed what the encoder could not take, counting every drop.
-    expect(video.dropped).toBeGreaterThan(30);
+    // ... and the queue shed what the encoder could not take (10 of 30 fps) beyond 1 s of media held,
+    // counting every drop: about 90 - 30 encoded - 30 held.
+    expect(video.dropped).toBeGreaterThan(20);
+    expect(video.maxTimeMs).toBe(1000);
+    expect(video.maxLevelTimeMs).toBeLessThanOrEqual(1000);
+    expect(video.maxLevel).toBeLessThanOrEqual(31);
     expect(video.in).toBe(video.out + video.dropped + video.level);
     expect(audio.dropped).toBe(0);
     const encoded = result.encoders.find((e) => e.name === 'video-encoder')!.framesIn;

@@ -69,11 +69,11 @@ describe('RTMP stream output (live), against node-media-server', () => {
     expect(before + after).toBeGreaterThan(150 - 60);
   });
 
-  it('a stalled server: its output drops and counts, the file output stays complete, the run ends on time', async () => {
+  it('a stalled server: its output drops and counts once it holds its time bound (1 s here), the file output stays complete, the run ends on time', async () => {
     const hole = await startBlackHole();
     const file = join(dir, 'beside-stall.mp4');
     const t0 = performance.now();
-    const r = await record({ source: { type: 'test', duration: 3 }, encoding: small, outputs: [{ path: file }, { url: `rtmp://127.0.0.1:${hole.port}/live/c` }] });
+    const r = await record({ source: { type: 'test', duration: 3 }, encoding: small, outputs: [{ path: file }, { url: `rtmp://127.0.0.1:${hole.port}/live/c` }], queues: { output: { seconds: 1 } } });
     const wall = performance.now() - t0;
     await hole.close();
     expect(r.status).toBe('COMPLETE');
@@ -83,6 +83,7 @@ describe('RTMP stream output (live), against node-media-server', () => {
     expect(fileQueue.dropped).toBe(0);
     expect(streamQueue.dropped).toBeGreaterThan(0);
     expect(streamQueue.in).toBe(streamQueue.out + streamQueue.dropped + streamQueue.level);
+    expect(streamQueue.maxLevelTimeMs).toBeLessThanOrEqual(1000);
     expect((r.outputs[0] as FileOutputResult).exists).toBe(true);
     expect(frames(streamOf(await probe(file), 'video'))).toBe(90);
     expect(streamOut(r)).toMatchObject({ packets: 0, error: expect.stringContaining('never accepted the stream') });

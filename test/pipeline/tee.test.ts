@@ -26,8 +26,8 @@ describe('Tee', () => {
     const t = tee();
     const fast: EncodedOutput[] = [];
     const slow: EncodedOutput[] = [];
-    t.addPort({ name: 'fast', consumer: sink(fast), capacity: 2, policy: 'block', onError: 'fail' });
-    t.addPort({ name: 'slow', consumer: sink(slow, 2), capacity: 2, policy: 'block', onError: 'fail' });
+    t.addPort({ name: 'fast', consumer: sink(fast), bounds: 2, policy: 'block', onError: 'fail' });
+    t.addPort({ name: 'slow', consumer: sink(slow, 2), bounds: 2, policy: 'block', onError: 'fail' });
     const w = t.writable.getWriter();
     for (let n = 0; n < 30; n++) {
       await w.write(v(n, n % 10 === 0));
@@ -47,8 +47,8 @@ describe('Tee', () => {
     const stalled: EncodedOutput[] = [];
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
-    t.addPort({ name: 'good', consumer: sink(good), capacity: 4, policy: 'drop-oldest', onError: 'isolate' });
-    t.addPort({ name: 'stalled', consumer: sink(stalled, 0, gate), capacity: 4, policy: 'drop-oldest', onError: 'isolate' });
+    t.addPort({ name: 'good', consumer: sink(good), bounds: 4, policy: 'drop-oldest', onError: 'isolate' });
+    t.addPort({ name: 'stalled', consumer: sink(stalled, 0, gate), bounds: 4, policy: 'drop-oldest', onError: 'isolate' });
     const w = t.writable.getWriter();
     for (let n = 0; n < 25; n++) await w.write(v(n, n % 10 === 0));
     release();
@@ -74,10 +74,10 @@ describe('Tee', () => {
     const t = tee();
     const first: EncodedOutput[] = [];
     const late: EncodedOutput[] = [];
-    t.addPort({ name: 'first', consumer: sink(first), capacity: 4, policy: 'drop-oldest', onError: 'isolate' });
+    t.addPort({ name: 'first', consumer: sink(first), bounds: 4, policy: 'drop-oldest', onError: 'isolate' });
     const w = t.writable.getWriter();
     for (let n = 0; n < 13; n++) await w.write(v(n, n % 10 === 0));
-    t.addPort({ name: 'late', consumer: sink(late), capacity: 4, policy: 'drop-oldest', onError: 'isolate' });
+    t.addPort({ name: 'late', consumer: sink(late), bounds: 4, policy: 'drop-oldest', onError: 'isolate' });
     for (let n = 13; n < 25; n++) await w.write(v(n, n % 10 === 0));
     await w.close();
     await t.done();
@@ -91,8 +91,8 @@ describe('Tee', () => {
     const t = tee((e) => fatal.push(e));
     const ok: EncodedOutput[] = [];
     const broken = new WritableStream<EncodedOutput>({ write: () => Promise.reject(new Error('connection reset')) });
-    t.addPort({ name: 'ok', consumer: sink(ok), capacity: 4, policy: 'drop-oldest', onError: 'isolate' });
-    t.addPort({ name: 'rtmp', consumer: broken, capacity: 4, policy: 'drop-oldest', onError: 'isolate' });
+    t.addPort({ name: 'ok', consumer: sink(ok), bounds: 4, policy: 'drop-oldest', onError: 'isolate' });
+    t.addPort({ name: 'rtmp', consumer: broken, bounds: 4, policy: 'drop-oldest', onError: 'isolate' });
     const w = t.writable.getWriter();
     for (let n = 0; n < 10; n++) await w.write(v(n, n === 0));
     await w.close();
@@ -102,7 +102,7 @@ describe('Tee', () => {
     expect(t.portError('rtmp')?.message).toContain('connection reset');
 
     const t2 = tee((e) => fatal.push(e));
-    t2.addPort({ name: 'file', consumer: new WritableStream({ write: () => Promise.reject(new Error('disk full')) }), capacity: 4, policy: 'block', onError: 'fail' });
+    t2.addPort({ name: 'file', consumer: new WritableStream({ write: () => Promise.reject(new Error('disk full')) }), bounds: 4, policy: 'block', onError: 'fail' });
     const w2 = t2.writable.getWriter();
     await w2.write(v(0, true));
     await t2.done();
