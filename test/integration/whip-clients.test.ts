@@ -1,17 +1,20 @@
 import { execFile, spawn } from 'node:child_process';
+import { createServer, type AddressInfo } from 'node:net';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { chromium } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
-import { WhipServer, type PipelineResult, type WebRtcSourceStats, type WhipSession } from '../../src/index.js';
-import { beepOnsets, decodeErrors, flashTimes, frames, probe, streamOf } from '../helpers/ffprobe.js';
+import { createController, createPipelineConfig, WhipServer, type PipelineResult, type WebRtcSourceStats, type WhipSession } from '../../src/index.js';
+import { beepOnsets, decodeErrors, flashTimes, frames, packetSpan, probe, streamOf } from '../helpers/ffprobe.js';
 import { serveDir } from '../helpers/static-server.js';
 import { tmpDir } from '../helpers/tmp.js';
 
 const exec = promisify(execFile);
 const dir = tmpDir();
 const LOOPBACK = ['127.0.0.1'];
+const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
 
 const WHIP_CLIENT = '/usr/bin/whip-client';
 const haveWhipClient = existsSync(WHIP_CLIENT) && existsSync('/usr/bin/gcc');
@@ -175,4 +178,95 @@ describe.skipIf(!haveChromium)('a real browser publishes through WHIP: headless 
       await server.close();
     }
   }, 60_000);
+});
+
+/** A flash/beep test pattern as 720p H.264 baseline (4 Mb/s) + Opus, the codecs FFmpeg's WHIP muxer sends. */
+async function whipInput(path: string, seconds: number): Promise<void> {
+  const result = await createController(createPipelineConfig({
+    live: false, source: { type: 'test', duration: seconds },
+    encoding: { width: 1280, height: 720, fps: 30, videoCodec: 'h264', h264Profile: 'baseline', videoBitrateKbps: 4000, audioCodec: 'opus' },
+    outputs: [{ path }],
+  })).start();
+  if (result.status !== 'COMPLETE') throw new Error(`test input: ${result.status} ${JSON.stringify(result.error)}`);
+}
+
+/** FFmpeg's WHIP client (node-av) publishing `input` at 1x, in its own process; what it sent. */
+async function ffmpegPublish(input: string, url: string, args: string[]): Promise<{ video: number; audio: number; ms: number }> {
+  const { stdout } = await exec(process.execPath, [join(import.meta.dirname, '../fixtures/ffmpeg-whip/publish.mjs'), input, url, ...args], { timeout: 60_000 });
+  return JSON.parse(stdout.trim().split('\n').pop()!) as { video: number; audio: number; ms: number };
+}
+
+/** `avpipe serve --whip` (the built CLI, sessions on 2 worker threads) recording each session to `{name}.<ext>`. */
+async function serveCli(outDir: string, ext: string): Promise<{ base: string; results: () => (PipelineResult & { name: string; source: WebRtcSourceStats })[]; stop: () => Promise<number | null> }> {
+  const port = await new Promise<number>((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const p = (s.address() as AddressInfo).port;
+      s.close(() => resolve(p));
+    });
+  });
+  const cli = spawn(process.execPath, [CLI, 'serve', '--whip', '--listen', `127.0.0.1:${port}`, '--output-dir', outDir, '--output', `{name}.${ext}`, '--json', '--workers', '2'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  let stdout = '';
+  cli.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  cli.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  const exited = new Promise<number | null>((resolve) => cli.on('exit', (code) => resolve(code)));
+  for (let i = 0; i < 100 && !stderr.includes('WHIP endpoint at'); i++) await new Promise((r) => setTimeout(r, 100));
+  return {
+    base: `http://127.0.0.1:${port}`,
+    results: () => stdout.trim().split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as PipelineResult & { name: string; source: WebRtcSourceStats }),
+    stop: async () => {
+      cli.kill('SIGINT');
+      const timer = setTimeout(() => cli.kill('SIGKILL'), 10_000);
+      const code = await exited;
+      clearTimeout(timer);
+      return code;
+    },
+  };
+}
+
+describe("a real WHIP client: FFmpeg's whip muxer (node-av) into avpipe serve, bursts absorbed by the live queues", () => {
+  const input = join(dir, 'ffmpeg-whip-input.mp4');
+  const SECONDS = 10;
+
+  it.each([
+    { name: 'copy-start-burst', ext: 'mp4', mode: 'copy', args: ['--burst', '3'], what: 'H.264 + Opus copied into MP4, the first 3 s sent at once' },
+    { name: 'transcode-start-burst', ext: 'webm', mode: 'transcode', args: ['--burst', '3'], what: 'H.264 made VP8 in WebM (Opus copied), the first 3 s sent at once' },
+    { name: 'copy-stall', ext: 'mp4', mode: 'copy', args: ['--stall-at', '4', '--stall', '3'], what: 'copied into MP4, a 3 s stall at 4 s then its backlog at once' },
+    { name: 'transcode-stall', ext: 'webm', mode: 'transcode', args: ['--stall-at', '4', '--stall', '3'], what: 'made VP8 in WebM, a 3 s stall at 4 s then its backlog at once' },
+  ])('$what: every frame and packet recorded, zero drops, A/V within one frame', async ({ name, ext, mode, args }) => {
+    if (!existsSync(input)) await whipInput(input, SECONDS);
+    const outDir = join(dir, 'ffmpeg-whip');
+    const server = await serveCli(outDir, ext);
+    let results: ReturnType<typeof server.results> = [];
+    let sent = { video: 0, audio: 0 };
+    try {
+      sent = await ffmpegPublish(input, `${server.base}/whip/${name}`, args);
+      expect(sent).toMatchObject({ video: SECONDS * 30, audio: SECONDS * 50 + 1 });
+      // FFmpeg's client sends DELETE when it closes: the session ends by itself.
+      for (let i = 0; i < 200 && server.results().length === 0; i++) await new Promise((r) => setTimeout(r, 100));
+      results = server.results();
+    } finally {
+      expect(await server.stop()).toBe(0);
+    }
+    expect(results).toHaveLength(1);
+    const result = results[0]!;
+    expect(result.status, JSON.stringify(result.error)).toBe('COMPLETE');
+    expect(result.tracks.find((t) => t.kind === 'video')?.mode).toBe(mode);
+    // Nothing lost on the way in, nothing dropped by any queue: the source's outlets and the pipeline's.
+    for (const t of result.source.tracks) {
+      expect({ kind: t.kind, lost: t.packets.lost, dropped: t.queue?.dropped, framesDropped: t.frames.framesDropped }).toEqual({ kind: t.kind, lost: 0, dropped: 0, framesDropped: 0 });
+    }
+    for (const q of result.queues) expect({ queue: q.name, dropped: q.dropped }).toEqual({ queue: q.name, dropped: 0 });
+    // Counted by an independent reader: every frame and every audio packet the client sent.
+    const out = join(outDir, `${name}.${ext}`);
+    const p = await probe(out);
+    expect(frames(streamOf(p, 'video'))).toBe(sent.video);
+    expect((await packetSpan(out, 'audio')).packets).toBe(sent.audio);
+    expect(await decodeErrors(out)).toBe('');
+    const [flashes, beeps] = await Promise.all([flashTimes(out), beepOnsets(out)]);
+    expect(flashes.length).toBe(SECONDS);
+    const offsets = flashes.map((f) => f - beeps.reduce((best, b) => (Math.abs(b - f) < Math.abs(best - f) ? b : best), Infinity));
+    console.log(`FFmpeg WHIP ${name}: A/V offsets (video - audio, ms):`, offsets.map((o) => Math.round(o * 1000)).join(' '));
+    for (const o of offsets) expect(Math.abs(o)).toBeLessThanOrEqual(1 / 30);
+  }, 90_000);
 });
