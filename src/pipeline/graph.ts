@@ -144,7 +144,8 @@ export class Graph {
     const signal = this._abort.signal;
     const fail = (e: AvpipeError): void => this.fail(e);
     this._tees = {
-      encoded: new Tee<EncodedOutput>('encoded', ENCODED_OPS, signal, fail),
+      // Muxers and stream outputs never block the thread: the encoded tee lets them catch up on a burst.
+      encoded: new Tee<EncodedOutput>('encoded', ENCODED_OPS, signal, fail, true),
       video: new Tee<VideoFrame | AudioData>('video', RAW_OPS, signal, fail),
       audio: new Tee<VideoFrame | AudioData>('audio', RAW_OPS, signal, fail),
     };

@@ -139,11 +139,18 @@ export class Tee<T> {
   private readonly _seen = new Map<string, T>();
   private readonly _signal: AbortSignal;
   private readonly _onFatal: (e: AvpipeError) => void;
+  private readonly _yieldToPorts: boolean;
   private _items = 0;
   private _closed = false;
 
-  constructor(name: string, ops: TeeItemOps<T>, signal: AbortSignal, onFatal: (e: AvpipeError) => void) {
+  /**
+   * `yieldToPorts`: yield to consumers that hold items (see write). Only for consumers that never block
+   * the thread (muxers, network outputs): to an encoder that encodes synchronously, a yield hands the
+   * turn and would pace the source by the encoder, which a live source must never be.
+   */
+  constructor(name: string, ops: TeeItemOps<T>, signal: AbortSignal, onFatal: (e: AvpipeError) => void, yieldToPorts = false) {
     this.name = name;
+    this._yieldToPorts = yieldToPorts;
     this._ops = ops;
     this._signal = signal;
     this._onFatal = onFatal;
@@ -162,9 +169,10 @@ export class Tee<T> {
         // A drop-oldest port never holds the tee up. Fed from memory (a publisher's burst, or the frames
         // that waited while the pipeline started), the tee would then outrun consumers that are not slow
         // at all, since a consumer's item takes more promise turns than the tee's, and the port would
-        // fill and drop. Yielding a macrotask while a port holds anything lets every consumer that is not
-        // waiting on I/O catch up first; one that is stalled still drops, at its bound.
-        if (ports.some((p) => p.leaky && p.node.queue.level > 0)) await new Promise<void>((resolve) => setImmediate(resolve));
+        // fill and drop. With `yieldToPorts`, the tee yields a macrotask while a live port holds anything,
+        // so every consumer that is not waiting on I/O catches up first; one that is stalled still drops,
+        // at its bound.
+        if (this._yieldToPorts && ports.some((p) => p.leaky && p.node.queue.level > 0)) await new Promise<void>((resolve) => setImmediate(resolve));
       },
       close: async () => {
         this._closed = true;

@@ -34,7 +34,7 @@ export function failingVideoProvider(real: CodecProvider, afterFrames: number): 
 }
 
 /** A real provider whose video encoder takes at least `delayMs` per frame: an overloaded encoder. */
-export function slowVideoProvider(real: CodecProvider, delayMs: number): CodecProvider {
+export function slowVideoProvider(real: CodecProvider, delayMs: number, blocking = false): CodecProvider {
   return {
     name: `${real.name}+slow`,
     createAudioEncoder: (init: AudioEncoderInit): AudioEncoderLike => real.createAudioEncoder(init),
@@ -73,13 +73,20 @@ export function slowVideoProvider(real: CodecProvider, delayMs: number): CodecPr
           return;
         }
         busy = true;
-        setTimeout(() => {
+        // Blocking: the thread is held for the whole delay, as a synchronous native encode slower than
+        // realtime holds it; otherwise the delay is a timer.
+        const after = (fn: () => void): unknown => (blocking ? setImmediate(() => {
+          const until = performance.now() + delayMs;
+          while (performance.now() < until) { /* busy */ }
+          fn();
+        }) : setTimeout(fn, delayMs));
+        after(() => {
           busy = false;
           if (inner.state === 'configured') inner.encode(next.frame, { keyFrame: next.keyFrame });
           else next.frame.close();
           enc.ondequeue?.();
           pump();
-        }, delayMs);
+        });
       };
       return enc;
     },

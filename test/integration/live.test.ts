@@ -56,6 +56,26 @@ describe('live runs', () => {
   });
 });
 
+describe('live runs (continued)', () => {
+  it('an encoder that blocks the thread (a synchronous encode slower than realtime) still never holds the source up: the queue drops', async () => {
+    const path = join(dir, 'live-blocking.mp4');
+    // 100 ms a frame, holding the thread the whole time, as a native encode would.
+    const provider = slowVideoProvider(await NodeAvProvider.load(), 100, true);
+    const c = createController(createPipelineConfig({ source: { type: 'test', duration: 3 }, encoding: sd, outputs: [{ path }], queues: { video: { seconds: 1 } } }), { codecProvider: provider });
+    const result = await c.start();
+    expect(result.status).toBe('COMPLETE');
+    const video = result.queues.find((q) => q.name === 'video-queue')!;
+    expect(video.in).toBe(90);
+    // The source ended on time, at most one blocked encode late ...
+    expect(c.source.endedAt! - c.source.startedAt!).toBeLessThan(3300);
+    // ... and what the encoder could not take beyond 1 s of media was dropped and counted.
+    expect(video.dropped).toBeGreaterThan(20);
+    expect(video.in).toBe(video.out + video.dropped + video.level);
+    expect(video.maxLevelTimeMs).toBeLessThanOrEqual(1000);
+    expect(frames(streamOf(await probe(path), 'video'))).toBe(video.out);
+  });
+});
+
 describe('non-live runs', () => {
   it('export 10 s of 360p faster than realtime, with blocking queues and nothing dropped', async () => {
     const path = join(dir, 'fast.mp4');
