@@ -48,15 +48,9 @@ async function runCommand(parsed: ParsedCommand | { problems: { field: string; m
   }
   const tty = process.stderr.isTTY === true && !parsed.json;
   if (tty) controller.on('progress', (p) => process.stderr.write(`\r${formatProgress(p)}\x1b[K`));
-  let interrupts = 0;
-  const onSigint = (): void => {
-    interrupts++;
-    if (interrupts === 1) void controller.stop();
-    else void controller.abort();
-  };
-  process.on('SIGINT', onSigint);
+  const signals = onStopSignals(() => void controller.stop(), () => void controller.abort());
   const result = await controller.start();
-  process.off('SIGINT', onSigint);
+  signals.off();
   if (tty) process.stderr.write('\n');
   if (parsed.json) {
     process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
@@ -67,6 +61,26 @@ async function runCommand(parsed: ParsedCommand | { problems: { field: string; m
   }
   if (result.error !== null) process.stderr.write(`avpipe: ${result.error.code}: ${result.error.message}\n`);
   return exitCode(result);
+}
+
+/**
+ * SIGINT (Ctrl-C) and SIGTERM (what systemd, Docker and Kubernetes send) alike: the first stops
+ * gracefully, a second of either aborts (what was muxed is still finalized).
+ */
+function onStopSignals(stop: () => void, abort: () => void): { off: () => void } {
+  let count = 0;
+  const on = (): void => {
+    if (++count === 1) stop();
+    else abort();
+  };
+  process.on('SIGINT', on);
+  process.on('SIGTERM', on);
+  return {
+    off: () => {
+      process.off('SIGINT', on);
+      process.off('SIGTERM', on);
+    },
+  };
 }
 
 /** One line per output for the text summary. */
@@ -80,8 +94,9 @@ function describeOutput(out: OutputResult): string {
 }
 
 /**
- * Runs `serve`: a WHIP endpoint until Ctrl-C (or SIGTERM), each publisher's session recorded to its own
- * outputs; a line per session when it starts, every 5 s while it runs, and when it ends.
+ * Runs `serve`: a WHIP endpoint until Ctrl-C or SIGTERM (a second one aborts the sessions), each
+ * publisher's session recorded to its own outputs; a line per session when it starts, every 5 s while
+ * it runs, and when it ends.
  */
 async function serve(argv: string[]): Promise<number> {
   const parsed = parseServeArgs(argv);
@@ -129,13 +144,17 @@ async function serve(argv: string[]): Promise<number> {
     }
   }, 5000);
   ticker.unref();
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', () => resolve());
-    process.once('SIGTERM', () => resolve());
+  let stopping!: () => void;
+  const stopped = new Promise<void>((resolve) => (stopping = resolve));
+  const signals = onStopSignals(stopping, () => {
+    say('avpipe: aborting every session (what was recorded is finalized)');
+    server.abort();
   });
+  await stopped;
   clearInterval(ticker);
   say('avpipe: stopping: finalizing every session');
   const results = await server.close();
+  signals.off();
   return results.some((r) => r.status === 'FAILED') ? 1 : 0;
 }
 

@@ -200,7 +200,8 @@ export class Controller extends EventEmitter<ControllerEvents> {
       // A live stream output that gave up is reported, but the run's files are complete: not FAILED.
       const warning = finalizeError?.fatal === false ? finalizeError : uploadError;
       const error = runError ?? (finalizeError?.fatal === false ? undefined : finalizeError);
-      if (error?.code === 'ABORTED') return this._finish('ABORTED', null);
+      // Aborted, mid-run or while ending (a second Ctrl-C during the final drain): what was muxed is finalized.
+      if (error?.code === 'ABORTED' || (error === undefined && this._abortRequested)) return this._finish('ABORTED', null);
       if (error !== undefined) return this._finish('FAILED', error);
       return this._finish(graph.limitReached ? 'LIMIT_REACHED' : 'COMPLETE', warning ?? uploadError ?? null);
     } catch (err) {

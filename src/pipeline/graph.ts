@@ -272,9 +272,17 @@ export class Graph {
       if (o.removed === true) continue;
       // The run does not wait for live stream ports (a stalled server must not hold it): give each a
       // moment to deliver what it holds before it is closed.
+      // An abort (a second Ctrl-C) cuts that moment short.
       let timer: NodeJS.Timeout | undefined;
-      await Promise.race([this._tees[o.tee].portDone(o.node.name), new Promise((r) => (timer = setTimeout(r, STREAM_DRAIN_MS)))]);
+      const signal = this._abort.signal;
+      let onAbort: (() => void) | undefined;
+      const aborted = new Promise<void>((r) => {
+        if (signal.aborted) r();
+        else signal.addEventListener('abort', (onAbort = () => r()), { once: true });
+      });
+      await Promise.race([this._tees[o.tee].portDone(o.node.name), new Promise((r) => (timer = setTimeout(r, STREAM_DRAIN_MS))), aborted]);
       clearTimeout(timer);
+      if (onAbort !== undefined) signal.removeEventListener('abort', onAbort);
       try {
         await o.node.finalize();
       } catch (err) {

@@ -80,8 +80,9 @@ export class SessionHost {
   }
 
   /** Ends every session gracefully. */
-  stopAll(): void {
-    for (const s of this._sessions.values()) void s.controller.stop();
+  /** Ends every session: gracefully, or with `abort` at once (what was muxed is still finalized). */
+  stopAll(abort = false): void {
+    for (const s of this._sessions.values()) void (abort ? s.controller.abort() : s.controller.stop());
   }
 
   /** Counters and status of session `id`, or undefined once it is over. */

@@ -76,7 +76,7 @@ interface Host {
   resume(id: string, offer: string): Promise<string>;
   candidate(id: string, candidate: string, mid: string | undefined): Promise<void>;
   hangUp(id: string): void;
-  stopAll(): void;
+  stopAll(abort?: boolean): void;
   stats(id: string): { status: PipelineStatus | 'IDLE'; source: WebRtcSourceStats } | undefined;
   close(): Promise<void>;
 }
@@ -103,8 +103,8 @@ class LocalHost implements Host {
   hangUp(id: string): void {
     this._host.hangUp(id);
   }
-  stopAll(): void {
-    this._host.stopAll();
+  stopAll(abort = false): void {
+    this._host.stopAll(abort);
   }
   stats(id: string): { status: PipelineStatus | 'IDLE'; source: WebRtcSourceStats } | undefined {
     return this._host.stats(id);
@@ -166,8 +166,8 @@ class WorkerHost implements Host {
   hangUp(id: string): void {
     void this._call({ op: 'hangUp', id }).catch(() => undefined);
   }
-  stopAll(): void {
-    void this._call({ op: 'stopAll' }).catch(() => undefined);
+  stopAll(abort = false): void {
+    void this._call({ op: 'stopAll', abort }).catch(() => undefined);
   }
   stats(id: string): { status: PipelineStatus | 'IDLE'; source: WebRtcSourceStats } | undefined {
     return this._stats.get(id);
@@ -249,6 +249,14 @@ export class WhipServer extends EventEmitter<WhipServerEvents> {
     this._server.closeAllConnections();
     await Promise.all(this._hosts.map((h) => h.close()));
     return results;
+  }
+
+  /**
+   * Ends every running session at once (each finalizes what it muxed), as a second Ctrl-C does; a
+   * {@link close} in progress then resolves. Sessions opened after it are not touched.
+   */
+  abort(): void {
+    for (const h of this._hosts) h.stopAll(true);
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

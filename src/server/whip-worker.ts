@@ -10,7 +10,7 @@ import { SessionHost, type SessionHostOptions } from './session-host.js';
 const port = parentPort!;
 const host = new SessionHost(workerData as SessionHostOptions);
 
-port.on('message', (m: { req: number; op: string; id: string; name: string; init: never; offer: string; candidate: string; mid?: string }) => {
+port.on('message', (m: { req: number; op: string; id: string; name: string; init: never; offer: string; candidate: string; mid?: string; abort?: boolean }) => {
   const run = async (): Promise<unknown> => {
     switch (m.op) {
       case 'open': return host.open(m.id, m.name, m.init, m.offer, (result, stats) => port.postMessage({ end: m.id, result, stats }));
@@ -18,7 +18,7 @@ port.on('message', (m: { req: number; op: string; id: string; name: string; init
       case 'resume': return host.resume(m.id, m.offer);
       case 'candidate': return host.candidate(m.id, m.candidate, m.mid);
       case 'hangUp': return host.hangUp(m.id);
-      case 'stopAll': return host.stopAll();
+      case 'stopAll': return host.stopAll(m.abort === true);
       default: throw new TypeError(`unknown op ${m.op}`);
     }
   };

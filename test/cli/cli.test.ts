@@ -1,5 +1,6 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -65,6 +66,52 @@ describe('avpipe record (built CLI)', () => {
     expect(s.code).toBe(2);
     expect(s.stderr).toMatch(/outputs\[0\]\.url: .*non-live/);
     expect(s.stdout).toBe('');
+  });
+});
+
+/** Runs the CLI, sends `signals` (each after its delay in ms), resolves with its exit code and stdout. */
+function signalled(args: string[], signals: [NodeJS.Signals, number][]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  let at = 0;
+  for (const [signal, delay] of signals) setTimeout(() => child.kill(signal), (at += delay));
+  return new Promise((resolve) => child.on('exit', (code) => resolve({ code, stdout, stderr })));
+}
+
+describe('avpipe record: signals (built CLI)', () => {
+  it.each(['SIGTERM', 'SIGINT'] as const)('%s stops a live recording gracefully: exit 0, a finalized file holding what was recorded', async (signal) => {
+    const path = join(dir, `signal-${signal}.mp4`);
+    const r = await signalled(['record', '--source', 'test', '--duration', '60', '--size', '320x240', '--output', path, '--json'], [[signal, 2500]]);
+    expect(r.code, r.stderr).toBe(0);
+    const result = JSON.parse(r.stdout) as { status: string; outputs: { tracks: { kind: string; packets: number }[] }[] };
+    expect(result.status).toBe('COMPLETE');
+    // Stopped about 2.5 s in (start-up included): what was recorded is there and plays to its end.
+    const p = await probe(path);
+    const seconds = Number(p.format.duration);
+    expect(seconds).toBeGreaterThan(1);
+    expect(seconds).toBeLessThan(4);
+    // Every frame the muxer took is in the file.
+    expect(frames(streamOf(p, 'video'))).toBe(result.outputs[0]!.tracks.find((t) => t.kind === 'video')!.packets);
+  });
+
+  it('a second signal aborts the graceful stop: exit 130, and what was muxed is still a finalized file', async () => {
+    // A stream output to a server that never answers holds the graceful stop (its queue gets 1.5 s to
+    // drain): the second signal lands inside it.
+    const hole = createServer((socket) => socket.on('error', () => undefined));
+    await new Promise<void>((resolve) => hole.listen(0, '127.0.0.1', resolve));
+    try {
+      const path = join(dir, 'signal-twice.mp4');
+      const url = `rtmp://127.0.0.1:${(hole.address() as AddressInfo).port}/live/x`;
+      const r = await signalled(['record', '--source', 'test', '--duration', '60', '--size', '320x240', '--audio-codec', 'aac', '--output', path, '--output', url, '--json'], [['SIGTERM', 2500], ['SIGTERM', 300]]);
+      expect(r.code, r.stderr).toBe(130);
+      expect((JSON.parse(r.stdout) as { status: string }).status).toBe('ABORTED');
+      expect(Number((await probe(path)).format.duration)).toBeGreaterThan(1);
+    } finally {
+      hole.close();
+    }
   });
 });
 

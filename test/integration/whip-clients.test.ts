@@ -215,7 +215,8 @@ async function serveCli(outDir: string, ext: string): Promise<{ base: string; re
     base: `http://127.0.0.1:${port}`,
     results: () => stdout.trim().split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as PipelineResult & { name: string; source: WebRtcSourceStats }),
     stop: async () => {
-      cli.kill('SIGINT');
+      // What a container runtime or systemd sends: every session finalized, exit 0.
+      cli.kill('SIGTERM');
       const timer = setTimeout(() => cli.kill('SIGKILL'), 10_000);
       const code = await exited;
       clearTimeout(timer);
