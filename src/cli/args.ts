@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
@@ -52,7 +53,8 @@ record: the built-in test source (flash + beep every second)
 
 export: recorded files in (MP4/MOV, WebM/MKV, Ogg, MPEG-TS, MP3, WAV, ADTS, FLAC), as fast as possible
   INPUT[@OFFSET][#ROUTE]   an input file, optionally delayed by OFFSET seconds, its audio optionally
-                           routed to one side of the mix (e.g. voice.ogg@1.5#left); several audio
+                           routed to one side of the mix (e.g. voice.ogg@1.5#left; a name that is an
+                           existing file is taken whole, --input PATH never reads suffixes); several audio
                            tracks are mixed into one
   --copy | --transcode     insist on copying packets | always re-encode (default: copy what can be)
   --input-fps N            frame rate of raw H.264 (Annex B) inputs, which carry no timestamps (default 30)
@@ -227,22 +229,28 @@ export function parseServeArgs(argv: string[]): ParsedServe | { problems: Config
 
 /** Parses `export` arguments into a config init, or returns the problems found. */
 export function parseExportArgs(argv: string[]): ParsedCommand | { problems: ConfigProblem[] } {
-  const parsed = parse(argv, { copy: { type: 'boolean' }, transcode: { type: 'boolean' }, 'input-fps': { type: 'string' } }, true);
+  const parsed = parse(argv, { copy: { type: 'boolean' }, transcode: { type: 'boolean' }, 'input-fps': { type: 'string' }, input: { type: 'string', multiple: true } }, true);
   if ('problems' in parsed) return parsed;
   const { values, positionals } = parsed;
   const problems: ConfigProblem[] = [];
-  if (positionals.length === 0) problems.push({ field: 'INPUT', message: 'at least one input file is required' });
+  const named = (values['input'] as string[] | undefined) ?? [];
+  if (positionals.length === 0 && named.length === 0) problems.push({ field: 'INPUT', message: 'at least one input file is required' });
   if (values['copy'] === true && values['transcode'] === true) problems.push({ field: '--copy', message: 'give --copy or --transcode, not both' });
   const fpsArg = values['input-fps'] as string | undefined;
   const fps = fpsArg === undefined ? undefined : Number(fpsArg);
   if (fps !== undefined && !(Number.isFinite(fps) && fps > 0)) problems.push({ field: '--input-fps', message: `must be a positive number, got "${fpsArg}"` });
-  const inputs = positionals.map((arg) => {
-    const m = /^(.*?)(?:@(\d+(?:\.\d+)?))?(?:#(left|right|both))?$/.exec(arg)!;
-    return {
-      path: m[1]!, ...(m[2] === undefined ? {} : { offset: Number(m[2]) }), ...(m[3] === undefined ? {} : { route: m[3] as 'left' | 'right' | 'both' }),
-      ...(fps === undefined ? {} : { fps }),
-    };
-  });
+  // An argument that names an existing file is that file (`take@2.mp4` stays reachable); otherwise its
+  // @OFFSET and #ROUTE suffixes are read. `--input PATH` never reads suffixes.
+  const inputs = [
+    ...positionals.map((arg) => {
+      const m = existsSync(arg) ? undefined : /^(.*?)(?:@(\d+(?:\.\d+)?))?(?:#(left|right|both))?$/.exec(arg)!;
+      return {
+        path: m?.[1] ?? arg, ...(m?.[2] === undefined ? {} : { offset: Number(m[2]) }), ...(m?.[3] === undefined ? {} : { route: m[3] as 'left' | 'right' | 'both' }),
+        ...(fps === undefined ? {} : { fps }),
+      };
+    }),
+    ...named.map((path) => ({ path, ...(fps === undefined ? {} : { fps }) })),
+  ];
   const codecMode: CodecMode = values['copy'] === true ? 'copy' : values['transcode'] === true ? 'transcode' : 'auto';
   const init: PipelineConfigInit = {
     ...common(values, problems),

@@ -10,6 +10,7 @@ import {
 } from './outputs.js';
 import type { EncodingOptions, PipelineConfigInit } from './pipeline-config.js';
 import { resolveEncoding } from './pipeline-config.js';
+import { pathProblems } from './paths.js';
 import { isPresetName } from './presets.js';
 
 const OPUS_RATES = [8000, 12000, 16000, 24000, 48000];
@@ -116,6 +117,7 @@ export function validateConfig(init: PipelineConfigInit): ConfigProblem[] {
     bad('source.type', `unknown source type "${String((src as { type: unknown }).type)}" (test, file)`);
   }
   if (init.codecMode !== undefined && !['auto', 'copy', 'transcode'].includes(init.codecMode)) bad('codecMode', `must be auto, copy or transcode, got "${String(init.codecMode)}"`);
+  problems.push(...pathProblems(init));
   return problems;
 }
 
