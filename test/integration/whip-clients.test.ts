@@ -170,7 +170,7 @@ describe.skipIf(!haveChromium)('a real browser publishes through WHIP: headless 
       const [flashes, beeps] = await Promise.all([flashTimes(out), beepOnsets(out)]);
       expect(flashes.length).toBeGreaterThanOrEqual(5);
       const offsets = flashes.map((f) => f - beeps.reduce((best, b) => (Math.abs(b - f) < Math.abs(best - f) ? b : best), Infinity));
-      console.log('Chromium A/V offsets (video - audio, ms):', offsets.map((o) => Math.round(o * 1000)).join(' '));
+      console.log('Chromium A/V offsets (video - audio, ms):', offsets.map((o) => Math.round(o * 1000)).join(' '), 'synced by', stats.tracks.map((t) => `${t.kind} ${t.sync?.syncedBy} (${t.sync?.senderReports} reports)`).join(', '));
       for (const o of offsets) expect(Math.abs(o)).toBeLessThanOrEqual(1 / 30);
     } finally {
       await browser.close();

@@ -36,10 +36,10 @@ export interface WebRtcSourceOptions {
   jitterLatencyMs?: number;
   /**
    * How long a track's frames wait for its first RTCP sender report before it is placed by arrival.
-   * Default 2000. What waits is released at once, a burst the live queues must absorb, so the wait is
-   * not longer than it needs to be: Chromium reports within about 0.6 s, GStreamer's webrtcbin at once,
-   * werift within 1.5 s; FFmpeg's WHIP muxer only after about 5.4 s, and is placed by arrival. Placing by
-   * arrival is off by the difference of the tracks' encode latencies (tens of ms), a report is exact.
+   * Default 4000. Placing by arrival is off by the difference of the tracks' encode latencies (tens of
+   * ms), a report is exact: Chromium reports within about 0.6 s, GStreamer's webrtcbin at once, werift
+   * within 1.5 s, FFmpeg's WHIP muxer only after about 5.4 s (placed by arrival). What waited is released
+   * at once: the live queues absorb it (bounded by media time, and the encoded tee yields to its muxers).
    */
   syncTimeoutMs?: number;
   /** `end` (default): the run ends, COMPLETE. `wait`: it goes on for `leaveTimeoutMs` and a new offer resumes it. */
@@ -182,7 +182,7 @@ export class WebRtcSource extends SourceBase implements Source {
     this._opts = {
       trackTimeoutMs: options.trackTimeoutMs ?? 5000,
       jitterLatencyMs: options.jitterLatencyMs ?? 150,
-      syncTimeoutMs: options.syncTimeoutMs ?? 2000,
+      syncTimeoutMs: options.syncTimeoutMs ?? 4000,
       onLeave: options.onLeave ?? 'end',
       leaveTimeoutMs: options.leaveTimeoutMs ?? 30_000,
       mediaTimeoutMs: options.mediaTimeoutMs ?? 10_000,
