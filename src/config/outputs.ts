@@ -1,3 +1,4 @@
+import { redactUrl } from './redact.js';
 import { CONTAINER_CODECS, FILE_CONTAINERS, type AudioCodecName, type FileContainer, type VideoCodecName } from './codecs.js';
 
 /** HLS segment containers: MPEG-TS, or fragmented MP4 (CMAF). */
@@ -125,6 +126,11 @@ export function outputKindOf(init: OutputInit): OutputSpec['kind'] {
 }
 
 /** The name an output goes by in results and errors: its path, playlist, template or URL. */
+/** An output as results and logs name it: its name, with a stream URL's secrets redacted. */
+export function outputLabel(spec: OutputSpec): string {
+  return spec.kind === 'stream' ? redactUrl(spec.url) : outputName(spec);
+}
+
 export function outputName(spec: OutputSpec): string {
   switch (spec.kind) {
     case 'file': return spec.path;

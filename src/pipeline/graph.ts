@@ -7,7 +7,8 @@ import { EncoderNode, type EncoderStats } from '../codecs/encoder-node.js';
 import type { EncodedAudioOutput, EncodedChunk, EncodedOutput, EncodedVideoOutput } from '../codecs/encoded-chunk.js';
 import type { VideoFrame } from '../codecs/video-frame.js';
 import type { AudioCodecName, VideoCodecName } from '../config/codecs.js';
-import { allowedCodecs, codecsFor, outputName, rawMediaOf, takesMedia, type OutputSpec } from '../config/outputs.js';
+import { redactUrl } from '../config/redact.js';
+import { allowedCodecs, codecsFor, outputLabel, outputName, rawMediaOf, takesMedia, type OutputSpec } from '../config/outputs.js';
 import { AUDIO_CODEC_OF, VIDEO_CODEC_OF, type PipelineConfig, type TrackInfo } from '../config/pipeline-config.js';
 import { AudioMixer } from '../convert/audio-mixer.js';
 import type { AudioResampler } from '../convert/audio-resampler.js';
@@ -309,14 +310,14 @@ export class Graph {
       const bad = [t.video !== undefined && !takes.video.includes(t.video) ? t.video : undefined, t.audio !== undefined && !takes.audio.includes(t.audio) ? t.audio : undefined].filter((x) => x !== undefined);
       if (bad.length > 0) throw new AvpipeError('CONFIG_INVALID', `${outputName(spec)} cannot carry ${bad.join(' and ')}, which this pipeline encodes (it takes ${[...takes.video, ...takes.audio].join(', ')}): start the pipeline with those codecs`);
     }
-    if (this._outputs.some((o) => o.node.name === outputName(spec) && o.removed !== true)) throw new AvpipeError('CONFIG_INVALID', `${outputName(spec)} is already an output`);
+    if (this._outputs.some((o) => o.node.name === outputName(spec) && o.removed !== true)) throw new AvpipeError('CONFIG_INVALID', `${outputLabel(spec)} is already an output`);
     await this._attach(spec, true);
   }
 
   /** Removes an output from the running pipeline: what it holds is delivered, then it is finalized. */
   async removeOutput(name: string): Promise<OutputResult> {
     const i = this._outputs.findIndex((o) => o.node.name === name && o.removed !== true);
-    if (i < 0) throw new AvpipeError('CONFIG_INVALID', `no output named ${name}`);
+    if (i < 0) throw new AvpipeError('CONFIG_INVALID', `no output named ${name.includes('://') ? redactUrl(name) : name}`);
     const o = this._outputs[i]!;
     await this._tees[o.tee].removePort(name);
     await o.node.finalize().catch(() => undefined);
@@ -387,7 +388,7 @@ export class Graph {
     const live = config.live;
     const bounds = tee === 'encoded' ? config.queues.output : tee === 'video' ? config.queues.video : config.queues.audio;
     (this._tees[tee] as Tee<unknown>).addPort({
-      name: outputName(spec), consumer: node.writable as WritableStream<unknown>, bounds, measure: MEDIA_MEASURE as QueueMeasure<unknown>,
+      name: outputName(spec), label: outputLabel(spec), consumer: node.writable as WritableStream<unknown>, bounds, measure: MEDIA_MEASURE as QueueMeasure<unknown>,
       policy: live ? 'drop-oldest' : 'block',
       // A live stream output that fails is reported; the others go on. Anything else fails the run.
       onError: live && spec.kind === 'stream' ? 'isolate' : 'fail',

@@ -22,6 +22,8 @@ export interface TeeItemOps<T> {
 /** What one output's branch of a tee is made of. */
 export interface TeePortInit<T> {
   name: string;
+  /** How counters and errors name the port (a stream URL with its key redacted); default `name`. */
+  label?: string;
   consumer: WritableStream<T>;
   /** The port queue's bounds (a number: items); byte and time bounds need `measure`. */
   bounds: number | QueueBounds;
@@ -64,7 +66,8 @@ class TeePort<T> {
     this._needStart = init.late === true;
     const primed = new Set<string>();
     // A dropped encoded item breaks what follows it until the next keyframe: skip to there.
-    this.node = new QueueNode<T>(`${init.name}-queue`, init.bounds, init.policy, (item) => {
+    const label = init.label ?? init.name;
+    this.node = new QueueNode<T>(`${label}-queue`, init.bounds, init.policy, (item) => {
       if (ops.canStart?.(item) !== undefined) this._needStart = true;
       ops.release(item);
     }, init.measure);
@@ -91,7 +94,7 @@ class TeePort<T> {
     });
     this.done = this.node.readable.pipeThrough(gate, { signal }).pipeTo(init.consumer, { signal }).catch((err: unknown) => {
       if (signal.aborted && this.error === undefined) return;
-      this.error = toAvpipeError('SINK_FAILED', `output ${init.name} failed`, err);
+      this.error = toAvpipeError('SINK_FAILED', `output ${label} failed`, err);
       if (this.onError === 'fail') onFatal(this.error);
     });
   }

@@ -73,7 +73,7 @@ describe('RTMP stream output (live), against node-media-server', () => {
     const hole = await startBlackHole();
     const file = join(dir, 'beside-stall.mp4');
     const t0 = performance.now();
-    const r = await record({ source: { type: 'test', duration: 3 }, encoding: small, outputs: [{ path: file }, { url: `rtmp://127.0.0.1:${hole.port}/live/c` }], queues: { output: { seconds: 1 } } });
+    const r = await record({ source: { type: 'test', duration: 3 }, encoding: small, outputs: [{ path: file }, { url: `rtmp://127.0.0.1:${hole.port}/live/s3cr3t-key` }], queues: { output: { seconds: 1 } } });
     const wall = performance.now() - t0;
     await hole.close();
     expect(r.status).toBe('COMPLETE');
@@ -87,6 +87,9 @@ describe('RTMP stream output (live), against node-media-server', () => {
     expect((r.outputs[0] as FileOutputResult).exists).toBe(true);
     expect(frames(streamOf(await probe(file), 'video'))).toBe(90);
     expect(streamOut(r)).toMatchObject({ packets: 0, error: expect.stringContaining('never accepted the stream') });
+    // The stream key appears nowhere in the result (output, queue name, error): `rtmp://host/live/****`.
+    expect(JSON.stringify(r)).not.toContain('s3cr3t');
+    expect(streamOut(r)).toMatchObject({ url: `rtmp://127.0.0.1:${hole.port}/live/****` });
     // The stream's failure is reported without failing the run: the file is complete.
     expect(r.error).toMatchObject({ code: 'SINK_FAILED', fatal: false });
   });

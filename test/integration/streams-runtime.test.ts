@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { WebSocketServer } from 'ws';
-import { createController, createPipelineConfig, type FileOutputResult, type PipelineResult } from '../../src/index.js';
+import { createController, createPipelineConfig, redactUrl, type FileOutputResult, type PipelineResult } from '../../src/index.js';
 import { beepOnsets, frames, probe, streamOf } from '../helpers/ffprobe.js';
 import { rtmpServerForTests } from '../helpers/rtmp-server.js';
 import { tmpDir } from '../helpers/tmp.js';
@@ -21,7 +21,8 @@ function wav(pcm: Buffer): Buffer {
   return Buffer.concat([h, pcm]);
 }
 
-const streamResult = (r: PipelineResult, url: string) => r.outputs.find((o) => o.type === 'stream' && o.url === url);
+// Results name a stream by its URL with the key redacted.
+const streamResult = (r: PipelineResult, url: string) => r.outputs.find((o) => o.type === 'stream' && o.url === redactUrl(url));
 
 describe('WebSocket output (egress format)', () => {
   it('sends 48 kHz stereo S16LE with Content-Type audio/x-raw, a muted message, and closes normally', async () => {
@@ -106,6 +107,6 @@ describe('stream outputs added and removed while live (UpdateStream)', () => {
     await c.removeOutput(url);
     const r = await running;
     expect(r.status).toBe('COMPLETE');
-    expect(r.outputs).toEqual([expect.objectContaining({ type: 'stream', url, error: null })]);
+    expect(r.outputs).toEqual([expect.objectContaining({ type: 'stream', url: redactUrl(url), error: null })]);
   });
 });
