@@ -1,5 +1,5 @@
-import { copyFile, mkdir, rename, stat } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { copyFile, mkdir, rename, rm, stat } from 'node:fs/promises';
+import { dirname, resolve, sep } from 'node:path';
 
 /**
  * Where finished files go (egress's upload targets). `upload` resolves with the stored location only
@@ -23,16 +23,25 @@ export class LocalStorage implements Storage {
     return `local:${this.dir}`;
   }
 
-  /** Copies through a temporary name and renames, so a reader never sees half a file; checks the size. */
+  /**
+   * Copies through a temporary name and renames, so a reader never sees half a file; checks the size.
+   * A key cannot leave the directory (`../x`, or a sibling that shares its prefix such as `/srv/media2`
+   * beside `/srv/media`), and a failed copy leaves no temporary file behind.
+   */
   async upload(localPath: string, key: string): Promise<string> {
-    const dest = join(this.dir, key);
-    if (!dest.startsWith(this.dir)) throw new Error(`key ${key} leaves ${this.dir}`);
+    const dest = resolve(this.dir, key);
+    if (dest === this.dir || !dest.startsWith(this.dir + sep)) throw new Error(`key ${key} leaves ${this.dir}`);
     await mkdir(dirname(dest), { recursive: true });
     const tmp = `${dest}.uploading`;
-    await copyFile(localPath, tmp);
-    const [a, b] = await Promise.all([stat(localPath), stat(tmp)]);
-    if (a.size !== b.size) throw new Error(`copied ${b.size} of ${a.size} bytes`);
-    await rename(tmp, dest);
+    try {
+      await copyFile(localPath, tmp);
+      const [a, b] = await Promise.all([stat(localPath), stat(tmp)]);
+      if (a.size !== b.size) throw new Error(`copied ${b.size} of ${a.size} bytes`);
+      await rename(tmp, dest);
+    } catch (err) {
+      await rm(tmp, { force: true });
+      throw err;
+    }
     return dest;
   }
 }

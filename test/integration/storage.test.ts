@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { LocalStorage, type Storage } from '../../src/index.js';
@@ -80,5 +80,23 @@ describe('uploads to storage', () => {
     expect(r.status).toBe('COMPLETE');
     expect(readdirSync(out)).toEqual([]);
     expect(readdirSync(store).sort()).toEqual(['rec.mp4', 't_0.png', 't_1.png']);
+  });
+});
+
+describe('LocalStorage', () => {
+  it('keeps every key inside its directory (`..`, and a sibling sharing its prefix); a failed upload leaves nothing in the store', async () => {
+    const root = join(dir, 'store-root');
+    const storage = new LocalStorage(root);
+    const file = join(dir, 'local.bin');
+    writeFileSync(file, 'media');
+    await expect(storage.upload(file, '../escaped.bin')).rejects.toThrow(/leaves/);
+    // `store-root2` starts with `store-root`: a prefix check without the separator let this through.
+    await expect(storage.upload(file, '../store-root2/x.bin')).rejects.toThrow(/leaves/);
+    expect(existsSync(join(dir, 'escaped.bin'))).toBe(false);
+    expect(existsSync(join(dir, 'store-root2'))).toBe(false);
+    expect(await storage.upload(file, 'a/b.bin')).toBe(join(root, 'a', 'b.bin'));
+    // An upload that fails (the local file vanished) leaves nothing in the store.
+    await expect(storage.upload(join(dir, 'missing.bin'), 'c.bin')).rejects.toThrow();
+    expect(readdirSync(root)).toEqual(['a']);
   });
 });
