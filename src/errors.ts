@@ -10,6 +10,7 @@ export type AvpipeErrorCode =
   | 'INVALID_STATE'
   | 'ABORTED'
   | 'INPUT_INVALID'
+  | 'INPUT_TRUNCATED'
   | 'UPLOAD_FAILED';
 
 /** Options common to every avpipe error. */

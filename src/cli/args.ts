@@ -45,6 +45,7 @@ const ENCODING_HELP = `  --size WxH               frame size
 export const USAGE = `usage: avpipe record --source test --output PATH [options]
        avpipe export INPUT... --output PATH [options]
        avpipe serve --whip --listen HOST:PORT --output-dir DIR [options]
+       avpipe repair FILE.mp4 [--json]
 
 record: the built-in test source (flash + beep every second)
   --source test            the test source
@@ -71,6 +72,9 @@ serve: a WHIP endpoint (POST http://HOST:PORT/whip/NAME); every publisher's sess
   --wait-for-publisher S   keep a session S seconds after its publisher left; a new POST resumes it
   --workers N              worker threads the sessions are spread over (default: one per core; 0: all
                            on the main thread, which --upload-dir needs)
+
+repair: a live MP4 that a killed recorder left (it is written in fragments) made a regular MP4 in place,
+  keeping every complete fragment; prints what it kept
 
 options of all (unset ones follow the input on export and serve, the defaults on record):
 ${ENCODING_HELP}

@@ -158,9 +158,33 @@ async function serve(argv: string[]): Promise<number> {
   return results.some((r) => r.status === 'FAILED') ? 1 : 0;
 }
 
+/** Runs `repair FILE`: a killed live MP4 recording made a regular MP4 in place. */
+async function repair(argv: string[]): Promise<number> {
+  const json = argv.includes('--json');
+  const files = argv.filter((a) => a !== '--json');
+  if (files.length !== 1 || files[0]!.startsWith('-')) {
+    printProblems([{ field: 'FILE', message: 'give one MP4 file to repair' }]);
+    return 2;
+  }
+  const { repairRecording } = await import('../muxers/repair.js');
+  try {
+    const report = await repairRecording(files[0]!);
+    if (json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+    else {
+      const tracks = report.tracks.map((t) => `${t.handler === 'vide' ? 'video' : t.handler === 'soun' ? 'audio' : t.handler} ${(t.durationUs / 1e6).toFixed(2)} s (${t.samples} samples)`).join(', ');
+      process.stdout.write(`${report.path}: ${report.fragments} fragments kept, ${tracks}${report.truncatedBytes > 0 ? `; ${report.truncatedBytes} bytes of an incomplete end cut off` : ''}\n`);
+    }
+    return 0;
+  } catch (err) {
+    process.stderr.write(`avpipe: ${(err as Error).message}\n`);
+    return 1;
+  }
+}
+
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   if (command === 'serve') return serve(rest);
+  if (command === 'repair') return repair(rest);
   if (command === 'record') return runCommand(parseRecordArgs(rest));
   if (command === 'export') return runCommand(parseExportArgs(rest));
   if (command === undefined || command === '--help' || command === '-h' || command === 'help') {

@@ -33,13 +33,19 @@ export interface FileMuxerOptions {
    * Bytes wait in memory until their chunk is full, so live runs use small chunks.
    */
   chunkSize?: number;
+  /**
+   * MP4 only: write fragments as the media comes (a fragment at each keyframe at least `fragmented`
+   * seconds after the last one), so a killed recorder leaves a file that plays up to its last whole
+   * fragment; finalizing then turns it into a regular MP4 in place ({@link finalizeFragmentedMp4}).
+   */
+  fragmented?: number;
 }
 
 
-function formatFor(container: FileContainer): OutputFormat {
+function formatFor(container: FileContainer, fragmented: number | undefined): OutputFormat {
   switch (container) {
-    // Metadata at the end: streaming writes, flat memory, nothing buffered until finalize.
-    case 'mp4': return new Mp4OutputFormat({ fastStart: false });
+    // Metadata at the end: streaming writes, flat memory, nothing buffered until finalize; or fragments.
+    case 'mp4': return new Mp4OutputFormat(fragmented === undefined ? { fastStart: false } : { fastStart: 'fragmented', minimumFragmentDuration: fragmented });
     case 'webm': return new WebMOutputFormat();
     case 'ogg': return new OggOutputFormat();
   }
@@ -60,7 +66,7 @@ export class FileMuxer {
   constructor(options: FileMuxerOptions) {
     this.container = options.container;
     const target = new StreamTarget(options.target as WritableStream, options.chunkSize === undefined ? {} : { chunked: true, chunkSize: options.chunkSize });
-    this._output = new Output({ format: formatFor(options.container), target });
+    this._output = new Output({ format: formatFor(options.container, options.fragmented), target });
     if (options.video !== undefined) {
       const source = new EncodedVideoPacketSource(MB_VIDEO_CODEC[options.video.codec]);
       this._output.addVideoTrack(source, options.video.fps === undefined ? {} : { frameRate: options.video.fps });

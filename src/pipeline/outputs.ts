@@ -10,6 +10,9 @@ import type { OutputNode } from '../sinks/output-node.js';
 import { RtmpOutput } from '../sinks/rtmp-output.js';
 import type { StreamOutputResult } from '../sinks/stream-stats.js';
 
+/** A live MP4's fragments: at least this many seconds, cut on the next keyframe after it. */
+const LIVE_FRAGMENT_S = 1;
+
 /** Any output's entry in a result; `type` tells which. */
 export type OutputResult = FileOutputResult | SegmentsOutputResult | ImagesOutputResult | StreamOutputResult;
 
@@ -37,10 +40,13 @@ export async function buildOutput(spec: OutputSpec, ctx: OutputContext): Promise
         // A copied track keeps its own timestamps (variable rate included): no snapping to a rate.
         ...(t.video !== undefined ? { video: { codec: t.video, ...(t.videoCopied === true ? {} : { fps: config.encoding.fps }) } } : {}),
         ...(t.audio !== undefined ? { audio: { codec: t.audio } } : {}),
-        // A size limit watches the bytes as they are written, so it needs them written as they come.
-        // Otherwise writes are gathered: 4 MiB exports; 256 KiB (about a second of 720p) live, where a
-        // write per block would be thousands of system calls a second across many sessions.
-        ...(config.limits.maxSizeBytes === undefined ? { chunkSize: config.live ? 256 << 10 : 4 << 20 } : {}),
+        // A live MP4 is written in fragments of about a second (each goes to the file whole, as a few
+        // writes), so a killed recorder leaves a file that plays; finalizing makes it a regular MP4.
+        // Otherwise a size limit watches the bytes as they are written, so it needs them written as
+        // they come, and writes are gathered: 4 MiB exports; 256 KiB (about a second of 720p) live, where
+        // a write per block would be thousands of system calls a second across many sessions.
+        ...(config.live && spec.container === 'mp4' ? { fragmented: LIVE_FRAGMENT_S }
+          : config.limits.maxSizeBytes === undefined ? { chunkSize: config.live ? 256 << 10 : 4 << 20 } : {}),
       }, ctx.onSize, ctx.onFile) as OutputNode<unknown, OutputResult>;
     case 'segments':
       return new HlsOutput(spec, { ...(t.video === undefined ? {} : { video: t.video }), ...(t.audio === undefined ? {} : { audio: t.audio }) }, ctx.onFile) as OutputNode<unknown, OutputResult>;

@@ -4,6 +4,7 @@ import type { FileContainer } from '../config/codecs.js';
 import type { FileOutputSpec } from '../config/outputs.js';
 import { AvpipeError, toAvpipeError } from '../errors.js';
 import { FileMuxer, type FileMuxerOptions, type MuxerTrackStats } from '../muxers/file-muxer.js';
+import { finalizeFragmentedMp4 } from '../muxers/mp4-defragment.js';
 import type { Microseconds } from '../time.js';
 import { FileSink } from './file-sink.js';
 import type { FileDone } from '../pipeline/outputs.js';
@@ -35,12 +36,15 @@ export class FileOutput implements OutputNode<EncodedOutput, FileOutputResult> {
   private _startedAt: number | null = null;
   private _endedAt: number | null = null;
   private _removed = false;
+  /** Written in fragments: finalizing turns the file into a regular MP4 in place. */
+  private readonly _fragmented: boolean;
 
   /** `onSize` sees the file's size after each write (a size limit watches it). */
   private readonly _onFile: FileDone | undefined;
 
-  constructor(spec: FileOutputSpec, tracks: Pick<FileMuxerOptions, 'video' | 'audio' | 'chunkSize'>, onSize?: (size: number) => void, onFile?: FileDone) {
+  constructor(spec: FileOutputSpec, tracks: Pick<FileMuxerOptions, 'video' | 'audio' | 'chunkSize' | 'fragmented'>, onSize?: (size: number) => void, onFile?: FileDone) {
     this.spec = spec;
+    this._fragmented = tracks.fragmented !== undefined;
     this._onFile = onFile;
     this.sink = new FileSink(spec.path);
     this.sink.onSize = (size) => {
@@ -72,6 +76,7 @@ export class FileOutput implements OutputNode<EncodedOutput, FileOutputResult> {
       if (this.muxer.packets === 0) throw new AvpipeError('MUXER_FAILED', 'no media reached the muxer');
       await this.muxer.finalize();
       await this.sink.close();
+      if (this._fragmented) await finalizeFragmentedMp4(this.spec.path);
       this._endedAt = Date.now();
       this._onFile?.(this.spec.path, basename(this.spec.path), this.bytes);
     } catch (err) {

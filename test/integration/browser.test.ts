@@ -56,9 +56,13 @@ describe.skipIf(!have)('a real player (headless Chromium) plays what avpipe wrot
   });
   const cmaf = outputs.then(() => record({ live: false, source: { type: 'test', duration: 6 }, encoding: { width: 640, height: 360, audioCodec: 'aac' }, outputs: [{ playlist: join(dir, 'fmp4', 'index.m3u8'), segmentFormat: 'fmp4', segmentDuration: 2 }] }));
 
-  it.each(['ts/index.m3u8', 'fmp4/index.m3u8', 'file.mp4'])('%s: plays to the end, every frame decoded', async (src) => {
+  // A live MP4: written in fragments, finalized in place into a regular MP4 (mdats between free boxes).
+  const hybrid = cmaf.then(() => record({ live: true, source: { type: 'test', duration: 6 }, encoding: { width: 640, height: 360 }, outputs: [{ path: join(dir, 'live.mp4') }] }));
+
+  it.each(['ts/index.m3u8', 'fmp4/index.m3u8', 'file.mp4', 'live.mp4'])('%s: plays to the end, every frame decoded', async (src) => {
     expect((await outputs).status).toBe('COMPLETE');
     expect((await cmaf).status).toBe('COMPLETE');
+    expect((await hybrid).status).toBe('COMPLETE');
     const r = await play(src);
     expect(r.error).toBeNull();
     expect(r.ended).toBe(true);
