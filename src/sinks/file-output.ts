@@ -4,7 +4,7 @@ import type { FileContainer } from '../config/codecs.js';
 import type { FileOutputSpec } from '../config/outputs.js';
 import { AvpipeError, toAvpipeError } from '../errors.js';
 import { FileMuxer, type FileMuxerOptions, type MuxerTrackStats } from '../muxers/file-muxer.js';
-import { finalizeFragmentedMp4 } from '../muxers/mp4-defragment.js';
+import { finalizeFragmentedMp4, type Mp4FinalizeReport } from '../muxers/mp4-defragment.js';
 import type { Microseconds } from '../time.js';
 import { FileSink } from './file-sink.js';
 import type { FileDone } from '../pipeline/outputs.js';
@@ -38,6 +38,8 @@ export class FileOutput implements OutputNode<EncodedOutput, FileOutputResult> {
   private _removed = false;
   /** Written in fragments: finalizing turns the file into a regular MP4 in place. */
   private readonly _fragmented: boolean;
+  /** What a failed fragmented file kept (its result then reports that, not what the muxer took). */
+  private _kept: Mp4FinalizeReport | undefined;
 
   /** `onSize` sees the file's size after each write (a size limit watches it). */
   private readonly _onFile: FileDone | undefined;
@@ -80,6 +82,19 @@ export class FileOutput implements OutputNode<EncodedOutput, FileOutputResult> {
       this._endedAt = Date.now();
       this._onFile?.(this.spec.path, basename(this.spec.path), this.bytes);
     } catch (err) {
+      // A fragmented file holds its complete fragments whatever failed (a full disk, a write error):
+      // never delete them. Finalized from them where that can be done, else left fragmented (it plays,
+      // and `avpipe repair` finishes it once there is room).
+      if (this._fragmented && this.sink.created && this.muxer.packets > 0) {
+        await this.muxer.cancel();
+        await this.sink.close();
+        const kept = await finalizeFragmentedMp4(this.spec.path).then((r) => {
+          this._kept = r;
+          return `its ${r.fragments} complete fragments were kept and finalized`;
+        }, (e: unknown) => `its complete fragments were kept, not finalized (${(e as Error).message}): avpipe repair finishes it`);
+        this._endedAt = Date.now();
+        throw toAvpipeError('MUXER_FAILED', `could not finish ${this.spec.path}; ${kept}`, err);
+      }
       await this.discard();
       if (this.muxer.packets > 0) throw toAvpipeError('MUXER_FAILED', `could not finalize ${this.spec.path}; it was removed`, err);
     }
@@ -104,7 +119,7 @@ export class FileOutput implements OutputNode<EncodedOutput, FileOutputResult> {
     return {
       type: 'file', path: this.spec.path, container: this.spec.container,
       size: this._removed ? 0 : this.bytes,
-      durationMs: this._removed ? 0 : Math.max(0, durationUs) / 1000,
+      durationMs: this._removed ? 0 : this._kept !== undefined ? Math.max(0, ...this._kept.tracks.map((t) => t.durationUs)) / 1000 : Math.max(0, durationUs) / 1000,
       startedAt: this._startedAt, endedAt: this._removed ? null : this._endedAt,
       exists: !this._removed && this.sink.created,
       tracks,

@@ -1,8 +1,8 @@
-import { execFile, spawn } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { decodeErrors, flashTimes, packetSpan } from '../helpers/ffprobe.js';
 import { tmpDir } from '../helpers/tmp.js';
 
@@ -103,4 +103,48 @@ describe('crash-safe live MP4: written in fragments, finalized in place, repaire
     expect(r.stderr).toContain(`${path} is not a fragmented MP4`);
     expect(readFileSync(path)).toEqual(bytes);
   });
+});
+
+/** Mounts a tmpfs of `size` at a new directory (needs root, as CI has); undefined where it cannot. */
+function smallDisk(size: string): string | undefined {
+  const mnt = join(dir, `disk-${size}`);
+  try {
+    execFileSync('mkdir', ['-p', mnt]);
+    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', mnt], { stdio: 'ignore' });
+    return mnt;
+  } catch {
+    return undefined;
+  }
+}
+const disk = smallDisk('512k');
+if (disk === undefined) process.stderr.write('ENOSPC test skipped: cannot mount a tmpfs (needs root)\n');
+
+describe.skipIf(disk === undefined)('a full disk (ENOSPC on a 512 KiB tmpfs) keeps what was safe', () => {
+  afterAll(() => {
+    try {
+      execFileSync('umount', [disk!]);
+    } catch {
+      // already gone
+    }
+  });
+
+  it('a live MP4: the run FAILS naming the path and ENOSPC, and the file keeps every complete fragment, finalized', async () => {
+    const path = join(disk!, 'full.mp4');
+    const r = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+      execFile(process.execPath, [CLI, 'record', '--source', 'test', '--duration', '40', '--size', '320x240', '--video-bitrate', '800', '--output', path, '--json'], (err, stdout, stderr) => resolve({ code: err === null ? 0 : (err as { code?: number }).code ?? 1, stdout, stderr }));
+    });
+    expect(r.code).toBe(1);
+    const result = JSON.parse(r.stdout) as { status: string; error: { code: string; message: string }; outputs: { exists: boolean; durationMs: number }[] };
+    expect(result.status).toBe('FAILED');
+    expect(result.error.code).toBe('SINK_FAILED');
+    expect(result.error.message).toContain(path);
+    expect(result.error.message).toContain('ENOSPC');
+    expect(result.outputs[0]!.exists).toBe(true);
+    // A regular MP4 holding what the result says it holds, every frame decoding.
+    expect(topBoxes(path).at(-1)).toBe('moov');
+    const span = await packetSpan(path, 'video');
+    expect(span.end).toBeGreaterThan(5);
+    expect(Math.abs(span.end - result.outputs[0]!.durationMs / 1000)).toBeLessThan(0.1);
+    expect(await decodeErrors(path)).toBe('');
+  }, 60_000);
 });
