@@ -26,6 +26,8 @@ export interface PublisherOptions {
   audioGapS?: [number, number];
   /** Fraction of video RTP packets dropped before they are sent (injected loss, never retransmitted). */
   videoLoss?: number;
+  /** Seconds between the encoder's own keyframes (default 2); PLIs are answered whatever it is. */
+  keyframeIntervalS?: number;
 }
 
 /** What was sent, to compare with the recording. */
@@ -118,7 +120,7 @@ export async function publish(opts: PublisherOptions): Promise<{ report: Publish
     });
     encoder.configure({
       codec: videoCodec === 'h264' ? 'avc1.42e01f' : videoCodec === 'vp9' ? 'vp09.00.10.08' : 'vp8', width, height, framerate: fps, bitrate: 1_000_000,
-      latencyMode: 'realtime', speedPreset: 'ultrafast', keyframeInterval: fps * 2,
+      latencyMode: 'realtime', speedPreset: 'ultrafast', keyframeInterval: Math.round(fps * (opts.keyframeIntervalS ?? 2)),
     });
     const pattern = new TestPattern(width, height, fps);
     const total = Math.round(opts.seconds * fps);

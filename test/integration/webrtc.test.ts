@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { createServer, type AddressInfo } from 'node:net';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -141,6 +141,26 @@ describe('WebRTC source under stress', () => {
     // Frames between a loss and the next keyframe are left out: how many depends on where the losses
     // fall; a playable recording keeps a good share of them.
     expect(frames(streamOf(p, 'video'))).toBeGreaterThan(report.videoFrames / 6);
+    expect(await decodeErrors(out)).toBe('');
+  }, 30_000);
+});
+
+describe('WebRTC source: keyframes for crash-safe fragments', () => {
+  it('a publisher that sends keyframes only when asked: one is asked for every 4 s, so a copied MP4 is written in fragments that short', async () => {
+    const out = join(dir, 'long-gop.mp4');
+    const { result, report, stats } = await recordPublisher(out, { seconds: 9, video: 'h264', keyframeIntervalS: 1000 }, { encoding: { audioCodec: 'aac' } });
+    expect(result.status, JSON.stringify(result.error)).toBe('COMPLETE');
+    expect(result.tracks.find((t) => t.kind === 'video')?.mode).toBe('copy');
+    const video = stats.tracks.find((t) => t.kind === 'video')!;
+    // Asked twice in 9 s (at about 4 and 8 s), each answered with a keyframe.
+    expect(video.pliSent).toBeGreaterThanOrEqual(2);
+    expect(report.plis).toBeGreaterThanOrEqual(2);
+    // One mdat a fragment in the finalized file: at least the three the keyframes started.
+    const b = readFileSync(out);
+    let mdats = 0;
+    for (let at = 0; at + 8 <= b.length; at += b.readUInt32BE(at)) if (b.toString('latin1', at + 4, at + 8) === 'mdat') mdats++;
+    expect(mdats).toBeGreaterThanOrEqual(3);
+    expect(frames(streamOf(await probe(out), 'video'))).toBe(report.videoFrames);
     expect(await decodeErrors(out)).toBe('');
   }, 30_000);
 });

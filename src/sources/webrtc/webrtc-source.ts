@@ -53,6 +53,12 @@ export interface WebRtcSourceOptions {
   mediaTimeoutMs?: number;
   /** Frames each track may hold while the pipeline is behind (oldest dropped beyond). Default 300 video, 500 audio. */
   queue?: { video?: number; audio?: number };
+  /**
+   * Asks for a keyframe (PLI) when a video track sent none for this long. Browsers send keyframes only
+   * when asked; copied video then has unbounded GOPs, and a live MP4's fragments (cut on keyframes: what
+   * a killed recorder keeps) would grow with them. Default 4000; 0 never asks.
+   */
+  maxKeyframeGapMs?: number;
 }
 
 /** What one received track did, for results. */
@@ -122,6 +128,8 @@ interface Inbound {
   lastDurationUs: number;
   pliSent: number;
   lastPliMs: number;
+  /** Wall ms of the last keyframe taken in (video). */
+  lastKeyMs: number;
   bytes: number;
   lastPacketMs: number;
   muted: boolean;
@@ -186,6 +194,7 @@ export class WebRtcSource extends SourceBase implements Source {
       onLeave: options.onLeave ?? 'end',
       leaveTimeoutMs: options.leaveTimeoutMs ?? 30_000,
       mediaTimeoutMs: options.mediaTimeoutMs ?? 10_000,
+      maxKeyframeGapMs: options.maxKeyframeGapMs ?? 4000,
       iceHosts: options.iceHosts,
       iceServers: options.iceServers,
     };
@@ -415,7 +424,7 @@ export class WebRtcSource extends SourceBase implements Source {
       jitter: new JitterBuffer<RtpPacket>(this._opts.jitterLatencyMs),
       assembler: new FrameAssembler(codec, this._werift!.depacketize),
       sync: this._sync.addTrack(clockRate),
-      config: previous?.config, outlet: previous?.outlet, held: undefined, lastDurationUs: 33_333, pliSent: 0, lastPliMs: 0, bytes: 0, lastPacketMs: Date.now(), muted: false, mutes: 0,
+      config: previous?.config, outlet: previous?.outlet, held: undefined, lastDurationUs: 33_333, pliSent: 0, lastPliMs: 0, lastKeyMs: Date.now(), bytes: 0, lastPacketMs: Date.now(), muted: false, mutes: 0,
     };
     this._inbound.push(inbound);
     return inbound;
@@ -434,6 +443,7 @@ export class WebRtcSource extends SourceBase implements Source {
         if (!this._prepared) i.outlet ??= this._makeOutlet(i);
         this._wakePrepare?.();
       }
+      if (frame.key) i.lastKeyMs = now;
       this._deliver(this._sync.push(i.sync, { inbound: i, frame }, frame.rtpTimestamp, now));
     }
   }
@@ -496,6 +506,11 @@ export class WebRtcSource extends SourceBase implements Source {
         if (!i.muted && i.session === this._sessions && this._pc !== undefined && now - i.lastPacketMs > MUTE_AFTER_MS) this._setMuted(i, true);
         if (i.assembler.awaitingKeyframe && now - i.lastPliMs >= PLI_REPEAT_MS) {
           i.assembler.rearmKeyframeRequest();
+          this._sendPli(i, now);
+        }
+        // A GOP longer than the bound: ask for a keyframe (a live track still sending, not a muted one).
+        const gap = this._opts.maxKeyframeGapMs;
+        if (gap > 0 && i.kind === 'video' && !i.muted && i.config !== undefined && i.session === this._sessions && now - i.lastKeyMs > gap && now - i.lastPliMs > gap) {
           this._sendPli(i, now);
         }
       }
