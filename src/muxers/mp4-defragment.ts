@@ -1,5 +1,6 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import { AvpipeError } from '../errors.js';
+import { concatBytes } from '../bytes.js';
 
 /**
  * Turning a fragmented MP4 (moov with mvex, then moof + mdat pairs) into a regular one in place, the
@@ -57,7 +58,7 @@ function parseBoxes(b: Uint8Array): Box[] {
 }
 
 function serialize(box: Box): Uint8Array {
-  const body = box.children === undefined ? box.payload : concat(box.children.map(serialize));
+  const body = box.children === undefined ? box.payload : concatBytes(box.children.map(serialize));
   const out = new Uint8Array(8 + body.byteLength);
   new DataView(out.buffer).setUint32(0, out.byteLength);
   for (let i = 0; i < 4; i++) out[4 + i] = box.type.charCodeAt(i);
@@ -65,15 +66,6 @@ function serialize(box: Box): Uint8Array {
   return out;
 }
 
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.byteLength;
-  }
-  return out;
-}
 
 const child = (box: Box | undefined, type: string): Box | undefined => box?.children?.find((c) => c.type === type);
 const dv = (b: Uint8Array): DataView => new DataView(b.buffer, b.byteOffset, b.byteLength);

@@ -3,22 +3,14 @@ import { linkSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'n
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, createPipelineConfig, type ConfigProblem, type PipelineConfigInit } from '../../src/index.js';
+import type { PipelineConfigInit } from '../../src/index.js';
 import { parseExportArgs } from '../../src/cli/args.js';
+import { problemsOf } from '../helpers/config.js';
 import { tmpDir } from '../helpers/tmp.js';
 
 const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
 const dir = tmpDir();
 
-function problemsOf(init: PipelineConfigInit): ConfigProblem[] {
-  try {
-    createPipelineConfig(init);
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return [...(err as ConfigError).problems];
-  }
-  return [];
-}
 
 describe('output paths, checked before anything is touched', () => {
   const input = join(dir, 'meeting.mp4');

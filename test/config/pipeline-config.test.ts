@@ -2,21 +2,13 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
-  ConfigError, PRESETS, PipelineConfig, createPipelineConfig, validateConfig, type ConfigProblem, type PipelineConfigInit,
+  ConfigError, PRESETS, PipelineConfig, createPipelineConfig, validateConfig, type PipelineConfigInit,
 } from '../../src/index.js';
+import { problemsOf } from '../helpers/config.js';
 import { tmpDir } from '../helpers/tmp.js';
 
 const base: PipelineConfigInit = { outputs: [{ path: 'out.mp4' }] };
 
-function problemsOf(init: PipelineConfigInit): ConfigProblem[] {
-  try {
-    createPipelineConfig(init);
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return [...(err as ConfigError).problems];
-  }
-  return [];
-}
 
 describe('PipelineConfig', () => {
   it('is live by default from every way of building one, and isReplay() is its negation', () => {

@@ -1,6 +1,7 @@
 import { AvpipeError } from '../../errors.js';
 import type { EncodedChunk } from '../encoded-chunk.js';
 import { opusHead } from '../opus-head.js';
+import { concatBytes } from '../../bytes.js';
 
 /**
  * Matroska is how chunks reach ffmpeg.wasm's decoders (and raw frames its encoders): it names the codec, carries its
@@ -74,8 +75,8 @@ export function matroskaHeader(track: FeedTrack): Uint8Array {
   ]);
   const tracks = element(0x1654ae6b, [entry]);
   // A Segment of unknown size: the feed ends when its input does.
-  const segment = concat([idBytes(0x18538067), new Uint8Array([0x01, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff])]);
-  return concat([ebml, segment, info, tracks]);
+  const segment = concatBytes([idBytes(0x18538067), new Uint8Array([0x01, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff])]);
+  return concatBytes([ebml, segment, info, tracks]);
 }
 
 /** One chunk as a Cluster holding one SimpleBlock: the framing, then the chunk's bytes (not copied). */
@@ -91,7 +92,7 @@ export function matroskaFrame(timestamp: number, key: boolean, parts: readonly U
   const clusterSize = sizeBytes(time.length + 1 + blockSize.length + 4 + bytes);
   // Track 1, no relative timestamp, the keyframe flag.
   const blockHead = new Uint8Array([0x81, 0, 0, key ? 0x80 : 0]);
-  return [concat([idBytes(0x1f43b675), clusterSize, time, new Uint8Array([0xa3]), blockSize, blockHead]), ...parts];
+  return [concatBytes([idBytes(0x1f43b675), clusterSize, time, new Uint8Array([0xa3]), blockSize, blockHead]), ...parts];
 }
 
 /** A WAVEFORMATEX for an 8-bit G.711 stream. */
@@ -108,8 +109,8 @@ function waveFormatEx(tag: number, channels: number, rate: number): Uint8Array {
 }
 
 function element(id: number, body: readonly Uint8Array[]): Uint8Array {
-  const data = concat(body);
-  return concat([idBytes(id), sizeBytes(data.length), data]);
+  const data = concatBytes(body);
+  return concatBytes([idBytes(id), sizeBytes(data.length), data]);
 }
 
 function uintElement(id: number, value: number): Uint8Array {
@@ -153,12 +154,3 @@ function sizeBytes(n: number): Uint8Array {
   return out;
 }
 
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
