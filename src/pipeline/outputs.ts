@@ -45,6 +45,8 @@ export async function buildOutput(spec: OutputSpec, ctx: OutputContext): Promise
         // Otherwise a size limit watches the bytes as they are written, so it needs them written as
         // they come, and writes are gathered: 4 MiB exports; 256 KiB (about a second of 720p) live, where
         // a write per block would be thousands of system calls a second across many sessions.
+        // An export writes aside and renames on success: the path never holds half a file.
+        ...(config.live ? {} : { writeAside: true }),
         ...(config.live && spec.container === 'mp4' ? { fragmented: LIVE_FRAGMENT_S }
           : config.limits.maxSizeBytes === undefined ? { chunkSize: config.live ? 256 << 10 : 4 << 20 } : {}),
       }, ctx.onSize, ctx.onFile) as OutputNode<unknown, OutputResult>;

@@ -1,4 +1,5 @@
-import { basename } from 'node:path';
+import { rename } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import type { EncodedOutput } from '../codecs/encoded-chunk.js';
 import type { FileContainer } from '../config/codecs.js';
 import type { FileOutputSpec } from '../config/outputs.js';
@@ -38,17 +39,25 @@ export class FileOutput implements OutputNode<EncodedOutput, FileOutputResult> {
   private _removed = false;
   /** Written in fragments: finalizing turns the file into a regular MP4 in place. */
   private readonly _fragmented: boolean;
+  /** Where the bytes go: the path, or a temporary name beside it renamed on success. */
+  private readonly _writePath: string;
   /** What a failed fragmented file kept (its result then reports that, not what the muxer took). */
   private _kept: Mp4FinalizeReport | undefined;
 
   /** `onSize` sees the file's size after each write (a size limit watches it). */
   private readonly _onFile: FileDone | undefined;
 
-  constructor(spec: FileOutputSpec, tracks: Pick<FileMuxerOptions, 'video' | 'audio' | 'chunkSize' | 'fragmented'>, onSize?: (size: number) => void, onFile?: FileDone) {
+  /**
+   * `writeAside`: write to a temporary name beside the path and rename on success, so the path never
+   * holds half a file and an existing file there stays as it was unless the run succeeds (exports).
+   * A live recording is written at its path, where a killed recorder's fragments can be repaired.
+   */
+  constructor(spec: FileOutputSpec, tracks: Pick<FileMuxerOptions, 'video' | 'audio' | 'chunkSize' | 'fragmented'> & { writeAside?: boolean }, onSize?: (size: number) => void, onFile?: FileDone) {
     this.spec = spec;
     this._fragmented = tracks.fragmented !== undefined;
+    this._writePath = tracks.writeAside === true ? join(dirname(spec.path), `.${basename(spec.path)}.partial`) : spec.path;
     this._onFile = onFile;
-    this.sink = new FileSink(spec.path);
+    this.sink = new FileSink(this._writePath, spec.path);
     this.sink.onSize = (size) => {
       this._startedAt ??= Date.now();
       onSize?.(size);
@@ -79,6 +88,7 @@ export class FileOutput implements OutputNode<EncodedOutput, FileOutputResult> {
       await this.muxer.finalize();
       await this.sink.close();
       if (this._fragmented) await finalizeFragmentedMp4(this.spec.path);
+      if (this._writePath !== this.spec.path) await rename(this._writePath, this.spec.path);
       this._endedAt = Date.now();
       this._onFile?.(this.spec.path, basename(this.spec.path), this.bytes);
     } catch (err) {

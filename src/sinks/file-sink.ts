@@ -29,11 +29,14 @@ export class FileSink {
   private _opening: Promise<FileHandle> | undefined;
   private readonly _stats: FileSinkStats;
   private _closed = false;
+  private readonly _shownAs: string;
   /** Called after each write with the file's size so far (limits watch this). */
   onSize: ((size: number) => void) | undefined;
 
-  constructor(path: string) {
+  /** `shownAs`: the name errors give (the output's path when this writes a temporary file beside it). */
+  constructor(path: string, shownAs: string = path) {
     this.path = path;
+    this._shownAs = shownAs;
     this._stats = { path, writes: 0, bytesWritten: 0, size: 0 };
     this.writable = new WritableStream<PositionalWrite>({
       write: async (chunk) => {
@@ -45,7 +48,7 @@ export class FileSink {
             done += bytesWritten;
           }
         } catch (err) {
-          throw new AvpipeError('SINK_FAILED', `writing ${this.path} failed: ${(err as Error).message}`, { cause: err });
+          throw new AvpipeError('SINK_FAILED', `writing ${this._shownAs} failed: ${(err as Error).message}`, { cause: err });
         }
         this._stats.writes++;
         this._stats.bytesWritten += chunk.data.byteLength;
@@ -84,7 +87,7 @@ export class FileSink {
     this._opening ??= open(this.path, 'w').then(
       (fh) => (this._handle = fh),
       (err: Error) => {
-        throw new AvpipeError('SINK_FAILED', `cannot create ${this.path}: ${err.message}`, { cause: err });
+        throw new AvpipeError('SINK_FAILED', `cannot create ${this._shownAs}: ${err.message}`, { cause: err });
       },
     );
     return this._opening;

@@ -1,5 +1,5 @@
 import { execFile, execFileSync, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -103,6 +103,31 @@ describe('crash-safe live MP4: written in fragments, finalized in place, repaire
     expect(r.stderr).toContain(`${path} is not a fragmented MP4`);
     expect(readFileSync(path)).toEqual(bytes);
   });
+});
+
+describe('an export writes to a temporary name beside its path and renames it on success', () => {
+  it('killed mid-run, the file already at its path is untouched; run to the end, it is replaced and nothing else is left', async () => {
+    const outDir = join(dir, 'aside');
+    mkdirSync(outDir);
+    const path = join(outDir, 'export.mp4');
+    const before = Buffer.from('an earlier export that must survive a failed one');
+    writeFileSync(path, before);
+    // A size limit makes writes go out as they come (not gathered into 4 MiB), so the kill finds some.
+    const args = ['record', '--source', 'test', '--size', '1280x720', '--no-live', '--max-size', '1000000000', '--output', path];
+    const child = spawn(process.execPath, [CLI, ...args, '--duration', '120'], { stdio: 'ignore' });
+    const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+    // Well into the export (start-up is about 0.5 s), with megabytes already written aside.
+    await new Promise((r) => setTimeout(r, 2500));
+    child.kill('SIGKILL');
+    await exited;
+    expect(readFileSync(path)).toEqual(before);
+    expect(readdirSync(outDir).sort()).toEqual(['.export.mp4.partial', 'export.mp4']);
+    const r = await new Promise<number>((resolve) => execFile(process.execPath, [CLI, ...args, '--duration', '2'], (err) => resolve(err === null ? 0 : 1)));
+    expect(r).toBe(0);
+    expect((await packetSpan(path, 'video')).packets).toBe(60);
+    // The partial file of the killed run is its own name, left for the user; the new run used it and renamed it.
+    expect(readdirSync(outDir)).toEqual(['export.mp4']);
+  }, 30_000);
 });
 
 /** Mounts a tmpfs of `size` at a new directory (needs root, as CI has); undefined where it cannot. */
