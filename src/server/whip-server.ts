@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { existsSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -203,6 +203,8 @@ export class WhipServer extends EventEmitter<WhipServerEvents> {
   private readonly _hosts: Host[];
   private readonly _sessions = new Map<string, WhipSession & { host: Host }>();
   private _closing = false;
+  /** Sessions whose offer is being answered: they hold a slot before they are in `_sessions`. */
+  private _opening = 0;
 
   constructor(options: WhipServerOptions) {
     super();
@@ -215,7 +217,8 @@ export class WhipServer extends EventEmitter<WhipServerEvents> {
     this._hosts = workers > 0
       ? Array.from({ length: workers }, () => new WorkerHost(hostOptions))
       : [new LocalHost({ ...hostOptions, ...(options.codecProvider === undefined ? {} : { codecProvider: options.codecProvider }) })];
-    this._server = createServer((req, res) => {
+    // Slow clients cannot hold connections: headers within 10 s, the whole request within 30 s.
+    this._server = createServer({ headersTimeout: 10_000, requestTimeout: 30_000 }, (req, res) => {
       this._handle(req, res).catch((err: unknown) => {
         const e = err instanceof HttpError ? err : toHttpError(err);
         if (!res.headersSent) res.writeHead(e.status, { 'Content-Type': 'text/plain; charset=utf-8', ...cors(), ...e.headers });
@@ -267,7 +270,12 @@ export class WhipServer extends EventEmitter<WhipServerEvents> {
     const url = new URL(req.url ?? '/', 'http://x');
     const parts = url.pathname.split('/').filter((p) => p.length > 0);
     if (parts[0] !== 'whip' || parts.length < 2 || parts.length > 3) throw new HttpError(404, 'not a WHIP endpoint: use /whip/<name>');
-    const name = decodeURIComponent(parts[1]!);
+    let name: string;
+    try {
+      name = decodeURIComponent(parts[1]!);
+    } catch {
+      throw new HttpError(400, 'the stream name is not valid percent-encoding');
+    }
     if (!NAME.test(name)) throw new HttpError(400, `bad stream name "${name}": letters, digits, ".", "_" and "-" only`);
     if (req.method === 'OPTIONS') {
       res.writeHead(204, { ...cors(), 'Accept-Post': 'application/sdp' });
@@ -316,7 +324,18 @@ export class WhipServer extends EventEmitter<WhipServerEvents> {
         return;
       }
     }
-    if (this._sessions.size >= (this._opts.maxSessions ?? 64)) throw new HttpError(503, `${this._sessions.size} sessions are running, the most this server takes`);
+    // Checked and reserved in one step (no await between): offers that arrive together cannot all pass.
+    const max = this._opts.maxSessions ?? 64;
+    if (this._sessions.size + this._opening >= max) throw new HttpError(503, `${max} sessions are running or starting, the most this server takes`);
+    this._opening++;
+    try {
+      await this._open(name, offer, res);
+    } finally {
+      this._opening--;
+    }
+  }
+
+  private async _open(name: string, offer: string, res: ServerResponse): Promise<void> {
     const id = randomUUID();
     const init = this._opts.config(name, id);
     if (init.live === false) throw new HttpError(500, 'the session config must be live');
@@ -359,7 +378,9 @@ export class WhipServer extends EventEmitter<WhipServerEvents> {
   private _authorize(req: IncomingMessage): void {
     const token = this._opts.token;
     if (token === undefined) return;
-    if (req.headers.authorization !== `Bearer ${token}`) throw new HttpError(401, 'a valid bearer token is required', { 'WWW-Authenticate': 'Bearer' });
+    // Compared in constant time (digests of equal length), so a token cannot be guessed byte by byte.
+    const digest = (v: string): Buffer => createHash('sha256').update(v).digest();
+    if (!timingSafeEqual(digest(req.headers.authorization ?? ''), digest(`Bearer ${token}`))) throw new HttpError(401, 'a valid bearer token is required', { 'WWW-Authenticate': 'Bearer' });
   }
 }
 
@@ -373,15 +394,35 @@ function cors(): Record<string, string> {
   };
 }
 
-async function readBody(req: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_BODY) throw new HttpError(413, `the body is over ${MAX_BODY} bytes`);
-    chunks.push(chunk);
+/**
+ * The request body, at most MAX_BODY bytes. Over that (declared or sent), a 413 with `Connection: close`;
+ * the rest of the body is read and thrown away rather than the socket destroyed, so the client gets
+ * the answer (the server's request timeout bounds how long that may take).
+ */
+function readBody(req: IncomingMessage): Promise<string> {
+  const tooLarge = (): HttpError => new HttpError(413, `the body is over ${MAX_BODY} bytes`, { Connection: 'close' });
+  if (Number(req.headers['content-length'] ?? 0) > MAX_BODY) {
+    req.resume();
+    return Promise.reject(tooLarge());
   }
-  return Buffer.concat(chunks).toString('utf8');
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let over = false;
+    req.on('data', (chunk: Buffer) => {
+      if (over) return;
+      size += chunk.length;
+      if (size > MAX_BODY) {
+        over = true;
+        chunks.length = 0;
+        reject(tooLarge());
+      } else chunks.push(chunk);
+    });
+    req.on('end', () => {
+      if (!over) resolve(Buffer.concat(chunks).toString('utf8'));
+    });
+    req.on('error', reject);
+  });
 }
 
 /** An avpipe error as an HTTP status: a bad offer is the client's fault, the rest the server's. */

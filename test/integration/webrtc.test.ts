@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { createServer, type AddressInfo } from 'node:net';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -289,6 +290,56 @@ describe('WHIP endpoint', () => {
       const offsets = await avOffsets(out);
       expect(offsets.length).toBeGreaterThanOrEqual(3);
       for (const o of offsets) expect(Math.abs(o)).toBeLessThanOrEqual(1 / 30);
+    } finally {
+      await server.close();
+    }
+  }, 30_000);
+});
+
+/** A werift offer (sendonly VP8 + Opus), as a publisher would POST it; nothing is ever sent. */
+async function offerSdp(): Promise<string> {
+  const { RTCPeerConnection: PeerConnection } = createRequire(import.meta.url)('werift') as typeof import('werift');
+  const pc = new PeerConnection({ iceServers: [] });
+  pc.addTransceiver('video', { direction: 'sendonly' });
+  pc.addTransceiver('audio', { direction: 'sendonly' });
+  await pc.setLocalDescription(await pc.createOffer());
+  const sdp = pc.localDescription!.sdp;
+  await pc.close();
+  return sdp;
+}
+
+describe('WHIP endpoint: hostile requests', () => {
+  it('answers bad percent-encoding with 400, and an oversized body (declared, or sent chunked) with a 413 the client receives', async () => {
+    const server = new WhipServer({ config: () => ({ outputs: [{ path: join(dir, 'never.webm') }] }), iceHosts: LOOPBACK });
+    const base = await server.listen(0);
+    try {
+      expect((await fetch(`${base}/whip/%E0%A4%A`, { method: 'POST', headers: { 'Content-Type': 'application/sdp' }, body: 'v=0\r\n' })).status).toBe(400);
+      const big = 'a'.repeat(300 * 1024);
+      expect((await fetch(`${base}/whip/big`, { method: 'POST', headers: { 'Content-Type': 'application/sdp' }, body: big })).status).toBe(413);
+      // Without a length: the body streams in chunks and the limit is found while reading.
+      const chunked = new ReadableStream<Uint8Array>({
+        start(c) {
+          for (let i = 0; i < 40; i++) c.enqueue(new Uint8Array(16 * 1024).fill(97));
+          c.close();
+        },
+      });
+      const r = await fetch(`${base}/whip/big`, { method: 'POST', headers: { 'Content-Type': 'application/sdp' }, body: chunked, duplex: 'half' } as RequestInit);
+      expect(r.status).toBe(413);
+      expect(await r.text()).toContain('over');
+      expect(server.sessions).toHaveLength(0);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('takes at most maxSessions: of ten valid offers at once, exactly that many get 201, the rest 503 at once', async () => {
+    const server = new WhipServer({ config: (name) => ({ outputs: [{ path: join(dir, `slot-${name}.webm`) }] }), iceHosts: LOOPBACK, maxSessions: 2, source: { trackTimeoutMs: 500 } });
+    const base = await server.listen(0);
+    try {
+      const offers = await Promise.all(Array.from({ length: 10 }, () => offerSdp()));
+      const statuses = await Promise.all(offers.map(async (sdp, i) => (await fetch(`${base}/whip/slot${i}`, { method: 'POST', headers: { 'Content-Type': 'application/sdp' }, body: sdp })).status));
+      expect(statuses.filter((st) => st === 201)).toHaveLength(2);
+      expect(statuses.filter((st) => st === 503)).toHaveLength(8);
     } finally {
       await server.close();
     }
