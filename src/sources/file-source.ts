@@ -244,6 +244,12 @@ async function openIvf(path: string, size: number): Promise<InputDemuxer> {
     await fh.close();
     throw new InputError(path, 'IVF without a single complete frame (truncated)');
   }
+  // Times must rise frame by frame: an IVF whose pts are all 0 (or go back) has no timing to go by.
+  const stuck = frames.findIndex((f, i) => i > 0 && f.pts <= frames[i - 1]!.pts);
+  if (stuck > 0) {
+    await fh.close();
+    throw new InputError(path, `corrupt IVF: frame ${stuck} has pts ${frames[stuck]!.pts}, not after frame ${stuck - 1}'s ${frames[stuck - 1]!.pts} (timestamps must rise)`);
+  }
   const tick = header.timebaseNum / header.timebaseDen;
   const first = frames[0]!.pts * tick;
   const last = frames.at(-1)!.pts * tick;

@@ -257,6 +257,15 @@ describe('bad input', () => {
 
   it('a missing file', () => expectBad(join(dir, 'missing.mp4'), /no such file/));
 
+  it('an IVF whose timestamps are all 0 (it divided by zero)', async () => {
+    const b = Buffer.from(readFileSync(await fixture('libvpx.ivf', ['-f', 'lavfi', '-i', FLASH_SRC(4), '-c:v', 'libvpx', '-b:v', '1M', '-f', 'ivf'])));
+    // 32-byte file header, then per frame a 4-byte size and an 8-byte pts.
+    for (let at = b.readUInt16LE(6); at + 12 <= b.length; at += 12 + b.readUInt32LE(at)) b.writeBigUInt64LE(0n, at + 4);
+    const path = join(dir, 'zero-pts.ivf');
+    writeFileSync(path, b);
+    await expectBad(path, /frame 1 has pts 0, not after frame 0's 0/);
+  });
+
   it('an empty file', () => {
     const path = join(dir, 'empty.mp4');
     writeFileSync(path, '');
