@@ -11,6 +11,7 @@ import {
 import type { EncodingOptions, PipelineConfigInit } from './pipeline-config.js';
 import { resolveEncoding } from './pipeline-config.js';
 import { pathProblems } from './paths.js';
+import { redactUrl } from './redact.js';
 import { isPresetName } from './presets.js';
 
 const OPUS_RATES = [8000, 12000, 16000, 24000, 48000];
@@ -199,8 +200,8 @@ function checkOutput(
  */
 export function streamUrlProblem(url: string, live: boolean, e: Pick<EncodingOptions, 'audioCodec' | 'sampleRate' | 'channels'>): string | undefined {
   const protocol = streamProtocolOf(url);
-  if (protocol === undefined) return `unknown stream scheme in "${url}" (rtmp, rtmps, srt, ws, wss)`;
-  if (!live) return `${url} is a stream output, which cannot ingest faster than realtime: not allowed on a non-live pipeline`;
+  if (protocol === undefined) return `unknown stream scheme in "${redactUrl(url)}" (rtmp, rtmps, srt, ws, wss)`;
+  if (!live) return `${redactUrl(url)} is a stream output, which cannot ingest faster than realtime: not allowed on a non-live pipeline`;
   if (protocol === 'srt') return 'srt stream outputs are not implemented (no SRT library for Node exists; see the README)';
   if (protocol === 'rtmp' && !/^rtmps?:\/\/[^/]+\/[^/]+\/.+/i.test(url)) return `an RTMP URL needs an app and a stream key (rtmp://host/app/key), got "${url}"`;
   if (protocol === 'websocket' && e.audioCodec === null) return 'a websocket output carries audio: audioCodec must not be null';

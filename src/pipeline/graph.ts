@@ -308,7 +308,7 @@ export class Graph {
     const t = this._ctx.muxerTracks;
     if (takes !== undefined) {
       const bad = [t.video !== undefined && !takes.video.includes(t.video) ? t.video : undefined, t.audio !== undefined && !takes.audio.includes(t.audio) ? t.audio : undefined].filter((x) => x !== undefined);
-      if (bad.length > 0) throw new AvpipeError('CONFIG_INVALID', `${outputName(spec)} cannot carry ${bad.join(' and ')}, which this pipeline encodes (it takes ${[...takes.video, ...takes.audio].join(', ')}): start the pipeline with those codecs`);
+      if (bad.length > 0) throw new AvpipeError('CONFIG_INVALID', `${outputLabel(spec)} cannot carry ${bad.join(' and ')}, which this pipeline encodes (it takes ${[...takes.video, ...takes.audio].join(', ')}): start the pipeline with those codecs`);
     }
     if (this._outputs.some((o) => o.node.name === outputName(spec) && o.removed !== true)) throw new AvpipeError('CONFIG_INVALID', `${outputLabel(spec)} is already an output`);
     await this._attach(spec, true);
