@@ -33,8 +33,7 @@ export { VideoRate } from './convert/video-rate.js';
 export { PRESETS, PRESET_NAMES, isPresetName, type Preset, type PresetName } from './config/presets.js';
 export { validateConfig } from './config/validate.js';
 export { redactUrl } from './config/redact.js';
-export { repairRecording } from './muxers/repair.js';
-export type { Mp4FinalizeReport } from './muxers/mp4-defragment.js';
+export { finalizeFragmentedMp4 as repairRecording, type Mp4FinalizeReport } from './muxers/mp4-defragment.js';
 export { AvpipeError, ConfigError, type AvpipeErrorCode, type AvpipeErrorOptions, type ConfigProblem } from './errors.js';
 export { FileMuxer, type FileMuxerOptions, type MuxerTrackStats } from './muxers/file-muxer.js';
 export {

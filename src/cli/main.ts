@@ -166,9 +166,9 @@ async function repair(argv: string[]): Promise<number> {
     printProblems([{ field: 'FILE', message: 'give one MP4 file to repair' }]);
     return 2;
   }
-  const { repairRecording } = await import('../muxers/repair.js');
+  const { finalizeFragmentedMp4 } = await import('../muxers/mp4-defragment.js');
   try {
-    const report = await repairRecording(files[0]!);
+    const report = await finalizeFragmentedMp4(files[0]!);
     if (json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
     else {
       const tracks = report.tracks.map((t) => `${t.handler === 'vide' ? 'video' : t.handler === 'soun' ? 'audio' : t.handler} ${(t.durationUs / 1e6).toFixed(2)} s (${t.samples} samples)`).join(', ');

@@ -125,12 +125,12 @@ export function outputKindOf(init: OutputInit): OutputSpec['kind'] {
   return kind;
 }
 
-/** The name an output goes by in results and errors: its path, playlist, template or URL. */
 /** An output as results and logs name it: its name, with a stream URL's secrets redacted. */
 export function outputLabel(spec: OutputSpec): string {
   return spec.kind === 'stream' ? redactUrl(spec.url) : outputName(spec);
 }
 
+/** The name an output is looked up by (tee ports, removeOutput): its path, playlist, template or URL. */
 export function outputName(spec: OutputSpec): string {
   switch (spec.kind) {
     case 'file': return spec.path;

@@ -232,6 +232,15 @@ function sampleTable(stsd: Box, samples: Sample[]): Box {
   return { type: 'stbl', payload: new Uint8Array(0), children: boxes };
 }
 
+/**
+ * The u32 after version, flags and the creation and modification times (32 or 64 bits by version):
+ * an mvhd's or mdhd's timescale, a tkhd's track_ID.
+ */
+function u32AfterTimes(box: Box): number {
+  const v = dv(box.payload);
+  return v.getUint32(v.getUint8(0) === 1 ? 20 : 12);
+}
+
 /** Sets the duration field of an mvhd/tkhd/mdhd payload (version 0 or 1). */
 function setDuration(box: Box, duration: number): void {
   const v = dv(box.payload);
@@ -293,9 +302,8 @@ export async function finalizeFragmentedMp4(path: string): Promise<Mp4FinalizeRe
     if (mvex === undefined) throw new AvpipeError('INPUT_INVALID', `${path} is not a fragmented MP4 (its moov has no mvex): nothing to finalize`);
     const tracks = new Map<number, TrackInfo>();
     for (const trak of moov.children!.filter((c) => c.type === 'trak')) {
-      const id = dv(child(trak, 'tkhd')!.payload).getUint32(dv(child(trak, 'tkhd')!.payload).getUint8(0) === 1 ? 20 : 12);
-      const mdhd = dv(child(child(trak, 'mdia'), 'mdhd')!.payload);
-      const timescale = mdhd.getUint32(mdhd.getUint8(0) === 1 ? 20 : 12);
+      const id = u32AfterTimes(child(trak, 'tkhd')!);
+      const timescale = u32AfterTimes(child(child(trak, 'mdia'), 'mdhd')!);
       const trex = mvex.children!.find((c) => c.type === 'trex' && dv(c.payload).getUint32(4) === id);
       const t = trex === undefined ? undefined : dv(trex.payload);
       tracks.set(id, { id, timescale, handler: handlerOf(trak), trex: { duration: t?.getUint32(12) ?? 0, size: t?.getUint32(16) ?? 0, flags: t?.getUint32(20) ?? 0 }, samples: [] });
@@ -327,13 +335,13 @@ export async function finalizeFragmentedMp4(path: string): Promise<Mp4FinalizeRe
     if (fragments === 0) throw new AvpipeError('INPUT_INVALID', `${path} holds no complete fragment: nothing was recorded that can be kept`);
     // The regular moov: no mvex, sample tables per track, durations filled in.
     const mvhd = child(moov, 'mvhd')!;
-    const movieScale = dv(mvhd.payload).getUint32(dv(mvhd.payload).getUint8(0) === 1 ? 20 : 12);
+    const movieScale = u32AfterTimes(mvhd);
     let movieDuration = 0;
     const report: Mp4FinalizeReport['tracks'] = [];
     const traks: Box[] = [];
     for (const trak of moov.children!.filter((c) => c.type === 'trak')) {
       const tkhd = child(trak, 'tkhd')!;
-      const info = tracks.get(dv(tkhd.payload).getUint32(dv(tkhd.payload).getUint8(0) === 1 ? 20 : 12))!;
+      const info = tracks.get(u32AfterTimes(tkhd))!;
       if (info.samples.length === 0) continue;
       const mediaDuration = info.samples.reduce((n, s) => n + s.duration, 0);
       const duration = Math.round((mediaDuration * movieScale) / info.timescale);

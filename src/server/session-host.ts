@@ -79,7 +79,6 @@ export class SessionHost {
     void s.source.hangUp().then(() => s.controller.stop());
   }
 
-  /** Ends every session gracefully. */
   /** Ends every session: gracefully, or with `abort` at once (what was muxed is still finalized). */
   stopAll(abort = false): void {
     for (const s of this._sessions.values()) void (abort ? s.controller.abort() : s.controller.stop());

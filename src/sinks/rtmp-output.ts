@@ -1,4 +1,3 @@
-import { redactUrl } from '../config/redact.js';
 import type { AudioDecoderConfig, EncodedOutput, VideoDecoderConfig } from '../codecs/encoded-chunk.js';
 import { avcConfigFromAnnexB } from '../codecs/avc.js';
 import type { StreamOutputSpec } from '../config/outputs.js';
@@ -88,7 +87,7 @@ export class RtmpOutput implements OutputNode<EncodedOutput, StreamOutputResult>
       await c.close();
     }
     this._stats.endedAt = Date.now();
-    const failure = this._stats.failure(redactUrl(this.spec.url));
+    const failure = this._stats.failure(this.spec.url);
     if (failure !== undefined) throw failure;
   }
 
@@ -104,7 +103,7 @@ export class RtmpOutput implements OutputNode<EncodedOutput, StreamOutputResult>
   }
 
   result(): StreamOutputResult {
-    return this._stats.result(redactUrl(this.spec.url), 'rtmp', this._retries);
+    return this._stats.result(this.spec.url, 'rtmp', this._retries);
   }
 
   /** Sends one item whose decode time (`dts`) is known. */

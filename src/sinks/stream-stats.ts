@@ -1,3 +1,4 @@
+import { redactUrl } from '../config/redact.js';
 import { AvpipeError } from '../errors.js';
 import type { Microseconds } from '../time.js';
 
@@ -38,14 +39,15 @@ export class StreamStats {
     this.lastUs = Math.max(this.lastUs, endUs);
   }
 
-  /** The non-fatal error finalize() reports for a stream that gave up, if it did. */
+  /** The non-fatal error finalize() reports for a stream that gave up, if it did; the URL redacted. */
   failure(url: string): AvpipeError | undefined {
-    return this.error === undefined ? undefined : new AvpipeError('SINK_FAILED', `${url}: ${this.error.message}`, { cause: this.error, fatal: false });
+    return this.error === undefined ? undefined : new AvpipeError('SINK_FAILED', `${redactUrl(url)}: ${this.error.message}`, { cause: this.error, fatal: false });
   }
 
+  /** The output's entry in a result, its URL redacted (a stream key is a secret). */
   result(url: string, protocol: StreamOutputResult['protocol'], retries: number): StreamOutputResult {
     return {
-      type: 'stream', url, protocol, retries, packets: this.packets, bytes: this.bytes,
+      type: 'stream', url: redactUrl(url), protocol, retries, packets: this.packets, bytes: this.bytes,
       durationMs: this.firstUs === undefined ? 0 : (this.lastUs - this.firstUs) / 1000,
       startedAt: this.startedAt, endedAt: this.endedAt, error: this.error?.message ?? null,
     };

@@ -1,4 +1,3 @@
-import { redactUrl } from '../config/redact.js';
 import { rootCertificates } from 'node:tls';
 import WebSocket from 'ws';
 import type { AudioData } from '../codecs/audio-data.js';
@@ -101,7 +100,7 @@ export class WebSocketOutput implements OutputNode<AudioData, StreamOutputResult
         setTimeout(resolve, 2000).unref();
       });
     } else ws?.terminate();
-    const failure = this._stats.failure(redactUrl(this.spec.url));
+    const failure = this._stats.failure(this.spec.url);
     if (failure !== undefined) throw failure;
   }
 
@@ -116,7 +115,7 @@ export class WebSocketOutput implements OutputNode<AudioData, StreamOutputResult
   }
 
   result(): StreamOutputResult {
-    return this._stats.result(redactUrl(this.spec.url), 'websocket', 0);
+    return this._stats.result(this.spec.url, 'websocket', 0);
   }
 
   private async _send(data: AudioData): Promise<void> {
