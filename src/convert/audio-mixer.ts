@@ -24,7 +24,7 @@ interface MixInput {
  * integer wrap-around). A block is mixed once every input is known past its end or has ended, so an
  * input that starts late, has holes or ends early is silence there and never stalls the mix (egress's
  * non-live mixer blocks forever in that case). Output runs from 0 to the latest end of any input, or
- * `endSample` when given.
+ * the end given (fixed at construction, or moved on by {@link extendTo} as the session gets there).
  */
 export class AudioMixer {
   readonly sampleRate: number;
@@ -32,7 +32,9 @@ export class AudioMixer {
   readonly blockFrames: number;
   private readonly _inputs: MixInput[];
   private _position = 0;
-  private readonly _endSample: number | undefined;
+  private _endSample: number | undefined;
+  /** False while the end may still move on ({@link extendTo}): the mix is not done at it. */
+  private _endFinal = true;
   /** Blocks mixed, and samples that hit the clamp. */
   readonly counters = { blocks: 0, clipped: 0 };
 
@@ -70,9 +72,23 @@ export class AudioMixer {
     this._inputs[i]!.ended = true;
   }
 
+  /** True once every input has ended (the rest of the mix is silence up to the end). */
+  get inputsEnded(): boolean {
+    return this._inputs.every((x) => x.ended);
+  }
+
+  /**
+   * Sets where the mix ends; `final: false` when it may move on (silence made only as far as the
+   * session has really got, never up to a length a header declares).
+   */
+  extendTo(endUs: Microseconds, final: boolean): void {
+    this._endSample = Math.round((endUs * this.sampleRate) / 1e6);
+    this._endFinal = final;
+  }
+
   /** True when every input has ended and everything was mixed. */
   get done(): boolean {
-    return this._inputs.every((x) => x.ended) && this._position >= this._finalSample();
+    return this.inputsEnded && this._endFinal && this._position >= this._finalSample();
   }
 
   /** Mixes every block that is ready. */

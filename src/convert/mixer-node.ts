@@ -1,10 +1,20 @@
 import type { AudioData } from '../codecs/audio-data.js';
 import type { AudioMixer } from './audio-mixer.js';
+import type { Microseconds } from '../time.js';
+
+/** Where the session ends, as far as it is known: a track that ended early is extended that far. */
+export interface SessionEnd {
+  /** The end so far, and whether it is final. */
+  until(): { us: Microseconds; final: boolean };
+  /** Resolves when {@link until} may have moved on. */
+  changed(): Promise<void>;
+}
 
 /**
  * The stream adapter of the {@link AudioMixer}: one WritableStream per input, one ReadableStream out.
  * An input that runs more than `windowFrames` ahead of the mix waits (backpressure), so a long
- * export holds at most that much audio per input in memory.
+ * export holds at most that much audio per input in memory. Once every input has ended, the mix goes
+ * on in silence to the session's end (`end`), made as the session gets there.
  */
 export class MixerNode {
   readonly mixer: AudioMixer;
@@ -14,7 +24,7 @@ export class MixerNode {
   private readonly _wakeWriters = new Set<() => void>();
   private _failure: unknown;
 
-  constructor(mixer: AudioMixer, inputCount: number, windowFrames: number) {
+  constructor(mixer: AudioMixer, inputCount: number, windowFrames: number, end?: SessionEnd) {
     this.mixer = mixer;
     this.inputs = Array.from({ length: inputCount }, (_, i) => new WritableStream<AudioData>({
       write: async (data) => {
@@ -41,6 +51,11 @@ export class MixerNode {
             controller.error(this._failure);
             return;
           }
+          const extending = end !== undefined && mixer.inputsEnded;
+          if (extending) {
+            const until = end.until();
+            mixer.extendTo(until.us, until.final);
+          }
           const blocks = mixer.pull();
           if (blocks.length > 0) {
             for (const b of blocks) controller.enqueue(b);
@@ -51,7 +66,8 @@ export class MixerNode {
             controller.close();
             return;
           }
-          await new Promise<void>((resolve) => (this._wakeReader = resolve));
+          if (extending) await Promise.race([end.changed(), new Promise<void>((resolve) => (this._wakeReader = resolve))]);
+          else await new Promise<void>((resolve) => (this._wakeReader = resolve));
         }
       },
       cancel: (reason) => this._fail(reason ?? new Error('mixer cancelled')),

@@ -36,16 +36,25 @@ export class VideoRate {
     return out;
   }
 
+  /**
+   * Repeats the last frame into every slot before `untilUs` (a track held to the session's end, step by
+   * step as the session gets there); returns those frames. The last frame stays, for more.
+   */
+  hold(untilUs: Microseconds): VideoFrame[] {
+    const out: VideoFrame[] = [];
+    if (this._last === undefined) return out;
+    // A slot is output when more than half of it lies before the end: millisecond-rounded input
+    // timestamps (WebM) then neither add nor lose a frame.
+    const half = 5e5 / this.fps;
+    this._emitWhile((t) => t < untilUs - half, out);
+    return out;
+  }
+
   /** Ends the stream at `endUs` (default: the last frame's end); returns the remaining output frames. */
   finish(endUs?: Microseconds): VideoFrame[] {
     const last = this._last;
     if (last === undefined) return [];
-    const end = endUs ?? last.timestamp + (last.duration ?? Math.round(1e6 / this.fps));
-    const out: VideoFrame[] = [];
-    // A slot is output when more than half of it lies before the end: millisecond-rounded input
-    // timestamps (WebM) then neither add nor lose a frame.
-    const half = 5e5 / this.fps;
-    this._emitWhile((t) => t < end - half, out);
+    const out = this.hold(endUs ?? last.timestamp + (last.duration ?? Math.round(1e6 / this.fps)));
     if (this._shown === 0) this.counters.dropped++;
     last.close();
     this._last = undefined;

@@ -13,7 +13,7 @@ import { AUDIO_CODEC_OF, VIDEO_CODEC_OF, type PipelineConfig, type TrackInfo } f
 import { AudioMixer } from '../convert/audio-mixer.js';
 import type { AudioResampler } from '../convert/audio-resampler.js';
 import { TsFrameScaler } from '../convert/frame-scaler.js';
-import { MixerNode } from '../convert/mixer-node.js';
+import { MixerNode, type SessionEnd } from '../convert/mixer-node.js';
 import { VideoRate } from '../convert/video-rate.js';
 import { SincResampler } from '../convert/sinc-resampler.js';
 import { AvpipeError, toAvpipeError } from '../errors.js';
@@ -25,10 +25,18 @@ import type { Source, SourceMedia } from '../sources/source.js';
 import type { Microseconds } from '../time.js';
 import { Interleaver } from './interleaver.js';
 import { buildOutput, type FileDone, type OutputResult, type OutputContext } from './outputs.js';
+import { SessionExtent } from './session-extent.js';
 import { Tee, type TeeItemOps, type TeePortStats } from './tee.js';
 
 /** How far the faster track may run ahead in the muxer of a non-live run. */
 const NON_LIVE_INTERLEAVE_US = 1_000_000;
+/**
+ * A track that ended early is extended as far as the session's reach while the others run, and this
+ * much further each time the interleaver waits for it (its encoder's lookahead holds the last frames).
+ */
+const HOLD_STEP_US = 100_000;
+/** A declared end at most this far past the last real item is the last item's duration, not a lie. */
+const DECLARED_END_TOLERANCE_US = 1_000_000;
 /** How long a live stream output may take to send what it still holds once the run has ended. */
 const STREAM_DRAIN_MS = 1500;
 /** Encoded chunks a decoder may hold before its input waits. */
@@ -137,10 +145,13 @@ export class Graph {
   private _firstError: AvpipeError | undefined;
   private _limitHit = false;
   private _outputsGone: (() => void) | undefined;
+  /** How far the source's media really reaches: tracks that end early are held or silent that far. */
+  private readonly _extent: SessionExtent;
 
-  private constructor(init: GraphInit, branches: Branch[], muxerTracks: MuxerTracks) {
+  private constructor(init: GraphInit, branches: Branch[], muxerTracks: MuxerTracks, extent: SessionExtent) {
     const { config } = init;
     this._init = init;
+    this._extent = extent;
     this._branches = branches;
     const signal = this._abort.signal;
     const fail = (e: AvpipeError): void => this.fail(e);
@@ -150,7 +161,7 @@ export class Graph {
       video: new Tee<VideoFrame | AudioData>('video', RAW_OPS, signal, fail),
       audio: new Tee<VideoFrame | AudioData>('audio', RAW_OPS, signal, fail),
     };
-    this._interleaver = new Interleaver(branches.filter((b) => b.mode === 'copy' || b.encoder !== undefined).map((b) => b.kind), config.live ? Infinity : NON_LIVE_INTERLEAVE_US);
+    this._interleaver = new Interleaver(branches.filter((b) => b.mode === 'copy' || b.encoder !== undefined).map((b) => b.kind), config.live ? Infinity : NON_LIVE_INTERLEAVE_US, (kind, waiting) => extent.waitedFor(kind, waiting));
     this._ctx = {
       config, muxerTracks,
       onSize: (size) => {
@@ -176,22 +187,23 @@ export class Graph {
     const muxerTracks: MuxerTracks = {};
     const wantsVideo = config.outputs.some((o) => takesMedia(o, 'video'));
     const wantsAudio = config.outputs.some((o) => takesMedia(o, 'audio'));
+    const extent = new SessionExtent();
     if (video?.kind === 'video' && enc.videoCodec !== null && wantsVideo) {
       const mode = trackMode(config, video, source.durationUs, rawVideo ? 'thumbnails need decoded frames' : undefined);
       if (encodedOut) {
         muxerTracks.video = mode === 'copy' ? VIDEO_CODEC_OF[video.encoded!.codec]! : enc.videoCodec;
         muxerTracks.videoCopied = mode === 'copy';
       }
-      branches.push(mode === 'copy' ? copyBranch(config, video, 'video') : await videoBranch(init, video, encodedOut));
+      branches.push(mode === 'copy' ? copyBranch(config, video, 'video') : await videoBranch(init, video, encodedOut, extent));
     }
     if (audios.length > 0 && enc.audioCodec !== null && wantsAudio) {
       const single = audios.length === 1 && (audios[0]!.route ?? 'both') === 'both' ? audios[0] : undefined;
       if (single === undefined && config.codecMode === 'copy') throw new AvpipeError('CONFIG_INVALID', `${audios.length} audio tracks${audios.some((a) => a.route !== undefined) ? ' with routes' : ''} must be mixed, which cannot be done by copying`);
       const mode = single === undefined ? 'transcode' : trackMode(config, single, source.durationUs, rawAudio ? 'a websocket output needs decoded audio' : undefined);
       if (encodedOut) muxerTracks.audio = mode === 'copy' ? AUDIO_CODEC_OF[single!.encoded!.codec]! : enc.audioCodec;
-      branches.push(mode === 'copy' ? copyBranch(config, single!, 'audio') : await audioBranch(init, audios, encodedOut));
+      branches.push(mode === 'copy' ? copyBranch(config, single!, 'audio') : await audioBranch(init, audios, encodedOut, extent));
     }
-    const graph = new Graph(init, branches, muxerTracks);
+    const graph = new Graph(init, branches, muxerTracks, extent);
     for (const spec of config.outputs) await graph._attach(spec, false);
     return graph;
   }
@@ -219,10 +231,9 @@ export class Graph {
     const { source, config } = this._init;
     const signal = this._abort.signal;
     const maxUs = config.limits.maxDurationUs;
-    const open = (track: TrackInfo): ReadableStream<SourceMedia> => {
-      const stream = source.readable(track.id);
-      return maxUs === undefined ? stream : stream.pipeThrough(this._durationLimit(maxUs), { signal });
-    };
+    // An aborted run ends the extent too: nothing waits on tracks that will not come.
+    signal.addEventListener('abort', () => this._extent.close(), { once: true });
+    const open = (track: TrackInfo): ReadableStream<SourceMedia> => source.readable(track.id).pipeThrough(this._trackTap(track.id, maxUs), { signal });
     const guard = (what: string, p: Promise<void>): Promise<void> => p.catch((err: unknown) => {
       this.fail(toAvpipeError('SOURCE_FAILED', `${what} failed`, err));
       throw this._firstError;
@@ -404,28 +415,57 @@ export class Graph {
   }
 
   /**
-   * Passes items before `maxUs`; the first at or past it ends this track's stream (each track is cut
-   * at the same media time, whichever runs ahead) and marks the run LIMIT_REACHED.
+   * Right after the source, per track: reports each item's end to the session extent, and passes items
+   * before `maxUs`; the first at or past it ends this track's stream (each track is cut at the same
+   * media time, whichever runs ahead) and marks the run LIMIT_REACHED.
    */
-  private _durationLimit(maxUs: Microseconds): TransformStream<SourceMedia, SourceMedia> {
+  private _trackTap(id: string, maxUs: Microseconds | undefined): TransformStream<SourceMedia, SourceMedia> {
+    const extent = this._extent;
+    extent.open(id);
     return new TransformStream<SourceMedia, SourceMedia>({
       transform: (item, controller) => {
-        if (item.timestamp < maxUs) {
+        if (maxUs === undefined || item.timestamp < maxUs) {
+          extent.advance(item.timestamp + (item.duration ?? 0));
           controller.enqueue(item);
           return;
         }
         item.close();
         this._limit('duration');
+        extent.end(id);
         controller.terminate();
       },
+      flush: () => extent.end(id),
     });
   }
 }
 
-/** Where held frames and silence stop: the session's end, cut at a duration limit. */
-function sessionEnd(config: PipelineConfig, endUs: Microseconds | undefined): Microseconds | undefined {
-  const max = config.limits.maxDurationUs;
-  return endUs === undefined ? max : max === undefined ? endUs : Math.min(endUs, max);
+/**
+ * The end a track of `kind` that ended early is extended to, as far as the session has really got:
+ * the extent's reach (a declared end counts only near it), a step further each time the interleaver
+ * waits for this track, cut at a duration limit.
+ */
+function sessionEndOf(config: PipelineConfig, extent: SessionExtent, kind: 'video' | 'audio', declaredUs: Microseconds | undefined): SessionEnd {
+  const max = config.limits.maxDurationUs ?? Infinity;
+  let slackUs = 0;
+  // Waited for at the furthest it may go (the declared end): the track ends there, so its encoder
+  // gives up what it holds.
+  let ended = false;
+  const until = (): { us: Microseconds; final: boolean } => ({
+    us: Math.min(max, extent.holdUntil(declaredUs, slackUs, DECLARED_END_TOLERANCE_US)),
+    final: ended || extent.settled,
+  });
+  return {
+    until,
+    changed: async () => {
+      await extent.changedFor(kind);
+      if (extent.settled || !extent.isWaitedFor(kind)) return;
+      const before = until().us;
+      slackUs += HOLD_STEP_US;
+      if (until().us === before) ended = true;
+      // Let what was just made reach the encoder before asking again.
+      else await new Promise<void>((resolve) => setImmediate(resolve));
+    },
+  };
 }
 
 /** Copy or transcode, by the config's codec mode and whether anything asks for a change. */
@@ -479,7 +519,7 @@ function copyBranch(config: PipelineConfig, track: TrackInfo, kind: 'video' | 'a
 }
 
 /** A video track encoded by avpipe: [decode ->] [scale, constant rate ->] queue -> encoder. */
-async function videoBranch(init: GraphInit, track: Extract<TrackInfo, { kind: 'video' }>, encode: boolean): Promise<Branch> {
+async function videoBranch(init: GraphInit, track: Extract<TrackInfo, { kind: 'video' }>, encode: boolean, extent: SessionExtent): Promise<Branch> {
   const { config } = init;
   const provider = await init.provider();
   const enc = config.encoding;
@@ -499,8 +539,9 @@ async function videoBranch(init: GraphInit, track: Extract<TrackInfo, { kind: 'v
     speedPreset: enc.speedPreset, keyframeInterval: Math.round((keyUs / 1e6) * enc.fps),
   }, keyUs, config.queues.encoder);
   const queue = new QueueNode<SourceMedia>('video-queue', config.queues.video, policy, (f) => f.close(), MEDIA_MEASURE);
-  // A video that ends before the session (a shorter input) holds its last frame to the end.
-  const endUs = sessionEnd(config, Math.max(track.endUs ?? 0, init.source.durationUs ?? 0) || undefined);
+  // A video that ends before the session (a shorter input) holds its last frame to the end, as far
+  // as the other tracks really go.
+  const end = sessionEndOf(config, extent, 'video', Math.max(track.endUs ?? 0, init.source.durationUs ?? 0) || undefined);
   return {
     tracks: [track], kind: 'video', mode: 'transcode', queue, decoders: decoder === undefined ? [] : [decoder], encoder,
     close: () => {
@@ -518,8 +559,13 @@ async function videoBranch(init: GraphInit, track: Extract<TrackInfo, { kind: 'v
             if (rate === undefined) c.enqueue(f);
             else for (const out of rate.push(f)) c.enqueue(out);
           },
-          flush: (c) => {
-            for (const out of rate?.finish(endUs) ?? []) c.enqueue(out);
+          flush: async (c) => {
+            if (rate === undefined) return;
+            for (let u = end.until(); !u.final; u = end.until()) {
+              for (const out of rate.hold(u.us)) c.enqueue(out);
+              await end.changed();
+            }
+            for (const out of rate.finish(end.until().us)) c.enqueue(out);
           },
         }), { signal });
       }
@@ -533,7 +579,7 @@ async function videoBranch(init: GraphInit, track: Extract<TrackInfo, { kind: 'v
  * Decoded (file) audio always goes through the mixer, which places it on the session timeline: a late
  * start, a hole or an early end is silence, several tracks are summed, routes pick a side.
  */
-async function audioBranch(init: GraphInit, tracks: Extract<TrackInfo, { kind: 'audio' }>[], encode: boolean): Promise<Branch> {
+async function audioBranch(init: GraphInit, tracks: Extract<TrackInfo, { kind: 'audio' }>[], encode: boolean, extent: SessionExtent): Promise<Branch> {
   const { config } = init;
   const provider = await init.provider();
   const enc = config.encoding;
@@ -549,7 +595,7 @@ async function audioBranch(init: GraphInit, tracks: Extract<TrackInfo, { kind: '
   });
   const useMixer = tracks.length > 1 || tracks.some((t) => t.encoded !== undefined || (t.route ?? 'both') !== 'both');
   const mixer = useMixer
-    ? new MixerNode(new AudioMixer(enc.sampleRate, enc.channels, tracks.map((t) => t.route ?? 'both'), sessionEnd(config, init.source.durationUs)), tracks.length, config.live ? enc.sampleRate * 10 : enc.sampleRate)
+    ? new MixerNode(new AudioMixer(enc.sampleRate, enc.channels, tracks.map((t) => t.route ?? 'both')), tracks.length, config.live ? enc.sampleRate * 10 : enc.sampleRate, sessionEndOf(config, extent, 'audio', init.source.durationUs))
     : undefined;
   const encoder = !encode ? undefined : EncoderNode.audio(provider, {
     codec: audioCodecString(enc.audioCodec!), sampleRate: enc.sampleRate, numberOfChannels: enc.channels, bitrate: enc.audioBitrateKbps * 1000,

@@ -36,4 +36,17 @@ export class InterleaveGate {
     for (const [id, p] of this._position) if (id !== track && p < slowest) slowest = p;
     return t <= slowest + this.window;
   }
+
+  /** The open track other than `track` that is furthest behind: the one `track` waits on. */
+  slowestOther(track: string): string | undefined {
+    let slowest: string | undefined;
+    let at = Infinity;
+    for (const [id, p] of this._position) {
+      if (id !== track && p < at) {
+        slowest = id;
+        at = p;
+      }
+    }
+    return slowest;
+  }
 }

@@ -16,7 +16,8 @@ export class Interleaver {
   private _open: number;
   private _failure: unknown;
 
-  constructor(kinds: readonly ('video' | 'audio')[], window: Microseconds) {
+  /** `onWaitFor(kind, true)`: a track's write starts waiting for `kind` to catch up; `false`: it stopped. */
+  constructor(kinds: readonly ('video' | 'audio')[], window: Microseconds, private readonly _onWaitFor?: (kind: 'video' | 'audio', waiting: boolean) => void) {
     this._gate = new InterleaveGate(window);
     for (const k of kinds) this._gate.add(k);
     this._open = kinds.length;
@@ -46,9 +47,15 @@ export class Interleaver {
     return new WritableStream<EncodedOutput>({
       write: async (item) => {
         const t = item.chunk.timestamp;
+        let waitingFor: 'video' | 'audio' | undefined;
         while (this._failure === undefined && (!this._gate.mayWrite(kind, t) || (this._controller.desiredSize ?? 0) <= 0)) {
+          if (waitingFor === undefined && !this._gate.mayWrite(kind, t)) {
+            waitingFor = this._gate.slowestOther(kind) as 'video' | 'audio';
+            this._onWaitFor?.(waitingFor, true);
+          }
           await new Promise<void>((resolve) => this._waiters.add(resolve));
         }
+        if (waitingFor !== undefined) this._onWaitFor?.(waitingFor, false);
         if (this._failure !== undefined) throw this._failure;
         this._controller.enqueue(item);
         this._gate.advance(kind, t);

@@ -53,4 +53,19 @@ describe('AudioMixer', () => {
     expect(m.pull()).toHaveLength(5);
     expect(m.done).toBe(true);
   });
+
+  it('goes on in silence only as far as the end is moved, and is done only when the end is final', () => {
+    const m = new AudioMixer(RATE, 2, ['both']);
+    m.push(0, buf(0, ones(20, 0.5)));
+    m.end(0);
+    expect(m.inputsEnded).toBe(true);
+    m.extendTo(60_000, false);
+    expect(m.pull()).toHaveLength(3);
+    expect(m.pull()).toHaveLength(0);
+    expect(m.done).toBe(false);
+    m.extendTo(100_000, true);
+    const rest = m.pull();
+    expect(rest.map((b) => b.timestamp)).toEqual([60_000, 80_000]);
+    expect(m.done).toBe(true);
+  });
 });

@@ -45,4 +45,15 @@ describe('VideoRate', () => {
     expect(out).toHaveLength(60);
     expect(r.counters.dropped).toBe(60);
   });
+
+  it('holds the last frame step by step as far as asked, then finishes at the end', () => {
+    const r = new VideoRate(10);
+    expect(r.hold(1_000_000)).toEqual([]);
+    expect(r.push(frame(0, 100_000))).toEqual([]);
+    expect(r.hold(260_000).map((f) => f.timestamp)).toEqual([0, 100_000, 200_000]);
+    expect(r.hold(260_000)).toEqual([]);
+    expect(r.finish(500_000).map((f) => f.timestamp)).toEqual([300_000, 400_000]);
+    expect(r.counters).toEqual({ in: 1, out: 5, repeated: 4, dropped: 0 });
+  });
 });
+
