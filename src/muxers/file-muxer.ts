@@ -7,6 +7,7 @@ import type { AudioCodecName, FileContainer, VideoCodecName } from '../config/co
 import { AvpipeError, toAvpipeError } from '../errors.js';
 import type { PositionalWrite } from '../sinks/file-sink.js';
 import type { Microseconds } from '../time.js';
+import { WriteGather } from './write-gather.js';
 
 /** One muxed track's counters. Times are media time. */
 export interface MuxerTrackStats {
@@ -34,19 +35,27 @@ export interface FileMuxerOptions {
    */
   chunkSize?: number;
   /**
-   * MP4 only: write fragments as the media comes (a fragment at each keyframe at least `fragmented`
-   * seconds after the last one), so a killed recorder leaves a file that plays up to its last whole
-   * fragment; finalizing then turns it into a regular MP4 in place ({@link finalizeFragmentedMp4}).
+   * Live recording, crash-safe. MP4: write fragments as the media comes (a fragment at each keyframe
+   * at least `fragmented` seconds after the last one), so a killed recorder leaves a file that plays up
+   * to its last whole fragment; finalizing then turns it into a regular MP4 in place
+   * ({@link finalizeFragmentedMp4}). WebM: clusters of at least `fragmented` seconds; what is muxed
+   * reaches the target every `fragmented` seconds of media, the segment's and the open cluster's sizes
+   * unknown until they are known ({@link repairWebm} finishes what a killed recorder left). Not with
+   * `chunkSize`.
    */
   fragmented?: number;
 }
 
 
-function formatFor(container: FileContainer, fragmented: number | undefined): OutputFormat {
+/** A 6-byte EBML size of all ones: unknown (the width mediabunny reserves for the segment size). */
+const UNKNOWN_SIZE_6 = new Uint8Array([0x07, 0xff, 0xff, 0xff, 0xff, 0xff]);
+const SEGMENT_ID = [0x18, 0x53, 0x80, 0x67];
+
+function formatFor(container: FileContainer, fragmented: number | undefined, onSegmentHeader: (data: Uint8Array, position: number) => void): OutputFormat {
   switch (container) {
     // Metadata at the end: streaming writes, flat memory, nothing buffered until finalize; or fragments.
     case 'mp4': return new Mp4OutputFormat(fragmented === undefined ? { fastStart: false } : { fastStart: 'fragmented', minimumFragmentDuration: fragmented });
-    case 'webm': return new WebMOutputFormat();
+    case 'webm': return new WebMOutputFormat(fragmented === undefined ? {} : { minimumClusterDuration: fragmented, onSegmentHeader });
     case 'ogg': return new OggOutputFormat();
   }
 }
@@ -60,13 +69,29 @@ export class FileMuxer {
   private readonly _output: Output;
   private readonly _tracks = new Map<'video' | 'audio', { source: EncodedVideoPacketSource | EncodedAudioPacketSource; stats: MuxerTrackStats }>();
   private _finished = false;
+  /** A live WebM's gather, released every `_releaseEvery` microseconds of media (from `_releaseAt`). */
+  private readonly _gather: WriteGather | undefined;
+  private readonly _releaseEvery: Microseconds;
+  private _releaseAt: Microseconds = 0;
   /** Takes both tracks' chunks; closing it means every track has ended. */
   readonly writable: WritableStream<EncodedOutput>;
 
   constructor(options: FileMuxerOptions) {
     this.container = options.container;
-    const target = new StreamTarget(options.target as WritableStream, options.chunkSize === undefined ? {} : { chunked: true, chunkSize: options.chunkSize });
-    this._output = new Output({ format: formatFor(options.container, options.fragmented), target });
+    // A live WebM's blocks are held and written about once a second of media (mediabunny writes each as it comes).
+    const gather = options.container === 'webm' && options.fragmented !== undefined ? new WriteGather(options.target) : undefined;
+    this._gather = gather;
+    this._releaseEvery = Math.round((options.fragmented ?? 1) * 1e6);
+    const target = new StreamTarget((gather?.writable ?? options.target) as WritableStream, options.chunkSize === undefined ? {} : { chunked: true, chunkSize: options.chunkSize });
+    const onSegmentHeader = (data: Uint8Array, position: number): void => {
+      // Until the end, the segment's size says unknown, not "the headers": a killed recorder's clusters
+      // are inside it for every reader; so does the first cluster's, written with it (the others' are
+      // seen by the gather). At finalize the header may come with the real sizes: left alone.
+      if (this._finished || !SEGMENT_ID.every((b, i) => data[i] === b) || ((data[4] ?? 0) & 0xfc) !== 0x04) return;
+      gather?.override(position + 4, UNKNOWN_SIZE_6);
+      gather?.clusterAt(position + data.byteLength);
+    };
+    this._output = new Output({ format: formatFor(options.container, options.fragmented, onSegmentHeader), target });
     if (options.video !== undefined) {
       const source = new EncodedVideoPacketSource(MB_VIDEO_CODEC[options.video.codec]);
       this._output.addVideoTrack(source, options.video.fps === undefined ? {} : { frameRate: options.video.fps });
@@ -91,6 +116,10 @@ export class FileMuxer {
       await (source as EncodedVideoPacketSource).add(packet, meta);
     } catch (err) {
       throw toAvpipeError('MUXER_FAILED', `muxing ${kind} into ${this.container}`, err);
+    }
+    if (this._gather !== undefined && chunk.timestamp >= this._releaseAt) {
+      this._gather.release();
+      this._releaseAt = chunk.timestamp + this._releaseEvery;
     }
     stats.packets++;
     stats.bytes += chunk.byteLength;

@@ -10,7 +10,7 @@ import type { OutputNode } from '../sinks/output-node.js';
 import { RtmpOutput } from '../sinks/rtmp-output.js';
 import type { StreamOutputResult } from '../sinks/stream-stats.js';
 
-/** A live MP4's fragments: at least this many seconds, cut on the next keyframe after it. */
+/** A live MP4's fragments, a live WebM's clusters: at least this many seconds, cut on the next keyframe after it. */
 const LIVE_FRAGMENT_S = 1;
 
 /** Any output's entry in a result; `type` tells which. */
@@ -42,12 +42,13 @@ export async function buildOutput(spec: OutputSpec, ctx: OutputContext): Promise
         ...(t.audio !== undefined ? { audio: { codec: t.audio } } : {}),
         // A live MP4 is written in fragments of about a second (each goes to the file whole, as a few
         // writes), so a killed recorder leaves a file that plays; finalizing makes it a regular MP4.
+        // A live WebM likewise: what is muxed goes to the file about every second of media, sizes unknown until known.
         // Otherwise a size limit watches the bytes as they are written, so it needs them written as
         // they come, and writes are gathered: 4 MiB exports; 256 KiB (about a second of 720p) live, where
         // a write per block would be thousands of system calls a second across many sessions.
         // An export writes aside and renames on success: the path never holds half a file.
         ...(config.live ? {} : { writeAside: true }),
-        ...(config.live && spec.container === 'mp4' ? { fragmented: LIVE_FRAGMENT_S }
+        ...(config.live && (spec.container === 'mp4' || spec.container === 'webm') ? { fragmented: LIVE_FRAGMENT_S }
           : config.limits.maxSizeBytes === undefined ? { chunkSize: config.live ? 256 << 10 : 4 << 20 } : {}),
       }, ctx.onSize, ctx.onFile) as OutputNode<unknown, OutputResult>;
     case 'segments':

@@ -6,6 +6,7 @@ import type { FileOutputSpec } from '../config/outputs.js';
 import { AvpipeError, toAvpipeError } from '../errors.js';
 import { FileMuxer, type FileMuxerOptions, type MuxerTrackStats } from '../muxers/file-muxer.js';
 import { finalizeFragmentedMp4, type Mp4FinalizeReport } from '../muxers/mp4-defragment.js';
+import { repairWebm, type WebmRepairReport } from '../muxers/webm-repair.js';
 import type { Microseconds } from '../time.js';
 import { FileSink } from './file-sink.js';
 import type { FileDone } from '../pipeline/outputs.js';
@@ -37,12 +38,12 @@ export class FileOutput implements OutputNode<EncodedOutput, FileOutputResult> {
   private _startedAt: number | null = null;
   private _endedAt: number | null = null;
   private _removed = false;
-  /** Written in fragments: finalizing turns the file into a regular MP4 in place. */
+  /** Written in fragments (MP4) or whole clusters (WebM) as it goes: what is on disk survives a crash. */
   private readonly _fragmented: boolean;
   /** Where the bytes go: the path, or a temporary name beside it renamed on success. */
   private readonly _writePath: string;
   /** What a failed fragmented file kept (its result then reports that, not what the muxer took). */
-  private _kept: Mp4FinalizeReport | undefined;
+  private _kept: Mp4FinalizeReport | WebmRepairReport | undefined;
 
   /** `onSize` sees the file's size after each write (a size limit watches it). */
   private readonly _onFile: FileDone | undefined;
@@ -87,21 +88,23 @@ export class FileOutput implements OutputNode<EncodedOutput, FileOutputResult> {
       if (this.muxer.packets === 0) throw new AvpipeError('MUXER_FAILED', 'no media reached the muxer');
       await this.muxer.finalize();
       await this.sink.close();
-      if (this._fragmented) await finalizeFragmentedMp4(this.spec.path);
+      if (this._fragmented && this.spec.container === 'mp4') await finalizeFragmentedMp4(this.spec.path);
       if (this._writePath !== this.spec.path) await rename(this._writePath, this.spec.path);
       this._endedAt = Date.now();
       this._onFile?.(this.spec.path, basename(this.spec.path), this.bytes);
     } catch (err) {
-      // A fragmented file holds its complete fragments whatever failed (a full disk, a write error):
-      // never delete them. Finalized from them where that can be done, else left fragmented (it plays,
-      // and `avpipe repair` finishes it once there is room).
+      // A fragmented file holds its complete fragments (a WebM its complete clusters) whatever failed (a
+      // full disk, a write error): never delete them. Finalized from them where that can be done, else
+      // left as it is (it plays, and `avpipe repair` finishes it once there is room).
       if (this._fragmented && this.sink.created && this.muxer.packets > 0) {
         await this.muxer.cancel();
         await this.sink.close();
-        const kept = await finalizeFragmentedMp4(this.spec.path).then((r) => {
+        const parts = this.spec.container === 'webm' ? 'clusters' : 'fragments';
+        const repair = this.spec.container === 'webm' ? repairWebm : finalizeFragmentedMp4;
+        const kept = await repair(this.spec.path).then((r: Mp4FinalizeReport | WebmRepairReport) => {
           this._kept = r;
-          return `its ${r.fragments} complete fragments were kept and finalized`;
-        }, (e: unknown) => `its complete fragments were kept, not finalized (${(e as Error).message}): avpipe repair finishes it`);
+          return `its ${'fragments' in r ? r.fragments : r.clusters} complete ${parts} were kept and finalized`;
+        }, (e: unknown) => `its complete ${parts} were kept, not finalized (${(e as Error).message}): avpipe repair finishes it`);
         this._endedAt = Date.now();
         throw toAvpipeError('MUXER_FAILED', `could not finish ${this.spec.path}; ${kept}`, err);
       }

@@ -1,4 +1,4 @@
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { AudioDecoderConfig, EncodedOutput, VideoDecoderConfig } from '../codecs/encoded-chunk.js';
 import type { AudioCodecName, VideoCodecName } from '../config/codecs.js';
@@ -31,7 +31,10 @@ export interface SegmentsOutputResult {
 /**
  * HLS: avpipe's segmenter cuts the encoded stream on keyframes at the segment boundaries, each
  * segment is muxed by mediabunny (MPEG-TS, or a CMAF fragment after one init segment), written
- * beside the playlist, and the playlists are rewritten (atomically) after every segment.
+ * beside the playlist, and the playlists are rewritten (atomically) after every segment. Segments and
+ * playlists are written to a temporary name and renamed, so whenever the recorder dies the playlist
+ * on disk lists only complete segments; a write error (a full disk) keeps every finished segment and
+ * closes the playlist that lists them.
  */
 export class HlsOutput implements OutputNode<EncodedOutput, SegmentsOutputResult> {
   readonly spec: SegmentsOutputSpec;
@@ -95,8 +98,11 @@ export class HlsOutput implements OutputNode<EncodedOutput, SegmentsOutputResult
       await this._writePlaylists(true);
       this._endedAt = Date.now();
     } catch (err) {
-      await this.discard();
-      throw toAvpipeError('SINK_FAILED', `could not finish ${this.spec.playlist}; it was removed`, err);
+      // No room for the rewrite (a full disk): the playlists on disk list finished segments only, and
+      // a line closes them in place. Nothing already written is removed.
+      const closed = await Promise.all([this.spec.playlist, ...(this.spec.livePlaylist === undefined ? [] : [this.spec.livePlaylist])].map(closeInPlace)).then(() => true, () => false);
+      this._endedAt = Date.now();
+      throw toAvpipeError('SINK_FAILED', `could not finish ${this.spec.playlist}; its ${this._segments.length} segments were kept${closed ? ', the playlist closed' : ''}`, err);
     }
   }
 
@@ -141,7 +147,7 @@ export class HlsOutput implements OutputNode<EncodedOutput, SegmentsOutputResult
     const path = join(this._dir, uri);
     try {
       await mkdir(dirname(path), { recursive: true });
-      await writeFile(path, data);
+      await atomicWrite(path, data);
     } catch (err) {
       throw toAvpipeError('SINK_FAILED', `writing ${path} failed`, err);
     }
@@ -153,21 +159,39 @@ export class HlsOutput implements OutputNode<EncodedOutput, SegmentsOutputResult
   private async _writePlaylists(ended: boolean): Promise<void> {
     const common = { targetUs: Math.round(this.spec.segmentDuration * 1e6), ...(this._mapUri === undefined ? {} : { mapUri: this._mapUri }), ...(this._startDate === undefined ? {} : { startDate: this._startDate }), ended };
     const event = mediaPlaylist({ ...common, segments: this._segments, type: 'event', mediaSequence: 0 });
-    await atomicWrite(this.spec.playlist, event);
+    await atomicWrite(this.spec.playlist, event).catch((err: unknown) => {
+      throw toAvpipeError('SINK_FAILED', `writing ${this.spec.playlist} failed`, err);
+    });
     // Playlists are rewritten after every segment: uploaded each time (the newest wins), never deleted locally.
     this._onFile?.(this.spec.playlist, basename(this.spec.playlist), event.length, true);
     if (this.spec.livePlaylist !== undefined) {
       const first = Math.max(0, this._segments.length - this.spec.liveWindow);
       const window = mediaPlaylist({ ...common, segments: this._segments.slice(first), type: 'window', mediaSequence: first });
-      await atomicWrite(this.spec.livePlaylist, window);
+      await atomicWrite(this.spec.livePlaylist, window).catch((err: unknown) => {
+        throw toAvpipeError('SINK_FAILED', `writing ${this.spec.livePlaylist} failed`, err);
+      });
       this._onFile?.(this.spec.livePlaylist, basename(this.spec.livePlaylist), window.length, true);
     }
   }
 }
 
-/** Writes a file so that a reader sees the old or the new content, never half of it. */
-async function atomicWrite(path: string, text: string): Promise<void> {
+/**
+ * Writes a file so that a reader sees the old or the new content (or none), never half of it; a
+ * failed write leaves no temporary file behind.
+ */
+async function atomicWrite(path: string, data: string | Uint8Array): Promise<void> {
   const tmp = `${path}.tmp`;
-  await writeFile(tmp, text);
-  await rename(tmp, path);
+  try {
+    await writeFile(tmp, data);
+    await rename(tmp, path);
+  } catch (err) {
+    await rm(tmp, { force: true });
+    throw err;
+  }
+}
+
+/** Closes the playlist on disk with ENDLIST, appended in place (a line, where a rewrite found no room). */
+async function closeInPlace(path: string): Promise<void> {
+  const text = await readFile(path, 'utf8');
+  if (!/^#EXT-X-ENDLIST\s*$/m.test(text)) await appendFile(path, `${text.endsWith('\n') ? '' : '\n'}#EXT-X-ENDLIST\n`);
 }

@@ -1,12 +1,14 @@
 import { execFile, execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
-import { decodeErrors, flashTimes, packetSpan } from '../helpers/ffprobe.js';
+import { FFPROBE, decodeErrors, flashTimes, packetSpan, probe } from '../helpers/ffprobe.js';
 import { tmpDir } from '../helpers/tmp.js';
 
 const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
+const run = promisify(execFile);
 const dir = tmpDir();
 
 /** The top-level boxes of an MP4, in order. */
@@ -24,10 +26,10 @@ function topLevel(path: string): { type: string; bytes: Buffer }[] {
 }
 const topBoxes = (path: string): string[] => topLevel(path).map((b) => b.type);
 
-/** Starts a live MP4 recording with the built CLI and kills it with SIGKILL `afterMs` after the start. */
-async function killedRecording(path: string, afterMs: number): Promise<number> {
+/** Starts a live recording with the built CLI and kills it with SIGKILL `afterMs` after the start. */
+async function killedRecording(path: string, afterMs: number, extra: string[] = []): Promise<number> {
   const t0 = performance.now();
-  const child = spawn(process.execPath, [CLI, 'record', '--source', 'test', '--duration', '120', '--size', '320x240', '--output', path], { stdio: 'ignore' });
+  const child = spawn(process.execPath, [CLI, 'record', '--source', 'test', '--duration', '120', '--size', '320x240', ...extra, '--output', path], { stdio: 'ignore' });
   const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
   await new Promise((r) => setTimeout(r, afterMs));
   child.kill('SIGKILL');
@@ -131,8 +133,8 @@ describe('an export writes to a temporary name beside its path and renames it on
 });
 
 /** Mounts a tmpfs of `size` at a new directory (needs root, as CI has); undefined where it cannot. */
-function smallDisk(size: string): string | undefined {
-  const mnt = join(dir, `disk-${size}`);
+function smallDisk(size: string, name = `disk-${size}`): string | undefined {
+  const mnt = join(dir, name);
   try {
     execFileSync('mkdir', ['-p', mnt]);
     execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', mnt], { stdio: 'ignore' });
@@ -171,5 +173,245 @@ describe.skipIf(disk === undefined)('a full disk (ENOSPC on a 512 KiB tmpfs) kee
     expect(span.end).toBeGreaterThan(5);
     expect(Math.abs(span.end - result.outputs[0]!.durationMs / 1000)).toBeLessThan(0.1);
     expect(await decodeErrors(path)).toBe('');
+  }, 60_000);
+});
+
+/** An EBML element's ID, size (-1: unknown) and where its data starts, read at `at` of `b`. */
+function ebmlAt(b: Buffer, at: number): { id: number; size: number; data: number } {
+  const width = (x: number): number => Math.clz32(x) - 23;
+  const idWidth = width(b[at]!);
+  const id = b.readUIntBE(at, idWidth);
+  const sizeWidth = width(b[at + idWidth]!);
+  let size = b[at + idWidth]! & (0xff >> sizeWidth);
+  let ones = size === 0xff >> sizeWidth;
+  for (let i = 1; i < sizeWidth; i++) {
+    size = size * 256 + b[at + idWidth + i]!;
+    ones &&= b[at + idWidth + i] === 0xff;
+  }
+  return { id, size: ones ? -1 : size, data: at + idWidth + sizeWidth };
+}
+
+const CLUSTER = 0x1f43b675;
+const CUES = 0x1c53bb6b;
+
+/** A WebM's segment (its declared size, where its data starts) and its children, read independently of avpipe. */
+function webmLayout(path: string): { segmentSize: number; segmentData: number; fileSize: number; children: { id: number; at: number; size: number; data: number }[] } {
+  const b = readFileSync(path);
+  const ebml = ebmlAt(b, 0);
+  const segment = ebmlAt(b, ebml.data + ebml.size);
+  expect(segment.id).toBe(0x18538067);
+  const children: { id: number; at: number; size: number; data: number }[] = [];
+  for (let at = segment.data; at < b.length;) {
+    const e = ebmlAt(b, at);
+    children.push({ ...e, at });
+    if (e.size < 0) break;
+    at = e.data + e.size;
+  }
+  return { segmentSize: segment.size, segmentData: segment.data, fileSize: b.length, children };
+}
+
+/** The cluster positions (relative to the segment's data) that a WebM's Cues point at. */
+function cueClusterPositions(path: string, cues: { data: number; size: number }): number[] {
+  const b = readFileSync(path);
+  const out: number[] = [];
+  const walk = (from: number, to: number): void => {
+    for (let at = from; at < to;) {
+      const e = ebmlAt(b, at);
+      if (e.id === 0xbb || e.id === 0xb7) walk(e.data, e.data + e.size);
+      if (e.id === 0xf1) out.push(b.readUIntBE(e.data, e.size));
+      at = e.data + e.size;
+    }
+  };
+  walk(cues.data, cues.data + cues.size);
+  return out;
+}
+
+/** A finalized WebM: a segment of the file's exact size ending with Cues that point at its clusters, a duration. */
+async function expectFinalizedWebm(path: string): Promise<number> {
+  const layout = webmLayout(path);
+  expect(layout.segmentData + layout.segmentSize).toBe(layout.fileSize);
+  const cues = layout.children.at(-1)!;
+  expect(cues.id).toBe(CUES);
+  const clusters = new Set(layout.children.filter((c) => c.id === CLUSTER).map((c) => c.at - layout.segmentData));
+  const positions = cueClusterPositions(path, cues);
+  expect(positions.length).toBeGreaterThan(0);
+  for (const p of positions) expect(clusters.has(p)).toBe(true);
+  const format = (await probe(path)).format;
+  expect(format.duration).toBeDefined();
+  return Number(format.duration);
+}
+
+describe('crash-safe live WebM: whole clusters on disk, repaired after SIGKILL', () => {
+  let seed = 4242;
+  const moments = Array.from({ length: 5 }, () => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    return 2000 + (seed % 6000);
+  });
+
+  it.each(moments)('SIGKILL %i ms in: the file plays at least (elapsed - 3 s) as it is, and `avpipe repair` gives it its duration and cues', async (ms) => {
+    const path = join(dir, `killed-${ms}.webm`);
+    const elapsed = await killedRecording(path, ms);
+    // As the killed recorder left it: complete clusters in a segment of unknown size, no cues yet.
+    const left = webmLayout(path);
+    expect(left.segmentSize).toBe(-1);
+    expect(left.children.some((c) => c.id === CUES)).toBe(false);
+    const before = await packetSpan(path, 'video');
+    expect(before.end).toBeGreaterThanOrEqual(elapsed - 3);
+    const r = await repair(path);
+    expect(r.code, r.stderr).toBe(0);
+    const report = JSON.parse(r.stdout) as { container: string; clusters: number; durationUs: number; cuePoints: number; tracks: { kind: string; blocks: number; durationUs: number }[] };
+    expect(report.container).toBe('webm');
+    expect(report.clusters).toBe(webmLayout(path).children.filter((c) => c.id === CLUSTER).length);
+    expect(report.cuePoints).toBeGreaterThanOrEqual(report.clusters);
+    const duration = await expectFinalizedWebm(path);
+    expect(Math.abs(duration - report.durationUs / 1e6)).toBeLessThan(0.002);
+    const after = await packetSpan(path, 'video');
+    expect(after.end).toBeGreaterThanOrEqual(elapsed - 3);
+    expect(after.packets).toBe(report.tracks.find((t) => t.kind === 'video')!.blocks);
+    expect(await decodeErrors(path)).toBe('');
+    // Seeking lands on the keyframe starting the cluster at or before the point asked for.
+    const middle = after.end / 2;
+    const { stdout } = await run(FFPROBE, ['-v', 'error', '-read_intervals', `${middle}%+0.2`, '-select_streams', 'v:0', '-show_entries', 'packet=pts_time,flags', '-of', 'csv=p=0', path]);
+    const [pts, flags] = stdout.trim().split('\n')[0]!.split(',');
+    expect(flags).toMatch(/^K/);
+    expect(Number(pts)).toBeLessThanOrEqual(middle);
+    expect(Number(pts)).toBeGreaterThan(middle - 2.1);
+    const flashes = await flashTimes(path);
+    expect(flashes.length).toBeGreaterThanOrEqual(Math.floor(elapsed - 3));
+    flashes.forEach((f, i) => expect(Math.abs(f - i)).toBeLessThan(0.034));
+    // Repairing it again refuses: it is finalized.
+    const again = await repair(path);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain(`${path} is already a finalized WebM`);
+  }, 30_000);
+
+  it('SIGTERM stops it gracefully: exit 0, a finalized WebM (segment size, duration, cues)', async () => {
+    const path = join(dir, 'terminated.webm');
+    const child = spawn(process.execPath, [CLI, 'record', '--source', 'test', '--duration', '120', '--size', '320x240', '--output', path], { stdio: 'ignore' });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    await new Promise((r) => setTimeout(r, 4000));
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    const duration = await expectFinalizedWebm(path);
+    expect(duration).toBeGreaterThan(2);
+    const span = await packetSpan(path, 'video');
+    expect(Math.abs(span.end - duration)).toBeLessThan(0.05);
+    expect(await decodeErrors(path)).toBe('');
+  }, 30_000);
+});
+
+/** Video packets ffprobe counts in a file or playlist (packetSpan's rows count MPEG-TS's blank ones too). */
+async function videoPackets(path: string): Promise<number> {
+  const { stdout } = await run(FFPROBE, ['-v', 'error', '-count_packets', '-select_streams', 'v:0', '-show_entries', 'stream=nb_read_packets', '-of', 'csv=p=0', path]);
+  return Number(stdout.trim().split('\n')[0]);
+}
+
+/** An HLS playlist's segment URIs and its EXTINF total (s), and whether it is closed. */
+function playlistOf(path: string): { uris: string[]; seconds: number; ended: boolean } {
+  const lines = readFileSync(path, 'utf8').split('\n');
+  return {
+    uris: lines.filter((l) => l !== '' && !l.startsWith('#')),
+    seconds: lines.filter((l) => l.startsWith('#EXTINF:')).reduce((n, l) => n + Number(l.slice(8).split(',')[0]), 0),
+    ended: lines.includes('#EXT-X-ENDLIST'),
+  };
+}
+
+describe('crash-safe live HLS: the playlist lists complete segments only, closed by `avpipe repair` after SIGKILL', () => {
+  // From 3 s: the first segment is written about 2 s in, and before it there is no playlist.
+  let seed = 777;
+  const moments = Array.from({ length: 5 }, () => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    return 3000 + (seed % 5000);
+  });
+
+  it.each(moments)('SIGKILL %i ms in: every listed segment is complete, at least (elapsed - 3 s) of them; repair closes the playlist', async (ms) => {
+    const outDir = join(dir, `hls-${ms}`);
+    mkdirSync(outDir);
+    const path = join(outDir, 'rec.m3u8');
+    // A segment is listed once it is whole, so what a kill loses is the segment being made and the
+    // start-up: segments (and keyframes) of 1 s keep that within the 3 s (of 4 s segments, 4 s can be lost).
+    const elapsed = await killedRecording(path, ms, ['--segment-duration', '1', '--keyframe-interval', '1']);
+    const left = playlistOf(path);
+    expect(left.ended).toBe(false);
+    expect(left.seconds).toBeGreaterThanOrEqual(elapsed - 3);
+    // Each listed segment is whole: it decodes cleanly and holds its 1 s (30 frames).
+    for (const uri of left.uris) {
+      expect(await decodeErrors(join(outDir, uri))).toBe('');
+      expect(await videoPackets(join(outDir, uri))).toBe(30);
+    }
+    const r = await repair(path);
+    expect(r.code, r.stderr).toBe(0);
+    const report = JSON.parse(r.stdout) as { container: string; segments: number; missing: string[]; removed: string[] };
+    expect(report).toMatchObject({ container: 'hls', segments: left.uris.length, missing: [] });
+    expect(readdirSync(outDir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+    const closed = playlistOf(path);
+    expect(closed.ended).toBe(true);
+    expect(closed.uris).toEqual(left.uris);
+    // Closed, it is a finished recording to any reader.
+    const span = await packetSpan(path, 'video');
+    expect(span.end - span.start).toBeGreaterThanOrEqual(elapsed - 3 - 0.05);
+    expect(await videoPackets(path)).toBe(30 * left.uris.length);
+  }, 30_000);
+});
+
+describe.skipIf(disk === undefined)('a full disk (ENOSPC on 512 KiB tmpfs) keeps what was safe: WebM and HLS', () => {
+  const mounts: string[] = [];
+  afterAll(() => {
+    for (const m of mounts) {
+      try {
+        execFileSync('umount', [m]);
+      } catch {
+        // already gone
+      }
+    }
+  });
+  const record = (output: string, extra: string[] = []): Promise<{ code: number; stdout: string; stderr: string }> => new Promise((resolve) => {
+    execFile(process.execPath, [CLI, 'record', '--source', 'test', '--duration', '40', '--size', '320x240', '--video-bitrate', '800', ...extra, '--output', output, '--json'], (err, stdout, stderr) => resolve({ code: err === null ? 0 : (err as { code?: number }).code ?? 1, stdout, stderr }));
+  });
+
+  it('a live WebM: the run FAILS naming the path and ENOSPC, and the file keeps every complete cluster, finalized with duration and cues', async () => {
+    const mnt = smallDisk('512k', 'disk-webm')!;
+    mounts.push(mnt);
+    const path = join(mnt, 'full.webm');
+    const r = await record(path);
+    expect(r.code).toBe(1);
+    const result = JSON.parse(r.stdout) as { status: string; error: { code: string; message: string }; outputs: { exists: boolean; durationMs: number }[] };
+    expect(result.status).toBe('FAILED');
+    expect(result.error.code).toBe('SINK_FAILED');
+    expect(result.error.message).toContain(path);
+    expect(result.error.message).toContain('ENOSPC');
+    expect(result.outputs[0]!.exists).toBe(true);
+    expect(readdirSync(mnt)).toEqual(['full.webm']);
+    const duration = await expectFinalizedWebm(path);
+    const span = await packetSpan(path, 'video');
+    expect(span.end).toBeGreaterThan(5);
+    expect(Math.abs(span.end - result.outputs[0]!.durationMs / 1000)).toBeLessThan(0.1);
+    expect(Math.abs(duration - span.end)).toBeLessThan(0.1);
+    expect(await decodeErrors(path)).toBe('');
+  }, 60_000);
+
+  it('HLS: the run FAILS naming the segment and ENOSPC; every finished segment is kept and listed, the playlist closed, no partial or temporary file left', async () => {
+    const mnt = smallDisk('512k', 'disk-hls')!;
+    mounts.push(mnt);
+    const path = join(mnt, 'rec.m3u8');
+    const r = await record(path, ['--segment-duration', '2']);
+    expect(r.code).toBe(1);
+    const result = JSON.parse(r.stdout) as { status: string; error: { code: string; message: string }; outputs: { exists: boolean; segmentCount: number; durationMs: number }[] };
+    expect(result.status).toBe('FAILED');
+    expect(result.error.code).toBe('SINK_FAILED');
+    expect(result.error.message).toMatch(new RegExp(`${mnt}/rec(_\\d{5}\\.ts|\\.m3u8)`));
+    expect(result.error.message).toContain('ENOSPC');
+    const playlist = playlistOf(path);
+    expect(playlist.ended).toBe(true);
+    expect(playlist.uris.length).toBe(result.outputs[0]!.segmentCount);
+    expect(playlist.uris.length).toBeGreaterThanOrEqual(3);
+    // On disk: the playlist and exactly the segments it lists, each complete and not empty.
+    expect(readdirSync(mnt).sort()).toEqual(['rec.m3u8', ...playlist.uris].sort());
+    for (const uri of playlist.uris) {
+      expect(statSync(join(mnt, uri)).size).toBeGreaterThan(0);
+      expect(await decodeErrors(join(mnt, uri))).toBe('');
+    }
+    expect(await videoPackets(path)).toBe(60 * playlist.uris.length);
+    expect(Math.abs(playlist.seconds - result.outputs[0]!.durationMs / 1000)).toBeLessThan(0.01);
   }, 60_000);
 });
