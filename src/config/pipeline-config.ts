@@ -69,13 +69,25 @@ export interface FileSourceInit {
  */
 export type CodecMode = 'auto' | 'copy' | 'transcode';
 
-/** Limits that end a run as LIMIT_REACHED. */
+/** Limits: the first two end a run as LIMIT_REACHED; the others guard against inputs that lie. */
 export interface LimitsInit {
   /** Media duration in seconds. */
   maxDuration?: number;
   /** Bytes written to any one output. */
   maxSize?: number;
+  /** Pixels in one input picture (width x height) beyond which an input is refused. Default 8192x4320. */
+  maxPixels?: number;
+  /**
+   * Seconds: a timestamp that jumps further than this (forwards or back) in a file or a publisher's
+   * stream is a discontinuity, closed up and reported, never filled with silence or held frames. Default 10.
+   */
+  maxGap?: number;
 }
+
+/** Default `limits.maxPixels`: 8K UHD-1 in the larger dimension, DCI 4K's height. */
+export const DEFAULT_MAX_PIXELS = 8192 * 4320;
+/** Default `limits.maxGap`, seconds. */
+export const DEFAULT_MAX_GAP = 10;
 
 /**
  * A queue's bounds, whichever is reached first. Live queues are bounded by media time first (egress's
@@ -202,7 +214,7 @@ export class PipelineConfig {
   readonly encodingGiven: ReadonlySet<keyof EncodingOptions>;
   private _encoding: Readonly<EncodingOptions>;
   readonly outputs: readonly OutputSpec[];
-  readonly limits: { maxDurationUs: Microseconds | undefined; maxSizeBytes: number | undefined };
+  readonly limits: { maxDurationUs: Microseconds | undefined; maxSizeBytes: number | undefined; maxPixels: number; maxGapUs: Microseconds };
   readonly queues: Readonly<ResolvedQueues>;
   readonly storage: UploadOptions | undefined;
   readonly codecProvider: CodecProviderChoice;
@@ -224,6 +236,8 @@ export class PipelineConfig {
     this.limits = {
       maxDurationUs: init.limits?.maxDuration === undefined ? undefined : Math.round(init.limits.maxDuration * 1e6),
       maxSizeBytes: init.limits?.maxSize,
+      maxPixels: init.limits?.maxPixels ?? DEFAULT_MAX_PIXELS,
+      maxGapUs: Math.round((init.limits?.maxGap ?? DEFAULT_MAX_GAP) * 1e6),
     };
     const q = this.live ? DEFAULT_QUEUES.live : DEFAULT_QUEUES.nonLive;
     this.queues = {

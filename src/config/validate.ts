@@ -102,6 +102,8 @@ export function validateConfig(init: PipelineConfigInit): ConfigProblem[] {
   const lim = init.limits ?? {};
   if (lim.maxDuration !== undefined && !(lim.maxDuration > 0)) bad('limits.maxDuration', `must be positive seconds, got ${lim.maxDuration}`);
   if (lim.maxSize !== undefined && !(lim.maxSize > 0)) bad('limits.maxSize', `must be positive bytes, got ${lim.maxSize}`);
+  if (lim.maxPixels !== undefined && !(Number.isInteger(lim.maxPixels) && lim.maxPixels > 0)) bad('limits.maxPixels', `must be a positive whole number of pixels, got ${lim.maxPixels}`);
+  if (lim.maxGap !== undefined && !(lim.maxGap > 0)) bad('limits.maxGap', `must be positive seconds, got ${lim.maxGap}`);
   const src = init.source;
   if (src?.type === 'test') {
     const d = src.duration;

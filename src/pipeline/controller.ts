@@ -271,6 +271,7 @@ export class Controller extends EventEmitter<ControllerEvents> {
       encoders: g?.encoderStats() ?? [],
       decoders: g?.decoderStats() ?? [],
       uploads: this._uploader?.toJSON() ?? null,
+      warnings: [...(this.source.warnings?.() ?? [])],
     };
     this._resolveFinished(this._result);
     return this._result;

@@ -45,6 +45,20 @@ export interface ResultError {
   cause?: string;
 }
 
+/**
+ * Something the run worked around and reports: an input whose data ends before its header says
+ * (`INPUT_TRUNCATED`), timestamps that jumped further than `limits.maxGap` and were closed up instead of
+ * filled (`TIMESTAMP_JUMP`).
+ */
+export interface ResultWarning {
+  code: 'INPUT_TRUNCATED' | 'TIMESTAMP_JUMP';
+  message: string;
+  /** The input (file path, or publisher track) it concerns. */
+  input: string;
+  /** Media time where it happened (where the data ended; the first jump), ms on the session timeline. */
+  atMs: number;
+}
+
 /** What a run returns. */
 export interface PipelineResult {
   status: PipelineStatus;
@@ -69,4 +83,6 @@ export interface PipelineResult {
   decoders: DecoderStats[];
   /** What went to storage, when the config has one. */
   uploads: UploadsResult | null;
+  /** What the run worked around (a truncated input, timestamp jumps); empty on a clean run. */
+  warnings: ResultWarning[];
 }

@@ -113,14 +113,66 @@ export function parseSps(nal: Uint8Array): SpsInfo {
   };
 }
 
+/** Access units in compact arrays: an index of millions of tiny units stays small (17 bytes each). */
+export class AccessUnitList {
+  private _offsets = new Float64Array(1024);
+  private _sizes = new Uint32Array(1024);
+  private _keys = new Uint8Array(1024);
+  private _length = 0;
+
+  /** Units held. */
+  get length(): number {
+    return this._length;
+  }
+
+  /** Unit `i`. */
+  at(i: number): AccessUnitIndex {
+    return { offset: this._offsets[i]!, size: this._sizes[i]!, key: this._keys[i] === 1 };
+  }
+
+  /** Adds a unit. */
+  push(u: AccessUnitIndex): void {
+    if (this._length === this._offsets.length) {
+      const grow = <T extends Float64Array | Uint32Array | Uint8Array>(a: T): T => {
+        const b = new (a.constructor as new (n: number) => T)(a.length * 2);
+        b.set(a);
+        return b;
+      };
+      this._offsets = grow(this._offsets);
+      this._sizes = grow(this._sizes);
+      this._keys = grow(this._keys);
+    }
+    this._offsets[this._length] = u.offset;
+    this._sizes[this._length] = u.size;
+    this._keys[this._length] = u.key ? 1 : 0;
+    this._length++;
+  }
+}
+
 /**
  * Indexes the access units of an H.264 Annex B file (as per-track recordings of WebRTC H.264 are
  * written), reading it in 1 MiB chunks. A new access unit starts at an AUD, at an SPS/PPS/SEI after a
  * slice, or at a slice whose first_mb_in_slice is 0 after a slice. Also returns the first SPS.
+ * NAL units are grouped as they are found, never listed: only units holding a slice are kept, so a
+ * stream of nothing but delimiters indexes to nothing in flat memory.
  */
-export async function readAnnexBIndex(fh: FileHandle, fileSize: number): Promise<{ units: AccessUnitIndex[]; sps: Uint8Array | undefined }> {
-  const nals: { offset: number; type: number; firstMb0: boolean }[] = [];
+export async function readAnnexBIndex(fh: FileHandle, fileSize: number): Promise<{ units: AccessUnitList; sps: Uint8Array | undefined }> {
+  const units = new AccessUnitList();
   let sps: Uint8Array | undefined;
+  let current: { offset: number; key: boolean; hasSlice: boolean } | undefined;
+  const close = (upTo: number): void => {
+    if (current !== undefined && current.hasSlice) units.push({ offset: current.offset, size: upTo - current.offset, key: current.key });
+  };
+  const nal = (offset: number, type: number, firstMb0: boolean): void => {
+    const slice = type === 1 || type === 5;
+    const startsAu = current === undefined || type === 9 || (current.hasSlice && ([6, 7, 8].includes(type) || (slice && firstMb0)));
+    if (startsAu) {
+      close(offset);
+      if (current === undefined || current.hasSlice) current = { offset, key: false, hasSlice: false };
+    }
+    if (slice) current!.hasSlice = true;
+    if (type === 5) current!.key = true;
+  };
   const CHUNK = 1 << 20;
   const buf = new Uint8Array(CHUNK + 4);
   let carry = 0;
@@ -132,10 +184,9 @@ export async function readAnnexBIndex(fh: FileHandle, fileSize: number): Promise
       if (buf[i] === 0 && buf[i + 1] === 0 && buf[i + 2] === 1) {
         const header = buf[i + 3]!;
         const type = header & 0x1f;
-        // first_mb_in_slice == 0 is ue(v) '1': the top bit of the byte after the header.
         const firstMb0 = i + 4 < end ? (buf[i + 4]! & 0x80) !== 0 : true;
         const start = i > 0 && buf[i - 1] === 0 ? base + i - 1 : base + i;
-        nals.push({ offset: start, type, firstMb0 });
+        nal(start, type, firstMb0);
         if (type === 7 && sps === undefined) {
           const spsBytes = new Uint8Array(256);
           const { bytesRead: n } = await fh.read(spsBytes, 0, Math.min(256, fileSize - (base + i + 3)), base + i + 3);
@@ -147,21 +198,6 @@ export async function readAnnexBIndex(fh: FileHandle, fileSize: number): Promise
     // Keep the last 3 bytes: a start code may straddle chunks.
     carry = Math.min(3, end);
     buf.copyWithin(0, end - carry, end);
-  }
-  const units: AccessUnitIndex[] = [];
-  let current: { offset: number; key: boolean; hasSlice: boolean } | undefined;
-  const close = (upTo: number): void => {
-    if (current !== undefined && current.hasSlice) units.push({ offset: current.offset, size: upTo - current.offset, key: current.key });
-  };
-  for (const n of nals) {
-    const slice = n.type === 1 || n.type === 5;
-    const startsAu = current === undefined || n.type === 9 || (current.hasSlice && ([6, 7, 8].includes(n.type) || (slice && n.firstMb0)));
-    if (startsAu) {
-      close(n.offset);
-      if (current === undefined || current.hasSlice) current = { offset: n.offset, key: false, hasSlice: false };
-    }
-    if (slice) current!.hasSlice = true;
-    if (n.type === 5) current!.key = true;
   }
   close(fileSize);
   return { units, sps };

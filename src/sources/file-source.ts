@@ -4,6 +4,7 @@ import { EncodedChunk } from '../codecs/encoded-chunk.js';
 import type { PipelineConfig, TrackInfo } from '../config/pipeline-config.js';
 import type { AudioRoute } from '../convert/audio-mixer.js';
 import { AvpipeError } from '../errors.js';
+import type { ResultWarning } from '../pipeline/status.js';
 import type { Microseconds } from '../time.js';
 import { isAnnexB, parseSps, readAnnexBIndex, type SpsInfo } from './annexb-reader.js';
 import { isIvf, isVpxKeyframe, readIvfIndex } from './ivf-reader.js';
@@ -64,7 +65,17 @@ interface OpenInput {
   demuxer: InputDemuxer;
   /** Added to every timestamp of this input: its offset, minus where its media starts. */
   shiftUs: Microseconds;
+  /** Where the container says the input ends, on the session timeline (before any jump is closed up). */
+  declaredEndUs: Microseconds;
+  /** Where its packets really ended so far (same timeline), and how many of its tracks are still read. */
+  realEndUs: Microseconds;
+  tracksReading: number;
+  /** Timestamp jumps closed up: from the end before to the time after, and by how much every later time moved. */
+  cuts: { fromUs: Microseconds; toUs: Microseconds; byUs: Microseconds; atUs: Microseconds }[];
 }
+
+/** A declared end this far past the last packet is a truncation (or a lie), not a rounding. */
+const TRUNCATION_TOLERANCE_US = 1_000_000;
 
 interface FileTrack {
   info: TrackInfo;
@@ -85,6 +96,8 @@ export class FileSource extends SourceBase implements Source {
   private _open: OpenInput[] = [];
   private _tracks: FileTrack[] = [];
   private _durationUs: number | undefined;
+  private _maxGapUs: Microseconds = 10_000_000;
+  private readonly _warnings: ResultWarning[] = [];
 
   constructor(inputs: readonly FileInput[]) {
     super();
@@ -102,6 +115,7 @@ export class FileSource extends SourceBase implements Source {
   /** Opens and checks every input, then declares one video track (the first found) and the audio tracks. */
   async prepare(config: PipelineConfig): Promise<readonly TrackInfo[]> {
     this.live = config.live;
+    this._maxGapUs = config.limits.maxGapUs;
     this._open = [];
     for (const spec of this._inputs) this._open.push(await openInput(spec));
     const tracks: FileTrack[] = [];
@@ -112,6 +126,9 @@ export class FileSource extends SourceBase implements Source {
         throw new InputError(o.spec.path, `cannot read its tracks: ${(err as Error).message}`, err);
       });
       for (const t of all) {
+        if (t.info.kind === 'video' && t.info.width * t.info.height > config.limits.maxPixels) {
+          throw new InputError(o.spec.path, `its ${t.info.width}x${t.info.height} video is larger than limits.maxPixels (${config.limits.maxPixels} pixels)`);
+        }
         if (t.info.kind === 'video' && !tracks.some((x) => x.info.kind === 'video')) {
           const info = { ...t.info, id: `${i}:video` };
           // The container's duration says how long the last frame lasts; packet durations often do not.
@@ -130,6 +147,7 @@ export class FileSource extends SourceBase implements Source {
     // The container's stated duration where it has one; packet timestamps (and guessed last durations) otherwise.
     const ends = await Promise.all(this._open.map(async (o) => Math.round((await o.demuxer.duration()) * 1e6) + o.shiftUs));
     this._durationUs = Math.max(...ends);
+    this._open.forEach((o, i) => (o.declaredEndUs = ends[i]!));
     this._tracks = tracks;
     config.tracks = tracks.map((t) => t.info);
     return config.tracks;
@@ -140,6 +158,11 @@ export class FileSource extends SourceBase implements Source {
     if (t === undefined) throw new TypeError(`file source has no track "${trackId}"`);
     const path = t.from.spec.path;
     const shift = t.from.shiftUs;
+    const input = t.from;
+    /** The latest packet end read, before jumps are closed up; what this track's times moved by. */
+    let rawEnd: Microseconds | undefined;
+    let cutUs = 0;
+    input.tracksReading++;
     let iterator: AsyncGenerator<DemuxedPacket, void, unknown> | undefined;
     const ended = this.openTrack();
     const end = (): void => {
@@ -159,21 +182,80 @@ export class FileSource extends SourceBase implements Source {
           return;
         }
         if (next.done) {
+          if (!this.stopping) this._trackEnded(input, rawEnd);
           controller.close();
           end();
           return;
         }
         const p = next.value;
-        const timestamp = Math.round(p.timestamp * 1e6) + shift;
+        const raw = Math.round(p.timestamp * 1e6) + shift;
+        const duration = Math.round(p.duration * 1e6);
+        if (rawEnd !== undefined && Math.abs(raw - rawEnd) > this._maxGapUs) {
+          cutUs += this._closeUp(input, rawEnd, raw, rawEnd - cutUs);
+          rawEnd = raw + duration;
+        } else rawEnd = Math.max(rawEnd ?? -Infinity, raw + duration);
+        const timestamp = raw - cutUs;
         await this.due(timestamp);
-        controller.enqueue(new EncodedChunk({ type: p.type, timestamp, duration: Math.round(p.duration * 1e6), data: p.data }));
+        controller.enqueue(new EncodedChunk({ type: p.type, timestamp, duration, data: p.data }));
       },
       cancel: () => end(),
     }, { highWaterMark: 0 });
   }
 
+  /** A truncated input and closed-up timestamp jumps, as the run's warnings. */
+  warnings(): readonly ResultWarning[] {
+    return [...this._warnings, ...this._jumpWarnings()];
+  }
+
+  /** One warning per input whose timestamps jumped. */
+  private _jumpWarnings(): ResultWarning[] {
+    const jumps: ResultWarning[] = [];
+    for (const o of this._open) {
+      const first = o.cuts[0];
+      if (first === undefined) continue;
+      const n = o.cuts.length;
+      jumps.push({
+        code: 'TIMESTAMP_JUMP', input: o.spec.path, atMs: first.atUs / 1000,
+        message: `input ${o.spec.path}: timestamps jumped ${n === 1 ? 'once' : `${n} times`} by more than limits.maxGap (${this._maxGapUs / 1e6} s), first at ${seconds(first.atUs)} s by ${first.byUs > 0 ? '+' : ''}${seconds(first.byUs)} s; closed up, not filled`,
+      });
+    }
+    return jumps;
+  }
+
+  /**
+   * A jump from `fromUs` (the track's end so far) to `toUs`, both before closing up: the time it moves
+   * every later packet back by. A jump of another track of the same input at the same place moves by
+   * the same amount, so the input's tracks stay in sync.
+   */
+  private _closeUp(input: OpenInput, fromUs: Microseconds, toUs: Microseconds, atUs: Microseconds): Microseconds {
+    const gap = this._maxGapUs;
+    // Never by more than this track's own jump: its times keep rising (a muxer copying it needs that).
+    const byUs = toUs - fromUs;
+    const same = input.cuts.find((c) => Math.abs(c.fromUs - fromUs) <= gap && Math.abs(c.toUs - toUs) <= gap);
+    if (same !== undefined) return Math.min(byUs, same.byUs);
+    // Back across a jump already closed up (a B-frame before the jump, read after it): undone, not counted.
+    const back = input.cuts.find((c) => Math.abs(c.toUs - fromUs) <= gap && Math.abs(c.fromUs - toUs) <= gap);
+    if (back !== undefined) return Math.min(byUs, -back.byUs);
+    input.cuts.push({ fromUs, toUs, byUs, atUs });
+    return byUs;
+  }
+
+  /** One track of `input` read to its end at `rawEndUs`; the last one tells whether the input was cut short. */
+  private _trackEnded(input: OpenInput, rawEndUs: Microseconds | undefined): void {
+    input.realEndUs = Math.max(input.realEndUs, rawEndUs ?? 0);
+    if (--input.tracksReading > 0) return;
+    if (input.declaredEndUs - input.realEndUs <= TRUNCATION_TOLERANCE_US) return;
+    const cut = input.cuts.filter((c) => c.fromUs < input.realEndUs).reduce((n, c) => n + c.byUs, 0);
+    this._warnings.push({
+      code: 'INPUT_TRUNCATED', input: input.spec.path, atMs: (input.realEndUs - cut) / 1000,
+      message: `input ${input.spec.path}: its data ends at ${seconds(input.realEndUs)} s but it declares ${seconds(input.declaredEndUs)} s (truncated, or a header that lies); what is there was used`,
+    });
+  }
+
   async close(): Promise<void> {
     this.stop();
+    // The inputs go; what they reported stays for the result.
+    this._warnings.push(...this._jumpWarnings());
     for (const o of this._open) o.demuxer.dispose();
     this._open = [];
   }
@@ -193,7 +275,7 @@ async function openInput(spec: FileInput): Promise<OpenInput> {
     : isAnnexB(magic) ? await openAnnexB(path, info.size, spec.fps ?? 30)
       : await openWithMediabunny(path);
   const offsetUs = Math.round((spec.offset ?? 0) * 1e6);
-  return { spec, demuxer, shiftUs: offsetUs - Math.round(Math.max(0, demuxer.firstTimestamp) * 1e6) };
+  return { spec, demuxer, shiftUs: offsetUs - Math.round(Math.max(0, demuxer.firstTimestamp) * 1e6), declaredEndUs: 0, realEndUs: 0, tracksReading: 0, cuts: [] };
 }
 
 /** MP4/MOV, WebM/MKV, Ogg, MPEG-TS, MP3, WAV, ADTS, FLAC through mediabunny. */
@@ -310,7 +392,8 @@ async function openAnnexB(path: string, size: number, fps: number): Promise<Inpu
       info: { id: '', kind: 'video', width: sps.width, height: sps.height, fps, encoded: { codec: 'avc', decoderConfig: { codec, codedWidth: sps.width, codedHeight: sps.height } } },
       declaredEnd: units.length / fps,
       packets: async function* () {
-        for (const [i, u] of units.entries()) {
+        for (let i = 0; i < units.length; i++) {
+          const u = units.at(i);
           const data = new Uint8Array(u.size);
           await fh.read(data, 0, u.size, u.offset);
           yield { type: u.key ? 'key' : 'delta', timestamp: i / fps, duration: 1 / fps, data };
@@ -325,7 +408,9 @@ async function videoInfo(path: string, t: InputVideoTrack): Promise<TrackInfo> {
   const config = await t.getDecoderConfig();
   if (config === null || t.codec === null) throw new InputError(path, `video track ${t.id} has a codec avpipe cannot decode (${String(await t.getCodecParameterString())})`);
   const stats = await t.computePacketStats(120);
-  const fps = stats.averagePacketRate > 0 ? Math.round(stats.averagePacketRate) : 30;
+  // A rate that is no video rate (a timestamp jump among the first packets, zero durations) is not trusted.
+  const rate = Math.round(stats.averagePacketRate);
+  const fps = rate >= 1 && rate <= 240 ? rate : 30;
   return {
     id: '', kind: 'video', width: t.codedWidth, height: t.codedHeight, fps,
     encoded: { codec: t.codec, decoderConfig: { codec: config.codec, codedWidth: config.codedWidth ?? t.codedWidth, codedHeight: config.codedHeight ?? t.codedHeight, ...descriptionOf(config.description) } },
@@ -345,4 +430,9 @@ function descriptionOf(d: ArrayBuffer | ArrayBufferView | undefined): { descript
   if (d === undefined) return {};
   const bytes = d instanceof Uint8Array ? d : ArrayBuffer.isView(d) ? new Uint8Array(d.buffer, d.byteOffset, d.byteLength) : new Uint8Array(d);
   return { description: bytes };
+}
+
+/** Microseconds as seconds with two decimals, for messages. */
+function seconds(us: Microseconds): string {
+  return (us / 1e6).toFixed(2);
 }

@@ -2,6 +2,7 @@ import type { AudioData } from '../codecs/audio-data.js';
 import type { EncodedChunk } from '../codecs/encoded-chunk.js';
 import type { VideoFrame } from '../codecs/video-frame.js';
 import type { PipelineConfig, TrackInfo } from '../config/pipeline-config.js';
+import type { ResultWarning } from '../pipeline/status.js';
 
 /** A raw media item a source produces. */
 export type RawMedia = VideoFrame | AudioData;
@@ -39,6 +40,8 @@ export interface Source {
    * outputs that report it (egress's WebSocket `{"muted": ...}`). Sources without mutes lack it.
    */
   onMute?(listener: (kind: 'video' | 'audio', muted: boolean) => void): void;
+  /** What the source worked around so far (truncated input, timestamp jumps), for the run's result. */
+  warnings?(): readonly ResultWarning[];
   /** Releases what the source holds; idempotent. */
   close(): Promise<void>;
 }

@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
-import { FrameAssembler, type Depacketize } from '../../src/sources/rtp/frame-assembler.js';
+import { FrameAssembler, MAX_FRAME_PACKETS, type Depacketize } from '../../src/sources/rtp/frame-assembler.js';
 import { JitterBuffer, type JitterOutput, type RtpPacketLike } from '../../src/sources/rtp/jitter-buffer.js';
 import { LipSync, ntpToSeconds } from '../../src/sources/rtp/lip-sync.js';
 import { opusHead } from '../../src/codecs/opus-head.js';
@@ -83,6 +83,17 @@ describe('FrameAssembler', () => {
     expect(again.frames.map((f) => f.key)).toEqual([true]);
     expect(a.toJSON()).toMatchObject({ frames: 2, framesDropped: 2, keyframeRequests: 1 });
   });
+
+  it('leaves out a "frame" that never ends (no marker bit, one timestamp): bounded, counted, then back on the next keyframe', () => {
+    const a = new FrameAssembler(RTP_CODECS['VP8']!, depacketize);
+    const p = new Vp8Packetizer({ maxPayloadSize: 500 });
+    a.push(packetize(p, vp8Key(320, 240, 1200), 0).map((packet) => ({ packet })));
+    const flood = Array.from({ length: MAX_FRAME_PACKETS * 2 + 10 }, (_, i) => ({ packet: { ...pkt(1000 + i, 3000, false), payload: Buffer.alloc(100, 0x31) } }));
+    expect(a.push(flood).frames).toEqual([]);
+    expect(a.toJSON()).toMatchObject({ frames: 1, oversize: 1, framesDropped: 1 });
+    const again = a.push(packetize(p, vp8Key(320, 240, 800), 6000).map((packet) => ({ packet })));
+    expect(again.frames.map((f) => [f.key, f.rtpTimestamp])).toEqual([[true, 6000]]);
+  });
 });
 
 describe('LipSync', () => {
@@ -111,6 +122,20 @@ describe('LipSync', () => {
     sync.push(a, 'a0', 4_000_000_000, 3000);
     expect(sync.release(4000).map((p) => [p.frame, p.timestamp])).toEqual([['a0', 3_000_000]]);
     expect(sync.toJSON().map((s) => s.syncedBy)).toEqual(['arrival', 'arrival']);
+  });
+
+  it('re-anchors a track whose RTP time jumps past maxGap where its arrival does not (+30 min): no fill, counted', () => {
+    const sync = new LipSync<number>(0);
+    const a = sync.addTrack(48000);
+    sync.senderReport(a, { ntpSeconds: 0, ntpFraction: 0, rtpTimestamp: 0 }, 0);
+    const jump = 48000 * 1800;
+    const rtp = [0, 960, 1920, jump + 2880, jump + 3840];
+    const times = rtp.flatMap((ts, i) => sync.push(a, i, ts, i * 20).map((p) => p.timestamp));
+    expect(times).toEqual([0, 20_000, 40_000, 60_000, 80_000]);
+    expect(sync.toJSON()[0]).toMatchObject({ jumps: 1, firstJumpUs: 60_000 });
+    // A pause that the arrival shows too (30 s without packets) is real time, kept.
+    expect(sync.push(a, 9, jump + 3840 + 48000 * 30, 80 + 30_000).map((p) => p.timestamp)).toEqual([30_080_000]);
+    expect(sync.toJSON()[0]!.jumps).toBe(1);
   });
 
   it('unwraps the 32-bit RTP clock', () => {

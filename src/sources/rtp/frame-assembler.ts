@@ -21,7 +21,16 @@ export interface AssemblerStats {
   malformed: number;
   /** Times a keyframe was asked for (the adapter sends a PLI). */
   keyframeRequests: number;
+  /** Frames left out for being larger than a frame can be (packets without a marker bit, a flood). */
+  oversize: number;
 }
+
+/**
+ * A frame's bounds: a 4K keyframe is a few MB in a few thousand packets; a "frame" past these is a
+ * publisher that never sets the marker bit, and would otherwise grow without limit.
+ */
+export const MAX_FRAME_PACKETS = 8192;
+export const MAX_FRAME_BYTES = 16 * 1024 * 1024;
 
 /**
  * The pure core of a depacketizer: in-order packets (and gaps) from the jitter buffer in, whole frames
@@ -37,7 +46,10 @@ export class FrameAssembler {
   private _broken = false;
   private _needKey: boolean;
   private _requested = false;
-  private readonly _stats: AssemblerStats = { frames: 0, framesDropped: 0, malformed: 0, keyframeRequests: 0 };
+  private _bytes = 0;
+  /** The RTP timestamp of a frame left out for its size: its further packets are ignored. */
+  private _discarding: number | undefined;
+  private readonly _stats: AssemblerStats = { frames: 0, framesDropped: 0, malformed: 0, keyframeRequests: 0, oversize: 0 };
 
   constructor(codec: RtpCodecInfo, depacketize: Depacketize) {
     this.codec = codec;
@@ -61,6 +73,10 @@ export class FrameAssembler {
         this._emit([p], frames);
         continue;
       }
+      if (this._discarding !== undefined) {
+        if (p.header.timestamp === this._discarding) continue;
+        this._discarding = undefined;
+      }
       // A new timestamp before the marker: the previous frame's last packet never came.
       const open = this._packets[0];
       if (open !== undefined && open.header.timestamp !== p.header.timestamp) {
@@ -68,6 +84,14 @@ export class FrameAssembler {
         this._finishFrame(frames);
       }
       this._packets.push(p);
+      this._bytes += p.payload.length;
+      if (this._packets.length > MAX_FRAME_PACKETS || this._bytes > MAX_FRAME_BYTES) {
+        this._stats.oversize++;
+        this._discarding = p.header.timestamp;
+        this._broken = true;
+        this._finishFrame(frames);
+        continue;
+      }
       if (p.header.marker) this._finishFrame(frames);
     }
     const requestKeyframe = this._needKey && !this._requested;
@@ -96,6 +120,7 @@ export class FrameAssembler {
   private _finishFrame(frames: RtpFrame[]): void {
     const packets = this._packets;
     this._packets = [];
+    this._bytes = 0;
     if (packets.length === 0) return;
     if (this._broken) {
       this._broken = false;

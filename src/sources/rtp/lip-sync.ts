@@ -18,6 +18,10 @@ export interface LipSyncTrackStats {
   retimed: number;
   /** Frames from before the session's zero (a track that synced late), left out. */
   early: number;
+  /** RTP timestamp jumps beyond `maxGapUs` that the arrival times do not show: re-anchored, never filled. */
+  jumps: number;
+  /** Where the first jump was, microseconds on the session timeline. */
+  firstJumpUs: Microseconds | null;
 }
 
 /** A frame placed on the session timeline. */
@@ -41,9 +45,10 @@ interface TrackState<F> {
   /** RTP (unwrapped) and sender-clock seconds of one instant. */
   anchor: { ext: number; seconds: number } | undefined;
   syncedBy: 'sender-report' | 'arrival' | null;
-  pending: { frame: F; ext: number }[];
+  pending: { frame: F; ext: number; arrivalMs: number }[];
   lastUs: Microseconds;
-  stats: { senderReports: number; retimed: number; early: number };
+  lastArrivalMs: number | undefined;
+  stats: { senderReports: number; retimed: number; early: number; jumps: number; firstJumpUs: Microseconds | null };
 }
 
 /**
@@ -53,10 +58,13 @@ interface TrackState<F> {
  * frame: it is then placed by arrival time, on the sender clock when another track gave the offset).
  * The session's zero is the earliest first frame of all tracks, decided once every track is placed,
  * or `syncTimeoutMs` after the first frame of any (a track with nothing by then joins late: it starts
- * later on the timeline).
+ * later on the timeline). A track whose RTP time jumps further than `maxGapUs` from what its packets'
+ * arrival shows (a sender's clock reset, a hostile +30 min) is re-anchored where the arrival puts it.
  */
 export class LipSync<F> {
   readonly syncTimeoutMs: number;
+  /** A jump beyond this (microseconds) is a discontinuity. */
+  maxGapUs: Microseconds = 10_000_000;
   private readonly _tracks: TrackState<F>[] = [];
   /** Sender clock minus receiver clock, seconds, from the first report. */
   private _offset: number | undefined;
@@ -71,7 +79,7 @@ export class LipSync<F> {
   addTrack(clockRate: number): number {
     this._tracks.push({
       clockRate, firstRtp: undefined, lastExt: 0, firstArrivalMs: undefined, anchor: undefined, syncedBy: null,
-      pending: [], lastUs: -1, stats: { senderReports: 0, retimed: 0, early: 0 },
+      pending: [], lastUs: -1, lastArrivalMs: undefined, stats: { senderReports: 0, retimed: 0, early: 0, jumps: 0, firstJumpUs: null },
     });
     return this._tracks.length - 1;
   }
@@ -82,7 +90,7 @@ export class LipSync<F> {
     t.firstRtp ??= rtpTimestamp;
     t.firstArrivalMs ??= nowMs;
     this._firstArrivalMs ??= nowMs;
-    t.pending.push({ frame, ext: this._unwrap(t, rtpTimestamp) });
+    t.pending.push({ frame, ext: this._unwrap(t, rtpTimestamp), arrivalMs: nowMs });
     return this.release(nowMs);
   }
 
@@ -121,6 +129,17 @@ export class LipSync<F> {
       if (t.anchor === undefined) return;
       for (const p of t.pending) {
         let us = Math.round((this._seconds(t, p.ext) - this._zero!) * 1e6);
+        if (t.lastArrivalMs !== undefined && t.lastUs >= 0) {
+          const expected = t.lastUs + Math.round((p.arrivalMs - t.lastArrivalMs) * 1000);
+          if (Math.abs(us - expected) > this.maxGapUs) {
+            // The track's RTP time moved where its arrival did not: re-anchor it so this frame lands
+            // where it arrived, and every later one follows from there.
+            t.anchor = { ext: t.anchor.ext, seconds: t.anchor.seconds + (expected - us) / 1e6 };
+            us = expected;
+            t.stats.jumps++;
+            t.stats.firstJumpUs ??= us;
+          }
+        }
         if (us < 0) {
           t.stats.early++;
           continue;
@@ -130,6 +149,7 @@ export class LipSync<F> {
           t.stats.retimed++;
         }
         t.lastUs = us;
+        t.lastArrivalMs = p.arrivalMs;
         out.push({ track, frame: p.frame, timestamp: us });
       }
       t.pending = [];

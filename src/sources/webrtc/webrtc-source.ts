@@ -3,6 +3,7 @@ import type { MediaStreamTrack, RTCPeerConnection, RTCRtpTransceiver, RtpPacket 
 import { EncodedChunk } from '../../codecs/encoded-chunk.js';
 import type { AudioDecoderConfig, VideoDecoderConfig } from '../../codecs/encoded-chunk.js';
 import type { PipelineConfig, TrackInfo } from '../../config/pipeline-config.js';
+import type { ResultWarning } from '../../pipeline/status.js';
 import { AvpipeError, ConfigError } from '../../errors.js';
 import { FrameAssembler, type AssemblerStats, type Depacketize, type RtpFrame } from '../rtp/frame-assembler.js';
 import { JitterBuffer, type JitterStats } from '../rtp/jitter-buffer.js';
@@ -218,6 +219,8 @@ export class WebRtcSource extends SourceBase implements Source {
     const w = (this._werift ??= loadWerift());
     const pc = new w.core.RTCPeerConnection(this._peerConfig(w));
     this._pc = pc;
+    // Counted from the offer: the previous publisher's silence must not end this one while it gathers.
+    this._lastPacketMs = Date.now();
     this._sessions++;
     this._leftBecause = null;
     pc.onTransceiverAdded.subscribe((t) => {
@@ -232,6 +235,8 @@ export class WebRtcSource extends SourceBase implements Source {
       const answer = await pc.createAnswer();
       await pc.setLocalDescription(answer);
       await waitForGathering(pc);
+      // Given up while gathering (closed, or hung up by a WHIP server's time bound): not this source's peer now.
+      if (this._pc !== pc) throw new AvpipeError('INVALID_STATE', `${this.name}: the offer was given up while it was answered`);
       enlargeReceiveBuffers(pc);
       const sdp = pc.localDescription?.sdp ?? answer.sdp;
       this._lastPacketMs = Date.now();
@@ -239,7 +244,7 @@ export class WebRtcSource extends SourceBase implements Source {
       this._wakePrepare?.();
       return this._opts.iceHosts === undefined ? sdp : keepCandidates(sdp, this._opts.iceHosts);
     } catch (err) {
-      this._pc = undefined;
+      if (this._pc === pc) this._pc = undefined;
       await pc.close().catch(() => undefined);
       if (err instanceof AvpipeError) throw err;
       throw new AvpipeError('INPUT_INVALID', `${this.name}: the offer was refused: ${(err as Error).message}`, { cause: err });
@@ -272,6 +277,7 @@ export class WebRtcSource extends SourceBase implements Source {
   async prepare(config: PipelineConfig): Promise<readonly TrackInfo[]> {
     if (!config.live) throw new ConfigError([{ field: 'live', message: 'a WebRTC source is live: its publisher sends at 1x, so the pipeline must be live' }]);
     this.live = true;
+    this._sync.maxGapUs = config.limits.maxGapUs;
     // Until the offer, then until every offered track sent its first frame or the track timeout.
     let deadline = Infinity;
     for (;;) {
@@ -336,6 +342,19 @@ export class WebRtcSource extends SourceBase implements Source {
       const end = this.openTrack();
       end();
     }
+  }
+
+  /** RTP timestamp jumps that were re-anchored, per track, as the run's warnings. */
+  warnings(): readonly ResultWarning[] {
+    const sync = this._sync.toJSON();
+    return this._inbound.flatMap((i) => {
+      const s = sync[i.sync];
+      if (s === undefined || s.jumps === 0) return [];
+      return [{
+        code: 'TIMESTAMP_JUMP' as const, input: `${this.name} ${i.kind} track ${i.id}`, atMs: (s.firstJumpUs ?? 0) / 1000,
+        message: `${this.name}: the ${i.kind} track's RTP timestamps jumped ${s.jumps === 1 ? 'once' : `${s.jumps} times`} by more than limits.maxGap (${this._sync.maxGapUs / 1e6} s) from what their arrival shows, first at ${((s.firstJumpUs ?? 0) / 1e6).toFixed(2)} s; re-anchored, not filled`,
+      }];
+    });
   }
 
   /** Per-track counters: packets (lost, reordered, late), frames, sync, queue, PLIs. */

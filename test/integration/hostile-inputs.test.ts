@@ -1,0 +1,153 @@
+import { execFile } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fixture, FLASH_SRC } from '../helpers/fixtures.js';
+import { frames, probe, streamOf } from '../helpers/ffprobe.js';
+import { tmpDir } from '../helpers/tmp.js';
+
+const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
+const RSS = fileURLToPath(new URL('../fixtures/max-rss/report.mjs', import.meta.url));
+const dir = tmpDir();
+
+/** Peak RSS every hostile input must stay under, and the time each may take (the issue's targets). */
+const MAX_RSS_MB = 600;
+const MAX_MS = 60_000;
+
+interface Run {
+  code: number;
+  result: { status: string; durationMs: number; error: { code: string; message: string } | null; warnings: { code: string; input: string; atMs: number; message: string }[] } | undefined;
+  stderr: string;
+  rssMb: number;
+  ms: number;
+}
+
+/** Exports through the built CLI with --json, measuring its peak RSS and wall time. */
+function exportCli(args: string[]): Promise<Run> {
+  const t0 = performance.now();
+  return new Promise((resolve) => {
+    execFile(process.execPath, ['--import', RSS, CLI, 'export', ...args, '--json'], { timeout: MAX_MS * 2, maxBuffer: 1 << 24 }, (err, stdout, stderr) => {
+      const rss = /AVPIPE_MAX_RSS_KB=(\d+)/.exec(stderr);
+      let result: Run['result'];
+      try {
+        result = JSON.parse(stdout) as Run['result'];
+      } catch {
+        result = undefined;
+      }
+      resolve({ code: err === null ? 0 : (err as { code?: number }).code ?? 1, result, stderr, rssMb: rss === null ? Infinity : Number(rss[1]) / 1024, ms: performance.now() - t0 });
+    });
+  });
+}
+
+/** An MP4 whose mvhd/tkhd/mdhd/elst durations all say `seconds`, whatever its samples hold. */
+function declareDuration(src: string, dst: string, seconds: number): void {
+  const b = Buffer.from(readFileSync(src));
+  let movieScale = 1000;
+  const walk = (start: number, end: number): void => {
+    for (let p = start; p + 8 <= end;) {
+      const size = b.readUInt32BE(p);
+      const type = b.toString('latin1', p + 4, p + 8);
+      if (size < 8) return;
+      const body = p + 8;
+      if (['moov', 'trak', 'mdia', 'edts'].includes(type)) walk(body, p + size);
+      if (type === 'mvhd') {
+        movieScale = b.readUInt32BE(body + 12);
+        b.writeUInt32BE(seconds * movieScale, body + 16);
+      }
+      if (type === 'tkhd') b.writeUInt32BE(seconds * movieScale, body + 20);
+      if (type === 'mdhd') b.writeUInt32BE(Math.min(0xffffffff, seconds * b.readUInt32BE(body + 12)), body + 16);
+      if (type === 'elst') for (let i = 0; i < b.readUInt32BE(body + 4); i++) b.writeUInt32BE(seconds * movieScale, body + 8 + i * 12);
+      p += size;
+    }
+  };
+  walk(0, b.length);
+  writeFileSync(dst, b);
+}
+
+describe('hostile input files: bounded memory and time, the errors and warnings named', () => {
+  let oneSecond: string;
+  let tenSeconds: string;
+
+  beforeAll(async () => {
+    oneSecond = await fixture('one-second.mp4', ['-f', 'lavfi', '-i', FLASH_SRC(1), '-f', 'lavfi', '-i', 'sine=d=1', '-c:v', 'libx264', '-c:a', 'aac', '-shortest']);
+    tenSeconds = await fixture('ten-seconds-faststart.mp4', ['-f', 'lavfi', '-i', FLASH_SRC(10), '-f', 'lavfi', '-i', 'sine=d=10', '-c:v', 'libx264', '-c:a', 'aac', '-movflags', '+faststart']);
+  }, 60_000);
+  afterAll(() => undefined);
+
+  it('a 1 s MP4 whose headers declare 10 h: its 1 s is exported (nothing built up to the declared end) and INPUT_TRUNCATED says so', async () => {
+    const input = join(dir, 'declares-10h.mp4');
+    declareDuration(oneSecond, input, 36_000);
+    const out = join(dir, 'declares-10h-out.mp4');
+    const r = await exportCli([input, '--output', out, '--transcode']);
+    expect(r.code).toBe(0);
+    expect(r.result!.status).toBe('COMPLETE');
+    expect(r.result!.durationMs).toBeGreaterThan(950);
+    expect(r.result!.durationMs).toBeLessThan(1100);
+    expect(r.result!.warnings).toEqual([expect.objectContaining({ code: 'INPUT_TRUNCATED', input, atMs: expect.closeTo(1000, -2) as number })]);
+    expect(r.result!.warnings[0]!.message).toContain('declares 36000.00 s');
+    expect(r.stderr).toContain('warning: INPUT_TRUNCATED');
+    expect(Number((await probe(out)).format.duration)).toBeLessThan(1.1);
+    expect(r.rssMb).toBeLessThan(MAX_RSS_MB);
+    expect(r.ms).toBeLessThan(MAX_MS);
+  });
+
+  it('a faststart MP4 cut to 30%: what is there is exported, INPUT_TRUNCATED names where the data ended', async () => {
+    const whole = readFileSync(tenSeconds);
+    const input = join(dir, 'cut-faststart.mp4');
+    writeFileSync(input, whole.subarray(0, Math.floor(whole.length * 0.3)));
+    const out = join(dir, 'cut-faststart-out.mp4');
+    const r = await exportCli([input, '--output', out, '--transcode']);
+    expect(r.code).toBe(0);
+    expect(r.result!.status).toBe('COMPLETE');
+    const w = r.result!.warnings;
+    expect(w.map((x) => x.code)).toEqual(['INPUT_TRUNCATED']);
+    expect(w[0]!.message).toContain('declares 10.00 s');
+    const endedAt = w[0]!.atMs;
+    expect(endedAt).toBeGreaterThan(1500);
+    expect(endedAt).toBeLessThan(5000);
+    // Not padded to the declared 10 s: at most the encoder's lookahead past where the data ended.
+    expect(r.result!.durationMs).toBeGreaterThanOrEqual(endedAt - 100);
+    expect(r.result!.durationMs).toBeLessThan(endedAt + 1000);
+    expect(r.rssMb).toBeLessThan(MAX_RSS_MB);
+  });
+
+  it('a timestamp jump of +1 h in a file is closed up, counted and reported, never filled; copied too', async () => {
+    const input = await fixture('jump-1h.mkv', ['-f', 'lavfi', '-i', FLASH_SRC(4), '-f', 'lavfi', '-i', 'sine=d=4',
+      '-vf', 'setpts=PTS+if(gte(T\\,2)\\,3600/TB\\,0)', '-af', 'asetpts=PTS+if(gte(T\\,2)\\,3600/TB\\,0)', '-c:v', 'libx264', '-c:a', 'libopus']);
+    for (const [name, extra] of [['jump-transcoded.mp4', ['--transcode']], ['jump-copied.mp4', []]] as const) {
+      const out = join(dir, name);
+      const r = await exportCli([input, '--output', out, ...extra]);
+      expect(r.code).toBe(0);
+      expect(r.result!.status).toBe('COMPLETE');
+      expect(r.result!.durationMs).toBeGreaterThan(3800);
+      expect(r.result!.durationMs).toBeLessThan(4200);
+      expect(r.result!.warnings).toEqual([expect.objectContaining({ code: 'TIMESTAMP_JUMP', input })]);
+      expect(r.result!.warnings[0]!.message).toMatch(/jumped once by more than limits.maxGap \(10 s\), first at [12]\.\d\d s by \+3600\.\d\d s/);
+      const p = await probe(out);
+      expect(Number(p.format.duration)).toBeLessThan(4.2);
+      expect(frames(streamOf(p, 'video'))).toBeGreaterThanOrEqual(117);
+      expect(r.rssMb).toBeLessThan(MAX_RSS_MB);
+    }
+  });
+
+  it('a picture larger than limits.maxPixels (8192x8192 H.264) is refused up front, naming the file: no output', async () => {
+    const input = await fixture('huge.h264', ['-f', 'lavfi', '-i', 'color=s=8192x8192:r=1:d=1', '-c:v', 'libx264', '-preset', 'ultrafast', '-f', 'h264']);
+    const out = join(dir, 'huge.mp4');
+    const r = await exportCli([input, '--output', out]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain(`INPUT_INVALID: input ${input}: its 8192x8192 video is larger than limits.maxPixels (35389440 pixels)`);
+    expect(existsSync(out)).toBe(false);
+    expect(r.rssMb).toBeLessThan(MAX_RSS_MB);
+  }, 60_000);
+
+  it('40 MB of access unit delimiters (Annex B) is indexed in flat memory and refused: no SPS', async () => {
+    const input = join(dir, 'aud-flood.h264');
+    writeFileSync(input, Buffer.alloc(40 * 1024 * 1024 - (40 * 1024 * 1024) % 6).fill(Buffer.from([0, 0, 0, 1, 9, 0xf0])));
+    const r = await exportCli([input, '--output', join(dir, 'aud.mp4')]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain(`INPUT_INVALID: input ${input}: corrupt H.264 Annex B stream: no SPS`);
+    expect(r.rssMb).toBeLessThan(200);
+    expect(r.ms).toBeLessThan(MAX_MS);
+  });
+});
