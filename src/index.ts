@@ -33,14 +33,17 @@ export { VideoRate } from './convert/video-rate.js';
 export { PRESETS, PRESET_NAMES, isPresetName, type Preset, type PresetName } from './config/presets.js';
 export { validateConfig } from './config/validate.js';
 export { redactUrl } from './config/redact.js';
-export { finalizeFragmentedMp4 as repairRecording, type Mp4FinalizeReport } from './muxers/mp4-defragment.js';
+export { type Mp4FinalizeReport } from './muxers/mp4-defragment.js';
+export { type PlaylistRepairReport } from './muxers/playlist-repair.js';
+export { repairRecording, type RepairReport } from './muxers/repair.js';
+export { type WebmRepairReport } from './muxers/webm-repair.js';
 export { AvpipeError, ConfigError, type AvpipeErrorCode, type AvpipeErrorOptions, type ConfigProblem } from './errors.js';
 export { FileMuxer, type FileMuxerOptions, type MuxerTrackStats } from './muxers/file-muxer.js';
 export {
   Controller, createController, createControllerWithSource, type ControllerEvents, type ControllerOptions,
 } from './pipeline/controller.js';
 export type {
-  FileOutputResult, OutputResult, PipelineProgress, PipelineResult, PipelineStatus, ResultError,
+  FileOutputResult, OutputResult, PipelineProgress, PipelineResult, PipelineStatus, ResultError, ResultWarning,
 } from './pipeline/status.js';
 export type { SegmentsOutputResult } from './sinks/hls-output.js';
 export type { ImagesOutputResult } from './sinks/image-output.js';

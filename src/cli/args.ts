@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
@@ -45,7 +45,7 @@ const ENCODING_HELP = `  --size WxH               frame size
 export const USAGE = `usage: avpipe record --source test --output PATH [options]
        avpipe export INPUT... --output PATH [options]
        avpipe serve --whip --listen HOST:PORT --output-dir DIR [options]
-       avpipe repair FILE.mp4 [--json]
+       avpipe repair FILE.mp4|FILE.webm|PLAYLIST.m3u8 [--json]
 
 record: the built-in test source (flash + beep every second)
   --source test            the test source
@@ -67,14 +67,23 @@ serve: a WHIP endpoint (POST http://HOST:PORT/whip/NAME); every publisher's sess
   --output-dir DIR         where each session's outputs go
   --output TEMPLATE        repeatable, relative to DIR; {name} is the stream name, {session} the session
                            id (default {name}-{session}.webm); copied when the codecs fit, else transcoded
-  --token T                require "Authorization: Bearer T"
+  --token T                require "Authorization: Bearer T" (visible to other users in the process
+                           list: prefer --token-file PATH, or the AVPIPE_WHIP_TOKEN environment variable)
+  --token-file PATH        the token, read from a file (a trailing newline is dropped)
+  --allow-no-token         serve without a token on a non-loopback address (anyone may publish)
+  --cors-origin ORIGIN     repeatable: pages of ORIGIN may publish (default: any origin without a
+                           token, none with one; * allows any)
+  --max-sessions N         sessions at once; more get 503 (default 64)
+  --max-connections N      HTTP connections at once; more are dropped (default 256)
   --ice-host ADDR          repeatable: the host addresses ICE may use (default: all, or 127.0.0.1)
   --wait-for-publisher S   keep a session S seconds after its publisher left; a new POST resumes it
   --workers N              worker threads the sessions are spread over (default: one per core; 0: all
                            on the main thread, which --upload-dir needs)
 
-repair: a live MP4 that a killed recorder left (it is written in fragments) made a regular MP4 in place,
-  keeping every complete fragment; prints what it kept
+repair: a live recording that a killed recorder left, finished in place; prints what it kept
+  MP4 (written in fragments): made a regular MP4, keeping every complete fragment
+  WebM (written in whole clusters): cut after its last complete block, given cues and its duration
+  .m3u8 (lists complete segments only): closed with #EXT-X-ENDLIST, temporary files removed
 
 options of all (unset ones follow the input on export and serve, the defaults on record):
 ${ENCODING_HELP}
@@ -177,7 +186,14 @@ export interface ParsedServe {
   host: string;
   port: number;
   outputDir: string;
+  /** From --token, --token-file or AVPIPE_WHIP_TOKEN, in that order. */
   token: string | undefined;
+  /** Origins whose pages may publish (--cors-origin); undefined: the server's default. */
+  corsOrigins: string[] | undefined;
+  /** Sessions at once (--max-sessions); undefined: the server's default. */
+  maxSessions: number | undefined;
+  /** HTTP connections at once (--max-connections); undefined: the server's default. */
+  maxConnections: number | undefined;
   iceHosts: string[] | undefined;
   /** Seconds a session waits for its publisher to come back; undefined: it ends when the publisher leaves. */
   waitS: number | undefined;
@@ -188,10 +204,22 @@ export interface ParsedServe {
   json: boolean;
 }
 
-/** Parses `serve` arguments, or returns the problems found. */
-export function parseServeArgs(argv: string[]): ParsedServe | { problems: ConfigProblem[] } {
+/** Whether `host` is a loopback address (127.0.0.0/8, ::1, localhost): only this machine reaches it. */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.toLowerCase().replace(/^\[(.*)\]$/, '$1');
+  return h === 'localhost' || h === '::1' || /^(::ffff:)?127(\.\d{1,3}){3}$/.test(h);
+}
+
+/**
+ * Parses `serve` arguments, or returns the problems found. The token comes from --token, --token-file
+ * or `env.AVPIPE_WHIP_TOKEN`; a server without one is refused on a non-loopback address unless
+ * --allow-no-token says so.
+ */
+export function parseServeArgs(argv: string[], env: Readonly<Record<string, string | undefined>> = process.env): ParsedServe | { problems: ConfigProblem[] } {
   const parsed = parse(argv, {
     whip: { type: 'boolean' }, listen: { type: 'string' }, 'output-dir': { type: 'string' }, token: { type: 'string' },
+    'token-file': { type: 'string' }, 'allow-no-token': { type: 'boolean' }, 'cors-origin': { type: 'string', multiple: true },
+    'max-sessions': { type: 'string' }, 'max-connections': { type: 'string' },
     'ice-host': { type: 'string', multiple: true }, 'wait-for-publisher': { type: 'string' }, workers: { type: 'string' },
   }, false);
   if ('problems' in parsed) return parsed;
@@ -214,6 +242,20 @@ export function parseServeArgs(argv: string[]): ParsedServe | { problems: Config
   if (workers > 0 && values['upload-dir'] !== undefined) problems.push({ field: '--upload-dir', message: 'needs --workers 0 (uploads run in the main thread)' });
   const templates = (values['output'] as string[] | undefined) ?? ['{name}-{session}.webm'];
   const host = m?.[1]?.replace(/^\[(.*)\]$/, '$1') ?? '127.0.0.1';
+  const tokenProblems = problems.length;
+  const token = serveToken(values, env, problems);
+  if (token === undefined && problems.length === tokenProblems && m !== null && !isLoopbackHost(host) && values['allow-no-token'] !== true) {
+    problems.push({ field: '--token', message: `is required to listen on ${host}, which other machines reach (or --token-file PATH, or AVPIPE_WHIP_TOKEN; --allow-no-token to serve without one)` });
+  }
+  const positive = (k: string): number | undefined => {
+    const v = values[k] as string | undefined;
+    if (v === undefined) return undefined;
+    const n = Number(v);
+    if (!(Number.isInteger(n) && n > 0)) problems.push({ field: `--${k}`, message: `must be an integer > 0, got "${v}"` });
+    return n;
+  };
+  const maxSessions = positive('max-sessions');
+  const maxConnections = positive('max-connections');
   const loopback = host === '127.0.0.1' || host === 'localhost';
   const iceHosts = (values['ice-host'] as string[] | undefined) ?? (loopback ? ['127.0.0.1'] : undefined);
   const configFor = (name: string, session: string): PipelineConfigInit => {
@@ -227,8 +269,38 @@ export function parseServeArgs(argv: string[]): ParsedServe | { problems: Config
   common({ ...values, output: templates }, problems);
   if (problems.length > 0) return { problems };
   return {
-    host, port: Number(m![2]), outputDir: outputDir!, token: values['token'] as string | undefined, iceHosts, waitS, workers, configFor, json: values['json'] === true,
+    host, port: Number(m![2]), outputDir: outputDir!, token, corsOrigins: values['cors-origin'] as string[] | undefined, maxSessions, maxConnections,
+    iceHosts, waitS, workers, configFor, json: values['json'] === true,
   };
+}
+
+/** The serve token: --token, else --token-file (its trailing newline dropped), else AVPIPE_WHIP_TOKEN. */
+function serveToken(values: Values, env: Readonly<Record<string, string | undefined>>, problems: ConfigProblem[]): string | undefined {
+  const arg = values['token'] as string | undefined;
+  const file = values['token-file'] as string | undefined;
+  if (arg !== undefined && file !== undefined) {
+    problems.push({ field: '--token-file', message: 'give --token or --token-file, not both' });
+    return undefined;
+  }
+  let token = arg;
+  let field = '--token';
+  if (file !== undefined) {
+    field = '--token-file';
+    try {
+      token = readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+    } catch (err) {
+      problems.push({ field, message: `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` });
+      return undefined;
+    }
+  } else if (token === undefined && env['AVPIPE_WHIP_TOKEN'] !== undefined) {
+    field = 'AVPIPE_WHIP_TOKEN';
+    token = env['AVPIPE_WHIP_TOKEN'];
+  }
+  if (token !== undefined && (token.length === 0 || /\s/.test(token))) {
+    problems.push({ field, message: token.length === 0 ? 'the token is empty' : 'the token has white space or line breaks in it (a bearer token cannot)' });
+    return undefined;
+  }
+  return token;
 }
 
 /** Parses `export` arguments into a config init, or returns the problems found. */

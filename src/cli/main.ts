@@ -60,6 +60,7 @@ async function runCommand(parsed: ParsedCommand | { problems: { field: string; m
     for (const out of result.outputs) process.stdout.write(`  ${describeOutput(out)}\n`);
   }
   if (result.error !== null) process.stderr.write(`avpipe: ${result.error.code}: ${result.error.message}\n`);
+  for (const w of result.warnings) process.stderr.write(`avpipe: warning: ${w.code}: ${w.message}\n`);
   return exitCode(result);
 }
 
@@ -119,11 +120,14 @@ async function serve(argv: string[]): Promise<number> {
   const server = new WhipServer({
     config: parsed.configFor, ...(parsed.token === undefined ? {} : { token: parsed.token }), ...(parsed.iceHosts === undefined ? {} : { iceHosts: parsed.iceHosts }),
     ...(parsed.waitS === undefined ? {} : { source: { onLeave: 'wait' as const, leaveTimeoutMs: parsed.waitS * 1000 } }),
+    ...(parsed.corsOrigins === undefined ? {} : { corsOrigins: parsed.corsOrigins }),
+    ...(parsed.maxSessions === undefined ? {} : { maxSessions: parsed.maxSessions }),
+    ...(parsed.maxConnections === undefined ? {} : { maxConnections: parsed.maxConnections }),
     workers: parsed.workers,
   });
   const base = await server.listen(parsed.port, parsed.host);
   const say = (line: string): void => void process.stderr.write(`${line}\n`);
-  say(`avpipe: WHIP endpoint at ${base}/whip/<name>${parsed.token === undefined ? '' : ' (bearer token required)'}, recording to ${parsed.outputDir}`);
+  say(`avpipe: WHIP endpoint at ${base}/whip/<name>${parsed.token === undefined ? ' (no token: anyone who reaches it may publish)' : ' (bearer token required)'}, recording to ${parsed.outputDir}`);
   const tag = (name: string, id: string): string => `[${name} ${id.slice(0, 8)}]`;
   server.on('session', (s) => say(`${tag(s.name, s.id)} publishing`));
   server.on('end', (s, result) => {
@@ -132,6 +136,7 @@ async function serve(argv: string[]): Promise<number> {
     say(`${tag(s.name, s.id)} ${result.status}: ${(result.durationMs / 1000).toFixed(2)} s of media, ${lost} packets lost, ${result.queues.reduce((n, q) => n + q.dropped, 0)} dropped${src.leftBecause === null ? '' : ` (${src.leftBecause})`}`);
     for (const out of result.outputs) say(`  ${describeOutput(out)}`);
     if (result.error !== null) say(`  ${result.error.code}: ${result.error.message}`);
+    for (const w of result.warnings) say(`  warning: ${w.code}: ${w.message}`);
     if (parsed.json) process.stdout.write(`${JSON.stringify({ name: s.name, session: s.id, source: src, ...result })}\n`);
   });
   const ticker = setInterval(() => {
@@ -158,21 +163,28 @@ async function serve(argv: string[]): Promise<number> {
   return results.some((r) => r.status === 'FAILED') ? 1 : 0;
 }
 
-/** Runs `repair FILE`: a killed live MP4 recording made a regular MP4 in place. */
+/** Runs `repair FILE`: a killed live recording (MP4, WebM, HLS playlist) finished in place. */
 async function repair(argv: string[]): Promise<number> {
   const json = argv.includes('--json');
   const files = argv.filter((a) => a !== '--json');
   if (files.length !== 1 || files[0]!.startsWith('-')) {
-    printProblems([{ field: 'FILE', message: 'give one MP4 file to repair' }]);
+    printProblems([{ field: 'FILE', message: 'give one MP4, WebM or HLS playlist (.m3u8) to repair' }]);
     return 2;
   }
-  const { finalizeFragmentedMp4 } = await import('../muxers/mp4-defragment.js');
+  const { repairRecording } = await import('../muxers/repair.js');
   try {
-    const report = await finalizeFragmentedMp4(files[0]!);
+    const report = await repairRecording(files[0]!);
+    const cut = 'truncatedBytes' in report && report.truncatedBytes > 0 ? `; ${report.truncatedBytes} bytes of an incomplete end cut off` : '';
     if (json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
-    else {
+    else if (report.container === 'mp4') {
       const tracks = report.tracks.map((t) => `${t.handler === 'vide' ? 'video' : t.handler === 'soun' ? 'audio' : t.handler} ${(t.durationUs / 1e6).toFixed(2)} s (${t.samples} samples)`).join(', ');
-      process.stdout.write(`${report.path}: ${report.fragments} fragments kept, ${tracks}${report.truncatedBytes > 0 ? `; ${report.truncatedBytes} bytes of an incomplete end cut off` : ''}\n`);
+      process.stdout.write(`${report.path}: ${report.fragments} fragments kept, ${tracks}${cut}\n`);
+    } else if (report.container === 'webm') {
+      const tracks = report.tracks.map((t) => `${t.kind} ${(t.durationUs / 1e6).toFixed(2)} s (${t.blocks} blocks)`).join(', ');
+      process.stdout.write(`${report.path}: ${report.clusters} clusters kept, ${tracks}; duration ${(report.durationUs / 1e6).toFixed(2)} s, ${report.cuePoints} cue points${cut}\n`);
+    } else {
+      const missing = report.missing.length > 0 ? `; listed but missing: ${report.missing.join(', ')}` : '';
+      process.stdout.write(`${report.path}: closed, ${report.segments} segments (${(report.durationUs / 1e6).toFixed(2)} s)${report.removed.length > 0 ? `, ${report.removed.length} temporary files removed` : ''}${missing}\n`);
     }
     return 0;
   } catch (err) {

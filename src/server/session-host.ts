@@ -11,6 +11,8 @@ export interface SessionHostOptions {
   iceHosts?: readonly string[];
   source?: Omit<WebRtcSourceOptions, 'name' | 'iceHosts' | 'codecs'>;
   codecProvider?: CodecProvider;
+  /** Longest an offer may take to answer (ICE gathering, mostly); over it the open fails. Default 10000. */
+  openTimeoutMs?: number;
 }
 
 /** A session's state as its host sees it. */
@@ -41,7 +43,7 @@ export class SessionHost {
     const controller = createControllerWithSource(config, source, this._opts.codecProvider === undefined ? {} : { codecProvider: this._opts.codecProvider });
     let answer: string;
     try {
-      answer = await source.acceptOffer(offer);
+      answer = await this._bounded(source.acceptOffer(offer), name, () => undefined);
     } catch (err) {
       await source.close();
       throw err;
@@ -55,15 +57,18 @@ export class SessionHost {
     return answer;
   }
 
-  /** A session waiting for its publisher to come back, by stream name. */
-  waiting(name: string): string | undefined {
-    for (const [id, s] of this._sessions) if (s.source.name === name && s.source.waitingForPublisher) return id;
-    return undefined;
+  /** Whether session `id` waits for its publisher to come back (false once it is over). */
+  waiting(id: string): boolean {
+    return this._sessions.get(id)?.source.waitingForPublisher === true;
   }
 
-  /** A publisher that came back: its new offer resumes session `id`. */
+  /**
+   * A publisher that came back: its new offer resumes session `id`. An answer that takes too long is
+   * given up as if that publisher had left again, so the session goes on waiting.
+   */
   resume(id: string, offer: string): Promise<string> {
-    return this._get(id).source.acceptOffer(offer);
+    const { source } = this._get(id);
+    return this._bounded(source.acceptOffer(offer), source.name, () => void source.hangUp());
   }
 
   /** A trickled candidate for session `id`. */
@@ -93,6 +98,22 @@ export class SessionHost {
   /** Every running session's counters and status. */
   snapshot(): { id: string; status: PipelineStatus | 'IDLE'; source: WebRtcSourceStats }[] {
     return [...this._sessions.keys()].map((id) => ({ id, ...this.stats(id)! }));
+  }
+
+  /**
+   * An answer within `openTimeoutMs`: ICE gathering waits on STUN/TURN servers, and a session that
+   * never answers would hold its slot (and its publisher's request) for as long as they stay silent.
+   */
+  private _bounded(answer: Promise<string>, name: string, onLate: () => void): Promise<string> {
+    const ms = this._opts.openTimeoutMs ?? 10_000;
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => {
+        onLate();
+        reject(new AvpipeError('SOURCE_FAILED', `${name}: the offer was not answered within ${ms} ms (ICE gathering)`));
+      }, ms);
+    });
+    return Promise.race([answer, late]).finally(() => clearTimeout(timer));
   }
 
   private _get(id: string): HostedSession {

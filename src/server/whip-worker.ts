@@ -14,7 +14,7 @@ port.on('message', (m: { req: number; op: string; id: string; name: string; init
   const run = async (): Promise<unknown> => {
     switch (m.op) {
       case 'open': return host.open(m.id, m.name, m.init, m.offer, (result, stats) => port.postMessage({ end: m.id, result, stats }));
-      case 'waiting': return host.waiting(m.name);
+      case 'waiting': return host.waiting(m.id);
       case 'resume': return host.resume(m.id, m.offer);
       case 'candidate': return host.candidate(m.id, m.candidate, m.mid);
       case 'hangUp': return host.hangUp(m.id);
