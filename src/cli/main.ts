@@ -181,7 +181,7 @@ async function repair(argv: string[]): Promise<number> {
       process.stdout.write(`${report.path}: ${report.fragments} fragments kept, ${tracks}${cut}\n`);
     } else if (report.container === 'webm') {
       const tracks = report.tracks.map((t) => `${t.kind} ${(t.durationUs / 1e6).toFixed(2)} s (${t.blocks} blocks)`).join(', ');
-      process.stdout.write(`${report.path}: ${report.clusters} clusters kept, ${tracks}; duration ${(report.durationUs / 1e6).toFixed(2)} s, ${report.cuePoints} cue points${cut}\n`);
+      process.stdout.write(`${report.path}: ${report.clusters} clusters kept, ${tracks}; duration ${(report.durationUs / 1e6).toFixed(2)} s, ${report.cuesSkipped === null ? `${report.cuePoints} cue points` : `no cues: ${report.cuesSkipped}`}${cut}\n`);
     } else {
       const missing = report.missing.length > 0 ? `; listed but missing: ${report.missing.join(', ')}` : '';
       process.stdout.write(`${report.path}: closed, ${report.segments} segments (${(report.durationUs / 1e6).toFixed(2)} s)${report.removed.length > 0 ? `, ${report.removed.length} temporary files removed` : ''}${missing}\n`);

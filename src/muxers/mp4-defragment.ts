@@ -1,6 +1,7 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import { AvpipeError } from '../errors.js';
 import { concatBytes } from '../bytes.js';
+import { writeAll } from './write-all.js';
 
 /**
  * Turning a fragmented MP4 (moov with mvex, then moof + mdat pairs) into a regular one in place, the
@@ -374,11 +375,17 @@ export async function finalizeFragmentedMp4(path: string): Promise<Mp4FinalizeRe
     // First the new moov after the last whole fragment (cutting off a partial one, or the mfra), then
     // the old boxes made free: until the old moov is free, readers still see the fragmented file.
     await fh.truncate(mediaEnd);
-    await fh.write(moovOut, 0, moovOut.byteLength, mediaEnd);
-    await fh.sync();
+    try {
+      await writeAll(fh, moovOut, mediaEnd);
+      await fh.sync();
+    } catch (err) {
+      // No room for the moov (a full disk): the fragmented file stays as it was, whole fragments only.
+      await fh.truncate(mediaEnd).catch(() => undefined);
+      throw err;
+    }
     const free = new TextEncoder().encode('free');
-    await fh.write(free, 0, 4, moovAt.start + 4);
-    for (const m of moofs) await fh.write(free, 0, 4, m + 4);
+    await writeAll(fh, free, moovAt.start + 4);
+    for (const m of moofs) await writeAll(fh, free, m + 4);
     await fh.sync();
     return { path, fragments, tracks: report, truncatedBytes: size - mediaEnd };
   } finally {

@@ -1,6 +1,7 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import { concatBytes } from '../bytes.js';
 import { AvpipeError } from '../errors.js';
+import { writeAll } from './write-all.js';
 
 /**
  * Finishing a WebM that a killed recorder left: its segment size says unknown (or only the headers),
@@ -22,6 +23,8 @@ export interface WebmRepairReport {
   durationUs: number;
   /** Cue points written (one per cluster and track starting it on a keyframe). */
   cuePoints: number;
+  /** Why no cues were written, when they were not (a disk with no room left for them); null when they were. */
+  cuesSkipped: string | null;
   /** Bytes of an incomplete end (a cut block, a half-written cluster) cut off. */
   truncatedBytes: number;
 }
@@ -340,17 +343,17 @@ export async function repairWebm(path: string): Promise<WebmRepairReport> {
 
     // In place first (no room needed): the cut, the cluster sizes, the duration, a segment ending at the media.
     if (fileSize > mediaEnd) await fh.truncate(mediaEnd);
-    for (const s of sizePatches) await fh.write(s.bytes, 0, s.bytes.byteLength, s.at);
+    for (const s of sizePatches) await writeAll(fh, s.bytes, s.at);
     if (duration !== undefined) {
       const b = new Uint8Array(duration.width);
       const v = new DataView(b.buffer);
       if (duration.width === 8) v.setFloat64(0, endTicks);
       else if (duration.width === 4) v.setFloat32(0, endTicks);
-      if (duration.width === 8 || duration.width === 4) await fh.write(b, 0, b.byteLength, duration.at);
+      if (duration.width === 8 || duration.width === 4) await writeAll(fh, b, duration.at);
     }
     const segmentSize = async (end: number): Promise<void> => {
       const bytes = segment.size < 0 && segment.sizeWidth === 1 ? undefined : vint(end - base, segment.sizeWidth);
-      if (bytes !== undefined) await fh.write(bytes, 0, bytes.byteLength, segment.sizeAt);
+      if (bytes !== undefined) await writeAll(fh, bytes, segment.sizeAt);
     };
     await segmentSize(mediaEnd);
     await fh.sync();
@@ -362,22 +365,26 @@ export async function repairWebm(path: string): Promise<WebmRepairReport> {
       uintElement(ID.CueTime, Math.max(0, time)),
       ...list.map((c) => element(ID.CueTrackPositions, [uintElement(ID.CueTrack, c.track), uintElement(ID.CueClusterPosition, c.cluster)])),
     ])));
+    const done = (cuePoints: number, cuesSkipped: string | null): WebmRepairReport => ({
+      path, clusters, tracks: report, durationUs: Math.round((endTicks * timescale) / 1000), cuePoints, cuesSkipped, truncatedBytes: fileSize - mediaEnd,
+    });
     try {
-      await fh.write(cueBytes, 0, cueBytes.byteLength, mediaEnd);
+      await writeAll(fh, cueBytes, mediaEnd);
       await fh.sync();
     } catch (err) {
+      // A file without cues plays (it seeks less well): finished without them, and said so.
       await fh.truncate(mediaEnd).catch(() => undefined);
-      throw new AvpipeError('SINK_FAILED', `${path}: ${clusters} clusters kept with their duration, but the cues could not be written (${(err as Error).message}): avpipe repair adds them once there is room`, { cause: err });
+      return done(0, `the cues could not be written (${(err as Error).message}); avpipe repair adds them once there is room`);
     }
     positions.set(ID.Cues, mediaEnd - base);
     await segmentSize(mediaEnd + cueBytes.byteLength);
     for (const s of seeks) {
       const target = positions.get(s.target);
       const bytes = target === undefined ? undefined : uintBytes(target, s.width);
-      if (bytes !== undefined) await fh.write(bytes, 0, bytes.byteLength, s.at);
+      if (bytes !== undefined) await writeAll(fh, bytes, s.at);
     }
     await fh.sync();
-    return { path, clusters, tracks: report, durationUs: Math.round((endTicks * timescale) / 1000), cuePoints: byTime.size, truncatedBytes: fileSize - mediaEnd };
+    return done(byTime.size, null);
   } finally {
     await fh.close();
   }

@@ -103,7 +103,8 @@ export class FileOutput implements OutputNode<EncodedOutput, FileOutputResult> {
         const repair = this.spec.container === 'webm' ? repairWebm : finalizeFragmentedMp4;
         const kept = await repair(this.spec.path).then((r: Mp4FinalizeReport | WebmRepairReport) => {
           this._kept = r;
-          return `its ${'fragments' in r ? r.fragments : r.clusters} complete ${parts} were kept and finalized`;
+          const cues = 'cuesSkipped' in r && r.cuesSkipped !== null ? ` without cues (${r.cuesSkipped})` : '';
+          return `its ${'fragments' in r ? r.fragments : r.clusters} complete ${parts} were kept and finalized${cues}`;
         }, (e: unknown) => `its complete ${parts} were kept, not finalized (${(e as Error).message}): avpipe repair finishes it`);
         this._endedAt = Date.now();
         throw toAvpipeError('MUXER_FAILED', `could not finish ${this.spec.path}; ${kept}`, err);

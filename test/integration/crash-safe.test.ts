@@ -369,7 +369,7 @@ describe.skipIf(disk === undefined)('a full disk (ENOSPC on 512 KiB tmpfs) keeps
     execFile(process.execPath, [CLI, 'record', '--source', 'test', '--duration', '40', '--size', '320x240', '--video-bitrate', '800', ...extra, '--output', output, '--json'], (err, stdout, stderr) => resolve({ code: err === null ? 0 : (err as { code?: number }).code ?? 1, stdout, stderr }));
   });
 
-  it('a live WebM: the run FAILS naming the path and ENOSPC, and the file keeps every complete cluster, finalized with duration and cues', async () => {
+  it('a live WebM: the run FAILS naming the path and ENOSPC, and the file keeps every complete cluster, finalized with its duration (and cues when they fit)', async () => {
     const mnt = smallDisk('512k', 'disk-webm')!;
     mounts.push(mnt);
     const path = join(mnt, 'full.webm');
@@ -382,7 +382,11 @@ describe.skipIf(disk === undefined)('a full disk (ENOSPC on 512 KiB tmpfs) keeps
     expect(result.error.message).toContain('ENOSPC');
     expect(result.outputs[0]!.exists).toBe(true);
     expect(readdirSync(mnt)).toEqual(['full.webm']);
-    const duration = await expectFinalizedWebm(path);
+    // Cues go after the media: on a disk filled to the last byte there may be no room for them (a WebM
+    // without cues plays; it seeks less well). Either way the segment ends where the file does.
+    const layout = webmLayout(path);
+    const duration = layout.children.at(-1)!.id === CUES ? await expectFinalizedWebm(path) : Number((await probe(path)).format.duration);
+    expect(layout.segmentData + layout.segmentSize).toBe(layout.fileSize);
     const span = await packetSpan(path, 'video');
     expect(span.end).toBeGreaterThan(5);
     expect(Math.abs(span.end - result.outputs[0]!.durationMs / 1000)).toBeLessThan(0.1);

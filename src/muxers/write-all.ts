@@ -1,0 +1,14 @@
+import type { FileHandle } from 'node:fs/promises';
+
+/**
+ * Writes all of `bytes` at `position`. A write may be short (a disk that fills mid-write takes what
+ * fits and reports success); the rest is written again, and a disk with no room left then fails with
+ * ENOSPC instead of leaving a silently cut element behind.
+ */
+export async function writeAll(fh: FileHandle, bytes: Uint8Array, position: number): Promise<void> {
+  for (let done = 0; done < bytes.byteLength;) {
+    const { bytesWritten } = await fh.write(bytes, done, bytes.byteLength - done, position + done);
+    if (bytesWritten === 0) throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+    done += bytesWritten;
+  }
+}
