@@ -11,3 +11,19 @@ export function opusHead(channels: number, preSkip = 312): Uint8Array {
   return head;
 }
 
+
+/**
+ * What is wrong with an OpusHead (RFC 7845 5.1), or undefined when it is sound: the magic, a version
+ * this reader knows (major 0), a channel count that its mapping family allows, and the mapping table
+ * the family needs. A damaged one copied into a file makes that file unreadable to others (FFmpeg).
+ */
+export function opusHeadProblem(head: Uint8Array): string | undefined {
+  if (head.byteLength < 19 || String.fromCharCode(...head.subarray(0, 8)) !== 'OpusHead') return 'no OpusHead magic';
+  if (head[8]! >> 4 !== 0) return `unknown version ${head[8]}`;
+  const channels = head[9]!;
+  const family = head[18]!;
+  if (channels === 0) return 'zero channels';
+  if (family === 0 && channels > 2) return `${channels} channels with mapping family 0 (at most 2)`;
+  if (family !== 0 && head.byteLength < 21 + channels) return `mapping family ${family} without its channel mapping table`;
+  return undefined;
+}

@@ -140,6 +140,8 @@ export type TrackInfo =
     encoded?: { codec: string; decoderConfig: VideoDecoderConfig };
     /** Where the track ends on the session timeline, when the container says (us); the last frame lasts until then. */
     endUs?: number;
+    /** Where the track comes from, for errors (e.g. `input a.mp4, video track 1`). */
+    label?: string;
   }
   | {
     id: string; kind: 'audio'; sampleRate: number; channels: number;
@@ -148,6 +150,8 @@ export type TrackInfo =
     route?: AudioRoute;
     /** Where the track starts on the session timeline (us), when later than the session start. */
     startUs?: number;
+    /** Where the track comes from, for errors (e.g. `input a.mp4, audio track 2`). */
+    label?: string;
   };
 
 /** Defaults for everything a config may leave out. */

@@ -12,7 +12,7 @@ import { usToSeconds } from '../time.js';
 const mb = createRequire(import.meta.url)('mediabunny') as typeof Mediabunny;
 
 export const {
-  ALL_FORMATS, BufferTarget, CmafOutputFormat, EncodedAudioPacketSource, EncodedPacket, EncodedPacketSink, EncodedVideoPacketSource,
+  ALL_FORMATS, BufferTarget, CmafOutputFormat, CustomSource, EncodedAudioPacketSource, EncodedPacket, EncodedPacketSink, EncodedVideoPacketSource,
   FilePathSource, Input, Mp4OutputFormat, MpegTsOutputFormat, NullTarget, OggOutputFormat, Output, StreamTarget, WebMOutputFormat,
 } = mb;
 export type Output = Mediabunny.Output;

@@ -240,12 +240,15 @@ export class Graph {
     });
     const runs: Promise<void>[] = this._branches.map((b) => {
       const out = b.build(open, signal);
-      if (b.mode === 'copy') return guard(`${b.kind} branch`, (out as ReadableStream<EncodedOutput>).pipeTo(this._interleaver.writable(b.kind), { signal }));
+      // Named after where its tracks come from: a decoder that cannot open says which file and track.
+      const from = b.tracks.map((t) => t.label).filter((l) => l !== undefined);
+      const branch = from.length === 0 ? `${b.kind} branch` : `${b.kind} branch (${from.join('; ')})`;
+      if (b.mode === 'copy') return guard(branch, (out as ReadableStream<EncodedOutput>).pipeTo(this._interleaver.writable(b.kind), { signal }));
       const raw = out as ReadableStream<VideoFrame | AudioData>;
       const tee = this._tees[b.kind];
       // A live run always goes through the raw tee, so a websocket output can join while it runs.
       if (tee.portNames.length === 0 && !config.live) {
-        return guard(`${b.kind} branch`, raw.pipeThrough(b.queue as unknown as TransformStream<VideoFrame | AudioData, VideoFrame | AudioData>, { signal })
+        return guard(branch, raw.pipeThrough(b.queue as unknown as TransformStream<VideoFrame | AudioData, VideoFrame | AudioData>, { signal })
           .pipeThrough(b.encoder!.stream as unknown as TransformStream<VideoFrame | AudioData, EncodedOutput>, { signal })
           .pipeTo(this._interleaver.writable(b.kind), { signal }));
       }
@@ -255,7 +258,7 @@ export class Graph {
         tee.addPort({ name: b.kind, consumer: b.encoder.stream.writable as WritableStream<VideoFrame | AudioData>, bounds: b.queue.queue.bounds, measure: MEDIA_MEASURE, policy: config.live ? 'drop-oldest' : 'block', onError: 'fail', late: false });
         encoded = guard(`${b.kind} encoder`, (b.encoder.stream.readable as ReadableStream<EncodedOutput>).pipeTo(this._interleaver.writable(b.kind), { signal }));
       }
-      return Promise.all([guard(`${b.kind} branch`, raw.pipeTo(tee.writable, { signal })), encoded, tee.done(false)]).then(() => undefined);
+      return Promise.all([guard(branch, raw.pipeTo(tee.writable, { signal })), encoded, tee.done(false)]).then(() => undefined);
     });
     runs.push(guard('outputs', this._interleaver.readable.pipeTo(this._tees.encoded.writable, { signal })));
     runs.push(this._tees.encoded.done(false));
@@ -540,8 +543,10 @@ async function videoBranch(init: GraphInit, track: Extract<TrackInfo, { kind: 'v
   }, keyUs, config.queues.encoder);
   const queue = new QueueNode<SourceMedia>('video-queue', config.queues.video, policy, (f) => f.close(), MEDIA_MEASURE);
   // A video that ends before the session (a shorter input) holds its last frame to the end, as far
-  // as the other tracks really go.
-  const end = sessionEndOf(config, extent, 'video', Math.max(track.endUs ?? 0, init.source.durationUs ?? 0) || undefined);
+  // as the other tracks really go. A source with no end of its own (a publisher) ends each track at
+  // its last frame.
+  const declaredUs = Math.max(track.endUs ?? 0, init.source.durationUs ?? 0) || undefined;
+  const end = declaredUs === undefined ? undefined : sessionEndOf(config, extent, 'video', declaredUs);
   return {
     tracks: [track], kind: 'video', mode: 'transcode', queue, decoders: decoder === undefined ? [] : [decoder], encoder,
     close: () => {
@@ -561,6 +566,10 @@ async function videoBranch(init: GraphInit, track: Extract<TrackInfo, { kind: 'v
           },
           flush: async (c) => {
             if (rate === undefined) return;
+            if (end === undefined) {
+              for (const out of rate.finish()) c.enqueue(out);
+              return;
+            }
             for (let u = end.until(); !u.final; u = end.until()) {
               for (const out of rate.hold(u.us)) c.enqueue(out);
               await end.changed();
@@ -595,7 +604,7 @@ async function audioBranch(init: GraphInit, tracks: Extract<TrackInfo, { kind: '
   });
   const useMixer = tracks.length > 1 || tracks.some((t) => t.encoded !== undefined || (t.route ?? 'both') !== 'both');
   const mixer = useMixer
-    ? new MixerNode(new AudioMixer(enc.sampleRate, enc.channels, tracks.map((t) => t.route ?? 'both')), tracks.length, config.live ? enc.sampleRate * 10 : enc.sampleRate, sessionEndOf(config, extent, 'audio', init.source.durationUs))
+    ? new MixerNode(new AudioMixer(enc.sampleRate, enc.channels, tracks.map((t) => t.route ?? 'both')), tracks.length, config.live ? enc.sampleRate * 10 : enc.sampleRate, init.source.durationUs === undefined ? undefined : sessionEndOf(config, extent, 'audio', init.source.durationUs))
     : undefined;
   const encoder = !encode ? undefined : EncoderNode.audio(provider, {
     codec: audioCodecString(enc.audioCodec!), sampleRate: enc.sampleRate, numberOfChannels: enc.channels, bitrate: enc.audioBitrateKbps * 1000,

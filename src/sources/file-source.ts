@@ -1,6 +1,7 @@
 import { open, stat } from 'node:fs/promises';
-import { ALL_FORMATS, EncodedPacketSink, FilePathSource, Input, type InputAudioTrack, type InputVideoTrack } from '../muxers/mediabunny.js';
+import { ALL_FORMATS, EncodedPacketSink, Input, type InputAudioTrack, type InputVideoTrack } from '../muxers/mediabunny.js';
 import { EncodedChunk } from '../codecs/encoded-chunk.js';
+import { opusHeadProblem } from '../codecs/opus-head.js';
 import type { PipelineConfig, TrackInfo } from '../config/pipeline-config.js';
 import type { AudioRoute } from '../convert/audio-mixer.js';
 import { AvpipeError } from '../errors.js';
@@ -8,6 +9,7 @@ import type { ResultWarning } from '../pipeline/status.js';
 import type { Microseconds } from '../time.js';
 import { isAnnexB, parseSps, readAnnexBIndex, type SpsInfo } from './annexb-reader.js';
 import { isIvf, isVpxKeyframe, readIvfIndex } from './ivf-reader.js';
+import { guardedFileSource } from './guarded-file-source.js';
 import { SourceBase } from './source-base.js';
 import type { Source, SourceMedia } from './source.js';
 
@@ -45,6 +47,8 @@ export interface DemuxedPacket {
 /** One track of an opened input: what it is, and its packets in decode order. */
 export interface DemuxedTrack {
   info: TrackInfo;
+  /** The track's number in its file, from 1 (for messages). */
+  number: number;
   /** The container's stated end of the track in seconds, when it states one. */
   declaredEnd: number | null;
   packets(): AsyncGenerator<DemuxedPacket, void, unknown>;
@@ -70,6 +74,8 @@ interface OpenInput {
   /** Where its packets really ended so far (same timeline), and how many of its tracks are still read. */
   realEndUs: Microseconds;
   tracksReading: number;
+  /** Packets read from it, over all its tracks. */
+  packets: number;
   /** Timestamp jumps closed up: from the end before to the time after, and by how much every later time moved. */
   cuts: { fromUs: Microseconds; toUs: Microseconds; byUs: Microseconds; atUs: Microseconds }[];
 }
@@ -129,14 +135,15 @@ export class FileSource extends SourceBase implements Source {
         if (t.info.kind === 'video' && t.info.width * t.info.height > config.limits.maxPixels) {
           throw new InputError(o.spec.path, `its ${t.info.width}x${t.info.height} video is larger than limits.maxPixels (${config.limits.maxPixels} pixels)`);
         }
+        const label = `input ${o.spec.path}, ${t.info.kind} track ${t.number}`;
         if (t.info.kind === 'video' && !tracks.some((x) => x.info.kind === 'video')) {
-          const info = { ...t.info, id: `${i}:video` };
+          const info = { ...t.info, id: `${i}:video`, label };
           // The container's duration says how long the last frame lasts; packet durations often do not.
           if (t.declaredEnd !== null) info.endUs = Math.round(t.declaredEnd * 1e6) + o.shiftUs;
           tracks.push({ info, track: t, from: o });
         }
         if (t.info.kind === 'audio') {
-          const info = { ...t.info, id: `${i}:audio${audioIndex++}` };
+          const info = { ...t.info, id: `${i}:audio${audioIndex++}`, label };
           if (o.spec.route !== undefined) info.route = o.spec.route;
           if ((o.spec.offset ?? 0) > 0) info.startUs = Math.round(o.spec.offset! * 1e6);
           tracks.push({ info, track: t, from: o });
@@ -183,11 +190,17 @@ export class FileSource extends SourceBase implements Source {
         }
         if (next.done) {
           if (!this.stopping) this._trackEnded(input, rawEnd);
+          if (!this.stopping && input.tracksReading === 0 && input.packets === 0) {
+            end();
+            controller.error(new InputError(path, 'it holds no media: its data ends before its first packet (truncated?)'));
+            return;
+          }
           controller.close();
           end();
           return;
         }
         const p = next.value;
+        input.packets++;
         const raw = Math.round(p.timestamp * 1e6) + shift;
         const duration = Math.round(p.duration * 1e6);
         if (rawEnd !== undefined && Math.abs(raw - rawEnd) > this._maxGapUs) {
@@ -243,7 +256,7 @@ export class FileSource extends SourceBase implements Source {
   /** One track of `input` read to its end at `rawEndUs`; the last one tells whether the input was cut short. */
   private _trackEnded(input: OpenInput, rawEndUs: Microseconds | undefined): void {
     input.realEndUs = Math.max(input.realEndUs, rawEndUs ?? 0);
-    if (--input.tracksReading > 0) return;
+    if (--input.tracksReading > 0 || input.packets === 0) return;
     if (input.declaredEndUs - input.realEndUs <= TRUNCATION_TOLERANCE_US) return;
     const cut = input.cuts.filter((c) => c.fromUs < input.realEndUs).reduce((n, c) => n + c.byUs, 0);
     this._warnings.push({
@@ -275,12 +288,12 @@ async function openInput(spec: FileInput): Promise<OpenInput> {
     : isAnnexB(magic) ? await openAnnexB(path, info.size, spec.fps ?? 30)
       : await openWithMediabunny(path);
   const offsetUs = Math.round((spec.offset ?? 0) * 1e6);
-  return { spec, demuxer, shiftUs: offsetUs - Math.round(Math.max(0, demuxer.firstTimestamp) * 1e6), declaredEndUs: 0, realEndUs: 0, tracksReading: 0, cuts: [] };
+  return { spec, demuxer, shiftUs: offsetUs - Math.round(Math.max(0, demuxer.firstTimestamp) * 1e6), declaredEndUs: 0, realEndUs: 0, tracksReading: 0, packets: 0, cuts: [] };
 }
 
 /** MP4/MOV, WebM/MKV, Ogg, MPEG-TS, MP3, WAV, ADTS, FLAC through mediabunny. */
 async function openWithMediabunny(path: string): Promise<InputDemuxer> {
-  const input = new Input({ source: new FilePathSource(path), formats: ALL_FORMATS });
+  const input = new Input({ source: await guardedFileSource(path), formats: ALL_FORMATS });
   try {
     if (!(await input.canRead())) throw new InputError(path, 'unknown or unsupported container (not MP4/MOV, WebM/MKV, Ogg, MPEG-TS, MP3, WAV, ADTS, FLAC or IVF)');
     const firstTimestamp = await input.getFirstTimestamp();
@@ -293,7 +306,7 @@ async function openWithMediabunny(path: string): Promise<InputDemuxer> {
           const info = t.isVideoTrack() ? await videoInfo(path, t) : t.isAudioTrack() ? await audioInfo(path, t) : undefined;
           if (info === undefined) continue;
           const declaredEnd = t.isVideoTrack() ? await input.getDurationFromMetadata([t]).catch(() => null) : null;
-          out.push({ info, declaredEnd, packets: () => new EncodedPacketSink(t).packets() });
+          out.push({ info, number: t.id, declaredEnd, packets: () => new EncodedPacketSink(t).packets() });
         }
         return out;
       },
@@ -346,6 +359,7 @@ async function openIvf(path: string, size: number): Promise<InputDemuxer> {
         encoded: { codec, decoderConfig: { codec: codec === 'vp8' ? 'vp8' : 'vp09.00.10.08', codedWidth: header.width, codedHeight: header.height } },
       },
       declaredEnd: null,
+      number: 1,
       packets: async function* () {
         for (const [i, f] of frames.entries()) {
           const data = new Uint8Array(f.size);
@@ -391,6 +405,7 @@ async function openAnnexB(path: string, size: number, fps: number): Promise<Inpu
     tracks: async () => [{
       info: { id: '', kind: 'video', width: sps.width, height: sps.height, fps, encoded: { codec: 'avc', decoderConfig: { codec, codedWidth: sps.width, codedHeight: sps.height } } },
       declaredEnd: units.length / fps,
+      number: 1,
       packets: async function* () {
         for (let i = 0; i < units.length; i++) {
           const u = units.at(i);
@@ -420,6 +435,9 @@ async function videoInfo(path: string, t: InputVideoTrack): Promise<TrackInfo> {
 async function audioInfo(path: string, t: InputAudioTrack): Promise<TrackInfo> {
   const config = await t.getDecoderConfig();
   if (config === null || t.codec === null) throw new InputError(path, `audio track ${t.id} has a codec avpipe cannot decode (${String(await t.getCodecParameterString())})`);
+  const head = t.codec === 'opus' ? descriptionOf(config.description).description : undefined;
+  const damaged = head === undefined ? undefined : opusHeadProblem(head);
+  if (damaged !== undefined) throw new InputError(path, `audio track ${t.id}: its Opus header is damaged (${damaged})`);
   return {
     id: '', kind: 'audio', sampleRate: t.sampleRate, channels: t.numberOfChannels,
     encoded: { codec: t.codec, decoderConfig: { codec: config.codec, sampleRate: config.sampleRate, numberOfChannels: config.numberOfChannels, ...descriptionOf(config.description) } },
