@@ -233,7 +233,10 @@ export class Graph {
     const maxUs = config.limits.maxDurationUs;
     // An aborted run ends the extent too: nothing waits on tracks that will not come.
     signal.addEventListener('abort', () => this._extent.close(), { once: true });
-    const open = (track: TrackInfo): ReadableStream<SourceMedia> => source.readable(track.id).pipeThrough(this._trackTap(track.id, maxUs), { signal });
+    // Tapped only when something holds a track to the session's end or a duration limit cuts it: a
+    // copy-only run hands the source's packets on with no stage between.
+    const tap = this._extent.needed || maxUs !== undefined;
+    const open = (track: TrackInfo): ReadableStream<SourceMedia> => (tap ? source.readable(track.id).pipeThrough(this._trackTap(track.id, maxUs), { signal }) : source.readable(track.id));
     const guard = (what: string, p: Promise<void>): Promise<void> => p.catch((err: unknown) => {
       this.fail(toAvpipeError('SOURCE_FAILED', `${what} failed`, err));
       throw this._firstError;
@@ -448,6 +451,7 @@ export class Graph {
  * waits for this track, cut at a duration limit.
  */
 function sessionEndOf(config: PipelineConfig, extent: SessionExtent, kind: 'video' | 'audio', declaredUs: Microseconds | undefined): SessionEnd {
+  extent.needed = true;
   const max = config.limits.maxDurationUs ?? Infinity;
   let slackUs = 0;
   // Waited for at the furthest it may go (the declared end): the track ends there, so its encoder

@@ -20,6 +20,8 @@ export class SessionExtent {
   private _reach: Microseconds = 0;
   private _waiters: (() => void)[] = [];
   private _closed = false;
+  /** Set when some track is extended by it: only then do the source's tracks report to it. */
+  needed = false;
   private readonly _waitedFor = new Map<'video' | 'audio', number>();
 
   /** Track `id`'s stream will report (every track the graph opens, before any item flows). */
