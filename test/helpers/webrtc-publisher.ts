@@ -244,3 +244,14 @@ function exactSenderReports(sender: RTCRtpSender, clockRate: number, startWallMs
   });
 }
 
+/** A werift offer (sendonly VP8 + Opus), as a publisher would POST it; nothing is ever sent. */
+export async function offerSdp(): Promise<string> {
+  const { RTCPeerConnection: PeerConnection } = createRequire(import.meta.url)('werift') as typeof import('werift');
+  const pc = new PeerConnection({ iceServers: [] });
+  pc.addTransceiver('video', { direction: 'sendonly' });
+  pc.addTransceiver('audio', { direction: 'sendonly' });
+  await pc.setLocalDescription(await pc.createOffer());
+  const sdp = pc.localDescription!.sdp;
+  await pc.close();
+  return sdp;
+}

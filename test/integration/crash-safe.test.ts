@@ -26,6 +26,14 @@ function topLevel(path: string): { type: string; bytes: Buffer }[] {
 }
 const topBoxes = (path: string): string[] => topLevel(path).map((b) => b.type);
 
+/** Five seeded kill moments, ms after the process starts, in [from, from + span). */
+function killMoments(seed: number, from: number, span: number): number[] {
+  return Array.from({ length: 5 }, () => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    return from + (seed % span);
+  });
+}
+
 /** Starts a live recording with the built CLI and kills it with SIGKILL `afterMs` after the start. */
 async function killedRecording(path: string, afterMs: number, extra: string[] = []): Promise<number> {
   const t0 = performance.now();
@@ -45,11 +53,7 @@ function repair(path: string): Promise<{ code: number; stdout: string; stderr: s
 
 describe('crash-safe live MP4: written in fragments, finalized in place, repaired after SIGKILL', () => {
   // Seeded kill moments (ms after the process starts): start-up is about 0.5 s of them.
-  let seed = 12345;
-  const moments = Array.from({ length: 5 }, () => {
-    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
-    return 2000 + (seed % 6000);
-  });
+  const moments = killMoments(12345, 2000, 6000);
 
   it.each(moments)('SIGKILL %i ms in: the file plays at least (elapsed - 3 s) as it is, and `avpipe repair` makes it a regular MP4 holding the same', async (ms) => {
     const path = join(dir, `killed-${ms}.mp4`);
@@ -242,11 +246,7 @@ async function expectFinalizedWebm(path: string): Promise<number> {
 }
 
 describe('crash-safe live WebM: whole clusters on disk, repaired after SIGKILL', () => {
-  let seed = 4242;
-  const moments = Array.from({ length: 5 }, () => {
-    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
-    return 2000 + (seed % 6000);
-  });
+  const moments = killMoments(4242, 2000, 6000);
 
   it.each(moments)('SIGKILL %i ms in: the file plays at least (elapsed - 3 s) as it is, and `avpipe repair` gives it its duration and cues', async (ms) => {
     const path = join(dir, `killed-${ms}.webm`);
@@ -318,11 +318,7 @@ function playlistOf(path: string): { uris: string[]; seconds: number; ended: boo
 
 describe('crash-safe live HLS: the playlist lists complete segments only, closed by `avpipe repair` after SIGKILL', () => {
   // From 3 s: the first segment is written about 2 s in, and before it there is no playlist.
-  let seed = 777;
-  const moments = Array.from({ length: 5 }, () => {
-    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
-    return 3000 + (seed % 5000);
-  });
+  const moments = killMoments(777, 3000, 5000);
 
   it.each(moments)('SIGKILL %i ms in: every listed segment is complete, at least (elapsed - 3 s) of them; repair closes the playlist', async (ms) => {
     const outDir = join(dir, `hls-${ms}`);

@@ -1,5 +1,4 @@
 import { spawn } from 'node:child_process';
-import { createRequire } from 'node:module';
 import { createServer, type AddressInfo } from 'node:net';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -11,6 +10,7 @@ import { beepOnsets, decodeErrors, flashTimes, frames, packetSpan, probe, stream
 import { slowVideoProvider } from '../helpers/providers.js';
 import { tmpDir } from '../helpers/tmp.js';
 import { publish, type PublisherOptions, type PublisherReport } from '../helpers/webrtc-publisher.js';
+import { offerSdp } from '../helpers/webrtc-publisher.js';
 
 const dir = tmpDir();
 const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
@@ -296,17 +296,6 @@ describe('WHIP endpoint', () => {
   }, 30_000);
 });
 
-/** A werift offer (sendonly VP8 + Opus), as a publisher would POST it; nothing is ever sent. */
-async function offerSdp(): Promise<string> {
-  const { RTCPeerConnection: PeerConnection } = createRequire(import.meta.url)('werift') as typeof import('werift');
-  const pc = new PeerConnection({ iceServers: [] });
-  pc.addTransceiver('video', { direction: 'sendonly' });
-  pc.addTransceiver('audio', { direction: 'sendonly' });
-  await pc.setLocalDescription(await pc.createOffer());
-  const sdp = pc.localDescription!.sdp;
-  await pc.close();
-  return sdp;
-}
 
 describe('WHIP endpoint: hostile requests', () => {
   it('answers bad percent-encoding with 400, and an oversized body (declared, or sent chunked) with a 413 the client receives', async () => {

@@ -2,7 +2,6 @@ import { spawn } from 'node:child_process';
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { writeFileSync } from 'node:fs';
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
-import { createRequire } from 'node:module';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,6 +10,7 @@ import { parseServeArgs } from '../../src/cli/args.js';
 import { WhipServer, type PipelineResult, type WhipServerOptions } from '../../src/index.js';
 import { tmpDir } from '../helpers/tmp.js';
 import { publish } from '../helpers/webrtc-publisher.js';
+import { offerSdp } from '../helpers/webrtc-publisher.js';
 
 const dir = tmpDir();
 const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
@@ -53,17 +53,6 @@ function junk(base: string): Promise<Answer> {
   return send(`${base}/whip/junk`, { method: 'GET' });
 }
 
-/** A werift offer (sendonly VP8 + Opus), as a publisher would POST it; nothing is ever sent. */
-async function offerSdp(): Promise<string> {
-  const { RTCPeerConnection: PeerConnection } = createRequire(import.meta.url)('werift') as typeof import('werift');
-  const pc = new PeerConnection({ iceServers: [] });
-  pc.addTransceiver('video', { direction: 'sendonly' });
-  pc.addTransceiver('audio', { direction: 'sendonly' });
-  await pc.setLocalDescription(await pc.createOffer());
-  const sdp = pc.localDescription!.sdp;
-  await pc.close();
-  return sdp;
-}
 
 /** An SDP session header followed by `n` m-lines of `line`. */
 function manyMLines(n: number, line: string): string {
