@@ -26,6 +26,29 @@ function topLevel(path: string): { type: string; bytes: Buffer }[] {
 }
 const topBoxes = (path: string): string[] => topLevel(path).map((b) => b.type);
 
+/** A failed run's result as the CLI prints it with --json. */
+interface FailedRun {
+  status: string;
+  error: { code: string; message: string };
+  outputs: { exists: boolean; durationMs: number; segmentCount?: number }[];
+}
+
+/**
+ * Records live onto a disk that fills (`extra` picks the output's options) and checks what every such
+ * run must end as: exit 1, FAILED with a SINK_FAILED naming ENOSPC. Returns the result.
+ */
+async function recordUntilFull(path: string, extra: string[] = []): Promise<FailedRun> {
+  const r = await new Promise<{ code: number; stdout: string }>((resolve) => {
+    execFile(process.execPath, [CLI, 'record', '--source', 'test', '--duration', '40', '--size', '320x240', '--video-bitrate', '800', ...extra, '--output', path, '--json'], (err, stdout) => resolve({ code: err === null ? 0 : (err as { code?: number }).code ?? 1, stdout }));
+  });
+  expect(r.code).toBe(1);
+  const result = JSON.parse(r.stdout) as FailedRun;
+  expect(result.status).toBe('FAILED');
+  expect(result.error.code).toBe('SINK_FAILED');
+  expect(result.error.message).toContain('ENOSPC');
+  return result;
+}
+
 /** Five seeded kill moments, ms after the process starts, in [from, from + span). */
 function killMoments(seed: number, from: number, span: number): number[] {
   return Array.from({ length: 5 }, () => {
@@ -161,15 +184,8 @@ describe.skipIf(disk === undefined)('a full disk (ENOSPC on a 512 KiB tmpfs) kee
 
   it('a live MP4: the run FAILS naming the path and ENOSPC, and the file keeps every complete fragment, finalized', async () => {
     const path = join(disk!, 'full.mp4');
-    const r = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-      execFile(process.execPath, [CLI, 'record', '--source', 'test', '--duration', '40', '--size', '320x240', '--video-bitrate', '800', '--output', path, '--json'], (err, stdout, stderr) => resolve({ code: err === null ? 0 : (err as { code?: number }).code ?? 1, stdout, stderr }));
-    });
-    expect(r.code).toBe(1);
-    const result = JSON.parse(r.stdout) as { status: string; error: { code: string; message: string }; outputs: { exists: boolean; durationMs: number }[] };
-    expect(result.status).toBe('FAILED');
-    expect(result.error.code).toBe('SINK_FAILED');
+    const result = await recordUntilFull(path);
     expect(result.error.message).toContain(path);
-    expect(result.error.message).toContain('ENOSPC');
     expect(result.outputs[0]!.exists).toBe(true);
     // A regular MP4 holding what the result says it holds, every frame decoding.
     expect(topBoxes(path).at(-1)).toBe('moov');
@@ -361,21 +377,12 @@ describe.skipIf(disk === undefined)('a full disk (ENOSPC on 512 KiB tmpfs) keeps
       }
     }
   });
-  const record = (output: string, extra: string[] = []): Promise<{ code: number; stdout: string; stderr: string }> => new Promise((resolve) => {
-    execFile(process.execPath, [CLI, 'record', '--source', 'test', '--duration', '40', '--size', '320x240', '--video-bitrate', '800', ...extra, '--output', output, '--json'], (err, stdout, stderr) => resolve({ code: err === null ? 0 : (err as { code?: number }).code ?? 1, stdout, stderr }));
-  });
-
   it('a live WebM: the run FAILS naming the path and ENOSPC, and the file keeps every complete cluster, finalized with its duration (and cues when they fit)', async () => {
     const mnt = smallDisk('512k', 'disk-webm')!;
     mounts.push(mnt);
     const path = join(mnt, 'full.webm');
-    const r = await record(path);
-    expect(r.code).toBe(1);
-    const result = JSON.parse(r.stdout) as { status: string; error: { code: string; message: string }; outputs: { exists: boolean; durationMs: number }[] };
-    expect(result.status).toBe('FAILED');
-    expect(result.error.code).toBe('SINK_FAILED');
+    const result = await recordUntilFull(path);
     expect(result.error.message).toContain(path);
-    expect(result.error.message).toContain('ENOSPC');
     expect(result.outputs[0]!.exists).toBe(true);
     expect(readdirSync(mnt)).toEqual(['full.webm']);
     // Cues go after the media: on a disk filled to the last byte there may be no room for them (a WebM
@@ -394,13 +401,8 @@ describe.skipIf(disk === undefined)('a full disk (ENOSPC on 512 KiB tmpfs) keeps
     const mnt = smallDisk('512k', 'disk-hls')!;
     mounts.push(mnt);
     const path = join(mnt, 'rec.m3u8');
-    const r = await record(path, ['--segment-duration', '2']);
-    expect(r.code).toBe(1);
-    const result = JSON.parse(r.stdout) as { status: string; error: { code: string; message: string }; outputs: { exists: boolean; segmentCount: number; durationMs: number }[] };
-    expect(result.status).toBe('FAILED');
-    expect(result.error.code).toBe('SINK_FAILED');
+    const result = await recordUntilFull(path, ['--segment-duration', '2']);
     expect(result.error.message).toMatch(new RegExp(`${mnt}/rec(_\\d{5}\\.ts|\\.m3u8)`));
-    expect(result.error.message).toContain('ENOSPC');
     const playlist = playlistOf(path);
     expect(playlist.ended).toBe(true);
     expect(playlist.uris.length).toBe(result.outputs[0]!.segmentCount);
