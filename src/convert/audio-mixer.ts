@@ -24,7 +24,7 @@ interface MixInput {
  * integer wrap-around). A block is mixed once every input is known past its end or has ended, so an
  * input that starts late, has holes or ends early is silence there and never stalls the mix (egress's
  * non-live mixer blocks forever in that case). Output runs from 0 to the latest end of any input, or
- * the end given (fixed at construction, or moved on by {@link extendTo} as the session gets there).
+ * the end {@link extendTo} gives (moved on as the session gets there).
  */
 export class AudioMixer {
   readonly sampleRate: number;
@@ -38,12 +38,11 @@ export class AudioMixer {
   /** Blocks mixed, and samples that hit the clamp. */
   readonly counters = { blocks: 0, clipped: 0 };
 
-  constructor(sampleRate: number, channels: number, routes: readonly AudioRoute[], endUs?: Microseconds) {
+  constructor(sampleRate: number, channels: number, routes: readonly AudioRoute[]) {
     this.sampleRate = sampleRate;
     this.channels = channels;
     this.blockFrames = Math.round(sampleRate / 50);
     this._inputs = routes.map((route) => ({ route, chunks: [], knownUntil: 0, ended: false }));
-    this._endSample = endUs === undefined ? undefined : Math.round((endUs * sampleRate) / 1e6);
   }
 
   /** Sample index of the next block to mix. */

@@ -1,7 +1,7 @@
-import { open, type FileHandle } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { AvpipeError } from '../errors.js';
 import { concatBytes } from '../bytes.js';
-import { writeAll } from './write-all.js';
+import { readAt, writeAll } from '../file-io.js';
 
 /**
  * Turning a fragmented MP4 (moov with mvex, then moof + mdat pairs) into a regular one in place, the
@@ -257,18 +257,6 @@ function setDuration(box: Box, duration: number): void {
 function handlerOf(trak: Box): string {
   const hdlr = child(child(trak, 'mdia'), 'hdlr');
   return hdlr === undefined ? '' : fourcc(hdlr.payload, 8);
-}
-
-/** Reads `length` bytes at `position`. */
-async function readAt(fh: FileHandle, position: number, length: number): Promise<Uint8Array> {
-  const out = new Uint8Array(length);
-  let done = 0;
-  while (done < length) {
-    const { bytesRead } = await fh.read(out, done, length - done, position + done);
-    if (bytesRead === 0) break;
-    done += bytesRead;
-  }
-  return out.subarray(0, done);
 }
 
 /**

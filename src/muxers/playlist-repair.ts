@@ -1,6 +1,7 @@
 import { readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { AvpipeError } from '../errors.js';
+import { closingLines } from './playlist.js';
 
 /** What closing an HLS playlist a killed recorder left found. */
 export interface PlaylistRepairReport {
@@ -43,12 +44,12 @@ export async function closePlaylist(path: string): Promise<PlaylistRepairReport>
   // Temporary files of this playlist and of its segments (named after it by default).
   const stem = basename(path).replace(/\.m3u8$/i, '');
   const removed = (await readdir(dir)).filter((f) => f.endsWith('.tmp') && f.startsWith(stem)).map((f) => join(dir, f));
-  const closed = /^#EXT-X-ENDLIST\s*$/m.test(text);
-  if (closed && removed.length === 0) throw new AvpipeError('INPUT_INVALID', `${path} is already closed (#EXT-X-ENDLIST): nothing to repair`);
+  const tail = closingLines(text);
+  if (tail === '' && removed.length === 0) throw new AvpipeError('INPUT_INVALID', `${path} is already closed (#EXT-X-ENDLIST): nothing to repair`);
   await Promise.all(removed.map((f) => rm(f, { force: true })));
-  if (!closed) {
+  if (tail !== '') {
     const tmp = `${path}.tmp`;
-    await writeFile(tmp, `${text}${text.endsWith('\n') ? '' : '\n'}#EXT-X-ENDLIST\n`);
+    await writeFile(tmp, `${text}${tail}`);
     await rename(tmp, path);
   }
   return { path, segments: uris.length, durationUs, missing, removed };

@@ -46,3 +46,11 @@ export function mediaPlaylist(p: PlaylistInit): string {
   if (p.ended) lines.push('#EXT-X-ENDLIST');
   return `${lines.join('\n')}\n`;
 }
+
+/**
+ * What closes a playlist's text: the `#EXT-X-ENDLIST` line (after a newline the text may lack), or ''
+ * when it already has one (a finished recording, not a live one to poll).
+ */
+export function closingLines(text: string): string {
+  return /^#EXT-X-ENDLIST\s*$/m.test(text) ? '' : `${text.endsWith('\n') ? '' : '\n'}#EXT-X-ENDLIST\n`;
+}

@@ -1,7 +1,7 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import { concatBytes } from '../bytes.js';
 import { AvpipeError } from '../errors.js';
-import { writeAll } from './write-all.js';
+import { readAt, writeAll } from '../file-io.js';
 
 /**
  * Finishing a WebM that a killed recorder left: its segment size says unknown (or only the headers),
@@ -57,22 +57,14 @@ interface Header {
 /** Reads a file through one window of `WINDOW` bytes: few system calls, bounded memory. */
 class FileWindow {
   private static readonly WINDOW = 1 << 20;
-  private _buf = new Uint8Array(0);
+  private _buf: Uint8Array = new Uint8Array(0);
   private _at = 0;
   constructor(private readonly _fh: FileHandle, readonly size: number) {}
 
   /** Up to `length` bytes at `position` (fewer at the end of the file). */
   async bytes(position: number, length: number): Promise<Uint8Array> {
     if (position < this._at || position + length > this._at + this._buf.byteLength) {
-      const want = Math.min(Math.max(length, FileWindow.WINDOW), Math.max(0, this.size - position));
-      const buf = new Uint8Array(want);
-      let done = 0;
-      while (done < want) {
-        const { bytesRead } = await this._fh.read(buf, done, want - done, position + done);
-        if (bytesRead === 0) break;
-        done += bytesRead;
-      }
-      this._buf = buf.subarray(0, done);
+      this._buf = await readAt(this._fh, position, Math.min(Math.max(length, FileWindow.WINDOW), Math.max(0, this.size - position)));
       this._at = position;
     }
     return this._buf.subarray(position - this._at, Math.min(this._buf.byteLength, position - this._at + length));

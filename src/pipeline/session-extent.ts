@@ -52,11 +52,6 @@ export class SessionExtent {
     if (this._open.size === 0) this._wake();
   }
 
-  /** Resolves when the reach grows past `us` or the extent settles (at once if either is so). */
-  async beyond(us: Microseconds): Promise<void> {
-    while (this._reach <= us && !this.settled) await new Promise<void>((resolve) => this._waiters.push(resolve));
-  }
-
   /**
    * Where a track that ended early is extended to: the container's `declaredUs` when it lies within
    * `toleranceUs` of the reach (it says how long the last frame lasts, which packet durations often do

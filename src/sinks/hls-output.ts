@@ -4,7 +4,7 @@ import type { AudioDecoderConfig, EncodedOutput, VideoDecoderConfig } from '../c
 import type { AudioCodecName, VideoCodecName } from '../config/codecs.js';
 import { fillTemplate, type SegmentFormat, type SegmentsOutputSpec } from '../config/outputs.js';
 import { AvpipeError, toAvpipeError } from '../errors.js';
-import { mediaPlaylist, type PlaylistSegment } from '../muxers/playlist.js';
+import { closingLines, mediaPlaylist, type PlaylistSegment } from '../muxers/playlist.js';
 import { muxSegment } from '../muxers/segment-muxer.js';
 import { Segmenter, type Segment } from '../muxers/segmenter.js';
 import type { Microseconds } from '../time.js';
@@ -192,6 +192,6 @@ async function atomicWrite(path: string, data: string | Uint8Array): Promise<voi
 
 /** Closes the playlist on disk with ENDLIST, appended in place (a line, where a rewrite found no room). */
 async function closeInPlace(path: string): Promise<void> {
-  const text = await readFile(path, 'utf8');
-  if (!/^#EXT-X-ENDLIST\s*$/m.test(text)) await appendFile(path, `${text.endsWith('\n') ? '' : '\n'}#EXT-X-ENDLIST\n`);
+  const tail = closingLines(await readFile(path, 'utf8'));
+  if (tail !== '') await appendFile(path, tail);
 }

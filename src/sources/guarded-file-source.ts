@@ -1,4 +1,5 @@
 import { open } from 'node:fs/promises';
+import { readAt } from '../file-io.js';
 import { CustomSource } from '../muxers/mediabunny.js';
 
 /** The same byte range read this many times in a row is a demuxer going round in circles. */
@@ -34,12 +35,11 @@ export async function guardedFileSource(path: string): Promise<InstanceType<type
       last = start;
       lastEnd = end;
       if (same >= MAX_SAME_READS) throw new DemuxerLoopError(start, end);
+      const got = await readAt(fh, start, end - start);
+      if (got.byteLength === end - start) return got;
+      // The range lies inside the file; one that shrank meanwhile reads as zeros past its end.
       const out = new Uint8Array(end - start);
-      for (let done = 0; done < out.byteLength;) {
-        const { bytesRead } = await fh.read(out, done, out.byteLength - done, start + done);
-        if (bytesRead === 0) break;
-        done += bytesRead;
-      }
+      out.set(got);
       return out;
     },
     dispose: () => void fh.close().catch(() => undefined),

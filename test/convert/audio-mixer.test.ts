@@ -47,7 +47,8 @@ describe('AudioMixer', () => {
   });
 
   it('pads with silence to a given session end', () => {
-    const m = new AudioMixer(RATE, 2, ['both'], 100_000);
+    const m = new AudioMixer(RATE, 2, ['both']);
+    m.extendTo(100_000, true);
     m.push(0, buf(0, ones(20, 0.5)));
     m.end(0);
     expect(m.pull()).toHaveLength(5);

@@ -1,5 +1,17 @@
 import type { FileHandle } from 'node:fs/promises';
 
+/** Reads `length` bytes at `position`: fewer only where the file ends first. */
+export async function readAt(fh: FileHandle, position: number, length: number): Promise<Uint8Array> {
+  const out = new Uint8Array(length);
+  let done = 0;
+  while (done < length) {
+    const { bytesRead } = await fh.read(out, done, length - done, position + done);
+    if (bytesRead === 0) break;
+    done += bytesRead;
+  }
+  return out.subarray(0, done);
+}
+
 /**
  * Writes all of `bytes` at `position`. A write may be short (a disk that fills mid-write takes what
  * fits and reports success); the rest is written again, and a disk with no room left then fails with
