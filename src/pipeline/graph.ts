@@ -525,6 +525,15 @@ function copyBranch(config: PipelineConfig, track: TrackInfo, kind: 'video' | 'a
   };
 }
 
+/** Opens a track's decoder; a decoder that refuses the track (a picture too large, a bad header) says whose it is. */
+function openDecoder<T>(track: TrackInfo, open: () => T): T {
+  try {
+    return open();
+  } catch (err) {
+    throw toAvpipeError('SOURCE_FAILED', track.label ?? `${track.kind} track ${track.id}`, err);
+  }
+}
+
 /** A video track encoded by avpipe: [decode ->] [scale, constant rate ->] queue -> encoder. */
 async function videoBranch(init: GraphInit, track: Extract<TrackInfo, { kind: 'video' }>, encode: boolean, extent: SessionExtent): Promise<Branch> {
   const { config } = init;
@@ -534,7 +543,7 @@ async function videoBranch(init: GraphInit, track: Extract<TrackInfo, { kind: 'v
   const needsScale = track.width !== enc.width || track.height !== enc.height;
   // A decoder that can scale as it decodes is told the size (the scaler then passes its frames through).
   const decoderConfig = track.encoded === undefined ? undefined : { ...track.encoded.decoderConfig, ...(needsScale ? { scaleTo: { width: enc.width, height: enc.height } } : {}) };
-  const decoder = decoderConfig === undefined ? undefined : DecoderNode.video(provider, decoderConfig, DECODE_QUEUE);
+  const decoder = decoderConfig === undefined ? undefined : openDecoder(track, () => DecoderNode.video(provider, decoderConfig, DECODE_QUEUE));
   // Decoded input may be variable-rate or another rate: the output is always constant-rate.
   const needsRate = track.encoded !== undefined || track.fps !== enc.fps;
   const scaler = !needsScale ? undefined : provider.createVideoScaler?.(enc.width, enc.height) ?? new TsFrameScaler(enc.width, enc.height);
@@ -601,7 +610,9 @@ async function audioBranch(init: GraphInit, tracks: Extract<TrackInfo, { kind: '
   // (which hands through what already fits).
   const needsResample = (t: Extract<TrackInfo, { kind: 'audio' }>): boolean => t.encoded !== undefined || t.sampleRate !== enc.sampleRate || t.channels !== enc.channels;
   const inputs = tracks.map((track, i) => {
-    const decoder = track.encoded === undefined ? undefined : DecoderNode.audio(provider, track.encoded.decoderConfig, DECODE_QUEUE, tracks.length > 1 ? `audio-decoder-${i}` : 'audio-decoder');
+    const encoded = track.encoded;
+    const decoder = encoded === undefined ? undefined
+      : openDecoder(track, () => DecoderNode.audio(provider, encoded.decoderConfig, DECODE_QUEUE, tracks.length > 1 ? `audio-decoder-${i}` : 'audio-decoder'));
     const resampler: AudioResampler | undefined = !needsResample(track) ? undefined
       : provider.createAudioResampler?.(enc.sampleRate, enc.channels) ?? new SincResampler(enc.sampleRate, enc.channels);
     return { track, decoder, resampler };

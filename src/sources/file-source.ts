@@ -80,6 +80,9 @@ interface OpenInput {
   cuts: { fromUs: Microseconds; toUs: Microseconds; byUs: Microseconds; atUs: Microseconds }[];
 }
 
+/** How many packets back a repeated timestamp is looked for: deeper than any B-frame reordering. */
+const REPEAT_WINDOW = 16;
+
 /** A declared end this far past the last packet is a truncation (or a lie), not a rounding. */
 const TRUNCATION_TOLERANCE_US = 1_000_000;
 
@@ -169,6 +172,8 @@ export class FileSource extends SourceBase implements Source {
     /** The latest packet end read, before jumps are closed up; what this track's times moved by. */
     let rawEnd: Microseconds | undefined;
     let cutUs = 0;
+    /** The last packets' times: two frames at one time cannot both be shown (zero durations, all at 0). */
+    const recent: Microseconds[] = [];
     input.tracksReading++;
     let iterator: AsyncGenerator<DemuxedPacket, void, unknown> | undefined;
     const ended = this.openTrack();
@@ -203,6 +208,13 @@ export class FileSource extends SourceBase implements Source {
         input.packets++;
         const raw = Math.round(p.timestamp * 1e6) + shift;
         const duration = Math.round(p.duration * 1e6);
+        if (recent.includes(raw)) {
+          end();
+          controller.error(new InputError(path, `its ${t.info.kind} track ${t.track.number} has two packets at ${seconds(raw - shift)} s: its timestamps repeat (zero frame durations?)`));
+          return;
+        }
+        recent.push(raw);
+        if (recent.length > REPEAT_WINDOW) recent.shift();
         if (rawEnd !== undefined && Math.abs(raw - rawEnd) > this._maxGapUs) {
           cutUs += this._closeUp(input, rawEnd, raw, rawEnd - cutUs);
           rawEnd = raw + duration;

@@ -3,6 +3,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createController, createPipelineConfig } from '../../src/index.js';
 import { fixture, FLASH_SRC } from '../helpers/fixtures.js';
 import { frames, probe, streamOf } from '../helpers/ffprobe.js';
 import { tmpDir } from '../helpers/tmp.js';
@@ -63,6 +64,80 @@ function declareDuration(src: string, dst: string, seconds: number): void {
   };
   walk(0, b.length);
   writeFileSync(dst, b);
+}
+
+/** An MP4 whose first track (the video) has every sample delta 0: all its frames at one time. */
+function zeroDeltas(src: string, dst: string): void {
+  const b = Buffer.from(readFileSync(src));
+  let done = false;
+  const walk = (start: number, end: number): void => {
+    for (let p = start; p + 8 <= end && !done;) {
+      const size = b.readUInt32BE(p);
+      const type = b.toString('latin1', p + 4, p + 8);
+      if (size < 8) return;
+      if (['moov', 'trak', 'mdia', 'minf', 'stbl'].includes(type)) walk(p + 8, p + size);
+      if (type === 'stts') {
+        for (let i = 0; i < b.readUInt32BE(p + 12); i++) b.writeUInt32BE(0, p + 16 + i * 8 + 4);
+        done = true;
+      }
+      p += size;
+    }
+  };
+  walk(0, b.length);
+  writeFileSync(dst, b);
+}
+
+/** An IVF whose every frame header says pts 0. */
+function zeroIvfPts(src: string, dst: string): void {
+  const b = Buffer.from(readFileSync(src));
+  for (let p = b.readUInt16LE(6); p + 12 <= b.length; p += 12 + b.readUInt32LE(p)) b.writeBigUInt64LE(0n, p + 4);
+  writeFileSync(dst, b);
+}
+
+/**
+ * An Annex B H.264 stream whose SPS declares `mbs`x`mbs` macroblocks, everything else in it kept: the
+ * SPS is unescaped, its fields read up to the picture size (Baseline, POC type 0 or 2, as x264 writes
+ * it), the two sizes rewritten and the rest of its bits copied.
+ */
+function declareMacroblocks(src: string, dst: string, mbs: number): void {
+  const b = readFileSync(src);
+  const sps = b.indexOf(Buffer.from([0, 0, 0, 1, 0x67]));
+  const end = b.indexOf(Buffer.from([0, 0, 1]), sps + 5);
+  const rbsp: number[] = [];
+  for (let i = sps + 5; i < end; i++) {
+    if (i >= sps + 7 && b[i] === 3 && b[i - 1] === 0 && b[i - 2] === 0) continue;
+    rbsp.push(b[i]!);
+  }
+  const bits = rbsp.flatMap((x) => [7, 6, 5, 4, 3, 2, 1, 0].map((k) => (x >> k) & 1));
+  let at = 0;
+  const u = (n: number): number[] => bits.slice(at, (at += n));
+  const ue = (): number[] => {
+    let zeros = 0;
+    while (bits[at + zeros] === 0) zeros++;
+    return u(zeros * 2 + 1);
+  };
+  const value = (code: number[]): number => parseInt(code.join(''), 2) - 1;
+  const encode = (v: number): number[] => {
+    const code = (v + 1).toString(2).split('').map(Number);
+    return [...new Array<number>(code.length - 1).fill(0), ...code];
+  };
+  const head = [...u(24), ...ue(), ...ue()];
+  const poc = ue();
+  head.push(...poc);
+  if (value(poc) === 0) head.push(...ue());
+  else if (value(poc) !== 2) throw new Error('declareMacroblocks: POC type 1 not handled');
+  head.push(...ue(), ...u(1));
+  ue();
+  ue();
+  const out = [...head, ...encode(mbs - 1), ...encode(mbs - 1), ...bits.slice(at)];
+  while (out.length % 8 !== 0) out.push(0);
+  const bytes: number[] = [];
+  for (let i = 0; i < out.length; i += 8) {
+    const x = parseInt(out.slice(i, i + 8).join(''), 2);
+    if (bytes.length >= 2 && bytes.at(-1) === 0 && bytes.at(-2) === 0 && x <= 3) bytes.push(3);
+    bytes.push(x);
+  }
+  writeFileSync(dst, Buffer.concat([b.subarray(0, sps + 5), Buffer.from(bytes), b.subarray(end)]));
 }
 
 describe('hostile input files: bounded memory and time, the errors and warnings named', () => {
@@ -140,6 +215,48 @@ describe('hostile input files: bounded memory and time, the errors and warnings 
     expect(existsSync(out)).toBe(false);
     expect(r.rssMb).toBeLessThan(MAX_RSS_MB);
   }, 60_000);
+
+  it('an SPS declaring 16384x16384 is refused by limits.maxPixels, naming the file; past a raised limit the decoder\'s refusal names the file and track', async () => {
+    const small = await fixture('baseline.h264', ['-f', 'lavfi', '-i', FLASH_SRC(1), '-c:v', 'libx264', '-profile:v', 'baseline', '-f', 'h264']);
+    const input = join(dir, 'declares-16384.h264');
+    declareMacroblocks(small, input, 1024);
+    const out = join(dir, 'declares-16384.mp4');
+    const r = await exportCli([input, '--output', out, '--transcode']);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain(`INPUT_INVALID: input ${input}: its 16384x16384 video is larger than limits.maxPixels (35389440 pixels)`);
+    expect(existsSync(out)).toBe(false);
+    expect(r.rssMb).toBeLessThan(MAX_RSS_MB);
+    // A limit raised past it: FFmpeg's decoder refuses a picture that large; the error says whose it is.
+    const raised = await createController(createPipelineConfig({
+      live: false, source: { type: 'file', inputs: [{ path: input }] }, codecMode: 'transcode', limits: { maxPixels: 16384 * 16384 }, outputs: [{ path: out }],
+    })).start();
+    expect(raised.status).toBe('FAILED');
+    expect(raised.error!.message).toMatch(new RegExp(`^input ${input}, video track 1: open h264 decoder: `));
+    expect(existsSync(out)).toBe(false);
+  }, 60_000);
+
+  it('an MP4 whose video sample deltas are all 0 (every frame at one time) is refused naming the file and track, copied or transcoded', async () => {
+    const input = join(dir, 'zero-deltas.mp4');
+    zeroDeltas(oneSecond, input);
+    for (const extra of [[], ['--transcode']]) {
+      const r = await exportCli([input, '--output', join(dir, 'zero-deltas-out.mp4'), ...extra]);
+      expect(r.code).not.toBe(0);
+      expect(r.result!.error).toMatchObject({ code: 'INPUT_INVALID' });
+      expect(r.result!.error!.message).toMatch(new RegExp(`^input ${input}: its video track 1 has two packets at \\d\\.\\d\\d s: its timestamps repeat`));
+      expect(r.rssMb).toBeLessThan(MAX_RSS_MB);
+    }
+  });
+
+  it('an IVF whose every frame says pts 0 is refused naming the file and the frame (no division by a zero frame rate)', async () => {
+    const vp8 = await fixture('vp8-15fps.ivf', ['-f', 'lavfi', '-i', FLASH_SRC(1, '160x120', 15), '-c:v', 'libvpx', '-f', 'ivf']);
+    const input = join(dir, 'zero-pts.ivf');
+    zeroIvfPts(vp8, input);
+    const out = join(dir, 'zero-pts.webm');
+    const r = await exportCli([input, '--output', out]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain(`INPUT_INVALID: input ${input}: corrupt IVF: frame 1 has pts 0, not after frame 0's 0 (timestamps must rise)`);
+    expect(existsSync(out)).toBe(false);
+  });
 
   it('40 MB of access unit delimiters (Annex B) is indexed in flat memory and refused: no SPS', async () => {
     const input = join(dir, 'aud-flood.h264');
