@@ -28,6 +28,14 @@ export interface PublisherOptions {
   videoLoss?: number;
   /** Seconds between the encoder's own keyframes (default 2); PLIs are answered whatever it is. */
   keyframeIntervalS?: number;
+  /** From media time `atS` on, the audio RTP timestamps (and the sender reports with them) jump by `byS`. */
+  audioJump?: { atS: number; byS: number };
+  /**
+   * A hostile video "frame": for `seconds` from media time `atS`, no real frames but packets of one RTP
+   * timestamp and no marker bit, about `packetsPerSecond` of them (VP8 or H.264), as a broken or hostile
+   * publisher sends; real frames (a keyframe when asked) follow.
+   */
+  videoFlood?: { atS: number; seconds: number; packetsPerSecond: number };
 }
 
 /** What was sent, to compare with the recording. */
@@ -37,6 +45,8 @@ export interface PublisherReport {
   videoPacketsDropped: number;
   /** PLIs the publisher received (each answered with a keyframe). */
   plis: number;
+  /** Packets of the marker-less flood sent. */
+  floodPackets: number;
 }
 
 // werift's CommonJS build, as avpipe loads it (one mediabunny copy in the process).
@@ -86,7 +96,7 @@ export async function publish(opts: PublisherOptions): Promise<{ report: Publish
     seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
     return seed / 2 ** 32;
   };
-  const report: PublisherReport = { videoFrames: 0, audioPackets: 0, videoPacketsDropped: 0, plis: 0 };
+  const report: PublisherReport = { videoFrames: 0, audioPackets: 0, videoPacketsDropped: 0, plis: 0, floodPackets: 0 };
   const provider = await NodeAvProvider.load();
   const startWallMs = performance.timeOrigin + performance.now() + 50;
   const audioStartUs = Math.round((opts.audioStartS ?? 0) * 1e6);
@@ -124,10 +134,29 @@ export async function publish(opts: PublisherOptions): Promise<{ report: Publish
     });
     const pattern = new TestPattern(width, height, fps);
     const total = Math.round(opts.seconds * fps);
+    const flood = opts.videoFlood;
+    const flooding = (t: number): boolean => flood !== undefined && t >= flood.atS * 1e6 && t < (flood.atS + flood.seconds) * 1e6;
+    if (flood !== undefined) {
+      jobs.push((async () => {
+        const BURSTS_PER_SECOND = 100;
+        const payload = Buffer.alloc(Math.round(flood.packetsPerSecond / BURSTS_PER_SECOND) * 1100, 0x5a);
+        const rtpTs = Math.round(flood.atS * 90000);
+        for (let k = 0; k < flood.seconds * BURSTS_PER_SECOND; k++) {
+          await until(startWallMs + flood.atS * 1000 + (k * 1000) / BURSTS_PER_SECOND);
+          // Made by the track's own packetizer, so the sequence numbers run on from the real frames'.
+          for (const p of packetizer.packetize(payload, rtpTs) as RtpPacket[]) {
+            p.header.marker = false;
+            vTrack.writeRtp(p);
+            report.floodPackets++;
+          }
+        }
+      })());
+    }
     jobs.push((async () => {
       for (let i = 0; i < total; i++) {
         const t = frameTimestamp(i, fps);
         await until(startWallMs + t / 1000);
+        if (flooding(t)) continue;
         encoder.encode(pattern.frame(i, t, frameTimestamp(i + 1, fps) - t), { keyFrame: forceKey || i === 0 });
         forceKey = false;
       }
@@ -166,7 +195,8 @@ export async function publish(opts: PublisherOptions): Promise<{ report: Publish
         report.audioPackets++;
         const t = inputTimes.shift() ?? chunk.timestamp;
         firstUs.audio ??= t;
-        const rtpTs = Math.round((t * 48000) / 1e6);
+        const jump = opts.audioJump !== undefined && t >= opts.audioJump.atS * 1e6 ? opts.audioJump.byS * 1e6 : 0;
+        const rtpTs = Math.round(((t + jump) * 48000) / 1e6);
         for (const p of packetizer.packetize(Buffer.from(chunk.data), rtpTs)) aTrack.writeRtp(p as RtpPacket);
       },
       error: (e) => console.error('publisher audio encoder', e),

@@ -1,20 +1,18 @@
 import { execFile, spawn } from 'node:child_process';
-import { createServer, type AddressInfo } from 'node:net';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { chromium } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import { createController, createPipelineConfig, WhipServer, type PipelineResult, type WebRtcSourceStats, type WhipSession } from '../../src/index.js';
 import { beepOnsets, decodeErrors, flashTimes, frames, packetSpan, probe, streamOf } from '../helpers/ffprobe.js';
+import { serveCli } from '../helpers/serve-cli.js';
 import { serveDir } from '../helpers/static-server.js';
 import { tmpDir } from '../helpers/tmp.js';
 
 const exec = promisify(execFile);
 const dir = tmpDir();
 const LOOPBACK = ['127.0.0.1'];
-const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
 
 const WHIP_CLIENT = '/usr/bin/whip-client';
 const haveWhipClient = existsSync(WHIP_CLIENT) && existsSync('/usr/bin/gcc');
@@ -194,35 +192,6 @@ async function whipInput(path: string, seconds: number): Promise<void> {
 async function ffmpegPublish(input: string, url: string, args: string[]): Promise<{ video: number; audio: number; ms: number }> {
   const { stdout } = await exec(process.execPath, [join(import.meta.dirname, '../fixtures/ffmpeg-whip/publish.mjs'), input, url, ...args], { timeout: 60_000 });
   return JSON.parse(stdout.trim().split('\n').pop()!) as { video: number; audio: number; ms: number };
-}
-
-/** `avpipe serve --whip` (the built CLI, sessions on 2 worker threads) recording each session to `{name}.<ext>`. */
-async function serveCli(outDir: string, ext: string): Promise<{ base: string; results: () => (PipelineResult & { name: string; source: WebRtcSourceStats })[]; stop: () => Promise<number | null> }> {
-  const port = await new Promise<number>((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const p = (s.address() as AddressInfo).port;
-      s.close(() => resolve(p));
-    });
-  });
-  const cli = spawn(process.execPath, [CLI, 'serve', '--whip', '--listen', `127.0.0.1:${port}`, '--output-dir', outDir, '--output', `{name}.${ext}`, '--json', '--workers', '2'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stderr = '';
-  let stdout = '';
-  cli.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  cli.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  const exited = new Promise<number | null>((resolve) => cli.on('exit', (code) => resolve(code)));
-  for (let i = 0; i < 100 && !stderr.includes('WHIP endpoint at'); i++) await new Promise((r) => setTimeout(r, 100));
-  return {
-    base: `http://127.0.0.1:${port}`,
-    results: () => stdout.trim().split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as PipelineResult & { name: string; source: WebRtcSourceStats }),
-    stop: async () => {
-      // What a container runtime or systemd sends: every session finalized, exit 0.
-      cli.kill('SIGTERM');
-      const timer = setTimeout(() => cli.kill('SIGKILL'), 10_000);
-      const code = await exited;
-      clearTimeout(timer);
-      return code;
-    },
-  };
 }
 
 describe("a real WHIP client: FFmpeg's whip muxer (node-av) into avpipe serve, bursts absorbed by the live queues", () => {
