@@ -80,7 +80,7 @@ serve: a WHIP endpoint (POST http://HOST:PORT/whip/NAME); every publisher's sess
   --workers N              worker threads the sessions are spread over (default: one per core; 0: all
                            on the main thread, which --upload-dir needs)
 
-repair: a live recording that a killed recorder left, finished in place; prints what it kept
+repair: a live recording that a killed recorder left, finished (in place where it can); prints what it kept
   MP4 (written in fragments): made a regular MP4, keeping every complete fragment
   WebM (written in whole clusters): cut after its last complete block, given cues and its duration
   .m3u8 (lists complete segments only): closed with #EXT-X-ENDLIST, temporary files removed

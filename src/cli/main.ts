@@ -163,7 +163,7 @@ async function serve(argv: string[]): Promise<number> {
   return results.some((r) => r.status === 'FAILED') ? 1 : 0;
 }
 
-/** Runs `repair FILE`: a killed live recording (MP4, WebM, HLS playlist) finished in place. */
+/** Runs `repair FILE`: a killed live recording (MP4, WebM, HLS playlist) finished. */
 async function repair(argv: string[]): Promise<number> {
   const json = argv.includes('--json');
   const files = argv.filter((a) => a !== '--json');
@@ -181,7 +181,7 @@ async function repair(argv: string[]): Promise<number> {
       process.stdout.write(`${report.path}: ${report.fragments} fragments kept, ${tracks}${cut}\n`);
     } else if (report.container === 'webm') {
       const tracks = report.tracks.map((t) => `${t.kind} ${(t.durationUs / 1e6).toFixed(2)} s (${t.blocks} blocks)`).join(', ');
-      process.stdout.write(`${report.path}: ${report.clusters} clusters kept, ${tracks}; duration ${(report.durationUs / 1e6).toFixed(2)} s, ${report.cuesSkipped === null ? `${report.cuePoints} cue points` : `no cues: ${report.cuesSkipped}`}${cut}\n`);
+      process.stdout.write(`${report.path}: ${report.clusters} clusters kept, ${tracks}; duration ${(report.durationUs / 1e6).toFixed(2)} s, ${report.cuesSkipped === null ? `${report.cuePoints} cue points` : `no cues: ${report.cuesSkipped}`}${cut}${report.rewritten ? '; rewritten through a finished copy (no room in place)' : ''}\n`);
     } else {
       const missing = report.missing.length > 0 ? `; listed but missing: ${report.missing.join(', ')}` : '';
       process.stdout.write(`${report.path}: closed, ${report.segments} segments (${(report.durationUs / 1e6).toFixed(2)} s)${report.removed.length > 0 ? `, ${report.removed.length} temporary files removed` : ''}${missing}\n`);

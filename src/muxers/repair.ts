@@ -10,8 +10,9 @@ export type RepairReport =
   | ({ container: 'hls' } & PlaylistRepairReport);
 
 /**
- * Finishes a recording a killed recorder left, in place, told apart by its first bytes (not its
- * name): a fragmented MP4 made regular, a WebM given its cues and duration, an HLS playlist closed.
+ * Finishes a recording a killed recorder left, told apart by its first bytes (not its name): a
+ * fragmented MP4 made regular in place, a WebM given its cues and duration (in place, or through a
+ * finished copy when another muxer left no room for them), an HLS playlist closed.
  * Throws `INPUT_INVALID`, the file untouched, when there is nothing it can repair.
  */
 export async function repairRecording(path: string): Promise<RepairReport> {

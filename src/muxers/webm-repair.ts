@@ -1,6 +1,7 @@
-import { open, type FileHandle } from 'node:fs/promises';
+import { open, rename, rm, type FileHandle } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { concatBytes } from '../bytes.js';
-import { AvpipeError } from '../errors.js';
+import { AvpipeError, toAvpipeError } from '../errors.js';
 import { readAt, writeAll } from '../file-io.js';
 
 /**
@@ -10,6 +11,11 @@ import { readAt, writeAll } from '../file-io.js';
  * a minute), cut after its last complete block, and finished in place: the last cluster's size, cues
  * appended at the end, the segment size, the duration and the seek head written where mediabunny
  * reserved room for them. The media data is never moved.
+ *
+ * A WebM from another muxer that left no such room (a browser's MediaRecorder, ffmpeg writing to a
+ * pipe: no Duration in its Info, no seek head entry for cues) cannot be finished without moving its
+ * media: it is copied, finished, to a temporary file beside it (clusters streamed through the same
+ * window) that is then renamed over it, so a failure leaves the original as it was.
  */
 
 /** What repairing a WebM found and kept. */
@@ -27,6 +33,11 @@ export interface WebmRepairReport {
   cuesSkipped: string | null;
   /** Bytes of an incomplete end (a cut block, a half-written cluster) cut off. */
   truncatedBytes: number;
+  /**
+   * True when the file was copied, finished, over itself (it had no room for a duration or a seek
+   * head pointing at cues: another muxer's); false when it was finished in place (avpipe's own).
+   */
+  rewritten: boolean;
 }
 
 const ID = {
@@ -42,6 +53,9 @@ const ID = {
 const CLUSTER_CHILDREN = new Set<number>([ID.Timestamp, ID.SimpleBlock, ID.BlockGroup, ID.Void, ID.CRC32, 0xa7, 0xab, 0x5854, 0xaf]);
 /** Elements a segment may hold at its top level. */
 const TOP_LEVEL = new Set<number>([ID.SeekHead, ID.Info, ID.Tracks, ID.Cluster, ID.Cues, ID.Tags, ID.Attachments, ID.Chapters, ID.Void, ID.CRC32]);
+
+/** Top-level elements a copy does not take as they are: made anew (seek head, info, cues) or dropped. */
+const NOT_COPIED = new Set<number>([ID.SeekHead, ID.Info, ID.Cues, ID.Void, ID.CRC32]);
 
 /** An element's header: where it starts, its ID, where its size field and its data are. */
 interface Header {
@@ -68,6 +82,16 @@ class FileWindow {
       this._at = position;
     }
     return this._buf.subarray(position - this._at, Math.min(this._buf.byteLength, position - this._at + length));
+  }
+
+  /** Copies bytes `from`..`to` to `at` of `out`, a window at a time: a long recording costs no more memory. */
+  async copyTo(out: FileHandle, from: number, to: number, at: number): Promise<void> {
+    for (let p = from; p < to;) {
+      const b = await this.bytes(p, Math.min(FileWindow.WINDOW, to - p));
+      if (b.byteLength === 0) throw new Error('the file got shorter while it was copied');
+      await writeAll(out, b, at + p - from);
+      p += b.byteLength;
+    }
   }
 }
 
@@ -185,14 +209,16 @@ interface TrackState {
 }
 
 /**
- * Repairs, in place, a WebM (or Matroska) file a killed recorder left into a finalized one. Throws an
- * `INPUT_INVALID` error, leaving the file untouched, when it is not one or holds no complete cluster,
- * or is already finalized.
+ * Repairs a WebM (or Matroska) file a killed recorder left into a finalized one: in place when it has
+ * room for that, else through a finished copy renamed over it. Throws an `INPUT_INVALID` error, leaving
+ * the file untouched, when it is not one or holds no complete cluster, or is already finalized; a
+ * `SINK_FAILED` one, the file untouched, when the copy cannot be written.
  */
 export async function repairWebm(path: string): Promise<WebmRepairReport> {
   const fh = await open(path, 'r+');
   try {
-    const fileSize = (await fh.stat()).size;
+    const stats = await fh.stat();
+    const fileSize = stats.size;
     const win = new FileWindow(fh, fileSize);
     const ebml = await readHeader(win, 0);
     if (ebml?.id !== ID.EBML || ebml.size < 0) throw new AvpipeError('INPUT_INVALID', `${path} is not a WebM file (no EBML header)`);
@@ -207,6 +233,10 @@ export async function repairWebm(path: string): Promise<WebmRepairReport> {
     const tracks = new Map<number, TrackState>();
     const cues: { time: number; track: number; cluster: number }[] = [];
     const sizePatches: { at: number; bytes: Uint8Array }[] = [];
+    // What a copy keeps before the clusters: the Info's data (rebuilt with a duration), the rest as it is.
+    let info = new Uint8Array(0);
+    const heads: { id: number; start: number; end: number }[] = [];
+    let firstCluster = -1;
     let clusters = 0;
     let hasCues = false;
     let mediaEnd = -1;
@@ -221,6 +251,7 @@ export async function repairWebm(path: string): Promise<WebmRepairReport> {
         if (h.id === ID.Cues) hasCues = true;
         if (clusters > 0 && h.id !== ID.Void) break;
         positions.set(h.id, h.start - base);
+        if (clusters === 0 && !NOT_COPIED.has(h.id)) heads.push({ id: h.id, start: h.start, end: h.dataStart + h.size });
         if (h.id === ID.SeekHead || h.id === ID.Info || h.id === ID.Tracks) {
           const data = new Uint8Array(await win.bytes(h.dataStart, h.size));
           if (h.id === ID.SeekHead) {
@@ -231,6 +262,7 @@ export async function repairWebm(path: string): Promise<WebmRepairReport> {
               if (target !== undefined && pos !== undefined) seeks.push({ target: uint(target.data), at: h.dataStart + seek.at + (pos.data.byteOffset - seek.data.byteOffset), width: pos.data.byteLength });
             }
           } else if (h.id === ID.Info) {
+            info = data;
             for (const c of children(data)) {
               if (c.id === ID.TimestampScale) timescale = uint(c.data);
               if (c.id === ID.Duration) {
@@ -312,6 +344,7 @@ export async function repairWebm(path: string): Promise<WebmRepairReport> {
         if (bytes !== undefined) sizePatches.push({ at: h.sizeAt, bytes });
       }
       for (const [track, time] of firstKey) cues.push({ time, track, cluster: h.start - base });
+      if (clusters === 0) firstCluster = h.start;
       clusters++;
       mediaEnd = lastGood;
       positions.delete(ID.Cues);
@@ -333,6 +366,25 @@ export async function repairWebm(path: string): Promise<WebmRepairReport> {
       report.push({ number: t.number, kind: t.kind, blocks: t.blocks, durationUs: Math.round(((end - Math.max(0, t.first)) * timescale) / 1000) });
     }
 
+    // The cues, their cluster positions moved by `shift` bytes (where a copy puts the clusters).
+    const byTime = new Map<number, { track: number; cluster: number }[]>();
+    for (const c of cues) byTime.set(c.time, [...(byTime.get(c.time) ?? []), c]);
+    const cuesElement = (shift: number): Uint8Array => element(ID.Cues, [...byTime].sort((a, b) => a[0] - b[0]).map(([time, list]) => element(ID.CuePoint, [
+      uintElement(ID.CueTime, Math.max(0, time)),
+      ...list.map((c) => element(ID.CueTrackPositions, [uintElement(ID.CueTrack, c.track), uintElement(ID.CueClusterPosition, c.cluster + shift)])),
+    ])));
+    const done = (cuePoints: number, cuesSkipped: string | null, rewritten: boolean): WebmRepairReport => ({
+      path, clusters, tracks: report, durationUs: Math.round((endTicks * timescale) / 1000), cuePoints, cuesSkipped, truncatedBytes: fileSize - mediaEnd, rewritten,
+    });
+
+    // No duration to overwrite, or no seek head entry to point at the cues: only a copy has room for them.
+    if (duration === undefined || !seeks.some((s) => s.target === ID.Cues)) {
+      await rewrite(path, win, stats.mode & 0o7777, {
+        segment, info, heads, clusters: { start: firstCluster, end: mediaEnd }, sizePatches, durationTicks: endTicks, cues: cuesElement,
+      });
+      return done(byTime.size, null, true);
+    }
+
     // In place first (no room needed): the cut, the cluster sizes, the duration, a segment ending at the media.
     if (fileSize > mediaEnd) await fh.truncate(mediaEnd);
     for (const s of sizePatches) await writeAll(fh, s.bytes, s.at);
@@ -351,22 +403,14 @@ export async function repairWebm(path: string): Promise<WebmRepairReport> {
     await fh.sync();
 
     // Then the cues after the media, the segment grown over them and the seek head pointing at them.
-    const byTime = new Map<number, { track: number; cluster: number }[]>();
-    for (const c of cues) byTime.set(c.time, [...(byTime.get(c.time) ?? []), c]);
-    const cueBytes = element(ID.Cues, [...byTime].sort((a, b) => a[0] - b[0]).map(([time, list]) => element(ID.CuePoint, [
-      uintElement(ID.CueTime, Math.max(0, time)),
-      ...list.map((c) => element(ID.CueTrackPositions, [uintElement(ID.CueTrack, c.track), uintElement(ID.CueClusterPosition, c.cluster)])),
-    ])));
-    const done = (cuePoints: number, cuesSkipped: string | null): WebmRepairReport => ({
-      path, clusters, tracks: report, durationUs: Math.round((endTicks * timescale) / 1000), cuePoints, cuesSkipped, truncatedBytes: fileSize - mediaEnd,
-    });
+    const cueBytes = cuesElement(0);
     try {
       await writeAll(fh, cueBytes, mediaEnd);
       await fh.sync();
     } catch (err) {
       // A file without cues plays (it seeks less well): finished without them, and said so.
       await fh.truncate(mediaEnd).catch(() => undefined);
-      return done(0, `the cues could not be written (${(err as Error).message}); avpipe repair adds them once there is room`);
+      return done(0, `the cues could not be written (${(err as Error).message}); avpipe repair adds them once there is room`, false);
     }
     positions.set(ID.Cues, mediaEnd - base);
     await segmentSize(mediaEnd + cueBytes.byteLength);
@@ -376,8 +420,84 @@ export async function repairWebm(path: string): Promise<WebmRepairReport> {
       if (bytes !== undefined) await writeAll(fh, bytes, s.at);
     }
     await fh.sync();
-    return done(byTime.size, null);
+    return done(byTime.size, null, false);
   } finally {
     await fh.close();
+  }
+}
+
+/** What a finished copy is made of: the parts of the file its scan kept. */
+interface CopyPlan {
+  segment: Header;
+  /** The Info's data: copied with the duration added. */
+  info: Uint8Array;
+  /** The other top-level elements before the clusters (tracks, tags…), copied as they are. */
+  heads: { id: number; start: number; end: number }[];
+  /** The kept clusters (and any voids between them), copied as they are but for `sizePatches`. */
+  clusters: { start: number; end: number };
+  sizePatches: { at: number; bytes: Uint8Array }[];
+  /** The duration, in timestamp ticks. */
+  durationTicks: number;
+  /** The Cues element, its cluster positions moved by `shift` bytes. */
+  cues: (shift: number) => Uint8Array;
+}
+
+/**
+ * Writes the file finished to a temporary file beside it (EBML header, a segment of known size holding
+ * a seek head, the Info with its duration, the other headers, the clusters and cues), syncs it and
+ * renames it over the file: a reader sees the old file or the whole new one, never half of it. On
+ * failure the temporary file is removed and the file is as it was.
+ */
+async function rewrite(path: string, win: FileWindow, mode: number, plan: CopyPlan): Promise<void> {
+  const duration = new Uint8Array(8);
+  new DataView(duration.buffer).setFloat64(0, plan.durationTicks);
+  const info = element(ID.Info, [
+    // A CRC-32 of the old data would no longer hold.
+    ...children(plan.info).filter((c) => c.id !== ID.Duration && c.id !== ID.CRC32).map((c) => element(c.id, c.data)),
+    element(ID.Duration, duration),
+  ]);
+  // Positions of 8 bytes: the seek head's size does not depend on them, so what follows it can be placed first.
+  const seekHead = (targets: [number, number][]): Uint8Array => element(ID.SeekHead, targets.map(([id, position]) => element(ID.Seek, [
+    uintElement(ID.SeekID, id), element(ID.SeekPosition, uintBytes(position, 8)!),
+  ])));
+  // Positions relative to the segment's data, as the seek head and the cues give them.
+  let at = seekHead([ID.Info, ...plan.heads.map((h) => h.id), ID.Cues].map((id) => [id, 0])).byteLength;
+  const targets: [number, number][] = [[ID.Info, at]];
+  at += info.byteLength;
+  for (const h of plan.heads) {
+    targets.push([h.id, at]);
+    at += h.end - h.start;
+  }
+  const cues = plan.cues(at - (plan.clusters.start - plan.segment.dataStart));
+  at += plan.clusters.end - plan.clusters.start;
+  targets.push([ID.Cues, at]);
+  const segmentSize = at + cues.byteLength;
+
+  const tmp = join(dirname(path), `.${basename(path)}.repair-${process.pid}.tmp`);
+  try {
+    const out = await open(tmp, 'w');
+    try {
+      await out.chmod(mode);
+      // The EBML header and the segment's ID as they are; from its size on, written in order.
+      await win.copyTo(out, 0, plan.segment.sizeAt, 0);
+      let pos = plan.segment.sizeAt;
+      const head = concatBytes([vint(segmentSize, 8)!, seekHead(targets), info]);
+      await writeAll(out, head, pos);
+      pos += head.byteLength;
+      for (const h of plan.heads) {
+        await win.copyTo(out, h.start, h.end, pos);
+        pos += h.end - h.start;
+      }
+      await win.copyTo(out, plan.clusters.start, plan.clusters.end, pos);
+      for (const s of plan.sizePatches) await writeAll(out, s.bytes, s.at - plan.clusters.start + pos);
+      await writeAll(out, cues, pos + plan.clusters.end - plan.clusters.start);
+      await out.sync();
+    } finally {
+      await out.close();
+    }
+    await rename(tmp, path);
+  } catch (err) {
+    await rm(tmp, { force: true });
+    throw toAvpipeError('SINK_FAILED', `${path}: its finished copy could not be written, the file is left as it was`, err);
   }
 }

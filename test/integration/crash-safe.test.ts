@@ -1,10 +1,12 @@
 import { execFile, execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, createWriteStream, mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
-import { FFPROBE, decodeErrors, flashTimes, packetSpan, probe } from '../helpers/ffprobe.js';
+import { FFPROBE, decodeErrors, flashTimes, frames, packetSpan, probe, streamOf } from '../helpers/ffprobe.js';
+import { BEEP_SRC, FFMPEG, FLASH_SRC } from '../helpers/fixtures.js';
 import { tmpDir } from '../helpers/tmp.js';
 
 const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
@@ -173,14 +175,17 @@ function smallDisk(size: string, name = `disk-${size}`): string | undefined {
 const disk = smallDisk('512k');
 if (disk === undefined) process.stderr.write('ENOSPC test skipped: cannot mount a tmpfs (needs root)\n');
 
+// At the file's level, not a describe's: a run filtered to other tests (-t) unmounts it too.
+afterAll(() => {
+  if (disk === undefined) return;
+  try {
+    execFileSync('umount', [disk]);
+  } catch {
+    // already gone
+  }
+});
+
 describe.skipIf(disk === undefined)('a full disk (ENOSPC on a 512 KiB tmpfs) keeps what was safe', () => {
-  afterAll(() => {
-    try {
-      execFileSync('umount', [disk!]);
-    } catch {
-      // already gone
-    }
-  });
 
   it('a live MP4: the run FAILS naming the path and ENOSPC, and the file keeps every complete fragment, finalized', async () => {
     const path = join(disk!, 'full.mp4');
@@ -275,8 +280,10 @@ describe('crash-safe live WebM: whole clusters on disk, repaired after SIGKILL',
     expect(before.end).toBeGreaterThanOrEqual(elapsed - 3);
     const r = await repair(path);
     expect(r.code, r.stderr).toBe(0);
-    const report = JSON.parse(r.stdout) as { container: string; clusters: number; durationUs: number; cuePoints: number; tracks: { kind: string; blocks: number; durationUs: number }[] };
+    const report = JSON.parse(r.stdout) as { container: string; clusters: number; durationUs: number; cuePoints: number; rewritten: boolean; tracks: { kind: string; blocks: number; durationUs: number }[] };
     expect(report.container).toBe('webm');
+    // avpipe's own file has room for its duration and seek head: finished in place, not copied.
+    expect(report.rewritten).toBe(false);
     expect(report.clusters).toBe(webmLayout(path).children.filter((c) => c.id === CLUSTER).length);
     expect(report.cuePoints).toBeGreaterThanOrEqual(report.clusters);
     const duration = await expectFinalizedWebm(path);
@@ -313,6 +320,89 @@ describe('crash-safe live WebM: whole clusters on disk, repaired after SIGKILL',
     const span = await packetSpan(path, 'video');
     expect(Math.abs(span.end - duration)).toBeLessThan(0.05);
     expect(await decodeErrors(path)).toBe('');
+  }, 30_000);
+});
+
+/**
+ * Writes a WebM (VP8 + Opus) as ffmpeg writes one to a pipe: it cannot go back, so the segment has no
+ * size, the Info no duration and there are no cues, nor room left for them. `extra` are muxer options.
+ */
+async function pipedWebm(path: string, seconds: number, extra: string[] = []): Promise<void> {
+  const child = spawn(FFMPEG, ['-v', 'error', '-f', 'lavfi', '-i', FLASH_SRC(seconds), '-f', 'lavfi', '-i', BEEP_SRC(seconds),
+    '-c:v', 'libvpx', '-b:v', '500k', '-c:a', 'libopus', ...extra, '-f', 'webm', 'pipe:1'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  await pipeline(child.stdout, createWriteStream(path));
+  expect(await exited).toBe(0);
+}
+
+/** Makes every cluster's size unknown (8 bytes of ones), as a browser's MediaRecorder writes them. */
+function unknownClusterSizes(path: string): void {
+  const clusters = webmLayout(path).children.filter((c) => c.id === CLUSTER && c.data - c.at === 12);
+  expect(clusters.length).toBeGreaterThan(1);
+  const b = readFileSync(path);
+  for (const c of clusters) b.fill(0xff, c.at + 5, c.data)[c.at + 4] = 0x01;
+  writeFileSync(path, b);
+}
+
+describe('a WebM another muxer left unfinished (no room for a duration or cues): `avpipe repair` writes it finished through a copy', () => {
+  it.each<[string, string[], boolean]>([
+    ['ffmpeg to a pipe (a seek head with no entry for cues)', [], false],
+    ['ffmpeg -live 1 to a pipe (no seek head at all)', ['-live', '1'], false],
+    ['clusters of unknown size too, as a browser writes them', [], true],
+  ])('%s, cut mid-cluster: a duration, cues at the clusters\' new places, every frame kept', async (_what, extra, unknownClusters) => {
+    const outDir = mkdtempSync(join(dir, 'piped-'));
+    const path = join(outDir, 'piped.webm');
+    await pipedWebm(path, 4, extra);
+    if (unknownClusters) unknownClusterSizes(path);
+    // Cut as a kill would leave it: a cluster and a block half-written.
+    truncateSync(path, Math.floor(statSync(path).size * 0.8));
+    const left = webmLayout(path);
+    expect(left.segmentSize).toBe(-1);
+    expect(left.children.some((c) => c.id === CUES)).toBe(false);
+    const before = await probe(path);
+    expect(before.format.duration).toBeUndefined();
+    expect(frames(streamOf(before, 'video'))).toBeGreaterThan(60);
+
+    const r = await repair(path);
+    expect(r.code, r.stderr).toBe(0);
+    const report = JSON.parse(r.stdout) as { container: string; clusters: number; durationUs: number; cuesSkipped: string | null; truncatedBytes: number; rewritten: boolean };
+    expect(report).toMatchObject({ container: 'webm', rewritten: true, cuesSkipped: null });
+    expect(report.truncatedBytes).toBeGreaterThan(0);
+    // The copy took the file's name: no temporary file is left beside it.
+    expect(readdirSync(outDir)).toEqual(['piped.webm']);
+    // A segment of the file's size ending with cues that point at its clusters where they now are, and a duration.
+    const duration = await expectFinalizedWebm(path);
+    expect(report.clusters).toBe(webmLayout(path).children.filter((c) => c.id === CLUSTER).length);
+    expect(Math.abs(duration - report.durationUs / 1e6)).toBeLessThan(0.002);
+    const kept = Math.max((await packetSpan(path, 'video')).end, (await packetSpan(path, 'audio')).end);
+    expect(Math.abs(duration - kept)).toBeLessThan(0.1);
+    // Every frame the cut file held is still there, and decodes.
+    const after = await probe(path);
+    for (const kind of ['video', 'audio'] as const) expect(frames(streamOf(after, kind))).toBe(frames(streamOf(before, kind)));
+    expect(await decodeErrors(path)).toBe('');
+    const again = await repair(path);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain(`${path} is already a finalized WebM`);
+  }, 30_000);
+
+  it.skipIf(disk === undefined)('on a disk with no room for the copy: exit 1 naming the file, the file untouched, no temporary file left', async () => {
+    const made = join(dir, 'piped-full.webm');
+    await pipedWebm(made, 4);
+    // More than half the disk: the copy cannot fit beside it.
+    expect(statSync(made).size).toBeGreaterThan(256 * 1024);
+    const mnt = smallDisk('512k', 'disk-piped')!;
+    try {
+      const path = join(mnt, 'piped.webm');
+      copyFileSync(made, path);
+      const r = await repair(path);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain(`${path}: its finished copy could not be written, the file is left as it was`);
+      expect(r.stderr).toContain('ENOSPC');
+      expect(readFileSync(path)).toEqual(readFileSync(made));
+      expect(readdirSync(mnt)).toEqual(['piped.webm']);
+    } finally {
+      execFileSync('umount', [mnt]);
+    }
   }, 30_000);
 });
 
