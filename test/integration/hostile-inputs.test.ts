@@ -258,6 +258,16 @@ describe('hostile input files: bounded memory and time, the errors and warnings 
     expect(existsSync(out)).toBe(false);
   });
 
+  it('a WebM cut where mediabunny\'s Matroska resync finds no element (865 bytes of this one) fails as INPUT_INVALID in bounded time, not a spinning core', async () => {
+    const whole = await fixture('fuzz-vp8-opus.webm', ['-f', 'lavfi', '-i', 'testsrc2=s=160x120:r=15:d=1', '-f', 'lavfi', '-i', 'sine=d=1', '-c:v', 'libvpx', '-g', '5', '-c:a', 'libopus', '-shortest']);
+    const input = join(dir, 'cut-865.webm');
+    writeFileSync(input, readFileSync(whole).subarray(0, 865));
+    const r = await exportCli([input, '--output', join(dir, 'cut-865-out.webm')]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain(`INPUT_INVALID: input ${input}: corrupt or truncated: the demuxer kept reading bytes`);
+    expect(r.ms).toBeLessThan(10_000);
+  });
+
   it('40 MB of access unit delimiters (Annex B) is indexed in flat memory and refused: no SPS', async () => {
     const input = join(dir, 'aud-flood.h264');
     writeFileSync(input, Buffer.alloc(40 * 1024 * 1024 - (40 * 1024 * 1024) % 6).fill(Buffer.from([0, 0, 0, 1, 9, 0xf0])));
