@@ -222,8 +222,6 @@ export class PipelineConfig {
   readonly queues: Readonly<ResolvedQueues>;
   readonly storage: UploadOptions | undefined;
   readonly codecProvider: CodecProviderChoice;
-  /** Filled by the source before the graph is built. */
-  tracks: TrackInfo[] = [];
 
   /** Use {@link createPipelineConfig}: it validates first. */
   constructor(init: PipelineConfigInit) {
@@ -254,46 +252,12 @@ export class PipelineConfig {
     this.codecProvider = init.codecProvider ?? 'auto';
   }
 
-  /** The encoding, after {@link adoptSourceFormat} when a source declared its tracks. */
+  /**
+   * The encoding asked for. The fields left open follow the source (an export keeps its input's size
+   * and rate): the run's plan holds the encoding that is used ({@link adoptedEncoding}).
+   */
   get encoding(): Readonly<EncodingOptions> {
     return this._encoding;
-  }
-
-  /**
-   * Fills the encoding fields the caller left open from the tracks a source declared: an export keeps
-   * the input's size, rate, layout and (when the container allows it) codec unless told otherwise.
-   */
-  adoptSourceFormat(tracks: readonly TrackInfo[]): void {
-    const open = (k: keyof EncodingOptions): boolean => !this.encodingGiven.has(k);
-    const e = { ...this._encoding };
-    const video = tracks.find((t) => t.kind === 'video');
-    const audio = tracks.find((t) => t.kind === 'audio');
-    const allowed = allowedCodecs(this.outputs);
-    if (video === undefined || allowed?.video.length === 0) {
-      if (open('videoCodec')) e.videoCodec = null;
-    } else if (video.kind === 'video') {
-      if (open('width')) e.width = video.width & ~1;
-      if (open('height')) e.height = video.height & ~1;
-      if (open('fps')) e.fps = Math.max(1, Math.round(video.fps));
-      const input = video.encoded === undefined ? undefined : VIDEO_CODEC_OF[video.encoded.codec];
-      if (open('videoCodec') && allowed !== undefined) {
-        e.videoCodec = input !== undefined && allowed.video.includes(input) ? input : allowed.video[0] ?? null;
-      }
-    }
-    if (audio === undefined) {
-      if (open('audioCodec')) e.audioCodec = null;
-    } else if (audio.kind === 'audio') {
-      const input = audio.encoded === undefined ? undefined : AUDIO_CODEC_OF[audio.encoded.codec];
-      if (open('audioCodec') && allowed !== undefined) {
-        e.audioCodec = input !== undefined && allowed.audio.includes(input) ? input : allowed.audio[0] ?? null;
-      }
-      // egress's websocket format is 48 kHz stereo whatever the input.
-      const ws = this.outputs.some((o) => rawMediaOf(o) === 'audio');
-      if (open('channels') && !ws) e.channels = Math.min(2, audio.channels);
-      // Opus only takes a few rates: an input at 44.1 kHz becomes 48 kHz.
-      if (open('sampleRate') && !ws) e.sampleRate = e.audioCodec === 'opus' && ![8000, 12000, 16000, 24000, 48000].includes(audio.sampleRate) ? 48000 : audio.sampleRate;
-    }
-    this._encoding = e;
   }
 
   /** A non-live (replay, export) pipeline: the negation of `live`, never stored. */

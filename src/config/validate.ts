@@ -48,26 +48,8 @@ export function validateConfig(init: PipelineConfigInit): ConfigProblem[] {
     }
   }
 
-  for (const dim of ['width', 'height'] as const) {
-    const v = e[dim];
-    if (!Number.isInteger(v)) bad(`encoding.${dim}`, `must be an integer, got ${v}`);
-    else if (v < 16) bad(`encoding.${dim}`, `must be at least 16, got ${v}`);
-    else if (v % 2 !== 0) bad(`encoding.${dim}`, `must be even (4:2:0 chroma), got ${v}`);
-    else if (v > 8192) bad(`encoding.${dim}`, `must be at most 8192, got ${v}`);
-  }
-  if (!Number.isInteger(e.fps) || e.fps < 1 || e.fps > 240) bad('encoding.fps', `must be an integer from 1 to 240, got ${e.fps}`);
-  if (e.videoCodec !== null && !VIDEO_CODECS.includes(e.videoCodec)) bad('encoding.videoCodec', `must be one of ${VIDEO_CODECS.join(', ')} or null, got "${String(e.videoCodec)}"`);
-  if (e.audioCodec !== null && !AUDIO_CODECS.includes(e.audioCodec)) bad('encoding.audioCodec', `must be one of ${AUDIO_CODECS.join(', ')} or null, got "${String(e.audioCodec)}"`);
+  problems.push(...encodingProblems(e));
   if (e.videoCodec === null && e.audioCodec === null && !noFit) bad('encoding', 'a pipeline needs at least one of videoCodec and audioCodec');
-  if (!H264_PROFILES.includes(e.h264Profile)) bad('encoding.h264Profile', `must be one of ${H264_PROFILES.join(', ')}, got "${String(e.h264Profile)}"`);
-  if (!SPEED_PRESETS.includes(e.speedPreset)) bad('encoding.speedPreset', `must be one of ${SPEED_PRESETS.join(', ')}, got "${String(e.speedPreset)}"`);
-  for (const f of ['videoBitrateKbps', 'audioBitrateKbps', 'keyframeInterval'] as const) {
-    if (!(typeof e[f] === 'number' && Number.isFinite(e[f]) && e[f] > 0)) bad(`encoding.${f}`, `must be a positive number, got ${e[f]}`);
-  }
-  if (!(e.channels === 1 || e.channels === 2)) bad('encoding.channels', `must be 1 or 2, got ${e.channels}`);
-  const rates = e.audioCodec === 'aac' ? AAC_RATES : OPUS_RATES;
-  if (e.audioCodec !== null && !rates.includes(e.sampleRate)) bad('encoding.sampleRate', `${e.audioCodec} takes ${rates.join(', ')} Hz, got ${e.sampleRate}`);
-
   if (!Array.isArray(init.outputs) || init.outputs.length === 0) bad('outputs', 'at least one output is required');
   const counts = { file: 0, segments: 0, images: 0, stream: 0 };
   (init.outputs ?? []).forEach((out, i) => checkOutput(out, `outputs[${i}]`, live, e, bad, counts));
@@ -225,4 +207,34 @@ function checkCodecs(
   if (e.audioCodec !== null && !allowed.audio.includes(e.audioCodec)) {
     bad('encoding.audioCodec', `${e.audioCodec} is not allowed in ${name} (allowed: ${allowed.audio.join(', ')})`);
   }
+}
+
+/**
+ * Problems of a resolved encoding, each naming its field: the config's, and again the one a run takes
+ * from its source (an input's size or rate may be one no encoder takes).
+ */
+export function encodingProblems(e: EncodingOptions): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  const bad = (field: string, message: string): void => {
+    problems.push({ field, message });
+  };
+  for (const dim of ['width', 'height'] as const) {
+    const v = e[dim];
+    if (!Number.isInteger(v)) bad(`encoding.${dim}`, `must be an integer, got ${v}`);
+    else if (v < 16) bad(`encoding.${dim}`, `must be at least 16, got ${v}`);
+    else if (v % 2 !== 0) bad(`encoding.${dim}`, `must be even (4:2:0 chroma), got ${v}`);
+    else if (v > 8192) bad(`encoding.${dim}`, `must be at most 8192, got ${v}`);
+  }
+  if (!Number.isInteger(e.fps) || e.fps < 1 || e.fps > 240) bad('encoding.fps', `must be an integer from 1 to 240, got ${e.fps}`);
+  if (e.videoCodec !== null && !VIDEO_CODECS.includes(e.videoCodec)) bad('encoding.videoCodec', `must be one of ${VIDEO_CODECS.join(', ')} or null, got "${String(e.videoCodec)}"`);
+  if (e.audioCodec !== null && !AUDIO_CODECS.includes(e.audioCodec)) bad('encoding.audioCodec', `must be one of ${AUDIO_CODECS.join(', ')} or null, got "${String(e.audioCodec)}"`);
+  if (!H264_PROFILES.includes(e.h264Profile)) bad('encoding.h264Profile', `must be one of ${H264_PROFILES.join(', ')}, got "${String(e.h264Profile)}"`);
+  if (!SPEED_PRESETS.includes(e.speedPreset)) bad('encoding.speedPreset', `must be one of ${SPEED_PRESETS.join(', ')}, got "${String(e.speedPreset)}"`);
+  for (const f of ['videoBitrateKbps', 'audioBitrateKbps', 'keyframeInterval'] as const) {
+    if (!(typeof e[f] === 'number' && Number.isFinite(e[f]) && e[f] > 0)) bad(`encoding.${f}`, `must be a positive number, got ${e[f]}`);
+  }
+  if (!(e.channels === 1 || e.channels === 2)) bad('encoding.channels', `must be 1 or 2, got ${e.channels}`);
+  const rates = e.audioCodec === 'aac' ? AAC_RATES : OPUS_RATES;
+  if (e.audioCodec !== null && !rates.includes(e.sampleRate)) bad('encoding.sampleRate', `${e.audioCodec} takes ${rates.join(', ')} Hz, got ${e.sampleRate}`);
+  return problems;
 }

@@ -111,7 +111,7 @@ export class Controller extends EventEmitter<ControllerEvents> {
     if (!this.config.live) throw new AvpipeError('CONFIG_INVALID', 'stream outputs cannot be added to a non-live pipeline: they cannot ingest faster than realtime');
     if (this._status !== 'ACTIVE' || this._graph === undefined) throw new AvpipeError('INVALID_STATE', `outputs can be added while ACTIVE, not ${this._status}`);
     // The same rules as a config's stream outputs; the codecs are checked by the graph against what it encodes.
-    const problem = streamUrlProblem(init.url, this.config.live, this.config.encoding);
+    const problem = streamUrlProblem(init.url, this.config.live, this._graph.plan.encoding);
     if (problem !== undefined) throw new ConfigError([{ field: 'url', message: problem }]);
     await this._graph.addOutput(resolveOutput(init));
   }
@@ -149,9 +149,8 @@ export class Controller extends EventEmitter<ControllerEvents> {
     let graph: Graph | undefined;
     try {
       const tracks = await this.source.prepare(this.config);
-      this.config.adoptSourceFormat(tracks);
       graph = await Graph.build({
-        config: this.config, source: this.source,
+        config: this.config, source: this.source, tracks,
         ...(this._uploader === undefined ? {} : { onFile: this._uploader.add.bind(this._uploader) }),
         provider: async () => (this._provider ??= this._options.codecProvider ?? (await loadCodecProvider(this.config.codecProvider))),
         onLimit: (kind) => {

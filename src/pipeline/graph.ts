@@ -6,10 +6,9 @@ import { DecoderNode, type DecoderStats } from '../codecs/decoder-node.js';
 import { EncoderNode, type EncoderStats } from '../codecs/encoder-node.js';
 import type { EncodedAudioOutput, EncodedChunk, EncodedOutput, EncodedVideoOutput } from '../codecs/encoded-chunk.js';
 import type { VideoFrame } from '../codecs/video-frame.js';
-import type { AudioCodecName, VideoCodecName } from '../config/codecs.js';
 import { redactUrl } from '../config/redact.js';
-import { allowedCodecs, codecsFor, outputLabel, outputName, rawMediaOf, takesMedia, type OutputSpec } from '../config/outputs.js';
-import { AUDIO_CODEC_OF, VIDEO_CODEC_OF, type PipelineConfig, type TrackInfo } from '../config/pipeline-config.js';
+import { codecsFor, outputLabel, outputName, type OutputSpec } from '../config/outputs.js';
+import type { PipelineConfig, TrackInfo } from '../config/pipeline-config.js';
 import { AudioMixer } from '../convert/audio-mixer.js';
 import type { AudioResampler } from '../convert/audio-resampler.js';
 import { TsFrameScaler } from '../convert/frame-scaler.js';
@@ -25,11 +24,10 @@ import type { Source, SourceMedia } from '../sources/source.js';
 import type { Microseconds } from '../time.js';
 import { Interleaver } from './interleaver.js';
 import { buildOutput, type FileDone, type OutputResult, type OutputContext } from './outputs.js';
+import { planOutput, planPipeline, type AudioBranchPlan, type BranchPlan, type OutputPlan, type PipelinePlan, type TrackMode, type VideoBranchPlan } from './plan.js';
 import { SessionExtent } from './session-extent.js';
 import { Tee, type TeeItemOps, type TeePortStats } from './tee.js';
 
-/** How far the faster track may run ahead in the muxer of a non-live run. */
-const NON_LIVE_INTERLEAVE_US = 1_000_000;
 /**
  * A track that ended early is extended as far as the session's reach while the others run, and this
  * much further each time the interleaver waits for it (its encoder's lookahead holds the last frames).
@@ -49,6 +47,8 @@ export type LimitKind = 'duration' | 'size';
 export interface GraphInit {
   config: PipelineConfig;
   source: Source;
+  /** The tracks the source declared (its `prepare()`). */
+  tracks: readonly TrackInfo[];
   /** Gives the codec provider; called only when a track is decoded or encoded (a pure copy loads none). */
   provider: () => Promise<CodecProvider>;
   /**
@@ -60,14 +60,12 @@ export interface GraphInit {
   onFile?: FileDone;
 }
 
-/** How one track goes through the graph. */
-export type TrackMode = 'copy' | 'transcode';
-
 /** One output track's branch (fed by one source track, or several mixed): its nodes, for running and counters. */
 interface Branch {
-  tracks: TrackInfo[];
+  tracks: readonly TrackInfo[];
   kind: 'video' | 'audio';
   mode: TrackMode;
+  reasons: readonly string[];
   /**
    * Source streams -> what the branch gives: encoded chunks for a copy, raw frames or audio for a
    * transcode (the graph adds the queue and encoder, or a raw tee). `open` gives a source track's stream.
@@ -81,18 +79,13 @@ interface Branch {
   close: () => void;
 }
 
-/** The codecs the muxers get, and whether the video is a copy (which keeps its own timestamps). */
-interface MuxerTracks {
-  video?: VideoCodecName;
-  videoCopied?: boolean;
-  audio?: AudioCodecName;
-}
-
 /** One track's entry in a result. */
 export interface TrackResult {
   id: string;
   kind: 'video' | 'audio';
   mode: TrackMode;
+  /** Why it was re-encoded; empty for a copy. */
+  reasons: readonly string[];
 }
 
 /** Encoded chunks are GC-owned and read-only: shared as they are. */
@@ -132,6 +125,8 @@ interface AttachedOutput {
 export class Graph {
   private readonly _branches: Branch[];
   private readonly _init: GraphInit;
+  /** What the run is: the graph wires it. */
+  readonly plan: PipelinePlan;
   private readonly _outputs: AttachedOutput[] = [];
   private readonly _interleaver: Interleaver;
   private readonly _tees: { encoded: Tee<EncodedOutput>; video: Tee<VideoFrame | AudioData>; audio: Tee<VideoFrame | AudioData> };
@@ -148,9 +143,10 @@ export class Graph {
   /** How far the source's media really reaches: tracks that end early are held or silent that far. */
   private readonly _extent: SessionExtent;
 
-  private constructor(init: GraphInit, branches: Branch[], muxerTracks: MuxerTracks, extent: SessionExtent) {
+  private constructor(init: GraphInit, plan: PipelinePlan, branches: Branch[], extent: SessionExtent) {
     const { config } = init;
     this._init = init;
+    this.plan = plan;
     this._extent = extent;
     this._branches = branches;
     const signal = this._abort.signal;
@@ -161,9 +157,9 @@ export class Graph {
       video: new Tee<VideoFrame | AudioData>('video', RAW_OPS, signal, fail),
       audio: new Tee<VideoFrame | AudioData>('audio', RAW_OPS, signal, fail),
     };
-    this._interleaver = new Interleaver(branches.filter((b) => b.mode === 'copy' || b.encoder !== undefined).map((b) => b.kind), config.live ? Infinity : NON_LIVE_INTERLEAVE_US, (kind, waiting) => extent.waitedFor(kind, waiting));
+    this._interleaver = new Interleaver(branches.filter((b) => b.mode === 'copy' || b.encoder !== undefined).map((b) => b.kind), plan.policy.interleaveUs, (kind, waiting) => extent.waitedFor(kind, waiting));
     this._ctx = {
-      config, muxerTracks,
+      config, encoding: plan.encoding, fileWrites: plan.policy.fileWrites, muxerTracks: plan.muxerTracks,
       onSize: (size) => {
         const max = config.limits.maxSizeBytes;
         if (max !== undefined && size >= max) this._limit('size');
@@ -173,38 +169,20 @@ export class Graph {
     };
   }
 
-  /** Builds the graph for the tracks the source declared (after `source.prepare()`). */
+  /** Builds the graph for the tracks the source declared (after `source.prepare()`): plans, then wires the plan. */
   static async build(init: GraphInit): Promise<Graph> {
-    const { config, source } = init;
-    const enc = config.encoding;
-    const encodedOut = config.outputs.some((o) => codecsFor(o) !== undefined);
-    const video = enc.videoCodec === null ? undefined : config.tracks.find((t) => t.kind === 'video');
-    const audios = enc.audioCodec === null ? [] : config.tracks.filter((t): t is Extract<TrackInfo, { kind: 'audio' }> => t.kind === 'audio');
-    if (video === undefined && audios.length === 0) throw new AvpipeError('SOURCE_FAILED', `source ${source.name} declared no track the encoding asks for`);
-    const rawVideo = config.outputs.some((o) => rawMediaOf(o) === 'video');
-    const rawAudio = config.outputs.some((o) => rawMediaOf(o) === 'audio');
-    const branches: Branch[] = [];
-    const muxerTracks: MuxerTracks = {};
-    const wantsVideo = config.outputs.some((o) => takesMedia(o, 'video'));
-    const wantsAudio = config.outputs.some((o) => takesMedia(o, 'audio'));
+    const { config, source, tracks } = init;
+    const plan = planPipeline(config, tracks, source.durationUs);
+    const e = plan.encoding;
+    if (!tracks.some((t) => (t.kind === 'video' ? e.videoCodec : e.audioCodec) !== null)) throw new AvpipeError('SOURCE_FAILED', `source ${source.name} declared no track the encoding asks for`);
     const extent = new SessionExtent();
-    if (video?.kind === 'video' && enc.videoCodec !== null && wantsVideo) {
-      const mode = trackMode(config, video, source.durationUs, rawVideo ? 'thumbnails need decoded frames' : undefined);
-      if (encodedOut) {
-        muxerTracks.video = mode === 'copy' ? VIDEO_CODEC_OF[video.encoded!.codec]! : enc.videoCodec;
-        muxerTracks.videoCopied = mode === 'copy';
-      }
-      branches.push(mode === 'copy' ? copyBranch(config, video, 'video') : await videoBranch(init, video, encodedOut, extent));
+    const branches: Branch[] = [];
+    for (const b of plan.branches) {
+      if (b.mode === 'copy') branches.push(copyBranch(config, b.tracks[0]!, b));
+      else branches.push(b.kind === 'video' ? await videoBranch(init, plan, b, extent) : await audioBranch(init, plan, b, extent));
     }
-    if (audios.length > 0 && enc.audioCodec !== null && wantsAudio) {
-      const single = audios.length === 1 && (audios[0]!.route ?? 'both') === 'both' ? audios[0] : undefined;
-      if (single === undefined && config.codecMode === 'copy') throw new AvpipeError('CONFIG_INVALID', `${audios.length} audio tracks${audios.some((a) => a.route !== undefined) ? ' with routes' : ''} must be mixed, which cannot be done by copying`);
-      const mode = single === undefined ? 'transcode' : trackMode(config, single, source.durationUs, rawAudio ? 'a websocket output needs decoded audio' : undefined);
-      if (encodedOut) muxerTracks.audio = mode === 'copy' ? AUDIO_CODEC_OF[single!.encoded!.codec]! : enc.audioCodec;
-      branches.push(mode === 'copy' ? copyBranch(config, single!, 'audio') : await audioBranch(init, audios, encodedOut, extent));
-    }
-    const graph = new Graph(init, branches, muxerTracks, extent);
-    for (const spec of config.outputs) await graph._attach(spec, false);
+    const graph = new Graph(init, plan, branches, extent);
+    for (const o of plan.outputs) await graph._attach(o, false);
     return graph;
   }
 
@@ -250,7 +228,7 @@ export class Graph {
       const raw = out as ReadableStream<VideoFrame | AudioData>;
       const tee = this._tees[b.kind];
       // A live run always goes through the raw tee, so a websocket output can join while it runs.
-      if (tee.portNames.length === 0 && !config.live) {
+      if (tee.portNames.length === 0 && !this.plan.policy.lateOutputs) {
         return guard(branch, raw.pipeThrough(b.queue as unknown as TransformStream<VideoFrame | AudioData, VideoFrame | AudioData>, { signal })
           .pipeThrough(b.encoder!.stream as unknown as TransformStream<VideoFrame | AudioData, EncodedOutput>, { signal })
           .pipeTo(this._interleaver.writable(b.kind), { signal }));
@@ -258,7 +236,7 @@ export class Graph {
       let encoded = Promise.resolve();
       if (b.encoder !== undefined) {
         // The encoder is one more port of the raw tee; its queue is the branch's raw queue.
-        tee.addPort({ name: b.kind, consumer: b.encoder.stream.writable as WritableStream<VideoFrame | AudioData>, bounds: b.queue.queue.bounds, measure: MEDIA_MEASURE, policy: config.live ? 'drop-oldest' : 'block', onError: 'fail', late: false });
+        tee.addPort({ name: b.kind, consumer: b.encoder.stream.writable as WritableStream<VideoFrame | AudioData>, bounds: b.queue.queue.bounds, measure: MEDIA_MEASURE, policy: this.plan.policy.queuePolicy, onError: 'fail', late: false });
         encoded = guard(`${b.kind} encoder`, (b.encoder.stream.readable as ReadableStream<EncodedOutput>).pipeTo(this._interleaver.writable(b.kind), { signal }));
       }
       return Promise.all([guard(branch, raw.pipeTo(tee.writable, { signal })), encoded, tee.done(false)]).then(() => undefined);
@@ -328,7 +306,7 @@ export class Graph {
       if (bad.length > 0) throw new AvpipeError('CONFIG_INVALID', `${outputLabel(spec)} cannot carry ${bad.join(' and ')}, which this pipeline encodes (it takes ${[...takes.video, ...takes.audio].join(', ')}): start the pipeline with those codecs`);
     }
     if (this._outputs.some((o) => o.node.name === outputName(spec) && o.removed !== true)) throw new AvpipeError('CONFIG_INVALID', `${outputLabel(spec)} is already an output`);
-    await this._attach(spec, true);
+    await this._attach(planOutput(this._init.config, this.plan.policy, spec), true);
   }
 
   /** Removes an output from the running pipeline: what it holds is delivered, then it is finalized. */
@@ -374,7 +352,7 @@ export class Graph {
 
   /** Per track: copied or transcoded. */
   trackModes(): TrackResult[] {
-    return this._branches.flatMap((b) => b.tracks.map((t) => ({ id: t.id, kind: b.kind, mode: b.mode })));
+    return this._branches.flatMap((b) => b.tracks.map((t) => ({ id: t.id, kind: b.kind, mode: b.mode, reasons: b.reasons })));
   }
 
   /** Media time complete in every output: the slowest output's. */
@@ -397,21 +375,14 @@ export class Graph {
     });
   }
 
-  private async _attach(spec: OutputSpec, late: boolean): Promise<void> {
-    const { config } = this._init;
-    const node = await buildOutput(spec, this._ctx);
-    const tee = rawMediaOf(spec) ?? 'encoded';
+  private async _attach(o: OutputPlan, late: boolean): Promise<void> {
+    const node = await buildOutput(o.spec, this._ctx);
     if (late) await node.start();
-    const live = config.live;
-    const bounds = tee === 'encoded' ? config.queues.output : tee === 'video' ? config.queues.video : config.queues.audio;
-    (this._tees[tee] as Tee<unknown>).addPort({
-      name: outputName(spec), label: outputLabel(spec), consumer: node.writable as WritableStream<unknown>, bounds, measure: MEDIA_MEASURE as QueueMeasure<unknown>,
-      policy: live ? 'drop-oldest' : 'block',
-      // A live stream output that fails is reported; the others go on. Anything else fails the run.
-      onError: live && spec.kind === 'stream' ? 'isolate' : 'fail',
-      late,
+    (this._tees[o.tee] as Tee<unknown>).addPort({
+      name: outputName(o.spec), label: outputLabel(o.spec), consumer: node.writable as WritableStream<unknown>, bounds: o.bounds, measure: MEDIA_MEASURE as QueueMeasure<unknown>,
+      policy: this.plan.policy.queuePolicy, onError: o.onError, late,
     });
-    this._outputs.push({ node, tee });
+    this._outputs.push({ node, tee: o.tee });
   }
 
   private _limit(kind: LimitKind): void {
@@ -475,41 +446,14 @@ function sessionEndOf(config: PipelineConfig, extent: SessionExtent, kind: 'vide
   };
 }
 
-/** Copy or transcode, by the config's codec mode and whether anything asks for a change. */
-function trackMode(config: PipelineConfig, track: TrackInfo, sessionEndUs: number | undefined, needsRaw: string | undefined): TrackMode {
-  const allowed = allowedCodecs(config.outputs);
-  const reasons: string[] = needsRaw === undefined ? [] : [needsRaw];
-  const e = config.encoding;
-  if (track.encoded === undefined) reasons.push('the source gives raw frames');
-  else if (track.kind === 'video') {
-    const codec = VIDEO_CODEC_OF[track.encoded.codec];
-    if (codec === undefined || (allowed !== undefined && !allowed.video.includes(codec))) reasons.push(`${track.encoded.codec} is not allowed in the output`);
-    if (codec !== e.videoCodec) reasons.push(`the encoding asks for ${String(e.videoCodec)}`);
-    if (track.width !== e.width || track.height !== e.height) reasons.push(`the encoding asks for ${e.width}x${e.height}`);
-    if (config.encodingGiven.has('fps') && track.fps !== e.fps) reasons.push(`the encoding asks for ${e.fps} fps`);
-    // A video that ends a frame or more before the session must be extended (last frame held): re-encode.
-    if (sessionEndUs !== undefined && track.endUs !== undefined && sessionEndUs - track.endUs >= 1e6 / track.fps) reasons.push('it ends before the other inputs');
-  } else {
-    const codec = AUDIO_CODEC_OF[track.encoded.codec];
-    if (codec === undefined || (allowed !== undefined && !allowed.audio.includes(codec))) reasons.push(`${track.encoded.codec} is not allowed in the output`);
-    if (codec !== e.audioCodec) reasons.push(`the encoding asks for ${String(e.audioCodec)}`);
-    if (track.sampleRate !== e.sampleRate || track.channels !== e.channels) reasons.push(`the encoding asks for ${e.sampleRate} Hz x${e.channels}`);
-    // Audio that starts late is filled with silence from the session start: re-encode.
-    if ((track.startUs ?? 0) > 0) reasons.push('it starts after the session start');
-  }
-  if (config.codecMode === 'transcode') return 'transcode';
-  if (reasons.length === 0) return 'copy';
-  if (config.codecMode === 'copy') throw new AvpipeError('CONFIG_INVALID', `track ${track.id} cannot be copied: ${reasons.join('; ')}`);
-  return 'transcode';
-}
-
 /** A track copied without re-encoding: source -> blocking queue -> muxer, decoder config on the first chunk. */
-function copyBranch(config: PipelineConfig, track: TrackInfo, kind: 'video' | 'audio'): Branch {
+function copyBranch(config: PipelineConfig, track: TrackInfo, plan: BranchPlan): Branch {
+  const kind = plan.kind;
   // Dropping encoded packets would corrupt the stream: a copied track's queue always blocks.
   const queue = new QueueNode<SourceMedia>(`${kind}-queue`, kind === 'video' ? config.queues.video : config.queues.audio, 'block', undefined, MEDIA_MEASURE);
   const decoderConfig = track.encoded!.decoderConfig;
   return {
-    tracks: [track], kind, mode: 'copy', queue, decoders: [], encoder: undefined, close: () => undefined,
+    tracks: [track], kind, mode: 'copy', reasons: plan.reasons, queue, decoders: [], encoder: undefined, close: () => undefined,
     build: (open, signal) => {
       const source = open(track);
       let first = true;
@@ -535,11 +479,11 @@ function openDecoder<T>(track: TrackInfo, open: () => T): T {
 }
 
 /** A video track encoded by avpipe: [decode ->] [scale, constant rate ->] queue -> encoder. */
-async function videoBranch(init: GraphInit, track: Extract<TrackInfo, { kind: 'video' }>, encode: boolean, extent: SessionExtent): Promise<Branch> {
+async function videoBranch(init: GraphInit, plan: PipelinePlan, b: VideoBranchPlan, extent: SessionExtent): Promise<Branch> {
   const { config } = init;
+  const track = b.tracks[0];
   const provider = await init.provider();
-  const enc = config.encoding;
-  const policy = config.live ? 'drop-oldest' : 'block';
+  const enc = plan.encoding;
   const needsScale = track.width !== enc.width || track.height !== enc.height;
   // A decoder that can scale as it decodes is told the size (the scaler then passes its frames through).
   const decoderConfig = track.encoded === undefined ? undefined : { ...track.encoded.decoderConfig, ...(needsScale ? { scaleTo: { width: enc.width, height: enc.height } } : {}) };
@@ -548,20 +492,20 @@ async function videoBranch(init: GraphInit, track: Extract<TrackInfo, { kind: 'v
   const needsRate = track.encoded !== undefined || track.fps !== enc.fps;
   const scaler = !needsScale ? undefined : provider.createVideoScaler?.(enc.width, enc.height) ?? new TsFrameScaler(enc.width, enc.height);
   const rate = needsRate ? new VideoRate(enc.fps) : undefined;
-  const keyUs = keyframeIntervalUs(config);
-  const encoder = !encode ? undefined : EncoderNode.video(provider, {
+  const keyUs = plan.keyframeIntervalUs;
+  const encoder = !b.encode ? undefined : EncoderNode.video(provider, {
     codec: videoCodecString(enc.videoCodec!, enc.h264Profile, enc.width, enc.height, enc.fps),
     width: enc.width, height: enc.height, framerate: enc.fps, bitrate: enc.videoBitrateKbps * 1000,
     speedPreset: enc.speedPreset, keyframeInterval: Math.round((keyUs / 1e6) * enc.fps),
   }, keyUs, config.queues.encoder);
-  const queue = new QueueNode<SourceMedia>('video-queue', config.queues.video, policy, (f) => f.close(), MEDIA_MEASURE);
+  const queue = new QueueNode<SourceMedia>('video-queue', config.queues.video, plan.policy.queuePolicy, (f) => f.close(), MEDIA_MEASURE);
   // A video that ends before the session (a shorter input) holds its last frame to the end, as far
   // as the other tracks really go. A source with no end of its own (a publisher) ends each track at
   // its last frame.
   const declaredUs = Math.max(track.endUs ?? 0, init.source.durationUs ?? 0) || undefined;
   const end = declaredUs === undefined ? undefined : sessionEndOf(config, extent, 'video', declaredUs);
   return {
-    tracks: [track], kind: 'video', mode: 'transcode', queue, decoders: decoder === undefined ? [] : [decoder], encoder,
+    tracks: b.tracks, kind: 'video', mode: 'transcode', reasons: b.reasons, queue, decoders: decoder === undefined ? [] : [decoder], encoder,
     close: () => {
       decoder?.close();
       encoder?.close();
@@ -601,11 +545,11 @@ async function videoBranch(init: GraphInit, track: Extract<TrackInfo, { kind: 'v
  * Decoded (file) audio always goes through the mixer, which places it on the session timeline: a late
  * start, a hole or an early end is silence, several tracks are summed, routes pick a side.
  */
-async function audioBranch(init: GraphInit, tracks: Extract<TrackInfo, { kind: 'audio' }>[], encode: boolean, extent: SessionExtent): Promise<Branch> {
+async function audioBranch(init: GraphInit, plan: PipelinePlan, b: AudioBranchPlan, extent: SessionExtent): Promise<Branch> {
   const { config } = init;
+  const tracks = b.tracks;
   const provider = await init.provider();
-  const enc = config.encoding;
-  const policy = config.live ? 'drop-oldest' : 'block';
+  const enc = plan.encoding;
   // Decoded channel counts may change mid-stream, so decoded audio always passes the resampler
   // (which hands through what already fits).
   const needsResample = (t: Extract<TrackInfo, { kind: 'audio' }>): boolean => t.encoded !== undefined || t.sampleRate !== enc.sampleRate || t.channels !== enc.channels;
@@ -619,15 +563,15 @@ async function audioBranch(init: GraphInit, tracks: Extract<TrackInfo, { kind: '
   });
   const useMixer = tracks.length > 1 || tracks.some((t) => t.encoded !== undefined || (t.route ?? 'both') !== 'both');
   const mixer = useMixer
-    ? new MixerNode(new AudioMixer(enc.sampleRate, enc.channels, tracks.map((t) => t.route ?? 'both')), tracks.length, config.live ? enc.sampleRate * 10 : enc.sampleRate, init.source.durationUs === undefined ? undefined : sessionEndOf(config, extent, 'audio', init.source.durationUs))
+    ? new MixerNode(new AudioMixer(enc.sampleRate, enc.channels, tracks.map((t) => t.route ?? 'both')), tracks.length, Math.round(enc.sampleRate * plan.policy.mixerWindowS), init.source.durationUs === undefined ? undefined : sessionEndOf(config, extent, 'audio', init.source.durationUs))
     : undefined;
-  const encoder = !encode ? undefined : EncoderNode.audio(provider, {
+  const encoder = !b.encode ? undefined : EncoderNode.audio(provider, {
     codec: audioCodecString(enc.audioCodec!), sampleRate: enc.sampleRate, numberOfChannels: enc.channels, bitrate: enc.audioBitrateKbps * 1000,
   }, config.queues.encoder);
-  const queue = new QueueNode<SourceMedia>('audio-queue', config.queues.audio, policy, (a) => a.close(), MEDIA_MEASURE);
+  const queue = new QueueNode<SourceMedia>('audio-queue', config.queues.audio, plan.policy.queuePolicy, (a) => a.close(), MEDIA_MEASURE);
   const decoders = inputs.flatMap((x) => (x.decoder === undefined ? [] : [x.decoder]));
   return {
-    tracks, kind: 'audio', mode: 'transcode', queue, decoders, encoder,
+    tracks, kind: 'audio', mode: 'transcode', reasons: b.reasons, queue, decoders, encoder,
     close: () => {
       for (const x of inputs) {
         x.decoder?.close();
@@ -663,18 +607,4 @@ async function audioBranch(init: GraphInit, tracks: Extract<TrackInfo, { kind: '
       return mixed;
     },
   };
-}
-
-/**
- * Seconds between forced keyframes: the encoding's, made to divide the segment length when there is a
- * segments output (every segment then starts on a keyframe, as HLS wants).
- */
-function keyframeIntervalUs(config: PipelineConfig): Microseconds {
-  const keyUs = Math.round(config.encoding.keyframeInterval * 1e6);
-  const seg = config.outputs.find((o) => o.kind === 'segments');
-  if (seg === undefined) return keyUs;
-  const segUs = Math.round(seg.segmentDuration * 1e6);
-  // The largest interval no longer than the asked one that divides the segment evenly.
-  const n = Math.max(1, Math.ceil(segUs / keyUs));
-  return Math.round(segUs / n);
 }

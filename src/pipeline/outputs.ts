@@ -1,7 +1,6 @@
 import type { CodecProvider } from '../codecs/codec-provider.js';
-import type { AudioCodecName, VideoCodecName } from '../config/codecs.js';
 import type { OutputSpec } from '../config/outputs.js';
-import type { PipelineConfig } from '../config/pipeline-config.js';
+import type { EncodingOptions, PipelineConfig } from '../config/pipeline-config.js';
 import { AvpipeError } from '../errors.js';
 import { FileOutput, type FileOutputResult } from '../sinks/file-output.js';
 import { ImageOutput, imageSize, type ImagesOutputResult } from '../sinks/image-output.js';
@@ -9,9 +8,8 @@ import { HlsOutput, type SegmentsOutputResult } from '../sinks/hls-output.js';
 import type { OutputNode } from '../sinks/output-node.js';
 import { RtmpOutput } from '../sinks/rtmp-output.js';
 import type { StreamOutputResult } from '../sinks/stream-stats.js';
-
-/** A live MP4's fragments, a live WebM's clusters: at least this many seconds, cut on the next keyframe after it. */
-const LIVE_FRAGMENT_S = 1;
+import type { MuxerTracks } from './plan.js';
+import type { FileWritePolicy } from './run-policy.js';
 
 /** Any output's entry in a result; `type` tells which. */
 export type OutputResult = FileOutputResult | SegmentsOutputResult | ImagesOutputResult | StreamOutputResult;
@@ -19,8 +17,12 @@ export type OutputResult = FileOutputResult | SegmentsOutputResult | ImagesOutpu
 /** What outputs are built from: the config, the encoded tracks they will get, and the graph's hooks. */
 export interface OutputContext {
   config: PipelineConfig;
+  /** The encoding the run uses (the plan's). */
+  encoding: Readonly<EncodingOptions>;
+  /** How files write (the run policy's). */
+  fileWrites: FileWritePolicy;
   /** The codecs of the encoded tracks (absent kinds are not encoded); a copied video keeps its own timestamps. */
-  muxerTracks: { video?: VideoCodecName; videoCopied?: boolean; audio?: AudioCodecName };
+  muxerTracks: Readonly<MuxerTracks>;
   /** Sees each output's size after a write (a size limit watches it). */
   onSize: (size: number) => void;
   provider: () => Promise<CodecProvider>;
@@ -33,29 +35,26 @@ export type FileDone = (path: string, key: string, bytes: number, keepLocal?: bo
 
 /** Builds the node for one output spec. */
 export async function buildOutput(spec: OutputSpec, ctx: OutputContext): Promise<OutputNode<unknown, OutputResult>> {
-  const { config, muxerTracks: t } = ctx;
+  const { config, encoding, fileWrites: w, muxerTracks: t } = ctx;
   switch (spec.kind) {
     case 'file':
       return new FileOutput(spec, {
         // A copied track keeps its own timestamps (variable rate included): no snapping to a rate.
-        ...(t.video !== undefined ? { video: { codec: t.video, ...(t.videoCopied === true ? {} : { fps: config.encoding.fps }) } } : {}),
+        ...(t.video !== undefined ? { video: { codec: t.video, ...(t.videoCopied === true ? {} : { fps: encoding.fps }) } } : {}),
         ...(t.audio !== undefined ? { audio: { codec: t.audio } } : {}),
-        // A live MP4 is written in fragments of about a second (each goes to the file whole, as a few
-        // writes), so a killed recorder leaves a file that plays; finalizing makes it a regular MP4.
-        // A live WebM likewise: what is muxed goes to the file about every second of media, sizes unknown until known.
+        // Crash-safe MP4 and WebM are written in fragments / clusters (each goes to the file whole, as a
+        // few writes), so a killed recorder leaves a file that plays; finalizing makes it a regular file.
         // Otherwise a size limit watches the bytes as they are written, so it needs them written as
-        // they come, and writes are gathered: 4 MiB exports; 256 KiB (about a second of 720p) live, where
-        // a write per block would be thousands of system calls a second across many sessions.
-        // An export writes aside and renames on success: the path never holds half a file.
-        ...(config.live ? {} : { writeAside: true }),
-        ...(config.live && (spec.container === 'mp4' || spec.container === 'webm') ? { fragmented: LIVE_FRAGMENT_S }
-          : config.limits.maxSizeBytes === undefined ? { chunkSize: config.live ? 256 << 10 : 4 << 20 } : {}),
+        // they come, and writes are gathered into chunks.
+        ...(w.writeAside ? { writeAside: true } : {}),
+        ...(w.fragmentS !== undefined && (spec.container === 'mp4' || spec.container === 'webm') ? { fragmented: w.fragmentS }
+          : config.limits.maxSizeBytes === undefined ? { chunkSize: w.chunkBytes } : {}),
       }, ctx.onSize, ctx.onFile) as OutputNode<unknown, OutputResult>;
     case 'segments':
       return new HlsOutput(spec, { ...(t.video === undefined ? {} : { video: t.video }), ...(t.audio === undefined ? {} : { audio: t.audio }) }, ctx.onFile) as OutputNode<unknown, OutputResult>;
     case 'images': {
       const provider = await ctx.provider();
-      const size = imageSize(spec, config.encoding);
+      const size = imageSize(spec, encoding);
       // A provider that makes no images gets the WebAssembly encoder, which runs anywhere.
       const encoder = provider.createImageEncoder?.(spec.format, size.width, size.height)
         ?? new (await import('../codecs/wasm/wasm-image-encoder.js')).WasmImageEncoder(spec.format, size.width, size.height);
@@ -68,7 +67,7 @@ export async function buildOutput(spec: OutputSpec, ctx: OutputContext): Promise
         return new WebSocketOutput(spec) as OutputNode<unknown, OutputResult>;
       }
       if (spec.protocol !== 'rtmp') throw new AvpipeError('CONFIG_INVALID', `${spec.protocol} outputs are not implemented`);
-      const e = config.encoding;
+      const e = encoding;
       return new RtmpOutput(spec, {
         ...(t.video === undefined ? {} : { width: e.width, height: e.height, fps: e.fps, videoBitrateKbps: e.videoBitrateKbps }),
         ...(t.audio === undefined ? {} : { sampleRate: e.sampleRate, channels: e.channels, audioBitrateKbps: e.audioBitrateKbps }),

@@ -159,8 +159,7 @@ export class FileSource extends SourceBase implements Source {
     this._durationUs = Math.max(...ends);
     this._open.forEach((o, i) => (o.declaredEndUs = ends[i]!));
     this._tracks = tracks;
-    config.tracks = tracks.map((t) => t.info);
-    return config.tracks;
+    return tracks.map((t) => t.info);
   }
 
   readable(trackId: string): ReadableStream<SourceMedia> {

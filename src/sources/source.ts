@@ -12,14 +12,14 @@ export type SourceMedia = RawMedia | EncodedChunk;
 
 /**
  * A source of raw media in media time (egress's Source, with inversion of control: it is built
- * outside the pipeline and handed in). The lifecycle is: `prepare()` declares the tracks (and fills
- * `config.tracks`), the graph asks `readable()` for each track, `start()` opens the gate, and the
+ * outside the pipeline and handed in). The lifecycle is: `prepare()` declares the tracks (it reads
+ * the config, never writes it), the graph asks `readable()` for each track, `start()` opens the gate, and the
  * source closes each track's stream at its end (end of stream). `stop()` asks for that end early.
  */
 export interface Source {
   /** Short name for results and errors. */
   readonly name: string;
-  /** Declares the tracks before the graph is built; fills `config.tracks`. */
+  /** Declares the tracks before the graph is built; the graph is planned from what it returns. */
   prepare(config: PipelineConfig): Promise<readonly TrackInfo[]>;
   /** The stream of one declared track. Called once per track, before `start()`. */
   readable(trackId: string): ReadableStream<SourceMedia>;

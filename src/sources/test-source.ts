@@ -62,7 +62,6 @@ export class TestSource extends SourceBase implements Source {
       ...(o.video ? [{ id: TEST_VIDEO_TRACK, kind: 'video' as const, width: o.width, height: o.height, fps: o.fps }] : []),
       ...(o.audio ? [{ id: TEST_AUDIO_TRACK, kind: 'audio' as const, sampleRate: o.sampleRate, channels: o.channels }] : []),
     ];
-    config.tracks = [...this._tracks];
     return this._tracks;
   }
 

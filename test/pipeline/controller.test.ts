@@ -135,7 +135,7 @@ describe('Controller lifecycle', () => {
     const source = new TestSource({ width: 160, height: 120, fps: 30, duration: 1, audio: false });
     const result = await createControllerWithSource(config, source).start();
     expect(result.status).toBe('COMPLETE');
-    expect(config.tracks.map((t) => t.id)).toEqual(['test-video']);
+    expect(result.tracks.map((t) => t.id)).toEqual(['test-video']);
     const p = await probe(path);
     expect(p.streams).toHaveLength(1);
     expect(frames(streamOf(p, 'video'))).toBe(30);

@@ -49,7 +49,8 @@ describe('TestSource', () => {
     const config = createPipelineConfig({ live: false, outputs: [{ path: 'x.mp4' }] });
     const src = new TestSource({ width: 64, height: 48, fps: 30, duration: 2 });
     const tracks = await src.prepare(config);
-    expect(config.tracks).toEqual(tracks);
+    // The source returns its tracks and leaves the config as it was.
+    expect('tracks' in config).toBe(false);
     expect(tracks.map((t) => t.kind)).toEqual(['video', 'audio']);
     const v = src.readable('test-video');
     const a = src.readable('test-audio');

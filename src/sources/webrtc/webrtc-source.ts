@@ -309,7 +309,6 @@ export class WebRtcSource extends SourceBase implements Source {
     }
     this._declared = taken.map((i) => this._declare(i, config));
     this._prepared = true;
-    config.tracks = [...this._declared];
     return this._declared;
   }
 

@@ -1,0 +1,171 @@
+import type { AudioCodecName, VideoCodecName } from '../config/codecs.js';
+import { adoptedEncoding } from '../config/adopt-encoding.js';
+import { allowedCodecs, codecsFor, rawMediaOf, takesMedia, type OutputSpec } from '../config/outputs.js';
+import { AUDIO_CODEC_OF, VIDEO_CODEC_OF, type EncodingOptions, type PipelineConfig, type TrackInfo } from '../config/pipeline-config.js';
+import { encodingProblems } from '../config/validate.js';
+import { AvpipeError, ConfigError } from '../errors.js';
+import type { QueueBounds } from '../queues/bounded-queue.js';
+import type { Microseconds } from '../time.js';
+import { runPolicy, type RunPolicy } from './run-policy.js';
+
+/** How one track goes through the pipeline. */
+export type TrackMode = 'copy' | 'transcode';
+
+type VideoTrack = Extract<TrackInfo, { kind: 'video' }>;
+type AudioTrack = Extract<TrackInfo, { kind: 'audio' }>;
+
+/** One output track's branch, fed by one source track (or, for audio, several mixed). */
+export type BranchPlan = VideoBranchPlan | AudioBranchPlan;
+
+interface BranchPlanBase {
+  readonly mode: TrackMode;
+  /** Why it is re-encoded (what the output or the encoding asks, what the source gives); empty for a copy. */
+  readonly reasons: readonly string[];
+  /** An encoder is made: some output takes encoded media (a transcoded branch without one feeds raw outputs only). */
+  readonly encode: boolean;
+}
+export interface VideoBranchPlan extends BranchPlanBase {
+  readonly kind: 'video';
+  readonly tracks: readonly [VideoTrack];
+}
+export interface AudioBranchPlan extends BranchPlanBase {
+  readonly kind: 'audio';
+  /** One track, or several mixed into one (always transcoded). */
+  readonly tracks: readonly AudioTrack[];
+}
+
+/** The codecs the muxers get, and whether the video is a copy (which keeps its own timestamps). */
+export interface MuxerTracks {
+  video?: VideoCodecName;
+  videoCopied?: boolean;
+  audio?: AudioCodecName;
+}
+
+/** Where an output hangs and how its port queues. */
+export interface OutputPlan {
+  readonly spec: OutputSpec;
+  /** Encoded media (files, HLS, streams), or raw video (thumbnails) or audio (a websocket) before the encoder. */
+  readonly tee: 'encoded' | 'video' | 'audio';
+  readonly bounds: Readonly<QueueBounds>;
+  /** A failing output: reported while the others go on, or the run fails. */
+  readonly onError: 'isolate' | 'fail';
+}
+
+/**
+ * What a run is, decided before anything is built: from the config and the tracks the source
+ * declared, with no streams, codecs or I/O. The graph only wires it.
+ */
+export interface PipelinePlan {
+  readonly policy: RunPolicy;
+  /** The encoding used: the config's, its open fields taken from the source (validated again). */
+  readonly encoding: Readonly<EncodingOptions>;
+  /** Time between forced keyframes: the encoding's, made to divide the segment length of an HLS output. */
+  readonly keyframeIntervalUs: Microseconds;
+  readonly branches: readonly BranchPlan[];
+  readonly muxerTracks: Readonly<MuxerTracks>;
+  readonly outputs: readonly OutputPlan[];
+}
+
+/**
+ * Plans a run. `sessionEndUs` is where the source says its media ends (a file source's longest
+ * input), undefined for a source with no end of its own. Throws a {@link ConfigError} when the
+ * encoding taken from the source is not one avpipe can encode, and `CONFIG_INVALID` when `codecMode:
+ * 'copy'` asks for what cannot be copied.
+ */
+export function planPipeline(config: PipelineConfig, tracks: readonly TrackInfo[], sessionEndUs: Microseconds | undefined): PipelinePlan {
+  const policy = runPolicy(config.live);
+  const encoding = adoptedEncoding(config, tracks);
+  const encodedOut = config.outputs.some((o) => codecsFor(o) !== undefined);
+  const branches: BranchPlan[] = [];
+  const muxerTracks: MuxerTracks = {};
+
+  const video = encoding.videoCodec === null ? undefined : tracks.find((t): t is VideoTrack => t.kind === 'video');
+  if (video !== undefined && config.outputs.some((o) => takesMedia(o, 'video'))) {
+    const raw = config.outputs.some((o) => rawMediaOf(o) === 'video') ? 'thumbnails need decoded frames' : undefined;
+    const { mode, reasons } = trackMode(config, encoding, video, sessionEndUs, raw);
+    if (encodedOut) {
+      muxerTracks.video = mode === 'copy' ? VIDEO_CODEC_OF[video.encoded!.codec]! : encoding.videoCodec!;
+      muxerTracks.videoCopied = mode === 'copy';
+    }
+    branches.push({ kind: 'video', tracks: [video], mode, reasons, encode: mode === 'transcode' && encodedOut });
+  }
+
+  const audios = encoding.audioCodec === null ? [] : tracks.filter((t): t is AudioTrack => t.kind === 'audio');
+  if (audios.length > 0 && config.outputs.some((o) => takesMedia(o, 'audio'))) {
+    const single = audios.length === 1 && (audios[0]!.route ?? 'both') === 'both' ? audios[0] : undefined;
+    const many = `${audios.length} audio tracks${audios.some((a) => a.route !== undefined) ? ' with routes' : ''}`;
+    if (single === undefined && config.codecMode === 'copy') throw new AvpipeError('CONFIG_INVALID', `${many} must be mixed, which cannot be done by copying`);
+    let mode: TrackMode = 'transcode';
+    let reasons = [`${many} are mixed`];
+    if (single !== undefined) {
+      const raw = config.outputs.some((o) => rawMediaOf(o) === 'audio') ? 'a websocket output needs decoded audio' : undefined;
+      ({ mode, reasons } = trackMode(config, encoding, single, sessionEndUs, raw));
+    }
+    if (encodedOut) muxerTracks.audio = mode === 'copy' ? AUDIO_CODEC_OF[single!.encoded!.codec]! : encoding.audioCodec!;
+    branches.push({ kind: 'audio', tracks: single === undefined ? audios : [single], mode, reasons, encode: mode === 'transcode' && encodedOut });
+  }
+
+  // What the source gave may make an encoding avpipe cannot make (a 4000x10 input): said before anything opens.
+  const encoded = new Set(branches.filter((b) => b.mode === 'transcode').map((b) => b.kind));
+  const problems = encodingProblems(encoding).filter((p) => encoded.has(kindOfField(p.field)));
+  if (problems.length > 0) throw new ConfigError(problems.map((p) => ({ ...p, message: `${p.message} (taken from the source; set it to encode this input)` })));
+
+  const outputs = config.outputs.map((spec) => planOutput(config, policy, spec));
+  return { policy, encoding, keyframeIntervalUs: keyframeIntervalUs(config, encoding), branches, muxerTracks, outputs };
+}
+
+/** Where an output hangs and how its port queues: for the config's outputs and for one added to a running pipeline. */
+export function planOutput(config: PipelineConfig, policy: RunPolicy, spec: OutputSpec): OutputPlan {
+  const tee = rawMediaOf(spec) ?? 'encoded';
+  return {
+    spec, tee,
+    bounds: tee === 'encoded' ? config.queues.output : tee === 'video' ? config.queues.video : config.queues.audio,
+    onError: spec.kind === 'stream' ? policy.streamFailure : 'fail',
+  };
+}
+
+/** Which track kind an encoding field is for. */
+function kindOfField(field: string): 'video' | 'audio' {
+  return /audio|sampleRate|channels/i.test(field) ? 'audio' : 'video';
+}
+
+/** Copy or transcode, by the config's codec mode and whether anything asks for a change; and why. */
+function trackMode(config: PipelineConfig, e: EncodingOptions, track: TrackInfo, sessionEndUs: number | undefined, needsRaw: string | undefined): { mode: TrackMode; reasons: string[] } {
+  const allowed = allowedCodecs(config.outputs);
+  const reasons: string[] = needsRaw === undefined ? [] : [needsRaw];
+  if (track.encoded === undefined) reasons.push('the source gives raw frames');
+  else if (track.kind === 'video') {
+    const codec = VIDEO_CODEC_OF[track.encoded.codec];
+    if (codec === undefined || (allowed !== undefined && !allowed.video.includes(codec))) reasons.push(`${track.encoded.codec} is not allowed in the output`);
+    if (codec !== e.videoCodec) reasons.push(`the encoding asks for ${String(e.videoCodec)}`);
+    if (track.width !== e.width || track.height !== e.height) reasons.push(`the encoding asks for ${e.width}x${e.height}`);
+    if (config.encodingGiven.has('fps') && track.fps !== e.fps) reasons.push(`the encoding asks for ${e.fps} fps`);
+    // A video that ends a frame or more before the session must be extended (last frame held): re-encode.
+    if (sessionEndUs !== undefined && track.endUs !== undefined && sessionEndUs - track.endUs >= 1e6 / track.fps) reasons.push('it ends before the other inputs');
+  } else {
+    const codec = AUDIO_CODEC_OF[track.encoded.codec];
+    if (codec === undefined || (allowed !== undefined && !allowed.audio.includes(codec))) reasons.push(`${track.encoded.codec} is not allowed in the output`);
+    if (codec !== e.audioCodec) reasons.push(`the encoding asks for ${String(e.audioCodec)}`);
+    if (track.sampleRate !== e.sampleRate || track.channels !== e.channels) reasons.push(`the encoding asks for ${e.sampleRate} Hz x${e.channels}`);
+    // Audio that starts late is filled with silence from the session start: re-encode.
+    if ((track.startUs ?? 0) > 0) reasons.push('it starts after the session start');
+  }
+  if (config.codecMode === 'transcode') return { mode: 'transcode', reasons: ['the config asks to transcode', ...reasons] };
+  if (reasons.length === 0) return { mode: 'copy', reasons };
+  if (config.codecMode === 'copy') throw new AvpipeError('CONFIG_INVALID', `track ${track.id} cannot be copied: ${reasons.join('; ')}`);
+  return { mode: 'transcode', reasons };
+}
+
+/**
+ * Time between forced keyframes: the encoding's, made to divide the segment length when there is a
+ * segments output (every segment then starts on a keyframe, as HLS wants).
+ */
+function keyframeIntervalUs(config: PipelineConfig, encoding: EncodingOptions): Microseconds {
+  const keyUs = Math.round(encoding.keyframeInterval * 1e6);
+  const seg = config.outputs.find((o) => o.kind === 'segments');
+  if (seg === undefined) return keyUs;
+  const segUs = Math.round(seg.segmentDuration * 1e6);
+  // The largest interval no longer than the asked one that divides the segment evenly.
+  const n = Math.max(1, Math.ceil(segUs / keyUs));
+  return Math.round(segUs / n);
+}

@@ -1,0 +1,69 @@
+import type { QueuePolicy } from '../queues/bounded-queue.js';
+import type { Microseconds } from '../time.js';
+
+/**
+ * What `live` means for a run, decided once: the only place the pipeline reads the flag (sources read
+ * it for their pacing, the CLI for its defaults). Live (GStreamer's is-live): the source is paced by
+ * the clock and never waits for a slow stage; non-live (replay, export): every stage waits for the
+ * next, nothing is dropped.
+ */
+export interface RunPolicy {
+  readonly live: boolean;
+  /**
+   * Raw-media queues and output ports when full: drop the oldest (live) or block (non-live). A copied
+   * track's queue blocks either way: dropping encoded packets would corrupt the stream.
+   */
+  readonly queuePolicy: QueuePolicy;
+  /** How far the faster track may run ahead of the other into the muxers (live: no bound, the clock paces both). */
+  readonly interleaveUs: Microseconds;
+  /** A stream output that fails: reported while the others go on (live), or the run fails. */
+  readonly streamFailure: 'isolate' | 'fail';
+  /**
+   * Outputs may join while the run goes (a stream or websocket added to a live run): each encoder
+   * then takes its frames from the raw tee, where a late raw output can hang too.
+   */
+  readonly lateOutputs: boolean;
+  /** Audio the mixer may hold per input before that input waits, in seconds. */
+  readonly mixerWindowS: number;
+  /** How file outputs write. */
+  readonly fileWrites: FileWritePolicy;
+}
+
+/** How a file output writes its bytes. */
+export interface FileWritePolicy {
+  /**
+   * Written to `.NAME.partial` beside the path and renamed on success (exports): the path never holds
+   * half a file. A live recording is written at its path, where a killed recorder's file is repaired.
+   */
+  readonly writeAside: boolean;
+  /**
+   * MP4 and WebM written crash-safe (live): fragments / clusters of at least this many seconds, each
+   * on disk whole before the next. Undefined: one file finalized at the end.
+   */
+  readonly fragmentS: number | undefined;
+  /**
+   * Writes gathered into chunks of this many bytes where nothing else decides (no fragments, no size
+   * limit watching each write): 4 MiB exports, 256 KiB live (about a second of 720p; a write per
+   * block would be thousands of system calls a second across many sessions).
+   */
+  readonly chunkBytes: number;
+}
+
+/** How far the faster track may run ahead in the muxer of a non-live run. */
+const NON_LIVE_INTERLEAVE_US = 1_000_000;
+/** A live MP4's fragments, a live WebM's clusters: at least this long, cut on the next keyframe after it. */
+const LIVE_FRAGMENT_S = 1;
+
+const LIVE: RunPolicy = {
+  live: true, queuePolicy: 'drop-oldest', interleaveUs: Infinity, streamFailure: 'isolate', lateOutputs: true, mixerWindowS: 10,
+  fileWrites: { writeAside: false, fragmentS: LIVE_FRAGMENT_S, chunkBytes: 256 << 10 },
+};
+const NON_LIVE: RunPolicy = {
+  live: false, queuePolicy: 'block', interleaveUs: NON_LIVE_INTERLEAVE_US, streamFailure: 'fail', lateOutputs: false, mixerWindowS: 1,
+  fileWrites: { writeAside: true, fragmentS: undefined, chunkBytes: 4 << 20 },
+};
+
+/** The policy of a live or a non-live run. */
+export function runPolicy(live: boolean): RunPolicy {
+  return live ? LIVE : NON_LIVE;
+}

@@ -1,0 +1,87 @@
+import { describe, expect, it } from 'vitest';
+import { createPipelineConfig, type PipelineConfigInit, type TrackInfo } from '../../src/index.js';
+import { DEFAULT_QUEUES } from '../../src/config/pipeline-config.js';
+import { planPipeline } from '../../src/pipeline/plan.js';
+
+/** What a test source declares: raw 1280x720@30 video and 48 kHz stereo audio. */
+const RAW: TrackInfo[] = [
+  { id: 'v', kind: 'video', width: 1280, height: 720, fps: 30 },
+  { id: 'a', kind: 'audio', sampleRate: 48000, channels: 2 },
+];
+/** What a file source declares for a 640x360@25 H.264 + 44.1 kHz AAC MP4 of 10 s. */
+const FILE: TrackInfo[] = [
+  { id: '0:video', kind: 'video', width: 640, height: 360, fps: 25, endUs: 10_000_000, encoded: { codec: 'avc', decoderConfig: { codec: 'avc1.64001e', codedWidth: 640, codedHeight: 360 } } },
+  { id: '0:audio0', kind: 'audio', sampleRate: 44100, channels: 2, encoded: { codec: 'aac', decoderConfig: { codec: 'mp4a.40.2', sampleRate: 44100, numberOfChannels: 2 } } },
+];
+
+const plan = (init: PipelineConfigInit, tracks: TrackInfo[], endUs?: number): ReturnType<typeof planPipeline> => planPipeline(createPipelineConfig(init), tracks, endUs);
+
+describe('planPipeline: a pure plan from the config and the declared tracks', () => {
+  it('live: drop-oldest queues, no interleave bound, isolated stream failures, crash-safe files; raw tracks transcoded', () => {
+    const p = plan({ outputs: [{ path: 'rec.mp4' }] }, RAW);
+    expect(p.policy).toEqual({
+      live: true, queuePolicy: 'drop-oldest', interleaveUs: Infinity, streamFailure: 'isolate', lateOutputs: true, mixerWindowS: 10,
+      fileWrites: { writeAside: false, fragmentS: 1, chunkBytes: 262144 },
+    });
+    expect(p.branches).toEqual([
+      { kind: 'video', tracks: [RAW[0]], mode: 'transcode', reasons: ['the source gives raw frames'], encode: true },
+      { kind: 'audio', tracks: [RAW[1]], mode: 'transcode', reasons: ['the source gives raw frames'], encode: true },
+    ]);
+    expect(p.muxerTracks).toEqual({ video: 'h264', videoCopied: false, audio: 'opus' });
+    expect(p.outputs).toEqual([{ spec: { kind: 'file', path: 'rec.mp4', container: 'mp4' }, tee: 'encoded', bounds: DEFAULT_QUEUES.live.output, onError: 'fail' }]);
+    expect(p.keyframeIntervalUs).toBe(2_000_000);
+  });
+
+  it('non-live export of H.264 + AAC into MP4: blocking, written aside; the encoding follows the input and both tracks are copied', () => {
+    const p = plan({ live: false, outputs: [{ path: 'out.mp4' }] }, FILE, 10_000_000);
+    expect(p.policy).toMatchObject({ live: false, queuePolicy: 'block', interleaveUs: 1_000_000, streamFailure: 'fail', lateOutputs: false, mixerWindowS: 1 });
+    expect(p.policy.fileWrites).toEqual({ writeAside: true, fragmentS: undefined, chunkBytes: 4 << 20 });
+    expect(p.encoding).toMatchObject({ width: 640, height: 360, fps: 25, videoCodec: 'h264', audioCodec: 'aac', sampleRate: 44100, channels: 2 });
+    expect(p.branches.map((b) => [b.kind, b.mode, b.reasons, b.encode])).toEqual([['video', 'copy', [], false], ['audio', 'copy', [], false]]);
+    expect(p.muxerTracks).toEqual({ video: 'h264', videoCopied: true, audio: 'aac' });
+    expect(p.outputs[0]!.bounds).toEqual(DEFAULT_QUEUES.nonLive.output);
+  });
+
+  it('says why a track is transcoded: another size, another codec, an input that ends early, a late start', () => {
+    const p = plan({ live: false, encoding: { width: 320, height: 180, audioCodec: 'opus' }, outputs: [{ path: 'out.mp4' }] }, FILE, 12_000_000);
+    expect(p.branches.map((b) => b.reasons)).toEqual([
+      ['the encoding asks for 320x180', 'it ends before the other inputs'],
+      ['the encoding asks for opus', 'the encoding asks for 48000 Hz x2'],
+    ]);
+    const late = plan({ live: false, outputs: [{ path: 'out.mp4' }] }, [FILE[0]!, { ...FILE[1]!, startUs: 500_000 } as TrackInfo], 10_000_000);
+    expect(late.branches.map((b) => [b.mode, b.reasons])).toEqual([['copy', []], ['transcode', ['it starts after the session start']]]);
+    const forced = plan({ live: false, codecMode: 'transcode', outputs: [{ path: 'out.mp4' }] }, FILE, 10_000_000);
+    expect(forced.branches.map((b) => b.reasons)).toEqual([['the config asks to transcode'], ['the config asks to transcode']]);
+  });
+
+  it('raw outputs: thumbnails take decoded video from the raw video tee, a websocket decoded audio; a failing stream is isolated only live', () => {
+    const p = plan({ outputs: [{ path: 'rec.mp4' }, { path: 'thumb-%d.jpg', interval: 5 }, { url: 'ws://127.0.0.1:9/a' }] }, FILE);
+    expect(p.branches.map((b) => [b.kind, b.mode, b.reasons[0]])).toEqual([['video', 'transcode', 'thumbnails need decoded frames'], ['audio', 'transcode', 'a websocket output needs decoded audio']]);
+    expect(p.outputs.map((o) => [o.tee, o.onError])).toEqual([['encoded', 'fail'], ['video', 'fail'], ['audio', 'isolate']]);
+    expect(p.outputs[1]!.bounds).toEqual(DEFAULT_QUEUES.live.video);
+  });
+
+  it('several audio tracks are mixed (transcoded); copy mode refuses them', () => {
+    const two: TrackInfo[] = [FILE[1]!, { ...FILE[1]!, id: '1:audio1' } as TrackInfo];
+    const p = plan({ live: false, outputs: [{ path: 'out.mp4' }] }, two, 10_000_000);
+    expect(p.branches).toEqual([{ kind: 'audio', tracks: two, mode: 'transcode', reasons: ['2 audio tracks are mixed'], encode: true }]);
+    expect(() => plan({ live: false, codecMode: 'copy', outputs: [{ path: 'out.mp4' }] }, two)).toThrow('2 audio tracks must be mixed, which cannot be done by copying');
+  });
+
+  it('keyframes divide an HLS segment: 2 s asked, 3 s segments -> every 1.5 s', () => {
+    expect(plan({ outputs: [{ playlist: 'live.m3u8', segmentDuration: 3 }] }, RAW).keyframeIntervalUs).toBe(1_500_000);
+  });
+
+  it('an encoding taken from the source that no encoder takes is refused before anything opens; copied, the same input is fine', () => {
+    const thin: TrackInfo[] = [{ ...FILE[0]!, width: 4000, height: 10 } as TrackInfo];
+    expect(() => plan({ live: false, codecMode: 'transcode', encoding: { audioCodec: null }, outputs: [{ path: 'out.mp4' }] }, thin)).toThrow(/encoding.height: must be at least 16, got 10 \(taken from the source; set it to encode this input\)/);
+    expect(plan({ live: false, encoding: { audioCodec: null }, outputs: [{ path: 'out.mp4' }] }, thin).branches.map((b) => b.mode)).toEqual(['copy']);
+  });
+
+  it('leaves the config as it was', () => {
+    const config = createPipelineConfig({ live: false, outputs: [{ path: 'out.mp4' }] });
+    const before = { ...config.encoding };
+    planPipeline(config, FILE, 10_000_000);
+    expect(config.encoding).toEqual(before);
+  });
+});
