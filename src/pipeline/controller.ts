@@ -55,6 +55,10 @@ export class Controller extends EventEmitter<ControllerEvents> {
   /** Use {@link createController} or {@link createControllerWithSource}. */
   constructor(config: PipelineConfig, source: Source, options: ControllerOptions = {}) {
     super();
+    // The one place the rule lives: a source that cannot go faster than 1x needs a live pipeline.
+    if (source.alwaysLive === true && config.isReplay()) {
+      throw new ConfigError([{ field: 'live', message: `${source.name} is a live source (its media comes at 1x, whatever the pipeline asks): the pipeline must be live` }]);
+    }
     this.config = config;
     this.source = source;
     this._options = options;
@@ -108,7 +112,7 @@ export class Controller extends EventEmitter<ControllerEvents> {
    * UpdateStream: it joins at the next keyframe. Several stream URLs may run at once this way.
    */
   async addOutput(init: StreamOutputInit): Promise<void> {
-    if (!this.config.live) throw new AvpipeError('CONFIG_INVALID', 'stream outputs cannot be added to a non-live pipeline: they cannot ingest faster than realtime');
+    if (this.config.isReplay()) throw new AvpipeError('CONFIG_INVALID', 'stream outputs cannot be added to a non-live pipeline: they cannot ingest faster than realtime');
     if (this._status !== 'ACTIVE' || this._graph === undefined) throw new AvpipeError('INVALID_STATE', `outputs can be added while ACTIVE, not ${this._status}`);
     // The same rules as a config's stream outputs; the codecs are checked by the graph against what it encodes.
     const problem = streamUrlProblem(init.url, this.config.live, this._graph.plan.encoding);

@@ -19,6 +19,11 @@ export type SourceMedia = RawMedia | EncodedChunk;
 export interface Source {
   /** Short name for results and errors. */
   readonly name: string;
+  /**
+   * True for a source whose media comes at 1x whatever the pipeline asks (a publisher), GStreamer's
+   * is-live: a pipeline with it must be live. File and test sources are paced only when asked.
+   */
+  readonly alwaysLive?: boolean;
   /** Declares the tracks before the graph is built; the graph is planned from what it returns. */
   prepare(config: PipelineConfig): Promise<readonly TrackInfo[]>;
   /** The stream of one declared track. Called once per track, before `start()`. */

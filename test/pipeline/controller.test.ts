@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
-  NodeAvProvider, TestSource, createController, createControllerWithSource, createPipelineConfig, type FileOutputResult, type PipelineStatus,
+  ConfigError, NodeAvProvider, TestSource, WebRtcSource, createController, createControllerWithSource, createPipelineConfig, type FileOutputResult, type PipelineStatus,
 } from '../../src/index.js';
 import { frames, probe, streamOf } from '../helpers/ffprobe.js';
 import { failingVideoProvider } from '../helpers/providers.js';
@@ -139,6 +139,15 @@ describe('Controller lifecycle', () => {
     const p = await probe(path);
     expect(p.streams).toHaveLength(1);
     expect(frames(streamOf(p, 'video'))).toBe(30);
+  });
+
+  it('a source that is live by nature (a WebRTC publisher) refuses a non-live pipeline when the controller is made, naming `live`', () => {
+    const path = join(dir, 'never.mp4');
+    const make = (): unknown => createControllerWithSource(createPipelineConfig({ live: false, outputs: [{ path }] }), new WebRtcSource({ name: 'pub' }));
+    expect(make).toThrow(ConfigError);
+    expect(make).toThrow('live: pub is a live source (its media comes at 1x, whatever the pipeline asks): the pipeline must be live');
+    expect(existsSync(path)).toBe(false);
+    expect(() => createControllerWithSource(createPipelineConfig({ outputs: [{ path }] }), new WebRtcSource({ name: 'pub' }))).not.toThrow();
   });
 
   it('a source of another size and rate is scaled and converted to the encoding (swscale, constant rate)', async () => {

@@ -4,7 +4,7 @@ import { EncodedChunk } from '../../codecs/encoded-chunk.js';
 import type { AudioDecoderConfig, VideoDecoderConfig } from '../../codecs/encoded-chunk.js';
 import type { PipelineConfig, TrackInfo } from '../../config/pipeline-config.js';
 import type { ResultWarning } from '../../pipeline/status.js';
-import { AvpipeError, ConfigError } from '../../errors.js';
+import { AvpipeError } from '../../errors.js';
 import { FrameAssembler, type AssemblerStats, type Depacketize, type RtpFrame } from '../rtp/frame-assembler.js';
 import { JitterBuffer, type JitterStats } from '../rtp/jitter-buffer.js';
 import { LipSync, type LipSyncTrackStats, type PlacedFrame } from '../rtp/lip-sync.js';
@@ -162,6 +162,8 @@ function loadWerift(): Werift {
  */
 export class WebRtcSource extends SourceBase implements Source {
   readonly name: string;
+  /** Its publisher sends at 1x: a pipeline with it must be live. */
+  readonly alwaysLive = true;
   private readonly _opts: Required<Omit<WebRtcSourceOptions, 'name' | 'iceHosts' | 'iceServers' | 'codecs' | 'queue'>> & Pick<WebRtcSourceOptions, 'iceHosts' | 'iceServers'>;
   private readonly _codecs: { video: readonly string[]; audio: readonly string[] };
   private readonly _queue: { video: number; audio: number };
@@ -275,7 +277,6 @@ export class WebRtcSource extends SourceBase implements Source {
   }
 
   async prepare(config: PipelineConfig): Promise<readonly TrackInfo[]> {
-    if (!config.live) throw new ConfigError([{ field: 'live', message: 'a WebRTC source is live: its publisher sends at 1x, so the pipeline must be live' }]);
     this.live = true;
     this._sync.maxGapUs = config.limits.maxGapUs;
     // Until the offer, then until every offered track sent its first frame or the track timeout.
