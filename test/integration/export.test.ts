@@ -146,7 +146,7 @@ describe('per-track recordings (IVF video, Ogg Opus audio)', () => {
       const copied = join(dir, `annexb-${profile}.mp4`);
       const result = await exportFiles([h264], copied);
       expect(result.status).toBe('COMPLETE');
-      expect(result.tracks).toEqual([{ id: '0:video', kind: 'video', mode: 'copy' }]);
+      expect(result.tracks).toEqual([{ id: '0:video', kind: 'video', mode: 'copy', reasons: [] }]);
       const v = streamOf(await probe(copied), 'video');
       expect([v.width, v.height, frames(v)]).toEqual([320, 180, 120]);
       const flashes = await flashTimes(copied);
@@ -155,6 +155,8 @@ describe('per-track recordings (IVF video, Ogg Opus audio)', () => {
     const transcoded = join(dir, 'annexb.webm');
     const r = await exportFiles([await fixture('baseline.h264', ['-f', 'lavfi', '-i', FLASH_SRC(4, '320x180'), '-c:v', 'libx264', '-profile:v', 'baseline', '-bf', '0', '-pix_fmt', 'yuv420p', '-f', 'h264'])], transcoded);
     expect(r.status).toBe('COMPLETE');
+    // The result says why the track was not copied.
+    expect(r.tracks).toEqual([{ id: '0:video', kind: 'video', mode: 'transcode', reasons: ['avc is not allowed in the output', 'the encoding asks for vp8'] }]);
     expect(frames(streamOf(await probe(transcoded), 'video'))).toBe(120);
   });
 
