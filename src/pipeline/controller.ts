@@ -234,11 +234,10 @@ export class Controller extends EventEmitter<ControllerEvents> {
     const mediaUs = g?.mediaTime() ?? 0;
     const wallMs = this._activeAt === undefined ? 0 : performance.now() - this._activeAt;
     const queues = g?.queueStats() ?? [];
-    const inOf = (name: string): number => queues.find((q) => q.name === name)?.in ?? 0;
     return {
       status: this._status === 'IDLE' ? 'STARTING' : this._status,
       mediaTimeMs: mediaUs / 1000,
-      frames: { video: inOf('video-queue'), audio: inOf('audio-queue') },
+      frames: { video: g?.itemsIn('video') ?? 0, audio: g?.itemsIn('audio') ?? 0 },
       speed: wallMs > 0 ? mediaUs / 1000 / wallMs : 0,
       dropped: queues.reduce((n, q) => n + q.dropped, 0),
       bytes: g?.bytes() ?? 0,

@@ -16,7 +16,7 @@ import { MixerNode, type SessionEnd } from '../convert/mixer-node.js';
 import { VideoRate } from '../convert/video-rate.js';
 import { SincResampler } from '../convert/sinc-resampler.js';
 import { AvpipeError, toAvpipeError } from '../errors.js';
-import type { QueueMeasure, QueueStats } from '../queues/bounded-queue.js';
+import type { QueueBounds, QueueMeasure, QueueStats } from '../queues/bounded-queue.js';
 import { MEDIA_MEASURE } from '../queues/media-measure.js';
 import { QueueNode } from '../queues/queue-node.js';
 import type { OutputNode } from '../sinks/output-node.js';
@@ -60,23 +60,38 @@ export interface GraphInit {
   onFile?: FileDone;
 }
 
+/** Gives a source track's stream. */
+type OpenTrack = (track: TrackInfo) => ReadableStream<SourceMedia>;
+
 /** One output track's branch (fed by one source track, or several mixed): its nodes, for running and counters. */
-interface Branch {
+type Branch = CopyBranch | TranscodeBranch;
+
+interface BranchBase {
   tracks: readonly TrackInfo[];
   kind: 'video' | 'audio';
-  mode: TrackMode;
   reasons: readonly string[];
-  /**
-   * Source streams -> what the branch gives: encoded chunks for a copy, raw frames or audio for a
-   * transcode (the graph adds the queue and encoder, or a raw tee). `open` gives a source track's stream.
-   */
-  build: (open: (track: TrackInfo) => ReadableStream<SourceMedia>, signal: AbortSignal) => ReadableStream<SourceMedia | EncodedOutput>;
-  /** The raw queue before the encoder (or a copy's packet queue). */
-  queue: QueueNode<SourceMedia>;
-  decoders: (DecoderNode<VideoFrame> | DecoderNode<AudioData>)[];
-  /** Undefined for a copy, and when no output takes encoded media. */
-  encoder: EncoderNode<VideoFrame, EncodedVideoOutput> | EncoderNode<AudioData, EncodedAudioOutput> | undefined;
   close: () => void;
+}
+
+/** source -> blocking queue -> interleaver: the packets as they came, the decoder config on the first. */
+interface CopyBranch extends BranchBase {
+  mode: 'copy';
+  queue: QueueNode<SourceMedia>;
+  build: (open: OpenTrack, signal: AbortSignal) => ReadableStream<EncodedOutput>;
+}
+
+/**
+ * source -> [decode -> convert] -> raw frames or audio for the branch's raw tee, where the encoder is
+ * one port (its queue the branch's raw queue) beside any raw output (thumbnails, a websocket).
+ */
+interface TranscodeBranch extends BranchBase {
+  mode: 'transcode';
+  /** Bounds of the raw queue before the encoder. */
+  bounds: QueueBounds;
+  decoders: (DecoderNode<VideoFrame> | DecoderNode<AudioData>)[];
+  /** Undefined when no output takes encoded media. */
+  encoder: EncoderNode<VideoFrame, EncodedVideoOutput> | EncoderNode<AudioData, EncodedAudioOutput> | undefined;
+  build: (open: OpenTrack, signal: AbortSignal) => ReadableStream<VideoFrame | AudioData>;
 }
 
 /** One track's entry in a result. */
@@ -157,6 +172,15 @@ export class Graph {
       video: new Tee<VideoFrame | AudioData>('video', RAW_OPS, signal, fail),
       audio: new Tee<VideoFrame | AudioData>('audio', RAW_OPS, signal, fail),
     };
+    // Every encoder is a port of its branch's raw tee, live or not: one wiring, and a raw output (a
+    // websocket) can join a live run while it goes. Its counters are its port's.
+    for (const b of branches) {
+      if (b.mode === 'copy' || b.encoder === undefined) continue;
+      this._tees[b.kind].addPort({
+        name: b.kind, consumer: b.encoder.stream.writable as WritableStream<VideoFrame | AudioData>, bounds: b.bounds, measure: MEDIA_MEASURE,
+        policy: plan.policy.queuePolicy, onError: 'fail', late: false,
+      });
+    }
     this._interleaver = new Interleaver(branches.filter((b) => b.mode === 'copy' || b.encoder !== undefined).map((b) => b.kind), plan.policy.interleaveUs, (kind, waiting) => extent.waitedFor(kind, waiting));
     this._ctx = {
       config, encoding: plan.encoding, fileWrites: plan.policy.fileWrites, muxerTracks: plan.muxerTracks,
@@ -220,26 +244,14 @@ export class Graph {
       throw this._firstError;
     });
     const runs: Promise<void>[] = this._branches.map((b) => {
-      const out = b.build(open, signal);
       // Named after where its tracks come from: a decoder that cannot open says which file and track.
       const from = b.tracks.map((t) => t.label).filter((l) => l !== undefined);
       const branch = from.length === 0 ? `${b.kind} branch` : `${b.kind} branch (${from.join('; ')})`;
-      if (b.mode === 'copy') return guard(branch, (out as ReadableStream<EncodedOutput>).pipeTo(this._interleaver.writable(b.kind), { signal }));
-      const raw = out as ReadableStream<VideoFrame | AudioData>;
+      if (b.mode === 'copy') return guard(branch, b.build(open, signal).pipeTo(this._interleaver.writable(b.kind), { signal }));
       const tee = this._tees[b.kind];
-      // A live run always goes through the raw tee, so a websocket output can join while it runs.
-      if (tee.portNames.length === 0 && !this.plan.policy.lateOutputs) {
-        return guard(branch, raw.pipeThrough(b.queue as unknown as TransformStream<VideoFrame | AudioData, VideoFrame | AudioData>, { signal })
-          .pipeThrough(b.encoder!.stream as unknown as TransformStream<VideoFrame | AudioData, EncodedOutput>, { signal })
-          .pipeTo(this._interleaver.writable(b.kind), { signal }));
-      }
-      let encoded = Promise.resolve();
-      if (b.encoder !== undefined) {
-        // The encoder is one more port of the raw tee; its queue is the branch's raw queue.
-        tee.addPort({ name: b.kind, consumer: b.encoder.stream.writable as WritableStream<VideoFrame | AudioData>, bounds: b.queue.queue.bounds, measure: MEDIA_MEASURE, policy: this.plan.policy.queuePolicy, onError: 'fail', late: false });
-        encoded = guard(`${b.kind} encoder`, (b.encoder.stream.readable as ReadableStream<EncodedOutput>).pipeTo(this._interleaver.writable(b.kind), { signal }));
-      }
-      return Promise.all([guard(branch, raw.pipeTo(tee.writable, { signal })), encoded, tee.done(false)]).then(() => undefined);
+      const encoded = b.encoder === undefined ? Promise.resolve()
+        : guard(`${b.kind} encoder`, (b.encoder.stream.readable as ReadableStream<EncodedOutput>).pipeTo(this._interleaver.writable(b.kind), { signal }));
+      return Promise.all([guard(branch, b.build(open, signal).pipeTo(tee.writable, { signal })), encoded, tee.done(false)]).then(() => undefined);
     });
     runs.push(guard('outputs', this._interleaver.readable.pipeTo(this._tees.encoded.writable, { signal })));
     runs.push(this._tees.encoded.done(false));
@@ -334,20 +346,28 @@ export class Graph {
     this._outputsGone = fn;
   }
 
-  /** Counters of every queue: the raw queues before the encoders, then one per output port. */
+  /** Counters of every queue that ran: copied tracks' queues, then the raw tees' ports (encoders first), then the outputs'. */
   queueStats(): (QueueStats | TeePortStats)[] {
-    const raw = this._branches.filter((b) => b.mode === 'copy' || !this._tees[b.kind].portNames.includes(b.kind)).map((b) => b.queue.toJSON());
-    return [...raw, ...this._tees.video.toJSON(), ...this._tees.audio.toJSON(), ...this._tees.encoded.toJSON()];
+    const copied = this._branches.flatMap((b) => (b.mode === 'copy' ? [b.queue.toJSON()] : []));
+    return [...copied, ...this._tees.video.toJSON(), ...this._tees.audio.toJSON(), ...this._tees.encoded.toJSON()];
+  }
+
+  /** Items that entered each track kind's branch (after the source), for progress: from the node that took them. */
+  itemsIn(kind: 'video' | 'audio'): number {
+    const b = this._branches.find((x) => x.kind === kind);
+    if (b === undefined) return 0;
+    if (b.mode === 'copy') return b.queue.toJSON().in;
+    return this._tees[kind].portStats(kind)?.in ?? 0;
   }
 
   /** Counters of every encoder. */
   encoderStats(): EncoderStats[] {
-    return this._branches.flatMap((b) => (b.encoder === undefined ? [] : [b.encoder.toJSON()]));
+    return this._branches.flatMap((b) => (b.mode === 'copy' || b.encoder === undefined ? [] : [b.encoder.toJSON()]));
   }
 
   /** Counters of every decoder. */
   decoderStats(): DecoderStats[] {
-    return this._branches.flatMap((b) => b.decoders.map((d) => d.toJSON()));
+    return this._branches.flatMap((b) => (b.mode === 'copy' ? [] : b.decoders.map((d) => d.toJSON())));
   }
 
   /** Per track: copied or transcoded. */
@@ -453,7 +473,7 @@ function copyBranch(config: PipelineConfig, track: TrackInfo, plan: BranchPlan):
   const queue = new QueueNode<SourceMedia>(`${kind}-queue`, kind === 'video' ? config.queues.video : config.queues.audio, 'block', undefined, MEDIA_MEASURE);
   const decoderConfig = track.encoded!.decoderConfig;
   return {
-    tracks: [track], kind, mode: 'copy', reasons: plan.reasons, queue, decoders: [], encoder: undefined, close: () => undefined,
+    tracks: [track], kind, mode: 'copy', reasons: plan.reasons, queue, close: () => undefined,
     build: (open, signal) => {
       const source = open(track);
       let first = true;
@@ -478,7 +498,7 @@ function openDecoder<T>(track: TrackInfo, open: () => T): T {
   }
 }
 
-/** A video track encoded by avpipe: [decode ->] [scale, constant rate ->] queue -> encoder. */
+/** A video track encoded by avpipe: [decode ->] [scale, constant rate ->] the raw tee (the encoder's queue, raw outputs). */
 async function videoBranch(init: GraphInit, plan: PipelinePlan, b: VideoBranchPlan, extent: SessionExtent): Promise<Branch> {
   const { config } = init;
   const track = b.tracks[0];
@@ -498,14 +518,13 @@ async function videoBranch(init: GraphInit, plan: PipelinePlan, b: VideoBranchPl
     width: enc.width, height: enc.height, framerate: enc.fps, bitrate: enc.videoBitrateKbps * 1000,
     speedPreset: enc.speedPreset, keyframeInterval: Math.round((keyUs / 1e6) * enc.fps),
   }, keyUs, config.queues.encoder);
-  const queue = new QueueNode<SourceMedia>('video-queue', config.queues.video, plan.policy.queuePolicy, (f) => f.close(), MEDIA_MEASURE);
   // A video that ends before the session (a shorter input) holds its last frame to the end, as far
   // as the other tracks really go. A source with no end of its own (a publisher) ends each track at
   // its last frame.
   const declaredUs = Math.max(track.endUs ?? 0, init.source.durationUs ?? 0) || undefined;
   const end = declaredUs === undefined ? undefined : sessionEndOf(config, extent, 'video', declaredUs);
   return {
-    tracks: b.tracks, kind: 'video', mode: 'transcode', reasons: b.reasons, queue, decoders: decoder === undefined ? [] : [decoder], encoder,
+    tracks: b.tracks, kind: 'video', mode: 'transcode', reasons: b.reasons, bounds: config.queues.video, decoders: decoder === undefined ? [] : [decoder], encoder,
     close: () => {
       decoder?.close();
       encoder?.close();
@@ -541,7 +560,7 @@ async function videoBranch(init: GraphInit, plan: PipelinePlan, b: VideoBranchPl
 }
 
 /**
- * The audio encoded by avpipe: per source track [decode ->] resample, then [mix ->] queue -> encoder.
+ * The audio encoded by avpipe: per source track [decode ->] resample, then [mix ->] the raw tee (the encoder's queue, raw outputs).
  * Decoded (file) audio always goes through the mixer, which places it on the session timeline: a late
  * start, a hole or an early end is silence, several tracks are summed, routes pick a side.
  */
@@ -568,10 +587,9 @@ async function audioBranch(init: GraphInit, plan: PipelinePlan, b: AudioBranchPl
   const encoder = !b.encode ? undefined : EncoderNode.audio(provider, {
     codec: audioCodecString(enc.audioCodec!), sampleRate: enc.sampleRate, numberOfChannels: enc.channels, bitrate: enc.audioBitrateKbps * 1000,
   }, config.queues.encoder);
-  const queue = new QueueNode<SourceMedia>('audio-queue', config.queues.audio, plan.policy.queuePolicy, (a) => a.close(), MEDIA_MEASURE);
   const decoders = inputs.flatMap((x) => (x.decoder === undefined ? [] : [x.decoder]));
   return {
-    tracks, kind: 'audio', mode: 'transcode', reasons: b.reasons, queue, decoders, encoder,
+    tracks, kind: 'audio', mode: 'transcode', reasons: b.reasons, bounds: config.queues.audio, decoders, encoder,
     close: () => {
       for (const x of inputs) {
         x.decoder?.close();

@@ -18,11 +18,6 @@ export interface RunPolicy {
   readonly interleaveUs: Microseconds;
   /** A stream output that fails: reported while the others go on (live), or the run fails. */
   readonly streamFailure: 'isolate' | 'fail';
-  /**
-   * Outputs may join while the run goes (a stream or websocket added to a live run): each encoder
-   * then takes its frames from the raw tee, where a late raw output can hang too.
-   */
-  readonly lateOutputs: boolean;
   /** Audio the mixer may hold per input before that input waits, in seconds. */
   readonly mixerWindowS: number;
   /** How file outputs write. */
@@ -55,11 +50,11 @@ const NON_LIVE_INTERLEAVE_US = 1_000_000;
 const LIVE_FRAGMENT_S = 1;
 
 const LIVE: RunPolicy = {
-  live: true, queuePolicy: 'drop-oldest', interleaveUs: Infinity, streamFailure: 'isolate', lateOutputs: true, mixerWindowS: 10,
+  live: true, queuePolicy: 'drop-oldest', interleaveUs: Infinity, streamFailure: 'isolate', mixerWindowS: 10,
   fileWrites: { writeAside: false, fragmentS: LIVE_FRAGMENT_S, chunkBytes: 256 << 10 },
 };
 const NON_LIVE: RunPolicy = {
-  live: false, queuePolicy: 'block', interleaveUs: NON_LIVE_INTERLEAVE_US, streamFailure: 'fail', lateOutputs: false, mixerWindowS: 1,
+  live: false, queuePolicy: 'block', interleaveUs: NON_LIVE_INTERLEAVE_US, streamFailure: 'fail', mixerWindowS: 1,
   fileWrites: { writeAside: true, fragmentS: undefined, chunkBytes: 4 << 20 },
 };
 

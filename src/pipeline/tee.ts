@@ -227,6 +227,11 @@ export class Tee<T> {
     return (this._ports.get(name) ?? this._retired.find((p) => p.name === name))?.done ?? Promise.resolve();
   }
 
+  /** Counters of the named port (attached or removed). */
+  portStats(name: string): TeePortStats | undefined {
+    return (this._ports.get(name) ?? this._retired.find((p) => p.name === name))?.toJSON();
+  }
+
   /** The first fatal error among the ports, if any. */
   portError(name: string): AvpipeError | undefined {
     return (this._ports.get(name) ?? this._retired.find((p) => p.name === name))?.error;
