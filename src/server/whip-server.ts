@@ -1,17 +1,16 @@
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { existsSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
 import type { CodecProvider } from '../codecs/codec-provider.js';
 import type { PipelineConfigInit } from '../config/pipeline-config.js';
-import { AvpipeError, type AvpipeErrorCode } from '../errors.js';
+import { AvpipeError } from '../errors.js';
 import type { PipelineResult, PipelineStatus } from '../pipeline/status.js';
 import { candidatesOf } from '../sources/webrtc/sdp.js';
 import type { WebRtcSourceOptions, WebRtcSourceStats } from '../sources/webrtc/webrtc-source.js';
-import { SessionHost, type SessionHostOptions } from './session-host.js';
+import { LocalHost, type Host } from './host.js';
+import { WorkerHost } from './worker-host.js';
+import type { WorkerData } from './worker-protocol.js';
 
 /** Options of a {@link WhipServer}. */
 export interface WhipServerOptions {
@@ -91,128 +90,6 @@ class HttpError extends Error {
   }
 }
 
-/** Where sessions run: this thread, or a worker thread. */
-interface Host {
-  /** Sessions placed here, for choosing the least loaded. */
-  load: number;
-  open(id: string, name: string, init: PipelineConfigInit, offer: string, onEnd: (result: PipelineResult, stats: WebRtcSourceStats) => void): Promise<string>;
-  waiting(id: string): Promise<boolean>;
-  resume(id: string, offer: string): Promise<string>;
-  candidate(id: string, candidate: string, mid: string | undefined): Promise<void>;
-  hangUp(id: string): void;
-  stopAll(abort?: boolean): void;
-  stats(id: string): { status: PipelineStatus | 'IDLE'; source: WebRtcSourceStats } | undefined;
-  close(): Promise<void>;
-}
-
-/** Sessions in this thread. */
-class LocalHost implements Host {
-  load = 0;
-  private readonly _host: SessionHost;
-  constructor(options: SessionHostOptions) {
-    this._host = new SessionHost(options);
-  }
-  open(id: string, name: string, init: PipelineConfigInit, offer: string, onEnd: (result: PipelineResult, stats: WebRtcSourceStats) => void): Promise<string> {
-    return this._host.open(id, name, init, offer, onEnd);
-  }
-  async waiting(id: string): Promise<boolean> {
-    return this._host.waiting(id);
-  }
-  resume(id: string, offer: string): Promise<string> {
-    return this._host.resume(id, offer);
-  }
-  candidate(id: string, candidate: string, mid: string | undefined): Promise<void> {
-    return this._host.candidate(id, candidate, mid);
-  }
-  hangUp(id: string): void {
-    this._host.hangUp(id);
-  }
-  stopAll(abort = false): void {
-    this._host.stopAll(abort);
-  }
-  stats(id: string): { status: PipelineStatus | 'IDLE'; source: WebRtcSourceStats } | undefined {
-    return this._host.stats(id);
-  }
-  async close(): Promise<void> {}
-}
-
-/** Sessions in a worker thread (./whip-worker.js), driven by messages. */
-class WorkerHost implements Host {
-  load = 0;
-  private readonly _worker: Worker;
-  private _req = 0;
-  private readonly _pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
-  private readonly _ends = new Map<string, (result: PipelineResult, stats: WebRtcSourceStats) => void>();
-  private _stats = new Map<string, { status: PipelineStatus | 'IDLE'; source: WebRtcSourceStats }>();
-
-  constructor(options: SessionHostOptions) {
-    this._worker = new Worker(workerScript(), { workerData: options });
-    this._worker.unref();
-    this._worker.on('message', (m: { req?: number; value?: unknown; error?: { code: AvpipeErrorCode; message: string }; end?: string; result?: PipelineResult; stats?: unknown }) => {
-      if (m.req !== undefined) {
-        const p = this._pending.get(m.req);
-        this._pending.delete(m.req);
-        if (m.error !== undefined) p?.reject(new AvpipeError(m.error.code, m.error.message));
-        else p?.resolve(m.value);
-      } else if (m.end !== undefined) {
-        const stats = m.stats as WebRtcSourceStats;
-        this._stats.delete(m.end);
-        this._ends.get(m.end)?.(m.result!, stats);
-        this._ends.delete(m.end);
-      } else if (Array.isArray(m.stats)) {
-        this._stats = new Map((m.stats as { id: string; status: PipelineStatus | 'IDLE'; source: WebRtcSourceStats }[]).map((x) => [x.id, { status: x.status, source: x.source }]));
-      }
-    });
-    this._worker.on('error', (err) => {
-      for (const p of this._pending.values()) p.reject(err);
-      this._pending.clear();
-    });
-  }
-  async open(id: string, name: string, init: PipelineConfigInit, offer: string, onEnd: (result: PipelineResult, stats: WebRtcSourceStats) => void): Promise<string> {
-    if (init.storage !== undefined) throw new AvpipeError('CONFIG_INVALID', 'storage cannot be sent to a worker: run the WHIP server with workers: 0');
-    this._ends.set(id, onEnd);
-    try {
-      return (await this._call({ op: 'open', id, name, init, offer })) as string;
-    } catch (err) {
-      this._ends.delete(id);
-      throw err;
-    }
-  }
-  async waiting(id: string): Promise<boolean> {
-    return (await this._call({ op: 'waiting', id })) as boolean;
-  }
-  async resume(id: string, offer: string): Promise<string> {
-    return (await this._call({ op: 'resume', id, offer })) as string;
-  }
-  async candidate(id: string, candidate: string, mid: string | undefined): Promise<void> {
-    await this._call({ op: 'candidate', id, candidate, mid });
-  }
-  hangUp(id: string): void {
-    void this._call({ op: 'hangUp', id }).catch(() => undefined);
-  }
-  stopAll(abort = false): void {
-    void this._call({ op: 'stopAll', abort }).catch(() => undefined);
-  }
-  stats(id: string): { status: PipelineStatus | 'IDLE'; source: WebRtcSourceStats } | undefined {
-    return this._stats.get(id);
-  }
-  async close(): Promise<void> {
-    await this._worker.terminate();
-  }
-  private _call(message: Record<string, unknown>): Promise<unknown> {
-    const req = ++this._req;
-    return new Promise((resolve, reject) => {
-      this._pending.set(req, { resolve, reject });
-      this._worker.postMessage({ ...message, req });
-    });
-  }
-}
-
-/** The worker script: beside this module when built; from dist/ when this module runs from src/ (tests). */
-function workerScript(): URL {
-  const here = new URL('./whip-worker.js', import.meta.url);
-  return existsSync(fileURLToPath(here)) ? here : new URL('../../dist/server/whip-worker.js', import.meta.url);
-}
 
 /**
  * Who opened a session: only they may resume it once its publisher left. `auth` is the digest of the
@@ -260,7 +137,7 @@ export class WhipServer extends EventEmitter<WhipServerEvents> {
     this._opts = options;
     this._tokens = tokens.map((t) => digest(`Bearer ${t}`));
     this._openTimeoutMs = options.openTimeoutMs ?? 10_000;
-    const hostOptions: SessionHostOptions = {
+    const hostOptions: WorkerData = {
       ...(options.iceHosts === undefined ? {} : { iceHosts: options.iceHosts }),
       ...(options.source === undefined ? {} : { source: options.source }),
       openTimeoutMs: this._openTimeoutMs,
