@@ -5,6 +5,7 @@ import { AvpipeError } from '../errors.js';
 import { createControllerWithSource, type Controller } from '../pipeline/controller.js';
 import type { PipelineResult, PipelineStatus } from '../pipeline/status.js';
 import { WebRtcSource, type WebRtcSourceOptions, type WebRtcSourceStats } from '../sources/webrtc/webrtc-source.js';
+import { withDeadline } from './deadline.js';
 
 /** How a host builds its sessions' sources and pipelines. */
 export interface SessionHostOptions {
@@ -13,6 +14,12 @@ export interface SessionHostOptions {
   codecProvider?: CodecProvider;
   /** Longest an offer may take to answer (ICE gathering, mostly); over it the open fails. Default 10000. */
   openTimeoutMs?: number;
+}
+
+/** A running session's pipeline status and source counters. */
+export interface SessionStats {
+  status: PipelineStatus | 'IDLE';
+  source: WebRtcSourceStats;
 }
 
 /** A session's state as its host sees it. */
@@ -90,13 +97,13 @@ export class SessionHost {
   }
 
   /** Counters and status of session `id`, or undefined once it is over. */
-  stats(id: string): { status: PipelineStatus | 'IDLE'; source: WebRtcSourceStats } | undefined {
+  stats(id: string): SessionStats | undefined {
     const s = this._sessions.get(id);
     return s === undefined ? undefined : { status: s.controller.status, source: s.source.toJSON() };
   }
 
   /** Every running session's counters and status. */
-  snapshot(): { id: string; status: PipelineStatus | 'IDLE'; source: WebRtcSourceStats }[] {
+  snapshot(): (SessionStats & { id: string })[] {
     return [...this._sessions.keys()].map((id) => ({ id, ...this.stats(id)! }));
   }
 
@@ -106,14 +113,10 @@ export class SessionHost {
    */
   private _bounded(answer: Promise<string>, name: string, onLate: () => void): Promise<string> {
     const ms = this._opts.openTimeoutMs ?? 10_000;
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<never>((_resolve, reject) => {
-      timer = setTimeout(() => {
-        onLate();
-        reject(new AvpipeError('SOURCE_FAILED', `${name}: the offer was not answered within ${ms} ms (ICE gathering)`));
-      }, ms);
+    return withDeadline(answer, ms, () => {
+      onLate();
+      return new AvpipeError('SOURCE_FAILED', `${name}: the offer was not answered within ${ms} ms (ICE gathering)`);
     });
-    return Promise.race([answer, late]).finally(() => clearTimeout(timer));
   }
 
   private _get(id: string): HostedSession {

@@ -1,17 +1,12 @@
-import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { existsSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
 import type { CodecProvider } from '../codecs/codec-provider.js';
 import type { PipelineConfigInit } from '../config/pipeline-config.js';
-import { AvpipeError, type AvpipeErrorCode } from '../errors.js';
-import type { PipelineResult, PipelineStatus } from '../pipeline/status.js';
-import { candidatesOf } from '../sources/webrtc/sdp.js';
-import type { WebRtcSourceOptions, WebRtcSourceStats } from '../sources/webrtc/webrtc-source.js';
-import { SessionHost, type SessionHostOptions } from './session-host.js';
+import type { PipelineResult } from '../pipeline/status.js';
+import type { WebRtcSourceOptions } from '../sources/webrtc/webrtc-source.js';
+import { WhipEndpoint } from './whip-endpoint.js';
+import { WhipSessions, type WhipSession } from './whip-sessions.js';
+
+export type { WhipSession } from './whip-sessions.js';
 
 /** Options of a {@link WhipServer}. */
 export interface WhipServerOptions {
@@ -52,179 +47,11 @@ export interface WhipServerOptions {
   workers?: number;
 }
 
-/** One publisher's session, and its result once over. */
-export interface WhipSession {
-  id: string;
-  name: string;
-  /** The resource URL path (the Location of the 201). */
-  resource: string;
-  /** The pipeline's status (from a worker: at most a second old). */
-  status(): PipelineStatus | 'IDLE';
-  /** The source's counters (from a worker: at most a second old); the final ones once it is over. */
-  stats(): WebRtcSourceStats | undefined;
-  /** Resolves with the pipeline's result when the session is over. */
-  finished: Promise<PipelineResult>;
-}
-
 /** Events a WHIP server emits. */
 export interface WhipServerEvents {
   session: [WhipSession];
   end: [WhipSession, PipelineResult];
 }
-
-/** Stream names: what is safe in a file name and a URL path. */
-const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
-/** Offers larger than this are refused with 413 before they are parsed (an SDP is a few KB). */
-const MAX_BODY = 64 * 1024;
-/**
- * Offers with more m-lines are refused with 400 before they are parsed: a publisher sends one or two
- * (three with simulcast), and werift's work on them grows fast (3000 held a worker for about 4 minutes).
- */
-const MAX_MLINES = 16;
-/** What a worker gets beyond `openTimeoutMs` to answer before the server gives up on it (a stuck event loop). */
-const WORKER_GRACE_MS = 2000;
-
-/** An HTTP error with its status. */
-class HttpError extends Error {
-  constructor(readonly status: number, message: string, readonly headers: Record<string, string> = {}) {
-    super(message);
-  }
-}
-
-/** Where sessions run: this thread, or a worker thread. */
-interface Host {
-  /** Sessions placed here, for choosing the least loaded. */
-  load: number;
-  open(id: string, name: string, init: PipelineConfigInit, offer: string, onEnd: (result: PipelineResult, stats: WebRtcSourceStats) => void): Promise<string>;
-  waiting(id: string): Promise<boolean>;
-  resume(id: string, offer: string): Promise<string>;
-  candidate(id: string, candidate: string, mid: string | undefined): Promise<void>;
-  hangUp(id: string): void;
-  stopAll(abort?: boolean): void;
-  stats(id: string): { status: PipelineStatus | 'IDLE'; source: WebRtcSourceStats } | undefined;
-  close(): Promise<void>;
-}
-
-/** Sessions in this thread. */
-class LocalHost implements Host {
-  load = 0;
-  private readonly _host: SessionHost;
-  constructor(options: SessionHostOptions) {
-    this._host = new SessionHost(options);
-  }
-  open(id: string, name: string, init: PipelineConfigInit, offer: string, onEnd: (result: PipelineResult, stats: WebRtcSourceStats) => void): Promise<string> {
-    return this._host.open(id, name, init, offer, onEnd);
-  }
-  async waiting(id: string): Promise<boolean> {
-    return this._host.waiting(id);
-  }
-  resume(id: string, offer: string): Promise<string> {
-    return this._host.resume(id, offer);
-  }
-  candidate(id: string, candidate: string, mid: string | undefined): Promise<void> {
-    return this._host.candidate(id, candidate, mid);
-  }
-  hangUp(id: string): void {
-    this._host.hangUp(id);
-  }
-  stopAll(abort = false): void {
-    this._host.stopAll(abort);
-  }
-  stats(id: string): { status: PipelineStatus | 'IDLE'; source: WebRtcSourceStats } | undefined {
-    return this._host.stats(id);
-  }
-  async close(): Promise<void> {}
-}
-
-/** Sessions in a worker thread (./whip-worker.js), driven by messages. */
-class WorkerHost implements Host {
-  load = 0;
-  private readonly _worker: Worker;
-  private _req = 0;
-  private readonly _pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
-  private readonly _ends = new Map<string, (result: PipelineResult, stats: WebRtcSourceStats) => void>();
-  private _stats = new Map<string, { status: PipelineStatus | 'IDLE'; source: WebRtcSourceStats }>();
-
-  constructor(options: SessionHostOptions) {
-    this._worker = new Worker(workerScript(), { workerData: options });
-    this._worker.unref();
-    this._worker.on('message', (m: { req?: number; value?: unknown; error?: { code: AvpipeErrorCode; message: string }; end?: string; result?: PipelineResult; stats?: unknown }) => {
-      if (m.req !== undefined) {
-        const p = this._pending.get(m.req);
-        this._pending.delete(m.req);
-        if (m.error !== undefined) p?.reject(new AvpipeError(m.error.code, m.error.message));
-        else p?.resolve(m.value);
-      } else if (m.end !== undefined) {
-        const stats = m.stats as WebRtcSourceStats;
-        this._stats.delete(m.end);
-        this._ends.get(m.end)?.(m.result!, stats);
-        this._ends.delete(m.end);
-      } else if (Array.isArray(m.stats)) {
-        this._stats = new Map((m.stats as { id: string; status: PipelineStatus | 'IDLE'; source: WebRtcSourceStats }[]).map((x) => [x.id, { status: x.status, source: x.source }]));
-      }
-    });
-    this._worker.on('error', (err) => {
-      for (const p of this._pending.values()) p.reject(err);
-      this._pending.clear();
-    });
-  }
-  async open(id: string, name: string, init: PipelineConfigInit, offer: string, onEnd: (result: PipelineResult, stats: WebRtcSourceStats) => void): Promise<string> {
-    if (init.storage !== undefined) throw new AvpipeError('CONFIG_INVALID', 'storage cannot be sent to a worker: run the WHIP server with workers: 0');
-    this._ends.set(id, onEnd);
-    try {
-      return (await this._call({ op: 'open', id, name, init, offer })) as string;
-    } catch (err) {
-      this._ends.delete(id);
-      throw err;
-    }
-  }
-  async waiting(id: string): Promise<boolean> {
-    return (await this._call({ op: 'waiting', id })) as boolean;
-  }
-  async resume(id: string, offer: string): Promise<string> {
-    return (await this._call({ op: 'resume', id, offer })) as string;
-  }
-  async candidate(id: string, candidate: string, mid: string | undefined): Promise<void> {
-    await this._call({ op: 'candidate', id, candidate, mid });
-  }
-  hangUp(id: string): void {
-    void this._call({ op: 'hangUp', id }).catch(() => undefined);
-  }
-  stopAll(abort = false): void {
-    void this._call({ op: 'stopAll', abort }).catch(() => undefined);
-  }
-  stats(id: string): { status: PipelineStatus | 'IDLE'; source: WebRtcSourceStats } | undefined {
-    return this._stats.get(id);
-  }
-  async close(): Promise<void> {
-    await this._worker.terminate();
-  }
-  private _call(message: Record<string, unknown>): Promise<unknown> {
-    const req = ++this._req;
-    return new Promise((resolve, reject) => {
-      this._pending.set(req, { resolve, reject });
-      this._worker.postMessage({ ...message, req });
-    });
-  }
-}
-
-/** The worker script: beside this module when built; from dist/ when this module runs from src/ (tests). */
-function workerScript(): URL {
-  const here = new URL('./whip-worker.js', import.meta.url);
-  return existsSync(fileURLToPath(here)) ? here : new URL('../../dist/server/whip-worker.js', import.meta.url);
-}
-
-/**
- * Who opened a session: only they may resume it once its publisher left. `auth` is the digest of the
- * Authorization header the POST carried, `address` the client's IP address.
- */
-interface Owner {
-  auth: Buffer;
-  address: string | undefined;
-}
-
-/** A session as the server keeps it: where it runs and who opened it. */
-type HeldSession = WhipSession & { host: Host; owner: Owner };
 
 /**
  * A WHIP endpoint (RFC 9725): `POST /whip/<name>` with an SDP offer starts a session, a live pipeline
@@ -236,79 +63,49 @@ type HeldSession = WhipSession & { host: Host; owner: Owner };
  * Hostile clients are bounded: offers (64 KiB, 16 m-lines) are checked before anything parses them,
  * session slots are reserved in one step with the check, an open that takes over `openTimeoutMs` fails
  * alone, no request waits on another session's host, and headers, bodies and connections are limited.
+ * The HTTP side is a {@link WhipEndpoint}, the sessions and their threads a {@link WhipSessions}.
  */
 export class WhipServer extends EventEmitter<WhipServerEvents> {
-  private readonly _opts: WhipServerOptions;
-  private readonly _server: Server;
-  private readonly _hosts: Host[];
-  private readonly _sessions = new Map<string, HeldSession>();
-  /** Digests of `Bearer <token>` for each accepted token. */
-  private readonly _tokens: Buffer[];
-  private readonly _openTimeoutMs: number;
-  private _closing = false;
-  /** Sessions whose offer is being answered: they hold a slot before they are in `_sessions`. */
-  private _opening = 0;
+  private readonly _sessions: WhipSessions;
+  private readonly _endpoint: WhipEndpoint;
 
   constructor(options: WhipServerOptions) {
     super();
+    // Checked before anything starts (a worker thread, a socket).
     const tokens = options.token === undefined ? [] : typeof options.token === 'string' ? [options.token] : [...options.token];
     if (tokens.some((t) => typeof t !== 'string' || t.length === 0)) throw new TypeError('options.token, when provided, must be a non-empty string or a list of them.');
     for (const field of ['maxSessions', 'maxConnections', 'openTimeoutMs', 'headersTimeoutMs', 'requestTimeoutMs'] as const) {
       const v = options[field];
       if (v !== undefined && !(Number.isInteger(v) && v > 0)) throw new TypeError(`options.${field}, when provided, must be a positive integer.`);
     }
-    this._opts = options;
-    this._tokens = tokens.map((t) => digest(`Bearer ${t}`));
-    this._openTimeoutMs = options.openTimeoutMs ?? 10_000;
-    const hostOptions: SessionHostOptions = {
-      ...(options.iceHosts === undefined ? {} : { iceHosts: options.iceHosts }),
-      ...(options.source === undefined ? {} : { source: options.source }),
-      openTimeoutMs: this._openTimeoutMs,
-    };
-    const workers = options.workers ?? 0;
-    this._hosts = workers > 0
-      ? Array.from({ length: workers }, () => new WorkerHost(hostOptions))
-      : [new LocalHost({ ...hostOptions, ...(options.codecProvider === undefined ? {} : { codecProvider: options.codecProvider }) })];
-    // Slow clients cannot hold connections: headers within 10 s, the whole request within 30 s (checked
-    // often enough that a timeout is not overshot by Node's default 30 s sweep).
-    const headersTimeout = options.headersTimeoutMs ?? 10_000;
-    const requestTimeout = Math.max(options.requestTimeoutMs ?? 30_000, headersTimeout);
-    const connectionsCheckingInterval = Math.max(50, Math.min(1000, Math.floor(headersTimeout / 4)));
-    this._server = createServer({ headersTimeout, requestTimeout, connectionsCheckingInterval }, (req, res) => {
-      this._handle(req, res).catch((err: unknown) => {
-        const e = err instanceof HttpError ? err : toHttpError(err);
-        if (!res.headersSent) res.writeHead(e.status, { 'Content-Type': 'text/plain; charset=utf-8', ...this._cors(req), ...e.headers });
-        res.end(`${e.message}\n`);
-      });
+    this._sessions = new WhipSessions({
+      config: options.config, iceHosts: options.iceHosts, source: options.source, codecProvider: options.codecProvider,
+      workers: options.workers ?? 0, maxSessions: options.maxSessions ?? 64, openTimeoutMs: options.openTimeoutMs ?? 10_000,
+    }, {
+      onSession: (session) => this.emit('session', session),
+      onEnd: (session, result) => this.emit('end', session, result),
     });
-    // Each connection costs a socket and parser state; past the cap new ones are closed as they come.
-    this._server.maxConnections = options.maxConnections ?? 256;
+    this._endpoint = new WhipEndpoint({
+      tokens, corsOrigins: options.corsOrigins, maxConnections: options.maxConnections ?? 256,
+      headersTimeoutMs: options.headersTimeoutMs ?? 10_000, requestTimeoutMs: options.requestTimeoutMs ?? 30_000,
+    }, this._sessions);
   }
 
   /** Starts listening; resolves with the base URL (`http://host:port`). */
-  async listen(port: number, host = '127.0.0.1'): Promise<string> {
-    await new Promise<void>((resolve, reject) => {
-      this._server.once('error', reject);
-      this._server.listen(port, host, () => resolve());
-    });
-    const a = this._server.address() as AddressInfo;
-    return `http://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`;
+  listen(port: number, host = '127.0.0.1'): Promise<string> {
+    return this._endpoint.listen(port, host);
   }
 
   /** The sessions now running. */
   get sessions(): readonly WhipSession[] {
-    return [...this._sessions.values()];
+    return this._sessions.running;
   }
 
   /** Stops taking sessions, ends every running one (each recording finalized) and closes the server. Idempotent. */
   async close(): Promise<PipelineResult[]> {
-    this._closing = true;
-    const running = [...this._sessions.values()];
-    for (const h of this._hosts) h.stopAll();
-    const results = await Promise.all(running.map((s) => s.finished));
-    await new Promise<void>((resolve) => this._server.close(() => resolve()));
-    this._server.closeAllConnections();
-    await Promise.all(this._hosts.map((h) => h.close()));
+    const results = await this._sessions.stop();
+    await this._endpoint.close();
+    await this._sessions.close();
     return results;
   }
 
@@ -317,238 +114,10 @@ export class WhipServer extends EventEmitter<WhipServerEvents> {
    * {@link close} in progress then resolves. Sessions opened after it are not touched.
    */
   abort(): void {
-    for (const h of this._hosts) h.stopAll(true);
+    this._sessions.abort();
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
-
-  private async _handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://x');
-    const parts = url.pathname.split('/').filter((p) => p.length > 0);
-    if (parts[0] !== 'whip' || parts.length < 2 || parts.length > 3) throw new HttpError(404, 'not a WHIP endpoint: use /whip/<name>');
-    let name: string;
-    try {
-      name = decodeURIComponent(parts[1]!);
-    } catch {
-      throw new HttpError(400, 'the stream name is not valid percent-encoding');
-    }
-    if (!NAME.test(name)) throw new HttpError(400, `bad stream name "${name}": letters, digits, ".", "_" and "-" only`);
-    if (req.method === 'OPTIONS') {
-      res.writeHead(204, { ...this._cors(req), 'Accept-Post': 'application/sdp' });
-      res.end();
-      return;
-    }
-    this._authorize(req);
-    if (parts.length === 2) {
-      if (req.method !== 'POST') throw new HttpError(405, `${req.method} is not allowed on the endpoint; POST an offer`, { Allow: 'POST, OPTIONS' });
-      await this._post(name, req, res);
-      return;
-    }
-    const session = this._sessions.get(parts[2]!);
-    if (session === undefined || session.name !== name) throw new HttpError(404, 'no such WHIP session');
-    if (req.method === 'DELETE') {
-      // The publisher ended its session: the recording ends too (whatever the source's leave policy).
-      session.host.hangUp(session.id);
-      res.writeHead(200, this._cors(req));
-      res.end();
-      return;
-    }
-    if (req.method === 'PATCH') {
-      const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim();
-      if (type !== 'application/trickle-ice-sdpfrag') throw new HttpError(415, 'PATCH takes application/trickle-ice-sdpfrag');
-      const body = await readBody(req);
-      // A fragment names its m-line by a=mid; some clients put a wrong one in the m= line, so the mid wins.
-      for (const c of candidatesOf(body)) await session.host.candidate(session.id, c.candidate, c.mid).catch(() => undefined);
-      res.writeHead(204, this._cors(req));
-      res.end();
-      return;
-    }
-    throw new HttpError(405, `${req.method} is not allowed on a session`, { Allow: 'PATCH, DELETE, OPTIONS' });
-  }
-
-  private async _post(name: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
-    if (this._closing) throw new HttpError(503, 'the server is shutting down');
-    const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim();
-    if (type !== 'application/sdp') throw new HttpError(415, 'POST takes application/sdp');
-    const offer = await readBody(req);
-    checkOffer(offer);
-    // A session of this name waiting for its publisher to come back takes the new offer. Only the
-    // hosts of sessions of this name are asked: a slow open elsewhere never holds this POST.
-    const bound = this._openTimeoutMs + WORKER_GRACE_MS;
-    for (const s of [...this._sessions.values()].filter((x) => x.name === name)) {
-      if (!(await withDeadline(s.host.waiting(s.id), bound, 'the session\'s worker did not answer'))) continue;
-      if (!this._mayResume(s, req)) throw new HttpError(409, `stream "${name}" belongs to a session waiting for its publisher; only that publisher may resume it`);
-      this._created(req, res, s, await withDeadline(s.host.resume(s.id, offer), bound, 'the session\'s worker did not answer'));
-      return;
-    }
-    // Checked and reserved in one step (no await between): offers that arrive together cannot all pass.
-    const max = this._opts.maxSessions ?? 64;
-    if (this._sessions.size + this._opening >= max) throw new HttpError(503, `${max} sessions are running or starting, the most this server takes`);
-    this._opening++;
-    try {
-      await this._open(name, offer, req, res);
-    } finally {
-      this._opening--;
-    }
-  }
-
-  private async _open(name: string, offer: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const id = randomUUID();
-    const init = this._opts.config(name, id);
-    if (init.live === false) throw new HttpError(500, 'the session config must be live');
-    const host = this._hosts.reduce((a, b) => (b.load < a.load ? b : a));
-    let resolveFinished!: (r: PipelineResult) => void;
-    let final: WebRtcSourceStats | undefined;
-    let announced = false;
-    const session: HeldSession = {
-      id, name, resource: `/whip/${encodeURIComponent(name)}/${id}`, host,
-      owner: { auth: digest(req.headers.authorization ?? ''), address: req.socket.remoteAddress },
-      finished: new Promise((resolve) => (resolveFinished = resolve)),
-      status: () => host.stats(id)?.status ?? (final === undefined ? 'STARTING' : 'COMPLETE'),
-      stats: () => final ?? host.stats(id)?.source,
-    };
-    // Counted before the offer is answered: publishers arriving together spread over the hosts.
-    host.load++;
-    const opening = host.open(id, name, init, offer, (result, stats) => {
-      final = stats;
-      host.load--;
-      this._sessions.delete(id);
-      // A session given up before its answer was never announced, so its end is not either.
-      if (announced) this.emit('end', session, result);
-      resolveFinished(result);
-    });
-    let answer: string;
-    try {
-      // The host bounds the open itself; this bound is for a worker that does not answer at all.
-      answer = await withDeadline(opening, this._openTimeoutMs + WORKER_GRACE_MS, `the offer was not answered within ${this._openTimeoutMs} ms`);
-    } catch (err) {
-      if (err instanceof DeadlineError) {
-        // Given up while the worker still works on it: a session it opens late is hung up at once.
-        opening.then(() => host.hangUp(id), () => {
-          host.load--;
-        });
-      } else host.load--;
-      throw err;
-    }
-    this._sessions.set(id, session);
-    announced = true;
-    this.emit('session', session);
-    this._created(req, res, session, answer);
-  }
-
-  private _created(req: IncomingMessage, res: ServerResponse, session: WhipSession, answer: string): void {
-    res.writeHead(201, {
-      ...this._cors(req), 'Content-Type': 'application/sdp', Location: session.resource, ETag: `"${session.id}"`,
-    });
-    res.end(answer);
-  }
-
-  private _authorize(req: IncomingMessage): void {
-    if (this._tokens.length === 0) return;
-    // Compared in constant time (digests of equal length, every token tried), so a token cannot be
-    // guessed byte by byte.
-    const given = digest(req.headers.authorization ?? '');
-    let ok = false;
-    for (const t of this._tokens) ok = timingSafeEqual(given, t) || ok;
-    if (!ok) throw new HttpError(401, 'a valid bearer token is required', { 'WWW-Authenticate': 'Bearer' });
-  }
-
-  /**
-   * Whether a POST may resume `session`, which waits for its publisher: with tokens, only with the
-   * token the session was opened with (a token per publisher keeps publishers apart; with one shared
-   * token every holder is trusted alike); without any, only from the address that opened it, as
-   * nothing else tells publishers apart (a publisher that came back from a new address starts a new
-   * session once the old one's wait is over).
-   */
-  private _mayResume(session: HeldSession, req: IncomingMessage): boolean {
-    if (this._tokens.length > 0) return timingSafeEqual(digest(req.headers.authorization ?? ''), session.owner.auth);
-    return session.owner.address !== undefined && req.socket.remoteAddress === session.owner.address;
-  }
-
-  /** CORS headers for this request's Origin (see {@link WhipServerOptions.corsOrigins}). */
-  private _cors(req: IncomingMessage): Record<string, string> {
-    const list = this._opts.corsOrigins;
-    const origin = req.headers.origin;
-    const allow = list === undefined
-      ? (this._tokens.length === 0 ? '*' : undefined)
-      : list.includes('*') ? '*' : origin !== undefined && list.includes(origin) ? origin : undefined;
-    // An answer that depends on the Origin must not be cached for another one.
-    const vary: Record<string, string> = list !== undefined && !list.includes('*') ? { Vary: 'Origin' } : {};
-    if (allow === undefined) return vary;
-    return {
-      'Access-Control-Allow-Origin': allow, ...vary,
-      'Access-Control-Allow-Methods': 'POST, PATCH, DELETE, OPTIONS',
-      'Access-Control-Allow-Headers': 'Authorization, Content-Type, If-Match',
-      'Access-Control-Expose-Headers': 'Location, ETag, Accept-Post',
-    };
-  }
-}
-
-/** SHA-256 of a string: equal-length values for constant-time comparison. */
-function digest(v: string): Buffer {
-  return createHash('sha256').update(v).digest();
-}
-
-/** The checks an offer passes before anything parses it (what a scan of its text can tell). */
-function checkOffer(offer: string): void {
-  if (!offer.startsWith('v=0')) throw new HttpError(400, 'the offer is not an SDP (it must start with v=0)');
-  const mlines = offer.match(/^m=/gm)?.length ?? 0;
-  if (mlines > MAX_MLINES) throw new HttpError(400, `the offer has ${mlines} m-lines, over the ${MAX_MLINES} this server takes`);
-}
-
-/** A bound the server itself put on a host's answer ran out. */
-class DeadlineError extends HttpError {}
-
-/** `p`, or a 503 once `ms` have passed (`p` is still settled by whoever made it). */
-function withDeadline<T>(p: Promise<T>, ms: number, message: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => reject(new DeadlineError(503, message)), ms);
-  });
-  return Promise.race([p, late]).finally(() => clearTimeout(timer));
-}
-
-/**
- * The request body, at most MAX_BODY bytes. Over that (declared or sent), a 413 with `Connection: close`;
- * the rest of the body is read and thrown away rather than the socket destroyed, so the client gets
- * the answer (the server's request timeout bounds how long that may take).
- */
-function readBody(req: IncomingMessage): Promise<string> {
-  const tooLarge = (): HttpError => new HttpError(413, `the body is over ${MAX_BODY} bytes`, { Connection: 'close' });
-  if (Number(req.headers['content-length'] ?? 0) > MAX_BODY) {
-    req.resume();
-    return Promise.reject(tooLarge());
-  }
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let over = false;
-    req.on('data', (chunk: Buffer) => {
-      if (over) return;
-      size += chunk.length;
-      if (size > MAX_BODY) {
-        over = true;
-        chunks.length = 0;
-        reject(tooLarge());
-      } else chunks.push(chunk);
-    });
-    req.on('end', () => {
-      if (!over) resolve(Buffer.concat(chunks).toString('utf8'));
-    });
-    req.on('error', reject);
-  });
-}
-
-/**
- * An avpipe error as an HTTP status: a bad offer is the client's fault; a session that could not be
- * opened (ICE gathering over its bound, a worker gone) is 503, the rest the server's.
- */
-function toHttpError(err: unknown): HttpError {
-  if (err instanceof AvpipeError) {
-    const status = err.code === 'INPUT_INVALID' ? 400 : err.code === 'SOURCE_FAILED' ? 503 : err.code === 'CONFIG_INVALID' ? 500 : err.code === 'INVALID_STATE' ? 409 : 500;
-    return new HttpError(status, err.message);
-  }
-  return new HttpError(500, err instanceof Error ? err.message : String(err));
 }

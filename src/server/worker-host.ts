@@ -1,0 +1,106 @@
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { PipelineConfigInit } from '../config/pipeline-config.js';
+import { AvpipeError } from '../errors.js';
+import type { Host, OnSessionEnd } from './host.js';
+import type { SessionStats } from './session-host.js';
+import type { FromWorker, HostCall, HostCallValues, ToWorker, WorkerData } from './worker-protocol.js';
+
+/** A call posted and not yet answered: any op's value settles it. */
+interface Pending {
+  resolve: (value: HostCallValues[HostCall['op']]) => void;
+  reject: (err: Error) => void;
+}
+
+/** Sessions in a worker thread (./whip-worker.js), driven by the messages of ./worker-protocol.ts. */
+export class WorkerHost implements Host {
+  load = 0;
+  private readonly _worker: Worker;
+  private _req = 0;
+  private readonly _pending = new Map<number, Pending>();
+  private readonly _ends = new Map<string, OnSessionEnd>();
+  private _stats = new Map<string, SessionStats>();
+
+  constructor(options: WorkerData) {
+    this._worker = new Worker(workerScript(), { workerData: options });
+    this._worker.unref();
+    this._worker.on('message', (m: FromWorker) => {
+      switch (m.type) {
+        case 'reply':
+          this._settled(m.req)?.resolve(m.value);
+          break;
+        case 'error':
+          this._settled(m.req)?.reject(new AvpipeError(m.error.code, m.error.message));
+          break;
+        case 'end':
+          this._stats.delete(m.id);
+          this._ends.get(m.id)?.(m.result, m.stats);
+          this._ends.delete(m.id);
+          break;
+        case 'stats':
+          this._stats = new Map(m.sessions.map((x) => [x.id, { status: x.status, source: x.source }]));
+          break;
+      }
+    });
+    this._worker.on('error', (err) => {
+      for (const p of this._pending.values()) p.reject(err);
+      this._pending.clear();
+    });
+  }
+  async open(id: string, name: string, init: PipelineConfigInit, offer: string, onEnd: OnSessionEnd): Promise<string> {
+    if (init.storage !== undefined) throw new AvpipeError('CONFIG_INVALID', 'storage cannot be sent to a worker: run the WHIP server with workers: 0');
+    this._ends.set(id, onEnd);
+    try {
+      return await this._call({ op: 'open', id, name, init, offer });
+    } catch (err) {
+      this._ends.delete(id);
+      throw err;
+    }
+  }
+  waiting(id: string): Promise<boolean> {
+    return this._call({ op: 'waiting', id });
+  }
+  resume(id: string, offer: string): Promise<string> {
+    return this._call({ op: 'resume', id, offer });
+  }
+  async candidate(id: string, candidate: string, mid: string | undefined): Promise<void> {
+    await this._call({ op: 'candidate', id, candidate, mid });
+  }
+  hangUp(id: string): void {
+    void this._call({ op: 'hangUp', id }).catch(() => undefined);
+  }
+  stopAll(abort = false): void {
+    void this._call({ op: 'stopAll', abort }).catch(() => undefined);
+  }
+  stats(id: string): SessionStats | undefined {
+    return this._stats.get(id);
+  }
+  async close(): Promise<void> {
+    await this._worker.terminate();
+  }
+
+  /** Posts `call`; resolves with its reply's value. */
+  private _call<C extends HostCall>(call: C): Promise<HostCallValues[C['op']]> {
+    const req = ++this._req;
+    return new Promise((resolve, reject) => {
+      // The worker answers a call with its own op's value (whip-worker.ts), so this narrowing holds.
+      this._pending.set(req, { resolve: (v) => resolve(v as HostCallValues[C['op']]), reject });
+      const message: ToWorker = { ...call, req };
+      this._worker.postMessage(message);
+    });
+  }
+
+  /** The pending call `req`, taken out now that it is answered. */
+  private _settled(req: number): Pending | undefined {
+    const p = this._pending.get(req);
+    this._pending.delete(req);
+    return p;
+  }
+}
+
+/** The worker script: beside this module when built; from dist/ when this module runs from src/ (tests). */
+function workerScript(): URL {
+  const here = new URL('./whip-worker.js', import.meta.url);
+  return existsSync(fileURLToPath(here)) ? here : new URL('../../dist/server/whip-worker.js', import.meta.url);
+}
