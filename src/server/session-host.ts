@@ -45,7 +45,6 @@ export class SessionHost {
   /** Starts a session from a publisher's offer; resolves with the answer. `onEnd` is told its result. */
   async open(id: string, name: string, init: PipelineConfigInit, offer: string, onEnd: (result: PipelineResult, stats: WebRtcSourceStats) => void): Promise<string> {
     const config = createPipelineConfig(init);
-    if (!config.live) throw new AvpipeError('CONFIG_INVALID', 'a WHIP session config must be live');
     const source = new WebRtcSource({ ...this._opts.source, name, ...(this._opts.iceHosts === undefined ? {} : { iceHosts: this._opts.iceHosts }), codecs: codecPreference(config.outputs) });
     const controller = createControllerWithSource(config, source, this._opts.codecProvider === undefined ? {} : { codecProvider: this._opts.codecProvider });
     let answer: string;

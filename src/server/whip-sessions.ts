@@ -158,7 +158,6 @@ export class WhipSessions {
   private async _open(name: string, offer: string, publisher: Publisher): Promise<{ session: WhipSession; answer: string }> {
     const id = randomUUID();
     const init = this._settings.config(name, id);
-    if (init.live === false) throw new HttpError(500, 'the session config must be live');
     const host = this._hosts.reduce((a, b) => (b.load < a.load ? b : a));
     let resolveFinished!: (r: PipelineResult) => void;
     let final: WebRtcSourceStats | undefined;

@@ -185,6 +185,19 @@ describe('WHIP hardening: sessions, connections, slow opens', () => {
     });
   }, 30_000);
 
+  it('a session config that is not live is refused by the one live rule (500 naming live), its slot freed, main thread and workers alike', async () => {
+    for (const workers of [0, 2]) {
+      await withServer({ workers, maxSessions: 1, config: (name) => ({ live: false, outputs: [{ path: join(dir, `${name}.webm`) }] }) }, async (base, server) => {
+        const a = await post(`${base}/whip/replay${workers}`, await offerSdp());
+        expect(a.status).toBe(500);
+        expect(a.body).toBe(`invalid pipeline config:\n  live: replay${workers} is a live source (its media comes at 1x, whatever the pipeline asks): the pipeline must be live\n`);
+        expect(server.sessions).toHaveLength(0);
+        // The slot is free again: a second offer gets the same answer, not a 503.
+        expect((await post(`${base}/whip/replay${workers}`, await offerSdp())).status).toBe(500);
+      });
+    }
+  }, 30_000);
+
   it('past maxConnections a new connection is dropped unanswered; one freed lets the next in', async () => {
     await withServer({ maxConnections: 2 }, async (base) => {
       const port = Number(new URL(base).port);
