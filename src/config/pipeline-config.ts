@@ -154,6 +154,9 @@ export type TrackInfo =
     label?: string;
   };
 
+/** A pipeline is live unless told otherwise (egress's default: a recording of something happening now). */
+export const DEFAULT_LIVE = true;
+
 /** Defaults for everything a config may leave out. */
 export const DEFAULT_ENCODING: EncodingOptions = {
   width: 1280,
@@ -225,7 +228,7 @@ export class PipelineConfig {
 
   /** Use {@link createPipelineConfig}: it validates first. */
   constructor(init: PipelineConfigInit) {
-    this.live = init.live ?? true;
+    this.live = init.live ?? DEFAULT_LIVE;
     this.source = init.source;
     this.codecMode = init.codecMode ?? 'auto';
     this.outputs = init.outputs.map(resolveOutput);

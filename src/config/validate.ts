@@ -9,7 +9,7 @@ import {
   type ImagesOutputInit, type OutputInit, type OutputSpec, type SegmentsOutputInit,
 } from './outputs.js';
 import type { EncodingOptions, PipelineConfigInit } from './pipeline-config.js';
-import { resolveEncoding } from './pipeline-config.js';
+import { DEFAULT_LIVE, resolveEncoding } from './pipeline-config.js';
 import { pathProblems } from './paths.js';
 import { redactUrl } from './redact.js';
 import { isPresetName } from './presets.js';
@@ -28,7 +28,7 @@ export function validateConfig(init: PipelineConfigInit): ConfigProblem[] {
   };
 
   if (init.live !== undefined && typeof init.live !== 'boolean') bad('live', 'must be a boolean');
-  const live = init.live ?? true;
+  const live = init.live ?? DEFAULT_LIVE;
   if (init.codecProvider !== undefined && !CODEC_PROVIDER_CHOICES.includes(init.codecProvider)) {
     bad('codecProvider', `must be one of ${CODEC_PROVIDER_CHOICES.join(', ')}, got "${String(init.codecProvider)}"`);
   }

@@ -115,7 +115,7 @@ export class Controller extends EventEmitter<ControllerEvents> {
     if (this.config.isReplay()) throw new AvpipeError('CONFIG_INVALID', 'stream outputs cannot be added to a non-live pipeline: they cannot ingest faster than realtime');
     if (this._status !== 'ACTIVE' || this._graph === undefined) throw new AvpipeError('INVALID_STATE', `outputs can be added while ACTIVE, not ${this._status}`);
     // The same rules as a config's stream outputs; the codecs are checked by the graph against what it encodes.
-    const problem = streamUrlProblem(init.url, this.config.live, this._graph.plan.encoding);
+    const problem = streamUrlProblem(init.url, this._graph.plan.policy.live, this._graph.plan.encoding);
     if (problem !== undefined) throw new ConfigError([{ field: 'url', message: problem }]);
     await this._graph.addOutput(resolveOutput(init));
   }
