@@ -1,26 +1,12 @@
-import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
-import { FrameAssembler, MAX_FRAME_PACKETS, type Depacketize } from '../../src/sources/rtp/frame-assembler.js';
-import { JitterBuffer, type JitterOutput, type RtpPacketLike } from '../../src/sources/rtp/jitter-buffer.js';
+import { FrameAssembler, MAX_FRAME_PACKETS } from '../../src/sources/rtp/frame-assembler.js';
+import { JitterBuffer, type JitterOutput } from '../../src/sources/rtp/jitter-buffer.js';
 import { LipSync, ntpToSeconds } from '../../src/sources/rtp/lip-sync.js';
 import { opusHead } from '../../src/codecs/opus-head.js';
 import { RTP_CODECS, videoConfigFromKeyframe } from '../../src/sources/rtp/rtp-codecs.js';
+import { depacketize, packetize, pkt, vp8Delta, vp8Key, Vp8Packetizer } from '../helpers/rtp-packets.js';
 
-const pkt = (seq: number, ts = seq * 3000, marker = true): RtpPacketLike => ({
-  header: { sequenceNumber: seq & 0xffff, timestamp: ts >>> 0, marker, payloadType: 96, ssrc: 1 },
-  payload: Buffer.alloc(0),
-});
-const { Vp8Packetizer, dePacketizeRtpPackets } = createRequire(import.meta.url)('werift/nonstandard') as typeof import('werift/nonstandard');
-const depacketize: Depacketize = (codec, packets) => dePacketizeRtpPackets(codec as never, packets as never).data;
 const seqs = (out: JitterOutput[]): (number | string)[] => out.map((o) => ('lost' in o ? `lost${o.lost}` : o.packet.header.sequenceNumber));
-
-/** A VP8 key frame header (RFC 6386 9.1) for `w` x `h`, padded to `size` bytes. */
-function vp8Key(w: number, h: number, size: number): Buffer {
-  const b = Buffer.alloc(size, 0x55);
-  b.set([0x10, 0x02, 0x00, 0x9d, 0x01, 0x2a, w & 0xff, w >> 8, h & 0xff, h >> 8]);
-  return b;
-}
-const vp8Delta = (size: number): Buffer => Buffer.alloc(size, 0x31); // frame tag bit 0 = 1: inter frame
 
 describe('JitterBuffer', () => {
   it('puts reordered packets back in order and counts them', () => {
@@ -56,8 +42,6 @@ describe('JitterBuffer', () => {
 });
 
 describe('FrameAssembler', () => {
-  const packetize = (p: InstanceType<typeof Vp8Packetizer>, frame: Buffer, ts: number): RtpPacketLike[] => p.packetize(frame, ts) as unknown as RtpPacketLike[];
-
   it('rebuilds VP8 frames from packets, starting at the first keyframe', () => {
     const a = new FrameAssembler(RTP_CODECS['VP8']!, depacketize);
     const p = new Vp8Packetizer({ maxPayloadSize: 500, sequenceNumber: 100 });
