@@ -1,8 +1,6 @@
 import { allowedCodecs, rawMediaOf } from './outputs.js';
 import { AUDIO_CODEC_OF, VIDEO_CODEC_OF, type EncodingOptions, type PipelineConfig, type TrackInfo } from './pipeline-config.js';
-
-/** The sample rates Opus takes. */
-const OPUS_RATES = [8000, 12000, 16000, 24000, 48000];
+import { OPUS_RATES } from './validate.js';
 
 /**
  * The encoding a run uses: the config's, with the fields the caller left open taken from the tracks

@@ -4,7 +4,7 @@ import { ConfigError, type ConfigProblem } from '../errors.js';
 import type { QueueBounds } from '../queues/bounded-queue.js';
 import type { Microseconds } from '../time.js';
 import { type AudioCodecName, type H264Profile, type SpeedPreset, type VideoCodecName } from './codecs.js';
-import { allowedCodecs, rawMediaOf, resolveOutput, takesMedia, type OutputInit, type OutputSpec } from './outputs.js';
+import { allowedCodecs, resolveOutput, takesMedia, type OutputInit, type OutputSpec } from './outputs.js';
 import type { UploadOptions } from '../storage/uploader.js';
 import type { CodecProviderChoice } from '../codecs/provider-choice.js';
 import { PRESETS, type PresetName } from './presets.js';
@@ -257,7 +257,7 @@ export class PipelineConfig {
 
   /**
    * The encoding asked for. The fields left open follow the source (an export keeps its input's size
-   * and rate): the run's plan holds the encoding that is used ({@link adoptedEncoding}).
+   * and rate): the run's plan holds the encoding that is used (`adoptedEncoding()`).
    */
   get encoding(): Readonly<EncodingOptions> {
     return this._encoding;

@@ -14,7 +14,8 @@ import { pathProblems } from './paths.js';
 import { redactUrl } from './redact.js';
 import { isPresetName } from './presets.js';
 
-const OPUS_RATES = [8000, 12000, 16000, 24000, 48000];
+/** The sample rates Opus takes. */
+export const OPUS_RATES = [8000, 12000, 16000, 24000, 48000];
 const AAC_RATES = [8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000, 64000, 88200, 96000];
 
 /**

@@ -1,4 +1,4 @@
-import { open, rename, rm, type FileHandle } from 'node:fs/promises';
+import { open, realpath, rename, rm, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { concatBytes } from '../bytes.js';
 import { AvpipeError, toAvpipeError } from '../errors.js';
@@ -473,7 +473,10 @@ async function rewrite(path: string, win: FileWindow, mode: number, plan: CopyPl
   targets.push([ID.Cues, at]);
   const segmentSize = at + cues.byteLength;
 
-  const tmp = join(dirname(path), `.${basename(path)}.repair-${process.pid}.tmp`);
+  // Beside the file a symlink points to, and renamed over it: the link keeps pointing at the finished
+  // file (a hard link's other names keep the old bytes).
+  const target = await realpath(path);
+  const tmp = join(dirname(target), `.${basename(target)}.repair-${process.pid}.tmp`);
   try {
     const out = await open(tmp, 'w');
     try {
@@ -495,7 +498,10 @@ async function rewrite(path: string, win: FileWindow, mode: number, plan: CopyPl
     } finally {
       await out.close();
     }
-    await rename(tmp, path);
+    await rename(tmp, target);
+    // The rename itself reaches the disk: a power cut after this returns keeps the finished file.
+    const dir = await open(dirname(target), 'r');
+    await dir.sync().finally(() => dir.close());
   } catch (err) {
     await rm(tmp, { force: true });
     throw toAvpipeError('SINK_FAILED', `${path}: its finished copy could not be written, the file is left as it was`, err);

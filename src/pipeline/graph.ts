@@ -130,10 +130,10 @@ interface AttachedOutput {
 }
 
 /**
- * The pipeline graph: per track, source -> [decoder -> converter] -> bounded queue -> encoder, the
- * encoded tracks interleaved into one stream, then a tee with one bounded queue per output (file,
- * HLS, stream). Outputs of raw media (thumbnails, websocket audio) hang on a raw tee before the
- * encoder. A copied track goes source -> queue -> interleaver. All Web Streams, so backpressure is the
+ * The pipeline graph, wired from its plan: per transcoded track, source -> [decoder -> converter] ->
+ * a raw tee whose ports are bounded queues, one to the encoder and one to each raw output (thumbnails,
+ * websocket audio); the encoded tracks interleaved into one stream, then a tee with one bounded queue
+ * per output (file, HLS, stream). A copied track goes source -> queue -> interleaver. All Web Streams, so backpressure is the
  * platform's: live runs get drop-oldest queues, non-live runs blocking ones (nothing dropped, the
  * source paced by the slowest stage or output).
  */
@@ -352,7 +352,10 @@ export class Graph {
     return [...copied, ...this._tees.video.toJSON(), ...this._tees.audio.toJSON(), ...this._tees.encoded.toJSON()];
   }
 
-  /** Items that entered each track kind's branch (after the source), for progress: from the node that took them. */
+  /**
+   * For progress: the items a track kind's branch took in, from the node that took them: a copy's
+   * queue (packets), else its encoder's port (frames after conversion; 0 when no encoder runs).
+   */
   itemsIn(kind: 'video' | 'audio'): number {
     const b = this._branches.find((x) => x.kind === kind);
     if (b === undefined) return 0;

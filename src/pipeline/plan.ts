@@ -3,7 +3,7 @@ import { adoptedEncoding } from '../config/adopt-encoding.js';
 import { allowedCodecs, codecsFor, rawMediaOf, takesMedia, type OutputSpec } from '../config/outputs.js';
 import { AUDIO_CODEC_OF, VIDEO_CODEC_OF, type EncodingOptions, type PipelineConfig, type TrackInfo } from '../config/pipeline-config.js';
 import { encodingProblems } from '../config/validate.js';
-import { AvpipeError, ConfigError } from '../errors.js';
+import { AvpipeError } from '../errors.js';
 import type { QueueBounds } from '../queues/bounded-queue.js';
 import type { Microseconds } from '../time.js';
 import { runPolicy, type RunPolicy } from './run-policy.js';
@@ -68,9 +68,9 @@ export interface PipelinePlan {
 
 /**
  * Plans a run. `sessionEndUs` is where the source says its media ends (a file source's longest
- * input), undefined for a source with no end of its own. Throws a {@link ConfigError} when the
- * encoding taken from the source is not one avpipe can encode, and `CONFIG_INVALID` when `codecMode:
- * 'copy'` asks for what cannot be copied.
+ * input), undefined for a source with no end of its own. Throws `INPUT_INVALID`, naming the track,
+ * when the encoding taken from the source is not one avpipe can encode, and `CONFIG_INVALID` when
+ * `codecMode: 'copy'` asks for what cannot be copied.
  */
 export function planPipeline(config: PipelineConfig, tracks: readonly TrackInfo[], sessionEndUs: Microseconds | undefined): PipelinePlan {
   const policy = runPolicy(config.live);
@@ -105,10 +105,15 @@ export function planPipeline(config: PipelineConfig, tracks: readonly TrackInfo[
     branches.push({ kind: 'audio', tracks: single === undefined ? audios : [single], mode, reasons, encode: mode === 'transcode' && encodedOut });
   }
 
-  // What the source gave may make an encoding avpipe cannot make (a 4000x10 input): said before anything opens.
-  const encoded = new Set(branches.filter((b) => b.mode === 'transcode').map((b) => b.kind));
-  const problems = encodingProblems(encoding).filter((p) => encoded.has(kindOfField(p.field)));
-  if (problems.length > 0) throw new ConfigError(problems.map((p) => ({ ...p, message: `${p.message} (taken from the source; set it to encode this input)` })));
+  // The fields the caller left open follow the source, which may give what avpipe cannot encode (a
+  // 4000x10 or a 16384-wide input): refused before anything opens, naming the track it came from.
+  for (const b of branches) {
+    if (b.mode === 'copy') continue;
+    const problems = encodingProblems(encoding).filter((p) => kindOfField(p.field) === b.kind);
+    if (problems.length === 0) continue;
+    const t = b.tracks[0]!;
+    throw new AvpipeError('INPUT_INVALID', `${t.label ?? `${t.kind} track ${t.id}`}: the encoding taken from it cannot be made (${problems.map((p) => `${p.field} ${p.message}`).join('; ')}): set ${problems.map((p) => p.field).join(' and ')} to encode it`);
+  }
 
   const outputs = config.outputs.map((spec) => planOutput(config, policy, spec));
   return { policy, encoding, keyframeIntervalUs: keyframeIntervalUs(config, encoding), branches, muxerTracks, outputs };

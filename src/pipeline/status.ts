@@ -75,7 +75,7 @@ export interface PipelineResult {
   startedAt: number | null;
   endedAt: number | null;
   outputs: OutputResult[];
-  /** The raw queues before the encoders, then each output's queue after the tee. */
+  /** Copied tracks' queues, then the raw tees' ports (the encoders' queues first, then raw outputs'), then each output's queue after the encoded tee. */
   queues: (QueueStats | TeePortStats)[];
   /** Per source track: copied (passthrough) or transcoded. */
   tracks: TrackResult[];

@@ -208,11 +208,6 @@ export class Tee<T> {
     await port.done;
   }
 
-  /** Names of the ports now attached. */
-  get portNames(): string[] {
-    return [...this._ports.keys()];
-  }
-
   /**
    * Resolves when every port (attached or removed) has delivered everything to its consumer; with
    * `isolated` false, ports whose failures are isolated (live streams) are not waited for: they end

@@ -171,8 +171,11 @@ export class FileSource extends SourceBase implements Source {
     /** The latest packet end read, before jumps are closed up; what this track's times moved by. */
     let rawEnd: Microseconds | undefined;
     let cutUs = 0;
-    /** The last packets' times: two frames at one time cannot both be shown (zero durations, all at 0). */
-    const recent: Microseconds[] = [];
+    /**
+     * A video track's last packet times: two frames at one time cannot both be shown (zero durations,
+     * all at 0). Not audio: the frames of a Matroska lace without durations share their block's time.
+     */
+    const recent: Microseconds[] | undefined = t.info.kind === 'video' ? [] : undefined;
     input.tracksReading++;
     let iterator: AsyncGenerator<DemuxedPacket, void, unknown> | undefined;
     const ended = this.openTrack();
@@ -207,13 +210,13 @@ export class FileSource extends SourceBase implements Source {
         input.packets++;
         const raw = Math.round(p.timestamp * 1e6) + shift;
         const duration = Math.round(p.duration * 1e6);
-        if (recent.includes(raw)) {
+        if (recent?.includes(raw) === true) {
           end();
           controller.error(new InputError(path, `its ${t.info.kind} track ${t.track.number} has two packets at ${seconds(raw - shift)} s: its timestamps repeat (zero frame durations?)`));
           return;
         }
-        recent.push(raw);
-        if (recent.length > REPEAT_WINDOW) recent.shift();
+        recent?.push(raw);
+        if (recent !== undefined && recent.length > REPEAT_WINDOW) recent.shift();
         if (rawEnd !== undefined && Math.abs(raw - rawEnd) > this._maxGapUs) {
           cutUs += this._closeUp(input, rawEnd, raw, rawEnd - cutUs);
           rawEnd = raw + duration;

@@ -41,7 +41,12 @@ export async function guardedFileSource(path: string): Promise<InstanceType<type
     let b = blocks.get(i);
     if (b !== undefined) blocks.delete(i);
     else {
-      b = readAt(fh, i * BLOCK, Math.min(BLOCK, size - i * BLOCK));
+      const read = readAt(fh, i * BLOCK, Math.min(BLOCK, size - i * BLOCK));
+      // A failed read is not kept: the next read of that block tries the disk again.
+      read.catch(() => {
+        if (blocks.get(i) === read) blocks.delete(i);
+      });
+      b = read;
       if (blocks.size >= BLOCKS_KEPT) blocks.delete(blocks.keys().next().value!);
     }
     blocks.set(i, b);

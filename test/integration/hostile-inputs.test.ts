@@ -216,7 +216,7 @@ describe('hostile input files: bounded memory and time, the errors and warnings 
     expect(r.rssMb).toBeLessThan(MAX_RSS_MB);
   }, 60_000);
 
-  it('an SPS declaring 16384x16384 is refused by limits.maxPixels, naming the file; past a raised limit the decoder\'s refusal names the file and track', async () => {
+  it('an SPS declaring 16384x16384 is refused by limits.maxPixels, naming the file; past a raised limit by the plan (no encoding that size) or, the size set, by the decoder, each naming the file and track', async () => {
     const small = await fixture('baseline.h264', ['-f', 'lavfi', '-i', FLASH_SRC(1), '-c:v', 'libx264', '-profile:v', 'baseline', '-f', 'h264']);
     const input = join(dir, 'declares-16384.h264');
     declareMacroblocks(small, input, 1024);
@@ -226,12 +226,17 @@ describe('hostile input files: bounded memory and time, the errors and warnings 
     expect(r.stderr).toContain(`INPUT_INVALID: input ${input}: its 16384x16384 video is larger than limits.maxPixels (35389440 pixels)`);
     expect(existsSync(out)).toBe(false);
     expect(r.rssMb).toBeLessThan(MAX_RSS_MB);
-    // A limit raised past it: FFmpeg's decoder refuses a picture that large; the error says whose it is.
-    const raised = await createController(createPipelineConfig({
-      live: false, source: { type: 'file', inputs: [{ path: input }] }, codecMode: 'transcode', limits: { maxPixels: 16384 * 16384 }, outputs: [{ path: out }],
-    })).start();
+    // A limit raised past it: the encoding would follow the input to 16384x16384, which avpipe does not
+    // encode (8192 at most); refused before anything opens, naming the track and the fields to set.
+    const raisedInit = { live: false, source: { type: 'file' as const, inputs: [{ path: input }] }, codecMode: 'transcode' as const, limits: { maxPixels: 16384 * 16384 }, outputs: [{ path: out }] };
+    const raised = await createController(createPipelineConfig(raisedInit)).start();
     expect(raised.status).toBe('FAILED');
-    expect(raised.error!.message).toMatch(new RegExp(`^input ${input}, video track 1: open h264 decoder: `));
+    expect(raised.error).toMatchObject({ code: 'INPUT_INVALID' });
+    expect(raised.error!.message).toBe(`input ${input}, video track 1: the encoding taken from it cannot be made (encoding.width must be at most 8192, got 16384; encoding.height must be at most 8192, got 16384): set encoding.width and encoding.height to encode it`);
+    // The size set: FFmpeg's decoder refuses a picture that large when it opens; the error says whose it is.
+    const sized = await createController(createPipelineConfig({ ...raisedInit, encoding: { width: 1280, height: 720 } })).start();
+    expect(sized.status).toBe('FAILED');
+    expect(sized.error!.message).toMatch(new RegExp(`^input ${input}, video track 1: open h264 decoder: `));
     expect(existsSync(out)).toBe(false);
   }, 60_000);
 

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { createPipelineConfig, type PipelineConfigInit, type TrackInfo } from '../../src/index.js';
 import { DEFAULT_QUEUES } from '../../src/config/pipeline-config.js';
-import { planPipeline } from '../../src/pipeline/plan.js';
+import { planOutput, planPipeline } from '../../src/pipeline/plan.js';
+import { runPolicy } from '../../src/pipeline/run-policy.js';
 
 /** What a test source declares: raw 1280x720@30 video and 48 kHz stereo audio. */
 const RAW: TrackInfo[] = [
@@ -59,6 +60,9 @@ describe('planPipeline: a pure plan from the config and the declared tracks', ()
     expect(p.branches.map((b) => [b.kind, b.mode, b.reasons[0]])).toEqual([['video', 'transcode', 'thumbnails need decoded frames'], ['audio', 'transcode', 'a websocket output needs decoded audio']]);
     expect(p.outputs.map((o) => [o.tee, o.onError])).toEqual([['encoded', 'fail'], ['video', 'fail'], ['audio', 'isolate']]);
     expect(p.outputs[1]!.bounds).toEqual(DEFAULT_QUEUES.live.video);
+    // Non-live (no stream output passes validation there, so asked directly) a failing stream fails the run.
+    const replay = createPipelineConfig({ live: false, outputs: [{ path: 'out.mp4' }] });
+    expect(planOutput(replay, runPolicy(false), { kind: 'stream', url: 'ws://127.0.0.1:9/a', protocol: 'websocket' }).onError).toBe('fail');
   });
 
   it('several audio tracks are mixed (transcoded); copy mode refuses them', () => {
@@ -73,15 +77,18 @@ describe('planPipeline: a pure plan from the config and the declared tracks', ()
   });
 
   it('an encoding taken from the source that no encoder takes is refused before anything opens; copied, the same input is fine', () => {
-    const thin: TrackInfo[] = [{ ...FILE[0]!, width: 4000, height: 10 } as TrackInfo];
-    expect(() => plan({ live: false, codecMode: 'transcode', encoding: { audioCodec: null }, outputs: [{ path: 'out.mp4' }] }, thin)).toThrow(/encoding.height: must be at least 16, got 10 \(taken from the source; set it to encode this input\)/);
+    const thin: TrackInfo[] = [{ ...FILE[0]!, width: 4000, height: 10, label: 'input thin.mp4, video track 1' } as TrackInfo];
+    expect(() => plan({ live: false, codecMode: 'transcode', encoding: { audioCodec: null }, outputs: [{ path: 'out.mp4' }] }, thin))
+      .toThrow('input thin.mp4, video track 1: the encoding taken from it cannot be made (encoding.height must be at least 16, got 10): set encoding.height to encode it');
     expect(plan({ live: false, encoding: { audioCodec: null }, outputs: [{ path: 'out.mp4' }] }, thin).branches.map((b) => b.mode)).toEqual(['copy']);
   });
 
   it('leaves the config as it was', () => {
     const config = createPipelineConfig({ live: false, outputs: [{ path: 'out.mp4' }] });
-    const before = { ...config.encoding };
-    planPipeline(config, FILE, 10_000_000);
-    expect(config.encoding).toEqual(before);
+    const before = structuredClone({ ...config });
+    expect(planPipeline(config, FILE, 10_000_000).encoding).toMatchObject({ width: 640, height: 360, fps: 25 });
+    // Field for field, the asked encoding included: the adopted one lives in the plan only.
+    expect({ ...config }).toEqual(before);
+    expect(config.encoding).toMatchObject({ width: 1280, height: 720, fps: 30 });
   });
 });

@@ -187,7 +187,8 @@ export class WebRtcSource extends SourceBase implements Source {
       if (this._pc !== pc) throw new AvpipeError('INVALID_STATE', `${this.name}: the offer was given up while it was answered`);
       enlargeReceiveBuffers(pc);
       this._presence.heard(performance.now());
-      this._timer ??= setInterval(() => this._tick(), TICK_MS);
+      // Not restarted for a source stopped while the offer was answered: stop() cleared it for good.
+      if (!this.stopping) this._timer ??= setInterval(() => this._tick(), TICK_MS);
       this._wakePrepare?.();
       return this._peer.iceHosts === undefined ? sdp : keepCandidates(sdp, this._peer.iceHosts);
     } catch (err) {
