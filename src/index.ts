@@ -43,7 +43,7 @@ export {
   Controller, createController, createControllerWithSource, type ControllerEvents, type ControllerOptions,
 } from './pipeline/controller.js';
 export type {
-  FileOutputResult, OutputResult, PipelineProgress, PipelineResult, PipelineStatus, ResultError, ResultWarning,
+  FileOutputResult, OutputResult, PipelineProgress, PipelineResult, PipelineStatus, ResultError,
 } from './pipeline/status.js';
 export type { SegmentsOutputResult } from './sinks/hls-output.js';
 export type { ImagesOutputResult } from './sinks/image-output.js';
@@ -58,9 +58,10 @@ export type { TrackResult } from './pipeline/graph.js';
 export type { TrackMode } from './pipeline/plan.js';
 export { BoundedQueue, type QueueBounds, type QueueMeasure, type QueuePolicy, type QueueStats } from './queues/bounded-queue.js';
 export { QueueNode } from './queues/queue-node.js';
-export { FileSink, type FileSinkStats, type PositionalWrite } from './sinks/file-sink.js';
+export { FileSink, type FileSinkStats } from './sinks/file-sink.js';
+export type { PositionalWrite } from './muxers/positional-write.js';
 export { FileSource, InputError, type DemuxedPacket, type DemuxedTrack, type FileInput, type InputDemuxer } from './sources/file-source.js';
-export type { RawMedia, Source, SourceMedia } from './sources/source.js';
+export type { RawMedia, ResultWarning, Source, SourceMedia } from './sources/source.js';
 export { TEST_AUDIO_TRACK, TEST_VIDEO_TRACK, TestSource, type TestSourceOptions } from './sources/test-source.js';
 export { US_PER_SECOND, type Microseconds } from './time.js';
 export {

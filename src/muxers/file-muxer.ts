@@ -5,7 +5,7 @@ import {
 import type { EncodedOutput } from '../codecs/encoded-chunk.js';
 import type { AudioCodecName, FileContainer, VideoCodecName } from '../config/codecs.js';
 import { AvpipeError, toAvpipeError } from '../errors.js';
-import type { PositionalWrite } from '../sinks/file-sink.js';
+import type { PositionalWrite } from './positional-write.js';
 import type { Microseconds } from '../time.js';
 import { WriteGather } from './write-gather.js';
 

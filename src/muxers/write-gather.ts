@@ -1,4 +1,4 @@
-import type { PositionalWrite } from '../sinks/file-sink.js';
+import type { PositionalWrite } from './positional-write.js';
 
 const CLUSTER_ID = [0x1f, 0x43, 0xb6, 0x75];
 /** A 5-byte EBML size of all ones: unknown. */

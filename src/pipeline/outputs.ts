@@ -5,7 +5,7 @@ import { AvpipeError } from '../errors.js';
 import { FileOutput, type FileOutputResult } from '../sinks/file-output.js';
 import { ImageOutput, imageSize, type ImagesOutputResult } from '../sinks/image-output.js';
 import { HlsOutput, type SegmentsOutputResult } from '../sinks/hls-output.js';
-import type { OutputNode } from '../sinks/output-node.js';
+import type { FileDone, OutputNode } from '../sinks/output-node.js';
 import { RtmpOutput } from '../sinks/rtmp-output.js';
 import type { StreamOutputResult } from '../sinks/stream-stats.js';
 import type { MuxerTracks } from './plan.js';
@@ -30,8 +30,6 @@ export interface OutputContext {
   onFile?: FileDone;
 }
 
-/** A finished file: its path, its key in storage, its size; `keepLocal` for files rewritten later (playlists). */
-export type FileDone = (path: string, key: string, bytes: number, keepLocal?: boolean) => void;
 
 /** Builds the node for one output spec. */
 export async function buildOutput(spec: OutputSpec, ctx: OutputContext): Promise<OutputNode<unknown, OutputResult>> {

@@ -1,3 +1,4 @@
+import type { ResultWarning } from '../sources/source.js';
 import type { DecoderStats } from '../codecs/decoder-node.js';
 import type { EncoderStats } from '../codecs/encoder-node.js';
 import type { AvpipeErrorCode } from '../errors.js';
@@ -43,20 +44,6 @@ export interface ResultError {
   message: string;
   fatal: boolean;
   cause?: string;
-}
-
-/**
- * Something the run worked around and reports: an input whose data ends before its header says
- * (`INPUT_TRUNCATED`), timestamps that jumped further than `limits.maxGap` and were closed up instead of
- * filled (`TIMESTAMP_JUMP`).
- */
-export interface ResultWarning {
-  code: 'INPUT_TRUNCATED' | 'TIMESTAMP_JUMP';
-  message: string;
-  /** The input (file path, or publisher track) it concerns. */
-  input: string;
-  /** Media time where it happened (where the data ended; the first jump), ms on the session timeline. */
-  atMs: number;
 }
 
 /** What a run returns. */

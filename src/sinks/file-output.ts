@@ -9,7 +9,7 @@ import { finalizeFragmentedMp4, type Mp4FinalizeReport } from '../muxers/mp4-def
 import { repairWebm, type WebmRepairReport } from '../muxers/webm-repair.js';
 import type { Microseconds } from '../time.js';
 import { FileSink } from './file-sink.js';
-import type { FileDone } from '../pipeline/outputs.js';
+import type { FileDone } from './output-node.js';
 import type { OutputNode } from './output-node.js';
 
 /** One file output in a result. */

@@ -1,12 +1,7 @@
 import { open, rm, type FileHandle } from 'node:fs/promises';
 import { AvpipeError } from '../errors.js';
+import type { PositionalWrite } from '../muxers/positional-write.js';
 
-/** A positional write, as mediabunny's StreamTarget emits them. */
-export interface PositionalWrite {
-  type: 'write';
-  data: Uint8Array;
-  position: number;
-}
 
 /** A file sink's counters. */
 export interface FileSinkStats {

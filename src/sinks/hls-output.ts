@@ -8,7 +8,7 @@ import { closingLines, mediaPlaylist, type PlaylistSegment } from '../muxers/pla
 import { muxSegment } from '../muxers/segment-muxer.js';
 import { Segmenter, type Segment } from '../muxers/segmenter.js';
 import type { Microseconds } from '../time.js';
-import type { FileDone } from '../pipeline/outputs.js';
+import type { FileDone } from './output-node.js';
 import type { OutputNode } from './output-node.js';
 
 /** A segments (HLS) output in a result. */

@@ -5,7 +5,7 @@ import type { VideoFrame } from '../codecs/video-frame.js';
 import { fillTemplate, type ImageFormat, type ImagesOutputSpec } from '../config/outputs.js';
 import { AvpipeError, toAvpipeError } from '../errors.js';
 import type { Microseconds } from '../time.js';
-import type { FileDone } from '../pipeline/outputs.js';
+import type { FileDone } from './output-node.js';
 import type { OutputNode } from './output-node.js';
 
 /** An images (thumbnails) output in a result. */

@@ -1,6 +1,9 @@
 import type { OutputSpec } from '../config/outputs.js';
 import type { Microseconds } from '../time.js';
 
+/** A finished file: its path, its key in storage, its size; `keepLocal` for files rewritten later (playlists). */
+export type FileDone = (path: string, key: string, bytes: number, keepLocal?: boolean) => void;
+
 /**
  * One output of a pipeline (a file, an HLS playlist, thumbnails, a stream), fed through its own tee
  * port. `T` is what it takes: encoded chunks, raw frames or raw audio.

@@ -5,13 +5,12 @@ import { opusHeadProblem } from '../codecs/opus-head.js';
 import type { PipelineConfig, TrackInfo } from '../config/pipeline-config.js';
 import type { AudioRoute } from '../convert/audio-mixer.js';
 import { AvpipeError } from '../errors.js';
-import type { ResultWarning } from '../pipeline/status.js';
 import type { Microseconds } from '../time.js';
 import { isAnnexB, parseSps, readAnnexBIndex, type SpsInfo } from './annexb-reader.js';
 import { isIvf, isVpxKeyframe, readIvfIndex } from './ivf-reader.js';
 import { guardedFileSource } from './guarded-file-source.js';
 import { SourceBase } from './source-base.js';
-import type { Source, SourceMedia } from './source.js';
+import type { ResultWarning, Source, SourceMedia } from './source.js';
 
 /** One input file of a file source. */
 export interface FileInput {

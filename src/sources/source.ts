@@ -2,13 +2,26 @@ import type { AudioData } from '../codecs/audio-data.js';
 import type { EncodedChunk } from '../codecs/encoded-chunk.js';
 import type { VideoFrame } from '../codecs/video-frame.js';
 import type { PipelineConfig, TrackInfo } from '../config/pipeline-config.js';
-import type { ResultWarning } from '../pipeline/status.js';
 
 /** A raw media item a source produces. */
 export type RawMedia = VideoFrame | AudioData;
 
 /** What a source's track stream carries: raw frames, or encoded chunks for tracks declared `encoded`. */
 export type SourceMedia = RawMedia | EncodedChunk;
+
+/**
+ * Something the run worked around and reports: an input whose data ends before its header says
+ * (`INPUT_TRUNCATED`), timestamps that jumped further than `limits.maxGap` and were closed up instead of
+ * filled (`TIMESTAMP_JUMP`).
+ */
+export interface ResultWarning {
+  code: 'INPUT_TRUNCATED' | 'TIMESTAMP_JUMP';
+  message: string;
+  /** The input (file path, or publisher track) it concerns. */
+  input: string;
+  /** Media time where it happened (where the data ended; the first jump), ms on the session timeline. */
+  atMs: number;
+}
 
 /**
  * A source of raw media in media time (egress's Source, with inversion of control: it is built

@@ -1,7 +1,6 @@
 import type { MediaStreamTrack, RTCPeerConnection, RTCRtpTransceiver } from 'werift';
 import type { AudioDecoderConfig, VideoDecoderConfig } from '../../codecs/encoded-chunk.js';
 import type { PipelineConfig, TrackInfo } from '../../config/pipeline-config.js';
-import type { ResultWarning } from '../../pipeline/status.js';
 import { AvpipeError } from '../../errors.js';
 import type { AssemblerStats, RtpFrame } from '../rtp/frame-assembler.js';
 import { InboundTrack, type InboundOutput } from '../rtp/inbound-track.js';
@@ -9,7 +8,7 @@ import type { JitterStats } from '../rtp/jitter-buffer.js';
 import { LipSync, type LipSyncTrackStats, type PlacedFrame } from '../rtp/lip-sync.js';
 import { rtpCodecOf, type RtpCodecInfo } from '../rtp/rtp-codecs.js';
 import { SourceBase } from '../source-base.js';
-import type { Source, SourceMedia } from '../source.js';
+import type { ResultWarning, Source, SourceMedia } from '../source.js';
 import { answerOffer, enlargeReceiveBuffers, loadWerift, peerConfig, senderReportOf, type ReceivePeerOptions, type Werift } from './peer.js';
 import { Presence, type LeavePolicy } from './presence.js';
 import { candidateAddress, keepCandidates } from './sdp.js';
