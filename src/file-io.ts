@@ -1,4 +1,4 @@
-import type { FileHandle } from 'node:fs/promises';
+import { rename, rm, writeFile, type FileHandle } from 'node:fs/promises';
 
 /** Reads `length` bytes at `position`: fewer only where the file ends first. */
 export async function readAt(fh: FileHandle, position: number, length: number): Promise<Uint8Array> {
@@ -22,5 +22,20 @@ export async function writeAll(fh: FileHandle, bytes: Uint8Array, position: numb
     const { bytesWritten } = await fh.write(bytes, done, bytes.byteLength - done, position + done);
     if (bytesWritten === 0) throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
     done += bytesWritten;
+  }
+}
+
+/**
+ * Writes a file so that a reader sees the old or the new content (or none), never half of it: to
+ * `PATH.tmp`, renamed over the path. A failed write leaves no temporary file behind.
+ */
+export async function atomicWrite(path: string, data: string | Uint8Array): Promise<void> {
+  const tmp = `${path}.tmp`;
+  try {
+    await writeFile(tmp, data);
+    await rename(tmp, path);
+  } catch (err) {
+    await rm(tmp, { force: true });
+    throw err;
   }
 }

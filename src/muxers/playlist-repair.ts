@@ -1,6 +1,7 @@
-import { readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { AvpipeError } from '../errors.js';
+import { atomicWrite } from '../file-io.js';
 import { closingLines } from './playlist.js';
 
 /** What closing an HLS playlist a killed recorder left found. */
@@ -47,10 +48,6 @@ export async function closePlaylist(path: string): Promise<PlaylistRepairReport>
   const tail = closingLines(text);
   if (tail === '' && removed.length === 0) throw new AvpipeError('INPUT_INVALID', `${path} is already closed (#EXT-X-ENDLIST): nothing to repair`);
   await Promise.all(removed.map((f) => rm(f, { force: true })));
-  if (tail !== '') {
-    const tmp = `${path}.tmp`;
-    await writeFile(tmp, `${text}${tail}`);
-    await rename(tmp, path);
-  }
+  if (tail !== '') await atomicWrite(path, `${text}${tail}`);
   return { path, segments: uris.length, durationUs, missing, removed };
 }

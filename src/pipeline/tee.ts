@@ -219,17 +219,22 @@ export class Tee<T> {
 
   /** Resolves when the named port has delivered everything it holds (or failed). */
   portDone(name: string): Promise<void> {
-    return (this._ports.get(name) ?? this._retired.find((p) => p.name === name))?.done ?? Promise.resolve();
+    return this._port(name)?.done ?? Promise.resolve();
   }
 
   /** Counters of the named port (attached or removed). */
   portStats(name: string): TeePortStats | undefined {
-    return (this._ports.get(name) ?? this._retired.find((p) => p.name === name))?.toJSON();
+    return this._port(name)?.toJSON();
   }
 
   /** The first fatal error among the ports, if any. */
   portError(name: string): AvpipeError | undefined {
-    return (this._ports.get(name) ?? this._retired.find((p) => p.name === name))?.error;
+    return this._port(name)?.error;
+  }
+
+  /** The named port, attached or removed. */
+  private _port(name: string): TeePort<T> | undefined {
+    return this._ports.get(name) ?? this._retired.find((p) => p.name === name);
   }
 
   /** Counters of every port. */

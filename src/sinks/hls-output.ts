@@ -1,9 +1,10 @@
-import { appendFile, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, readFile, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { AudioDecoderConfig, EncodedOutput, VideoDecoderConfig } from '../codecs/encoded-chunk.js';
 import type { AudioCodecName, VideoCodecName } from '../config/codecs.js';
 import { fillTemplate, type SegmentFormat, type SegmentsOutputSpec } from '../config/outputs.js';
 import { AvpipeError, toAvpipeError } from '../errors.js';
+import { atomicWrite } from '../file-io.js';
 import { closingLines, mediaPlaylist, type PlaylistSegment } from '../muxers/playlist.js';
 import { muxSegment } from '../muxers/segment-muxer.js';
 import { Segmenter, type Segment } from '../muxers/segmenter.js';
@@ -175,20 +176,6 @@ export class HlsOutput implements OutputNode<EncodedOutput, SegmentsOutputResult
   }
 }
 
-/**
- * Writes a file so that a reader sees the old or the new content (or none), never half of it; a
- * failed write leaves no temporary file behind.
- */
-async function atomicWrite(path: string, data: string | Uint8Array): Promise<void> {
-  const tmp = `${path}.tmp`;
-  try {
-    await writeFile(tmp, data);
-    await rename(tmp, path);
-  } catch (err) {
-    await rm(tmp, { force: true });
-    throw err;
-  }
-}
 
 /** Closes the playlist on disk with ENDLIST, appended in place (a line, where a rewrite found no room). */
 async function closeInPlace(path: string): Promise<void> {
