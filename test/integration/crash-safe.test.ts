@@ -1,5 +1,5 @@
 import { execFile, execFileSync, spawn } from 'node:child_process';
-import { copyFileSync, createWriteStream, mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { copyFileSync, createWriteStream, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, statSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
@@ -383,6 +383,24 @@ describe('a WebM another muxer left unfinished (no room for a duration or cues):
     const again = await repair(path);
     expect(again.code).toBe(1);
     expect(again.stderr).toContain(`${path} is already a finalized WebM`);
+  }, 30_000);
+
+  it('repaired through a symlink: the link stays a link, the file it points to is the one finished', async () => {
+    const real = mkdtempSync(join(dir, 'piped-real-'));
+    const links = mkdtempSync(join(dir, 'piped-links-'));
+    const target = join(real, 'piped.webm');
+    await pipedWebm(target, 4);
+    const link = join(links, 'piped.webm');
+    symlinkSync(target, link);
+    const r = await repair(link);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ rewritten: true });
+    expect(lstatSync(link).isSymbolicLink()).toBe(true);
+    expect(readlinkSync(link)).toBe(target);
+    // The copy was made beside the target and took its name: nothing left in either directory.
+    expect(readdirSync(real)).toEqual(['piped.webm']);
+    expect(readdirSync(links)).toEqual(['piped.webm']);
+    expect(Number((await probe(target)).format.duration)).toBeGreaterThan(3.5);
   }, 30_000);
 
   it.skipIf(disk === undefined)('on a disk with no room for the copy: exit 1 naming the file, the file untouched, no temporary file left', async () => {
