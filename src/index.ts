@@ -1,4 +1,4 @@
-export { AudioData, type AudioDataInit, type AudioSampleFormat } from './codecs/audio-data.js';
+export { AudioData, type AudioDataInit, type AudioSampleFormat } from './media/audio-data.js';
 export type {
   AudioEncoderConfig, AudioEncoderInit, AudioEncoderLike, CodecProvider, CodecState, ImageEncoderLike, VideoEncoderConfig,
   VideoEncoderInit, VideoEncoderLike,
@@ -6,12 +6,12 @@ export type {
 export {
   EncodedAudioChunk, EncodedChunk, EncodedVideoChunk, type AudioDecoderConfig, type EncodedChunkInit, type EncodedOutput,
   type EncodedChunkMetadata, type EncodedChunkType, type VideoDecoderConfig,
-} from './codecs/encoded-chunk.js';
+} from './media/encoded-chunk.js';
 export type { DecoderStats } from './codecs/decoder-node.js';
 export type { AudioDecoderInit, AudioDecoderLike, DecoderLike, VideoDecoderInit, VideoDecoderLike } from './codecs/codec-provider.js';
 export type { EncoderStats } from './codecs/encoder-node.js';
-export { NodeAvProvider } from './codecs/node-av-provider.js';
-export { VideoFrame, i420Layout, i420Size, type PlaneLayout, type PlaneView, type VideoFrameInit, type VideoPixelFormat } from './codecs/video-frame.js';
+export { NodeAvProvider } from './codecs/native/node-av-provider.js';
+export { VideoFrame, i420Layout, i420Size, type PlaneLayout, type PlaneView, type VideoFrameInit, type VideoPixelFormat } from './media/video-frame.js';
 export {
   AUDIO_CODECS, CONTAINER_CODECS, FILE_CONTAINERS, H264_PROFILES, SPEED_PRESETS, VIDEO_CODECS,
   type AudioCodecName, type FileContainer, type H264Profile, type SpeedPreset, type VideoCodecName,
@@ -21,11 +21,14 @@ export {
   type FileOutputInit, type ImageFormat, type ImagesOutputInit, type OutputInit, type OutputSpec, type SegmentFormat,
   type SegmentsOutputInit, type StreamOutputInit, type StreamProtocol,
 } from './config/outputs.js';
+export { PipelineConfig, createPipelineConfig } from './config/pipeline-config.js';
 export {
-  DEFAULT_ENCODING, DEFAULT_QUEUES, PipelineConfig, createPipelineConfig, type CodecMode, type EncodingInit, type EncodingOptions,
-  type FileSourceInit, type LimitsInit, type PipelineConfigInit, type QueueBoundsInit, type QueueInit, type ResolvedQueues, type TestSourceInit, type TrackInfo,
-} from './config/pipeline-config.js';
-export { AudioMixer, type AudioRoute } from './convert/audio-mixer.js';
+  type AudioRoute, type CodecMode, type FileSourceInit, type LimitsInit, type PipelineConfigInit, type QueueBoundsInit, type QueueInit, type TestSourceInit,
+} from './config/config-init.js';
+export { DEFAULT_ENCODING, type EncodingInit, type EncodingOptions } from './config/encoding.js';
+export { DEFAULT_QUEUES, type ResolvedQueues } from './pipeline/run-policy.js';
+export type { TrackInfo } from './sources/track-info.js';
+export { AudioMixer } from './convert/audio-mixer.js';
 export { AudioResampler } from './convert/audio-resampler.js';
 export { TsFrameScaler, type FrameScaler } from './convert/frame-scaler.js';
 export { SincResampler } from './convert/sinc-resampler.js';
@@ -68,5 +71,6 @@ export {
   WebRtcSource, type LeavePolicy, type WebRtcSourceOptions, type WebRtcSourceStats, type WebRtcTrackStats,
 } from './sources/webrtc/webrtc-source.js';
 export { WhipServer, type WhipServerEvents, type WhipServerOptions, type WhipSession } from './server/whip-server.js';
-export { CODEC_PROVIDER_CHOICES, loadCodecProvider, type CodecProviderChoice } from './codecs/provider-choice.js';
+export { loadCodecProvider } from './codecs/load-codec-provider.js';
+export { CODEC_PROVIDER_CHOICES, type CodecProviderChoice } from './config/codecs.js';
 export { WasmProvider } from './codecs/wasm/wasm-provider.js';

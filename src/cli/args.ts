@@ -2,11 +2,12 @@ import { existsSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import type { CodecMode, EncodingInit, PipelineConfigInit } from '../config/pipeline-config.js';
+import type { CodecMode, PipelineConfigInit } from '../config/config-init.js';
+import type { EncodingInit } from '../config/encoding.js';
 import { outputKindOfPath, type OutputInit, type SegmentFormat } from '../config/outputs.js';
 import type { ConfigProblem } from '../errors.js';
 import { LocalStorage } from '../storage/storage.js';
-import type { CodecProviderChoice } from '../codecs/provider-choice.js';
+import type { CodecProviderChoice } from '../config/codecs.js';
 
 /** What the command line asked for. */
 export interface ParsedCommand {

@@ -2,11 +2,11 @@ import type { SpeedPreset } from '../config/codecs.js';
 import type { ImageFormat } from '../config/outputs.js';
 import type { AudioResampler } from '../convert/audio-resampler.js';
 import type { FrameScaler } from '../convert/frame-scaler.js';
-import type { AudioData } from './audio-data.js';
+import type { AudioData } from '../media/audio-data.js';
 import type {
   AudioDecoderConfig, EncodedAudioChunk, EncodedChunk, EncodedChunkMetadata, EncodedVideoChunk, VideoDecoderConfig,
-} from './encoded-chunk.js';
-import type { VideoFrame } from './video-frame.js';
+} from '../media/encoded-chunk.js';
+import type { VideoFrame } from '../media/video-frame.js';
 
 /** WebCodecs codec state. */
 export type CodecState = 'unconfigured' | 'configured' | 'closed';

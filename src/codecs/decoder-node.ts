@@ -1,9 +1,9 @@
 import { AvpipeError } from '../errors.js';
-import type { AudioData } from './audio-data.js';
+import type { AudioData } from '../media/audio-data.js';
 import { CodecNode } from './codec-node.js';
 import type { CodecProvider, DecoderLike } from './codec-provider.js';
-import type { AudioDecoderConfig, EncodedChunk, VideoDecoderConfig } from './encoded-chunk.js';
-import type { VideoFrame } from './video-frame.js';
+import type { AudioDecoderConfig, EncodedChunk, VideoDecoderConfig } from '../media/encoded-chunk.js';
+import type { VideoFrame } from '../media/video-frame.js';
 
 /** A decoder node's counters. */
 export interface DecoderStats {

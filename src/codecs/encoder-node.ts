@@ -1,11 +1,11 @@
 import type { Microseconds } from '../time.js';
-import type { AudioData } from './audio-data.js';
+import type { AudioData } from '../media/audio-data.js';
 import { CodecNode } from './codec-node.js';
 import type {
   AudioEncoderConfig, AudioEncoderLike, CodecProvider, VideoEncoderConfig, VideoEncoderLike,
 } from './codec-provider.js';
-import type { EncodedAudioOutput, EncodedVideoOutput } from './encoded-chunk.js';
-import type { VideoFrame } from './video-frame.js';
+import type { EncodedAudioOutput, EncodedVideoOutput } from '../media/encoded-chunk.js';
+import type { VideoFrame } from '../media/video-frame.js';
 
 /** An encoder node's counters. */
 export interface EncoderStats {

@@ -40,3 +40,9 @@ export const VPX_CPU_USED: Record<'vp8' | 'vp9', Record<SpeedPreset, number>> = 
   vp8: { ultrafast: 16, superfast: 12, veryfast: 8, faster: 6, fast: 4, medium: 3, slow: 2, slower: 1, veryslow: 0 },
   vp9: { ultrafast: 8, superfast: 8, veryfast: 7, faster: 6, fast: 5, medium: 4, slow: 2, slower: 1, veryslow: 0 },
 };
+
+/** Which codecs a pipeline runs on: native FFmpeg (node-av), WebAssembly only, or native when it loads. */
+export type CodecProviderChoice = 'native' | 'wasm' | 'auto';
+
+/** The codec provider choices, for validation and the CLI. */
+export const CODEC_PROVIDER_CHOICES: readonly CodecProviderChoice[] = ['native', 'wasm', 'auto'];

@@ -2,7 +2,7 @@ import { statSync, type Stats } from 'node:fs';
 import { resolve } from 'node:path';
 import type { ConfigProblem } from '../errors.js';
 import { isNumberTemplate } from './outputs.js';
-import type { PipelineConfigInit } from './pipeline-config.js';
+import type { PipelineConfigInit } from './config-init.js';
 
 /** The file at `path` (symlinks followed), or undefined when there is none. */
 function statOf(path: string): Stats | undefined {

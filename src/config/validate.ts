@@ -1,4 +1,4 @@
-import { CODEC_PROVIDER_CHOICES } from '../codecs/provider-choice.js';
+import { CODEC_PROVIDER_CHOICES } from './codecs.js';
 import { dirname } from 'node:path';
 import type { ConfigProblem } from '../errors.js';
 import {
@@ -8,8 +8,10 @@ import {
   allowedCodecs, codecsFor, containerOfPath, outputName, imageFormatOfPath, isNumberTemplate, outputKindOf, resolveOutput, streamProtocolOf,
   type ImagesOutputInit, type OutputInit, type OutputSpec, type SegmentsOutputInit,
 } from './outputs.js';
-import type { EncodingOptions, PipelineConfigInit } from './pipeline-config.js';
-import { DEFAULT_LIVE, resolveEncoding } from './pipeline-config.js';
+import type { EncodingOptions } from './encoding.js';
+import type { PipelineConfigInit } from './config-init.js';
+import { DEFAULT_LIVE } from './config-init.js';
+import { resolveEncoding } from './encoding.js';
 import { pathProblems } from './paths.js';
 import { redactUrl } from './redact.js';
 import { isPresetName } from './presets.js';

@@ -1,8 +1,7 @@
-import { AudioData } from '../codecs/audio-data.js';
+import type { AudioRoute } from '../config/config-init.js';
+import { AudioData } from '../media/audio-data.js';
 import type { Microseconds } from '../time.js';
 
-/** Where a track's audio goes in a stereo mix (egress's AudioRoute): both channels, or only one. */
-export type AudioRoute = 'both' | 'left' | 'right';
 
 interface Pending {
   /** First sample index on the session timeline. */

@@ -1,4 +1,4 @@
-import { AudioData } from '../codecs/audio-data.js';
+import { AudioData } from '../media/audio-data.js';
 import { SampleClock } from '../time.js';
 
 /**

@@ -1,4 +1,4 @@
-import { i420Layout, i420Size, VideoFrame } from '../codecs/video-frame.js';
+import { i420Layout, i420Size, VideoFrame } from '../media/video-frame.js';
 
 /** What the graph's scaling stage needs: frames of any size in, frames at one size out. */
 export interface FrameScaler {

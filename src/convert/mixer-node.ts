@@ -1,4 +1,4 @@
-import type { AudioData } from '../codecs/audio-data.js';
+import type { AudioData } from '../media/audio-data.js';
 import type { AudioMixer } from './audio-mixer.js';
 import type { Microseconds } from '../time.js';
 

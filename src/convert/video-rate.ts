@@ -1,4 +1,4 @@
-import type { VideoFrame } from '../codecs/video-frame.js';
+import type { VideoFrame } from '../media/video-frame.js';
 import { frameTimestamp, type Microseconds } from '../time.js';
 
 /**

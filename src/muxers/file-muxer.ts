@@ -2,7 +2,7 @@ import {
   EncodedAudioPacketSource, EncodedVideoPacketSource, MB_AUDIO_CODEC, MB_VIDEO_CODEC, Mp4OutputFormat, OggOutputFormat, Output,
   StreamTarget, WebMOutputFormat, toPacket, type OutputFormat,
 } from './mediabunny.js';
-import type { EncodedOutput } from '../codecs/encoded-chunk.js';
+import type { EncodedOutput } from '../media/encoded-chunk.js';
 import type { AudioCodecName, FileContainer, VideoCodecName } from '../config/codecs.js';
 import { AvpipeError, toAvpipeError } from '../errors.js';
 import type { PositionalWrite } from './positional-write.js';

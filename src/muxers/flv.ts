@@ -1,5 +1,5 @@
 import { annexBToAvcc } from '../codecs/avc.js';
-import type { EncodedChunk } from '../codecs/encoded-chunk.js';
+import type { EncodedChunk } from '../media/encoded-chunk.js';
 
 /**
  * FLV tag bodies (Adobe FLV spec, E.4) for H.264 and AAC: what RTMP carries in its video and audio

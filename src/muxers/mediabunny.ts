@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import type * as Mediabunny from 'mediabunny';
-import type { EncodedChunk } from '../codecs/encoded-chunk.js';
+import type { EncodedChunk } from '../media/encoded-chunk.js';
 import type { AudioCodecName, VideoCodecName } from '../config/codecs.js';
 import { usToSeconds } from '../time.js';
 

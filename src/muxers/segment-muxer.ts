@@ -2,7 +2,7 @@ import {
   BufferTarget, CmafOutputFormat, EncodedAudioPacketSource, EncodedVideoPacketSource, MB_AUDIO_CODEC, MB_VIDEO_CODEC, MpegTsOutputFormat,
   NullTarget, Output, toPacket,
 } from './mediabunny.js';
-import type { AudioDecoderConfig, EncodedOutput, VideoDecoderConfig } from '../codecs/encoded-chunk.js';
+import type { AudioDecoderConfig, EncodedOutput, VideoDecoderConfig } from '../media/encoded-chunk.js';
 import type { AudioCodecName, VideoCodecName } from '../config/codecs.js';
 import type { SegmentFormat } from '../config/outputs.js';
 import { toAvpipeError } from '../errors.js';

@@ -1,4 +1,4 @@
-import type { EncodedOutput } from '../codecs/encoded-chunk.js';
+import type { EncodedOutput } from '../media/encoded-chunk.js';
 import type { Microseconds } from '../time.js';
 
 /** One finished segment: its media, in arrival (decode) order per track, and its span in media time. */

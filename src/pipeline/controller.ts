@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { CodecProvider } from '../codecs/codec-provider.js';
-import { loadCodecProvider } from '../codecs/provider-choice.js';
+import { loadCodecProvider } from '../codecs/load-codec-provider.js';
 import type { PipelineConfig } from '../config/pipeline-config.js';
 import { AvpipeError, ConfigError, toAvpipeError } from '../errors.js';
 import type { Source } from '../sources/source.js';

@@ -1,14 +1,15 @@
 import { setMaxListeners } from 'node:events';
-import type { AudioData } from '../codecs/audio-data.js';
+import type { AudioData } from '../media/audio-data.js';
 import type { CodecProvider } from '../codecs/codec-provider.js';
 import { audioCodecString, videoCodecString } from '../codecs/codec-strings.js';
 import { DecoderNode, type DecoderStats } from '../codecs/decoder-node.js';
 import { EncoderNode, type EncoderStats } from '../codecs/encoder-node.js';
-import type { EncodedAudioOutput, EncodedChunk, EncodedOutput, EncodedVideoOutput } from '../codecs/encoded-chunk.js';
-import type { VideoFrame } from '../codecs/video-frame.js';
+import type { EncodedAudioOutput, EncodedChunk, EncodedOutput, EncodedVideoOutput } from '../media/encoded-chunk.js';
+import type { VideoFrame } from '../media/video-frame.js';
 import { redactUrl } from '../config/redact.js';
 import { codecsFor, outputLabel, outputName, type OutputSpec } from '../config/outputs.js';
-import type { PipelineConfig, TrackInfo } from '../config/pipeline-config.js';
+import type { PipelineConfig } from '../config/pipeline-config.js';
+import type { TrackInfo } from '../sources/track-info.js';
 import { AudioMixer } from '../convert/audio-mixer.js';
 import type { AudioResampler } from '../convert/audio-resampler.js';
 import { TsFrameScaler } from '../convert/frame-scaler.js';
@@ -202,7 +203,7 @@ export class Graph {
     const extent = new SessionExtent();
     const branches: Branch[] = [];
     for (const b of plan.branches) {
-      if (b.mode === 'copy') branches.push(copyBranch(config, b.tracks[0]!, b));
+      if (b.mode === 'copy') branches.push(copyBranch(plan, b));
       else branches.push(b.kind === 'video' ? await videoBranch(init, plan, b, extent) : await audioBranch(init, plan, b, extent));
     }
     const graph = new Graph(init, plan, branches, extent);
@@ -318,7 +319,7 @@ export class Graph {
       if (bad.length > 0) throw new AvpipeError('CONFIG_INVALID', `${outputLabel(spec)} cannot carry ${bad.join(' and ')}, which this pipeline encodes (it takes ${[...takes.video, ...takes.audio].join(', ')}): start the pipeline with those codecs`);
     }
     if (this._outputs.some((o) => o.node.name === outputName(spec) && o.removed !== true)) throw new AvpipeError('CONFIG_INVALID', `${outputLabel(spec)} is already an output`);
-    await this._attach(planOutput(this._init.config, this.plan.policy, spec), true);
+    await this._attach(planOutput(this.plan.queues, this.plan.policy, spec), true);
   }
 
   /** Removes an output from the running pipeline: what it holds is delivered, then it is finalized. */
@@ -470,13 +471,14 @@ function sessionEndOf(config: PipelineConfig, extent: SessionExtent, kind: 'vide
 }
 
 /** A track copied without re-encoding: source -> blocking queue -> muxer, decoder config on the first chunk. */
-function copyBranch(config: PipelineConfig, track: TrackInfo, plan: BranchPlan): Branch {
-  const kind = plan.kind;
+function copyBranch(plan: PipelinePlan, b: BranchPlan): Branch {
+  const kind = b.kind;
+  const track = b.tracks[0]!;
   // Dropping encoded packets would corrupt the stream: a copied track's queue always blocks.
-  const queue = new QueueNode<SourceMedia>(`${kind}-queue`, kind === 'video' ? config.queues.video : config.queues.audio, 'block', undefined, MEDIA_MEASURE);
+  const queue = new QueueNode<SourceMedia>(`${kind}-queue`, kind === 'video' ? plan.queues.video : plan.queues.audio, 'block', undefined, MEDIA_MEASURE);
   const decoderConfig = track.encoded!.decoderConfig;
   return {
-    tracks: [track], kind, mode: 'copy', reasons: plan.reasons, queue, close: () => undefined,
+    tracks: [track], kind, mode: 'copy', reasons: b.reasons, queue, close: () => undefined,
     build: (open, signal) => {
       const source = open(track);
       let first = true;
@@ -520,14 +522,14 @@ async function videoBranch(init: GraphInit, plan: PipelinePlan, b: VideoBranchPl
     codec: videoCodecString(enc.videoCodec!, enc.h264Profile, enc.width, enc.height, enc.fps),
     width: enc.width, height: enc.height, framerate: enc.fps, bitrate: enc.videoBitrateKbps * 1000,
     speedPreset: enc.speedPreset, keyframeInterval: Math.round((keyUs / 1e6) * enc.fps),
-  }, keyUs, config.queues.encoder);
+  }, keyUs, plan.queues.encoder);
   // A video that ends before the session (a shorter input) holds its last frame to the end, as far
   // as the other tracks really go. A source with no end of its own (a publisher) ends each track at
   // its last frame.
   const declaredUs = Math.max(track.endUs ?? 0, init.source.durationUs ?? 0) || undefined;
   const end = declaredUs === undefined ? undefined : sessionEndOf(config, extent, 'video', declaredUs);
   return {
-    tracks: b.tracks, kind: 'video', mode: 'transcode', reasons: b.reasons, bounds: config.queues.video, decoders: decoder === undefined ? [] : [decoder], encoder,
+    tracks: b.tracks, kind: 'video', mode: 'transcode', reasons: b.reasons, bounds: plan.queues.video, decoders: decoder === undefined ? [] : [decoder], encoder,
     close: () => {
       decoder?.close();
       encoder?.close();
@@ -589,10 +591,10 @@ async function audioBranch(init: GraphInit, plan: PipelinePlan, b: AudioBranchPl
     : undefined;
   const encoder = !b.encode ? undefined : EncoderNode.audio(provider, {
     codec: audioCodecString(enc.audioCodec!), sampleRate: enc.sampleRate, numberOfChannels: enc.channels, bitrate: enc.audioBitrateKbps * 1000,
-  }, config.queues.encoder);
+  }, plan.queues.encoder);
   const decoders = inputs.flatMap((x) => (x.decoder === undefined ? [] : [x.decoder]));
   return {
-    tracks, kind: 'audio', mode: 'transcode', reasons: b.reasons, bounds: config.queues.audio, decoders, encoder,
+    tracks, kind: 'audio', mode: 'transcode', reasons: b.reasons, bounds: plan.queues.audio, decoders, encoder,
     close: () => {
       for (const x of inputs) {
         x.decoder?.close();

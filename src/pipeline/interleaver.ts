@@ -1,4 +1,4 @@
-import type { EncodedOutput } from '../codecs/encoded-chunk.js';
+import type { EncodedOutput } from '../media/encoded-chunk.js';
 import { InterleaveGate } from './interleave-gate.js';
 import type { Microseconds } from '../time.js';
 

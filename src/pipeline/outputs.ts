@@ -1,6 +1,7 @@
 import type { CodecProvider } from '../codecs/codec-provider.js';
 import type { OutputSpec } from '../config/outputs.js';
-import type { EncodingOptions, PipelineConfig } from '../config/pipeline-config.js';
+import type { EncodingOptions } from '../config/encoding.js';
+import type { PipelineConfig } from '../config/pipeline-config.js';
 import { AvpipeError } from '../errors.js';
 import { FileOutput, type FileOutputResult } from '../sinks/file-output.js';
 import { ImageOutput, imageSize, type ImagesOutputResult } from '../sinks/image-output.js';

@@ -1,12 +1,15 @@
 import type { AudioCodecName, VideoCodecName } from '../config/codecs.js';
-import { adoptedEncoding } from '../config/adopt-encoding.js';
+import { adoptedEncoding } from './adopt-encoding.js';
 import { allowedCodecs, codecsFor, rawMediaOf, takesMedia, type OutputSpec } from '../config/outputs.js';
-import { AUDIO_CODEC_OF, VIDEO_CODEC_OF, type EncodingOptions, type PipelineConfig, type TrackInfo } from '../config/pipeline-config.js';
+import type { QueueBoundsInit, QueueInit } from '../config/config-init.js';
+import { AUDIO_CODEC_OF, VIDEO_CODEC_OF, type EncodingOptions } from '../config/encoding.js';
+import type { PipelineConfig } from '../config/pipeline-config.js';
 import { encodingProblems } from '../config/validate.js';
 import { AvpipeError } from '../errors.js';
 import type { QueueBounds } from '../queues/bounded-queue.js';
 import type { Microseconds } from '../time.js';
-import { runPolicy, type RunPolicy } from './run-policy.js';
+import type { TrackInfo } from '../sources/track-info.js';
+import { runPolicy, type ResolvedQueues, type RunPolicy } from './run-policy.js';
 
 /** How one track goes through the pipeline. */
 export type TrackMode = 'copy' | 'transcode';
@@ -57,6 +60,8 @@ export interface OutputPlan {
  */
 export interface PipelinePlan {
   readonly policy: RunPolicy;
+  /** Every queue's bounds: the config's, the rest from the policy. */
+  readonly queues: Readonly<ResolvedQueues>;
   /** The encoding used: the config's, its open fields taken from the source (validated again). */
   readonly encoding: Readonly<EncodingOptions>;
   /** Time between forced keyframes: the encoding's, made to divide the segment length of an HLS output. */
@@ -115,17 +120,39 @@ export function planPipeline(config: PipelineConfig, tracks: readonly TrackInfo[
     throw new AvpipeError('INPUT_INVALID', `${t.label ?? `${t.kind} track ${t.id}`}: the encoding taken from it cannot be made (${problems.map((p) => `${p.field} ${p.message}`).join('; ')}): set ${problems.map((p) => p.field).join(' and ')} to encode it`);
   }
 
-  const outputs = config.outputs.map((spec) => planOutput(config, policy, spec));
-  return { policy, encoding, keyframeIntervalUs: keyframeIntervalUs(config, encoding), branches, muxerTracks, outputs };
+  const queues = resolveQueues(policy.queues, config.queues);
+  const outputs = config.outputs.map((spec) => planOutput(queues, policy, spec));
+  return { policy, queues, encoding, keyframeIntervalUs: keyframeIntervalUs(config, encoding), branches, muxerTracks, outputs };
 }
 
 /** Where an output hangs and how its port queues: for the config's outputs and for one added to a running pipeline. */
-export function planOutput(config: PipelineConfig, policy: RunPolicy, spec: OutputSpec): OutputPlan {
+export function planOutput(queues: Readonly<ResolvedQueues>, policy: RunPolicy, spec: OutputSpec): OutputPlan {
   const tee = rawMediaOf(spec) ?? 'encoded';
   return {
     spec, tee,
-    bounds: tee === 'encoded' ? config.queues.output : tee === 'video' ? config.queues.video : config.queues.audio,
+    bounds: tee === 'encoded' ? queues.output : tee === 'video' ? queues.video : queues.audio,
     onError: spec.kind === 'stream' ? policy.streamFailure : 'fail',
+  };
+}
+
+/** Every queue's bounds: each default of the run's policy unless the config sets it (a number: items). */
+export function resolveQueues(defaults: Readonly<ResolvedQueues>, given: Readonly<QueueInit>): ResolvedQueues {
+  return {
+    video: resolveBounds(defaults.video, given.video),
+    audio: resolveBounds(defaults.audio, given.audio),
+    encoder: given.encoder ?? defaults.encoder,
+    output: resolveBounds(defaults.output, given.output),
+  };
+}
+
+/** A queue's bounds from its default and what the caller gave (a number: items). */
+function resolveBounds(base: QueueBounds, given: number | QueueBoundsInit | undefined): QueueBounds {
+  if (given === undefined) return base;
+  if (typeof given === 'number') return { ...base, items: given };
+  return {
+    items: given.items ?? base.items,
+    bytes: given.bytes ?? base.bytes,
+    timeUs: given.seconds === undefined ? base.timeUs : Math.round(given.seconds * 1e6),
   };
 }
 

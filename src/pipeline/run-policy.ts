@@ -1,4 +1,4 @@
-import type { QueuePolicy } from '../queues/bounded-queue.js';
+import type { QueueBounds, QueuePolicy } from '../queues/bounded-queue.js';
 import type { Microseconds } from '../time.js';
 
 /**
@@ -22,6 +22,16 @@ export interface RunPolicy {
   readonly mixerWindowS: number;
   /** How file outputs write. */
   readonly fileWrites: FileWritePolicy;
+  /** Queue bounds where the config sets none. */
+  readonly queues: Readonly<ResolvedQueues>;
+}
+
+/** Every queue's bounds, decided. */
+export interface ResolvedQueues {
+  video: QueueBounds;
+  audio: QueueBounds;
+  encoder: number;
+  output: QueueBounds;
 }
 
 /** How a file output writes its bytes. */
@@ -49,13 +59,29 @@ const NON_LIVE_INTERLEAVE_US = 1_000_000;
 /** A live MP4's fragments, a live WebM's clusters: at least this long, cut on the next keyframe after it. */
 const LIVE_FRAGMENT_S = 1;
 
+/**
+ * Default queue bounds. Non-live queues block, so small item bounds keep memory flat: about a third
+ * of a second of 30 fps video, 200 ms of audio in 20 ms buffers, 2 s per output. Live queues drop the
+ * oldest past 3 s of media (egress's), with item and byte bounds that 3 s of 1080p60 raw video or of
+ * a 50 Mb/s stream stays under.
+ */
+export const DEFAULT_QUEUES: { readonly live: ResolvedQueues; readonly nonLive: ResolvedQueues } = {
+  nonLive: { video: { items: 8 }, audio: { items: 10 }, encoder: 4, output: { items: 160 } },
+  live: {
+    video: { items: 300, bytes: 640 << 20, timeUs: 3_000_000 },
+    audio: { items: 1000, bytes: 64 << 20, timeUs: 3_000_000 },
+    encoder: 4,
+    output: { items: 2000, bytes: 64 << 20, timeUs: 3_000_000 },
+  },
+};
+
 const LIVE: RunPolicy = {
   live: true, queuePolicy: 'drop-oldest', interleaveUs: Infinity, streamFailure: 'isolate', mixerWindowS: 10,
-  fileWrites: { writeAside: false, fragmentS: LIVE_FRAGMENT_S, chunkBytes: 256 << 10 },
+  fileWrites: { writeAside: false, fragmentS: LIVE_FRAGMENT_S, chunkBytes: 256 << 10 }, queues: DEFAULT_QUEUES.live,
 };
 const NON_LIVE: RunPolicy = {
   live: false, queuePolicy: 'block', interleaveUs: NON_LIVE_INTERLEAVE_US, streamFailure: 'fail', mixerWindowS: 1,
-  fileWrites: { writeAside: true, fragmentS: undefined, chunkBytes: 4 << 20 },
+  fileWrites: { writeAside: true, fragmentS: undefined, chunkBytes: 4 << 20 }, queues: DEFAULT_QUEUES.nonLive,
 };
 
 /** The policy of a live or a non-live run. */

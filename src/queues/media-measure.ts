@@ -1,6 +1,6 @@
-import { AudioData } from '../codecs/audio-data.js';
-import type { EncodedChunk, EncodedOutput } from '../codecs/encoded-chunk.js';
-import { VideoFrame } from '../codecs/video-frame.js';
+import { AudioData } from '../media/audio-data.js';
+import type { EncodedChunk, EncodedOutput } from '../media/encoded-chunk.js';
+import { VideoFrame } from '../media/video-frame.js';
 import type { QueueMeasure } from './bounded-queue.js';
 
 /** Anything a pipeline queue holds: raw frames and audio, encoded chunks, or encoder outputs. */

@@ -1,6 +1,7 @@
 import type { CodecProvider } from '../codecs/codec-provider.js';
 import { allowedCodecs } from '../config/outputs.js';
-import { createPipelineConfig, type PipelineConfigInit } from '../config/pipeline-config.js';
+import { createPipelineConfig } from '../config/pipeline-config.js';
+import type { PipelineConfigInit } from '../config/config-init.js';
 import { AvpipeError } from '../errors.js';
 import { createControllerWithSource, type Controller } from '../pipeline/controller.js';
 import type { PipelineResult, PipelineStatus } from '../pipeline/status.js';

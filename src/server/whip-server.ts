@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { CodecProvider } from '../codecs/codec-provider.js';
-import type { PipelineConfigInit } from '../config/pipeline-config.js';
+import type { PipelineConfigInit } from '../config/config-init.js';
 import type { PipelineResult } from '../pipeline/status.js';
 import type { WebRtcSourceOptions } from '../sources/webrtc/webrtc-source.js';
 import { WhipEndpoint } from './whip-endpoint.js';

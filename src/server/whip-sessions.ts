@@ -1,5 +1,5 @@
 import { randomUUID, timingSafeEqual } from 'node:crypto';
-import type { PipelineConfigInit } from '../config/pipeline-config.js';
+import type { PipelineConfigInit } from '../config/config-init.js';
 import type { PipelineResult, PipelineStatus } from '../pipeline/status.js';
 import type { WebRtcSourceStats } from '../sources/webrtc/webrtc-source.js';
 import { withDeadline } from './deadline.js';

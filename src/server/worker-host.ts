@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import type { PipelineConfigInit } from '../config/pipeline-config.js';
+import type { PipelineConfigInit } from '../config/config-init.js';
 import { AvpipeError } from '../errors.js';
 import type { Host, OnSessionEnd } from './host.js';
 import type { SessionStats } from './session-host.js';

@@ -1,4 +1,4 @@
-import type { PipelineConfigInit } from '../config/pipeline-config.js';
+import type { PipelineConfigInit } from '../config/config-init.js';
 import type { AvpipeErrorCode } from '../errors.js';
 import type { PipelineResult } from '../pipeline/status.js';
 import type { WebRtcSourceStats } from '../sources/webrtc/webrtc-source.js';

@@ -1,6 +1,6 @@
 import { rename } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import type { EncodedOutput } from '../codecs/encoded-chunk.js';
+import type { EncodedOutput } from '../media/encoded-chunk.js';
 import type { FileContainer } from '../config/codecs.js';
 import type { FileOutputSpec } from '../config/outputs.js';
 import { AvpipeError, toAvpipeError } from '../errors.js';

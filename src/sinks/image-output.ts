@@ -1,7 +1,7 @@
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import type { ImageEncoderLike } from '../codecs/codec-provider.js';
-import type { VideoFrame } from '../codecs/video-frame.js';
+import type { VideoFrame } from '../media/video-frame.js';
 import { fillTemplate, type ImageFormat, type ImagesOutputSpec } from '../config/outputs.js';
 import { AvpipeError, toAvpipeError } from '../errors.js';
 import type { Microseconds } from '../time.js';

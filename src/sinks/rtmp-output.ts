@@ -1,4 +1,4 @@
-import type { AudioDecoderConfig, EncodedOutput, VideoDecoderConfig } from '../codecs/encoded-chunk.js';
+import type { AudioDecoderConfig, EncodedOutput, VideoDecoderConfig } from '../media/encoded-chunk.js';
 import { avcConfigFromAnnexB } from '../codecs/avc.js';
 import type { StreamOutputSpec } from '../config/outputs.js';
 import { DecodeClock } from '../muxers/decode-clock.js';

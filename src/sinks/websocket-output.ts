@@ -1,6 +1,6 @@
 import { rootCertificates } from 'node:tls';
 import WebSocket from 'ws';
-import type { AudioData } from '../codecs/audio-data.js';
+import type { AudioData } from '../media/audio-data.js';
 import type { StreamOutputSpec } from '../config/outputs.js';
 import type { Microseconds } from '../time.js';
 import type { OutputNode } from './output-node.js';

@@ -1,9 +1,10 @@
 import { open, stat } from 'node:fs/promises';
 import { ALL_FORMATS, EncodedPacketSink, Input, type InputAudioTrack, type InputVideoTrack } from '../muxers/mediabunny.js';
-import { EncodedChunk } from '../codecs/encoded-chunk.js';
+import { EncodedChunk } from '../media/encoded-chunk.js';
 import { opusHeadProblem } from '../codecs/opus-head.js';
-import type { PipelineConfig, TrackInfo } from '../config/pipeline-config.js';
-import type { AudioRoute } from '../convert/audio-mixer.js';
+import type { PipelineConfig } from '../config/pipeline-config.js';
+import type { TrackInfo } from './track-info.js';
+import type { AudioRoute } from '../config/config-init.js';
 import { AvpipeError } from '../errors.js';
 import type { Microseconds } from '../time.js';
 import { isAnnexB, parseSps, readAnnexBIndex, type SpsInfo } from './annexb-reader.js';

@@ -1,7 +1,8 @@
-import type { AudioData } from '../codecs/audio-data.js';
-import type { EncodedChunk } from '../codecs/encoded-chunk.js';
-import type { VideoFrame } from '../codecs/video-frame.js';
-import type { PipelineConfig, TrackInfo } from '../config/pipeline-config.js';
+import type { AudioData } from '../media/audio-data.js';
+import type { EncodedChunk } from '../media/encoded-chunk.js';
+import type { VideoFrame } from '../media/video-frame.js';
+import type { PipelineConfig } from '../config/pipeline-config.js';
+import type { TrackInfo } from './track-info.js';
 
 /** A raw media item a source produces. */
 export type RawMedia = VideoFrame | AudioData;

@@ -1,4 +1,4 @@
-import { VideoFrame, type PlaneLayout } from '../codecs/video-frame.js';
+import { VideoFrame, type PlaneLayout } from '../media/video-frame.js';
 import type { Microseconds } from '../time.js';
 
 /** Luma of the flash frame (full white in limited range). */

@@ -1,4 +1,5 @@
-import type { PipelineConfig, TrackInfo } from '../config/pipeline-config.js';
+import type { PipelineConfig } from '../config/pipeline-config.js';
+import type { TrackInfo } from './track-info.js';
 import { frameTimestamp } from '../time.js';
 import { SourceBase } from './source-base.js';
 import type { RawMedia, Source } from './source.js';

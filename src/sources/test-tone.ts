@@ -1,4 +1,4 @@
-import { AudioData } from '../codecs/audio-data.js';
+import { AudioData } from '../media/audio-data.js';
 import type { Microseconds } from '../time.js';
 
 /** Beep frequency and length. */

@@ -88,19 +88,7 @@ describe('validation', () => {
     ].sort());
   });
 
-  it('bounds live queues by 3 s of media first (items and bytes as safety bounds), non-live ones by a few items; each bound can be set', () => {
-    const live = createPipelineConfig({ outputs: [{ path: 'a.mp4' }] });
-    expect(live.queues).toEqual({
-      video: { items: 300, bytes: 640 << 20, timeUs: 3_000_000 },
-      audio: { items: 1000, bytes: 64 << 20, timeUs: 3_000_000 },
-      encoder: 4,
-      output: { items: 2000, bytes: 64 << 20, timeUs: 3_000_000 },
-    });
-    expect(createPipelineConfig({ live: false, outputs: [{ path: 'a.mp4' }] }).queues).toEqual({ video: { items: 8 }, audio: { items: 10 }, encoder: 4, output: { items: 160 } });
-    // A number is an item bound; the other bounds keep their defaults.
-    const set = createPipelineConfig({ outputs: [{ path: 'a.mp4' }], queues: { video: 50, output: { seconds: 1.5, bytes: 1e6 } } });
-    expect(set.queues.video).toEqual({ items: 50, bytes: 640 << 20, timeUs: 3_000_000 });
-    expect(set.queues.output).toEqual({ items: 2000, bytes: 1e6, timeUs: 1_500_000 });
+  it('refuses queue bounds that are not positive whole items or positive seconds, naming each', () => {
     expect(problemsOf({ outputs: [{ path: 'a.mp4' }], queues: { video: { seconds: 0, items: 2.5 }, audio: { sec: 1 } as never, encoder: { items: 2 } as never } }).map((p) => p.field).sort())
       .toEqual(['queues.audio', 'queues.encoder', 'queues.video.items', 'queues.video.seconds']);
   });

@@ -1,8 +1,8 @@
 import { createRequire } from 'node:module';
 import type { RTCPeerConnection, RTCRtpSender } from 'werift';
 import type { RtpPacket } from 'werift/nonstandard';
-import type { EncodedChunk } from '../../src/codecs/encoded-chunk.js';
-import { NodeAvProvider } from '../../src/codecs/node-av-provider.js';
+import type { EncodedChunk } from '../../src/media/encoded-chunk.js';
+import { NodeAvProvider } from '../../src/codecs/native/node-av-provider.js';
 import { TestPattern } from '../../src/sources/test-pattern.js';
 import { TestTone } from '../../src/sources/test-tone.js';
 import { iceConfigFor } from '../../src/sources/webrtc/ice.js';

@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createPipelineConfig, type PipelineConfigInit, type TrackInfo } from '../../src/index.js';
-import { DEFAULT_QUEUES } from '../../src/config/pipeline-config.js';
 import { planOutput, planPipeline } from '../../src/pipeline/plan.js';
-import { runPolicy } from '../../src/pipeline/run-policy.js';
+import { DEFAULT_QUEUES, runPolicy } from '../../src/pipeline/run-policy.js';
 
 /** What a test source declares: raw 1280x720@30 video and 48 kHz stereo audio. */
 const RAW: TrackInfo[] = [
@@ -22,7 +21,7 @@ describe('planPipeline: a pure plan from the config and the declared tracks', ()
     const p = plan({ outputs: [{ path: 'rec.mp4' }] }, RAW);
     expect(p.policy).toEqual({
       live: true, queuePolicy: 'drop-oldest', interleaveUs: Infinity, streamFailure: 'isolate', mixerWindowS: 10,
-      fileWrites: { writeAside: false, fragmentS: 1, chunkBytes: 262144 },
+      fileWrites: { writeAside: false, fragmentS: 1, chunkBytes: 262144 }, queues: DEFAULT_QUEUES.live,
     });
     expect(p.branches).toEqual([
       { kind: 'video', tracks: [RAW[0]], mode: 'transcode', reasons: ['the source gives raw frames'], encode: true },
@@ -62,7 +61,22 @@ describe('planPipeline: a pure plan from the config and the declared tracks', ()
     expect(p.outputs[1]!.bounds).toEqual(DEFAULT_QUEUES.live.video);
     // Non-live (no stream output passes validation there, so asked directly) a failing stream fails the run.
     const replay = createPipelineConfig({ live: false, outputs: [{ path: 'out.mp4' }] });
-    expect(planOutput(replay, runPolicy(false), { kind: 'stream', url: 'ws://127.0.0.1:9/a', protocol: 'websocket' }).onError).toBe('fail');
+    expect(planOutput(DEFAULT_QUEUES.nonLive, runPolicy(false), { kind: 'stream', url: 'ws://127.0.0.1:9/a', protocol: 'websocket' }).onError).toBe('fail');
+  });
+
+  it('bounds live queues by 3 s of media first (items and bytes as safety bounds), non-live ones by a few items; each bound can be set', () => {
+    expect(plan({ outputs: [{ path: 'a.mp4' }] }, RAW).queues).toEqual({
+      video: { items: 300, bytes: 640 << 20, timeUs: 3_000_000 },
+      audio: { items: 1000, bytes: 64 << 20, timeUs: 3_000_000 },
+      encoder: 4,
+      output: { items: 2000, bytes: 64 << 20, timeUs: 3_000_000 },
+    });
+    expect(plan({ live: false, outputs: [{ path: 'a.mp4' }] }, RAW).queues).toEqual({ video: { items: 8 }, audio: { items: 10 }, encoder: 4, output: { items: 160 } });
+    // A number is an item bound; the other bounds keep their defaults.
+    const set = plan({ outputs: [{ path: 'a.mp4' }], queues: { video: 50, output: { seconds: 1.5, bytes: 1e6 } } }, RAW);
+    expect(set.queues.video).toEqual({ items: 50, bytes: 640 << 20, timeUs: 3_000_000 });
+    expect(set.queues.output).toEqual({ items: 2000, bytes: 1e6, timeUs: 1_500_000 });
+    expect(set.outputs[0]!.bounds).toEqual(set.queues.output);
   });
 
   it('several audio tracks are mixed (transcoded); copy mode refuses them', () => {

@@ -1,6 +1,6 @@
 import { AvpipeError } from '../../errors.js';
 import type { CodecState, VideoEncoderConfig } from '../codec-provider.js';
-import type { VideoFrame } from '../video-frame.js';
+import type { VideoFrame } from '../../media/video-frame.js';
 
 /**
  * What the wasm video encoders check before taking a frame: configured, not failed, and the size they

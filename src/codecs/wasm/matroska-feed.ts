@@ -1,5 +1,5 @@
 import { AvpipeError } from '../../errors.js';
-import type { EncodedChunk } from '../encoded-chunk.js';
+import type { EncodedChunk } from '../../media/encoded-chunk.js';
 import { opusHead } from '../opus-head.js';
 import { concatBytes } from '../../bytes.js';
 

@@ -1,7 +1,7 @@
 import { AvpipeError, toAvpipeError } from '../../errors.js';
-import type { AudioData } from '../audio-data.js';
+import type { AudioData } from '../../media/audio-data.js';
 import type { AudioEncoderConfig, AudioEncoderInit, AudioEncoderLike, CodecState } from '../codec-provider.js';
-import { EncodedAudioChunk, type AudioDecoderConfig } from '../encoded-chunk.js';
+import { EncodedAudioChunk, type AudioDecoderConfig } from '../../media/encoded-chunk.js';
 import { FfmpegWasmRun, joinBytes } from './ffmpeg-wasm.js';
 
 /** AAC frames are 1024 samples; FFmpeg's encoder primes one frame. */

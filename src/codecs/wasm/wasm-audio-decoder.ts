@@ -1,7 +1,7 @@
 import { SampleClock } from '../../time.js';
-import { AudioData } from '../audio-data.js';
+import { AudioData } from '../../media/audio-data.js';
 import type { AudioDecoderInit } from '../codec-provider.js';
-import type { AudioDecoderConfig } from '../encoded-chunk.js';
+import type { AudioDecoderConfig } from '../../media/encoded-chunk.js';
 import type { FramecrcStamp } from './framecrc-output.js';
 import { WasmDecoder } from './wasm-decoder.js';
 

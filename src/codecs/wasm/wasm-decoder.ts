@@ -1,6 +1,6 @@
 import { AvpipeError, toAvpipeError } from '../../errors.js';
 import type { CodecState, DecoderLike } from '../codec-provider.js';
-import type { EncodedChunk } from '../encoded-chunk.js';
+import type { EncodedChunk } from '../../media/encoded-chunk.js';
 import { FfmpegWasmRun } from './ffmpeg-wasm.js';
 import { FramecrcOutput, type FramecrcStamp } from './framecrc-output.js';
 import { matroskaBlock, matroskaHeader, type FeedTrack } from './matroska-feed.js';

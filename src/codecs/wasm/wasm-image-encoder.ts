@@ -1,7 +1,7 @@
 import type { ImageFormat } from '../../config/outputs.js';
 import { AvpipeError, toAvpipeError } from '../../errors.js';
 import type { ImageEncoderLike } from '../codec-provider.js';
-import { i420Size, tightPlanes, type VideoFrame } from '../video-frame.js';
+import { i420Size, tightPlanes, type VideoFrame } from '../../media/video-frame.js';
 import { FfmpegWasmRun } from './ffmpeg-wasm.js';
 
 /** How each image file starts: JPEG's SOI marker, PNG's signature. */

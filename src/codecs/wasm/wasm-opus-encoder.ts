@@ -1,8 +1,8 @@
 import { createRequire } from 'node:module';
 import { AvpipeError, toAvpipeError } from '../../errors.js';
-import type { AudioData } from '../audio-data.js';
+import type { AudioData } from '../../media/audio-data.js';
 import type { AudioEncoderConfig, AudioEncoderInit, AudioEncoderLike, CodecState } from '../codec-provider.js';
-import { EncodedAudioChunk, type AudioDecoderConfig } from '../encoded-chunk.js';
+import { EncodedAudioChunk, type AudioDecoderConfig } from '../../media/encoded-chunk.js';
 import { opusHead } from '../opus-head.js';
 
 /** opusscript's encoder (libopus compiled to WebAssembly), as far as avpipe uses it. */

@@ -1,6 +1,6 @@
 import type { ImageFormat } from '../../config/outputs.js';
 import { AvpipeError } from '../../errors.js';
-import type { AudioData } from '../audio-data.js';
+import type { AudioData } from '../../media/audio-data.js';
 import type {
   AudioDecoderInit, AudioDecoderLike, AudioEncoderConfig, AudioEncoderInit, AudioEncoderLike, CodecProvider, CodecState, ImageEncoderLike, VideoDecoderInit, VideoDecoderLike,
   VideoEncoderConfig, VideoEncoderInit, VideoEncoderLike,
@@ -12,7 +12,7 @@ import { WasmOpusEncoder } from './wasm-opus-encoder.js';
 import { WasmVideoDecoder } from './wasm-video-decoder.js';
 import { WasmVideoEncoder } from './wasm-video-encoder.js';
 import { WasmVp9Encoder } from './wasm-vp9-encoder.js';
-import type { VideoFrame } from '../video-frame.js';
+import type { VideoFrame } from '../../media/video-frame.js';
 
 /**
  * The codec provider on WebAssembly alone, for hosts where no native addon installs:

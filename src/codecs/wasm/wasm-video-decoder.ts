@@ -1,6 +1,6 @@
 import type { VideoDecoderInit } from '../codec-provider.js';
-import type { VideoDecoderConfig } from '../encoded-chunk.js';
-import { i420Size, VideoFrame } from '../video-frame.js';
+import type { VideoDecoderConfig } from '../../media/encoded-chunk.js';
+import { i420Size, VideoFrame } from '../../media/video-frame.js';
 import type { FramecrcStamp } from './framecrc-output.js';
 import { WasmDecoder } from './wasm-decoder.js';
 

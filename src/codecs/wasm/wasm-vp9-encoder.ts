@@ -4,9 +4,9 @@ import { Worker } from 'node:worker_threads';
 import { VPX_CPU_USED } from '../../config/codecs.js';
 import { AvpipeError, toAvpipeError } from '../../errors.js';
 import type { CodecState, VideoEncoderConfig, VideoEncoderInit, VideoEncoderLike } from '../codec-provider.js';
-import { EncodedVideoChunk, type VideoDecoderConfig } from '../encoded-chunk.js';
+import { EncodedVideoChunk, type VideoDecoderConfig } from '../../media/encoded-chunk.js';
 import { checkFrame } from './frame-check.js';
-import { copyPlane, i420Layout, i420Size, type VideoFrame } from '../video-frame.js';
+import { copyPlane, i420Layout, i420Size, type VideoFrame } from '../../media/video-frame.js';
 
 /** The worker script: plain JavaScript under wasm/, the same path from src/ (tests) and dist/. */
 const WORKER = fileURLToPath(new URL('../../../wasm/libav/vp9-worker.cjs', import.meta.url));

@@ -1,4 +1,4 @@
-import { EncodedChunk, type AudioDecoderConfig, type VideoDecoderConfig } from '../../codecs/encoded-chunk.js';
+import { EncodedChunk, type AudioDecoderConfig, type VideoDecoderConfig } from '../../media/encoded-chunk.js';
 import type { Microseconds } from '../../time.js';
 import { FrameAssembler, type AssemblerStats, type Depacketize, type RtpFrame } from './frame-assembler.js';
 import { JitterBuffer, type JitterOutput, type JitterStats, type RtpPacketLike } from './jitter-buffer.js';

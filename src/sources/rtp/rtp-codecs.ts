@@ -1,4 +1,4 @@
-import type { AudioDecoderConfig, VideoDecoderConfig } from '../../codecs/encoded-chunk.js';
+import type { AudioDecoderConfig, VideoDecoderConfig } from '../../media/encoded-chunk.js';
 import { parseSps } from '../annexb-reader.js';
 import { splitAnnexB } from '../../codecs/avc.js';
 import { opusHead } from '../../codecs/opus-head.js';

@@ -1,4 +1,4 @@
-import type { EncodedChunk } from '../../codecs/encoded-chunk.js';
+import type { EncodedChunk } from '../../media/encoded-chunk.js';
 
 /** An outlet's counters. At every moment `in === out + dropped + level`. */
 export interface OutletStats {

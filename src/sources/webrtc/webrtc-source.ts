@@ -1,6 +1,7 @@
 import type { MediaStreamTrack, RTCPeerConnection, RTCRtpTransceiver } from 'werift';
-import type { AudioDecoderConfig, VideoDecoderConfig } from '../../codecs/encoded-chunk.js';
-import type { PipelineConfig, TrackInfo } from '../../config/pipeline-config.js';
+import type { AudioDecoderConfig, VideoDecoderConfig } from '../../media/encoded-chunk.js';
+import type { PipelineConfig } from '../../config/pipeline-config.js';
+import type { TrackInfo } from '../track-info.js';
 import { AvpipeError } from '../../errors.js';
 import type { AssemblerStats, RtpFrame } from '../rtp/frame-assembler.js';
 import { InboundTrack, type InboundOutput } from '../rtp/inbound-track.js';

@@ -1,8 +1,8 @@
 import type { AVPixelFormat } from 'node-av/constants';
 import type { SoftwareScaleContext } from 'node-av/lib';
-import type { NodeAv } from '../codecs/node-av-loader.js';
-import { VideoFrame, i420Layout, i420Size } from '../codecs/video-frame.js';
-import type { FrameScaler } from './frame-scaler.js';
+import type { NodeAv } from './node-av-loader.js';
+import { VideoFrame, i420Layout, i420Size } from '../../media/video-frame.js';
+import type { FrameScaler } from '../../convert/frame-scaler.js';
 
 /**
  * Scales I420 frames to another size (and other pixel formats to I420) with FFmpeg's swscale (bilinear, native code: no per-pixel

@@ -1,11 +1,11 @@
 import type { AVPixelFormat } from 'node-av/constants';
 import type { CodecContext, Frame } from 'node-av/lib';
-import { VideoScaler } from '../convert/video-scaler.js';
-import type { VideoDecoderInit } from './codec-provider.js';
-import type { VideoDecoderConfig } from './encoded-chunk.js';
+import { VideoScaler } from './video-scaler.js';
+import type { VideoDecoderInit } from '../codec-provider.js';
+import type { VideoDecoderConfig } from '../../media/encoded-chunk.js';
 import { NodeAvDecoder } from './node-av-decoder.js';
 import type { NodeAv } from './node-av-loader.js';
-import { VideoFrame } from './video-frame.js';
+import { VideoFrame } from '../../media/video-frame.js';
 
 /**
  * A WebCodecs-shaped VideoDecoder over FFmpeg (h264, hevc, vp8, vp9, av1). Frames come out as I420 at

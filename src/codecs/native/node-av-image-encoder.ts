@@ -1,10 +1,10 @@
 import type { SoftwareScaleContext } from 'node-av/lib';
-import type { ImageFormat } from '../config/outputs.js';
-import { AvpipeError } from '../errors.js';
-import type { ImageEncoderLike } from './codec-provider.js';
+import type { ImageFormat } from '../../config/outputs.js';
+import { AvpipeError } from '../../errors.js';
+import type { ImageEncoderLike } from '../codec-provider.js';
 import type { NodeAv } from './node-av-loader.js';
 import { NodeAvEncoderSession, encoderError } from './node-av-session.js';
-import type { VideoFrame } from './video-frame.js';
+import type { VideoFrame } from '../../media/video-frame.js';
 
 /**
  * Still images from video frames: FFmpeg's mjpeg or png encoder (node-av), with swscale doing the

@@ -1,6 +1,8 @@
-import { allowedCodecs, rawMediaOf } from './outputs.js';
-import { AUDIO_CODEC_OF, VIDEO_CODEC_OF, type EncodingOptions, type PipelineConfig, type TrackInfo } from './pipeline-config.js';
-import { OPUS_RATES } from './validate.js';
+import { allowedCodecs, rawMediaOf } from '../config/outputs.js';
+import { AUDIO_CODEC_OF, VIDEO_CODEC_OF, type EncodingOptions } from '../config/encoding.js';
+import type { PipelineConfig } from '../config/pipeline-config.js';
+import type { TrackInfo } from '../sources/track-info.js';
+import { OPUS_RATES } from '../config/validate.js';
 
 /**
  * The encoding a run uses: the config's, with the fields the caller left open taken from the tracks

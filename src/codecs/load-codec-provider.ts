@@ -1,11 +1,6 @@
 import { AvpipeError } from '../errors.js';
+import type { CodecProviderChoice } from '../config/codecs.js';
 import type { CodecProvider } from './codec-provider.js';
-
-/** Which codecs a pipeline runs on: native FFmpeg (node-av), WebAssembly only, or native when it loads. */
-export type CodecProviderChoice = 'native' | 'wasm' | 'auto';
-
-/** The codec provider choices, for validation and the CLI. */
-export const CODEC_PROVIDER_CHOICES: readonly CodecProviderChoice[] = ['native', 'wasm', 'auto'];
 
 /**
  * Loads the provider a config chose. `auto` takes node-av when its addon loads on this host, else the
@@ -14,7 +9,7 @@ export const CODEC_PROVIDER_CHOICES: readonly CodecProviderChoice[] = ['native',
 export async function loadCodecProvider(choice: CodecProviderChoice): Promise<CodecProvider> {
   if (choice !== 'wasm') {
     try {
-      const { NodeAvProvider } = await import('./node-av-provider.js');
+      const { NodeAvProvider } = await import('./native/node-av-provider.js');
       return await NodeAvProvider.load();
     } catch (err) {
       if (choice === 'native') throw new AvpipeError('ENCODER_FAILED', `the native codec provider (node-av) does not load here: ${(err as Error).message}`, { cause: err });

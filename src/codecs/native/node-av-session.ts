@@ -1,5 +1,5 @@
 import type { CodecContext, Frame, Packet } from 'node-av/lib';
-import { AvpipeError } from '../errors.js';
+import { AvpipeError } from '../../errors.js';
 import type { NodeAv } from './node-av-loader.js';
 
 /**

@@ -1,6 +1,6 @@
 import type { SoftwareResampleContext } from 'node-av/lib';
-import type { NodeAv } from '../codecs/node-av-loader.js';
-import { AudioResampler } from './audio-resampler.js';
+import type { NodeAv } from './node-av-loader.js';
+import { AudioResampler } from '../../convert/audio-resampler.js';
 
 /** The {@link AudioResampler} on FFmpeg's swresample (native code, through node-av). */
 export class SwrResampler extends AudioResampler {

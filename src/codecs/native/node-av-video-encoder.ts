@@ -1,13 +1,13 @@
 import type { Frame, Packet } from 'node-av/lib';
-import { VPX_CPU_USED } from '../config/codecs.js';
-import { AvpipeError } from '../errors.js';
-import type { CodecState, VideoEncoderConfig, VideoEncoderInit, VideoEncoderLike } from './codec-provider.js';
-import { avcCodecStringFromAnnexB, h264ProfileOf } from './codec-strings.js';
-import { EncodedVideoChunk, type VideoDecoderConfig } from './encoded-chunk.js';
+import { VPX_CPU_USED } from '../../config/codecs.js';
+import { AvpipeError } from '../../errors.js';
+import type { CodecState, VideoEncoderConfig, VideoEncoderInit, VideoEncoderLike } from '../codec-provider.js';
+import { avcCodecStringFromAnnexB, h264ProfileOf } from '../codec-strings.js';
+import { EncodedVideoChunk, type VideoDecoderConfig } from '../../media/encoded-chunk.js';
 import type { NodeAv } from './node-av-loader.js';
-import { TurnQueue } from './turn-queue.js';
+import { TurnQueue } from '../turn-queue.js';
 import { NodeAvEncoderSession, encoderError } from './node-av-session.js';
-import { copyPlane, type VideoFrame } from './video-frame.js';
+import { copyPlane, type VideoFrame } from '../../media/video-frame.js';
 
 
 /**

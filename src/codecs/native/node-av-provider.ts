@@ -1,10 +1,10 @@
-import { SwrResampler } from '../convert/swr-resampler.js';
-import { VideoScaler } from '../convert/video-scaler.js';
-import type { ImageFormat } from '../config/outputs.js';
+import { SwrResampler } from './swr-resampler.js';
+import { VideoScaler } from './video-scaler.js';
+import type { ImageFormat } from '../../config/outputs.js';
 import type {
   AudioDecoderInit, AudioDecoderLike, AudioEncoderInit, AudioEncoderLike, CodecProvider, VideoDecoderInit, VideoDecoderLike,
   VideoEncoderInit, VideoEncoderLike,
-} from './codec-provider.js';
+} from '../codec-provider.js';
 import { NodeAvAudioDecoder } from './node-av-audio-decoder.js';
 import { NodeAvAudioEncoder } from './node-av-audio-encoder.js';
 import { NodeAvImageEncoder } from './node-av-image-encoder.js';

@@ -1,8 +1,8 @@
 import type { CodecContext, Frame, SoftwareResampleContext } from 'node-av/lib';
-import { AudioData } from './audio-data.js';
-import type { AudioDecoderInit } from './codec-provider.js';
-import type { AudioDecoderConfig } from './encoded-chunk.js';
-import { SampleClock } from '../time.js';
+import { AudioData } from '../../media/audio-data.js';
+import type { AudioDecoderInit } from '../codec-provider.js';
+import type { AudioDecoderConfig } from '../../media/encoded-chunk.js';
+import { SampleClock } from '../../time.js';
 import { NodeAvDecoder } from './node-av-decoder.js';
 import type { NodeAv } from './node-av-loader.js';
 

@@ -1,8 +1,8 @@
 import type { Packet } from 'node-av/lib';
-import { AvpipeError } from '../errors.js';
-import type { AudioData } from './audio-data.js';
-import type { AudioEncoderConfig, AudioEncoderInit, AudioEncoderLike, CodecState } from './codec-provider.js';
-import { EncodedAudioChunk } from './encoded-chunk.js';
+import { AvpipeError } from '../../errors.js';
+import type { AudioData } from '../../media/audio-data.js';
+import type { AudioEncoderConfig, AudioEncoderInit, AudioEncoderLike, CodecState } from '../codec-provider.js';
+import { EncodedAudioChunk } from '../../media/encoded-chunk.js';
 import type { NodeAv } from './node-av-loader.js';
 import { NodeAvEncoderSession, encoderError } from './node-av-session.js';
 

@@ -1,9 +1,9 @@
 import type { CodecContext, Frame, Packet } from 'node-av/lib';
-import { AvpipeError } from '../errors.js';
-import type { CodecState, DecoderLike } from './codec-provider.js';
-import type { EncodedChunk } from './encoded-chunk.js';
+import { AvpipeError } from '../../errors.js';
+import type { CodecState, DecoderLike } from '../codec-provider.js';
+import type { EncodedChunk } from '../../media/encoded-chunk.js';
 import type { NodeAv } from './node-av-loader.js';
-import { TurnQueue } from './turn-queue.js';
+import { TurnQueue } from '../turn-queue.js';
 
 /** WebCodecs codec string prefixes -> FFmpeg decoder names. */
 const DECODERS: readonly [RegExp, string][] = [

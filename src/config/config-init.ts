@@ -1,0 +1,93 @@
+import type { UploadOptions } from '../storage/uploader.js';
+import type { CodecProviderChoice } from './codecs.js';
+import type { EncodingInit } from './encoding.js';
+import type { OutputInit } from './outputs.js';
+
+/** Where a track's audio goes in a stereo mix (egress's AudioRoute): both channels, or only one. */
+export type AudioRoute = 'both' | 'left' | 'right';
+
+/** The built-in test source's settings, when the config names it. */
+export interface TestSourceInit {
+  type: 'test';
+  /** Media duration in seconds; unbounded when absent (a live source then runs until stopped). */
+  duration?: number;
+}
+
+/** Recorded media as the source: one or more files, each with an optional offset in seconds. */
+export interface FileSourceInit {
+  type: 'file';
+  /** `route` sends an input's audio to one side of a stereo mix. */
+  inputs: readonly { path: string; offset?: number; route?: AudioRoute; fps?: number }[];
+}
+
+/**
+ * Whether encoded input is copied or re-encoded. `auto` (default) copies a track when its codec is
+ * allowed in the output and nothing asks for another codec, size, rate or layout; `copy` insists
+ * (failing when a track cannot be copied); `transcode` always re-encodes.
+ */
+export type CodecMode = 'auto' | 'copy' | 'transcode';
+
+/** Limits: the first two end a run as LIMIT_REACHED; the others guard against inputs that lie. */
+export interface LimitsInit {
+  /** Media duration in seconds. */
+  maxDuration?: number;
+  /** Bytes written to any one output. */
+  maxSize?: number;
+  /** Pixels in one input picture (width x height) beyond which an input is refused. Default 8192x4320. */
+  maxPixels?: number;
+  /**
+   * Seconds: a timestamp that jumps further than this (forwards or back) in a file or a publisher's
+   * stream is a discontinuity, closed up and reported, never filled with silence or held frames. Default 10.
+   */
+  maxGap?: number;
+}
+
+/** Default `limits.maxPixels`: 8K UHD-1 in the larger dimension, DCI 4K's height. */
+export const DEFAULT_MAX_PIXELS = 8192 * 4320;
+/** Default `limits.maxGap`, seconds. */
+export const DEFAULT_MAX_GAP = 10;
+
+/**
+ * A queue's bounds, whichever is reached first. Live queues are bounded by media time first (egress's
+ * leaky queues hold 3 s, GStreamer's `max-size-time`), so a publisher's burst of that many seconds is
+ * absorbed whatever its rate; items and bytes are safety bounds.
+ */
+export interface QueueBoundsInit {
+  /** Seconds of media. */
+  seconds?: number;
+  items?: number;
+  bytes?: number;
+}
+
+/** Queue sizes: a number is an item bound (the other bounds keep their defaults), or the bounds themselves. */
+export interface QueueInit {
+  /** Raw video frames before the encoder (and before a thumbnails output). */
+  video?: number | QueueBoundsInit;
+  /** Raw audio before the encoder (and before a websocket output); a copied track's packets. */
+  audio?: number | QueueBoundsInit;
+  /** Frames an encoder may hold in flight (WebCodecs encodeQueueSize bound). */
+  encoder?: number;
+  /** Encoded packets (both tracks) queued for each output after the tee. */
+  output?: number | QueueBoundsInit;
+}
+
+/** Everything a caller may give to build a pipeline config. Only `outputs` is required. */
+export interface PipelineConfigInit {
+  /** Live (default): paced by the clock, leaky queues. `false`: replay/export, as fast as possible, nothing dropped. */
+  live?: boolean;
+  source?: TestSourceInit | FileSourceInit;
+  encoding?: EncodingInit;
+  /** Copy or re-encode encoded input (file sources). */
+  codecMode?: CodecMode;
+  outputs: readonly OutputInit[];
+  limits?: LimitsInit;
+  queues?: QueueInit;
+  /** Upload finished files, segments and images (local copies kept until each upload is confirmed). */
+  storage?: UploadOptions;
+  /** The codecs: native FFmpeg (node-av), WebAssembly only, or `auto` (default: native when it loads, else wasm). */
+  codecProvider?: CodecProviderChoice;
+}
+
+/** A pipeline is live unless told otherwise (egress's default: a recording of something happening now). */
+export const DEFAULT_LIVE = true;
+

@@ -1,0 +1,86 @@
+import type { AudioCodecName, H264Profile, SpeedPreset, VideoCodecName } from './codecs.js';
+import { PRESETS, type PresetName } from './presets.js';
+
+/** Encoding options: a preset, advanced fields, or a preset with some fields overridden. */
+export interface EncodingInit {
+  /** One of egress's presets; advanced fields given beside it override it. */
+  preset?: PresetName;
+  width?: number;
+  height?: number;
+  fps?: number;
+  /** Video codec, or `null` for an audio-only pipeline. */
+  videoCodec?: VideoCodecName | null;
+  /** Audio codec, or `null` for a video-only pipeline. */
+  audioCodec?: AudioCodecName | null;
+  h264Profile?: H264Profile;
+  videoBitrateKbps?: number;
+  audioBitrateKbps?: number;
+  /** Seconds between keyframes. */
+  keyframeInterval?: number;
+  /** Encoder speed preset, as x264 names them (egress uses `veryfast`). */
+  speedPreset?: SpeedPreset;
+  sampleRate?: number;
+  channels?: number;
+}
+
+/** Encoding options with every field decided. */
+export interface EncodingOptions {
+  width: number;
+  height: number;
+  fps: number;
+  videoCodec: VideoCodecName | null;
+  audioCodec: AudioCodecName | null;
+  h264Profile: H264Profile;
+  videoBitrateKbps: number;
+  audioBitrateKbps: number;
+  keyframeInterval: number;
+  speedPreset: SpeedPreset;
+  sampleRate: number;
+  channels: number;
+}
+
+/** Defaults for everything a config may leave out. */
+export const DEFAULT_ENCODING: EncodingOptions = {
+  width: 1280,
+  height: 720,
+  fps: 30,
+  videoCodec: 'h264',
+  audioCodec: 'opus',
+  h264Profile: 'main',
+  videoBitrateKbps: 3000,
+  audioBitrateKbps: 128,
+  keyframeInterval: 2,
+  speedPreset: 'veryfast',
+  sampleRate: 48000,
+  channels: 2,
+};
+
+/** mediabunny codec names -> avpipe's, for the codecs avpipe can also write. */
+export const VIDEO_CODEC_OF: Readonly<Record<string, VideoCodecName>> = { avc: 'h264', vp8: 'vp8', vp9: 'vp9' };
+/** mediabunny codec names -> avpipe's. */
+export const AUDIO_CODEC_OF: Readonly<Record<string, AudioCodecName>> = { opus: 'opus', aac: 'aac' };
+
+/** The encoding fields an init sets, directly or through its preset. */
+export function givenEncodingFields(init: EncodingInit = {}): Set<keyof EncodingOptions> {
+  const given = new Set(Object.entries(init).filter(([k, v]) => k !== 'preset' && v !== undefined).map(([k]) => k as keyof EncodingOptions));
+  if (init.preset !== undefined) for (const k of ['width', 'height', 'fps', 'videoBitrateKbps', 'audioBitrateKbps'] as const) given.add(k);
+  return given;
+}
+
+/**
+ * Fills an encoding init from its preset and the defaults; codecs left open default to the first
+ * ones every output takes (WebM: VP8 + Opus; Ogg: no video; MP4 beside HLS: H.264 + AAC).
+ */
+export function resolveEncoding(init: EncodingInit = {}, allowed?: { video: readonly VideoCodecName[]; audio: readonly AudioCodecName[] }): EncodingOptions {
+  const preset = init.preset === undefined ? undefined : PRESETS[init.preset];
+  const fromPreset: Partial<EncodingOptions> = preset === undefined ? {} : {
+    width: preset.width, height: preset.height, fps: preset.fps,
+    videoBitrateKbps: preset.videoBitrateKbps, audioBitrateKbps: preset.audioBitrateKbps,
+  };
+  const given = Object.fromEntries(Object.entries(init).filter(([k, v]) => k !== 'preset' && v !== undefined));
+  const byContainer: Partial<EncodingOptions> = allowed === undefined ? {} : {
+    videoCodec: allowed.video[0] ?? null,
+    audioCodec: allowed.audio[0] ?? null,
+  };
+  return { ...DEFAULT_ENCODING, ...byContainer, ...fromPreset, ...given } as EncodingOptions;
+}

@@ -1,0 +1,27 @@
+import type { AudioRoute } from '../config/config-init.js';
+import type { AudioDecoderConfig, VideoDecoderConfig } from '../media/encoded-chunk.js';
+
+/**
+ * A track a source declares before the graph is built. `encoded` is set when the source gives
+ * encoded chunks (a file) instead of raw frames: the graph then decodes, or copies them (passthrough).
+ */
+export type TrackInfo =
+  | {
+    id: string; kind: 'video'; width: number; height: number; fps: number;
+    encoded?: { codec: string; decoderConfig: VideoDecoderConfig };
+    /** Where the track ends on the session timeline, when the container says (us); the last frame lasts until then. */
+    endUs?: number;
+    /** Where the track comes from, for errors (e.g. `input a.mp4, video track 1`). */
+    label?: string;
+  }
+  | {
+    id: string; kind: 'audio'; sampleRate: number; channels: number;
+    encoded?: { codec: string; decoderConfig: AudioDecoderConfig };
+    /** Which channels of a stereo mix the track goes to (default both). */
+    route?: AudioRoute;
+    /** Where the track starts on the session timeline (us), when later than the session start. */
+    startUs?: number;
+    /** Where the track comes from, for errors (e.g. `input a.mp4, audio track 2`). */
+    label?: string;
+  };
+
