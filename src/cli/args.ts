@@ -129,7 +129,8 @@ function common(values: Values, problems: ConfigProblem[]): Omit<PipelineConfigI
   const outputs = (values['output'] as string[] | undefined) ?? [];
   if (outputs.length === 0) problems.push({ field: '--output', message: 'is required' });
   const segmentFormat = str('segment-format');
-  const defined = <T extends object>(o: T): T => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+  /** The fields that are set: an option left out is absent from the init, never `undefined`. */
+  const defined = <T extends object>(o: T): { [K in keyof T]?: Exclude<T[K], undefined> } => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as { [K in keyof T]?: Exclude<T[K], undefined> };
   return {
     encoding: defined({
       preset: str('preset'), width, height, fps: num('fps'), videoCodec: codec('video-codec'), audioCodec: codec('audio-codec'),
@@ -140,12 +141,11 @@ function common(values: Values, problems: ConfigProblem[]): Omit<PipelineConfigI
       if (/^[a-z][a-z0-9+.-]*:\/\//i.test(output)) return { url: output };
       const kind = outputKindOfPath(output);
       if (kind === 'segments') {
-        return defined({
-          playlist: output, segmentDuration: num('segment-duration'), segmentFormat: segmentFormat as SegmentFormat | undefined,
+        return { playlist: output, ...defined({ segmentDuration: num('segment-duration'), segmentFormat: segmentFormat as SegmentFormat | undefined,
           livePlaylist: str('live-playlist'),
-        });
+        }) };
       }
-      if (kind === 'images') return defined({ images: output, interval: num('thumbnail-interval'), width: thumbW, height: thumbH });
+      if (kind === 'images') return { images: output, ...defined({ interval: num('thumbnail-interval'), width: thumbW, height: thumbH }) };
       return { path: output };
     }),
     limits: defined({ maxDuration: num('max-duration'), maxSize: num('max-size') }),

@@ -39,7 +39,8 @@ export function validateConfig(init: PipelineConfigInit): ConfigProblem[] {
   const enc = init.encoding ?? {};
   if (enc.preset !== undefined && !isPresetName(enc.preset)) bad('encoding.preset', `unknown preset "${String(enc.preset)}"`);
   const specs = resolvableOutputs(init.outputs ?? []);
-  const e = resolveEncoding(enc.preset !== undefined && !isPresetName(enc.preset) ? { ...enc, preset: undefined } : enc, allowedCodecs(specs));
+  const { preset: _unknown, ...withoutPreset } = enc;
+  const e = resolveEncoding(enc.preset !== undefined && !isPresetName(enc.preset) ? withoutPreset : enc, allowedCodecs(specs));
   const allowed = allowedCodecs(specs);
   // Set when the outputs cannot share one encode: the codec problems that follow from it are not repeated.
   let noFit = false;

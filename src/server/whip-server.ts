@@ -24,7 +24,7 @@ export interface WhipServerOptions {
    */
   corsOrigins?: readonly string[];
   /** Host addresses ICE may use (e.g. `['127.0.0.1']`); see {@link WebRtcSourceOptions.iceHosts}. */
-  iceHosts?: readonly string[];
+  iceHosts?: readonly string[] | undefined;
   /** The rest of each session's source options. */
   source?: Omit<WebRtcSourceOptions, 'name' | 'iceHosts' | 'codecs'>;
   /** Codec provider for sessions that transcode (in-process sessions only: a worker uses node-av). */
@@ -79,7 +79,10 @@ export class WhipServer extends EventEmitter<WhipServerEvents> {
       if (v !== undefined && !(Number.isInteger(v) && v > 0)) throw new TypeError(`options.${field}, when provided, must be a positive integer.`);
     }
     this._sessions = new WhipSessions({
-      config: options.config, iceHosts: options.iceHosts, source: options.source, codecProvider: options.codecProvider,
+      config: options.config,
+      ...(options.iceHosts === undefined ? {} : { iceHosts: options.iceHosts }),
+      ...(options.source === undefined ? {} : { source: options.source }),
+      ...(options.codecProvider === undefined ? {} : { codecProvider: options.codecProvider }),
       workers: options.workers ?? 0, maxSessions: options.maxSessions ?? 64, openTimeoutMs: options.openTimeoutMs ?? 10_000,
     }, {
       onSession: (session) => this.emit('session', session),
