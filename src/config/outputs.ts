@@ -14,7 +14,7 @@ export interface FileOutputInit {
 
 /** HLS: a playlist and its segments beside it. */
 export interface SegmentsOutputInit {
-  /** The playlist (VOD while running, EVENT in live runs; closed with ENDLIST). */
+  /** The playlist: an EVENT playlist that grows while running (live or not), closed with ENDLIST. */
   playlist: string;
   /** Target segment length in seconds (default 4). Keyframes are placed on every boundary. */
   segmentDuration?: number;
