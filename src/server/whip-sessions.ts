@@ -72,6 +72,8 @@ export class WhipSessions {
   private _closing = false;
   /** Sessions whose offer is being answered: they hold a slot before they are in `_sessions`. */
   private _opening = 0;
+  /** Sessions given up on at their open deadline that a host may still open (and then hangs up): they keep their slot until they end. */
+  private _late = 0;
 
   constructor(settings: WhipSessionsSettings, events: WhipSessionsEvents) {
     this._settings = settings;
@@ -118,7 +120,7 @@ export class WhipSessions {
     }
     // Checked and reserved in one step (no await between): offers that arrive together cannot all pass.
     const max = this._settings.maxSessions;
-    if (this._sessions.size + this._opening >= max) throw new HttpError(503, `${max} sessions are running or starting, the most this server takes`);
+    if (this._sessions.size + this._opening + this._late >= max) throw new HttpError(503, `${max} sessions are running or starting, the most this server takes`);
     this._opening++;
     try {
       return await this._open(name, offer, publisher);
@@ -162,6 +164,7 @@ export class WhipSessions {
     let resolveFinished!: (r: PipelineResult) => void;
     let final: WebRtcSourceStats | undefined;
     let announced = false;
+    let givenUp = false;
     const session: HeldSession = {
       id, name, resource: `/whip/${encodeURIComponent(name)}/${id}`, host,
       owner: publisher(),
@@ -177,6 +180,7 @@ export class WhipSessions {
       this._sessions.delete(id);
       // A session given up before its answer was never announced, so its end is not either.
       if (announced) this._events.onEnd(session, result);
+      if (givenUp) this._late--;
       resolveFinished(result);
     });
     let answer: string;
@@ -186,9 +190,13 @@ export class WhipSessions {
       answer = await withDeadline(opening, ms + WORKER_GRACE_MS, () => new DeadlineError(503, `the offer was not answered within ${ms} ms`));
     } catch (err) {
       if (err instanceof DeadlineError) {
-        // Given up while the worker still works on it: a session it opens late is hung up at once.
+        // Given up while the worker still works on it: a session it opens late is hung up at once,
+        // and its slot stays taken until it has ended.
+        givenUp = true;
+        this._late++;
         opening.then(() => host.hangUp(id), () => {
           host.load--;
+          this._late--;
         });
       } else host.load--;
       throw err;

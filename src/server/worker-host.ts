@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { PipelineConfigInit } from '../config/config-init.js';
 import { AvpipeError } from '../errors.js';
+import type { PipelineResult } from '../pipeline/status.js';
 import type { Host, OnSessionEnd } from './host.js';
 import type { SessionStats } from './session-host.js';
 import type { FromWorker, HostCall, HostCallValues, ToWorker, WorkerData } from './worker-protocol.js';
@@ -21,6 +22,8 @@ export class WorkerHost implements Host {
   private readonly _pending = new Map<number, Pending>();
   private readonly _ends = new Map<string, OnSessionEnd>();
   private _stats = new Map<string, SessionStats>();
+  /** Why the worker is gone (an uncaught error, out of memory, terminated), once it is. */
+  private _dead: AvpipeError | undefined;
 
   constructor(options: WorkerData) {
     this._worker = new Worker(workerScript(), { workerData: options });
@@ -43,10 +46,8 @@ export class WorkerHost implements Host {
           break;
       }
     });
-    this._worker.on('error', (err) => {
-      for (const p of this._pending.values()) p.reject(err);
-      this._pending.clear();
-    });
+    this._worker.on('error', (err) => this._died(err.message));
+    this._worker.on('exit', (code) => this._died(`it exited with code ${code}`));
   }
   async open(id: string, name: string, init: PipelineConfigInit, offer: string, onEnd: OnSessionEnd): Promise<string> {
     if (init.storage !== undefined) throw new AvpipeError('CONFIG_INVALID', 'storage cannot be sent to a worker: run the WHIP server with workers: 0');
@@ -82,6 +83,7 @@ export class WorkerHost implements Host {
 
   /** Posts `call`; resolves with its reply's value. */
   private _call<C extends HostCall>(call: C): Promise<HostCallValues[C['op']]> {
+    if (this._dead !== undefined) return Promise.reject(this._dead);
     const req = ++this._req;
     return new Promise((resolve, reject) => {
       // The worker answers a call with its own op's value (whip-worker.ts), so this narrowing holds.
@@ -91,12 +93,42 @@ export class WorkerHost implements Host {
     });
   }
 
+  /**
+   * The worker is gone: every call waiting on it fails, and every session it held ends FAILED with
+   * its last counters, so nothing (a server's close, a publisher's DELETE) waits on it forever. Its
+   * live files were written crash-safe and can be repaired (`avpipe repair`). Idempotent.
+   */
+  private _died(why: string): void {
+    if (this._dead !== undefined) return;
+    this._dead = new AvpipeError('SOURCE_FAILED', `a WHIP worker thread ended while it held sessions: ${why}`);
+    // No new session is placed here.
+    this.load = Infinity;
+    for (const p of this._pending.values()) p.reject(this._dead);
+    this._pending.clear();
+    const ends = [...this._ends];
+    this._ends.clear();
+    for (const [id, onEnd] of ends) {
+      const last = this._stats.get(id);
+      this._stats.delete(id);
+      onEnd(failedResult(this._dead), last?.source ?? { kind: 'webrtc', name: id, sessions: 0, leftBecause: null, tracks: [] });
+    }
+  }
+
   /** The pending call `req`, taken out now that it is answered. */
   private _settled(req: number): Pending | undefined {
     const p = this._pending.get(req);
     this._pending.delete(req);
     return p;
   }
+}
+
+/** The result of a session whose worker died: nothing is known of its outputs but that it failed. */
+function failedResult(error: AvpipeError): PipelineResult {
+  const now = Date.now();
+  return {
+    status: 'FAILED', error: { code: error.code, message: error.message, fatal: true }, live: true, codecProvider: null, durationMs: 0, wallMs: 0, speed: 0,
+    startedAt: null, endedAt: now, outputs: [], queues: [], tracks: [], encoders: [], decoders: [], uploads: null, warnings: [],
+  };
 }
 
 /** The worker script: beside this module when built; from dist/ when this module runs from src/ (tests). */

@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parseServeArgs } from '../../src/cli/args.js';
 import { WhipServer, type PipelineResult, type WhipServerOptions } from '../../src/index.js';
+import { WorkerHost } from '../../src/server/worker-host.js';
 import { tmpDir } from '../helpers/tmp.js';
 import { publish } from '../helpers/webrtc-publisher.js';
 import { offerSdp } from '../helpers/webrtc-publisher.js';
@@ -247,6 +248,31 @@ describe('WHIP hardening: sessions, connections, slow opens', () => {
       }
     }, 20_000);
   }
+});
+
+describe('WHIP hardening: a worker thread that dies', () => {
+  it('ends every session it held FAILED with a typed error, and fails every call at once after it: nothing waits on it', async () => {
+    const host = new WorkerHost({ iceHosts: LOOPBACK, openTimeoutMs: 10_000 });
+    const ended: { id: string; result: PipelineResult }[] = [];
+    const [offerA, offerB] = await Promise.all([offerSdp(), offerSdp()]);
+    for (const [id, offer] of [['a', offerA], ['b', offerB]] as const) {
+      const answer = await host.open(id, `dies-${id}`, { outputs: [{ path: join(dir, `dies-${id}.webm`) }] }, offer, (result) => ended.push({ id, result }));
+      expect(answer).toContain('v=0');
+    }
+    expect(ended).toEqual([]);
+    // The thread goes away under its sessions (as on an uncaught error or out of memory).
+    await host.close();
+    expect(ended.map((e) => [e.id, e.result.status, e.result.error?.code])).toEqual([['a', 'FAILED', 'SOURCE_FAILED'], ['b', 'FAILED', 'SOURCE_FAILED']]);
+    expect(ended[0]!.result.error!.message).toMatch(/^a WHIP worker thread ended while it held sessions: it exited with code \d+$/);
+    expect(host.load).toBe(Infinity);
+    const t0 = performance.now();
+    await expect(host.waiting('a')).rejects.toMatchObject({ code: 'SOURCE_FAILED' });
+    await expect(host.open('c', 'dies-c', { outputs: [{ path: join(dir, 'dies-c.webm') }] }, offerA, () => undefined)).rejects.toMatchObject({ code: 'SOURCE_FAILED' });
+    expect(performance.now() - t0).toBeLessThan(MAX_DELAY_MS);
+    // Told once: a second close changes nothing.
+    await host.close();
+    expect(ended).toHaveLength(2);
+  }, 20_000);
 });
 
 describe('WHIP hardening: token and CORS', () => {
