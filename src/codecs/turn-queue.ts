@@ -16,13 +16,6 @@ export class TurnQueue<J> {
     return this._jobs.length;
   }
 
-  /** Jobs not yet run that match `pred`. */
-  count(pred: (job: J) => boolean): number {
-    let n = 0;
-    for (const j of this._jobs) if (pred(j)) n++;
-    return n;
-  }
-
   push(job: J): void {
     this._jobs.push(job);
     this._schedule();

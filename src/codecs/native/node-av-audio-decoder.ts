@@ -21,12 +21,12 @@ export class NodeAvAudioDecoder extends NodeAvDecoder<AudioDecoderConfig> {
   private _clock = new SampleClock();
 
   constructor(av: NodeAv, init: AudioDecoderInit) {
-    super(av, init.error);
+    super(av, 'AudioDecoder', init.error);
     this._output = init.output;
   }
 
-  override close(): void {
-    super.close();
+  protected override release(): void {
+    super.release();
     this._swr?.free();
     this._swr = undefined;
   }

@@ -1,10 +1,11 @@
 import type { Packet } from 'node-av/lib';
 import { AvpipeError } from '../../errors.js';
 import type { AudioData } from '../../media/audio-data.js';
-import type { AudioEncoderConfig, AudioEncoderInit, AudioEncoderLike, CodecState } from '../codec-provider.js';
+import { EncoderBase } from '../codec-base.js';
+import type { AudioEncoderConfig, AudioEncoderInit, AudioEncoderLike } from '../codec-provider.js';
 import { EncodedAudioChunk } from '../../media/encoded-chunk.js';
 import type { NodeAv } from './node-av-loader.js';
-import { NodeAvEncoderSession, encoderError } from './node-av-session.js';
+import { NodeAvEncoderSession } from './node-av-session.js';
 
 /**
  * Samples of encoder delay at the start of the stream (priming). Timestamps are shifted back by it so
@@ -15,11 +16,10 @@ import { NodeAvEncoderSession, encoderError } from './node-av-session.js';
 /**
  * A WebCodecs-shaped AudioEncoder over FFmpeg's libopus / aac (node-av). Input of any buffer size is
  * regrouped into the codec's frame size; output timestamps come from a sample counter, never from
- * the codec (whose flush-time timestamps are not to be trusted).
+ * the codec (whose flush-time timestamps are not to be trusted). `encodeQueueSize` stays 0: audio is
+ * encoded as it arrives (a 20 ms frame costs well under a millisecond).
  */
-export class NodeAvAudioEncoder implements AudioEncoderLike {
-  ondequeue: (() => void) | null = null;
-  private _state: CodecState = 'unconfigured';
+export class NodeAvAudioEncoder extends EncoderBase<AudioEncoderConfig, AudioData> implements AudioEncoderLike {
   private readonly _init: AudioEncoderInit;
   private readonly _av: NodeAv;
   private _config: AudioEncoderConfig | undefined;
@@ -37,21 +37,16 @@ export class NodeAvAudioEncoder implements AudioEncoderLike {
   readonly counters = { samplesIn: 0, packetsOut: 0, bytesOut: 0 };
 
   constructor(av: NodeAv, init: AudioEncoderInit) {
+    super('AudioEncoder', 'ENCODER_FAILED', init.error);
     this._av = av;
     this._init = init;
   }
 
-  get state(): CodecState {
-    return this._state;
+  protected get codecName(): string {
+    return this._name;
   }
 
-  /** Always 0: audio is encoded as it arrives (a 20 ms frame costs well under a millisecond). */
-  get encodeQueueSize(): number {
-    return 0;
-  }
-
-  configure(config: AudioEncoderConfig): void {
-    if (this._state === 'closed') throw new AvpipeError('INVALID_STATE', 'AudioEncoder is closed');
+  protected open(config: AudioEncoderConfig): void {
     this._session?.close();
     this._session = undefined;
     const { Codec, CodecContext, Rational } = this._av.lib;
@@ -85,7 +80,6 @@ export class NodeAvAudioEncoder implements AudioEncoderLike {
     this._framesSent = 0;
     this._packetsOut = 0;
     this._drained = false;
-    this._state = 'configured';
   }
 
   /** The codec's own decoder config bytes (OpusHead, AudioSpecificConfig). */
@@ -94,11 +88,7 @@ export class NodeAvAudioEncoder implements AudioEncoderLike {
     return x == null ? undefined : new Uint8Array(x);
   }
 
-  encode(data: AudioData): void {
-    if (this._state !== 'configured') {
-      data.close();
-      throw new AvpipeError('INVALID_STATE', `AudioEncoder.encode() while ${this._state}`);
-    }
+  protected submit(data: AudioData): void {
     if (this._drained) this.configure(this._config!);
     try {
       const cfg = this._config!;
@@ -118,14 +108,13 @@ export class NodeAvAudioEncoder implements AudioEncoderLike {
       }
       this.counters.samplesIn += n;
     } catch (err) {
-      this._fail(err);
+      this.fail(err);
     } finally {
       data.close();
     }
   }
 
-  async flush(): Promise<void> {
-    if (this._state !== 'configured') throw new AvpipeError('INVALID_STATE', `AudioEncoder.flush() while ${this._state}`);
+  protected async drain(): Promise<void> {
     if (this._drained) return;
     try {
       if (this._fill > 0) {
@@ -135,21 +124,12 @@ export class NodeAvAudioEncoder implements AudioEncoderLike {
       this._session!.encode(null, (pkt) => this._emit(pkt));
       this._drained = true;
     } catch (err) {
-      this._fail(err);
+      this.fail(err);
     }
   }
 
-  /** Idempotent. */
-  close(): void {
-    if (this._state === 'closed') return;
-    this._state = 'closed';
+  protected release(): void {
     this._session?.close();
-  }
-
-  private _fail(err: unknown): void {
-    const error = encoderError(this._name, err);
-    this.close();
-    this._init.error(error);
   }
 
   /** Sends the filled (or, at the end, zero-padded) codec frame. */

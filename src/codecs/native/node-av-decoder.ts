@@ -1,6 +1,7 @@
 import type { CodecContext, Frame, Packet } from 'node-av/lib';
 import { AvpipeError } from '../../errors.js';
-import type { CodecState, DecoderLike } from '../codec-provider.js';
+import { DecoderBase } from '../codec-base.js';
+import type { DecoderLike } from '../codec-provider.js';
 import type { EncodedChunk } from '../../media/encoded-chunk.js';
 import type { NodeAv } from './node-av-loader.js';
 import { TurnQueue } from '../turn-queue.js';
@@ -29,34 +30,27 @@ interface BaseDecoderConfig {
  * per event-loop turn with synchronous native calls; subclasses turn each decoded AVFrame into a
  * VideoFrame or AudioData. Timestamps travel in microseconds (packet time base 1/1e6).
  */
-export abstract class NodeAvDecoder<C extends BaseDecoderConfig> implements DecoderLike<C> {
-  ondequeue: (() => void) | null = null;
+export abstract class NodeAvDecoder<C extends BaseDecoderConfig> extends DecoderBase<C> implements DecoderLike<C> {
   protected readonly av: NodeAv;
   protected config: C | undefined;
   protected decoderName = '';
-  private _state: CodecState = 'unconfigured';
   private _ctx: CodecContext | undefined;
   private _packet: Packet | undefined;
   private _frame: Frame | undefined;
   private readonly _jobs = new TurnQueue<{ chunk: EncodedChunk | null; done?: () => void }>((job) => this._step(job));
-  private readonly _error: (e: Error) => void;
 
-  protected constructor(av: NodeAv, error: (e: Error) => void) {
+  /** `kind` is the WebCodecs interface state errors name: `VideoDecoder` or `AudioDecoder`. */
+  protected constructor(av: NodeAv, kind: string, error: (e: Error) => void) {
+    super(kind, 'SOURCE_FAILED', error);
     this.av = av;
-    this._error = error;
   }
 
-  get state(): CodecState {
-    return this._state;
+  protected get codecName(): string {
+    return this.decoderName;
   }
 
-  get decodeQueueSize(): number {
-    return this._jobs.length;
-  }
-
-  configure(config: C): void {
-    if (this._state === 'closed') throw new AvpipeError('INVALID_STATE', 'decoder is closed');
-    this._release();
+  protected open(config: C): void {
+    this._freeContext();
     const { Codec, CodecContext, Frame, Packet, FFmpegError, Rational } = this.av.lib;
     const name = ffmpegDecoderFor(config.codec);
     if (name === undefined) throw new AvpipeError('SOURCE_FAILED', `no decoder for codec "${config.codec}"`, { fatal: true });
@@ -80,27 +74,24 @@ export abstract class NodeAvDecoder<C extends BaseDecoderConfig> implements Deco
     this._frame.alloc();
     this.config = config;
     this.decoderName = codec.name ?? name;
-    this._state = 'configured';
   }
 
-  decode(chunk: EncodedChunk): void {
-    if (this._state !== 'configured') throw new AvpipeError('INVALID_STATE', `decode() while ${this._state}`);
+  protected submit(chunk: EncodedChunk): void {
     this._jobs.push({ chunk });
+    this.enqueued();
   }
 
-  flush(): Promise<void> {
-    if (this._state !== 'configured') return Promise.reject(new AvpipeError('INVALID_STATE', `flush() while ${this._state}`));
+  /** Queued behind the chunks before it, so it drains after they are decoded. */
+  protected drain(): Promise<void> {
     return new Promise((resolve) => {
       this._jobs.push({ chunk: null, done: resolve });
     });
   }
 
-  /** Idempotent. */
-  close(): void {
-    if (this._state === 'closed') return;
-    this._state = 'closed';
-    for (const p of this._jobs.clear()) p.done?.();
-    this._release();
+  /** Subclasses free their own converters here too (calling this). */
+  protected release(): void {
+    this._jobs.clear();
+    this._freeContext();
   }
 
   /** Sets codec-specific fields on the context before it opens. */
@@ -108,7 +99,7 @@ export abstract class NodeAvDecoder<C extends BaseDecoderConfig> implements Deco
   /** Hands one decoded frame on (it is unref'd afterwards). */
   protected abstract emit(frame: Frame): void;
 
-  private _release(): void {
+  private _freeContext(): void {
     this._ctx?.freeContext();
     this._packet?.free();
     this._frame?.free();
@@ -118,7 +109,7 @@ export abstract class NodeAvDecoder<C extends BaseDecoderConfig> implements Deco
   }
 
   private _step(job: { chunk: EncodedChunk | null; done?: () => void }): void {
-    if (this._state !== 'configured') return;
+    if (this.state !== 'configured') return;
     const { FFmpegError } = this.av.lib;
     const C = this.av.constants;
     const ctx = this._ctx!;
@@ -149,13 +140,10 @@ export abstract class NodeAvDecoder<C extends BaseDecoderConfig> implements Deco
         ctx.flushBuffers();
         job.done?.();
       } else {
-        this.ondequeue?.();
+        this.dequeued();
       }
     } catch (err) {
-      job.done?.();
-      const error = err instanceof AvpipeError ? err : new AvpipeError('SOURCE_FAILED', `${this.decoderName}: ${(err as Error).message}`, { cause: err });
-      this.close();
-      this._error(error);
+      this.fail(err);
     }
   }
 }

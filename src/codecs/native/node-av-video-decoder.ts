@@ -18,12 +18,12 @@ export class NodeAvVideoDecoder extends NodeAvDecoder<VideoDecoderConfig> {
   private _scaler: VideoScaler | undefined;
 
   constructor(av: NodeAv, init: VideoDecoderInit) {
-    super(av, init.error);
+    super(av, 'VideoDecoder', init.error);
     this._output = init.output;
   }
 
-  override close(): void {
-    super.close();
+  protected override release(): void {
+    super.release();
     this._scaler?.close();
     this._scaler = undefined;
   }

@@ -1,14 +1,21 @@
 import type { Frame, Packet } from 'node-av/lib';
 import { VPX_CPU_USED } from '../../config/codecs.js';
 import { AvpipeError } from '../../errors.js';
-import type { CodecState, VideoEncoderConfig, VideoEncoderInit, VideoEncoderLike } from '../codec-provider.js';
+import { EncoderBase } from '../codec-base.js';
+import type { VideoEncoderConfig, VideoEncoderInit, VideoEncoderLike } from '../codec-provider.js';
 import { avcCodecStringFromAnnexB, h264ProfileOf } from '../codec-strings.js';
 import { EncodedVideoChunk, type VideoDecoderConfig } from '../../media/encoded-chunk.js';
 import type { NodeAv } from './node-av-loader.js';
 import { TurnQueue } from '../turn-queue.js';
-import { NodeAvEncoderSession, encoderError } from './node-av-session.js';
+import { NodeAvEncoderSession } from './node-av-session.js';
 import { copyPlane, type VideoFrame } from '../../media/video-frame.js';
 
+/** One turn's work: a frame to encode, or (frame null) a flush. */
+interface Job {
+  frame: VideoFrame | null;
+  keyFrame: boolean;
+  done?: () => void;
+}
 
 /**
  * A WebCodecs-shaped VideoEncoder over FFmpeg's libx264 / libvpx (node-av). It exists because no
@@ -18,14 +25,12 @@ import { copyPlane, type VideoFrame } from '../../media/video-frame.js';
  * Frames are encoded one per event-loop turn with the synchronous native calls: one send and one
  * drain per frame, no thread-pool hop, while x264's own threads keep both cores busy.
  */
-export class NodeAvVideoEncoder implements VideoEncoderLike {
-  ondequeue: (() => void) | null = null;
-  private _state: CodecState = 'unconfigured';
+export class NodeAvVideoEncoder extends EncoderBase<VideoEncoderConfig, VideoFrame, { keyFrame?: boolean }> implements VideoEncoderLike {
   private readonly _init: VideoEncoderInit;
   private readonly _av: NodeAv;
   private _config: VideoEncoderConfig | undefined;
   private _session: NodeAvEncoderSession | undefined;
-  private readonly _jobs = new TurnQueue<{ frame: VideoFrame | null; keyFrame: boolean; done?: () => void }>((job) => this._step(job));
+  private readonly _jobs = new TurnQueue<Job>((job) => this._step(job));
   private _sentDecoderConfig = false;
   private _drained = false;
   private _codecName: 'libx264' | 'libvpx' | 'libvpx-vp9' = 'libx264';
@@ -33,20 +38,16 @@ export class NodeAvVideoEncoder implements VideoEncoderLike {
   readonly counters = { framesIn: 0, packetsOut: 0, bytesOut: 0, keyframes: 0 };
 
   constructor(av: NodeAv, init: VideoEncoderInit) {
+    super('VideoEncoder', 'ENCODER_FAILED', init.error);
     this._av = av;
     this._init = init;
   }
 
-  get state(): CodecState {
-    return this._state;
+  protected get codecName(): string {
+    return this._codecName;
   }
 
-  get encodeQueueSize(): number {
-    return this._jobs.count((p) => p.frame !== null);
-  }
-
-  configure(config: VideoEncoderConfig): void {
-    if (this._state === 'closed') throw new AvpipeError('INVALID_STATE', 'VideoEncoder is closed');
+  protected open(config: VideoEncoderConfig): void {
     this._session?.close();
     this._session = undefined;
     const { Codec, CodecContext, Rational } = this._av.lib;
@@ -90,42 +91,32 @@ export class NodeAvVideoEncoder implements VideoEncoderLike {
     this._codecName = name;
     this._sentDecoderConfig = false;
     this._drained = false;
-    this._state = 'configured';
   }
 
-  encode(frame: VideoFrame, options: { keyFrame?: boolean } = {}): void {
-    if (this._state !== 'configured') {
-      frame.close();
-      throw new AvpipeError('INVALID_STATE', `VideoEncoder.encode() while ${this._state}`);
-    }
+  protected submit(frame: VideoFrame, options: { keyFrame?: boolean } | undefined): void {
     // FFmpeg encoders take no frames after a drain; WebCodecs encoders do, so reopen on demand.
     if (this._drained) this.configure(this._config!);
-    this._jobs.push({ frame, keyFrame: options.keyFrame === true });
+    this._jobs.push({ frame, keyFrame: options?.keyFrame === true });
+    this.enqueued();
   }
 
-  flush(): Promise<void> {
-    if (this._state !== 'configured') return Promise.reject(new AvpipeError('INVALID_STATE', `VideoEncoder.flush() while ${this._state}`));
+  /** Queued behind the frames before it, so it drains after they are encoded. */
+  protected drain(): Promise<void> {
     return new Promise((resolve) => {
       this._jobs.push({ frame: null, keyFrame: false, done: resolve });
     });
   }
 
-  /** Idempotent: releases the native encoder; frames still queued are closed unencoded. */
-  close(): void {
-    if (this._state === 'closed') return;
-    this._state = 'closed';
-    for (const p of this._jobs.clear()) {
-      p.frame?.close();
-      p.done?.();
-    }
+  /** Releases the native encoder; frames still queued are closed unencoded. */
+  protected release(): void {
+    for (const p of this._jobs.clear()) p.frame?.close();
     this._session?.close();
   }
 
   /** Encodes one frame (or runs a flush); the next job runs on a later turn of the event loop. */
-  private _step(job: { frame: VideoFrame | null; keyFrame: boolean; done?: () => void }): void {
-    if (this._state !== 'configured') {
+  private _step(job: Job): void {
+    if (this.state !== 'configured') {
       job.frame?.close();
-      job.done?.();
       return;
     }
     try {
@@ -138,14 +129,11 @@ export class NodeAvVideoEncoder implements VideoEncoderLike {
         const frame = this._copyIn(job.frame, job.keyFrame);
         session.encode(frame, (pkt) => this._emit(pkt));
         job.frame.close();
-        this.ondequeue?.();
+        this.dequeued();
       }
     } catch (err) {
       job.frame?.close();
-      job.done?.();
-      const error = encoderError(this._codecName, err);
-      this.close();
-      this._init.error(error);
+      this.fail(err);
     }
   }
 

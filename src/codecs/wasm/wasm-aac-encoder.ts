@@ -1,6 +1,7 @@
-import { AvpipeError, toAvpipeError } from '../../errors.js';
+import { AvpipeError } from '../../errors.js';
 import type { AudioData } from '../../media/audio-data.js';
-import type { AudioEncoderConfig, AudioEncoderInit, AudioEncoderLike, CodecState } from '../codec-provider.js';
+import { EncoderBase } from '../codec-base.js';
+import type { AudioEncoderConfig, AudioEncoderInit, AudioEncoderLike } from '../codec-provider.js';
 import { EncodedAudioChunk, type AudioDecoderConfig } from '../../media/encoded-chunk.js';
 import { FfmpegWasmRun, joinBytes } from './ffmpeg-wasm.js';
 
@@ -16,32 +17,25 @@ const ADTS_RATES = [96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 1600
  * counter shifted back by the one-frame priming, as the native encoder does.
  * `encodeQueueSize` counts the buffers not yet handed to the ring.
  */
-export class WasmAacEncoder implements AudioEncoderLike {
-  ondequeue: (() => void) | null = null;
-  private _state: CodecState = 'unconfigured';
+export class WasmAacEncoder extends EncoderBase<AudioEncoderConfig, AudioData> implements AudioEncoderLike {
   private readonly _init: AudioEncoderInit;
   private _config: AudioEncoderConfig | undefined;
   private _run: FfmpegWasmRun | undefined;
   private _buffer: Uint8Array = new Uint8Array(0);
   private _first: number | undefined;
   private _frames = 0;
-  private _failed: Error | undefined;
   readonly counters = { samplesIn: 0, packetsOut: 0, bytesOut: 0 };
 
   constructor(init: AudioEncoderInit) {
+    super('AudioEncoder', 'ENCODER_FAILED', init.error);
     this._init = init;
   }
 
-  get state(): CodecState {
-    return this._state;
+  protected get codecName(): string {
+    return 'wasm AAC encoder';
   }
 
-  get encodeQueueSize(): number {
-    return this._run?.pending ?? 0;
-  }
-
-  configure(config: AudioEncoderConfig): void {
-    if (this._state === 'closed') throw new AvpipeError('INVALID_STATE', 'AudioEncoder is closed');
+  protected open(config: AudioEncoderConfig): void {
     if (!config.codec.startsWith('mp4a.40')) throw new AvpipeError('ENCODER_FAILED', `the wasm AAC encoder makes AAC-LC only, not "${config.codec}"`);
     if (this._run !== undefined) throw new AvpipeError('INVALID_STATE', 'the wasm AAC encoder is configured once');
     this._config = config;
@@ -49,19 +43,10 @@ export class WasmAacEncoder implements AudioEncoderLike {
       '-f', 'f32le', '-ar', String(config.sampleRate), '-ac', String(config.numberOfChannels), '-i', '/in',
       '-c:a', 'aac', '-b:a', String(config.bitrate), '-flush_packets', '1', '-f', 'adts', '/out',
     ];
-    this._run = new FfmpegWasmRun({ args, ringBytes: config.sampleRate * config.numberOfChannels * 4, onOutput: (bytes) => this._onOutput(bytes), onError: (err) => this._fail(err) });
-    this._state = 'configured';
+    this._run = new FfmpegWasmRun({ args, ringBytes: config.sampleRate * config.numberOfChannels * 4, onOutput: (bytes) => this._onOutput(bytes), onError: (err) => this.fail(err) });
   }
 
-  encode(data: AudioData): void {
-    if (this._state !== 'configured') {
-      data.close();
-      throw new AvpipeError('INVALID_STATE', `encode() on a ${this._state} AudioEncoder`);
-    }
-    if (this._failed !== undefined) {
-      data.close();
-      throw this._failed;
-    }
+  protected submit(data: AudioData): void {
     const cfg = this._config!;
     if (data.sampleRate !== cfg.sampleRate || data.numberOfChannels !== cfg.numberOfChannels) {
       data.close();
@@ -74,18 +59,15 @@ export class WasmAacEncoder implements AudioEncoderLike {
     const interleaved = new Float32Array(data.numberOfFrames * channels);
     for (let i = 0; i < data.numberOfFrames; i++) for (let c = 0; c < channels; c++) interleaved[i * channels + c] = planes[c]![i]!;
     data.close();
-    this._run!.write([new Uint8Array(interleaved.buffer)], () => this.ondequeue?.());
+    this.enqueued();
+    this._run!.write([new Uint8Array(interleaved.buffer)], () => this.dequeued());
   }
 
-  async flush(): Promise<void> {
-    if (this._state !== 'configured') throw new AvpipeError('INVALID_STATE', `flush() on a ${this._state} AudioEncoder`);
+  protected async drain(): Promise<void> {
     await this._run!.finish('aac');
-    if (this._failed !== undefined) throw this._failed;
   }
 
-  close(): void {
-    if (this._state === 'closed') return;
-    this._state = 'closed';
+  protected release(): void {
     this._run?.kill();
   }
 
@@ -93,9 +75,10 @@ export class WasmAacEncoder implements AudioEncoderLike {
   private _onOutput(bytes: Uint8Array): void {
     const joined = joinBytes(this._buffer, bytes);
     let at = 0;
-    while (at + 7 <= joined.length) {
+    // Nothing comes out after close (the worker's last writes may still arrive), or after a failure.
+    while (this.state === 'configured' && at + 7 <= joined.length) {
       if (joined[at] !== 0xff || ((joined[at + 1] ?? 0) & 0xf6) !== 0xf0) {
-        this._fail(new AvpipeError('ENCODER_FAILED', 'the wasm AAC encoder wrote something that is not ADTS'));
+        this.fail(new AvpipeError('ENCODER_FAILED', 'the wasm AAC encoder wrote something that is not ADTS'));
         return;
       }
       const length = (((joined[at + 3] ?? 0) & 0x03) << 11) | ((joined[at + 4] ?? 0) << 3) | ((joined[at + 5] ?? 0) >> 5);
@@ -117,7 +100,7 @@ export class WasmAacEncoder implements AudioEncoderLike {
       const objectType = ((header[2] ?? 0) >> 6) + 1;
       const freqIndex = ((header[2] ?? 0) >> 2) & 0x0f;
       const channelConfig = (((header[2] ?? 0) & 0x01) << 2) | ((header[3] ?? 0) >> 6);
-      if (ADTS_RATES[freqIndex] !== rate) this._fail(new AvpipeError('ENCODER_FAILED', `ADTS says ${ADTS_RATES[freqIndex]} Hz, the encoder ${rate} Hz`));
+      if (ADTS_RATES[freqIndex] !== rate) return this.fail(new AvpipeError('ENCODER_FAILED', `ADTS says ${ADTS_RATES[freqIndex]} Hz, the encoder ${rate} Hz`));
       const description = new Uint8Array([(objectType << 3) | (freqIndex >> 1), ((freqIndex & 1) << 7) | (channelConfig << 3)]);
       const decoderConfig: AudioDecoderConfig = { codec: 'mp4a.40.2', sampleRate: rate, numberOfChannels: cfg.numberOfChannels, description };
       metadata = { decoderConfig };
@@ -126,11 +109,5 @@ export class WasmAacEncoder implements AudioEncoderLike {
     this.counters.packetsOut++;
     this.counters.bytesOut += frame.byteLength;
     this._init.output(new EncodedAudioChunk({ type: 'key', timestamp, duration: Math.round((AAC_FRAME * 1e6) / rate), data: frame }), metadata);
-  }
-
-  private _fail(err: unknown): void {
-    if (this._failed !== undefined) return;
-    this._failed = toAvpipeError('ENCODER_FAILED', 'wasm AAC encoder', err);
-    this._init.error(this._failed);
   }
 }

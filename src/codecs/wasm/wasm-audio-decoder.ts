@@ -16,7 +16,7 @@ export class WasmAudioDecoder extends WasmDecoder<AudioDecoderConfig> {
   private readonly _clock = new SampleClock();
 
   constructor(init: AudioDecoderInit) {
-    super(init.error);
+    super('AudioDecoder', init.error);
     this._output = init.output;
   }
 

@@ -1,5 +1,6 @@
-import { AvpipeError, toAvpipeError } from '../../errors.js';
-import type { CodecState, DecoderLike } from '../codec-provider.js';
+import { AvpipeError } from '../../errors.js';
+import { DecoderBase } from '../codec-base.js';
+import type { DecoderLike } from '../codec-provider.js';
 import type { EncodedChunk } from '../../media/encoded-chunk.js';
 import { FfmpegWasmRun } from './ffmpeg-wasm.js';
 import { FramecrcOutput, type FramecrcStamp } from './framecrc-output.js';
@@ -12,34 +13,27 @@ import { matroskaBlock, matroskaHeader, type FeedTrack } from './matroska-feed.j
  * the raw samples (`/out`, which a subclass's arguments define) and a framecrc line (`/out1`) whose
  * pts is the frame's own timestamp (`-copyts`, microsecond time base), so frames come back with the
  * exact time they were decoded at, in presentation order, whatever the decoder reordered or
- * dropped. `decodeQueueSize` counts the chunks not yet taken by ffmpeg's input ring; the output is
- * bounded because ffmpeg waits for input that only comes as frames are taken downstream.
+ * dropped. `decodeQueueSize` counts the writes (chunks, and the stream header) not yet taken by
+ * ffmpeg's input ring; the output is bounded because ffmpeg waits for input that only comes as frames
+ * are taken downstream.
  */
-export abstract class WasmDecoder<C extends FeedTrack> implements DecoderLike<C> {
-  ondequeue: (() => void) | null = null;
+export abstract class WasmDecoder<C extends FeedTrack> extends DecoderBase<C> implements DecoderLike<C> {
   protected config: C | undefined;
-  private _state: CodecState = 'unconfigured';
   private _run: FfmpegWasmRun | undefined;
-  private readonly _error: (e: Error) => void;
   private _frames: FramecrcOutput | undefined;
-  private _failed: Error | undefined;
   /** Chunks in, frames out. */
   readonly counters = { chunksIn: 0, framesOut: 0 };
 
-  protected constructor(error: (e: Error) => void) {
-    this._error = error;
+  /** `kind` is the WebCodecs interface state errors name: `VideoDecoder` or `AudioDecoder`. */
+  protected constructor(kind: string, error: (e: Error) => void) {
+    super(kind, 'SOURCE_FAILED', error);
   }
 
-  get state(): CodecState {
-    return this._state;
+  protected get codecName(): string {
+    return `wasm ${this.config?.codec ?? ''} decoder`;
   }
 
-  get decodeQueueSize(): number {
-    return this._run?.pending ?? 0;
-  }
-
-  configure(config: C): void {
-    if (this._state === 'closed') throw new AvpipeError('INVALID_STATE', 'decoder is closed');
+  protected open(config: C): void {
     if (this._run !== undefined) throw new AvpipeError('INVALID_STATE', 'a wasm decoder is configured once');
     const header = matroskaHeader(config);
     this.config = config;
@@ -55,30 +49,25 @@ export abstract class WasmDecoder<C extends FeedTrack> implements DecoderLike<C>
     this._run = new FfmpegWasmRun({
       args, ringBytes: this.ringBytes(config), outputs: 2, errorCode: 'SOURCE_FAILED',
       onOutput: (bytes, to) => (to === 0 ? output.data(bytes) : output.lines(bytes)),
-      onError: (err) => this._fail(err),
+      onError: (err) => this.fail(err),
     });
-    this._run.write([header]);
-    this._state = 'configured';
+    this.enqueued();
+    this._run.write([header], () => this.dequeued());
   }
 
-  decode(chunk: EncodedChunk): void {
-    if (this._state !== 'configured') throw new AvpipeError('INVALID_STATE', `decode() on a ${this._state} decoder`);
-    if (this._failed !== undefined) throw this._failed;
+  protected submit(chunk: EncodedChunk): void {
     this.counters.chunksIn++;
-    this._run!.write(matroskaBlock(chunk), () => this.ondequeue?.());
+    this.enqueued();
+    this._run!.write(matroskaBlock(chunk), () => this.dequeued());
   }
 
-  async flush(): Promise<void> {
-    if (this._state !== 'configured') throw new AvpipeError('INVALID_STATE', `flush() on a ${this._state} decoder`);
+  protected async drain(): Promise<void> {
     await this._run!.finish(`${this.config!.codec} decoder`);
-    if (this._failed !== undefined) throw this._failed;
     const { stamps, bytes } = this._frames!.unmatched;
     if (stamps > 0 || bytes > 0) throw new AvpipeError('SOURCE_FAILED', `the ${this.config!.codec} decoder ended with ${stamps} frame(s) and ${bytes} bytes unmatched`);
   }
 
-  close(): void {
-    if (this._state === 'closed') return;
-    this._state = 'closed';
+  protected release(): void {
     this._run?.kill();
   }
 
@@ -94,18 +83,13 @@ export abstract class WasmDecoder<C extends FeedTrack> implements DecoderLike<C>
   protected abstract emit(bytes: Uint8Array, stamp: FramecrcStamp): void;
 
   private _emit(bytes: Uint8Array, stamp: FramecrcStamp): void {
-    if (this._failed !== undefined) return;
+    // Nothing comes out after close (the worker's last writes may still arrive), or after a failure.
+    if (this.state !== 'configured') return;
     this.counters.framesOut++;
     try {
       this.emit(bytes, stamp);
     } catch (err) {
-      this._fail(err);
+      this.fail(err);
     }
-  }
-
-  private _fail(err: unknown): void {
-    if (this._failed !== undefined) return;
-    this._failed = toAvpipeError('SOURCE_FAILED', `wasm ${this.config?.codec ?? ''} decoder`, err);
-    this._error(this._failed);
   }
 }

@@ -1,7 +1,8 @@
 import { createRequire } from 'node:module';
-import { AvpipeError, toAvpipeError } from '../../errors.js';
+import { AvpipeError } from '../../errors.js';
 import type { AudioData } from '../../media/audio-data.js';
-import type { AudioEncoderConfig, AudioEncoderInit, AudioEncoderLike, CodecState } from '../codec-provider.js';
+import { EncoderBase } from '../codec-base.js';
+import type { AudioEncoderConfig, AudioEncoderInit, AudioEncoderLike } from '../codec-provider.js';
 import { EncodedAudioChunk, type AudioDecoderConfig } from '../../media/encoded-chunk.js';
 import { opusHead } from '../opus-head.js';
 
@@ -23,11 +24,10 @@ const PRE_SKIP = 312;
  * A WebCodecs-shaped Opus AudioEncoder on WebAssembly only: libopus from `opusscript`, in this thread
  * (it encodes well over 100x realtime). ffmpeg.wasm's libopus crashes on stereo, so Opus takes this
  * build. Input of any buffer size is regrouped into 20 ms frames; timestamps come from a sample counter
- * shifted back by the pre-skip, as the native encoder does.
+ * shifted back by the pre-skip, as the native encoder does. `encodeQueueSize` stays 0: each buffer is
+ * encoded as it arrives.
  */
-export class WasmOpusEncoder implements AudioEncoderLike {
-  ondequeue: (() => void) | null = null;
-  private _state: CodecState = 'unconfigured';
+export class WasmOpusEncoder extends EncoderBase<AudioEncoderConfig, AudioData> implements AudioEncoderLike {
   private readonly _init: AudioEncoderInit;
   private _config: AudioEncoderConfig | undefined;
   private _encoder: OpusScriptEncoder | undefined;
@@ -37,23 +37,18 @@ export class WasmOpusEncoder implements AudioEncoderLike {
   private _fill = 0;
   private _first: number | undefined;
   private _packets = 0;
-  private _failed: Error | undefined;
   readonly counters = { samplesIn: 0, packetsOut: 0, bytesOut: 0 };
 
   constructor(init: AudioEncoderInit) {
+    super('AudioEncoder', 'ENCODER_FAILED', init.error);
     this._init = init;
   }
 
-  get state(): CodecState {
-    return this._state;
+  protected get codecName(): string {
+    return 'wasm Opus encoder';
   }
 
-  get encodeQueueSize(): number {
-    return 0;
-  }
-
-  configure(config: AudioEncoderConfig): void {
-    if (this._state === 'closed') throw new AvpipeError('INVALID_STATE', 'AudioEncoder is closed');
+  protected open(config: AudioEncoderConfig): void {
     if (config.codec !== 'opus') throw new AvpipeError('ENCODER_FAILED', `the wasm Opus encoder makes Opus only, not "${config.codec}"`);
     if (![8000, 12000, 16000, 24000, 48000].includes(config.sampleRate)) throw new AvpipeError('ENCODER_FAILED', `Opus cannot encode at ${config.sampleRate} Hz`);
     const OpusScript = createRequire(import.meta.url)('opusscript') as OpusScriptModule;
@@ -64,14 +59,9 @@ export class WasmOpusEncoder implements AudioEncoderLike {
     this._frame = config.sampleRate / 50;
     this._fifo = new Int16Array(this._frame * config.numberOfChannels);
     this._fill = 0;
-    this._state = 'configured';
   }
 
-  encode(data: AudioData): void {
-    if (this._state !== 'configured') {
-      data.close();
-      throw new AvpipeError('INVALID_STATE', `encode() on a ${this._state} AudioEncoder`);
-    }
+  protected submit(data: AudioData): void {
     const cfg = this._config!;
     if (data.sampleRate !== cfg.sampleRate || data.numberOfChannels !== cfg.numberOfChannels) {
       data.close();
@@ -91,32 +81,30 @@ export class WasmOpusEncoder implements AudioEncoderLike {
     data.close();
   }
 
-  async flush(): Promise<void> {
-    if (this._state !== 'configured') throw new AvpipeError('INVALID_STATE', `flush() on a ${this._state} AudioEncoder`);
+  protected async drain(): Promise<void> {
     // The last partial frame, then silence until the packets cover every sample past the pre-skip
     // (libopus holds back its lookahead: without these the last 6.5 ms would be lost).
     const skip = Math.round((PRE_SKIP * this._config!.sampleRate) / 48000);
-    while (this._failed === undefined && (this._fill > 0 || this._packets * this._frame < this.counters.samplesIn + skip)) {
+    while (this.state === 'configured' && (this._fill > 0 || this._packets * this._frame < this.counters.samplesIn + skip)) {
       this._fifo.fill(0, this._fill * this._config!.numberOfChannels);
       this._encodeFrame();
     }
   }
 
-  close(): void {
-    if (this._state === 'closed') return;
-    this._state = 'closed';
+  protected release(): void {
     this._encoder?.delete();
     this._encoder = undefined;
   }
 
   private _encodeFrame(): void {
     const cfg = this._config!;
+    // Released after a failure: the rest of the buffer being encoded goes nowhere.
+    if (this._encoder === undefined) return;
     let packet: Buffer;
     try {
-      packet = this._encoder!.encode(Buffer.from(this._fifo.buffer, 0, this._fifo.byteLength), this._frame);
+      packet = this._encoder.encode(Buffer.from(this._fifo.buffer, 0, this._fifo.byteLength), this._frame);
     } catch (err) {
-      this._failed = toAvpipeError('ENCODER_FAILED', 'Opus (wasm) failed', err);
-      this._init.error(this._failed);
+      this.fail(err);
       return;
     }
     this._fill = 0;

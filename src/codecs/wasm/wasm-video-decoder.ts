@@ -16,7 +16,7 @@ export class WasmVideoDecoder extends WasmDecoder<VideoDecoderConfig> {
   private readonly _output: (frame: VideoFrame) => void;
 
   constructor(init: VideoDecoderInit) {
-    super(init.error);
+    super('VideoDecoder', init.error);
     this._output = init.output;
   }
 

@@ -1,11 +1,12 @@
 import { VPX_CPU_USED } from '../../config/codecs.js';
-import { AvpipeError, toAvpipeError } from '../../errors.js';
-import type { CodecState, VideoEncoderConfig, VideoEncoderInit, VideoEncoderLike } from '../codec-provider.js';
+import { AvpipeError } from '../../errors.js';
+import { EncoderBase } from '../codec-base.js';
+import type { VideoEncoderConfig, VideoEncoderInit, VideoEncoderLike } from '../codec-provider.js';
 import { avcCodecStringFromAnnexB, h264ProfileOf } from '../codec-strings.js';
 import { EncodedVideoChunk, type VideoDecoderConfig } from '../../media/encoded-chunk.js';
 import { i420Size, tightPlanes, type VideoFrame } from '../../media/video-frame.js';
 import { FfmpegWasmRun } from './ffmpeg-wasm.js';
-import { checkFrame } from './frame-check.js';
+import { checkFrameSize } from './frame-check.js';
 import { FramecrcOutput, type FramecrcStamp } from './framecrc-output.js';
 import { FEED_BASE_US, matroskaFrame, matroskaHeader } from './matroska-feed.js';
 
@@ -25,11 +26,9 @@ const IVF_FRAME_HEADER = 12;
  * pipeline asks for (the first frame, then every `keyframeInterval` frames' worth of time, as
  * `encode(..., {keyFrame})` marks them), whatever frames a live run dropped; a running ffmpeg cannot be
  * told per frame, so other keyframe requests are not honoured. VP8 runs in libvpx's realtime mode
- * without lag. `encodeQueueSize` counts the frames not yet taken by the ring.
+ * without lag. `encodeQueueSize` counts the writes (frames, and the stream header) not yet taken by the ring.
  */
-export class WasmVideoEncoder implements VideoEncoderLike {
-  ondequeue: (() => void) | null = null;
-  private _state: CodecState = 'unconfigured';
+export class WasmVideoEncoder extends EncoderBase<VideoEncoderConfig, VideoFrame, { keyFrame?: boolean }> implements VideoEncoderLike {
   private readonly _init: VideoEncoderInit;
   private _config: VideoEncoderConfig | undefined;
   private _run: FfmpegWasmRun | undefined;
@@ -38,58 +37,50 @@ export class WasmVideoEncoder implements VideoEncoderLike {
   private readonly _durations = new Map<number, number>();
   private _sentConfig = false;
   private _vp8 = false;
-  private _failed: Error | undefined;
   /** Frames in, packets out, keyframes. */
   readonly counters = { framesIn: 0, packetsOut: 0, bytesOut: 0, keyframes: 0 };
 
   constructor(init: VideoEncoderInit) {
+    super('VideoEncoder', 'ENCODER_FAILED', init.error);
     this._init = init;
   }
 
-  get state(): CodecState {
-    return this._state;
+  protected get codecName(): string {
+    return 'wasm video encoder';
   }
 
-  get encodeQueueSize(): number {
-    return this._run?.pending ?? 0;
-  }
-
-  configure(config: VideoEncoderConfig): void {
-    if (this._state === 'closed') throw new AvpipeError('INVALID_STATE', 'VideoEncoder is closed');
+  protected open(config: VideoEncoderConfig): void {
     const vp8 = config.codec === 'vp8';
     if (!config.codec.startsWith('avc1') && !vp8) throw new AvpipeError('ENCODER_FAILED', `the wasm video encoder makes H.264 and VP8, not "${config.codec}"`);
-    if (this._state === 'configured') throw new AvpipeError('INVALID_STATE', 'the wasm video encoder is configured once');
+    if (this.state === 'configured') throw new AvpipeError('INVALID_STATE', 'the wasm video encoder is configured once');
     this._config = config;
     this._vp8 = vp8;
-    this._state = 'configured';
   }
 
-  encode(frame: VideoFrame, options: { keyFrame?: boolean } = {}): void {
-    const cfg = this._config;
-    checkFrame(frame, this._state, this._failed, cfg);
+  protected submit(frame: VideoFrame, options: { keyFrame?: boolean } | undefined): void {
+    const cfg = this._config!;
+    checkFrameSize(frame, cfg);
     // Started on the first frame: the keyframe grid starts at its time.
     this._run ??= this._start(frame.timestamp);
     this.counters.framesIn++;
     this._durations.set(frame.timestamp, frame.duration ?? Math.round(1e6 / cfg.framerate));
     // Tight planes: the ring takes them as they are (copied in, then the frame is released).
-    this._run.write(matroskaFrame(frame.timestamp, options.keyFrame === true, tightPlanes(frame)), () => {
+    this.enqueued();
+    this._run.write(matroskaFrame(frame.timestamp, options?.keyFrame === true, tightPlanes(frame)), () => {
       frame.close();
-      this.ondequeue?.();
+      this.dequeued();
     });
   }
 
-  async flush(): Promise<void> {
-    if (this._state !== 'configured') throw new AvpipeError('INVALID_STATE', `flush() on a ${this._state} VideoEncoder`);
+  protected async drain(): Promise<void> {
     if (this._run === undefined) return;
     await this._run.finish(this._vp8 ? 'libvpx' : 'x264');
-    if (this._failed !== undefined) throw this._failed;
     const { stamps, bytes } = this._output!.unmatched;
     if (stamps > 0 || bytes > 0) throw new AvpipeError('ENCODER_FAILED', `the wasm encoder ended with ${stamps} packet(s) and ${bytes} bytes unmatched`);
   }
 
-  close(): void {
-    if (this._state === 'closed') return;
-    this._state = 'closed';
+  /** Frames still in the write queue are closed by their write's callback, which runs whatever the run's end. */
+  protected release(): void {
     this._run?.kill();
   }
 
@@ -118,17 +109,19 @@ export class WasmVideoEncoder implements VideoEncoderLike {
     this._output = output;
     const run = new FfmpegWasmRun({
       args, ringBytes: i420Size(cfg.width, cfg.height) * RING_FRAMES, outputs: 2,
-      onOutput: (bytes, to) => (to === 0 ? output.data(bytes) : output.lines(bytes)), onError: (err) => this._fail(err),
+      onOutput: (bytes, to) => (to === 0 ? output.data(bytes) : output.lines(bytes)), onError: (err) => this.fail(err),
     });
     // The frame rate matters: without it x264 takes the microsecond time base for one and starves every frame of bits.
-    run.write([matroskaHeader({ codec: 'I420', codedWidth: cfg.width, codedHeight: cfg.height, framerate: cfg.framerate })]);
+    this.enqueued();
+    run.write([matroskaHeader({ codec: 'I420', codedWidth: cfg.width, codedHeight: cfg.height, framerate: cfg.framerate })], () => this.dequeued());
     return run;
   }
 
   private _emit(bytes: Uint8Array, stamp: FramecrcStamp): void {
-    if (this._failed !== undefined) return;
+    // Nothing comes out after close (a worker's last messages may still arrive).
+    if (this.state !== 'configured') return;
     const duration = this._durations.get(stamp.timestamp);
-    if (duration === undefined) return this._fail(new AvpipeError('ENCODER_FAILED', `the wasm encoder gave a packet at ${stamp.timestamp} us, where no frame was`));
+    if (duration === undefined) return this.fail(new AvpipeError('ENCODER_FAILED', `the wasm encoder gave a packet at ${stamp.timestamp} us, where no frame was`));
     this._durations.delete(stamp.timestamp);
     const data = bytes.slice();
     let metadata = {};
@@ -145,11 +138,5 @@ export class WasmVideoEncoder implements VideoEncoderLike {
     this._init.output(new EncodedVideoChunk({
       type: stamp.key ? 'key' : 'delta', timestamp: stamp.timestamp, decodeTimestamp: stamp.decodeTimestamp, duration, data,
     }), metadata);
-  }
-
-  private _fail(err: unknown): void {
-    if (this._failed !== undefined) return;
-    this._failed = toAvpipeError('ENCODER_FAILED', 'wasm video encoder', err);
-    this._init.error(this._failed);
   }
 }

@@ -2,10 +2,11 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { VPX_CPU_USED } from '../../config/codecs.js';
-import { AvpipeError, toAvpipeError } from '../../errors.js';
-import type { CodecState, VideoEncoderConfig, VideoEncoderInit, VideoEncoderLike } from '../codec-provider.js';
+import { AvpipeError } from '../../errors.js';
+import { EncoderBase } from '../codec-base.js';
+import type { VideoEncoderConfig, VideoEncoderInit, VideoEncoderLike } from '../codec-provider.js';
 import { EncodedVideoChunk, type VideoDecoderConfig } from '../../media/encoded-chunk.js';
-import { checkFrame } from './frame-check.js';
+import { checkFrameSize } from './frame-check.js';
 import { copyPlane, i420Layout, i420Size, type VideoFrame } from '../../media/video-frame.js';
 
 /** The worker script: plain JavaScript under wasm/, the same path from src/ (tests) and dist/. */
@@ -24,35 +25,28 @@ interface WorkerPacket {
  * a packet out. Frames go over as tight I420 copies; each packet finds its frame's timestamp by
  * index. Keyframes come every `keyframeInterval` frames and wherever `encode(..., {keyFrame})` asks.
  */
-export class WasmVp9Encoder implements VideoEncoderLike {
-  ondequeue: (() => void) | null = null;
-  private _state: CodecState = 'unconfigured';
+export class WasmVp9Encoder extends EncoderBase<VideoEncoderConfig, VideoFrame, { keyFrame?: boolean }> implements VideoEncoderLike {
   private readonly _init: VideoEncoderInit;
   private _config: VideoEncoderConfig | undefined;
   private _worker: Worker | undefined;
   /** Timestamps and durations of the frames sent, by index. */
   private readonly _slots = new Map<number, { timestamp: number; duration: number }>();
+  /** Frames sent: the next frame's index. */
   private _sent = 0;
-  private _taken = 0;
   private _sentConfig = false;
   private _flushed: (() => void) | undefined;
-  private _failed: Error | undefined;
   readonly counters = { framesIn: 0, packetsOut: 0, bytesOut: 0, keyframes: 0 };
 
   constructor(init: VideoEncoderInit) {
+    super('VideoEncoder', 'ENCODER_FAILED', init.error);
     this._init = init;
   }
 
-  get state(): CodecState {
-    return this._state;
+  protected get codecName(): string {
+    return 'wasm VP9 encoder';
   }
 
-  get encodeQueueSize(): number {
-    return this._sent - this._taken;
-  }
-
-  configure(config: VideoEncoderConfig): void {
-    if (this._state === 'closed') throw new AvpipeError('INVALID_STATE', 'VideoEncoder is closed');
+  protected open(config: VideoEncoderConfig): void {
     if (!/^vp09\b|^vp9$/.test(config.codec)) throw new AvpipeError('ENCODER_FAILED', `the wasm VP9 encoder makes VP9, not "${config.codec}"`);
     if (this._worker !== undefined) throw new AvpipeError('INVALID_STATE', 'the wasm VP9 encoder is configured once');
     // Resolved here, so a missing package fails configure() with its name.
@@ -64,23 +58,19 @@ export class WasmVp9Encoder implements VideoEncoderLike {
     };
     const worker = new Worker(WORKER, { workerData });
     worker.on('message', (m: { packets?: WorkerPacket[]; taken?: number; flushed?: boolean; error?: string }) => {
-      if (m.error !== undefined) this._fail(new Error(m.error));
+      if (m.error !== undefined) this.fail(new Error(m.error));
       for (const p of m.packets ?? []) this._emit(p);
-      if (m.taken !== undefined) {
-        this._taken += m.taken;
-        this.ondequeue?.();
-      }
+      if (m.taken !== undefined) this.dequeued(m.taken);
       if (m.flushed === true) this._flushed?.();
     });
-    worker.on('error', (err) => this._fail(err));
+    worker.on('error', (err) => this.fail(err));
     worker.on('exit', () => this._flushed?.());
     this._worker = worker;
-    this._state = 'configured';
   }
 
-  encode(frame: VideoFrame, options: { keyFrame?: boolean } = {}): void {
-    const cfg = this._config;
-    checkFrame(frame, this._state, this._failed, cfg);
+  protected submit(frame: VideoFrame, options: { keyFrame?: boolean } | undefined): void {
+    const cfg = this._config!;
+    checkFrameSize(frame, cfg);
     const tight = new Uint8Array(i420Size(cfg.width, cfg.height));
     const layout = i420Layout(cfg.width, cfg.height);
     frame.planes().forEach((p, i) => copyPlane(p.data, p.stride, tight, layout[i]!.offset, layout[i]!.stride, p.width, p.rows));
@@ -88,30 +78,28 @@ export class WasmVp9Encoder implements VideoEncoderLike {
     this._slots.set(index, { timestamp: frame.timestamp, duration: frame.duration ?? Math.round(1e6 / cfg.framerate) });
     frame.close();
     this.counters.framesIn++;
-    this._worker!.postMessage({ frame: tight, index, key: options.keyFrame === true }, [tight.buffer]);
+    this.enqueued();
+    this._worker!.postMessage({ frame: tight, index, key: options?.keyFrame === true }, [tight.buffer]);
   }
 
-  async flush(): Promise<void> {
-    if (this._state !== 'configured') throw new AvpipeError('INVALID_STATE', `flush() on a ${this._state} VideoEncoder`);
-    if (this._failed === undefined) {
-      await new Promise<void>((resolve) => {
-        this._flushed = resolve;
-        this._worker!.postMessage({ flush: true });
-      });
-    }
-    if (this._failed !== undefined) throw this._failed;
+  /** The worker answers a flush after the frames before it; its exit ends the wait too. */
+  protected drain(): Promise<void> {
+    return new Promise<void>((resolve) => {
+      this._flushed = resolve;
+      this._worker!.postMessage({ flush: true });
+    });
   }
 
-  close(): void {
-    if (this._state === 'closed') return;
-    this._state = 'closed';
+  protected release(): void {
     void this._worker?.terminate();
   }
 
   private _emit(p: WorkerPacket): void {
+    // Nothing comes out after close (messages posted before the worker stopped may still arrive).
+    if (this.state !== 'configured') return;
     const slot = this._slots.get(p.index);
     if (slot === undefined) {
-      this._fail(new AvpipeError('ENCODER_FAILED', `libvpx-vp9 gave a packet for frame ${p.index}, which was not sent`));
+      this.fail(new AvpipeError('ENCODER_FAILED', `libvpx-vp9 gave a packet for frame ${p.index}, which was not sent`));
       return;
     }
     this._slots.delete(p.index);
@@ -126,12 +114,5 @@ export class WasmVp9Encoder implements VideoEncoderLike {
     this.counters.bytesOut += p.data.byteLength;
     if (p.key) this.counters.keyframes++;
     this._init.output(new EncodedVideoChunk({ type: p.key ? 'key' : 'delta', timestamp: slot.timestamp, duration: slot.duration, data: p.data }), metadata);
-  }
-
-  private _fail(err: unknown): void {
-    if (this._failed !== undefined) return;
-    this._failed = toAvpipeError('ENCODER_FAILED', 'wasm VP9 encoder', err);
-    this._flushed?.();
-    this._init.error(this._failed);
   }
 }
