@@ -46,7 +46,7 @@ async function readClip() {
 /** An hour (MINUTES) of the clip looped into a live (fragmented) MP4, left unfinalized as a kill leaves it. */
 async function writeFragmented(path) {
   const clipData = await readClip();
-  const { EncodedChunk } = await import(join(root, 'dist', 'codecs', 'encoded-chunk.js'));
+  const { EncodedChunk } = await import(join(root, 'dist', 'index.js'));
   const output = new FileOutput({ kind: 'file', path, container: 'mp4' }, { video: { codec: 'h264' }, audio: { codec: 'aac' }, fragmented: 1 });
   await output.start();
   const writer = output.writable.getWriter();

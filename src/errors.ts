@@ -62,7 +62,7 @@ export class ConfigError extends AvpipeError {
   }
 }
 
-/** Wraps any thrown value into an AvpipeError with the given code, keeping existing AvpipeErrors as they are. */
+/** Wraps any thrown value into an AvpipeError with the given code, keeping existing AvpipeErrors as they are. @internal */
 export function toAvpipeError(code: AvpipeErrorCode, what: string, err: unknown): AvpipeError {
   if (err instanceof AvpipeError) return err;
   const message = err instanceof Error ? err.message : String(err);

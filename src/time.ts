@@ -7,17 +7,17 @@ export type Microseconds = number;
 /** Microseconds per second. */
 export const US_PER_SECOND = 1_000_000;
 
-/** Media time of frame `index` at `fps` frames per second, rounded to the microsecond. */
+/** Media time of frame `index` at `fps` frames per second, rounded to the microsecond. @internal */
 export function frameTimestamp(index: number, fps: number): Microseconds {
   return Math.round((index * US_PER_SECOND) / fps);
 }
 
-/** Media time of sample `index` at `sampleRate`, rounded to the microsecond. */
+/** Media time of sample `index` at `sampleRate`, rounded to the microsecond. @internal */
 export function sampleTimestamp(index: number, sampleRate: number): Microseconds {
   return Math.round((index * US_PER_SECOND) / sampleRate);
 }
 
-/** Seconds (float, as mediabunny takes them) from microseconds. */
+/** Seconds (float, as mediabunny takes them) from microseconds. @internal */
 export function usToSeconds(us: Microseconds): number {
   return us / US_PER_SECOND;
 }
@@ -33,6 +33,7 @@ export const AUDIO_GAP_US = 10_000;
  * A sample counter anchored at the first buffer's time: audio placed by it is gapless and drift-free
  * whatever rounding its own timestamps carry, while a forward jump of more than {@link AUDIO_GAP_US}
  * re-anchors it, so audio after a gap keeps its place. The rate may change (the counter restarts).
+ * @internal
  */
 export class SampleClock {
   private _rate = 0;

@@ -60,7 +60,7 @@ export const VIDEO_CODEC_OF: Readonly<Record<string, VideoCodecName>> = { avc: '
 /** mediabunny codec names -> avpipe's. */
 export const AUDIO_CODEC_OF: Readonly<Record<string, AudioCodecName>> = { opus: 'opus', aac: 'aac' };
 
-/** The encoding fields an init sets, directly or through its preset. */
+/** The encoding fields an init sets, directly or through its preset. @internal */
 export function givenEncodingFields(init: EncodingInit = {}): Set<keyof EncodingOptions> {
   const given = new Set(Object.entries(init).filter(([k, v]) => k !== 'preset' && v !== undefined).map(([k]) => k as keyof EncodingOptions));
   if (init.preset !== undefined) for (const k of ['width', 'height', 'fps', 'videoBitrateKbps', 'audioBitrateKbps'] as const) given.add(k);
@@ -70,6 +70,7 @@ export function givenEncodingFields(init: EncodingInit = {}): Set<keyof Encoding
 /**
  * Fills an encoding init from its preset and the defaults; codecs left open default to the first
  * ones every output takes (WebM: VP8 + Opus; Ogg: no video; MP4 beside HLS: H.264 + AAC).
+ * @internal
  */
 export function resolveEncoding(init: EncodingInit = {}, allowed?: { video: readonly VideoCodecName[]; audio: readonly AudioCodecName[] }): EncodingOptions {
   const preset = init.preset === undefined ? undefined : PRESETS[init.preset];

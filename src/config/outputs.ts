@@ -93,18 +93,18 @@ export function containerOfPath(path: string): FileContainer | undefined {
   return (FILE_CONTAINERS as readonly string[]).includes(ext ?? '') ? (ext as FileContainer) : undefined;
 }
 
-/** The image format named by a template's extension, or undefined. */
+/** The image format named by a template's extension, or undefined. @internal */
 export function imageFormatOfPath(path: string): ImageFormat | undefined {
   const ext = extensionOf(path);
   return ext === 'jpg' || ext === 'jpeg' ? 'jpeg' : ext === 'png' ? 'png' : undefined;
 }
 
-/** True when a path is a numbered template (one printf-style integer field). */
+/** True when a path is a numbered template (one printf-style integer field). @internal */
 export function isNumberTemplate(path: string): boolean {
   return (path.match(/%0?\d*d/g) ?? []).length === 1;
 }
 
-/** Fills a `%d` / `%05d` template with `n`. */
+/** Fills a `%d` / `%05d` template with `n`. @internal */
 export function fillTemplate(template: string, n: number): string {
   return template.replace(/%(0?)(\d*)d/, (_, zero: string, width: string) => String(n).padStart(Number(width || 0), zero === '0' ? '0' : ' '));
 }
@@ -116,7 +116,7 @@ export function outputKindOfPath(path: string): 'file' | 'segments' | 'images' {
   return 'file';
 }
 
-/** The init's kind, before validation. */
+/** The init's kind, before validation. @internal */
 export function outputKindOf(init: OutputInit): OutputSpec['kind'] {
   if ('url' in init) return 'stream';
   if ('playlist' in init) return 'segments';
@@ -125,12 +125,12 @@ export function outputKindOf(init: OutputInit): OutputSpec['kind'] {
   return kind;
 }
 
-/** An output as results and logs name it: its name, with a stream URL's secrets redacted. */
+/** An output as results and logs name it: its name, with a stream URL's secrets redacted. @internal */
 export function outputLabel(spec: OutputSpec): string {
   return spec.kind === 'stream' ? redactUrl(spec.url) : outputName(spec);
 }
 
-/** The name an output is looked up by (tee ports, removeOutput): its path, playlist, template or URL. */
+/** The name an output is looked up by (tee ports, removeOutput): its path, playlist, template or URL. @internal */
 export function outputName(spec: OutputSpec): string {
   switch (spec.kind) {
     case 'file': return spec.path;
@@ -140,7 +140,7 @@ export function outputName(spec: OutputSpec): string {
   }
 }
 
-/** Resolves an init whose kind is known valid (see validate.ts for the checks). */
+/** Resolves an init whose kind is known valid (see validate.ts for the checks). @internal */
 export function resolveOutput(init: OutputInit): OutputSpec {
   if ('url' in init) return { kind: 'stream', url: init.url, protocol: streamProtocolOf(init.url)!, ...(init.ca === undefined ? {} : { ca: init.ca }) };
   const kind = outputKindOf(init);
@@ -162,7 +162,7 @@ export function resolveOutput(init: OutputInit): OutputSpec {
   return { kind: 'file', path: f.path, container: f.container ?? containerOfPath(f.path)! };
 }
 
-/** The codecs an output takes; undefined for outputs that take raw media (images, websocket). */
+/** The codecs an output takes; undefined for outputs that take raw media (images, websocket). @internal */
 export function codecsFor(spec: OutputSpec): { video: readonly VideoCodecName[]; audio: readonly AudioCodecName[] } | undefined {
   switch (spec.kind) {
     case 'file': return CONTAINER_CODECS[spec.container];
@@ -173,12 +173,12 @@ export function codecsFor(spec: OutputSpec): { video: readonly VideoCodecName[];
   }
 }
 
-/** The kind of raw (decoded) media an output takes: thumbnails video frames, a websocket audio; else none. */
+/** The kind of raw (decoded) media an output takes: thumbnails video frames, a websocket audio; else none. @internal */
 export function rawMediaOf(spec: OutputSpec): 'video' | 'audio' | undefined {
   return spec.kind === 'images' ? 'video' : spec.kind === 'stream' && spec.protocol === 'websocket' ? 'audio' : undefined;
 }
 
-/** Whether an output takes media of `kind` at all, raw or encoded. */
+/** Whether an output takes media of `kind` at all, raw or encoded. @internal */
 export function takesMedia(spec: OutputSpec, kind: 'video' | 'audio'): boolean {
   return rawMediaOf(spec) === kind || (codecsFor(spec)?.[kind].length ?? 0) > 0;
 }

@@ -185,6 +185,7 @@ function checkOutput(
 /**
  * What is wrong with a stream URL on a pipeline (its mode and encoding), codecs aside; undefined when
  * nothing is. Config validation and outputs added at runtime both ask it.
+ * @internal
  */
 export function streamUrlProblem(url: string, live: boolean, e: Pick<EncodingOptions, 'audioCodec' | 'sampleRate' | 'channels'>): string | undefined {
   const protocol = streamProtocolOf(url);
@@ -216,6 +217,7 @@ function checkCodecs(
 /**
  * Problems of a resolved encoding, each naming its field: the config's, and again the one a run takes
  * from its source (an input's size or rate may be one no encoder takes).
+ * @internal
  */
 export function encodingProblems(e: EncodingOptions): ConfigProblem[] {
   const problems: ConfigProblem[] = [];

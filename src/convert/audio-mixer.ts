@@ -24,6 +24,7 @@ interface MixInput {
  * input that starts late, has holes or ends early is silence there and never stalls the mix (egress's
  * non-live mixer blocks forever in that case). Output runs from 0 to the latest end of any input, or
  * the end {@link extendTo} gives (moved on as the session gets there).
+ * @internal
  */
 export class AudioMixer {
   readonly sampleRate: number;

@@ -5,7 +5,8 @@ import { SampleClock } from '../time.js';
  * Converts f32-planar audio to one rate and channel count. Subclasses do the arithmetic (FFmpeg's
  * swresample natively, a windowed sinc in TypeScript); this half does the time: output timestamps
  * come from a sample counter anchored at the first input, so resampling never drifts, and a gap in
- * the input (a live track's mute, lost packets) moves the output on by as much.
+ * the input (a live track's mute, lost packets) moves the output on by as much. Public as the base of
+ * what a codec provider's `createAudioResampler` returns.
  */
 export abstract class AudioResampler {
   readonly sampleRate: number;

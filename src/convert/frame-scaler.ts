@@ -24,7 +24,7 @@ export interface AxisFilter {
   weight: Int32Array;
 }
 
-/** The filter taking `from` samples to `to` samples, sample centres aligned. */
+/** The filter taking `from` samples to `to` samples, sample centres aligned. @internal */
 export function axisFilter(from: number, to: number): AxisFilter {
   const ratio = from / to;
   const radius = Math.max(1, ratio);
@@ -58,6 +58,7 @@ export function axisFilter(from: number, to: number): AxisFilter {
 /**
  * Scales one 8-bit plane with two separable passes (rows, then columns) through a 16-bit
  * intermediate. Pure: the filters are built once per size and reused for every frame.
+ * @internal
  */
 export function scalePlane(
   src: Uint8Array, srcStride: number, srcHeight: number, dst: Uint8Array, dstOffset: number, dstWidth: number, dstHeight: number,
@@ -91,6 +92,7 @@ export function scalePlane(
  * The scaler in TypeScript alone, for providers without a native one (wasm): I420 in, I420 at the
  * target size out, with {@link scalePlane}'s triangle filter. Filters are rebuilt only when the
  * input size changes.
+ * @internal
  */
 export class TsFrameScaler implements FrameScaler {
   readonly width: number;

@@ -15,6 +15,7 @@ export interface SessionEnd {
  * An input that runs more than `windowFrames` ahead of the mix waits (backpressure), so a long
  * export holds at most that much audio per input in memory. Once every input has ended, the mix goes
  * on in silence to the session's end (`end`), made as the session gets there.
+ * @internal
  */
 export class MixerNode {
   readonly mixer: AudioMixer;

@@ -12,6 +12,7 @@ const MAX_PHASES = 1024;
  * channels are mapped first (the same matrix swresample uses for mono, stereo and 5.1), then each
  * channel goes through a Kaiser-windowed sinc, band-limited to the lower rate, with a table of
  * filter phases built once per rate pair. The filter is centred, so the output has no delay.
+ * @internal
  */
 export class SincResampler extends AudioResampler {
   private _key = '';

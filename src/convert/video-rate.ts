@@ -7,6 +7,7 @@ import { frameTimestamp, type Microseconds } from '../time.js';
  * late starts and holes all come out at the output's constant rate without drift: a hole repeats the
  * last frame, a burst drops frames, and the counters say how many. Output frames are retimed copies
  * sharing the input's memory; each input is closed once no more output can show it.
+ * @internal
  */
 export class VideoRate {
   readonly fps: number;

@@ -26,7 +26,7 @@ export interface VideoFrameInit {
   layout?: readonly PlaneLayout[];
 }
 
-/** Tight I420 layout for a size: Y, then U, then V, no row padding. */
+/** Tight I420 layout for a size: Y, then U, then V, no row padding. @internal */
 export function i420Layout(width: number, height: number): PlaneLayout[] {
   const ySize = width * height;
   const cw = width >> 1;
@@ -38,12 +38,12 @@ export function i420Layout(width: number, height: number): PlaneLayout[] {
   ];
 }
 
-/** Bytes of a tight I420 frame. */
+/** Bytes of a tight I420 frame. @internal */
 export function i420Size(width: number, height: number): number {
   return width * height + 2 * (width >> 1) * (height >> 1);
 }
 
-/** Copies `rows` rows of `width` bytes between two strided planes (one copy when both are tight). */
+/** Copies `rows` rows of `width` bytes between two strided planes (one copy when both are tight). @internal */
 export function copyPlane(src: Uint8Array, srcStride: number, dst: Uint8Array, dstOffset: number, dstStride: number, width: number, rows: number): void {
   if (srcStride === width && dstStride === width) {
     dst.set(src.subarray(0, width * rows), dstOffset);
@@ -52,7 +52,7 @@ export function copyPlane(src: Uint8Array, srcStride: number, dst: Uint8Array, d
   for (let r = 0; r < rows; r++) dst.set(src.subarray(r * srcStride, r * srcStride + width), dstOffset + r * dstStride);
 }
 
-/** A frame's planes without row padding: views where a plane is already tight, copies where it is not. */
+/** A frame's planes without row padding: views where a plane is already tight, copies where it is not. @internal */
 export function tightPlanes(frame: VideoFrame): Uint8Array[] {
   return frame.planes().map((p) => {
     if (p.stride === p.width) return p.data.subarray(0, p.width * p.rows);

@@ -63,6 +63,7 @@ function formatFor(container: FileContainer, fragmented: number | undefined, onS
 /**
  * The muxer node: mediabunny writing MP4, WebM or Ogg from one WritableStream of encoded chunks (both
  * tracks, interleaved upstream). `add()` is awaited, so the sink's backpressure reaches the encoders.
+ * @internal
  */
 export class FileMuxer {
   readonly container: FileContainer;

@@ -262,6 +262,7 @@ function handlerOf(trak: Box): string {
 /**
  * Finalizes (or repairs) the fragmented MP4 at `path` in place into a regular MP4. Throws an
  * `INPUT_INVALID` error when it is not a fragmented MP4 with at least one complete fragment.
+ * @internal
  */
 export async function finalizeFragmentedMp4(path: string): Promise<Mp4FinalizeReport> {
   const fh = await open(path, 'r+');

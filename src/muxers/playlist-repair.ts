@@ -22,6 +22,7 @@ export interface PlaylistRepairReport {
  * segments, so it gets its `#EXT-X-ENDLIST` (players then treat it as a finished recording, not a
  * live one to poll) and the temporary files beside it are removed. Throws `INPUT_INVALID`, the file
  * untouched, when it is not a media playlist or is already closed with nothing to clean.
+ * @internal
  */
 export async function closePlaylist(path: string): Promise<PlaylistRepairReport> {
   const text = await readFile(path, 'utf8');

@@ -26,6 +26,7 @@ export interface PlaylistInit {
 /**
  * An HLS media playlist (RFC 8216). Dates come from media time, not from when a segment happened to be
  * written: an export at 10x still dates its segments 4 s apart.
+ * @internal
  */
 export function mediaPlaylist(p: PlaylistInit): string {
   const longest = p.segments.reduce((m, s) => Math.max(m, s.durationUs), p.targetUs);

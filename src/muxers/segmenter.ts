@@ -19,6 +19,7 @@ const TOLERANCE_US = 1000;
  * keyframes on the grid every segment is exactly `targetUs` long. A segment is closed once the audio
  * has reached its end too (the tracks may arrive a little apart), or the video has run a whole target
  * past it (the audio stalled or ended).
+ * @internal
  */
 export class Segmenter {
   readonly targetUs: Microseconds;

@@ -213,6 +213,7 @@ interface TrackState {
  * room for that, else through a finished copy renamed over it. Throws an `INPUT_INVALID` error, leaving
  * the file untouched, when it is not one or holds no complete cluster, or is already finalized; a
  * `SINK_FAILED` one, the file untouched, when the copy cannot be written.
+ * @internal
  */
 export async function repairWebm(path: string): Promise<WebmRepairReport> {
   const fh = await open(path, 'r+');

@@ -293,7 +293,7 @@ export function createController(config: PipelineConfig, options?: ControllerOpt
   return createControllerWithSource(config, sourceFromConfig(config), options);
 }
 
-/** Builds the source a config names. */
+/** Builds the source a config names. @internal */
 export function sourceFromConfig(config: PipelineConfig): Source {
   const spec = config.source;
   if (spec === undefined) throw new ConfigError([{ field: 'source', message: 'createController needs config.source (or use createControllerWithSource)' }]);

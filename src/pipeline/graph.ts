@@ -137,6 +137,7 @@ interface AttachedOutput {
  * per output (file, HLS, stream). A copied track goes source -> queue -> interleaver. All Web Streams, so backpressure is the
  * platform's: live runs get drop-oldest queues, non-live runs blocking ones (nothing dropped, the
  * source paced by the slowest stage or output).
+ * @internal
  */
 export class Graph {
   private readonly _branches: Branch[];

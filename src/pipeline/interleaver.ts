@@ -7,6 +7,7 @@ import type { Microseconds } from '../time.js';
  * then sees one interleaved stream, and the tee's per-output queues cannot deadlock on two tracks
  * waiting for each other (GStreamer puts its mux-side aggregator in the same place). A track may run
  * `window` ahead of the slowest open track (Infinity in live runs: nothing waits for a stalled track).
+ * @internal
  */
 export class Interleaver {
   readonly readable: ReadableStream<EncodedOutput>;

@@ -76,6 +76,7 @@ export interface PipelinePlan {
  * input), undefined for a source with no end of its own. Throws `INPUT_INVALID`, naming the track,
  * when the encoding taken from the source is not one avpipe can encode, and `CONFIG_INVALID` when
  * `codecMode: 'copy'` asks for what cannot be copied.
+ * @internal
  */
 export function planPipeline(config: PipelineConfig, tracks: readonly TrackInfo[], sessionEndUs: Microseconds | undefined): PipelinePlan {
   const policy = runPolicy(config.live);
@@ -125,7 +126,7 @@ export function planPipeline(config: PipelineConfig, tracks: readonly TrackInfo[
   return { policy, queues, encoding, keyframeIntervalUs: keyframeIntervalUs(config, encoding), branches, muxerTracks, outputs };
 }
 
-/** Where an output hangs and how its port queues: for the config's outputs and for one added to a running pipeline. */
+/** Where an output hangs and how its port queues: for the config's outputs and for one added to a running pipeline. @internal */
 export function planOutput(queues: Readonly<ResolvedQueues>, policy: RunPolicy, spec: OutputSpec): OutputPlan {
   const tee = rawMediaOf(spec) ?? 'encoded';
   return {
@@ -135,7 +136,7 @@ export function planOutput(queues: Readonly<ResolvedQueues>, policy: RunPolicy, 
   };
 }
 
-/** Every queue's bounds: each default of the run's policy unless the config sets it (a number: items). */
+/** Every queue's bounds: each default of the run's policy unless the config sets it (a number: items). @internal */
 export function resolveQueues(defaults: Readonly<ResolvedQueues>, given: Readonly<QueueInit>): ResolvedQueues {
   return {
     video: resolveBounds(defaults.video, given.video),

@@ -132,6 +132,7 @@ class TeePort<T> {
  * `block` port holds the tee until it has room, so the slowest output sets the pace and nothing is
  * dropped (non-live); a `drop-oldest` port never holds it up (live: a stalled output drops and counts,
  * the others go on). Ports may be added and removed while it runs (live stream outputs).
+ * @internal
  */
 export class Tee<T> {
   readonly name: string;

@@ -60,6 +60,7 @@ interface TrackSpan {
 /**
  * The pure core of a queue node: a bounded FIFO with counters, no timers, no promises.
  * The stream adapter ({@link QueueNode}) decides when to wait.
+ * @internal
  */
 export class BoundedQueue<T> {
   readonly name: string;

@@ -4,6 +4,7 @@ import { BoundedQueue, type QueueBounds, type QueueMeasure, type QueuePolicy, ty
  * A queue node: a {@link BoundedQueue} between a WritableStream and a ReadableStream, used as a
  * `pipeThrough` pair. Items stay in the core (the readable has a high-water mark of 0), so the
  * counters see every item and `block` really bounds memory.
+ * @internal
  */
 export class QueueNode<T> {
   readonly queue: BoundedQueue<T>;

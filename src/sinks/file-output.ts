@@ -30,7 +30,7 @@ export interface FileOutputResult {
   tracks: MuxerTrackStats[];
 }
 
-/** A file output: the file muxer writing into a file sink. */
+/** A file output: the file muxer writing into a file sink. @internal */
 export class FileOutput implements OutputNode<EncodedOutput, FileOutputResult> {
   readonly spec: FileOutputSpec;
   readonly muxer: FileMuxer;

@@ -16,6 +16,7 @@ export interface FileSinkStats {
  * The file sink: a WritableStream of positional writes onto one file. Each write is awaited, so a slow
  * disk holds the muxer back (backpressure) instead of piling buffers up in memory. The file is created
  * on the first write, not before: a run that fails before any data leaves nothing behind.
+ * @internal
  */
 export class FileSink {
   readonly path: string;

@@ -36,6 +36,7 @@ export interface SegmentsOutputResult {
  * playlists are written to a temporary name and renamed, so whenever the recorder dies the playlist
  * on disk lists only complete segments; a write error (a full disk) keeps every finished segment and
  * closes the playlist that lists them.
+ * @internal
  */
 export class HlsOutput implements OutputNode<EncodedOutput, SegmentsOutputResult> {
   readonly spec: SegmentsOutputSpec;

@@ -30,6 +30,7 @@ export interface ImagesOutputResult {
 /**
  * Thumbnails: the first frame at or after every `interval` of media time, scaled and encoded to
  * JPEG or PNG, and written by a numbered template (0 for the frame at media time 0).
+ * @internal
  */
 export class ImageOutput implements OutputNode<VideoFrame, ImagesOutputResult> {
   readonly spec: ImagesOutputSpec;
@@ -128,7 +129,7 @@ export class ImageOutput implements OutputNode<VideoFrame, ImagesOutputResult> {
   }
 }
 
-/** The thumbnail size: the one asked, the other side following the video's aspect, or the video's. */
+/** The thumbnail size: the one asked, the other side following the video's aspect, or the video's. @internal */
 export function imageSize(spec: ImagesOutputSpec, video: { width: number; height: number }): { width: number; height: number } {
   const even = (v: number): number => Math.max(2, Math.round(v / 2) * 2);
   if (spec.width !== undefined && spec.height !== undefined) return { width: spec.width, height: spec.height };

@@ -20,7 +20,7 @@ export interface StreamOutputResult {
   error: string | null;
 }
 
-/** The counters every stream output keeps, and its result. */
+/** The counters every stream output keeps, and its result. @internal */
 export class StreamStats {
   packets = 0;
   bytes = 0;

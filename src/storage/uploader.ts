@@ -29,6 +29,7 @@ export interface UploadsResult {
  * Uploads finished files through a {@link Storage}, at most `concurrency` at a time (p-queue), each
  * retried with backoff. A local file is removed only after its upload is confirmed (and only when
  * asked), so a failed upload loses nothing.
+ * @internal
  */
 export class Uploader {
   private readonly _opts: Required<Omit<UploadOptions, 'storage'>> & { storage: Storage };

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { EncodedAudioChunk, EncodedVideoChunk, Segmenter, type EncodedOutput } from '../../src/index.js';
+import { EncodedAudioChunk, EncodedVideoChunk } from '../../src/index.js';
+import type { EncodedOutput } from '../../src/media/encoded-chunk.js';
+import { Segmenter } from '../../src/muxers/segmenter.js';
 
 const v = (ms: number, key = false): EncodedOutput => ({ kind: 'video', chunk: new EncodedVideoChunk({ type: key ? 'key' : 'delta', timestamp: ms * 1000, duration: 100_000, data: new Uint8Array(1) }), metadata: {} });
 const a = (ms: number): EncodedOutput => ({ kind: 'audio', chunk: new EncodedAudioChunk({ type: 'key', timestamp: ms * 1000, duration: 100_000, data: new Uint8Array(1) }), metadata: {} });

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { EncodedVideoChunk, Tee, type EncodedOutput, type TeeItemOps } from '../../src/index.js';
+import { EncodedVideoChunk } from '../../src/index.js';
+import type { EncodedOutput } from '../../src/media/encoded-chunk.js';
+import { Tee, type TeeItemOps } from '../../src/pipeline/tee.js';
 
 const ops: TeeItemOps<EncodedOutput> = {
   share: (i) => i,

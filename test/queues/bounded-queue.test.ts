@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BoundedQueue, type QueueMeasure, type QueuePolicy } from '../../src/index.js';
+import { BoundedQueue, type QueueMeasure, type QueuePolicy } from '../../src/queues/bounded-queue.js';
 
 function invariant(q: BoundedQueue<unknown>): void {
   const s = q.toJSON();

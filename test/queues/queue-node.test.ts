@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { QueueNode } from '../../src/index.js';
+import { QueueNode } from '../../src/queues/queue-node.js';
 
 const tick = (): Promise<void> => new Promise((r) => setTimeout(r, 5));
 
