@@ -52,7 +52,7 @@ export type { SegmentsOutputResult } from './sinks/hls-output.js';
 export type { ImagesOutputResult } from './sinks/image-output.js';
 export { Segmenter, type Segment } from './muxers/segmenter.js';
 export { mediaPlaylist, type PlaylistInit, type PlaylistSegment } from './muxers/playlist.js';
-export { Tee, type TeeItemOps, type TeePortInit, type TeePortStats } from './pipeline/tee.js';
+export { Tee, type TeeItemOps, type TeePortInit, type TeePortStats } from './queues/tee.js';
 export { Interleaver } from './pipeline/interleaver.js';
 export { LocalStorage, type Storage } from './storage/storage.js';
 export { Uploader, type UploadOptions, type UploadsResult } from './storage/uploader.js';
