@@ -60,6 +60,7 @@ export type { StreamOutputResult } from './sinks/stream-stats.js';
 export type { TrackResult } from './pipeline/graph.js';
 export type { TrackMode } from './pipeline/plan.js';
 export { BoundedQueue, type QueueBounds, type QueueMeasure, type QueuePolicy, type QueueStarts, type QueueStats } from './queues/bounded-queue.js';
+export { PushQueue, type PushQueueOptions } from './queues/push-queue.js';
 export { QueueNode } from './queues/queue-node.js';
 export { FileSink, type FileSinkStats } from './sinks/file-sink.js';
 export type { PositionalWrite } from './muxers/positional-write.js';
