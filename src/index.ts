@@ -39,7 +39,7 @@ export type { MuxerTrackStats } from './muxers/file-muxer.js';
 export type { TrackResult } from './pipeline/graph.js';
 export type { TrackMode } from './pipeline/plan.js';
 export type { QueuePolicy, QueueStats } from './queues/bounded-queue.js';
-export type { TeePortStats } from './pipeline/tee.js';
+export type { TeePortStats } from './queues/tee.js';
 export type { DecoderStats } from './codecs/decoder-node.js';
 export type { EncoderStats } from './codecs/encoder-node.js';
 

@@ -27,7 +27,7 @@ import { Interleaver } from './interleaver.js';
 import { buildOutput, type OutputResult, type OutputContext } from './outputs.js';
 import { planOutput, planPipeline, type AudioBranchPlan, type BranchPlan, type OutputPlan, type PipelinePlan, type TrackMode, type VideoBranchPlan } from './plan.js';
 import { SessionExtent } from './session-extent.js';
-import { Tee, type TeeItemOps, type TeePortStats } from './tee.js';
+import { Tee, type TeeItemOps, type TeePortStats } from '../queues/tee.js';
 
 /**
  * A track that ended early is extended as far as the session's reach while the others run, and this

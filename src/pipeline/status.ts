@@ -5,7 +5,7 @@ import type { AvpipeErrorCode } from '../errors.js';
 import type { QueueStats } from '../queues/bounded-queue.js';
 import type { TrackResult } from './graph.js';
 import type { OutputResult } from './outputs.js';
-import type { TeePortStats } from './tee.js';
+import type { TeePortStats } from '../queues/tee.js';
 import type { UploadsResult } from '../storage/uploader.js';
 
 export type { FileOutputResult } from '../sinks/file-output.js';

@@ -50,16 +50,48 @@ export interface QueueStats {
   maxLevelTimeMs: number;
 }
 
-/** One track's media in a queue: the starts of its items in order, and the newest end. */
-interface TrackSpan {
-  starts: Microseconds[];
+/**
+ * Where decoding can start, for a queue that holds encoded video: a delta frame needs the frames
+ * before it back to a keyframe, so a queue that drops one must drop what depends on it too, or its
+ * consumer would get frames that do not decode. The items for which `canStart` answers true or false
+ * form one decoding chain (one video track); items it answers undefined for stand alone (audio, raw
+ * frames) and are never dropped for the chain's sake.
+ */
+export interface QueueStarts<T> {
+  /** Whether the item can start decoding (a keyframe); undefined for an item that stands alone. */
+  canStart(item: T): boolean | undefined;
+  /** Begin by waiting for a start: a consumer that joins a running stream cannot decode from a delta. */
+  waitForStart?: boolean | undefined;
+  /**
+   * Told when a drop went through every item of the chain held, so that the queue now refuses deltas
+   * until a start arrives: a live source asks its publisher for a keyframe instead of waiting a GOP.
+   */
+  onNeedStart?: (() => void) | undefined;
+}
+
+/** One held item, with what it was counted as (measured once: an item may be closed before it leaves). */
+interface Slot<T> {
+  item: T;
+  /** `canStart` of the item, read once. */
+  start: boolean | undefined;
+  bytes: number;
+  /** Its track in the media-time measure, and its start there. */
+  track: string | undefined;
+  startUs: Microseconds;
+}
+
+/** One track's media in a queue: its held items in order (the oldest at `head`), and the newest end. */
+interface TrackSpan<T> {
+  /** Items behind `head` have left (their slots cleared, not to keep them alive); compacted now and then. */
+  held: (Slot<T> | undefined)[];
   head: number;
   newestEnd: Microseconds;
 }
 
 /**
- * The pure core of a queue node: a bounded FIFO with counters, no timers, no promises.
- * The stream adapter ({@link QueueNode}) decides when to wait.
+ * The pure core of every queue: a bounded FIFO with counters, no timers, no promises. The stream
+ * adapters ({@link QueueNode}, {@link PushQueue}) decide when to wait. With {@link QueueStarts}, a
+ * `drop-oldest` queue keeps what it holds decodable (see {@link BoundedQueue.push}).
  * @internal
  */
 export class BoundedQueue<T> {
@@ -67,22 +99,27 @@ export class BoundedQueue<T> {
   readonly policy: QueuePolicy;
   readonly bounds: Readonly<QueueBounds>;
   private readonly _measure: QueueMeasure<T> | undefined;
-  private readonly _items: (T | undefined)[];
-  /** Per slot, what the item was counted as (measured once: an item may be closed before it leaves). */
-  private readonly _counted: ({ bytes: number; track: string | undefined } | undefined)[];
+  private readonly _starts: QueueStarts<T> | undefined;
+  /** A ring one slot larger than the item bound: a new item goes in before the oldest is dropped for it. */
+  private readonly _ring: (Slot<T> | undefined)[];
   private _head = 0;
   private _level = 0;
   private _in = 0;
   private _out = 0;
   private _dropped = 0;
+  private _skipped = 0;
+  private _waitingForStart: boolean;
   private _maxLevel = 0;
   private _bytes = 0;
   private _maxBytes = 0;
   private _maxTimeUs = 0;
-  private readonly _tracks = new Map<string, TrackSpan>();
+  private readonly _tracks = new Map<string, TrackSpan<T>>();
 
-  /** `bounds` as a number bounds items only; `measure` is needed for the byte and time bounds. */
-  constructor(name: string, bounds: number | QueueBounds, policy: QueuePolicy, measure?: QueueMeasure<T>) {
+  /**
+   * `bounds` as a number bounds items only; `measure` is needed for the byte and time bounds; `starts`
+   * makes the queue keyframe-aware.
+   */
+  constructor(name: string, bounds: number | QueueBounds, policy: QueuePolicy, measure?: QueueMeasure<T>, starts?: QueueStarts<T>) {
     const b: QueueBounds = typeof bounds === 'number' ? { items: bounds } : bounds;
     if (!(Number.isInteger(b.items) && b.items >= 1)) throw new TypeError(`capacity must be an integer >= 1, got ${b.items}`);
     if (b.bytes !== undefined && !(b.bytes > 0)) throw new TypeError(`bytes must be positive, got ${b.bytes}`);
@@ -92,8 +129,9 @@ export class BoundedQueue<T> {
     this.bounds = b;
     this.policy = policy;
     this._measure = measure;
-    this._items = new Array<T | undefined>(b.items);
-    this._counted = new Array<{ bytes: number; track: string | undefined } | undefined>(b.items);
+    this._starts = starts;
+    this._waitingForStart = starts?.waitForStart === true;
+    this._ring = new Array<Slot<T> | undefined>(b.items + 1);
   }
 
   /** The item bound. */
@@ -105,6 +143,19 @@ export class BoundedQueue<T> {
     return this._level;
   }
 
+  /**
+   * Of `dropped`, the items that went not for a bound but because they could not be decoded: deltas
+   * dropped with the item they depend on, and deltas refused while waiting for a start.
+   */
+  get skipped(): number {
+    return this._skipped;
+  }
+
+  /** Whether deltas are refused until an item that can start arrives. */
+  get waitingForStart(): boolean {
+    return this._waitingForStart;
+  }
+
   /** Bytes of media held. */
   get levelBytes(): number {
     return this._bytes;
@@ -114,7 +165,8 @@ export class BoundedQueue<T> {
   get levelTimeUs(): Microseconds {
     let span = 0;
     for (const t of this._tracks.values()) {
-      if (t.head < t.starts.length) span = Math.max(span, t.newestEnd - t.starts[t.head]!);
+      const oldest = t.held[t.head];
+      if (oldest !== undefined) span = Math.max(span, t.newestEnd - oldest.startUs);
     }
     return span;
   }
@@ -136,27 +188,35 @@ export class BoundedQueue<T> {
    * Adds an item. A `drop-oldest` queue then removes the oldest items while it is over a bound and
    * returns them (the caller releases them), always keeping the newest; a full `block` queue throws,
    * since its writer must wait for room first.
+   *
+   * With {@link QueueStarts}: an oldest item of the chain goes with the deltas after it up to the next
+   * start (they would not decode without it); when no start follows, every delta held goes, the newest
+   * too, `onNeedStart` is told, and deltas are refused (returned, counted as dropped) until a start
+   * arrives. Items that stand alone stay in their place.
    */
   push(item: T): T[] {
-    if (this.policy === 'block' && this.isFull) throw new RangeError(`queue ${this.name} is full; a blocking queue's writer must wait for room`);
-    const dropped: T[] = [];
-    if (this._level === this.bounds.items) {
-      dropped.push(this._take());
+    const start = this._starts?.canStart(item);
+    if (this._waitingForStart && start === false) {
+      // Refused before it takes room: it could not be decoded.
+      this._in++;
       this._dropped++;
+      this._skipped++;
+      return [item];
     }
-    const slot = (this._head + this._level) % this.bounds.items;
-    this._items[slot] = item;
-    this._counted[slot] = this._count(item);
+    if (this.policy === 'block' && this.isFull) throw new RangeError(`queue ${this.name} is full; a blocking queue's writer must wait for room`);
+    if (start === true) this._waitingForStart = false;
+    this._ring[(this._head + this._level) % this._ring.length] = this._count(item, start);
     this._level++;
     this._in++;
-    while (this.policy === 'drop-oldest' && this._level > 1 && this._over()) {
-      dropped.push(this._take());
-      this._dropped++;
-    }
+    const dropped: T[] = [];
+    const waiting = this._waitingForStart;
+    while (this._level > this.bounds.items || (this.policy === 'drop-oldest' && this._level > 1 && this._over())) this._dropOldest(dropped);
     if (this._level > this._maxLevel) this._maxLevel = this._level;
     if (this._bytes > this._maxBytes) this._maxBytes = this._bytes;
     const time = this.levelTimeUs;
     if (time > this._maxTimeUs) this._maxTimeUs = time;
+    // Told last, with the queue consistent: the callback may act on it.
+    if (!waiting && this._waitingForStart) this._starts?.onNeedStart?.();
     return dropped;
   }
 
@@ -164,17 +224,23 @@ export class BoundedQueue<T> {
   shift(): T | undefined {
     if (this._level === 0) return undefined;
     this._out++;
-    return this._take();
+    return this._take().item;
   }
 
   /** Removes every item (counted as dropped) and returns them, for release on teardown. */
   drain(): T[] {
     const all: T[] = [];
     while (this._level > 0) {
-      all.push(this._take());
+      all.push(this._take().item);
       this._dropped++;
     }
     return all;
+  }
+
+  /** Counts an item turned away without entering (its queue was closed): in, and dropped. */
+  refuse(): void {
+    this._in++;
+    this._dropped++;
   }
 
   toJSON(): QueueStats {
@@ -188,47 +254,93 @@ export class BoundedQueue<T> {
     };
   }
 
-  /** Over a byte or time bound (the item bound is kept by the ring itself). */
+  /** Over a byte or time bound (the item bound is checked by `push` itself). */
   private _over(): boolean {
     const b = this.bounds;
     return (b.bytes !== undefined && this._bytes > b.bytes) || (b.timeUs !== undefined && this.levelTimeUs > b.timeUs);
   }
 
-  private _count(item: T): { bytes: number; track: string | undefined } | undefined {
-    const m = this._measure;
-    if (m === undefined) return undefined;
-    const bytes = m.bytes(item);
-    this._bytes += bytes;
-    const s = m.span(item);
-    if (s === undefined) return { bytes, track: undefined };
-    let t = this._tracks.get(s.track);
-    if (t === undefined) this._tracks.set(s.track, (t = { starts: [], head: 0, newestEnd: s.end }));
-    t.starts.push(s.start);
-    t.newestEnd = Math.max(t.newestEnd, s.end);
-    return { bytes, track: s.track };
+  /** Drops the oldest item into `out`; an item of the chain takes its dependents with it. */
+  private _dropOldest(out: T[]): void {
+    const oldest = this._take();
+    out.push(oldest.item);
+    this._dropped++;
+    if (oldest.start !== undefined) this._dropDependents(out);
   }
 
-  private _uncount(counted: { bytes: number; track: string | undefined } | undefined): void {
-    if (counted === undefined) return;
-    this._bytes -= counted.bytes;
-    const t = counted.track === undefined ? undefined : this._tracks.get(counted.track);
+  /**
+   * Drops the chain's deltas held before its next start (the oldest ones of the chain, since the item
+   * they depend on just went). Items that stand alone among them are moved up, keeping their order, so
+   * the work is the distance to the next start, not the queue's length.
+   */
+  private _dropDependents(out: T[]): void {
+    const len = this._ring.length;
+    const at = (k: number): number => (this._head + k) % len;
+    let next = 0;
+    while (next < this._level && this._ring[at(next)]!.start !== true) next++;
+    const startHeld = next < this._level;
+    const gone: Slot<T>[] = [];
+    let w = next - 1;
+    for (let r = next - 1; r >= 0; r--) {
+      const s = this._ring[at(r)]!;
+      if (s.start === false) gone.push(s);
+      else this._ring[at(w--)] = s;
+    }
+    for (let k = 0; k < gone.length; k++) this._ring[at(k)] = undefined;
+    this._head = at(gone.length);
+    this._level -= gone.length;
+    for (const s of gone.reverse()) {
+      this._uncount(s);
+      out.push(s.item);
+    }
+    this._dropped += gone.length;
+    this._skipped += gone.length;
+    // No start held: the chain resumes only at the next one that arrives.
+    if (!startHeld) this._waitingForStart = true;
+  }
+
+  private _count(item: T, start: boolean | undefined): Slot<T> {
+    const slot: Slot<T> = { item, start, bytes: 0, track: undefined, startUs: 0 };
+    const m = this._measure;
+    if (m === undefined) return slot;
+    slot.bytes = m.bytes(item);
+    this._bytes += slot.bytes;
+    const s = m.span(item);
+    if (s === undefined) return slot;
+    slot.track = s.track;
+    slot.startUs = s.start;
+    let t = this._tracks.get(s.track);
+    if (t === undefined) this._tracks.set(s.track, (t = { held: [], head: 0, newestEnd: s.end }));
+    t.held.push(slot);
+    t.newestEnd = Math.max(t.newestEnd, s.end);
+    return slot;
+  }
+
+  private _uncount(slot: Slot<T>): void {
+    this._bytes -= slot.bytes;
+    if (slot.track === undefined) return;
+    const t = this._tracks.get(slot.track);
     if (t === undefined) return;
-    // Items of a track leave in the order they came: its oldest start is the next one.
-    t.head++;
-    if (t.head === t.starts.length) this._tracks.delete(counted.track!);
-    else if (t.head > 64 && t.head * 2 > t.starts.length) {
-      t.starts = t.starts.slice(t.head);
+    // Items of a track leave in the order they came, so the leaving one is its oldest; a delta dropped
+    // for the chain may not be, when the track also holds items that stand alone: taken out where it is.
+    if (t.held[t.head] === slot) t.held[t.head++] = undefined;
+    else {
+      const at = t.held.indexOf(slot, t.head);
+      if (at >= 0) t.held.splice(at, 1);
+    }
+    if (t.head === t.held.length) this._tracks.delete(slot.track);
+    else if (t.head > 64 && t.head * 2 > t.held.length) {
+      t.held = t.held.slice(t.head);
       t.head = 0;
     }
   }
 
-  private _take(): T {
-    const item = this._items[this._head] as T;
-    this._items[this._head] = undefined;
-    this._uncount(this._counted[this._head]);
-    this._counted[this._head] = undefined;
-    this._head = (this._head + 1) % this.bounds.items;
+  private _take(): Slot<T> {
+    const slot = this._ring[this._head]!;
+    this._ring[this._head] = undefined;
+    this._uncount(slot);
+    this._head = (this._head + 1) % this._ring.length;
     this._level--;
-    return item;
+    return slot;
   }
 }

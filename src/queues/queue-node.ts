@@ -1,4 +1,4 @@
-import { BoundedQueue, type QueueBounds, type QueueMeasure, type QueuePolicy, type QueueStats } from './bounded-queue.js';
+import { BoundedQueue, type QueueBounds, type QueueMeasure, type QueuePolicy, type QueueStarts, type QueueStats } from './bounded-queue.js';
 
 /**
  * A queue node: a {@link BoundedQueue} between a WritableStream and a ReadableStream, used as a
@@ -17,10 +17,11 @@ export class QueueNode<T> {
 
   /**
    * `bounds` as a number bounds items only; byte and time bounds need `measure`. `release` is called on
-   * every item the queue discards (dropped, or left over on teardown).
+   * every item the queue discards (dropped, refused, or left over on teardown). `starts` makes it
+   * keyframe-aware (see {@link QueueStarts}).
    */
-  constructor(name: string, bounds: number | QueueBounds, policy: QueuePolicy, release: (item: T) => void = () => {}, measure?: QueueMeasure<T>) {
-    const queue = new BoundedQueue<T>(name, bounds, policy, measure);
+  constructor(name: string, bounds: number | QueueBounds, policy: QueuePolicy, release: (item: T) => void = () => {}, measure?: QueueMeasure<T>, starts?: QueueStarts<T>) {
+    const queue = new BoundedQueue<T>(name, bounds, policy, measure, starts);
     this.queue = queue;
     this.writable = new WritableStream<T>({
       write: async (item) => {

@@ -57,6 +57,20 @@ describe('QueueNode', () => {
     expect(node.toJSON().maxLevel).toBe(3);
   });
 
+  it('keyframe-aware: what the core drops with a keyframe, or refuses before the next, is released', async () => {
+    const released: string[] = [];
+    const node = new QueueNode<string>('q', 2, 'drop-oldest', (s) => released.push(s), undefined, { canStart: (s) => s.startsWith('k') });
+    const writer = node.writable.getWriter();
+    for (const f of ['k0', 'd1', 'd2', 'd3', 'k4', 'd5']) await writer.write(f);
+    expect(released).toEqual(['k0', 'd1', 'd2', 'd3']);
+    await writer.close();
+    const got: string[] = [];
+    for await (const f of node.readable) got.push(f);
+    expect(got).toEqual(['k4', 'd5']);
+    expect(node.toJSON()).toMatchObject({ in: 6, out: 2, dropped: 4, level: 0 });
+    expect(node.queue.skipped).toBe(3);
+  });
+
   it('abort releases queued items and errors the reader', async () => {
     const released: number[] = [];
     const node = new QueueNode<number>('q', 4, 'block', (n) => released.push(n));

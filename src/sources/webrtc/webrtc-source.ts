@@ -1,8 +1,11 @@
 import type { MediaStreamTrack, RTCPeerConnection, RTCRtpTransceiver } from 'werift';
-import type { AudioDecoderConfig, VideoDecoderConfig } from '../../media/encoded-chunk.js';
+import type { AudioDecoderConfig, EncodedChunk, VideoDecoderConfig } from '../../media/encoded-chunk.js';
 import type { PipelineConfig } from '../../config/pipeline-config.js';
 import type { TrackInfo } from '../track-info.js';
 import { AvpipeError } from '../../errors.js';
+import type { QueueStats } from '../../queues/bounded-queue.js';
+import { MEDIA_MEASURE } from '../../queues/media-measure.js';
+import { PushQueue } from '../../queues/push-queue.js';
 import type { AssemblerStats, RtpFrame } from '../rtp/frame-assembler.js';
 import { InboundTrack, type InboundOutput } from '../rtp/inbound-track.js';
 import type { JitterStats } from '../rtp/jitter-buffer.js';
@@ -13,7 +16,6 @@ import type { ResultWarning, Source, SourceMedia } from '../source.js';
 import { answerOffer, enlargeReceiveBuffers, loadWerift, peerConfig, senderReportOf, type ReceivePeerOptions, type Werift } from './peer.js';
 import { Presence, type LeavePolicy } from './presence.js';
 import { candidateAddress, keepCandidates } from './sdp.js';
-import { TrackOutlet, type OutletStats } from './track-outlet.js';
 
 export type { LeavePolicy };
 
@@ -71,7 +73,8 @@ export interface WebRtcTrackStats {
   packets: JitterStats;
   frames: AssemblerStats;
   sync: LipSyncTrackStats | undefined;
-  queue: OutletStats | undefined;
+  /** Its outlet's counters (`<kind>-outlet`), the track's frames waiting for the pipeline. */
+  queue: QueueStats | undefined;
   /** RTCP PLIs sent (keyframe requests). */
   pliSent: number;
   /** Whether the track is muted now (nothing for a second), and how many times it was. */
@@ -106,7 +109,7 @@ interface Inbound {
   readonly sync: number;
   /** A later session's stream continues this one's track. */
   continued: boolean;
-  outlet: TrackOutlet | undefined;
+  outlet: PushQueue<EncodedChunk> | undefined;
 }
 
 /**
@@ -419,12 +422,22 @@ export class WebRtcSource extends SourceBase implements Source {
     for (const chunk of i.track.releaseHeld()) i.outlet.push(chunk);
   }
 
-  private _makeOutlet(i: Inbound): TrackOutlet {
-    const end = this.openTrack();
-    const outlet = new TrackOutlet(i.track.kind, this._queue[i.track.kind], end, () => {
+  /**
+   * A track's outlet: where its frames wait for the pipeline. The network never waits, so when the
+   * pipeline falls behind the oldest frames go (video: up to the next keyframe, so what is kept still
+   * decodes); when video went through to the newest frame, the publisher is asked for a keyframe.
+   */
+  private _makeOutlet(i: Inbound): PushQueue<EncodedChunk> {
+    const kind = i.track.kind;
+    const askForKey = (): void => {
       // Asked of the stream that feeds the outlet now: a returning publisher's continues it.
       const current = this._inbound.findLast((x) => x.outlet === outlet) ?? i;
       if (current.track.requestKeyframe(performance.now())) this._sendPli(current);
+    };
+    const outlet = new PushQueue<EncodedChunk>(`${kind}-outlet`, this._queue[kind], {
+      measure: MEDIA_MEASURE,
+      ...(kind === 'video' ? { starts: { canStart: (c: EncodedChunk) => c.type === 'key', onNeedStart: askForKey } } : {}),
+      onDone: this.openTrack(),
     });
     return outlet;
   }

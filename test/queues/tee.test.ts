@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { EncodedVideoChunk } from '../../src/index.js';
 import type { EncodedOutput } from '../../src/media/encoded-chunk.js';
-import { Tee, type TeeItemOps } from '../../src/pipeline/tee.js';
+import { Tee, type TeeItemOps } from '../../src/queues/tee.js';
 
 const ops: TeeItemOps<EncodedOutput> = {
   share: (i) => i,

@@ -1,6 +1,6 @@
 import { AvpipeError, toAvpipeError } from '../errors.js';
-import type { QueueBounds, QueueMeasure, QueuePolicy, QueueStats } from '../queues/bounded-queue.js';
-import { QueueNode } from '../queues/queue-node.js';
+import type { QueueBounds, QueueMeasure, QueuePolicy, QueueStarts, QueueStats } from './bounded-queue.js';
+import { QueueNode } from './queue-node.js';
 
 /** How a tee treats its items. */
 export interface TeeItemOps<T> {
@@ -10,7 +10,8 @@ export interface TeeItemOps<T> {
   release: (item: T) => void;
   /**
    * For encoded video: whether the item can start decoding (a keyframe). Undefined for items that
-   * stand alone (raw frames, audio). After a drop, a port skips items until one that can start.
+   * stand alone (raw frames, audio). Makes each port's queue keyframe-aware: what it drops takes the
+   * deltas that depend on it, and a late port starts at a keyframe (see {@link QueueStarts}).
    */
   canStart?: (item: T) => boolean | undefined;
   /** Fills in what a consumer that joins late needs on its first item (the decoder config). */
@@ -40,7 +41,10 @@ export interface TeePortInit<T> {
 
 /** One tee port's counters (its queue's, plus what it skipped waiting for a keyframe). */
 export interface TeePortStats extends QueueStats {
-  /** Items skipped after a drop until the next keyframe (counted in `dropped`, not in `out`). */
+  /**
+   * Of `dropped`, the deltas that went because they could not be decoded: with the keyframe or delta
+   * they depend on, or before the first keyframe of a late port ({@link BoundedQueue.skipped}).
+   */
   skipped: number;
   error: string | null;
 }
@@ -54,8 +58,6 @@ class TeePort<T> {
   /** A drop-oldest port: never makes the tee wait for room. */
   readonly leaky: boolean;
   private readonly _writer: WritableStreamDefaultWriter<T>;
-  private _needStart: boolean;
-  private _skipped = 0;
   error: AvpipeError | undefined;
   removed = false;
 
@@ -63,26 +65,18 @@ class TeePort<T> {
     this.name = init.name;
     this.onError = init.onError;
     this.leaky = init.policy === 'drop-oldest';
-    this._needStart = init.late === true;
-    const primed = new Set<string>();
-    // A dropped encoded item breaks what follows it until the next keyframe: skip to there.
     const label = init.label ?? init.name;
-    this.node = new QueueNode<T>(`${label}-queue`, init.bounds, init.policy, (item) => {
-      if (ops.canStart?.(item) !== undefined) this._needStart = true;
-      ops.release(item);
-    }, init.measure);
+    // The queue keeps what it holds decodable: a drop takes the deltas that depend on the dropped item,
+    // and a late port's queue refuses deltas until its first keyframe.
+    const canStart = ops.canStart;
+    const starts: QueueStarts<T> | undefined = canStart === undefined ? undefined : { canStart, waitForStart: init.late === true };
+    this.node = new QueueNode<T>(`${label}-queue`, init.bounds, init.policy, ops.release, init.measure, starts);
     this._writer = this.node.writable.getWriter();
-    const gate = new TransformStream<T, T>({
+    // A consumer that joins late needs the decoder config on its first item of each kind: not a queue
+    // concern, so it is done here, as items leave the queue.
+    const primed = new Set<string>();
+    const prime = new TransformStream<T, T>({
       transform: (item, c) => {
-        const start = ops.canStart?.(item);
-        if (start !== undefined && this._needStart) {
-          if (!start) {
-            this._skipped++;
-            ops.release(item);
-            return;
-          }
-          this._needStart = false;
-        }
         const key = ops.primeKey?.(item);
         if (init.late === true && key !== undefined && ops.prime !== undefined && !primed.has(key)) {
           primed.add(key);
@@ -92,7 +86,7 @@ class TeePort<T> {
         c.enqueue(item);
       },
     });
-    this.done = this.node.readable.pipeThrough(gate, { signal }).pipeTo(init.consumer, { signal }).catch((err: unknown) => {
+    this.done = this.node.readable.pipeThrough(prime, { signal }).pipeTo(init.consumer, { signal }).catch((err: unknown) => {
       if (signal.aborted && this.error === undefined) return;
       this.error = toAvpipeError('SINK_FAILED', `output ${label} failed`, err);
       if (this.onError === 'fail') onFatal(this.error);
@@ -120,10 +114,7 @@ class TeePort<T> {
   }
 
   toJSON(): TeePortStats {
-    const q = this.node.toJSON();
-    // Skipped items left the queue but never reached the output: counted as dropped, not out, so
-    // `in = out + dropped + level` holds here as on every queue.
-    return { ...q, out: q.out - this._skipped, dropped: q.dropped + this._skipped, skipped: this._skipped, error: this.error?.message ?? null };
+    return { ...this.node.toJSON(), skipped: this.node.queue.skipped, error: this.error?.message ?? null };
   }
 }
 
