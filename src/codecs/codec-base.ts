@@ -24,6 +24,7 @@ interface PendingFlush {
  * - A failure is reported once through the error callback, after the codec has closed (WebCodecs'
  *   order), and rejects the flushes still waiting; nothing is reported or counted after close.
  * - `close()` is idempotent; flushes still waiting resolve (the caller asked to stop, nothing failed).
+ * @internal
  */
 export abstract class CodecBase<Config> {
   ondequeue: (() => void) | null = null;
@@ -133,7 +134,7 @@ export abstract class CodecBase<Config> {
   }
 }
 
-/** A WebCodecs-shaped encoder: `encode()` and `encodeQueueSize` over {@link CodecBase}. */
+/** A WebCodecs-shaped encoder: `encode()` and `encodeQueueSize` over {@link CodecBase}. @internal */
 export abstract class EncoderBase<Config, I extends Input, Options = never> extends CodecBase<Config> {
   get encodeQueueSize(): number {
     return this.queueSize;
@@ -149,7 +150,7 @@ export abstract class EncoderBase<Config, I extends Input, Options = never> exte
   protected abstract submit(input: I, options: Options | undefined): void;
 }
 
-/** A WebCodecs-shaped decoder: `decode()` and `decodeQueueSize` over {@link CodecBase}. */
+/** A WebCodecs-shaped decoder: `decode()` and `decodeQueueSize` over {@link CodecBase}. @internal */
 export abstract class DecoderBase<Config> extends CodecBase<Config> {
   get decodeQueueSize(): number {
     return this.queueSize;

@@ -28,6 +28,7 @@ export interface CodecNodeInit<I, O, C extends CodecLike> {
  * The graph node around a WebCodecs-shaped codec: a TransformStream whose `transform()` waits while
  * the codec holds `maxQueue` inputs (so backpressure reaches the stage in front), that errors with the
  * codec's error, and that flushes the codec at end of stream. Encoders and decoders both build on it.
+ * @internal
  */
 export class CodecNode<I extends { close(): void }, O, C extends CodecLike> {
   readonly stream: TransformStream<I, O>;

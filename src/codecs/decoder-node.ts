@@ -18,6 +18,7 @@ type AnyDecoder = DecoderLike<VideoDecoderConfig> | DecoderLike<AudioDecoderConf
 /**
  * A graph node around a WebCodecs-shaped decoder: encoded chunks in, raw frames out, the decoder's
  * own queue bounded (decodeQueueSize), so backpressure from the encoder side reaches the source's reads.
+ * @internal
  */
 export class DecoderNode<O extends VideoFrame | AudioData> {
   readonly name: string;

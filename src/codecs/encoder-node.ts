@@ -23,6 +23,7 @@ export interface EncoderStats {
  * A graph node around a WebCodecs-shaped encoder: raw frames in, encoded chunks out, the encoder's
  * own queue bounded (WebCodecs `encodeQueueSize`), which is what carries backpressure from the encoder
  * up to the queue in front of it.
+ * @internal
  */
 export class EncoderNode<I extends VideoFrame | AudioData, O extends EncodedVideoOutput | EncodedAudioOutput> {
   readonly name: string;

@@ -1,6 +1,7 @@
 /**
  * Jobs run one per event-loop turn, in order: a native codec's synchronous calls never overlap, and
  * the rest of the pipeline (sources, other codecs, the muxer) runs between two of them.
+ * @internal
  */
 export class TurnQueue<J> {
   private readonly _jobs: J[] = [];
