@@ -3,6 +3,7 @@ import type { AudioDecoderConfig, VideoDecoderConfig } from '../../media/encoded
 import type { PipelineConfig } from '../../config/pipeline-config.js';
 import type { TrackInfo } from '../track-info.js';
 import { AvpipeError } from '../../errors.js';
+import { Signal } from '../../signal.js';
 import type { AssemblerStats, RtpFrame } from '../rtp/frame-assembler.js';
 import { InboundTrack, type InboundOutput } from '../rtp/inbound-track.js';
 import type { JitterStats } from '../rtp/jitter-buffer.js';
@@ -140,7 +141,7 @@ export class WebRtcSource extends SourceBase implements Source {
   private _closed = false;
   private _prepared = false;
   /** Wakes `prepare()` when an offer or a first frame arrives, or on stop. */
-  private _wakePrepare: (() => void) | undefined;
+  private readonly _arrived = new Signal();
 
   constructor(options: WebRtcSourceOptions = {}) {
     super();
@@ -189,7 +190,7 @@ export class WebRtcSource extends SourceBase implements Source {
       this._presence.heard(performance.now());
       // Not restarted for a source stopped while the offer was answered: stop() cleared it for good.
       if (!this.stopping) this._timer ??= setInterval(() => this._tick(), TICK_MS);
-      this._wakePrepare?.();
+      this._arrived.notify();
       return this._peer.iceHosts === undefined ? sdp : keepCandidates(sdp, this._peer.iceHosts);
     } catch (err) {
       if (this._pc === pc) {
@@ -245,14 +246,7 @@ export class WebRtcSource extends SourceBase implements Source {
       const withFrames = this._inbound.filter((i) => i.track.config !== undefined);
       if (offered.length > 0 && withFrames.length >= offered.length) break;
       if (Date.now() >= deadline) break;
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, Math.min(100, Math.max(1, deadline - Date.now())));
-        this._wakePrepare = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-      this._wakePrepare = undefined;
+      await this._arrived.wait({ timeoutMs: Math.min(100, Math.max(1, deadline - Date.now())) });
     }
     const ready = this._inbound.filter((i) => i.track.config !== undefined);
     if (ready.length === 0) throw new AvpipeError('SOURCE_FAILED', `${this.name}: no media arrived from the publisher within ${this._opts.trackTimeoutMs} ms`);
@@ -280,7 +274,7 @@ export class WebRtcSource extends SourceBase implements Source {
     if (this.stopping) return;
     super.stop();
     this._presence.end();
-    this._wakePrepare?.();
+    this._arrived.notify();
     const now = performance.now();
     // What is still held goes out: gaps given up, frames waiting for sync placed by arrival.
     for (const i of this._inbound) this._take(i, i.track.flush(now), now);
@@ -400,7 +394,7 @@ export class WebRtcSource extends SourceBase implements Source {
     // (which inherit their outlet) are taken.
     if (!this._prepared) {
       i.outlet ??= this._makeOutlet(i);
-      this._wakePrepare?.();
+      this._arrived.notify();
     }
     for (const frame of out.frames) this._deliver(this._sync.push(i.sync, { inbound: i, frame }, frame.rtpTimestamp, now));
   }
