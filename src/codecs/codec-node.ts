@@ -1,5 +1,6 @@
 import { AvpipeError, toAvpipeError, type AvpipeErrorCode } from '../errors.js';
 import type { CodecState } from './codec-provider.js';
+import { Signal } from '../signal.js';
 
 /** The part of a WebCodecs encoder or decoder a graph node drives. */
 export interface CodecLike {
@@ -33,7 +34,8 @@ export interface CodecNodeInit<I, O, C extends CodecLike> {
 export class CodecNode<I extends { close(): void }, O, C extends CodecLike> {
   readonly stream: TransformStream<I, O>;
   readonly codec: C;
-  private _waiter: (() => void) | undefined;
+  /** Wakes `transform()` waiting for room in the codec's queue: a dequeue, an error, close(). */
+  private readonly _room = new Signal();
   private _error: AvpipeError | undefined;
 
   constructor(init: CodecNodeInit<I, O, C>) {
@@ -44,18 +46,18 @@ export class CodecNode<I extends { close(): void }, O, C extends CodecLike> {
       (e) => {
         this._error = toAvpipeError(errorCode, `${name} failed`, e);
         controller.error(this._error);
-        this._wake();
+        this._room.notify();
       },
     );
     this.codec = codec;
-    codec.ondequeue = () => this._wake();
+    codec.ondequeue = () => this._room.notify();
     this.stream = new TransformStream<I, O>({
       start: (c) => {
         controller = c;
       },
       transform: async (input) => {
         while (this._error === undefined && codec.state === 'configured' && queueSize(codec) >= maxQueue) {
-          await new Promise<void>((resolve) => (this._waiter = resolve));
+          await this._room.wait();
         }
         // WebCodecs reports errors through a callback after the codec has closed: give it a turn.
         if (this._error === undefined && codec.state !== 'configured') await new Promise((r) => setImmediate(r));
@@ -76,12 +78,6 @@ export class CodecNode<I extends { close(): void }, O, C extends CodecLike> {
   /** Releases the codec; idempotent. Needed when the stream was cancelled instead of flushed. */
   close(): void {
     this.codec.close();
-    this._wake();
-  }
-
-  private _wake(): void {
-    const w = this._waiter;
-    this._waiter = undefined;
-    w?.();
+    this._room.notify();
   }
 }

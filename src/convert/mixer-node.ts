@@ -1,6 +1,7 @@
 import type { AudioData } from '../media/audio-data.js';
 import type { AudioMixer } from './audio-mixer.js';
 import type { Microseconds } from '../time.js';
+import { Signal } from '../signal.js';
 
 /** Where the session ends, as far as it is known: a track that ended early is extended that far. */
 export interface SessionEnd {
@@ -21,8 +22,10 @@ export class MixerNode {
   readonly mixer: AudioMixer;
   readonly inputs: WritableStream<AudioData>[];
   readonly readable: ReadableStream<AudioData>;
-  private _wakeReader: (() => void) | undefined;
-  private readonly _wakeWriters = new Set<() => void>();
+  /** Wakes the reader: an input gave audio or ended, or the mixer failed. */
+  private readonly _input = new Signal();
+  /** Wakes the inputs waiting for the mix to catch up: blocks went out, or the mixer failed. */
+  private readonly _output = new Signal();
   private _failure: unknown;
 
   constructor(mixer: AudioMixer, inputCount: number, windowFrames: number, end?: SessionEnd) {
@@ -30,18 +33,18 @@ export class MixerNode {
     this.inputs = Array.from({ length: inputCount }, (_, i) => new WritableStream<AudioData>({
       write: async (data) => {
         while (this._failure === undefined && mixer.lead(i) > windowFrames) {
-          await new Promise<void>((resolve) => this._wakeWriters.add(resolve));
+          await this._output.wait();
         }
         if (this._failure !== undefined) {
           data.close();
           throw this._failure;
         }
         mixer.push(i, data);
-        this._wake();
+        this._input.notify();
       },
       close: () => {
         mixer.end(i);
-        this._wake();
+        this._input.notify();
       },
       abort: (reason) => this._fail(reason),
     }));
@@ -60,15 +63,19 @@ export class MixerNode {
           const blocks = mixer.pull();
           if (blocks.length > 0) {
             for (const b of blocks) controller.enqueue(b);
-            this._wakeAllWriters();
+            this._output.notify();
             return;
           }
           if (mixer.done) {
             controller.close();
             return;
           }
-          if (extending) await Promise.race([end.changed(), new Promise<void>((resolve) => (this._wakeReader = resolve))]);
-          else await new Promise<void>((resolve) => (this._wakeReader = resolve));
+          if (extending) {
+            // The wait that loses the race is dropped: the session's end moves on with every frame.
+            const changed = new AbortController();
+            await Promise.race([end.changed(), this._input.wait({ signal: changed.signal })]);
+            changed.abort();
+          } else await this._input.wait();
         }
       },
       cancel: (reason) => this._fail(reason ?? new Error('mixer cancelled')),
@@ -77,19 +84,7 @@ export class MixerNode {
 
   private _fail(reason: unknown): void {
     this._failure ??= reason ?? new Error('mixer input aborted');
-    this._wake();
-    this._wakeAllWriters();
-  }
-
-  private _wake(): void {
-    const w = this._wakeReader;
-    this._wakeReader = undefined;
-    w?.();
-  }
-
-  private _wakeAllWriters(): void {
-    const ws = [...this._wakeWriters];
-    this._wakeWriters.clear();
-    for (const w of ws) w();
+    this._input.notify();
+    this._output.notify();
   }
 }

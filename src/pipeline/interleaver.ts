@@ -1,6 +1,7 @@
 import type { EncodedOutput } from '../media/encoded-chunk.js';
 import { InterleaveGate } from './interleave-gate.js';
 import type { Microseconds } from '../time.js';
+import { Signal } from '../signal.js';
 
 /**
  * Merges the encoded tracks into one stream in (near) timestamp order, before the tee: every output
@@ -13,7 +14,8 @@ export class Interleaver {
   readonly readable: ReadableStream<EncodedOutput>;
   private readonly _gate: InterleaveGate;
   private _controller!: ReadableStreamDefaultController<EncodedOutput>;
-  private readonly _waiters = new Set<() => void>();
+  /** Wakes the tracks' writes: the reader pulled, a track wrote or ended, or the interleaver failed. */
+  private readonly _changed = new Signal();
   private _open: number;
   private _failure: unknown;
 
@@ -27,10 +29,10 @@ export class Interleaver {
         this._controller = c;
         if (this._open === 0) c.close();
       },
-      pull: () => this._wake(),
+      pull: () => this._changed.notify(),
       cancel: (reason) => {
         this._failure = reason ?? new Error('interleaver cancelled');
-        this._wake();
+        this._changed.notify();
       },
     }, { highWaterMark: 2 });
   }
@@ -43,7 +45,7 @@ export class Interleaver {
       ended = true;
       this._gate.remove(kind);
       if (--this._open === 0 && this._failure === undefined) this._controller.close();
-      this._wake();
+      this._changed.notify();
     };
     return new WritableStream<EncodedOutput>({
       write: async (item) => {
@@ -54,13 +56,13 @@ export class Interleaver {
             waitingFor = this._gate.slowestOther(kind) as 'video' | 'audio';
             this._onWaitFor?.(waitingFor, true);
           }
-          await new Promise<void>((resolve) => this._waiters.add(resolve));
+          await this._changed.wait();
         }
         if (waitingFor !== undefined) this._onWaitFor?.(waitingFor, false);
         if (this._failure !== undefined) throw this._failure;
         this._controller.enqueue(item);
         this._gate.advance(kind, t);
-        this._wake();
+        this._changed.notify();
       },
       close: end,
       abort: (reason) => {
@@ -75,11 +77,5 @@ export class Interleaver {
         end();
       },
     });
-  }
-
-  private _wake(): void {
-    const ws = [...this._waiters];
-    this._waiters.clear();
-    for (const w of ws) w();
   }
 }

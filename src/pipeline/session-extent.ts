@@ -1,4 +1,5 @@
 import type { Microseconds } from '../time.js';
+import { Signal } from '../signal.js';
 
 /** How far the source's media has really reached, per track; what a container only declares does not count. */
 export interface SessionExtentStats {
@@ -18,7 +19,8 @@ export interface SessionExtentStats {
 export class SessionExtent {
   private readonly _open = new Set<string>();
   private _reach: Microseconds = 0;
-  private _waiters: (() => void)[] = [];
+  /** Wakes {@link changedFor}: the reach grew, the extent settled, or a kind is waited for. */
+  private readonly _changed = new Signal();
   private _closed = false;
   /** Set when some track is extended by it: only then do the source's tracks report to it. */
   needed = false;
@@ -43,13 +45,13 @@ export class SessionExtent {
   advance(endUs: Microseconds): void {
     if (endUs <= this._reach) return;
     this._reach = endUs;
-    this._wake();
+    this._changed.notify();
   }
 
   /** Track `id`'s stream ended (or failed). Idempotent. */
   end(id: string): void {
     if (!this._open.delete(id)) return;
-    if (this._open.size === 0) this._wake();
+    if (this._open.size === 0) this._changed.notify();
   }
 
   /**
@@ -76,7 +78,7 @@ export class SessionExtent {
   close(): void {
     this._closed = true;
     this._open.clear();
-    this._wake();
+    this._changed.notify();
   }
 
   /** True while the interleaver holds a track back waiting for one of `kind`. */
@@ -90,24 +92,18 @@ export class SessionExtent {
    */
   waitedFor(kind: 'video' | 'audio', waiting: boolean): void {
     this._waitedFor.set(kind, (this._waitedFor.get(kind) ?? 0) + (waiting ? 1 : -1));
-    if (waiting) this._wake();
+    if (waiting) this._changed.notify();
   }
 
   /** Resolves when the reach grows, the extent settles or a track of `kind` is waited for. */
   async changedFor(kind: 'video' | 'audio'): Promise<void> {
     if (this.isWaitedFor(kind)) return;
     const reach = this._reach;
-    while (this._reach <= reach && !this.settled && !this.isWaitedFor(kind)) await new Promise<void>((resolve) => this._waiters.push(resolve));
+    while (this._reach <= reach && !this.settled && !this.isWaitedFor(kind)) await this._changed.wait();
   }
 
   /** Counters. */
   toJSON(): SessionExtentStats {
     return { reachUs: this._reach, settled: this.settled };
-  }
-
-  private _wake(): void {
-    const ws = this._waiters;
-    this._waiters = [];
-    for (const w of ws) w();
   }
 }

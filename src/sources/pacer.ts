@@ -1,4 +1,5 @@
 import type { Microseconds } from '../time.js';
+import { Signal } from '../signal.js';
 
 /**
  * Paces a live source by the wall clock: media time t is due at origin + t. The only place in
@@ -6,7 +7,8 @@ import type { Microseconds } from '../time.js';
  */
 export class Pacer {
   private _origin: number | undefined;
-  private readonly _timers = new Set<{ timer: NodeJS.Timeout; resolve: () => void }>();
+  /** Ends every pending wait early (its timer cleared). */
+  private readonly _cancel = new Signal();
 
   /** Starts the clock: media time 0 is now. */
   start(): void {
@@ -19,24 +21,11 @@ export class Pacer {
     if (origin === undefined) throw new Error('Pacer.waitUntil() before start()');
     const delay = origin + t / 1000 - performance.now();
     if (delay <= 0) return Promise.resolve();
-    return new Promise((resolve) => {
-      const entry = {
-        timer: setTimeout(() => {
-          this._timers.delete(entry);
-          resolve();
-        }, delay),
-        resolve,
-      };
-      this._timers.add(entry);
-    });
+    return this._cancel.wait({ timeoutMs: delay });
   }
 
   /** Wakes every pending wait at once (used on stop). */
   cancel(): void {
-    for (const e of this._timers) {
-      clearTimeout(e.timer);
-      e.resolve();
-    }
-    this._timers.clear();
+    this._cancel.notify();
   }
 }

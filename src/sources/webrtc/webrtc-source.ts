@@ -6,6 +6,7 @@ import { AvpipeError } from '../../errors.js';
 import type { QueueStats } from '../../queues/bounded-queue.js';
 import { MEDIA_MEASURE } from '../../queues/media-measure.js';
 import { PushQueue } from '../../queues/push-queue.js';
+import { Signal } from '../../signal.js';
 import type { AssemblerStats, RtpFrame } from '../rtp/frame-assembler.js';
 import { InboundTrack, type InboundOutput } from '../rtp/inbound-track.js';
 import type { JitterStats } from '../rtp/jitter-buffer.js';
@@ -143,7 +144,7 @@ export class WebRtcSource extends SourceBase implements Source {
   private _closed = false;
   private _prepared = false;
   /** Wakes `prepare()` when an offer or a first frame arrives, or on stop. */
-  private _wakePrepare: (() => void) | undefined;
+  private readonly _arrived = new Signal();
 
   constructor(options: WebRtcSourceOptions = {}) {
     super();
@@ -192,7 +193,7 @@ export class WebRtcSource extends SourceBase implements Source {
       this._presence.heard(performance.now());
       // Not restarted for a source stopped while the offer was answered: stop() cleared it for good.
       if (!this.stopping) this._timer ??= setInterval(() => this._tick(), TICK_MS);
-      this._wakePrepare?.();
+      this._arrived.notify();
       return this._peer.iceHosts === undefined ? sdp : keepCandidates(sdp, this._peer.iceHosts);
     } catch (err) {
       if (this._pc === pc) {
@@ -248,14 +249,7 @@ export class WebRtcSource extends SourceBase implements Source {
       const withFrames = this._inbound.filter((i) => i.track.config !== undefined);
       if (offered.length > 0 && withFrames.length >= offered.length) break;
       if (Date.now() >= deadline) break;
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, Math.min(100, Math.max(1, deadline - Date.now())));
-        this._wakePrepare = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-      this._wakePrepare = undefined;
+      await this._arrived.wait({ timeoutMs: Math.min(100, Math.max(1, deadline - Date.now())) });
     }
     const ready = this._inbound.filter((i) => i.track.config !== undefined);
     if (ready.length === 0) throw new AvpipeError('SOURCE_FAILED', `${this.name}: no media arrived from the publisher within ${this._opts.trackTimeoutMs} ms`);
@@ -283,7 +277,7 @@ export class WebRtcSource extends SourceBase implements Source {
     if (this.stopping) return;
     super.stop();
     this._presence.end();
-    this._wakePrepare?.();
+    this._arrived.notify();
     const now = performance.now();
     // What is still held goes out: gaps given up, frames waiting for sync placed by arrival.
     for (const i of this._inbound) this._take(i, i.track.flush(now), now);
@@ -403,7 +397,7 @@ export class WebRtcSource extends SourceBase implements Source {
     // (which inherit their outlet) are taken.
     if (!this._prepared) {
       i.outlet ??= this._makeOutlet(i);
-      this._wakePrepare?.();
+      this._arrived.notify();
     }
     for (const frame of out.frames) this._deliver(this._sync.push(i.sync, { inbound: i, frame }, frame.rtpTimestamp, now));
   }
