@@ -47,6 +47,8 @@ export class Signal {
 
   /** Wakes every pending wait; waits that start afterwards wait for the next notify. */
   notify(): void {
+    // The common case on a hot path (a queue's every item): nobody waits, nothing to copy.
+    if (this._waiters.size === 0) return;
     for (const wake of [...this._waiters]) wake();
   }
 }

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 /**
  * The folders of `src/` from the bottom up: a module imports only from its own folder and the folders
  * below it, so a frame's path from source to sink crosses each folder once, in one direction. The
- * root modules (errors, time, bytes, file-io) are the floor; `index.ts`, the public API, the roof.
+ * root modules (errors, time, bytes, file-io, signal) are the floor; `index.ts`, the public API, the roof.
  */
 const LAYERS = ['(root)', 'media', 'storage', 'config', 'queues', 'convert', 'codecs', 'muxers', 'sinks', 'sources', 'pipeline', 'server', 'cli'];
 

@@ -1,3 +1,4 @@
+import { Signal } from '../signal.js';
 import { BoundedQueue, type QueueBounds, type QueueMeasure, type QueueStarts, type QueueStats } from './bounded-queue.js';
 
 /** What a {@link PushQueue} needs besides its name and bounds. */
@@ -25,7 +26,8 @@ export class PushQueue<T> {
   private readonly _release: (item: T) => void;
   private _ended = false;
   private _cancelled = false;
-  private _wake: (() => void) | undefined;
+  /** Told when an item or the end arrives (the reader waits on it). */
+  private readonly _filled = new Signal();
 
   constructor(name: string, bounds: number | QueueBounds, options: PushQueueOptions<T> = {}) {
     const queue = new BoundedQueue<T>(name, bounds, 'drop-oldest', options.measure, options.starts);
@@ -40,7 +42,7 @@ export class PushQueue<T> {
     };
     this.readable = new ReadableStream<T>({
       pull: async (controller) => {
-        while (queue.isEmpty && !this._ended) await new Promise<void>((resolve) => (this._wake = resolve));
+        while (queue.isEmpty && !this._ended) await this._filled.wait();
         if (this._cancelled) return;
         const item = queue.shift();
         if (item === undefined) {
@@ -54,7 +56,7 @@ export class PushQueue<T> {
         this._ended = true;
         this._cancelled = true;
         for (const item of queue.drain()) release(item);
-        this._wakeReader();
+        this._filled.notify();
         finish();
       },
     }, { highWaterMark: 0 });
@@ -68,23 +70,17 @@ export class PushQueue<T> {
       return;
     }
     for (const dropped of this.queue.push(item)) this._release(dropped);
-    this._wakeReader();
+    this._filled.notify();
   }
 
   /** Ends the stream once what it holds is read. Idempotent. */
   end(): void {
     this._ended = true;
-    this._wakeReader();
+    this._filled.notify();
   }
 
   /** The queue's counters. */
   toJSON(): QueueStats {
     return this.queue.toJSON();
-  }
-
-  private _wakeReader(): void {
-    const wake = this._wake;
-    this._wake = undefined;
-    wake?.();
   }
 }

@@ -1,3 +1,4 @@
+import { Signal } from '../signal.js';
 import { BoundedQueue, type QueueBounds, type QueueMeasure, type QueuePolicy, type QueueStarts, type QueueStats } from './bounded-queue.js';
 
 /**
@@ -10,8 +11,10 @@ export class QueueNode<T> {
   readonly queue: BoundedQueue<T>;
   readonly writable: WritableStream<T>;
   readonly readable: ReadableStream<T>;
-  private _wakeReader: (() => void) | undefined;
-  private _wakeWriter: (() => void) | undefined;
+  /** Told when an item or the end arrives (the reader waits on it). */
+  private readonly _filled = new Signal();
+  /** Told when room is made or the queue fails (a blocked writer waits on it). */
+  private readonly _emptied = new Signal();
   private _closed = false;
   private _failure: unknown;
 
@@ -26,34 +29,34 @@ export class QueueNode<T> {
     this.writable = new WritableStream<T>({
       write: async (item) => {
         while (queue.isFull && queue.policy === 'block' && this._failure === undefined) {
-          await new Promise<void>((resolve) => (this._wakeWriter = resolve));
+          await this._emptied.wait();
         }
         if (this._failure !== undefined) {
           release(item);
           throw this._failure;
         }
         for (const dropped of queue.push(item)) release(dropped);
-        this._wake('reader');
+        this._filled.notify();
       },
       close: () => {
         this._closed = true;
-        this._wake('reader');
+        this._filled.notify();
       },
       abort: (reason) => {
         this._failure = reason ?? new Error(`queue ${name} aborted`);
         for (const item of queue.drain()) release(item);
-        this._wake('reader');
+        this._filled.notify();
       },
     });
     this.readable = new ReadableStream<T>({
       pull: async (controller) => {
         while (queue.isEmpty && !this._closed && this._failure === undefined) {
-          await new Promise<void>((resolve) => (this._wakeReader = resolve));
+          await this._filled.wait();
         }
         const item = queue.shift();
         if (item !== undefined) {
           controller.enqueue(item);
-          this._wake('writer');
+          this._emptied.notify();
         } else if (this._failure !== undefined) {
           controller.error(this._failure);
         } else {
@@ -63,7 +66,7 @@ export class QueueNode<T> {
       cancel: (reason) => {
         this._failure = reason ?? new Error(`queue ${name} cancelled`);
         for (const item of queue.drain()) release(item);
-        this._wake('writer');
+        this._emptied.notify();
       },
     }, { highWaterMark: 0 });
   }
@@ -71,12 +74,5 @@ export class QueueNode<T> {
   /** The queue's counters. */
   toJSON(): QueueStats {
     return this.queue.toJSON();
-  }
-
-  private _wake(who: 'reader' | 'writer'): void {
-    const w = who === 'reader' ? this._wakeReader : this._wakeWriter;
-    if (who === 'reader') this._wakeReader = undefined;
-    else this._wakeWriter = undefined;
-    w?.();
   }
 }

@@ -8,6 +8,7 @@ import type { VideoEncoderConfig, VideoEncoderInit, VideoEncoderLike } from '../
 import { EncodedVideoChunk, type VideoDecoderConfig } from '../../media/encoded-chunk.js';
 import { checkFrameSize } from './frame-check.js';
 import { copyPlane, i420Layout, i420Size, type VideoFrame } from '../../media/video-frame.js';
+import { Signal } from '../../signal.js';
 
 /** The worker script: plain JavaScript under wasm/, the same path from src/ (tests) and dist/. */
 const WORKER = fileURLToPath(new URL('../../../wasm/libav/vp9-worker.cjs', import.meta.url));
@@ -34,7 +35,9 @@ export class WasmVp9Encoder extends EncoderBase<VideoEncoderConfig, VideoFrame, 
   /** Frames sent: the next frame's index. */
   private _sent = 0;
   private _sentConfig = false;
-  private _flushed: (() => void) | undefined;
+  /** Told when the worker has answered a flush, or is gone. */
+  private readonly _flushed = new Signal();
+  private _exited = false;
   readonly counters = { framesIn: 0, packetsOut: 0, bytesOut: 0, keyframes: 0 };
 
   constructor(init: VideoEncoderInit) {
@@ -61,10 +64,13 @@ export class WasmVp9Encoder extends EncoderBase<VideoEncoderConfig, VideoFrame, 
       if (m.error !== undefined) this.fail(new Error(m.error));
       for (const p of m.packets ?? []) this._emit(p);
       if (m.taken !== undefined) this.dequeued(m.taken);
-      if (m.flushed === true) this._flushed?.();
+      if (m.flushed === true) this._flushed.notify();
     });
     worker.on('error', (err) => this.fail(err));
-    worker.on('exit', () => this._flushed?.());
+    worker.on('exit', () => {
+      this._exited = true;
+      this._flushed.notify();
+    });
     this._worker = worker;
   }
 
@@ -84,10 +90,11 @@ export class WasmVp9Encoder extends EncoderBase<VideoEncoderConfig, VideoFrame, 
 
   /** The worker answers a flush after the frames before it; its exit ends the wait too. */
   protected drain(): Promise<void> {
-    return new Promise<void>((resolve) => {
-      this._flushed = resolve;
-      this._worker!.postMessage({ flush: true });
-    });
+    // A worker already gone answers nothing: there is nothing left to drain.
+    if (this._exited) return Promise.resolve();
+    const answered = this._flushed.wait();
+    this._worker!.postMessage({ flush: true });
+    return answered;
   }
 
   protected release(): void {
