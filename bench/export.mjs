@@ -1,8 +1,8 @@
 #!/usr/bin/env node
-// W2 transcode, W3 copy and W4 long mix: avpipe export against native ffmpeg on the same inputs, in
-// the same run, rotating order; wall time includes process start on both sides. Inputs are made by
-// Debian's ffmpeg. Run on an idle machine: `npm run bench:export`.
-import { existsSync } from 'node:fs';
+// W2 transcode, W3 copy (60 s, and W3-long: 30 min) and W4 long mix: avpipe export against native
+// ffmpeg on the same inputs, in the same run, rotating order; wall and CPU time include process start
+// on both sides. Inputs are made by Debian's ffmpeg. Run on an idle machine: `npm run bench:export`.
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { CLI, compare, have, machine, timed, work, writeResult } from './lib.mjs';
@@ -24,6 +24,15 @@ const make = (name, args) => {
 // 60 s 1280x720@30 H.264 (x264 medium, 4 Mb/s) + AAC 128k.
 const w2in = make('w2-in.mp4', ['-f', 'lavfi', '-i', 'testsrc2=size=1280x720:rate=30:duration=60', '-f', 'lavfi', '-i', 'sine=frequency=1000:sample_rate=48000:duration=60',
   '-c:v', 'libx264', '-preset', 'medium', '-b:v', '4M', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-b:a', '128k', '-ac', '2']);
+// W3-long: the same, 30 minutes (138k packets), joined from W2's input without re-encoding.
+const w3long = (() => {
+  const path = join(work, 'w3-long-30m.mp4');
+  if (existsSync(path) || (ONLY !== undefined && !ONLY.has('W3-long'))) return path;
+  const list = join(work, 'w3-long.txt');
+  writeFileSync(list, `file '${w2in}'\n`.repeat(30));
+  ff(['-f', 'concat', '-safe', '0', '-i', list, '-c', 'copy', path]);
+  return path;
+})();
 // W4: a video track and two long audio tracks (speech-like tones) in separate files.
 const secs = W4_MIN * 60;
 const w4v = make(`w4-video-${W4_MIN}m.mp4`, ['-f', 'lavfi', '-i', `testsrc2=size=320x240:rate=15:duration=${secs}`, '-c:v', 'libx264', '-preset', 'ultrafast', '-b:v', '300k', '-pix_fmt', 'yuv420p']);
@@ -47,6 +56,10 @@ run('W3', {
   avpipe: avpipe([w2in, '--output', join(work, 'w3-avpipe.mp4'), '--copy']),
   ffmpeg: () => ff(['-i', w2in, '-c', 'copy', join(work, 'w3-ffmpeg.mp4')]),
 });
+run('W3-long', {
+  avpipe: avpipe([w3long, '--output', join(work, 'w3-long-avpipe.mp4'), '--copy']),
+  ffmpeg: () => ff(['-i', w3long, '-c', 'copy', join(work, 'w3-long-ffmpeg.mp4')]),
+});
 run('W4', {
   avpipe: avpipe([w4v, w4a1, w4a2, '--output', join(work, 'w4-avpipe.mp4'), '--audio-codec', 'opus']),
   ffmpeg: () => ff(['-i', w4v, '-i', w4a1, '-i', w4a2, '-filter_complex', '[1:a][2:a]amix=inputs=2:normalize=0[a]', '-map', '0:v', '-map', '[a]',
@@ -55,8 +68,8 @@ run('W4', {
 
 const out = writeResult('export', { date: new Date().toISOString(), machine: machine(), reps: REPS, w4Minutes: W4_MIN, results });
 for (const [name, r] of Object.entries(results)) {
-  console.log(`\n${name}\n| | wall | peak RSS |\n|---|---|---|`);
-  for (const [n, s] of Object.entries(r.summary)) console.log(`| ${n} | ${s.wallS.toFixed(2)} s | ${s.peakRssMiB.toFixed(0)} MiB |`);
-  console.log(Object.entries(r.ratios).map(([k, v]) => `${k} ${v.toFixed(3)}`).join(', '));
+  console.log(`\n${name}\n| | wall | CPU | peak RSS |\n|---|---|---|---|`);
+  for (const [n, s] of Object.entries(r.summary)) console.log(`| ${n} | ${s.wallS.toFixed(2)} s | ${s.cpuS.toFixed(2)} s | ${s.peakRssMiB.toFixed(0)} MiB |`);
+  console.log(Object.entries(r.ratios).map(([k, v]) => `wall ${k} ${v.toFixed(3)} (CPU ${r.cpuRatios[k].toFixed(3)})`).join(', '));
 }
 console.log(`\nwritten ${out}`);

@@ -13,12 +13,12 @@ mkdirSync(work, { recursive: true });
 export const have = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
 if (!have('/usr/bin/time')) throw new Error('GNU time (/usr/bin/time) is needed: apt-get install time');
 
-/** Runs a command under GNU time; returns wall seconds, peak RSS in MiB and stdout. */
+/** Runs a command under GNU time; returns wall seconds, CPU seconds (user + system), peak RSS in MiB and stdout. */
 export function timed(cmd, args, opts = {}) {
-  const r = spawnSync('/usr/bin/time', ['-f', '__TIME__ %e %M', cmd, ...args], { encoding: 'utf8', maxBuffer: 1 << 26, ...opts });
-  const m = /__TIME__ ([\d.]+) (\d+)/.exec(r.stderr);
+  const r = spawnSync('/usr/bin/time', ['-f', '__TIME__ %e %M %U %S', cmd, ...args], { encoding: 'utf8', maxBuffer: 1 << 26, ...opts });
+  const m = /__TIME__ ([\d.]+) (\d+) ([\d.]+) ([\d.]+)/.exec(r.stderr);
   if (r.status !== 0 || m === null) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}):\n${r.stderr.slice(-2000)}`);
-  return { wall: Number(m[1]), rssMiB: Number(m[2]) / 1024, stdout: r.stdout };
+  return { wall: Number(m[1]), rssMiB: Number(m[2]) / 1024, cpu: Number(m[3]) + Number(m[4]), stdout: r.stdout };
 }
 
 export const median = (xs) => {
@@ -43,10 +43,13 @@ export function compare(contenders, reps, base, onResult = () => {}) {
     }
   }
   const summary = Object.fromEntries(names.map((n) => [n, {
-    wallS: median(samples[n].map((s) => s.wall)), peakRssMiB: median(samples[n].map((s) => s.rssMiB)), walls: samples[n].map((s) => s.wall),
+    wallS: median(samples[n].map((s) => s.wall)), cpuS: median(samples[n].map((s) => s.cpu)), peakRssMiB: median(samples[n].map((s) => s.rssMiB)),
+    walls: samples[n].map((s) => s.wall),
   }]));
-  const ratios = Object.fromEntries(names.filter((n) => n !== base).map((n) => [`${base}/${n}`, median(samples[base].map((s, i) => s.wall / samples[n][i].wall))]));
-  return { summary, ratios };
+  const others = names.filter((n) => n !== base);
+  const ratios = Object.fromEntries(others.map((n) => [`${base}/${n}`, median(samples[base].map((s, i) => s.wall / samples[n][i].wall))]));
+  const cpuRatios = Object.fromEntries(others.map((n) => [`${base}/${n}`, median(samples[base].map((s, i) => s.cpu / samples[n][i].cpu))]));
+  return { summary, ratios, cpuRatios };
 }
 
 /** Machine and tool versions for a result file. */
