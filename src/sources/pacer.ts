@@ -20,7 +20,8 @@ export class Pacer {
     const origin = this._origin;
     if (origin === undefined) throw new Error('Pacer.waitUntil() before start()');
     const delay = origin + t / 1000 - performance.now();
-    if (delay <= 0) return Promise.resolve();
+    // A time that cannot be scheduled (NaN, infinite) is due now, as it was before: a source never stalls on it.
+    if (!(delay > 0) || !Number.isFinite(delay)) return Promise.resolve();
     return this._cancel.wait({ timeoutMs: delay });
   }
 
