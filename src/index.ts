@@ -36,7 +36,7 @@ export type { SegmentsOutputResult } from './sinks/hls-output.js';
 export type { ImagesOutputResult } from './sinks/image-output.js';
 export type { StreamOutputResult } from './sinks/stream-stats.js';
 export type { MuxerTrackStats } from './muxers/file-muxer.js';
-export type { TrackResult } from './pipeline/graph.js';
+export type { TrackResult } from './pipeline/pipeline-run.js';
 export type { TrackMode } from './pipeline/plan.js';
 export type { QueuePolicy, QueueStats } from './queues/bounded-queue.js';
 export type { TeePortStats } from './queues/tee.js';

@@ -1,6 +1,6 @@
 import { open } from 'node:fs/promises';
 import { AvpipeError } from '../errors.js';
-import { concatBytes } from '../bytes.js';
+import { child, dv, fourcc, fullBox, handlerOf, parseBoxes, serialize, type Box } from './isobmff-boxes.js';
 import { readAt, writeAll } from '../file-io.js';
 
 /**
@@ -21,73 +21,6 @@ export interface Mp4FinalizeReport {
   tracks: { id: number; handler: string; samples: number; durationUs: number }[];
   /** Bytes of an incomplete last fragment (or trailing garbage) cut off. */
   truncatedBytes: number;
-}
-
-/** A box in a parsed tree: raw payload for leaves, children for the containers avpipe rewrites. */
-interface Box {
-  type: string;
-  /** Payload (after the header) for leaves. */
-  payload: Uint8Array;
-  children?: Box[];
-}
-
-const CONTAINERS = new Set(['moov', 'trak', 'mdia', 'minf', 'stbl', 'mvex', 'moof', 'traf', 'edts', 'dinf']);
-
-function fourcc(b: Uint8Array, at: number): string {
-  return String.fromCharCode(b[at]!, b[at + 1]!, b[at + 2]!, b[at + 3]!);
-}
-
-/** Parses boxes in `b` (a moov's or moof's body); containers get children. */
-function parseBoxes(b: Uint8Array): Box[] {
-  const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
-  const out: Box[] = [];
-  let at = 0;
-  while (at + 8 <= b.byteLength) {
-    let size = view.getUint32(at);
-    const type = fourcc(b, at + 4);
-    let header = 8;
-    if (size === 1) {
-      size = Number(view.getBigUint64(at + 8));
-      header = 16;
-    } else if (size === 0) size = b.byteLength - at;
-    if (size < header || at + size > b.byteLength) throw new AvpipeError('INPUT_INVALID', `a ${type} box overruns its parent`);
-    const payload = b.subarray(at + header, at + size);
-    out.push(CONTAINERS.has(type) ? { type, payload, children: parseBoxes(payload) } : { type, payload });
-    at += size;
-  }
-  return out;
-}
-
-function serialize(box: Box): Uint8Array {
-  const body = box.children === undefined ? box.payload : concatBytes(box.children.map(serialize));
-  const out = new Uint8Array(8 + body.byteLength);
-  new DataView(out.buffer).setUint32(0, out.byteLength);
-  for (let i = 0; i < 4; i++) out[4 + i] = box.type.charCodeAt(i);
-  out.set(body, 8);
-  return out;
-}
-
-
-const child = (box: Box | undefined, type: string): Box | undefined => box?.children?.find((c) => c.type === type);
-const dv = (b: Uint8Array): DataView => new DataView(b.buffer, b.byteOffset, b.byteLength);
-
-/** A full box payload from version, flags and fields (u32 unless a bigint, written as u64). */
-function fullBox(type: string, version: number, flags: number, words: (number | bigint)[]): Box {
-  const size = 4 + words.reduce<number>((n, w) => n + (typeof w === 'bigint' ? 8 : 4), 0);
-  const payload = new Uint8Array(size);
-  const v = dv(payload);
-  v.setUint32(0, (version << 24) | flags);
-  let at = 4;
-  for (const w of words) {
-    if (typeof w === 'bigint') {
-      v.setBigUint64(at, w);
-      at += 8;
-    } else {
-      v.setUint32(at, w >>> 0);
-      at += 4;
-    }
-  }
-  return { type, payload };
 }
 
 /** One sample of a track, in decode order, where it sits in the file. */
@@ -251,12 +184,6 @@ function setDuration(box: Box, duration: number): void {
   if (version === 1) v.setBigUint64(at, BigInt(duration));
   else if (duration > 0xffffffff) throw new AvpipeError('MUXER_FAILED', `a ${box.type} duration of ${duration} does not fit version 0`);
   else v.setUint32(at, duration);
-}
-
-/** The handler type of a trak ('vide', 'soun'). */
-function handlerOf(trak: Box): string {
-  const hdlr = child(child(trak, 'mdia'), 'hdlr');
-  return hdlr === undefined ? '' : fourcc(hdlr.payload, 8);
 }
 
 /**

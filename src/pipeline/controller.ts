@@ -7,7 +7,9 @@ import type { Source } from '../sources/source.js';
 import { FileSource } from '../sources/file-source.js';
 import { TestSource } from '../sources/test-source.js';
 import { Uploader } from '../storage/uploader.js';
-import { Graph } from './graph.js';
+import type { PipelineRun } from './pipeline-run.js';
+import { planPipeline } from './plan.js';
+import { RemuxRun } from './remux-run.js';
 import { resolveOutput, type StreamOutputInit } from '../config/outputs.js';
 import { streamUrlProblem } from '../config/validate.js';
 import type { OutputResult } from './outputs.js';
@@ -39,7 +41,9 @@ export class Controller extends EventEmitter<ControllerEvents> {
   readonly source: Source;
   private readonly _options: ControllerOptions;
   private _status: PipelineStatus | 'IDLE' = 'IDLE';
-  private _graph: Graph | undefined;
+  private _graph: PipelineRun | undefined;
+  /** How a remux went: null when the run was not one. */
+  private _remux: { used: boolean; reason: string | null } | null = null;
   private _provider: CodecProvider | undefined;
   private _run: Promise<PipelineResult> | undefined;
   private _result: PipelineResult | undefined;
@@ -150,12 +154,18 @@ export class Controller extends EventEmitter<ControllerEvents> {
   private async _execute(): Promise<PipelineResult> {
     if (this._abortRequested || this._stopRequested) return this._finishEarly();
     this._setStatus('STARTING');
-    let graph: Graph | undefined;
+    let graph: PipelineRun | undefined;
     try {
       const tracks = await this.source.prepare(this.config);
-      graph = await Graph.build({
-        config: this.config, source: this.source, tracks,
-        ...(this._uploader === undefined ? {} : { onFile: this._uploader.add.bind(this._uploader) }),
+      const plan = planPipeline(this.config, tracks, this.source.durationUs);
+      const onFile = this._uploader === undefined ? undefined : this._uploader.add.bind(this._uploader);
+      // An MP4 copied whole into an MP4 is a remux when the input, once read, allows it; else a graph.
+      const remux = plan.remux === null ? null : await RemuxRun.open(this.config, plan, plan.remux, onFile);
+      if (remux !== null) this._remux = remux instanceof RemuxRun ? { used: true, reason: null } : { used: false, reason: remux.declined };
+      // The graph's modules (codecs, converters, queues) are loaded only by runs that build one.
+      graph = remux instanceof RemuxRun ? remux : await (await import('./graph.js')).Graph.build({
+        config: this.config, source: this.source, tracks, plan,
+        ...(onFile === undefined ? {} : { onFile }),
         provider: async () => (this._provider ??= this._options.codecProvider ?? (await loadCodecProvider(this.config.codecProvider))),
         onLimit: (kind) => {
           if (this._status === 'ACTIVE') this._setStatus('ENDING');
@@ -270,6 +280,7 @@ export class Controller extends EventEmitter<ControllerEvents> {
       outputs,
       queues: g?.queueStats() ?? [],
       tracks: g?.trackModes() ?? [],
+      remux: this._remux,
       encoders: g?.encoderStats() ?? [],
       decoders: g?.decoderStats() ?? [],
       uploads: this._uploader?.toJSON() ?? null,

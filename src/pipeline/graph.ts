@@ -25,7 +25,8 @@ import type { Source, SourceMedia } from '../sources/source.js';
 import type { Microseconds } from '../time.js';
 import { Interleaver } from './interleaver.js';
 import { buildOutput, type OutputResult, type OutputContext } from './outputs.js';
-import { planOutput, planPipeline, type AudioBranchPlan, type BranchPlan, type OutputPlan, type PipelinePlan, type TrackMode, type VideoBranchPlan } from './plan.js';
+import { planOutput, type AudioBranchPlan, type BranchPlan, type OutputPlan, type PipelinePlan, type TrackMode, type VideoBranchPlan } from './plan.js';
+import type { PipelineRun, TrackResult } from './pipeline-run.js';
 import { SessionExtent } from './session-extent.js';
 import { Tee, type TeeItemOps, type TeePortStats } from '../queues/tee.js';
 
@@ -50,6 +51,8 @@ export interface GraphInit {
   source: Source;
   /** The tracks the source declared (its `prepare()`). */
   tracks: readonly TrackInfo[];
+  /** The run's plan, from the config and those tracks. */
+  plan: PipelinePlan;
   /** Gives the codec provider; called only when a track is decoded or encoded (a pure copy loads none). */
   provider: () => Promise<CodecProvider>;
   /**
@@ -95,15 +98,6 @@ interface TranscodeBranch extends BranchBase {
   build: (open: OpenTrack, signal: AbortSignal) => ReadableStream<VideoFrame | AudioData>;
 }
 
-/** One track's entry in a result. */
-export interface TrackResult {
-  id: string;
-  kind: 'video' | 'audio';
-  mode: TrackMode;
-  /** Why it was re-encoded; empty for a copy. */
-  reasons: readonly string[];
-}
-
 /** Encoded chunks are GC-owned and read-only: shared as they are. */
 const ENCODED_OPS: TeeItemOps<EncodedOutput> = {
   share: (item) => item,
@@ -139,7 +133,7 @@ interface AttachedOutput {
  * source paced by the slowest stage or output).
  * @internal
  */
-export class Graph {
+export class Graph implements PipelineRun {
   private readonly _branches: Branch[];
   private readonly _init: GraphInit;
   /** What the run is: the graph wires it. */
@@ -195,10 +189,9 @@ export class Graph {
     };
   }
 
-  /** Builds the graph for the tracks the source declared (after `source.prepare()`): plans, then wires the plan. */
+  /** Builds the graph for the tracks the source declared (after `source.prepare()`): wires the plan. */
   static async build(init: GraphInit): Promise<Graph> {
-    const { config, source, tracks } = init;
-    const plan = planPipeline(config, tracks, source.durationUs);
+    const { source, tracks, plan } = init;
     const e = plan.encoding;
     if (!tracks.some((t) => (t.kind === 'video' ? e.videoCodec : e.audioCodec) !== null)) throw new AvpipeError('SOURCE_FAILED', `source ${source.name} declared no track the encoding asks for`);
     const extent = new SessionExtent();

@@ -69,6 +69,20 @@ export interface PipelinePlan {
   readonly branches: readonly BranchPlan[];
   readonly muxerTracks: Readonly<MuxerTracks>;
   readonly outputs: readonly OutputPlan[];
+  /** Set when the run may be a remux: the graph is then not built if the input allows it. */
+  readonly remux: RemuxPlan | null;
+}
+
+/**
+ * A non-live export of one whole MP4 to one MP4 file, every track copied, nothing cut: the media can
+ * be copied in large blocks under a rewritten moov instead of muxed packet by packet (if the input,
+ * once read, allows it: a fragmented or truncated file, or one with timestamp jumps, does not).
+ */
+export interface RemuxPlan {
+  /** The input file. */
+  readonly input: string;
+  /** Its tracks the output keeps (tkhd track IDs), and the codec each is named by in the result. */
+  readonly tracks: readonly { readonly trackId: number; readonly codec: string }[];
 }
 
 /**
@@ -123,7 +137,22 @@ export function planPipeline(config: PipelineConfig, tracks: readonly TrackInfo[
 
   const queues = resolveQueues(policy.queues, config.queues);
   const outputs = config.outputs.map((spec) => planOutput(queues, policy, spec));
-  return { policy, queues, encoding, keyframeIntervalUs: keyframeIntervalUs(config, encoding), branches, muxerTracks, outputs };
+  return { policy, queues, encoding, keyframeIntervalUs: keyframeIntervalUs(config, encoding), branches, muxerTracks, outputs, remux: remuxPlan(config, policy, branches, muxerTracks) };
+}
+
+/** A remux where the run is a non-live, whole, all-copy MP4 -> MP4 export ({@link RemuxPlan}). */
+function remuxPlan(config: PipelineConfig, policy: RunPolicy, branches: readonly BranchPlan[], muxer: MuxerTracks): RemuxPlan | null {
+  const [out, ...more] = config.outputs;
+  if (policy.live || out === undefined || more.length > 0 || out.kind !== 'file' || out.container !== 'mp4') return null;
+  if (config.limits.maxDurationUs !== undefined || config.limits.maxSizeBytes !== undefined) return null;
+  if (branches.length === 0 || branches.some((b) => b.mode !== 'copy' || b.tracks.length !== 1)) return null;
+  const origins = branches.map((b) => b.tracks[0]!.mp4);
+  const input = origins[0]?.path;
+  if (input === undefined || origins.some((o) => o?.path !== input)) return null;
+  return {
+    input,
+    tracks: branches.map((b) => ({ trackId: b.tracks[0]!.mp4!.trackId, codec: (b.kind === 'video' ? muxer.video : muxer.audio) ?? '' })),
+  };
 }
 
 /** Where an output hangs and how its port queues: for the config's outputs and for one added to a running pipeline. @internal */

@@ -3,7 +3,7 @@ import type { DecoderStats } from '../codecs/decoder-node.js';
 import type { EncoderStats } from '../codecs/encoder-node.js';
 import type { AvpipeErrorCode } from '../errors.js';
 import type { QueueStats } from '../queues/bounded-queue.js';
-import type { TrackResult } from './graph.js';
+import type { TrackResult } from './pipeline-run.js';
 import type { OutputResult } from './outputs.js';
 import type { TeePortStats } from '../queues/tee.js';
 import type { UploadsResult } from '../storage/uploader.js';
@@ -66,6 +66,11 @@ export interface PipelineResult {
   queues: (QueueStats | TeePortStats)[];
   /** Per source track: copied (passthrough) or transcoded. */
   tracks: TrackResult[];
+  /**
+   * A non-live MP4 -> MP4 export with every track copied is a remux (the media copied in blocks under
+   * a rewritten moov) when the input allows it: `used`, or why not (`reason`). Null for other runs.
+   */
+  remux: { used: boolean; reason: string | null } | null;
   encoders: EncoderStats[];
   decoders: DecoderStats[];
   /** What went to storage, when the config has one. */

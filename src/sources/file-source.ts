@@ -78,6 +78,8 @@ interface OpenInput {
   packets: number;
   /** Timestamp jumps closed up: from the end before to the time after, and by how much every later time moved. */
   cuts: { fromUs: Microseconds; toUs: Microseconds; byUs: Microseconds; atUs: Microseconds }[];
+  /** It starts with an ftyp box (MP4, MOV, 3GP...). */
+  isobmff: boolean;
 }
 
 /** How many packets back a repeated timestamp is looked for: deeper than any B-frame reordering. */
@@ -139,14 +141,15 @@ export class FileSource extends SourceBase implements Source {
           throw new InputError(o.spec.path, `its ${t.info.width}x${t.info.height} video is larger than limits.maxPixels (${config.limits.maxPixels} pixels)`);
         }
         const label = `input ${o.spec.path}, ${t.info.kind} track ${t.number}`;
+        const mp4 = o.isobmff && (o.spec.offset ?? 0) === 0 ? { mp4: { path: o.spec.path, trackId: t.number } } : {};
         if (t.info.kind === 'video' && !tracks.some((x) => x.info.kind === 'video')) {
-          const info = { ...t.info, id: `${i}:video`, label };
+          const info = { ...t.info, id: `${i}:video`, label, ...mp4 };
           // The container's duration says how long the last frame lasts; packet durations often do not.
           if (t.declaredEnd !== null) info.endUs = Math.round(t.declaredEnd * 1e6) + o.shiftUs;
           tracks.push({ info, track: t, from: o });
         }
         if (t.info.kind === 'audio') {
-          const info = { ...t.info, id: `${i}:audio${audioIndex++}`, label };
+          const info = { ...t.info, id: `${i}:audio${audioIndex++}`, label, ...mp4 };
           if (o.spec.route !== undefined) info.route = o.spec.route;
           if ((o.spec.offset ?? 0) > 0) info.startUs = Math.round(o.spec.offset! * 1e6);
           tracks.push({ info, track: t, from: o });
@@ -302,7 +305,8 @@ async function openInput(spec: FileInput): Promise<OpenInput> {
     : isAnnexB(magic) ? await openAnnexB(path, info.size, spec.fps ?? 30)
       : await openWithMediabunny(path);
   const offsetUs = Math.round((spec.offset ?? 0) * 1e6);
-  return { spec, demuxer, shiftUs: offsetUs - Math.round(Math.max(0, demuxer.firstTimestamp) * 1e6), declaredEndUs: 0, realEndUs: 0, tracksReading: 0, packets: 0, cuts: [] };
+  const isobmff = magic[4] === 0x66 && magic[5] === 0x74 && magic[6] === 0x79 && magic[7] === 0x70;
+  return { spec, demuxer, shiftUs: offsetUs - Math.round(Math.max(0, demuxer.firstTimestamp) * 1e6), declaredEndUs: 0, realEndUs: 0, tracksReading: 0, packets: 0, cuts: [], isobmff };
 }
 
 /** MP4/MOV, WebM/MKV, Ogg, MPEG-TS, MP3, WAV, ADTS, FLAC through mediabunny. */

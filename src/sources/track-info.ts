@@ -13,6 +13,8 @@ export type TrackInfo =
     endUs?: number;
     /** Where the track comes from, for errors (e.g. `input a.mp4, video track 1`). */
     label?: string;
+    /** Set when the track is read from a whole MP4 input (no offset): a copy of it may be a remux. */
+    mp4?: Mp4Origin;
   }
   | {
     id: string; kind: 'audio'; sampleRate: number; channels: number;
@@ -23,5 +25,13 @@ export type TrackInfo =
     startUs?: number;
     /** Where the track comes from, for errors (e.g. `input a.mp4, audio track 2`). */
     label?: string;
+    /** Set when the track is read from a whole MP4 input (no offset): a copy of it may be a remux. */
+    mp4?: Mp4Origin;
   };
+
+/** The MP4 file a track is read from and its track ID there (tkhd's). */
+export interface Mp4Origin {
+  path: string;
+  trackId: number;
+}
 

@@ -59,10 +59,14 @@ describe.skipIf(!have)('a real player (headless Chromium) plays what avpipe wrot
   // A live MP4: written in fragments, finalized in place into a regular MP4 (mdats between free boxes).
   const hybrid = cmaf.then(() => record({ live: true, source: { type: 'test', duration: 6 }, encoding: { width: 640, height: 360 }, outputs: [{ path: join(dir, 'live.mp4') }] }));
 
-  it.each(['ts/index.m3u8', 'fmp4/index.m3u8', 'file.mp4', 'live.mp4'])('%s: plays to the end, every frame decoded', async (src) => {
+  // An export of file.mp4 copied whole: a remux (moov first, media copied in blocks).
+  const remuxed = hybrid.then(() => record({ live: false, source: { type: 'file', inputs: [{ path: join(dir, 'file.mp4') }] }, codecMode: 'copy', outputs: [{ path: join(dir, 'remuxed.mp4') }] }));
+
+  it.each(['ts/index.m3u8', 'fmp4/index.m3u8', 'file.mp4', 'live.mp4', 'remuxed.mp4'])('%s: plays to the end, every frame decoded', async (src) => {
     expect((await outputs).status).toBe('COMPLETE');
     expect((await cmaf).status).toBe('COMPLETE');
     expect((await hybrid).status).toBe('COMPLETE');
+    expect((await remuxed).remux).toEqual({ used: true, reason: null });
     const r = await play(src);
     expect(r.error).toBeNull();
     expect(r.ended).toBe(true);
