@@ -2,7 +2,7 @@
 // W2 transcode, W3 copy (60 s, and W3-long: 30 min) and W4 long mix: avpipe export against native
 // ffmpeg on the same inputs, in the same run, rotating order; wall and CPU time include process start
 // on both sides. Inputs are made by Debian's ffmpeg. Run on an idle machine: `npm run bench:export`.
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { CLI, compare, have, machine, timed, work, writeResult } from './lib.mjs';
@@ -39,7 +39,14 @@ const w4v = make(`w4-video-${W4_MIN}m.mp4`, ['-f', 'lavfi', '-i', `testsrc2=size
 const w4a1 = make(`w4-a1-${W4_MIN}m.ogg`, ['-f', 'lavfi', '-i', `sine=frequency=300:sample_rate=48000:duration=${secs}`, '-ac', '2', '-c:a', 'libopus', '-b:a', '64k']);
 const w4a2 = make(`w4-a2-${W4_MIN}m.m4a`, ['-f', 'lavfi', '-i', `sine=frequency=1000:sample_rate=48000:duration=${secs}`, '-ac', '2', '-c:a', 'aac', '-b:a', '96k']);
 
-const avpipe = (args) => () => timed(process.execPath, [CLI, 'export', ...args, '--json']);
+// Every contender's output is removed before its run, outside the timing: none pays for freeing the
+// last run's file (an overwrite truncates, and ext4 writes a file renamed over another out at once).
+const fresh = (output, fn) => () => {
+  rmSync(output, { force: true });
+  return fn();
+};
+const avpipe = (args) => fresh(args[args.indexOf('--output') + 1], () => timed(process.execPath, [CLI, 'export', ...args, '--json']));
+const ffOut = (args) => fresh(args.at(-1), () => ff(args));
 const results = {};
 const run = (name, contenders) => {
   if (ONLY !== undefined && !ONLY.has(name)) return;
@@ -50,19 +57,25 @@ const run = (name, contenders) => {
 run('W2', {
   avpipe: avpipe([w2in, '--output', join(work, 'w2-avpipe.mp4'), '--transcode', '--video-codec', 'h264', '--h264-profile', 'main', '--video-bitrate', '3000',
     '--keyframe-interval', '2', '--speed-preset', 'veryfast', '--audio-codec', 'opus', '--audio-bitrate', '128']),
-  ffmpeg: () => ff(['-i', w2in, '-c:v', 'libx264', '-preset', 'veryfast', '-profile:v', 'main', '-b:v', '3M', '-g', '60', '-c:a', 'libopus', '-b:a', '128k', join(work, 'w2-ffmpeg.mp4')]),
+  ffmpeg: ffOut(['-i', w2in, '-c:v', 'libx264', '-preset', 'veryfast', '-profile:v', 'main', '-b:v', '3M', '-g', '60', '-c:a', 'libopus', '-b:a', '128k', join(work, 'w2-ffmpeg.mp4')]),
 });
+// GStreamer's remux of the same file: qtdemux -> parsers -> mp4mux.
+const gstCopy = (input, output) => fresh(output, () => timed('gst-launch-1.0', ['-q', 'filesrc', `location=${input}`, '!', 'qtdemux', 'name=d', 'd.video_0', '!', 'queue', '!', 'h264parse', '!', 'mp4mux', 'name=m', '!',
+  'filesink', `location=${output}`, 'd.audio_0', '!', 'queue', '!', 'aacparse', '!', 'm.']));
+const gst = have('gst-launch-1.0');
 run('W3', {
   avpipe: avpipe([w2in, '--output', join(work, 'w3-avpipe.mp4'), '--copy']),
-  ffmpeg: () => ff(['-i', w2in, '-c', 'copy', join(work, 'w3-ffmpeg.mp4')]),
+  ffmpeg: ffOut(['-i', w2in, '-c', 'copy', join(work, 'w3-ffmpeg.mp4')]),
+  ...(gst ? { gstreamer: gstCopy(w2in, join(work, 'w3-gst.mp4')) } : {}),
 });
 run('W3-long', {
   avpipe: avpipe([w3long, '--output', join(work, 'w3-long-avpipe.mp4'), '--copy']),
-  ffmpeg: () => ff(['-i', w3long, '-c', 'copy', join(work, 'w3-long-ffmpeg.mp4')]),
+  ffmpeg: ffOut(['-i', w3long, '-c', 'copy', join(work, 'w3-long-ffmpeg.mp4')]),
+  ...(gst ? { gstreamer: gstCopy(w3long, join(work, 'w3-long-gst.mp4')) } : {}),
 });
 run('W4', {
   avpipe: avpipe([w4v, w4a1, w4a2, '--output', join(work, 'w4-avpipe.mp4'), '--audio-codec', 'opus']),
-  ffmpeg: () => ff(['-i', w4v, '-i', w4a1, '-i', w4a2, '-filter_complex', '[1:a][2:a]amix=inputs=2:normalize=0[a]', '-map', '0:v', '-map', '[a]',
+  ffmpeg: ffOut(['-i', w4v, '-i', w4a1, '-i', w4a2, '-filter_complex', '[1:a][2:a]amix=inputs=2:normalize=0[a]', '-map', '0:v', '-map', '[a]',
     '-c:v', 'copy', '-c:a', 'libopus', '-b:a', '128k', join(work, 'w4-ffmpeg.mp4')]),
 });
 
