@@ -54,10 +54,14 @@ async function writeRaw(seconds) {
   return { yuv, pcm };
 }
 
+/** avpipe's W1; `parallel`: its `--parallel` (the default, auto, splits the video encode over the cores). */
+const avpipe = (seconds, parallel = 'auto') => () => timed(process.execPath, [CLI, 'record', '--source', 'test', '--duration', String(seconds), '--size', `${W}x${H}`, '--fps', String(FPS),
+  '--video-codec', 'h264', '--h264-profile', 'main', '--video-bitrate', '3000', '--keyframe-interval', '2', '--speed-preset', 'veryfast',
+  '--audio-codec', 'opus', '--audio-bitrate', '128', '--no-live', '--parallel', parallel, '--output', join(work, `avpipe-${parallel}.mp4`), '--json']);
+
 const contenders = (raw, seconds) => ({
-  avpipe: () => timed(process.execPath, [CLI, 'record', '--source', 'test', '--duration', String(seconds), '--size', `${W}x${H}`, '--fps', String(FPS),
-    '--video-codec', 'h264', '--h264-profile', 'main', '--video-bitrate', '3000', '--keyframe-interval', '2', '--speed-preset', 'veryfast',
-    '--audio-codec', 'opus', '--audio-bitrate', '128', '--no-live', '--output', join(work, 'avpipe.mp4'), '--json']),
+  avpipe: avpipe(seconds),
+  'avpipe-p1': avpipe(seconds, '1'),
   ffmpeg: () => timed('ffmpeg', ['-v', 'error', '-y', '-f', 'rawvideo', '-pix_fmt', 'yuv420p', '-s', `${W}x${H}`, '-r', String(FPS), '-i', raw.yuv,
     '-f', 'f32le', '-ar', String(RATE), '-ac', '2', '-i', raw.pcm,
     '-c:v', 'libx264', '-preset', 'veryfast', '-profile:v', 'main', '-b:v', '3M', '-g', String(2 * FPS), '-c:a', 'libopus', '-b:a', '128k', join(work, 'ffmpeg.mp4')]),
@@ -89,7 +93,7 @@ function version(cmd, args, re) {
 const peersAvailable = { ffmpeg: have('ffmpeg'), gstreamer: have('gst-launch-1.0') };
 const raw = await writeRaw(DURATION);
 const runs = contenders(raw, DURATION);
-const names = ['avpipe', ...(peersAvailable.ffmpeg ? ['ffmpeg', 'x264alone'] : []), ...(peersAvailable.gstreamer ? ['gstreamer'] : []),
+const names = ['avpipe', 'avpipe-p1', ...(peersAvailable.ffmpeg ? ['ffmpeg', 'x264alone'] : []), ...(peersAvailable.gstreamer ? ['gstreamer'] : []),
   ...(values.quick ? [] : [...(peersAvailable.ffmpeg ? ['ffmpeg-lavfi'] : []), ...(peersAvailable.gstreamer ? ['gstreamer-testsrc'] : [])])];
 const samples = Object.fromEntries(names.map((n) => [n, []]));
 let avpipeResult;
@@ -97,24 +101,29 @@ for (let rep = 0; rep < REPS; rep++) {
   const order = names.map((_, i) => names[(i + rep) % names.length]);
   for (const name of order) {
     const r = runs[name]();
-    samples[name].push({ wall: r.wall, rssMiB: r.rssMiB });
+    samples[name].push({ wall: r.wall, cpu: r.cpu, rssMiB: r.rssMiB });
     if (name === 'avpipe') avpipeResult = JSON.parse(r.stdout);
     process.stderr.write(`rep ${rep + 1} ${name.padEnd(10)} ${r.wall.toFixed(2)} s  ${r.rssMiB.toFixed(0)} MiB\n`);
   }
 }
 const summary = Object.fromEntries(names.map((n) => {
   const walls = samples[n].map((s) => s.wall);
-  return [n, { wallS: median(walls), xRealtime: DURATION / median(walls), peakRssMiB: median(samples[n].map((s) => s.rssMiB)), walls }];
+  const cpuS = median(samples[n].map((s) => s.cpu));
+  // CPU per output frame: how the work would spread on more cores.
+  return [n, { wallS: median(walls), cpuS, cpuMsPerFrame: (cpuS * 1000) / (DURATION * FPS), xRealtime: DURATION / median(walls), peakRssMiB: median(samples[n].map((s) => s.rssMiB)), walls }];
 }));
 const pairedRatio = (a, b) => median(samples[a].map((s, i) => s.wall / samples[b][i].wall));
-const ratios = Object.fromEntries(names.filter((n) => n !== 'avpipe').map((n) => [`avpipe/${n}`, pairedRatio('avpipe', n)]));
+const ratios = Object.fromEntries([
+  ...names.filter((n) => n !== 'avpipe').map((n) => [`avpipe/${n}`, pairedRatio('avpipe', n)]),
+  ...names.filter((n) => n !== 'avpipe' && n !== 'avpipe-p1').map((n) => [`avpipe-p1/${n}`, pairedRatio('avpipe-p1', n)]),
+]);
 
-// Memory is flat in duration: the same workload at 10 s and 120 s.
+// Memory is flat in duration: the same workload (split in two) at 10 s and 120 s.
 const rssAt = {};
 if (!values.quick) {
   for (const secs of [10, 120]) {
     const xs = [];
-    for (let i = 0; i < 2; i++) xs.push(contenders(raw, secs).avpipe().rssMiB);
+    for (let i = 0; i < 2; i++) xs.push(avpipe(secs, '2')().rssMiB);
     rssAt[`${secs}s`] = median(xs);
   }
 }
@@ -136,10 +145,10 @@ const report = {
 };
 const out = writeResult('w1', report);
 
-const row = (n) => `| ${n} | ${summary[n].wallS.toFixed(2)} s | ${summary[n].xRealtime.toFixed(2)}x | ${summary[n].peakRssMiB.toFixed(0)} MiB |`;
-console.log(`\n${report.workload}; ${REPS} reps, medians\n\n| | wall | x realtime | peak RSS |\n|---|---|---|---|\n${names.map(row).join('\n')}`);
+const row = (n) => `| ${n} | ${summary[n].wallS.toFixed(2)} s | ${summary[n].xRealtime.toFixed(2)}x | ${summary[n].cpuS.toFixed(2)} s (${summary[n].cpuMsPerFrame.toFixed(2)} ms/frame) | ${summary[n].peakRssMiB.toFixed(0)} MiB |`;
+console.log(`\n${report.workload}; ${REPS} reps, medians\n\n| | wall | x realtime | CPU | peak RSS |\n|---|---|---|---|---|\n${names.map(row).join('\n')}`);
 console.log(`\npaired ratios (median): ${Object.entries(ratios).map(([k, v]) => `${k} ${v.toFixed(3)}`).join(', ')}`);
 if (report.rssRatio120to10 !== null) console.log(`avpipe peak RSS: 10 s ${rssAt['10s'].toFixed(0)} MiB, 120 s ${rssAt['120s'].toFixed(0)} MiB, ratio ${report.rssRatio120to10.toFixed(3)}`);
 if (live) console.log(`live 720p30 10 s: ${live.videoFrames} frames, ${live.dropped} dropped, max queue level ${JSON.stringify(live.maxLevel)}`);
 console.log(`\nwritten ${out}`);
-if (!process.env.AVPIPE_BENCH_KEEP) rmSync(join(work, 'avpipe.mp4'), { force: true });
+if (!process.env.AVPIPE_BENCH_KEEP) for (const p of ['auto', '1']) rmSync(join(work, `avpipe-${p}.mp4`), { force: true });

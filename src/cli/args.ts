@@ -25,6 +25,8 @@ const ENCODING_HELP = `  --size WxH               frame size
   --audio-bitrate KBPS     (default 128)
   --keyframe-interval S    seconds between keyframes (default 2)
   --speed-preset P         x264 preset name (default veryfast)
+  --parallel N|auto        non-live: encode the video in N chunks at once, one worker thread each,
+                           cut on the keyframe grid and joined (default auto: where it pays)
   --max-duration S         end as LIMIT_REACHED after S seconds of media
   --max-size BYTES         end as LIMIT_REACHED once the file reaches this size
   --output PATH|URL        repeatable; the type comes from the path or URL:
@@ -97,7 +99,7 @@ const OPTIONS = {
   output: { type: 'string', multiple: true }, json: { type: 'boolean' },
   'segment-duration': { type: 'string' }, 'segment-format': { type: 'string' }, 'live-playlist': { type: 'string' },
   'thumbnail-interval': { type: 'string' }, 'thumbnail-size': { type: 'string' }, 'upload-dir': { type: 'string' }, live: { type: 'boolean' }, 'no-live': { type: 'boolean' },
-  'codec-provider': { type: 'string' },
+  'codec-provider': { type: 'string' }, parallel: { type: 'string' },
 } as const satisfies ParseArgsConfig['options'];
 
 type Values = Record<string, string | boolean | string[] | undefined>;
@@ -151,6 +153,7 @@ function common(values: Values, problems: ConfigProblem[]): Omit<PipelineConfigI
     limits: defined({ maxDuration: num('max-duration'), maxSize: num('max-size') }),
     ...(str('upload-dir') === undefined ? {} : { storage: { storage: new LocalStorage(str('upload-dir')!) } }),
     ...(str('codec-provider') === undefined ? {} : { codecProvider: str('codec-provider') as CodecProviderChoice }),
+    ...(str('parallel') === undefined ? {} : { parallel: str('parallel') === 'auto' ? 'auto' : Number(str('parallel')) }),
   };
 }
 

@@ -28,6 +28,8 @@ export interface VideoEncoderConfig {
   speedPreset?: SpeedPreset;
   /** avpipe extension: the longest keyframe distance in frames (keyframes are also forced by `encode(..., {keyFrame})`). */
   keyframeInterval?: number;
+  /** avpipe extension: the encoder's own threads (default: as many as it likes); a split encode gives each chunk its share. */
+  threads?: number;
 }
 
 /** WebCodecs AudioEncoderConfig. */

@@ -62,9 +62,12 @@ export class EncoderNode<I extends VideoFrame | AudioData, O extends EncodedVide
     return this._node.stream;
   }
 
-  /** A video encoder node; keyframes are forced every `keyframeIntervalUs` of media time. */
-  static video(provider: CodecProvider, config: VideoEncoderConfig, keyframeIntervalUs: Microseconds, maxQueue: number): EncoderNode<VideoFrame, EncodedVideoOutput> {
-    let nextKey = -Infinity;
+  /**
+   * A video encoder node; keyframes are forced every `keyframeIntervalUs` of media time, from the first
+   * frame on, or from `keyOriginUs` when given (a chunk's frames before it are a lead-in).
+   */
+  static video(provider: CodecProvider, config: VideoEncoderConfig, keyframeIntervalUs: Microseconds, maxQueue: number, keyOriginUs?: Microseconds): EncoderNode<VideoFrame, EncodedVideoOutput> {
+    let nextKey = keyOriginUs ?? -Infinity;
     return new EncoderNode<VideoFrame, EncodedVideoOutput>(
       'video-encoder',
       config.codec,

@@ -79,6 +79,13 @@ export interface PipelineConfigInit {
   encoding?: EncodingInit;
   /** Copy or re-encode encoded input (file sources). */
   codecMode?: CodecMode;
+  /**
+   * Non-live runs: encode the video in this many chunks at once, each on a worker thread, cut on the
+   * keyframe grid and joined in order into one stream. `auto` (the default) splits where it pays (a
+   * long enough transcode of a source that can be cut, on a machine with cores to spare) and not where
+   * it cannot (live runs, copies, thumbnails); a number insists.
+   */
+  parallel?: number | 'auto';
   outputs: readonly OutputInit[];
   limits?: LimitsInit;
   queues?: QueueInit;
@@ -87,6 +94,9 @@ export interface PipelineConfigInit {
   /** The codecs: native FFmpeg (node-av), WebAssembly only, or `auto` (default: native when it loads, else wasm). */
   codecProvider?: CodecProviderChoice;
 }
+
+/** The most video chunks a run encodes at once (each a worker thread with its own encoder). */
+export const MAX_PARALLEL = 64;
 
 /** A pipeline is live unless told otherwise (egress's default: a recording of something happening now). */
 export const DEFAULT_LIVE = true;

@@ -16,6 +16,8 @@ export class PipelineConfig {
   readonly live: boolean;
   readonly source: TestSourceInit | FileSourceInit | undefined;
   readonly codecMode: CodecMode;
+  /** Video chunks encoded at once (non-live), or `auto`. */
+  readonly parallel: number | 'auto';
   /** The encoding fields the caller set (directly or through a preset); the rest may follow the source. */
   readonly encodingGiven: ReadonlySet<keyof EncodingOptions>;
   private _encoding: Readonly<EncodingOptions>;
@@ -31,6 +33,7 @@ export class PipelineConfig {
     this.live = init.live ?? DEFAULT_LIVE;
     this.source = init.source;
     this.codecMode = init.codecMode ?? 'auto';
+    this.parallel = init.parallel ?? 'auto';
     this.outputs = init.outputs.map(resolveOutput);
     this.encodingGiven = givenEncodingFields(init.encoding);
     this._encoding = resolveEncoding(init.encoding, allowedCodecs(this.outputs));

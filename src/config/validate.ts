@@ -10,7 +10,7 @@ import {
 } from './outputs.js';
 import type { EncodingOptions } from './encoding.js';
 import type { PipelineConfigInit } from './config-init.js';
-import { DEFAULT_LIVE } from './config-init.js';
+import { DEFAULT_LIVE, MAX_PARALLEL } from './config-init.js';
 import { resolveEncoding } from './encoding.js';
 import { pathProblems } from './paths.js';
 import { redactUrl } from './redact.js';
@@ -106,6 +106,9 @@ export function validateConfig(init: PipelineConfigInit): ConfigProblem[] {
     bad('source.type', `unknown source type "${String((src as { type: unknown }).type)}" (test, file)`);
   }
   if (init.codecMode !== undefined && !['auto', 'copy', 'transcode'].includes(init.codecMode)) bad('codecMode', `must be auto, copy or transcode, got "${String(init.codecMode)}"`);
+  const p = init.parallel;
+  if (p !== undefined && p !== 'auto' && !(Number.isInteger(p) && p >= 1 && p <= MAX_PARALLEL)) bad('parallel', `must be auto or a whole number from 1 to ${MAX_PARALLEL}, got ${JSON.stringify(p)}`);
+  else if (typeof p === 'number' && p > 1 && (init.live ?? DEFAULT_LIVE)) bad('parallel', 'a live run is never split (its media comes at 1x): set live: false, or parallel: 1');
   problems.push(...pathProblems(init));
   return problems;
 }

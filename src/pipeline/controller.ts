@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import { availableParallelism } from 'node:os';
 import type { CodecProvider } from '../codecs/codec-provider.js';
 import { loadCodecProvider } from '../codecs/load-codec-provider.js';
 import type { PipelineConfig } from '../config/pipeline-config.js';
@@ -98,6 +99,7 @@ export class Controller extends EventEmitter<ControllerEvents> {
     if (this._status === 'ACTIVE') {
       this._setStatus('ENDING');
       this.source.stop();
+      this._graph?.ending();
     }
     return this.finished;
   }
@@ -157,7 +159,7 @@ export class Controller extends EventEmitter<ControllerEvents> {
     let graph: PipelineRun | undefined;
     try {
       const tracks = await this.source.prepare(this.config);
-      const plan = planPipeline(this.config, tracks, this.source.durationUs);
+      const plan = planPipeline(this.config, tracks, this.source.durationUs, availableParallelism());
       const onFile = this._uploader === undefined ? undefined : this._uploader.add.bind(this._uploader);
       // An MP4 copied whole into an MP4 is a remux when the input, once read, allows it; else a graph.
       const remux = plan.remux === null ? null : await RemuxRun.open(this.config, plan, plan.remux, onFile);
@@ -281,6 +283,7 @@ export class Controller extends EventEmitter<ControllerEvents> {
       queues: g?.queueStats() ?? [],
       tracks: g?.trackModes() ?? [],
       remux: this._remux,
+      chunks: g?.chunks() ?? [],
       encoders: g?.encoderStats() ?? [],
       decoders: g?.decoderStats() ?? [],
       uploads: this._uploader?.toJSON() ?? null,

@@ -1,6 +1,6 @@
 import { setMaxListeners } from 'node:events';
 import type { AudioData } from '../media/audio-data.js';
-import type { CodecProvider } from '../codecs/codec-provider.js';
+import type { CodecProvider, VideoEncoderConfig } from '../codecs/codec-provider.js';
 import { audioCodecString, videoCodecString } from '../codecs/codec-strings.js';
 import { DecoderNode, type DecoderStats } from '../codecs/decoder-node.js';
 import { EncoderNode, type EncoderStats } from '../codecs/encoder-node.js';
@@ -25,7 +25,8 @@ import type { Source, SourceMedia } from '../sources/source.js';
 import type { Microseconds } from '../time.js';
 import { Interleaver } from './interleaver.js';
 import { buildOutput, type OutputResult, type OutputContext } from './outputs.js';
-import { planOutput, type AudioBranchPlan, type BranchPlan, type OutputPlan, type PipelinePlan, type TrackMode, type VideoBranchPlan } from './plan.js';
+import { ChunkPool, type ChunkResult } from './chunk-pool.js';
+import { planOutput, type SplitPlan, type AudioBranchPlan, type BranchPlan, type OutputPlan, type PipelinePlan, type TrackMode, type VideoBranchPlan } from './plan.js';
 import type { PipelineRun, TrackResult } from './pipeline-run.js';
 import { SessionExtent } from './session-extent.js';
 import { Tee, type TeeItemOps, type TeePortStats } from '../queues/tee.js';
@@ -68,7 +69,7 @@ export interface GraphInit {
 type OpenTrack = (track: TrackInfo) => ReadableStream<SourceMedia>;
 
 /** One output track's branch (fed by one source track, or several mixed): its nodes, for running and counters. */
-type Branch = CopyBranch | TranscodeBranch;
+type Branch = CopyBranch | TranscodeBranch | SplitBranch;
 
 interface BranchBase {
   tracks: readonly TrackInfo[];
@@ -82,6 +83,16 @@ interface CopyBranch extends BranchBase {
   mode: 'copy';
   queue: QueueNode<SourceMedia>;
   build: (open: OpenTrack, signal: AbortSignal) => ReadableStream<EncodedOutput>;
+}
+
+/**
+ * A video encode split into chunks ({@link SplitPlan}): worker threads make and encode the frames, the
+ * pool hands their packets on in order -> interleaver. The source's own video track is never opened.
+ */
+interface SplitBranch extends BranchBase {
+  mode: 'split';
+  pool: ChunkPool;
+  build: (signal: AbortSignal) => ReadableStream<EncodedOutput>;
 }
 
 /**
@@ -171,13 +182,13 @@ export class Graph implements PipelineRun {
     // Every encoder is a port of its branch's raw tee, live or not: one wiring, and a raw output (a
     // websocket) can join a live run while it goes. Its counters are its port's.
     for (const b of branches) {
-      if (b.mode === 'copy' || b.encoder === undefined) continue;
+      if (b.mode !== 'transcode' || b.encoder === undefined) continue;
       this._tees[b.kind].addPort({
         name: b.kind, consumer: b.encoder.stream.writable as WritableStream<VideoFrame | AudioData>, bounds: b.bounds, measure: MEDIA_MEASURE,
         policy: plan.policy.queuePolicy, onError: 'fail', late: false,
       });
     }
-    this._interleaver = new Interleaver(branches.filter((b) => b.mode === 'copy' || b.encoder !== undefined).map((b) => b.kind), plan.policy.interleaveUs, (kind, waiting) => extent.waitedFor(kind, waiting));
+    this._interleaver = new Interleaver(branches.filter((b) => b.mode !== 'transcode' || b.encoder !== undefined).map((b) => b.kind), plan.policy.interleaveUs, (kind, waiting) => extent.waitedFor(kind, waiting));
     this._ctx = {
       config, encoding: plan.encoding, fileWrites: plan.policy.fileWrites, muxerTracks: plan.muxerTracks,
       onSize: (size) => {
@@ -198,6 +209,7 @@ export class Graph implements PipelineRun {
     const branches: Branch[] = [];
     for (const b of plan.branches) {
       if (b.mode === 'copy') branches.push(copyBranch(plan, b));
+      else if (b.kind === 'video' && b.split !== null) branches.push(splitBranch(plan, b, b.split));
       else branches.push(b.kind === 'video' ? await videoBranch(init, plan, b, extent) : await audioBranch(init, plan, b, extent));
     }
     const graph = new Graph(init, plan, branches, extent);
@@ -243,6 +255,7 @@ export class Graph implements PipelineRun {
       const from = b.tracks.map((t) => t.label).filter((l) => l !== undefined);
       const branch = from.length === 0 ? `${b.kind} branch` : `${b.kind} branch (${from.join('; ')})`;
       if (b.mode === 'copy') return guard(branch, b.build(open, signal).pipeTo(this._interleaver.writable(b.kind), { signal }));
+      if (b.mode === 'split') return guard(`${b.kind} split encode`, b.build(signal).pipeTo(this._interleaver.writable(b.kind), { signal }));
       const tee = this._tees[b.kind];
       const encoded = b.encoder === undefined ? Promise.resolve()
         : guard(`${b.kind} encoder`, (b.encoder.stream.readable as ReadableStream<EncodedOutput>).pipeTo(this._interleaver.writable(b.kind), { signal }));
@@ -257,6 +270,11 @@ export class Graph implements PipelineRun {
       await Promise.allSettled(runs);
       for (const b of this._branches) b.close();
     }
+  }
+
+  /** The run is stopped: a split encode ends after the chunk it is handing on (the source ends the rest). */
+  ending(): void {
+    for (const b of this._branches) if (b.mode === 'split') b.pool.finish();
   }
 
   /** Aborts every branch with `error` (kept as the run's error if it is the first). */
@@ -355,22 +373,28 @@ export class Graph implements PipelineRun {
     const b = this._branches.find((x) => x.kind === kind);
     if (b === undefined) return 0;
     if (b.mode === 'copy') return b.queue.toJSON().in;
+    if (b.mode === 'split') return b.pool.handedOn;
     return this._tees[kind].portStats(kind)?.in ?? 0;
   }
 
   /** Counters of every encoder. */
   encoderStats(): EncoderStats[] {
-    return this._branches.flatMap((b) => (b.mode === 'copy' || b.encoder === undefined ? [] : [b.encoder.toJSON()]));
+    return this._branches.flatMap((b) => (b.mode === 'split' ? [b.pool.stats()] : b.mode === 'copy' || b.encoder === undefined ? [] : [b.encoder.toJSON()]));
   }
 
   /** Counters of every decoder. */
   decoderStats(): DecoderStats[] {
-    return this._branches.flatMap((b) => (b.mode === 'copy' ? [] : b.decoders.map((d) => d.toJSON())));
+    return this._branches.flatMap((b) => (b.mode !== 'transcode' ? [] : b.decoders.map((d) => d.toJSON())));
   }
 
   /** Per track: copied or transcoded. */
   trackModes(): TrackResult[] {
-    return this._branches.flatMap((b) => b.tracks.map((t) => ({ id: t.id, kind: b.kind, mode: b.mode, reasons: b.reasons })));
+    return this._branches.flatMap((b) => b.tracks.map((t) => ({ id: t.id, kind: b.kind, mode: b.mode === 'split' ? 'transcode' : b.mode, reasons: b.reasons })));
+  }
+
+  /** The chunks of a split encode, in order; empty when the run was not split. */
+  chunks(): ChunkResult[] {
+    return this._branches.flatMap((b) => (b.mode === 'split' ? b.pool.chunks() : []));
   }
 
   /** Media time complete in every output: the slowest output's. */
@@ -488,6 +512,28 @@ function copyBranch(plan: PipelinePlan, b: BranchPlan): Branch {
   };
 }
 
+/** A video encode split into chunks on worker threads, each with its own encoder of the branch's config. */
+function splitBranch(plan: PipelinePlan, b: VideoBranchPlan, split: SplitPlan): Branch {
+  const pool = new ChunkPool(split, {
+    source: split.source, encoder: videoEncoderConfig(plan), keyframeIntervalUs: plan.keyframeIntervalUs,
+  });
+  return {
+    tracks: b.tracks, kind: 'video', mode: 'split', reasons: b.reasons, pool,
+    close: () => void pool.close(),
+    build: (signal) => pool.readable(signal),
+  };
+}
+
+/** The video encoder's config, from the plan's encoding. */
+function videoEncoderConfig(plan: PipelinePlan): VideoEncoderConfig {
+  const enc = plan.encoding;
+  return {
+    codec: videoCodecString(enc.videoCodec!, enc.h264Profile, enc.width, enc.height, enc.fps),
+    width: enc.width, height: enc.height, framerate: enc.fps, bitrate: enc.videoBitrateKbps * 1000,
+    speedPreset: enc.speedPreset, keyframeInterval: Math.round((plan.keyframeIntervalUs / 1e6) * enc.fps),
+  };
+}
+
 /** Opens a track's decoder; a decoder that refuses the track (a picture too large, a bad header) says whose it is. */
 function openDecoder<T>(track: TrackInfo, open: () => T): T {
   try {
@@ -512,11 +558,7 @@ async function videoBranch(init: GraphInit, plan: PipelinePlan, b: VideoBranchPl
   const scaler = !needsScale ? undefined : provider.createVideoScaler?.(enc.width, enc.height) ?? new TsFrameScaler(enc.width, enc.height);
   const rate = needsRate ? new VideoRate(enc.fps) : undefined;
   const keyUs = plan.keyframeIntervalUs;
-  const encoder = !b.encode ? undefined : EncoderNode.video(provider, {
-    codec: videoCodecString(enc.videoCodec!, enc.h264Profile, enc.width, enc.height, enc.fps),
-    width: enc.width, height: enc.height, framerate: enc.fps, bitrate: enc.videoBitrateKbps * 1000,
-    speedPreset: enc.speedPreset, keyframeInterval: Math.round((keyUs / 1e6) * enc.fps),
-  }, keyUs, plan.queues.encoder);
+  const encoder = !b.encode ? undefined : EncoderNode.video(provider, videoEncoderConfig(plan), keyUs, plan.queues.encoder);
   // A video that ends before the session (a shorter input) holds its last frame to the end, as far
   // as the other tracks really go. A source with no end of its own (a publisher) ends each track at
   // its last frame.

@@ -5,6 +5,7 @@ import type { AvpipeError } from '../errors.js';
 import type { QueueStats } from '../queues/bounded-queue.js';
 import type { TeePortStats } from '../queues/tee.js';
 import type { Microseconds } from '../time.js';
+import type { ChunkResult } from './chunk-pool.js';
 import type { OutputResult } from './outputs.js';
 import type { PipelinePlan, TrackMode } from './plan.js';
 
@@ -32,6 +33,8 @@ export interface PipelineRun {
   open(): Promise<void>;
   /** Runs to the end; throws the first failure. */
   run(): Promise<void>;
+  /** The run is being stopped (the source is told too): a stage that makes media of its own ends it. */
+  ending(): void;
   /** Aborts the run with `error`. */
   fail(error: AvpipeError): void;
   /** Completes every output (finalized, or removed); throws the first failure. */
@@ -50,4 +53,6 @@ export interface PipelineRun {
   mediaTime(): Microseconds;
   bytes(): number;
   outputResults(): OutputResult[];
+  /** The chunks of a split encode, in order; empty when the run was not split. */
+  chunks(): ChunkResult[];
 }

@@ -8,7 +8,7 @@ import { encodingProblems } from '../config/validate.js';
 import { AvpipeError } from '../errors.js';
 import type { QueueBounds } from '../queues/bounded-queue.js';
 import type { Microseconds } from '../time.js';
-import type { TrackInfo } from '../sources/track-info.js';
+import type { SplitSource, TrackInfo } from '../sources/track-info.js';
 import { runPolicy, type ResolvedQueues, type RunPolicy } from './run-policy.js';
 
 /** How one track goes through the pipeline. */
@@ -30,7 +30,37 @@ interface BranchPlanBase {
 export interface VideoBranchPlan extends BranchPlanBase {
   readonly kind: 'video';
   readonly tracks: readonly [VideoTrack];
+  /** Set when the encode is split into chunks encoded at once on worker threads. */
+  readonly split: SplitPlan | null;
 }
+
+/**
+ * A video encode split on the keyframe grid: each chunk is made and encoded by a worker thread from
+ * its own start (a keyframe), and the chunks' packets join in order into one stream.
+ */
+export interface SplitPlan {
+  readonly source: SplitSource;
+  /** Chunks encoded at once, one worker thread each. */
+  readonly workers: number;
+  /** Encoder threads per worker: the cores are used once. */
+  readonly threads: number;
+  readonly chunks: readonly ChunkSpan[];
+}
+
+/** One chunk of a split encode: a span of media time and the frames in it. */
+export interface ChunkSpan {
+  readonly index: number;
+  readonly startUs: Microseconds;
+  readonly endUs: Microseconds;
+  /** Frame indices (at the encoding's rate) from `firstFrame` up to, not including, `endFrame`. */
+  readonly firstFrame: number;
+  readonly endFrame: number;
+}
+
+/** `parallel: 'auto'` splits only runs at least this long: below it, workers' start-up is not paid back. */
+const AUTO_SPLIT_MIN_US = 20_000_000;
+/** Chunks per worker in a split: several, so one slow chunk does not leave a core idle at the end. */
+const CHUNKS_PER_WORKER = 3;
 export interface AudioBranchPlan extends BranchPlanBase {
   readonly kind: 'audio';
   /** One track, or several mixed into one (always transcoded). */
@@ -92,7 +122,7 @@ export interface RemuxPlan {
  * `codecMode: 'copy'` asks for what cannot be copied.
  * @internal
  */
-export function planPipeline(config: PipelineConfig, tracks: readonly TrackInfo[], sessionEndUs: Microseconds | undefined): PipelinePlan {
+export function planPipeline(config: PipelineConfig, tracks: readonly TrackInfo[], sessionEndUs: Microseconds | undefined, cores = 1): PipelinePlan {
   const policy = runPolicy(config.live);
   const encoding = adoptedEncoding(config, tracks);
   const encodedOut = config.outputs.some((o) => codecsFor(o) !== undefined);
@@ -107,7 +137,9 @@ export function planPipeline(config: PipelineConfig, tracks: readonly TrackInfo[
       muxerTracks.video = mode === 'copy' ? VIDEO_CODEC_OF[video.encoded!.codec]! : encoding.videoCodec!;
       muxerTracks.videoCopied = mode === 'copy';
     }
-    branches.push({ kind: 'video', tracks: [video], mode, reasons, encode: mode === 'transcode' && encodedOut });
+    const encode = mode === 'transcode' && encodedOut;
+    const split = splitPlan(config, policy, encoding, video, encode, raw, sessionEndUs, cores);
+    branches.push({ kind: 'video', tracks: [video], mode, reasons, encode, split });
   }
 
   const audios = encoding.audioCodec === null ? [] : tracks.filter((t): t is AudioTrack => t.kind === 'audio');
@@ -138,6 +170,40 @@ export function planPipeline(config: PipelineConfig, tracks: readonly TrackInfo[
   const queues = resolveQueues(policy.queues, config.queues);
   const outputs = config.outputs.map((spec) => planOutput(queues, policy, spec));
   return { policy, queues, encoding, keyframeIntervalUs: keyframeIntervalUs(config, encoding), branches, muxerTracks, outputs, remux: remuxPlan(config, policy, branches, muxerTracks) };
+}
+
+/**
+ * Whether and how the video encode is split ({@link SplitPlan}). `parallel: N` insists (and says why
+ * it cannot); `auto` splits a long enough run on a machine with cores to spare.
+ */
+function splitPlan(config: PipelineConfig, policy: RunPolicy, e: EncodingOptions, video: VideoTrack, encode: boolean, raw: string | undefined, sessionEndUs: Microseconds | undefined, cores: number): SplitPlan | null {
+  const asked = config.parallel;
+  if (policy.live || asked === 1) return null;
+  const why = !encode ? 'the video is not encoded (copied, or no output takes it)'
+    : config.codecProvider === 'wasm' ? 'the wasm provider\'s encoder cannot take a chunk that starts after 0 yet (native only)'
+    : raw !== undefined ? raw
+      : video.splittable === undefined ? `${video.label ?? 'this video track'} cannot be cut into chunks yet (the test source can; files come next)`
+        : sessionEndUs === undefined ? 'the source has no end'
+          : config.limits.maxDurationUs !== undefined || config.limits.maxSizeBytes !== undefined ? 'a limit may end the run before the source does' : undefined;
+  if (why !== undefined) {
+    if (asked === 'auto') return null;
+    throw new AvpipeError('CONFIG_INVALID', `parallel: ${asked} cannot split this run: ${why}`);
+  }
+  if (asked === 'auto' && (cores < 2 || sessionEndUs! < AUTO_SPLIT_MIN_US)) return null;
+  const wanted = asked === 'auto' ? cores : asked;
+  const keyUs = keyframeIntervalUs(config, e);
+  const endUs = sessionEndUs!;
+  // Chunks are whole keyframe intervals: each starts on the grid, where the single encode has a keyframe too.
+  const chunkUs = Math.max(keyUs, Math.floor(endUs / (CHUNKS_PER_WORKER * wanted) / keyUs) * keyUs);
+  const frameAt = (us: Microseconds): number => Math.max(0, Math.ceil((us * e.fps) / 1e6 - 1e-9));
+  const totalFrames = Math.round((endUs * e.fps) / 1e6);
+  const chunks: ChunkSpan[] = [];
+  for (let start = 0; frameAt(start) < totalFrames; start += chunkUs) {
+    chunks.push({ index: chunks.length, startUs: start, endUs: Math.min(endUs, start + chunkUs), firstFrame: frameAt(start), endFrame: Math.min(totalFrames, frameAt(start + chunkUs)) });
+  }
+  if (chunks.length < 2) return null;
+  const workers = Math.min(wanted, chunks.length);
+  return { source: video.splittable!, workers, threads: Math.max(1, Math.floor(cores / workers)), chunks };
 }
 
 /** A remux where the run is a non-live, whole, all-copy MP4 -> MP4 export ({@link RemuxPlan}). */

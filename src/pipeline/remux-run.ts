@@ -8,6 +8,7 @@ import type { TeePortStats } from '../queues/tee.js';
 import type { FileDone } from '../sinks/output-node.js';
 import { RemuxOutput } from '../sinks/remux-output.js';
 import type { Microseconds } from '../time.js';
+import type { ChunkResult } from './chunk-pool.js';
 import type { OutputResult } from './outputs.js';
 import type { PipelineRun, TrackResult } from './pipeline-run.js';
 import type { PipelinePlan, RemuxPlan } from './plan.js';
@@ -62,6 +63,9 @@ export class RemuxRun implements PipelineRun {
       throw this._error;
     }
   }
+
+  /** A remux is not stopped half-way: it finishes (at disk speed). */
+  ending(): void {}
 
   fail(error: AvpipeError): void {
     this._error ??= error;
@@ -128,5 +132,9 @@ export class RemuxRun implements PipelineRun {
 
   outputResults(): OutputResult[] {
     return [this._output.result()];
+  }
+
+  chunks(): ChunkResult[] {
+    return [];
   }
 }

@@ -4,6 +4,7 @@ import type { EncoderStats } from '../codecs/encoder-node.js';
 import type { AvpipeErrorCode } from '../errors.js';
 import type { QueueStats } from '../queues/bounded-queue.js';
 import type { TrackResult } from './pipeline-run.js';
+import type { ChunkResult } from './chunk-pool.js';
 import type { OutputResult } from './outputs.js';
 import type { TeePortStats } from '../queues/tee.js';
 import type { UploadsResult } from '../storage/uploader.js';
@@ -71,6 +72,8 @@ export interface PipelineResult {
    * a rewritten moov) when the input allows it: `used`, or why not (`reason`). Null for other runs.
    */
   remux: { used: boolean; reason: string | null } | null;
+  /** The chunks of a split video encode (`parallel`), in order; empty when the run was not split. */
+  chunks: ChunkResult[];
   encoders: EncoderStats[];
   decoders: DecoderStats[];
   /** What went to storage, when the config has one. */

@@ -15,6 +15,8 @@ export type TrackInfo =
     label?: string;
     /** Set when the track is read from a whole MP4 input (no offset): a copy of it may be a remux. */
     mp4?: Mp4Origin;
+    /** Set when a worker can make this track's frames for any span itself: its encode may be split. */
+    splittable?: SplitSource;
   }
   | {
     id: string; kind: 'audio'; sampleRate: number; channels: number;
@@ -28,6 +30,17 @@ export type TrackInfo =
     /** Set when the track is read from a whole MP4 input (no offset): a copy of it may be a remux. */
     mp4?: Mp4Origin;
   };
+
+/**
+ * How a chunk worker makes a video track's frames for a span of media time without the source: the
+ * test pattern (frame i is a function of i). Files come next (decoded from the keyframe before).
+ */
+export interface SplitSource {
+  type: 'test-pattern';
+  width: number;
+  height: number;
+  fps: number;
+}
 
 /** The MP4 file a track is read from and its track ID there (tkhd's). */
 export interface Mp4Origin {

@@ -24,7 +24,7 @@ describe('planPipeline: a pure plan from the config and the declared tracks', ()
       fileWrites: { writeAside: false, fragmentS: 1, chunkBytes: 262144 }, queues: DEFAULT_QUEUES.live,
     });
     expect(p.branches).toEqual([
-      { kind: 'video', tracks: [RAW[0]], mode: 'transcode', reasons: ['the source gives raw frames'], encode: true },
+      { kind: 'video', tracks: [RAW[0]], mode: 'transcode', reasons: ['the source gives raw frames'], encode: true, split: null },
       { kind: 'audio', tracks: [RAW[1]], mode: 'transcode', reasons: ['the source gives raw frames'], encode: true },
     ]);
     expect(p.muxerTracks).toEqual({ video: 'h264', videoCopied: false, audio: 'opus' });
@@ -106,3 +106,44 @@ describe('planPipeline: a pure plan from the config and the declared tracks', ()
     expect(config.encoding).toMatchObject({ width: 1280, height: 720, fps: 30 });
   });
 });
+
+describe('planPipeline: a split video encode (parallel)', () => {
+  const PATTERN: TrackInfo[] = [
+    { id: 'v', kind: 'video', width: 640, height: 360, fps: 30, splittable: { type: 'test-pattern', width: 640, height: 360, fps: 30 } },
+    { id: 'a', kind: 'audio', sampleRate: 48000, channels: 2 },
+  ];
+  const split = (init: Partial<PipelineConfigInit>, endUs: number | undefined, cores: number, tracks = PATTERN): unknown => {
+    const p = planPipeline(createPipelineConfig({ live: false, outputs: [{ path: 'out.mp4' }], ...init }), tracks, endUs, cores);
+    return (p.branches.find((b) => b.kind === 'video') as { split: unknown }).split;
+  };
+
+  it('cuts whole keyframe intervals, three chunks per worker, covering every frame once', () => {
+    const s = split({}, 60_000_000, 2) as { workers: number; threads: number; chunks: { index: number; startUs: number; endUs: number; firstFrame: number; endFrame: number }[] };
+    expect(s.workers).toBe(2);
+    expect(s.threads).toBe(1);
+    expect(s.chunks.map((c) => [c.startUs, c.endUs])).toEqual([0, 10, 20, 30, 40, 50].map((t) => [t * 1e6, (t + 10) * 1e6]));
+    expect(s.chunks.map((c) => [c.firstFrame, c.endFrame])).toEqual([0, 300, 600, 900, 1200, 1500].map((f) => [f, f + 300]));
+    // 4 cores, 25 s, keyframes every 3 s: chunks of 3 s (25 / 12 rounded down to the grid, at least one interval), the last one short.
+    const t = split({ encoding: { keyframeInterval: 3 } }, 25_000_000, 4) as typeof s;
+    expect(t.workers).toBe(4);
+    expect(t.chunks.every((c, i) => c.startUs === i * 3e6 && c.firstFrame === i * 90)).toBe(true);
+    expect(t.chunks.at(-1)).toMatchObject({ endUs: 25_000_000, endFrame: 750 });
+    for (let i = 1; i < t.chunks.length; i++) expect(t.chunks[i]!.firstFrame).toBe(t.chunks[i - 1]!.endFrame);
+  });
+
+  it('auto splits only where it pays; a number insists, and says why it cannot', () => {
+    expect(split({}, 60_000_000, 1)).toBeNull();
+    expect(split({}, 19_000_000, 2)).toBeNull();
+    expect(split({ parallel: 1 }, 60_000_000, 2)).toBeNull();
+    expect(split({ parallel: 2 }, 19_000_000, 1)).toMatchObject({ workers: 2, threads: 1 });
+    expect(split({}, undefined, 2)).toBeNull();
+    expect(() => split({ parallel: 2 }, undefined, 2)).toThrow(/parallel: 2 cannot split this run: the source has no end/);
+    expect(() => split({ parallel: 2, codecMode: 'transcode' }, 10_000_000, 2, FILE)).toThrow(/cannot be cut into chunks yet/);
+    expect(() => split({ parallel: 2 }, 10_000_000, 2, FILE)).toThrow(/the video is not encoded \(copied/);
+    expect(() => split({ parallel: 2, outputs: [{ path: 'out.mp4' }, { images: 'thumbs/t_%03d.jpg' }] }, 60_000_000, 2)).toThrow(/thumbnails need decoded frames/);
+    expect(() => split({ parallel: 2, limits: { maxDuration: 5 } }, 60_000_000, 2)).toThrow(/a limit may end the run/);
+    expect(() => createPipelineConfig({ live: true, parallel: 2, outputs: [{ path: 'out.mp4' }] })).toThrow(/a live run is never split/);
+    expect(() => createPipelineConfig({ live: false, parallel: 0, outputs: [{ path: 'out.mp4' }] })).toThrow(/parallel must be auto or a whole number from 1 to 64, got 0|whole number/);
+  });
+});
+

@@ -65,7 +65,7 @@ export class NodeAvVideoEncoder extends EncoderBase<VideoEncoderConfig, VideoFra
     ctx.timeBase = new Rational(1, config.framerate);
     ctx.framerate = new Rational(config.framerate, 1);
     ctx.bitRate = BigInt(Math.round(config.bitrate));
-    ctx.threadCount = 0;
+    ctx.threadCount = config.threads ?? 0;
     const gop = config.keyframeInterval ?? Math.round(config.framerate * 2);
     ctx.gopSize = gop;
     const preset = config.speedPreset ?? 'veryfast';

@@ -1,0 +1,128 @@
+import { execFile, spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import type { PipelineResult } from '../../src/index.js';
+import { TestPattern } from '../../src/sources/test-pattern.js';
+import { frameTimestamp } from '../../src/time.js';
+import { beepOnsets, FFPROBE, flashTimes } from '../helpers/ffprobe.js';
+import { FFMPEG } from '../helpers/fixtures.js';
+import { record } from '../helpers/run.js';
+import { tmpDir } from '../helpers/tmp.js';
+
+const run = promisify(execFile);
+const dir = tmpDir();
+const W = 1280;
+const H = 720;
+const FPS = 30;
+const SECONDS = 24;
+const FRAMES = SECONDS * FPS;
+
+/** Every video packet: presentation time (s) and whether it is a keyframe, in presentation order. */
+async function videoPackets(path: string): Promise<{ t: number; key: boolean }[]> {
+  const { stdout } = await run(FFPROBE, ['-v', 'error', '-select_streams', 'v', '-show_entries', 'packet=pts_time,flags', '-of', 'csv=p=0', path], { maxBuffer: 16 << 20 });
+  return stdout.trim().split('\n').map((l) => ({ t: Number(l.split(',')[0]), key: l.split(',')[1]!.startsWith('K') })).sort((a, b) => a.t - b.t);
+}
+
+/** Frames ffprobe decodes, and the video's bit rate. */
+async function decoded(path: string): Promise<{ frames: number; bitRate: number }> {
+  const { stdout } = await run(FFPROBE, ['-v', 'error', '-select_streams', 'v', '-count_frames', '-show_entries', 'stream=nb_read_frames,bit_rate', '-of', 'json', path]);
+  const s = (JSON.parse(stdout) as { streams: { nb_read_frames: string; bit_rate: string }[] }).streams[0]!;
+  return { frames: Number(s.nb_read_frames), bitRate: Number(s.bit_rate) };
+}
+
+/**
+ * Mean PSNR (ffmpeg's psnr filter) of an output's video against the source itself: the test pattern's
+ * frames, made here and piped to ffmpeg as raw I420.
+ */
+async function psnr(path: string): Promise<number> {
+  const ffmpeg = spawn(FFMPEG, ['-v', 'info', '-f', 'rawvideo', '-pix_fmt', 'yuv420p', '-s', `${W}x${H}`, '-r', String(FPS), '-i', 'pipe:0', '-i', path, '-lavfi', '[1:v][0:v]psnr', '-f', 'null', '-'], { stdio: ['pipe', 'ignore', 'pipe'] });
+  let stderr = '';
+  ffmpeg.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<void>((resolve) => ffmpeg.on('close', () => resolve()));
+  const pattern = new TestPattern(W, H, FPS);
+  for (let i = 0; i < FRAMES; i++) {
+    const f = pattern.frame(i, frameTimestamp(i, FPS), frameTimestamp(i + 1, FPS) - frameTimestamp(i, FPS));
+    const buf = new Uint8Array(f.allocationSize());
+    await f.copyTo(buf);
+    f.close();
+    if (!ffmpeg.stdin.write(buf)) await new Promise((resolve) => ffmpeg.stdin.once('drain', resolve));
+  }
+  ffmpeg.stdin.end();
+  await exited;
+  const m = / average:([\d.]+)/.exec(stderr);
+  if (m === null) throw new Error(`no PSNR in ffmpeg's output:\n${stderr.slice(-1000)}`);
+  return Number(m[1]);
+}
+
+function exportPattern(name: string, parallel: number): Promise<PipelineResult> {
+  return record({
+    live: false, parallel, source: { type: 'test', duration: SECONDS },
+    encoding: { width: W, height: H, fps: FPS, keyframeInterval: 2 },
+    outputs: [{ path: join(dir, name) }],
+  });
+}
+
+describe('a split video encode (parallel: 2): chunks on worker threads, joined into one stream', () => {
+  const single = exportPattern('single.mp4', 1);
+  const split = single.then(() => exportPattern('split.mp4', 2));
+
+  it('reports its chunks: whole keyframe intervals covering the run once, both workers used', async () => {
+    const r = await split;
+    expect(r.error).toBeNull();
+    expect(r.status).toBe('COMPLETE');
+    expect(r.chunks.map((c) => [c.index, c.startMs, c.endMs])).toEqual([0, 4, 8, 12, 16, 20].map((s, i) => [i, s * 1000, (s + 4) * 1000]));
+    expect(new Set(r.chunks.map((c) => c.worker))).toEqual(new Set([0, 1]));
+    // Each chunk but the first warms its encoder up on half a second before its start, thrown away.
+    expect(r.chunks.map((c) => c.leadInFrames)).toEqual([0, 15, 15, 15, 15, 15]);
+    expect((await single).chunks).toEqual([]);
+    expect(r.encoders.find((e) => e.name === 'video-encoder')).toMatchObject({ framesIn: FRAMES, chunksOut: FRAMES, keyframes: SECONDS / 2 });
+  });
+
+  it('every frame once, keyframes exactly on the grid as in a single encode, the flashes and beeps in place', async () => {
+    await split;
+    const out = join(dir, 'split.mp4');
+    expect((await decoded(out)).frames).toBe(FRAMES);
+    const packets = await videoPackets(out);
+    expect(packets).toHaveLength(FRAMES);
+    packets.forEach((p, i) => expect(p.t).toBeCloseTo(i / FPS, 3));
+    const keys = packets.filter((p) => p.key).map((p) => p.t);
+    expect(keys).toEqual(Array.from({ length: SECONDS / 2 }, (_, i) => i * 2));
+    expect(keys).toEqual((await videoPackets(join(dir, 'single.mp4'))).filter((p) => p.key).map((p) => p.t));
+    const flashes = await flashTimes(out);
+    expect(flashes).toHaveLength(SECONDS);
+    flashes.forEach((t, i) => expect(Math.abs(t - i)).toBeLessThan(1 / FPS / 2));
+    const beeps = await beepOnsets(out);
+    expect(beeps).toHaveLength(SECONDS);
+    beeps.forEach((t, i) => expect(Math.abs(t - flashes[i]!)).toBeLessThan(1 / FPS));
+  });
+
+  it('the bitrate within 5% and the quality (PSNR against the source) within 0.3 dB of a single encode', async () => {
+    await split;
+    const [a, b] = [await decoded(join(dir, 'single.mp4')), await decoded(join(dir, 'split.mp4'))];
+    expect(Math.abs(b.bitRate / a.bitRate - 1)).toBeLessThan(0.05);
+    const [pa, pb] = [await psnr(join(dir, 'single.mp4')), await psnr(join(dir, 'split.mp4'))];
+    expect(pa).toBeGreaterThan(25);
+    expect(Math.abs(pb - pa)).toBeLessThan(0.3);
+  });
+});
+
+describe('a split encode stopped mid-run', () => {
+  it('ends the video after the chunk being handed on, every frame of it there, and completes', async () => {
+    const { createController, createPipelineConfig } = await import('../../src/index.js');
+    const out = join(dir, 'stopped.mp4');
+    const controller = createController(createPipelineConfig({
+      live: false, parallel: 2, source: { type: 'test', duration: 60 }, encoding: { width: 320, height: 240, fps: FPS, keyframeInterval: 2 }, outputs: [{ path: out }],
+    }));
+    controller.on('progress', (p) => {
+      if (p.mediaTimeMs > 12_000) void controller.stop();
+    });
+    const r = await controller.start();
+    expect(r.status).toBe('COMPLETE');
+    const last = r.chunks.at(-1)!;
+    expect(last.endMs).toBeLessThan(60_000);
+    expect(r.chunks.map((c) => c.index)).toEqual(r.chunks.map((_, i) => i));
+    // The video is every frame up to the end of the last chunk handed on.
+    expect((await decoded(out)).frames).toBe((last.endMs / 1000) * FPS);
+  });
+});
