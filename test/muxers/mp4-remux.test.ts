@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { concatBytes } from '../../src/bytes.js';
 import { child, parseBoxes, type Box } from '../../src/muxers/isobmff-boxes.js';
 import { planMp4Remux, RemuxDeclined, type Mp4RemuxInput, type TopBox } from '../../src/muxers/mp4-remux.js';
 
@@ -15,15 +16,7 @@ const u64 = (...v: number[]): Uint8Array => {
   v.forEach((x, i) => new DataView(out.buffer).setBigUint64(8 * i, BigInt(x)));
   return out;
 };
-const cat = (...parts: Uint8Array[]): Uint8Array => {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.byteLength;
-  }
-  return out;
-};
+const cat = (...parts: Uint8Array[]): Uint8Array => concatBytes(parts);
 const ascii = (s: string): Uint8Array => new TextEncoder().encode(s);
 const box = (type: string, ...body: Uint8Array[]): Uint8Array => {
   const payload = cat(...body);
