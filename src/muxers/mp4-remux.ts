@@ -80,19 +80,37 @@ interface ParsedTrack {
  * Throws {@link RemuxDeclined} naming why when the input is not a whole, regular MP4 this can copy.
  */
 export function planMp4Remux(input: Mp4RemuxInput, keep: readonly number[], maxGapUs: Microseconds): Mp4RemuxPlan {
+  try {
+    return plan(input, keep, maxGapUs);
+  } catch (err) {
+    // A box that overruns its parent, a field past a short box, nesting too deep to follow: the packet
+    // path reads such a file its own way (and names what is wrong with it).
+    if (err instanceof RemuxDeclined) throw err;
+    throw new RemuxDeclined(`its moov cannot be rewritten (${(err as Error).message})`);
+  }
+}
+
+function plan(input: Mp4RemuxInput, keep: readonly number[], maxGapUs: Microseconds): Mp4RemuxPlan {
   const { boxes, fileSize } = input;
   if (input.ftyp === undefined) throw new RemuxDeclined('no ftyp box (a QuickTime file)');
-  const brand = fourcc(input.ftyp, 8);
+  const headerOf = (type: string): number => boxes.find((b) => b.type === type)?.header ?? 8;
+  if (input.ftyp.byteLength < headerOf('ftyp') + 4) throw new RemuxDeclined('a short ftyp');
+  const brand = fourcc(input.ftyp, headerOf('ftyp'));
   if (brand === 'qt  ') throw new RemuxDeclined('a QuickTime file (brand qt)');
   if (boxes.some((b) => b.type === 'moof')) throw new RemuxDeclined('a fragmented MP4');
   const mdats = boxes.filter((b) => b.type === 'mdat');
   for (const m of mdats) if (m.start + m.size > fileSize) throw new RemuxDeclined('its mdat is cut short (a truncated file)');
-  const moovBoxes = parseBoxes(input.moov.subarray(8));
-  const moov: Box = { type: 'moov', payload: input.moov.subarray(8), children: moovBoxes };
+  const moovBody = input.moov.subarray(headerOf('moov'));
+  const moovBoxes = parseBoxes(moovBody);
+  const moov: Box = { type: 'moov', payload: moovBody, children: moovBoxes };
+  // Offsets outside the sample tables would point at the old places: item locations (iloc).
+  const meta = child(moov, 'meta');
+  if (meta !== undefined && Buffer.from(meta.payload).includes('iloc')) throw new RemuxDeclined('its moov has item locations (iloc) that point into the file');
   if (child(moov, 'mvex') !== undefined) throw new RemuxDeclined('a fragmented MP4 (mvex)');
   const mvhd = child(moov, 'mvhd');
   if (mvhd === undefined) throw new RemuxDeclined('no mvhd');
   const movieScale = dv(mvhd.payload).getUint32(mvhd.payload[0] === 1 ? 20 : 12);
+  if (movieScale === 0) throw new RemuxDeclined('a movie timescale of 0');
 
   const traks = moovBoxes.filter((b) => b.type === 'trak');
   const kept: ParsedTrack[] = [];
@@ -205,6 +223,27 @@ function mdatBoxHeader(media: number, header: 8 | 16): Uint8Array {
   return out;
 }
 
+/** The first sample entry's type ('avc1', 'mp4a', 'encv'...); '' when there is none. */
+function sampleEntry(stsd: Box | undefined): string {
+  return stsd === undefined || stsd.payload.byteLength < 16 ? '' : fourcc(stsd.payload, 12);
+}
+
+/** True when every data reference says the media is in this file (flag 1), or there is none. */
+function selfContained(dref: Box | undefined): boolean {
+  if (dref === undefined) return true;
+  const v = dv(dref.payload);
+  const n = entries(dref, 4, 12, 'dref');
+  let at = 8;
+  for (let i = 0; i < n; i++) {
+    if (at + 12 > dref.payload.byteLength) return false;
+    const size = v.getUint32(at);
+    if ((v.getUint32(at + 8) & 1) !== 1) return false;
+    if (size < 12) return false;
+    at += size;
+  }
+  return true;
+}
+
 function trackId(trak: Box): number {
   const tkhd = child(trak, 'tkhd');
   if (tkhd === undefined) throw new RemuxDeclined('a trak without tkhd');
@@ -229,6 +268,12 @@ function parseTrack(trak: Box, id: number, index: number, movieScale: number, ma
   if (mdhd === undefined || stbl === undefined) throw new RemuxDeclined(`track ${id} has no mdhd or stbl`);
   const scale = dv(mdhd.payload).getUint32(mdhd.payload[0] === 1 ? 20 : 12);
   if (scale === 0) throw new RemuxDeclined(`track ${id} has a timescale of 0`);
+  // Encrypted samples: their auxiliary information (saio) holds file offsets this does not rewrite.
+  if (['saio', 'saiz', 'senc'].some((t) => child(stbl, t) !== undefined) || ['encv', 'enca'].includes(sampleEntry(child(stbl, 'stsd')))) {
+    throw new RemuxDeclined(`track ${id} is encrypted`);
+  }
+  // Media in another file (a data reference without the self-contained flag) is not copied by this.
+  if (!selfContained(child(child(child(mdia, 'minf'), 'dinf'), 'dref'))) throw new RemuxDeclined(`track ${id}'s media is in another file (dref)`);
   const need = (type: string): Box => {
     const b = child(stbl, type);
     if (b === undefined) throw new RemuxDeclined(`track ${id} has no ${type} (an ${type === 'stsz' ? 'stz2' : 'unusual'} sample table)`);

@@ -44,11 +44,13 @@ export class ChunkPool {
   private readonly _pending = new Map<number, Pending>();
   private _assigned = 0;
   private _emitting = 0;
-  private _error: AvpipeError | undefined;
+  private _error: { error: AvpipeError; chunk: number } | undefined;
   private readonly _changed = new Signal();
   private readonly _results: ChunkResult[] = [];
   private readonly _stats: EncoderStats;
   private _config: VideoDecoderConfig | undefined;
+  /** The SPS and PPS the first chunk's keyframe carries in band (H.264 without a description), hex. */
+  private _parameterSets = '';
   private _closed = false;
   /** Chunks handed on: all of the plan's, or fewer once finish() is called. */
   private _last: number;
@@ -69,7 +71,8 @@ export class ChunkPool {
       start: () => this._start(),
       pull: async (controller) => {
         for (;;) {
-          if (this._error !== undefined) throw this._error;
+          // A chunk a stop dropped may fail as the workers are ended: only the kept ones count.
+          if (this._error !== undefined && this._error.chunk < this._last) throw this._error.error;
           if (this._emitting >= this._last) {
             controller.close();
             await this.close();
@@ -181,18 +184,19 @@ export class ChunkPool {
     if (packet.type !== 'key') throw new AvpipeError('ENCODER_FAILED', `chunk ${index} of the split encode does not start on a keyframe`);
     if (this._config === undefined) {
       this._config = p.decoderConfig;
+      this._parameterSets = parameterSets(packet.data);
       return { kind: 'video', chunk, metadata: this._config === undefined ? {} : { decoderConfig: this._config } };
     }
-    if (!sameConfig(this._config, p.decoderConfig)) {
+    if (!sameConfig(this._config, p.decoderConfig) || parameterSets(packet.data) !== this._parameterSets) {
       throw new AvpipeError('ENCODER_FAILED', `chunk ${index} of the split encode came out with another decoder configuration (${p.decoderConfig?.codec ?? 'none'}) than chunk 0 (${this._config.codec}): the stream cannot be joined`);
     }
     return { kind: 'video', chunk, metadata: {} };
   }
 
   private _fail(code: AvpipeErrorCode, chunk: ChunkSpan | null, message: string): void {
-    if (this._closed) return;
+    if (this._closed || (chunk !== null && chunk.index >= this._last)) return;
     const where = chunk === null ? 'a split-encode worker' : `chunk ${chunk.index} (${(chunk.startUs / 1e6).toFixed(1)}-${(chunk.endUs / 1e6).toFixed(1)} s)`;
-    this._error ??= new AvpipeError(code, `${where}: ${message}`);
+    this._error ??= { error: new AvpipeError(code, `${where}: ${message}`), chunk: chunk?.index ?? -1 };
     this._changed.notify();
   }
 }
@@ -204,6 +208,28 @@ function sameConfig(a: VideoDecoderConfig, b: VideoDecoderConfig | undefined): b
   const y = b.description;
   if (x === undefined || y === undefined) return x === y;
   return x.byteLength === y.byteLength && x.every((v, i) => v === y[i]);
+}
+
+/** The SPS and PPS NAL units of an Annex B H.264 keyframe, as hex ('' for other codecs or none). */
+function parameterSets(data: Uint8Array): string {
+  const out: string[] = [];
+  const starts: number[] = [];
+  for (let i = 0; i + 3 <= data.byteLength; i++) {
+    if (data[i] === 0 && data[i + 1] === 0 && data[i + 2] === 1) {
+      starts.push(i + 3);
+      i += 2;
+    }
+  }
+  if (starts.length === 0) return '';
+  starts.forEach((s, k) => {
+    const type = data[s]! & 0x1f;
+    if (type !== 7 && type !== 8) return;
+    // The unit runs to the next start code (its leading zero included in the 4-byte form).
+    let end = k + 1 < starts.length ? starts[k + 1]! - 3 : data.byteLength;
+    while (end > s && data[end - 1] === 0) end--;
+    out.push(Buffer.from(data.subarray(s, end)).toString('hex'));
+  });
+  return out.join(',');
 }
 
 /** The worker script: beside this module when built; from dist/ when this module runs from src/ (tests). */

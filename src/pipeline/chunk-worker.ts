@@ -37,7 +37,8 @@ async function encode(chunk: ChunkSpan): Promise<void> {
   const { source } = data;
   const pattern = new TestPattern(source.width, source.height, source.fps);
   const startUs = frameTimestamp(chunk.firstFrame, source.fps);
-  const encoder = EncoderNode.video(provider, data.encoder, data.keyframeIntervalUs, 4, startUs);
+  // Keyframes on the run's grid from the chunk's own grid point, as a single encode places them.
+  const encoder = EncoderNode.video(provider, data.encoder, data.keyframeIntervalUs, 4, chunk.startUs);
   let next = Math.max(0, chunk.firstFrame - Math.ceil((LEAD_US * source.fps) / 1e6));
   const leadIn = chunk.firstFrame - next;
   const dropped = { chunksOut: 0, bytesOut: 0, keyframes: 0 };

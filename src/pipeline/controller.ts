@@ -159,7 +159,10 @@ export class Controller extends EventEmitter<ControllerEvents> {
     let graph: PipelineRun | undefined;
     try {
       const tracks = await this.source.prepare(this.config);
-      const plan = planPipeline(this.config, tracks, this.source.durationUs, availableParallelism());
+      // A split encode runs native codecs in its workers: known only once the provider is loaded.
+      const maySplit = !this.config.live && this.config.parallel !== 1 && tracks.some((t) => t.kind === 'video' && t.splittable !== undefined);
+      if (maySplit) this._provider ??= this._options.codecProvider ?? (await loadCodecProvider(this.config.codecProvider));
+      const plan = planPipeline(this.config, tracks, this.source.durationUs, { cores: availableParallelism(), nativeCodecs: this._provider?.name === 'node-av' });
       const onFile = this._uploader === undefined ? undefined : this._uploader.add.bind(this._uploader);
       // An MP4 copied whole into an MP4 is a remux when the input, once read, allows it; else a graph.
       const remux = plan.remux === null ? null : await RemuxRun.open(this.config, plan, plan.remux, onFile);

@@ -61,6 +61,8 @@ export interface ChunkSpan {
 const AUTO_SPLIT_MIN_US = 20_000_000;
 /** Chunks per worker in a split: several, so one slow chunk does not leave a core idle at the end. */
 const CHUNKS_PER_WORKER = 3;
+/** The longest chunk: a stopped run ends its video after the chunk being handed on. */
+const MAX_CHUNK_US = 30_000_000;
 export interface AudioBranchPlan extends BranchPlanBase {
   readonly kind: 'audio';
   /** One track, or several mixed into one (always transcoded). */
@@ -115,6 +117,13 @@ export interface RemuxPlan {
   readonly tracks: readonly { readonly trackId: number; readonly codec: string }[];
 }
 
+/** What the plan takes from the machine: its cores, and whether the native codecs loaded (a split needs them in its workers). */
+export interface PlanHost {
+  cores: number;
+  nativeCodecs: boolean;
+}
+const NO_HOST: PlanHost = { cores: 1, nativeCodecs: false };
+
 /**
  * Plans a run. `sessionEndUs` is where the source says its media ends (a file source's longest
  * input), undefined for a source with no end of its own. Throws `INPUT_INVALID`, naming the track,
@@ -122,7 +131,7 @@ export interface RemuxPlan {
  * `codecMode: 'copy'` asks for what cannot be copied.
  * @internal
  */
-export function planPipeline(config: PipelineConfig, tracks: readonly TrackInfo[], sessionEndUs: Microseconds | undefined, cores = 1): PipelinePlan {
+export function planPipeline(config: PipelineConfig, tracks: readonly TrackInfo[], sessionEndUs: Microseconds | undefined, host: Readonly<PlanHost> = NO_HOST): PipelinePlan {
   const policy = runPolicy(config.live);
   const encoding = adoptedEncoding(config, tracks);
   const encodedOut = config.outputs.some((o) => codecsFor(o) !== undefined);
@@ -138,7 +147,7 @@ export function planPipeline(config: PipelineConfig, tracks: readonly TrackInfo[
       muxerTracks.videoCopied = mode === 'copy';
     }
     const encode = mode === 'transcode' && encodedOut;
-    const split = splitPlan(config, policy, encoding, video, encode, raw, sessionEndUs, cores);
+    const split = splitPlan(config, policy, encoding, video, encode, raw, sessionEndUs, host);
     branches.push({ kind: 'video', tracks: [video], mode, reasons, encode, split });
   }
 
@@ -176,13 +185,15 @@ export function planPipeline(config: PipelineConfig, tracks: readonly TrackInfo[
  * Whether and how the video encode is split ({@link SplitPlan}). `parallel: N` insists (and says why
  * it cannot); `auto` splits a long enough run on a machine with cores to spare.
  */
-function splitPlan(config: PipelineConfig, policy: RunPolicy, e: EncodingOptions, video: VideoTrack, encode: boolean, raw: string | undefined, sessionEndUs: Microseconds | undefined, cores: number): SplitPlan | null {
+function splitPlan(config: PipelineConfig, policy: RunPolicy, e: EncodingOptions, video: VideoTrack, encode: boolean, raw: string | undefined, sessionEndUs: Microseconds | undefined, host: Readonly<PlanHost>): SplitPlan | null {
+  const { cores } = host;
   const asked = config.parallel;
   if (policy.live || asked === 1) return null;
   const why = !encode ? 'the video is not encoded (copied, or no output takes it)'
-    : config.codecProvider === 'wasm' ? 'the wasm provider\'s encoder cannot take a chunk that starts after 0 yet (native only)'
+    : !host.nativeCodecs ? 'its workers need the native codecs (node-av), which this run does not use (the wasm encoder cannot take a chunk that starts after 0 yet)'
     : raw !== undefined ? raw
       : video.splittable === undefined ? `${video.label ?? 'this video track'} cannot be cut into chunks yet (the test source can; files come next)`
+        : video.width !== e.width || video.height !== e.height || video.fps !== e.fps ? `the encoding asks for ${e.width}x${e.height}@${e.fps} from a ${video.width}x${video.height}@${video.fps} source (chunks are not scaled or re-timed yet)`
         : sessionEndUs === undefined ? 'the source has no end'
           : config.limits.maxDurationUs !== undefined || config.limits.maxSizeBytes !== undefined ? 'a limit may end the run before the source does' : undefined;
   if (why !== undefined) {
@@ -194,7 +205,7 @@ function splitPlan(config: PipelineConfig, policy: RunPolicy, e: EncodingOptions
   const keyUs = keyframeIntervalUs(config, e);
   const endUs = sessionEndUs!;
   // Chunks are whole keyframe intervals: each starts on the grid, where the single encode has a keyframe too.
-  const chunkUs = Math.max(keyUs, Math.floor(endUs / (CHUNKS_PER_WORKER * wanted) / keyUs) * keyUs);
+  const chunkUs = Math.max(keyUs, Math.floor(Math.min(MAX_CHUNK_US, endUs / (CHUNKS_PER_WORKER * wanted)) / keyUs) * keyUs);
   const frameAt = (us: Microseconds): number => Math.max(0, Math.ceil((us * e.fps) / 1e6 - 1e-9));
   const totalFrames = Math.round((endUs * e.fps) / 1e6);
   const chunks: ChunkSpan[] = [];

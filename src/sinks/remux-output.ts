@@ -106,6 +106,7 @@ export class RemuxOutput {
   async copy(signal: AbortSignal): Promise<void> {
     const from = await open(this._input, 'r');
     let to: FileHandle | undefined;
+    let writing: Promise<void> = Promise.resolve();
     try {
       to = await open(this._writePath, 'w').catch((err: Error) => {
         throw new AvpipeError('SINK_FAILED', `cannot create ${this.spec.path}: ${err.message}`, { cause: err });
@@ -121,7 +122,6 @@ export class RemuxOutput {
       };
       await write(this._plan.head, 0);
       const buffers = [new Uint8Array(BLOCK_BYTES), new Uint8Array(BLOCK_BYTES)];
-      let writing: Promise<void> = Promise.resolve();
       let at = this._plan.head.byteLength;
       let turn = 0;
       for (const run of this._plan.runs) {
@@ -144,8 +144,10 @@ export class RemuxOutput {
       }
       await writing;
     } finally {
-      await from.close();
-      await to?.close();
+      // A write still in flight when a read failed or the run was aborted: waited for, its error
+      // already superseded by the one thrown.
+      await writing.catch(() => undefined);
+      await Promise.allSettled([from.close(), to?.close()]);
     }
   }
 

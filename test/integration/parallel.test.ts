@@ -126,3 +126,24 @@ describe('a split encode stopped mid-run', () => {
     expect((await decoded(out)).frames).toBe((last.endMs / 1000) * FPS);
   });
 });
+
+describe('a split encode whose keyframe interval is not a whole number of frames', () => {
+  it('places the keyframes on the grid, as a single encode does (5 s HLS segments at 25 fps: every 1.667 s)', async () => {
+    const run = (name: string, parallel: number): Promise<PipelineResult> => record({
+      live: false, parallel, source: { type: 'test', duration: 20 }, encoding: { width: 320, height: 240, fps: 25, keyframeInterval: 2 },
+      outputs: [{ path: join(dir, `${name}.mp4`) }, { playlist: join(dir, name, 'index.m3u8'), segmentDuration: 5 }],
+    });
+    const [one, two] = [await run('grid-1', 1), await run('grid-2', 2)];
+    expect(one.status).toBe('COMPLETE');
+    expect(two.status).toBe('COMPLETE');
+    expect(two.chunks.length).toBeGreaterThan(1);
+    const keys = async (name: string): Promise<number[]> => (await videoPackets(join(dir, `${name}.mp4`))).filter((p) => p.key).map((p) => p.t);
+    // The grid: every 5/3 s (1666667 us), from 0; its keyframe is the first frame at or after each point.
+    const grid = Array.from({ length: 12 }, (_, k) => Math.max(0, Math.ceil((k * 1_666_667 * 25) / 1e6 - 1e-9)) / 25);
+    // Both have a keyframe on every grid point (x264 adds its own at scene cuts, the flashes, as it sees fit).
+    for (const name of ['grid-1', 'grid-2']) {
+      const k = await keys(name);
+      for (const t of grid) expect(k, `${name} at ${t} s`).toContainEqual(t);
+    }
+  });
+});

@@ -34,6 +34,10 @@ interface TrackSpec {
   delta: number;
   wide?: boolean;
   tref?: boolean;
+  /** The sample entry's type (default none). */
+  entry?: string;
+  /** A data reference to another file (the self-contained flag clear). */
+  external?: boolean;
 }
 
 function trak(t: TrackSpec): Uint8Array {
@@ -46,8 +50,10 @@ function trak(t: TrackSpec): Uint8Array {
     box('mdia',
       full('mdhd', u32(0, 0, t.timescale, sizes.length * t.delta, 0)),
       full('hdlr', u32(0), ascii(t.handler), new Uint8Array(13)),
-      box('minf', box('stbl',
-        full('stsd', u32(0)),
+      box('minf',
+        ...(t.external === true ? [box('dinf', full('dref', u32(1), box('url ', u32(0), ascii('other.mp4'))))] : []),
+        box('stbl',
+        t.entry === undefined ? full('stsd', u32(0)) : full('stsd', u32(1), box(t.entry, new Uint8Array(8))),
         full('stts', u32(1, sizes.length, t.delta)),
         full('stsc', u32(t.chunks.length, ...stsc)),
         full('stsz', u32(0, sizes.length, ...sizes)),
@@ -171,6 +177,16 @@ describe('planMp4Remux', () => {
     // Video frames of no duration (all at one time): the packet path refuses the file, naming it.
     expect(decline(input([{ ...VIDEO, delta: 0 }, AUDIO], MDAT, MEDIA_END - MDAT))).toMatch(/no duration/);
     expect(decline(ok, [1, 3])).toMatch(/no track with ID 3/);
+    // Encrypted samples (their auxiliary offsets would not be rewritten), media in another file.
+    expect(decline(input([{ ...VIDEO, entry: 'encv' }, AUDIO], MDAT, MEDIA_END - MDAT))).toMatch(/track 1 is encrypted/);
+    expect(decline(input([VIDEO, { ...AUDIO, external: true }], MDAT, MEDIA_END - MDAT))).toMatch(/track 2's media is in another file/);
+    // A movie timescale of 0; a box that overruns its parent (declined, not thrown as another error).
+    const zero = ok.moov.slice();
+    new DataView(zero.buffer).setUint32(Buffer.from(zero).indexOf('mvhd') + 4 + 12, 0);
+    expect(decline({ ...ok, moov: zero })).toMatch(/timescale of 0/);
+    const overrun = ok.moov.slice();
+    new DataView(overrun.buffer).setUint32(Buffer.from(overrun).indexOf('trak') - 4, 1e6);
+    expect(decline({ ...ok, moov: overrun })).toMatch(/cannot be rewritten \(a trak box overruns its parent\)/);
   });
 
   it('declines a table whose count claims more entries than it holds, without reading past it', () => {

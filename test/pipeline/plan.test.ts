@@ -112,8 +112,8 @@ describe('planPipeline: a split video encode (parallel)', () => {
     { id: 'v', kind: 'video', width: 640, height: 360, fps: 30, splittable: { type: 'test-pattern', width: 640, height: 360, fps: 30 } },
     { id: 'a', kind: 'audio', sampleRate: 48000, channels: 2 },
   ];
-  const split = (init: Partial<PipelineConfigInit>, endUs: number | undefined, cores: number, tracks = PATTERN): unknown => {
-    const p = planPipeline(createPipelineConfig({ live: false, outputs: [{ path: 'out.mp4' }], ...init }), tracks, endUs, cores);
+  const split = (init: Partial<PipelineConfigInit>, endUs: number | undefined, cores: number, tracks = PATTERN, nativeCodecs = true): unknown => {
+    const p = planPipeline(createPipelineConfig({ live: false, outputs: [{ path: 'out.mp4' }], ...init }), tracks, endUs, { cores, nativeCodecs });
     return (p.branches.find((b) => b.kind === 'video') as { split: unknown }).split;
   };
 
@@ -128,6 +128,10 @@ describe('planPipeline: a split video encode (parallel)', () => {
     expect(t.workers).toBe(4);
     expect(t.chunks.every((c, i) => c.startUs === i * 3e6 && c.firstFrame === i * 90)).toBe(true);
     expect(t.chunks.at(-1)).toMatchObject({ endUs: 25_000_000, endFrame: 750 });
+    // An hour on 2 cores: chunks of at most 30 s (a stop ends the video after the chunk being handed on).
+    const h = split({}, 3_600_000_000, 2) as typeof s;
+    expect(h.chunks).toHaveLength(120);
+    expect(h.chunks[1]).toMatchObject({ startUs: 30_000_000, firstFrame: 900 });
     for (let i = 1; i < t.chunks.length; i++) expect(t.chunks[i]!.firstFrame).toBe(t.chunks[i - 1]!.endFrame);
   });
 
@@ -142,6 +146,11 @@ describe('planPipeline: a split video encode (parallel)', () => {
     expect(() => split({ parallel: 2 }, 10_000_000, 2, FILE)).toThrow(/the video is not encoded \(copied/);
     expect(() => split({ parallel: 2, outputs: [{ path: 'out.mp4' }, { images: 'thumbs/t_%03d.jpg' }] }, 60_000_000, 2)).toThrow(/thumbnails need decoded frames/);
     expect(() => split({ parallel: 2, limits: { maxDuration: 5 } }, 60_000_000, 2)).toThrow(/a limit may end the run/);
+    expect(() => split({ parallel: 2 }, 60_000_000, 2, PATTERN, false)).toThrow(/need the native codecs/);
+    expect(split({}, 60_000_000, 2, PATTERN, false)).toBeNull();
+    // The source's size and rate only: chunks are not scaled or re-timed yet.
+    expect(() => split({ parallel: 2, encoding: { width: 320, height: 180 } }, 60_000_000, 2)).toThrow(/asks for 320x180@30 from a 640x360@30 source/);
+    expect(split({ encoding: { fps: 15 } }, 60_000_000, 2)).toBeNull();
     expect(() => createPipelineConfig({ live: true, parallel: 2, outputs: [{ path: 'out.mp4' }] })).toThrow(/a live run is never split/);
     expect(() => createPipelineConfig({ live: false, parallel: 0, outputs: [{ path: 'out.mp4' }] })).toThrow(/parallel must be auto or a whole number from 1 to 64, got 0|whole number/);
   });
