@@ -153,8 +153,15 @@ function common(values: Values, problems: ConfigProblem[]): Omit<PipelineConfigI
     limits: defined({ maxDuration: num('max-duration'), maxSize: num('max-size') }),
     ...(str('upload-dir') === undefined ? {} : { storage: { storage: new LocalStorage(str('upload-dir')!) } }),
     ...(str('codec-provider') === undefined ? {} : { codecProvider: str('codec-provider') as CodecProviderChoice }),
-    ...(str('parallel') === undefined ? {} : { parallel: str('parallel') === 'auto' ? 'auto' : Number(str('parallel')) }),
+    ...(str('parallel') === undefined ? {} : { parallel: parallelOf(str('parallel')!, problems) }),
   };
+}
+
+/** `--parallel auto` or a whole number (the config checks its range). */
+function parallelOf(v: string, problems: ConfigProblem[]): number | 'auto' {
+  if (v === 'auto') return 'auto';
+  if (!/^\d+$/.test(v)) problems.push({ field: '--parallel', message: `must be auto or a whole number, got "${v}"` });
+  return Number(v);
 }
 
 function parse(argv: string[], extra: ParseArgsConfig['options'], positionals: boolean): { values: Values; positionals: string[] } | { problems: ConfigProblem[] } {

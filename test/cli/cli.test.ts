@@ -144,6 +144,9 @@ describe('CLI pieces', () => {
     // An Ogg output holds audio only: with no video codec given, the config has none.
     expect(createPipelineConfig((r as { init: PipelineConfigInit }).init).encoding).toMatchObject({ videoCodec: null, audioCodec: 'opus' });
     expect(parseRecordArgs(['--size', 'big', '--output', 'a.mp4'])).toEqual({ problems: [{ field: '--size', message: 'must be WxH, got "big"' }] });
+    expect(parseRecordArgs(['--parallel', '3', '--output', 'a.mp4'])).toMatchObject({ init: { parallel: 3 } });
+    expect(parseRecordArgs(['--parallel', 'auto', '--output', 'a.mp4'])).toMatchObject({ init: { parallel: 'auto' } });
+    expect(parseRecordArgs(['--parallel', 'two', '--output', 'a.mp4'])).toEqual({ problems: [{ field: '--parallel', message: 'must be auto or a whole number, got "two"' }] });
   });
 
   it('parses export inputs with offsets and the codec mode', () => {
