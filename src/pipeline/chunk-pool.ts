@@ -47,7 +47,9 @@ export class ChunkPool {
   private _error: { error: AvpipeError; chunk: number } | undefined;
   private readonly _changed = new Signal();
   private readonly _results: ChunkResult[] = [];
+  /** The name and codec of the counters; each chunk's own counters beside. */
   private readonly _stats: EncoderStats;
+  private readonly _chunkStats = new Map<number, EncoderStats>();
   private _config: VideoDecoderConfig | undefined;
   /** The SPS and PPS the first chunk's keyframe carries in band (H.264 without a description), hex. */
   private _parameterSets = '';
@@ -98,9 +100,15 @@ export class ChunkPool {
     }, { highWaterMark: 0 });
   }
 
-  /** The encoders' counters, summed over the chunks done. */
+  /** The encoders' counters, summed over the chunks done and handed on (not those a stop dropped). */
   stats(): EncoderStats {
-    return { ...this._stats };
+    const sum = { ...this._stats };
+    for (const [index, s] of this._chunkStats) {
+      if (index >= this._last) continue;
+      for (const k of ['framesIn', 'chunksOut', 'bytesOut', 'keyframes'] as const) sum[k] += s[k];
+      sum.maxQueue = Math.max(sum.maxQueue, s.maxQueue);
+    }
+    return sum;
   }
 
   /** Every chunk done and handed on so far, in order (not those a stop dropped). */
@@ -164,8 +172,7 @@ export class ChunkPool {
       p.done = true;
       const chunk = slot.busy!;
       slot.busy = null;
-      for (const k of ['framesIn', 'chunksOut', 'bytesOut', 'keyframes'] as const) this._stats[k] += m.stats[k];
-      this._stats.maxQueue = Math.max(this._stats.maxQueue, m.stats.maxQueue);
+      this._chunkStats.set(chunk.index, m.stats);
       this._results.push({ index: chunk.index, startMs: chunk.startUs / 1000, endMs: chunk.endUs / 1000, worker, wallMs: m.wallMs, leadInFrames: m.leadInFrames });
       this._assign();
     }

@@ -124,6 +124,8 @@ describe('a split encode stopped mid-run', () => {
     expect(r.chunks.map((c) => c.index)).toEqual(r.chunks.map((_, i) => i));
     // The video is every frame up to the end of the last chunk handed on.
     expect((await decoded(out)).frames).toBe((last.endMs / 1000) * FPS);
+    // The counters are those of the chunks handed on, not of those encoded ahead and dropped.
+    expect(r.encoders.find((e) => e.name === 'video-encoder')).toMatchObject({ framesIn: (last.endMs / 1000) * FPS, chunksOut: (last.endMs / 1000) * FPS });
   });
 });
 
