@@ -138,6 +138,9 @@ export class RemuxOutput {
           }
           await writing;
           writing = write(buffer.subarray(0, length), at);
+          // Handled now, thrown where it is awaited: a write that fails (a full disk) while the next
+          // block is read would otherwise be an unhandled rejection, which ends the process.
+          writing.catch(() => undefined);
           at += length;
           done += length;
         }

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { FFPROBE, decodeErrors, flashTimes, frames, packetSpan, probe, streamOf } from '../helpers/ffprobe.js';
-import { BEEP_SRC, FFMPEG, FLASH_SRC } from '../helpers/fixtures.js';
+import { BEEP_SRC, FFMPEG, FLASH_SRC, fixture } from '../helpers/fixtures.js';
 import { tmpDir } from '../helpers/tmp.js';
 
 const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
@@ -524,4 +524,29 @@ describe.skipIf(disk === undefined)('a full disk (ENOSPC on 512 KiB tmpfs) keeps
     expect(await videoPackets(path)).toBe(60 * playlist.uris.length);
     expect(Math.abs(playlist.seconds - result.outputs[0]!.durationMs / 1000)).toBeLessThan(0.01);
   }, 60_000);
+});
+
+describe('an MP4 remux onto a disk that fills (ENOSPC on a 1 MiB tmpfs)', () => {
+  const small = smallDisk('1m', 'disk-remux');
+  afterAll(() => {
+    if (small !== undefined) execFileSync('umount', [small]);
+  });
+
+  it.skipIf(small === undefined)('FAILS naming the path and ENOSPC, leaves no partial file, and the path keeps what it held', async () => {
+    // More than one 8 MiB block: the disk fills while the next block is read.
+    const input = await fixture('remux-12mb.mp4', ['-f', 'lavfi', '-i', FLASH_SRC(10, '1280x720'), '-f', 'lavfi', '-i', BEEP_SRC(10),
+      '-c:v', 'libx264', '-preset', 'ultrafast', '-b:v', '10M', '-pix_fmt', 'yuv420p', '-c:a', 'aac']);
+    expect(statSync(input).size).toBeGreaterThan(9 * 2 ** 20);
+    const out = join(small!, 'export.mp4');
+    writeFileSync(out, 'what the user had');
+    const { createController, createPipelineConfig } = await import('../../src/index.js');
+    const r = await createController(createPipelineConfig({ live: false, source: { type: 'file', inputs: [{ path: input }] }, outputs: [{ path: out }] })).start();
+    expect(r.remux).toEqual({ used: true, reason: null });
+    expect(r.status).toBe('FAILED');
+    expect(r.error?.code).toBe('SINK_FAILED');
+    expect(r.error?.message).toContain('ENOSPC');
+    expect(r.error?.message).toContain(out);
+    expect(readdirSync(small!)).toEqual(['export.mp4']);
+    expect(readFileSync(out, 'utf8')).toBe('what the user had');
+  });
 });
