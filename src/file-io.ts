@@ -1,15 +1,26 @@
 import { rename, rm, writeFile, type FileHandle } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 
 /** Reads `length` bytes at `position`: fewer only where the file ends first. */
 export async function readAt(fh: FileHandle, position: number, length: number): Promise<Uint8Array> {
   const out = new Uint8Array(length);
+  return out.subarray(0, await readInto(fh, out, position, length));
+}
+
+/** Reads `length` bytes at `position` into the start of `buffer`; returns how many (fewer only where the file ends first). */
+export async function readInto(fh: FileHandle, buffer: Uint8Array, position: number, length: number): Promise<number> {
   let done = 0;
   while (done < length) {
-    const { bytesRead } = await fh.read(out, done, length - done, position + done);
+    const { bytesRead } = await fh.read(buffer, done, length - done, position + done);
     if (bytesRead === 0) break;
     done += bytesRead;
   }
-  return out.subarray(0, done);
+  return done;
+}
+
+/** Where an export writes before it is complete: `.NAME.partial` beside the path, renamed onto it at the end. */
+export function asidePath(path: string): string {
+  return join(dirname(path), `.${basename(path)}.partial`);
 }
 
 /**

@@ -1,6 +1,6 @@
 import { open } from 'node:fs/promises';
 import { AvpipeError } from '../errors.js';
-import { child, dv, fourcc, fullBox, handlerOf, parseBoxes, serialize, type Box } from './isobmff-boxes.js';
+import { child, dv, fullBox, handlerOf, parseBoxes, readTopBoxes, serialize, type Box } from './isobmff-boxes.js';
 import { readAt, writeAll } from '../file-io.js';
 
 /**
@@ -195,23 +195,8 @@ export async function finalizeFragmentedMp4(path: string): Promise<Mp4FinalizeRe
   const fh = await open(path, 'r+');
   try {
     const size = (await fh.stat()).size;
-    // The top-level boxes, up to the first incomplete one.
-    const top: { type: string; start: number; size: number; header: number }[] = [];
-    let at = 0;
-    while (at + 8 <= size) {
-      const h = dv(await readAt(fh, at, 16));
-      let boxSize = h.getUint32(0);
-      const type = fourcc(new Uint8Array(h.buffer, h.byteOffset, 8), 4);
-      let header = 8;
-      if (boxSize === 1) {
-        if (h.byteLength < 16) break;
-        boxSize = Number(h.getBigUint64(8));
-        header = 16;
-      } else if (boxSize === 0) boxSize = size - at;
-      if (boxSize < header || at + boxSize > size) break;
-      top.push({ type, start: at, size: boxSize, header });
-      at += boxSize;
-    }
+    // The top-level boxes, up to the first incomplete one (only the last can run past the end).
+    const top = (await readTopBoxes(fh, size)).boxes.filter((b) => b.start + b.size <= size);
     const moovAt = top.find((b) => b.type === 'moov');
     if (moovAt === undefined) throw new AvpipeError('INPUT_INVALID', `${path} has no complete moov box: not an MP4 avpipe can finalize`);
     const moov = { type: 'moov', payload: new Uint8Array(0), children: parseBoxes((await readAt(fh, moovAt.start, moovAt.size)).subarray(moovAt.header)) } as Box;

@@ -1,5 +1,5 @@
 import type { Microseconds } from '../time.js';
-import { boxSize, child, dv, fourcc, handlerOf, parseBoxes, writeBox, type Box } from './isobmff-boxes.js';
+import { boxSize, child, dv, fourcc, handlerOf, parseBoxes, writeBox, type Box, type TopBox } from './isobmff-boxes.js';
 
 /**
  * MP4 -> MP4 with every kept track copied, the way qt-faststart and MP4Box do it: the input's moov is
@@ -9,14 +9,6 @@ import { boxSize, child, dv, fourcc, handlerOf, parseBoxes, writeBox, type Box }
  * downloaded (faststart). This file is the pure part: from the input's boxes to the bytes written
  * first and the input ranges copied after them.
  */
-
-/** A top-level box of the input: where it starts, its header's length and its whole size. */
-export interface TopBox {
-  type: string;
-  start: number;
-  header: number;
-  size: number;
-}
 
 /** What a remux reads before it decides: the input's top-level boxes, its ftyp and moov (whole boxes). */
 export interface Mp4RemuxInput {

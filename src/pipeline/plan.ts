@@ -134,6 +134,7 @@ const NO_HOST: PlanHost = { cores: 1, nativeCodecs: false };
 export function planPipeline(config: PipelineConfig, tracks: readonly TrackInfo[], sessionEndUs: Microseconds | undefined, host: Readonly<PlanHost> = NO_HOST): PipelinePlan {
   const policy = runPolicy(config.live);
   const encoding = adoptedEncoding(config, tracks);
+  const keyUs = keyframeIntervalUs(config, encoding);
   const encodedOut = config.outputs.some((o) => codecsFor(o) !== undefined);
   const branches: BranchPlan[] = [];
   const muxerTracks: MuxerTracks = {};
@@ -147,7 +148,7 @@ export function planPipeline(config: PipelineConfig, tracks: readonly TrackInfo[
       muxerTracks.videoCopied = mode === 'copy';
     }
     const encode = mode === 'transcode' && encodedOut;
-    const split = splitPlan(config, policy, encoding, video, encode, raw, sessionEndUs, host);
+    const split = splitPlan(config, policy, encoding, keyUs, video, encode, raw, sessionEndUs, host);
     branches.push({ kind: 'video', tracks: [video], mode, reasons, encode, split });
   }
 
@@ -178,14 +179,14 @@ export function planPipeline(config: PipelineConfig, tracks: readonly TrackInfo[
 
   const queues = resolveQueues(policy.queues, config.queues);
   const outputs = config.outputs.map((spec) => planOutput(queues, policy, spec));
-  return { policy, queues, encoding, keyframeIntervalUs: keyframeIntervalUs(config, encoding), branches, muxerTracks, outputs, remux: remuxPlan(config, policy, branches, muxerTracks) };
+  return { policy, queues, encoding, keyframeIntervalUs: keyUs, branches, muxerTracks, outputs, remux: remuxPlan(config, policy, branches, muxerTracks) };
 }
 
 /**
  * Whether and how the video encode is split ({@link SplitPlan}). `parallel: N` insists (and says why
  * it cannot); `auto` splits a long enough run on a machine with cores to spare.
  */
-function splitPlan(config: PipelineConfig, policy: RunPolicy, e: EncodingOptions, video: VideoTrack, encode: boolean, raw: string | undefined, sessionEndUs: Microseconds | undefined, host: Readonly<PlanHost>): SplitPlan | null {
+function splitPlan(config: PipelineConfig, policy: RunPolicy, e: EncodingOptions, keyUs: Microseconds, video: VideoTrack, encode: boolean, raw: string | undefined, sessionEndUs: Microseconds | undefined, host: Readonly<PlanHost>): SplitPlan | null {
   const { cores } = host;
   const asked = config.parallel;
   if (policy.live || asked === 1) return null;
@@ -202,7 +203,6 @@ function splitPlan(config: PipelineConfig, policy: RunPolicy, e: EncodingOptions
   }
   if (asked === 'auto' && (cores < 2 || sessionEndUs! < AUTO_SPLIT_MIN_US)) return null;
   const wanted = asked === 'auto' ? cores : asked;
-  const keyUs = keyframeIntervalUs(config, e);
   const endUs = sessionEndUs!;
   // Chunks are whole keyframe intervals: each starts on the grid, where the single encode has a keyframe too.
   const chunkUs = Math.max(keyUs, Math.floor(Math.min(MAX_CHUNK_US, endUs / (CHUNKS_PER_WORKER * wanted)) / keyUs) * keyUs);

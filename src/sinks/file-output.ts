@@ -1,5 +1,6 @@
 import { rename } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { basename } from 'node:path';
+import { asidePath } from '../file-io.js';
 import type { EncodedOutput } from '../media/encoded-chunk.js';
 import type { FileContainer } from '../config/codecs.js';
 import type { FileOutputSpec } from '../config/outputs.js';
@@ -56,7 +57,7 @@ export class FileOutput implements OutputNode<EncodedOutput, FileOutputResult> {
   constructor(spec: FileOutputSpec, tracks: Pick<FileMuxerOptions, 'video' | 'audio' | 'chunkSize' | 'fragmented'> & { writeAside?: boolean }, onSize?: (size: number) => void, onFile?: FileDone) {
     this.spec = spec;
     this._fragmented = tracks.fragmented !== undefined;
-    this._writePath = tracks.writeAside === true ? join(dirname(spec.path), `.${basename(spec.path)}.partial`) : spec.path;
+    this._writePath = tracks.writeAside === true ? asidePath(spec.path) : spec.path;
     this._onFile = onFile;
     this.sink = new FileSink(this._writePath, spec.path);
     this.sink.onSize = (size) => {

@@ -1,10 +1,11 @@
 import { open, rename, rm, type FileHandle } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { basename } from 'node:path';
 import type { FileOutputSpec } from '../config/outputs.js';
 import { AvpipeError } from '../errors.js';
-import { readAt, writeAll } from '../file-io.js';
+import { asidePath, readAt, readInto, writeAll } from '../file-io.js';
 import type { MuxerTrackStats } from '../muxers/file-muxer.js';
-import { planMp4Remux, RemuxDeclined, type Mp4RemuxPlan, type TopBox } from '../muxers/mp4-remux.js';
+import { readTopBoxes } from '../muxers/isobmff-boxes.js';
+import { planMp4Remux, RemuxDeclined, type Mp4RemuxPlan } from '../muxers/mp4-remux.js';
 import type { Microseconds } from '../time.js';
 import type { FileOutputResult } from './file-output.js';
 import type { FileDone } from './output-node.js';
@@ -13,6 +14,8 @@ import type { FileDone } from './output-node.js';
 const BLOCK_BYTES = 8 << 20;
 /** A moov larger than this is not read whole (the packet path reads it its own way). */
 const MAX_MOOV_BYTES = 256 << 20;
+/** More top-level boxes than this is not a file to remux (each costs a read to find the next). */
+const MAX_TOP_BOXES = 10_000;
 
 /** What a remux keeps of its input: track IDs and the codec names the result gives them. */
 export interface RemuxTrack {
@@ -44,7 +47,7 @@ export class RemuxOutput {
     this._input = input;
     this._plan = plan;
     this._codecs = codecs;
-    this._writePath = join(dirname(spec.path), `.${basename(spec.path)}.partial`);
+    this._writePath = asidePath(spec.path);
     this._onFile = onFile;
   }
 
@@ -56,7 +59,9 @@ export class RemuxOutput {
     const fh = await open(input, 'r');
     try {
       const fileSize = (await fh.stat()).size;
-      const boxes = await topLevelBoxes(fh, fileSize);
+      const { boxes, stopped } = await readTopBoxes(fh, fileSize, MAX_TOP_BOXES + 1);
+      if (stopped === 'max') throw new RemuxDeclined(`more than ${MAX_TOP_BOXES} top-level boxes`);
+      if (stopped === 'bad-header') throw new RemuxDeclined(`a box after ${boxes.at(-1)?.type ?? 'the start'} has a header that cannot be read`);
       const read = async (type: string): Promise<Uint8Array | undefined> => {
         const found = boxes.filter((b) => b.type === type);
         if (found.length > 1) throw new RemuxDeclined(`${found.length} ${type} boxes`);
@@ -84,11 +89,6 @@ export class RemuxOutput {
   /** Bytes written so far. */
   get bytes(): number {
     return this._written;
-  }
-
-  /** The output's size when complete. */
-  get size(): number {
-    return this._plan.size;
   }
 
   /** How far the copy is, as media time (the bytes copied, scaled to the duration). */
@@ -130,12 +130,7 @@ export class RemuxOutput {
           const length = Math.min(BLOCK_BYTES, run.length - done);
           const buffer = buffers[turn++ % 2]!;
           // This buffer's last write was awaited before the other buffer's began: free to fill.
-          const { bytesRead } = await from.read(buffer, 0, length, run.from + done);
-          if (bytesRead < length) {
-            const more = await readAt(from, run.from + done + bytesRead, length - bytesRead);
-            if (more.byteLength < length - bytesRead) throw new AvpipeError('INPUT_INVALID', `input ${this._input}: it ended while being copied (it shrank?)`);
-            buffer.set(more, bytesRead);
-          }
+          if ((await readInto(from, buffer, run.from + done, length)) < length) throw new AvpipeError('INPUT_INVALID', `input ${this._input}: it ended while being copied (it shrank?)`);
           await writing;
           writing = write(buffer.subarray(0, length), at);
           // Handled now, thrown where it is awaited: a write that fails (a full disk) while the next
@@ -188,26 +183,4 @@ export class RemuxOutput {
     const t = this._plan.tracks;
     return Math.max(0, ...t.map((x) => x.endUs)) - Math.min(...t.map((x) => x.firstUs));
   }
-}
-
-/** The input's top-level boxes, from their headers alone. */
-async function topLevelBoxes(fh: FileHandle, fileSize: number): Promise<TopBox[]> {
-  const boxes: TopBox[] = [];
-  for (let at = 0; at + 8 <= fileSize;) {
-    const h = await readAt(fh, at, 16);
-    const v = new DataView(h.buffer, h.byteOffset, h.byteLength);
-    let size = v.getUint32(0);
-    const type = String.fromCharCode(h[4]!, h[5]!, h[6]!, h[7]!);
-    let header = 8;
-    if (size === 1) {
-      if (h.byteLength < 16) throw new RemuxDeclined(`a ${type} box cut short`);
-      size = Number(v.getBigUint64(8));
-      header = 16;
-    } else if (size === 0) size = fileSize - at;
-    if (size < header) throw new RemuxDeclined(`a ${type} box of ${size} bytes`);
-    boxes.push({ type, start: at, header, size });
-    at += size;
-    if (boxes.length > 10_000) throw new RemuxDeclined('more than 10000 top-level boxes');
-  }
-  return boxes;
 }

@@ -27,6 +27,7 @@ export interface ProbeStream {
   nb_read_frames?: string;
   nb_read_packets?: string;
   avg_frame_rate?: string;
+  bit_rate?: string;
 }
 
 /** ffprobe -show_streams -show_format -count_frames, parsed. */

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import type { PipelineResult } from '../../src/index.js';
 import { TestPattern } from '../../src/sources/test-pattern.js';
 import { frameTimestamp } from '../../src/time.js';
-import { beepOnsets, FFPROBE, flashTimes } from '../helpers/ffprobe.js';
+import { beepOnsets, FFPROBE, flashTimes, frames, probe, streamOf } from '../helpers/ffprobe.js';
 import { FFMPEG } from '../helpers/fixtures.js';
 import { record } from '../helpers/run.js';
 import { tmpDir } from '../helpers/tmp.js';
@@ -22,13 +22,6 @@ const FRAMES = SECONDS * FPS;
 async function videoPackets(path: string): Promise<{ t: number; key: boolean }[]> {
   const { stdout } = await run(FFPROBE, ['-v', 'error', '-select_streams', 'v', '-show_entries', 'packet=pts_time,flags', '-of', 'csv=p=0', path], { maxBuffer: 16 << 20 });
   return stdout.trim().split('\n').map((l) => ({ t: Number(l.split(',')[0]), key: l.split(',')[1]!.startsWith('K') })).sort((a, b) => a.t - b.t);
-}
-
-/** Frames ffprobe decodes, and the video's bit rate. */
-async function decoded(path: string): Promise<{ frames: number; bitRate: number }> {
-  const { stdout } = await run(FFPROBE, ['-v', 'error', '-select_streams', 'v', '-count_frames', '-show_entries', 'stream=nb_read_frames,bit_rate', '-of', 'json', path]);
-  const s = (JSON.parse(stdout) as { streams: { nb_read_frames: string; bit_rate: string }[] }).streams[0]!;
-  return { frames: Number(s.nb_read_frames), bitRate: Number(s.bit_rate) };
 }
 
 /**
@@ -82,7 +75,7 @@ describe('a split video encode (parallel: 2): chunks on worker threads, joined i
   it('every frame once, keyframes exactly on the grid as in a single encode, the flashes and beeps in place', async () => {
     await split;
     const out = join(dir, 'split.mp4');
-    expect((await decoded(out)).frames).toBe(FRAMES);
+    expect(frames(streamOf(await probe(out), 'video'))).toBe(FRAMES);
     const packets = await videoPackets(out);
     expect(packets).toHaveLength(FRAMES);
     packets.forEach((p, i) => expect(p.t).toBeCloseTo(i / FPS, 3));
@@ -99,8 +92,8 @@ describe('a split video encode (parallel: 2): chunks on worker threads, joined i
 
   it('the bitrate within 5% and the quality (PSNR against the source) within 0.3 dB of a single encode', async () => {
     await split;
-    const [a, b] = [await decoded(join(dir, 'single.mp4')), await decoded(join(dir, 'split.mp4'))];
-    expect(Math.abs(b.bitRate / a.bitRate - 1)).toBeLessThan(0.05);
+    const bitRate = async (name: string): Promise<number> => Number(streamOf(await probe(join(dir, name)), 'video').bit_rate);
+    expect(Math.abs((await bitRate('split.mp4')) / (await bitRate('single.mp4')) - 1)).toBeLessThan(0.05);
     const [pa, pb] = [await psnr(join(dir, 'single.mp4')), await psnr(join(dir, 'split.mp4'))];
     expect(pa).toBeGreaterThan(25);
     expect(Math.abs(pb - pa)).toBeLessThan(0.3);
@@ -123,7 +116,7 @@ describe('a split encode stopped mid-run', () => {
     expect(last.endMs).toBeLessThan(60_000);
     expect(r.chunks.map((c) => c.index)).toEqual(r.chunks.map((_, i) => i));
     // The video is every frame up to the end of the last chunk handed on.
-    expect((await decoded(out)).frames).toBe((last.endMs / 1000) * FPS);
+    expect(frames(streamOf(await probe(out), 'video'))).toBe((last.endMs / 1000) * FPS);
     // The counters are those of the chunks handed on, not of those encoded ahead and dropped.
     expect(r.encoders.find((e) => e.name === 'video-encoder')).toMatchObject({ framesIn: (last.endMs / 1000) * FPS, chunksOut: (last.endMs / 1000) * FPS });
   });

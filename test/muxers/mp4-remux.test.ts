@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { concatBytes } from '../../src/bytes.js';
-import { child, parseBoxes, type Box } from '../../src/muxers/isobmff-boxes.js';
-import { planMp4Remux, RemuxDeclined, type Mp4RemuxInput, type TopBox } from '../../src/muxers/mp4-remux.js';
+import { child, parseBoxes, type Box, type TopBox } from '../../src/muxers/isobmff-boxes.js';
+import { planMp4Remux, RemuxDeclined, type Mp4RemuxInput } from '../../src/muxers/mp4-remux.js';
 
 // Synthetic MP4s, built box by box here (not by the code under test): the plan is checked against
 // offsets worked out by hand from the layout each test lays down.
