@@ -54,9 +54,12 @@ const run = (name, contenders) => {
   results[name] = compare(contenders, name === 'W4' ? Math.min(REPS, 2) : REPS, 'avpipe');
 };
 
+const w2args = ['--transcode', '--video-codec', 'h264', '--h264-profile', 'main', '--video-bitrate', '3000',
+  '--keyframe-interval', '2', '--speed-preset', 'veryfast', '--audio-codec', 'opus', '--audio-bitrate', '128'];
 run('W2', {
-  avpipe: avpipe([w2in, '--output', join(work, 'w2-avpipe.mp4'), '--transcode', '--video-codec', 'h264', '--h264-profile', 'main', '--video-bitrate', '3000',
-    '--keyframe-interval', '2', '--speed-preset', 'veryfast', '--audio-codec', 'opus', '--audio-bitrate', '128']),
+  // `auto` keeps a file's encode whole (one x264 with its own threads); `--parallel 2` splits it into chunks.
+  avpipe: avpipe([w2in, '--output', join(work, 'w2-avpipe.mp4'), ...w2args]),
+  'avpipe-p2': avpipe([w2in, '--output', join(work, 'w2-avpipe-p2.mp4'), ...w2args, '--parallel', '2']),
   ffmpeg: ffOut(['-i', w2in, '-c:v', 'libx264', '-preset', 'veryfast', '-profile:v', 'main', '-b:v', '3M', '-g', '60', '-c:a', 'libopus', '-b:a', '128k', join(work, 'w2-ffmpeg.mp4')]),
 });
 // GStreamer's remux of the same file: qtdemux -> parsers -> mp4mux.

@@ -17,8 +17,15 @@ export class VideoRate {
   /** Input frames, output frames, outputs that repeat an input, inputs never shown. */
   readonly counters = { in: 0, out: 0, repeated: 0, dropped: 0 };
 
-  constructor(fps: number) {
+  /** `firstFrame`: the first output slot (a chunk of a split encode starts mid-stream); earlier ones are never output. */
+  constructor(fps: number, firstFrame = 0) {
     this.fps = fps;
+    this._next = firstFrame;
+  }
+
+  /** The next output slot's index. */
+  get next(): number {
+    return this._next;
   }
 
   /** Takes one input frame; returns the output frames now decided (the ones nearer the last input). */

@@ -1,18 +1,21 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { EncoderNode } from '../codecs/encoder-node.js';
 import { loadCodecProvider } from '../codecs/load-codec-provider.js';
-import { toAvpipeError } from '../errors.js';
+import { AvpipeError, toAvpipeError } from '../errors.js';
 import type { VideoDecoderConfig } from '../media/encoded-chunk.js';
 import type { VideoFrame } from '../media/video-frame.js';
+import type { CodecProvider } from '../codecs/codec-provider.js';
 import { TestPattern } from '../sources/test-pattern.js';
 import { frameTimestamp } from '../time.js';
+import { fileChunkFrames, type ChunkFrames } from './chunk-file-frames.js';
 import type { ChunkPacket, ChunkWorkerData, EncodeChunk, FromChunkWorker } from './chunk-protocol.js';
 import type { ChunkSpan } from './plan.js';
 
 /**
- * A worker thread of a split encode: makes the frames of each chunk it is given and encodes them with
- * an encoder of its own (a new one per chunk: each starts on a keyframe, with its own rate control),
- * posting the packets in batches, their bytes transferred, not copied.
+ * A worker thread of a split encode: makes the frames of each chunk it is given (the test pattern's,
+ * or a file's decoded from the keyframe before) and encodes them with an encoder of its own (a new
+ * one per chunk: each starts on a keyframe, with its own rate control), posting the packets in
+ * batches, their bytes transferred, not copied.
  */
 const port = parentPort!;
 const data = workerData as ChunkWorkerData;
@@ -31,32 +34,47 @@ function post(message: FromChunkWorker, transfer: ArrayBuffer[] = []): void {
   port.postMessage(message, transfer);
 }
 
-async function encode(chunk: ChunkSpan): Promise<void> {
+/** The test pattern's frames `from` up to `end`, made here. */
+function patternFrames(from: number, end: number): ChunkFrames {
+  const { width, height, framerate: fps } = data.encoder;
+  const pattern = new TestPattern(width, height, fps);
+  let next = from;
+  return {
+    frames: new ReadableStream<VideoFrame>({
+      pull: (c) => {
+        if (next >= end) return c.close();
+        const t = frameTimestamp(next, fps);
+        c.enqueue(pattern.frame(next, t, frameTimestamp(next + 1, fps) - t));
+        next++;
+      },
+    }, { highWaterMark: 0 }),
+    made: () => next - from,
+    close: () => undefined,
+  };
+}
+
+function chunkFrames(provider: CodecProvider, chunk: ChunkSpan, from: number, last: boolean): Promise<ChunkFrames> | ChunkFrames {
+  const { source, encoder } = data;
+  if (source.type === 'test-pattern') return patternFrames(from, chunk.endFrame);
+  return fileChunkFrames(provider, source, { width: encoder.width, height: encoder.height, fps: encoder.framerate }, from, chunk.endFrame, last ? chunk.endUs : undefined);
+}
+
+async function encode(chunk: ChunkSpan, last: boolean): Promise<void> {
   const started = performance.now();
   const provider = await providerReady;
-  const { source } = data;
-  const pattern = new TestPattern(source.width, source.height, source.fps);
-  const startUs = frameTimestamp(chunk.firstFrame, source.fps);
+  const fps = data.encoder.framerate;
+  const startUs = frameTimestamp(chunk.firstFrame, fps);
+  const from = Math.max(0, chunk.firstFrame - Math.ceil((LEAD_US * fps) / 1e6));
+  const leadIn = chunk.firstFrame - from;
   // Keyframes on the run's grid from the chunk's own grid point, as a single encode places them.
   const encoder = EncoderNode.video(provider, data.encoder, data.keyframeIntervalUs, 4, chunk.startUs);
-  let next = Math.max(0, chunk.firstFrame - Math.ceil((LEAD_US * source.fps) / 1e6));
-  const leadIn = chunk.firstFrame - next;
+  let source: ChunkFrames | undefined;
   const dropped = { chunksOut: 0, bytesOut: 0, keyframes: 0 };
   /** The lead-in's packets are dropped up to the chunk's own keyframe. */
   let inChunk = false;
-  const frames = new ReadableStream<VideoFrame>({
-    pull: (c) => {
-      if (next >= chunk.endFrame) {
-        c.close();
-        return;
-      }
-      const t = frameTimestamp(next, source.fps);
-      c.enqueue(pattern.frame(next, t, frameTimestamp(next + 1, source.fps) - t));
-      next++;
-    },
-  }, { highWaterMark: 0 });
-  const reader = frames.pipeThrough(encoder.stream).getReader();
   try {
+    source = await chunkFrames(provider, chunk, from, last);
+    const reader = source.frames.pipeThrough(encoder.stream).getReader();
     let batch: ChunkPacket[] = [];
     let transfer: ArrayBuffer[] = [];
     let decoderConfig: VideoDecoderConfig | undefined;
@@ -87,17 +105,20 @@ async function encode(chunk: ChunkSpan): Promise<void> {
       if (batch.length >= BATCH) flush();
     }
     flush();
+    // A file that gave fewer frames than the span holds would leave a hole in the joined stream.
+    if (source.made() !== chunk.endFrame - from) throw new AvpipeError('SOURCE_FAILED', `made ${source.made() - leadIn} of its ${chunk.endFrame - chunk.firstFrame} frames (the input ended early)`);
     // The counters of what the chunk gave; the lead-in's frames are reported apart.
     const s = encoder.toJSON();
     const stats = { ...s, framesIn: s.framesIn - leadIn, chunksOut: s.chunksOut - dropped.chunksOut, bytesOut: s.bytesOut - dropped.bytesOut, keyframes: s.keyframes - dropped.keyframes };
     post({ type: 'done', index: chunk.index, stats, leadInFrames: leadIn, wallMs: Math.round(performance.now() - started) });
   } finally {
     encoder.close();
+    source?.close();
   }
 }
 
 port.on('message', (m: EncodeChunk) => {
-  encode(m.chunk).catch((err: unknown) => {
+  encode(m.chunk, m.last).catch((err: unknown) => {
     const e = toAvpipeError('ENCODER_FAILED', `chunk ${m.chunk.index}`, err);
     post({ type: 'error', index: m.chunk.index, code: e.code, message: e.message });
   });

@@ -5,11 +5,12 @@ import { loadCodecProvider } from '../codecs/load-codec-provider.js';
 import type { PipelineConfig } from '../config/pipeline-config.js';
 import { AvpipeError, ConfigError, toAvpipeError } from '../errors.js';
 import type { Source } from '../sources/source.js';
+import type { TrackInfo } from '../sources/track-info.js';
 import { FileSource } from '../sources/file-source.js';
 import { TestSource } from '../sources/test-source.js';
 import { Uploader } from '../storage/uploader.js';
 import type { PipelineRun } from './pipeline-run.js';
-import { planPipeline } from './plan.js';
+import { planPipeline, type PipelinePlan } from './plan.js';
 import { RemuxRun } from './remux-run.js';
 import { resolveOutput, type StreamOutputInit } from '../config/outputs.js';
 import { streamUrlProblem } from '../config/validate.js';
@@ -153,6 +154,24 @@ export class Controller extends EventEmitter<ControllerEvents> {
     return this.finished;
   }
 
+  /**
+   * Plans the run; a split the source must check first (a file's track, read by its timing) is
+   * dropped when the check fails and `parallel` is `auto`, and fails the run when a number asked for it.
+   */
+  private async _plan(tracks: readonly TrackInfo[]): Promise<PipelinePlan> {
+    const host = { cores: availableParallelism(), nativeCodecs: this._provider?.name === 'node-av' };
+    const plan = planPipeline(this.config, tracks, this.source.durationUs, host);
+    const split = plan.branches.find((b) => b.kind === 'video' && b.split !== null);
+    const track = split?.tracks[0];
+    if (track === undefined || track.kind !== 'video' || track.splittable?.type !== 'file') return plan;
+    const problem = this.source.splitProblem === undefined ? 'the source cannot check it' : await this.source.splitProblem(track.id);
+    if (problem === null) return plan;
+    if (this.config.parallel !== 'auto') throw new AvpipeError('CONFIG_INVALID', `parallel: ${this.config.parallel} cannot split this run: ${problem}`);
+    const { splittable: _, ...whole } = track;
+    const unsplit = tracks.map((t) => (t === track ? whole : t));
+    return planPipeline(this.config, unsplit, this.source.durationUs, host);
+  }
+
   private async _execute(): Promise<PipelineResult> {
     if (this._abortRequested || this._stopRequested) return this._finishEarly();
     this._setStatus('STARTING');
@@ -162,7 +181,7 @@ export class Controller extends EventEmitter<ControllerEvents> {
       // A split encode runs native codecs in its workers: known only once the provider is loaded.
       const maySplit = !this.config.live && this.config.parallel !== 1 && tracks.some((t) => t.kind === 'video' && t.splittable !== undefined);
       if (maySplit) this._provider ??= this._options.codecProvider ?? (await loadCodecProvider(this.config.codecProvider));
-      const plan = planPipeline(this.config, tracks, this.source.durationUs, { cores: availableParallelism(), nativeCodecs: this._provider?.name === 'node-av' });
+      const plan = await this._plan(tracks);
       const onFile = this._uploader === undefined ? undefined : this._uploader.add.bind(this._uploader);
       // An MP4 copied whole into an MP4 is a remux when the input, once read, allows it; else a graph.
       const remux = plan.remux === null ? null : await RemuxRun.open(this.config, plan, plan.remux, onFile);

@@ -57,7 +57,12 @@ export interface ChunkSpan {
   readonly endFrame: number;
 }
 
-/** `parallel: 'auto'` splits only runs at least this long: below it, workers' start-up is not paid back. */
+/**
+ * `parallel: 'auto'` splits only runs at least this long: below it, workers' start-up is not paid back.
+ * It never splits a file: on 2 cores a split file export only ties a single one (its decoding and
+ * x264's own threads already keep both cores busy, and each chunk decodes from the keyframe before
+ * it), so `auto` keeps the single encode there; `parallel: N` splits a file when asked.
+ */
 const AUTO_SPLIT_MIN_US = 20_000_000;
 /** Chunks per worker in a split: several, so one slow chunk does not leave a core idle at the end. */
 const CHUNKS_PER_WORKER = 3;
@@ -193,15 +198,15 @@ function splitPlan(config: PipelineConfig, policy: RunPolicy, e: EncodingOptions
   const why = !encode ? 'the video is not encoded (copied, or no output takes it)'
     : !host.nativeCodecs ? 'its workers need the native codecs (node-av), which this run does not use (the wasm encoder cannot take a chunk that starts after 0 yet)'
     : raw !== undefined ? raw
-      : video.splittable === undefined ? `${video.label ?? 'this video track'} cannot be cut into chunks yet (the test source can; files come next)`
-        : video.width !== e.width || video.height !== e.height || video.fps !== e.fps ? `the encoding asks for ${e.width}x${e.height}@${e.fps} from a ${video.width}x${video.height}@${video.fps} source (chunks are not scaled or re-timed yet)`
+      : video.splittable === undefined ? `${video.label ?? 'this video track'} cannot be cut into chunks (the test source and a single input file read through mediabunny can)`
+        : video.splittable.type === 'test-pattern' && (video.width !== e.width || video.height !== e.height || video.fps !== e.fps) ? `the encoding asks for ${e.width}x${e.height}@${e.fps} from a ${video.width}x${video.height}@${video.fps} test source (its chunks are made at the encoding's size and rate: set them to the source's)`
         : sessionEndUs === undefined ? 'the source has no end'
           : config.limits.maxDurationUs !== undefined || config.limits.maxSizeBytes !== undefined ? 'a limit may end the run before the source does' : undefined;
   if (why !== undefined) {
     if (asked === 'auto') return null;
     throw new AvpipeError('CONFIG_INVALID', `parallel: ${asked} cannot split this run: ${why}`);
   }
-  if (asked === 'auto' && (cores < 2 || sessionEndUs! < AUTO_SPLIT_MIN_US)) return null;
+  if (asked === 'auto' && (cores < 2 || sessionEndUs! < AUTO_SPLIT_MIN_US || video.splittable!.type === 'file')) return null;
   const wanted = asked === 'auto' ? cores : asked;
   const endUs = sessionEndUs!;
   // Chunks are whole keyframe intervals: each starts on the grid, where the single encode has a keyframe too.

@@ -52,6 +52,11 @@ export interface DemuxedTrack {
   /** The container's stated end of the track in seconds, when it states one. */
   declaredEnd: number | null;
   packets(): AsyncGenerator<DemuxedPacket, void, unknown>;
+  /**
+   * The packets' times and types without their data, when the track can be read again by a worker
+   * of its own (mediabunny's demuxers): a split encode's chunks are then decoded from the file.
+   */
+  timing?(): AsyncGenerator<Omit<DemuxedPacket, 'data'>, void, unknown>;
 }
 
 /** What the file source needs from one opened input, whatever its format. */
@@ -143,7 +148,10 @@ export class FileSource extends SourceBase implements Source {
         const label = `input ${o.spec.path}, ${t.info.kind} track ${t.number}`;
         const mp4 = o.isobmff && (o.spec.offset ?? 0) === 0 ? { mp4: { path: o.spec.path, trackId: t.number } } : {};
         if (t.info.kind === 'video' && !tracks.some((x) => x.info.kind === 'video')) {
-          const info = { ...t.info, id: `${i}:video`, label, ...mp4 };
+          // One input, read again by each worker of a split encode (checked before a split is used: splitProblem).
+          const split = this._open.length === 1 && t.timing !== undefined && t.info.encoded !== undefined
+            ? { splittable: { type: 'file' as const, path: o.spec.path, trackId: t.number, shiftUs: o.shiftUs, decoderConfig: t.info.encoded.decoderConfig } } : {};
+          const info = { ...t.info, id: `${i}:video`, label, ...mp4, ...split };
           // The container's duration says how long the last frame lasts; packet durations often do not.
           if (t.declaredEnd !== null) info.endUs = Math.round(t.declaredEnd * 1e6) + o.shiftUs;
           tracks.push({ info, track: t, from: o });
@@ -230,6 +238,42 @@ export class FileSource extends SourceBase implements Source {
       },
       cancel: () => end(),
     }, { highWaterMark: 0 });
+  }
+
+  /**
+   * Why the encode of `trackId` cannot be split into chunks decoded from the file by workers, or
+   * null when it can. Each worker places a chunk's frames by the track's own times plus the input's
+   * shift, so the track must need nothing that reading it whole would do to its times: no jump to
+   * close up, no repeated time (which fails the run), a first packet that is a keyframe, and media
+   * up to the input's stated end (a truncated track is held to how far the session really got). Reads
+   * the track's timing, not its data (an MP4's sample tables).
+   */
+  async splitProblem(trackId: string): Promise<string | null> {
+    const t = this._tracks.find((x) => x.info.id === trackId);
+    const timing = t?.track.timing;
+    if (t === undefined || timing === undefined) return `track ${trackId} cannot be read by a worker`;
+    const shift = t.from.shiftUs;
+    const recent: Microseconds[] = [];
+    let end: Microseconds | undefined;
+    let first = true;
+    try {
+      for await (const p of timing.call(t.track)) {
+        if (first && p.type !== 'key') return `${t.info.label}: its first packet is not a keyframe`;
+        first = false;
+        const raw = Math.round(p.timestamp * 1e6) + shift;
+        if (recent.includes(raw)) return `${t.info.label}: two packets at ${seconds(raw - shift)} s`;
+        recent.push(raw);
+        if (recent.length > REPEAT_WINDOW) recent.shift();
+        if (end !== undefined && Math.abs(raw - end) > this._maxGapUs) return `${t.info.label}: its timestamps jump from ${seconds(end - shift)} s to ${seconds(raw - shift)} s (closed up when read whole)`;
+        end = Math.max(end ?? -Infinity, raw + Math.round(p.duration * 1e6));
+      }
+    } catch (err) {
+      return `${t.info.label}: its packets cannot be read (${(err as Error).message})`;
+    }
+    if (end === undefined) return `${t.info.label}: it holds no packets`;
+    const sessionEnd = this._durationUs ?? end;
+    if (sessionEnd - end > TRUNCATION_TOLERANCE_US) return `${t.info.label}: its media ends at ${seconds(end)} s, before the input's stated ${seconds(sessionEnd)} s (truncated?)`;
+    return null;
   }
 
   /** A truncated input and closed-up timestamp jumps, as the run's warnings. */
@@ -324,7 +368,10 @@ async function openWithMediabunny(path: string): Promise<InputDemuxer> {
           const info = t.isVideoTrack() ? await videoInfo(path, t) : t.isAudioTrack() ? await audioInfo(path, t) : undefined;
           if (info === undefined) continue;
           const declaredEnd = t.isVideoTrack() ? await input.getDurationFromMetadata([t]).catch(() => null) : null;
-          out.push({ info, number: t.id, declaredEnd, packets: () => new EncodedPacketSink(t).packets() });
+          out.push({
+            info, number: t.id, declaredEnd, packets: () => new EncodedPacketSink(t).packets(),
+            timing: () => new EncodedPacketSink(t).packets(undefined, undefined, { metadataOnly: true }),
+          });
         }
         return out;
       },

@@ -59,6 +59,11 @@ export interface Source {
    * outputs that report it (egress's WebSocket `{"muted": ...}`). Sources without mutes lack it.
    */
   onMute?(listener: (kind: 'video' | 'audio', muted: boolean) => void): void;
+  /**
+   * For a track declared `splittable` that must be checked before a split encode uses it (a file's, read
+   * by its timing): why it cannot be split, or null. Called after `prepare()`, only when a split is planned.
+   */
+  splitProblem?(trackId: string): Promise<string | null>;
   /** What the source worked around so far (truncated input, timestamp jumps), for the run's result. */
   warnings?(): readonly ResultWarning[];
   /** Releases what the source holds; idempotent. */

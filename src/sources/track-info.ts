@@ -33,13 +33,30 @@ export type TrackInfo =
 
 /**
  * How a chunk worker makes a video track's frames for a span of media time without the source: the
- * test pattern (frame i is a function of i). Files come next (decoded from the keyframe before).
+ * test pattern (frame i is a function of i), or a file decoded from the keyframe before the span.
  */
-export interface SplitSource {
+export type SplitSource = TestPatternSplit | FileSplit;
+
+/** The test pattern's frames, made by the worker itself. */
+export interface TestPatternSplit {
   type: 'test-pattern';
   width: number;
   height: number;
   fps: number;
+}
+
+/**
+ * A file's video track, read and decoded by the worker from the keyframe at or before its span: the
+ * track's times on the session timeline are its own plus `shiftUs` (the file source checked, before
+ * the split was used, that it has no jump or repeat to close up and really reaches its stated end).
+ */
+export interface FileSplit {
+  type: 'file';
+  path: string;
+  /** The track's ID in its file (mediabunny's). */
+  trackId: number;
+  shiftUs: number;
+  decoderConfig: VideoDecoderConfig;
 }
 
 /** The MP4 file a track is read from and its track ID there (tkhd's). */

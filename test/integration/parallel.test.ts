@@ -6,7 +6,7 @@ import type { PipelineResult } from '../../src/index.js';
 import { TestPattern } from '../../src/sources/test-pattern.js';
 import { frameTimestamp } from '../../src/time.js';
 import { beepOnsets, FFPROBE, flashTimes, frames, probe, streamOf } from '../helpers/ffprobe.js';
-import { FFMPEG } from '../helpers/fixtures.js';
+import { BEEP_SRC, FFMPEG, FLASH_SRC, fixture } from '../helpers/fixtures.js';
 import { record } from '../helpers/run.js';
 import { tmpDir } from '../helpers/tmp.js';
 
@@ -140,5 +140,67 @@ describe('a split encode whose keyframe interval is not a whole number of frames
       const k = await keys(name);
       for (const t of grid) expect(k, `${name} at ${t} s`).toContainEqual(t);
     }
+  });
+});
+
+describe('a split encode of a file (parallel: 2): each chunk decoded from the keyframe before it, scaled and re-timed', () => {
+  // 24 s at 640x360@30 with keyframes every 3 s (no scene cuts), AAC: most chunks (every 4 s) start mid-GOP.
+  const input = fixture('split-in.mp4', ['-f', 'lavfi', '-i', FLASH_SRC(24, '640x360'), '-f', 'lavfi', '-i', BEEP_SRC(24),
+    '-c:v', 'libx264', '-preset', 'veryfast', '-g', '90', '-keyint_min', '90', '-sc_threshold', '0', '-c:a', 'aac']);
+  const exportFile = async (name: string, parallel: number): Promise<PipelineResult> => record({
+    live: false, parallel, codecMode: 'transcode', source: { type: 'file', inputs: [{ path: await input }] },
+    encoding: { width: 480, height: 270, fps: 25, keyframeInterval: 2, videoBitrateKbps: 800 }, outputs: [{ path: join(dir, name) }],
+  });
+  const single = exportFile('file-single.mp4', 1);
+  const split = single.then(() => exportFile('file-split.mp4', 2));
+  /** Mean PSNR against the input, scaled and re-timed by ffmpeg the same way for both. */
+  const psnrOf = async (name: string): Promise<number> => {
+    const { stderr } = await run(FFMPEG, ['-v', 'info', '-i', join(dir, name), '-i', await input, '-lavfi', '[1:v]scale=480:270,fps=25[r];[0:v][r]psnr', '-f', 'null', '-'], { maxBuffer: 16 << 20 });
+    const m = / average:([\d.]+)/.exec(stderr);
+    if (m === null) throw new Error(`no PSNR in ffmpeg's output:\n${stderr.slice(-1000)}`);
+    return Number(m[1]);
+  };
+
+  it('reports six chunks on both workers and every frame once, at the new size and rate', async () => {
+    const [one, two] = [await single, await split];
+    expect(one.status).toBe('COMPLETE');
+    expect(two.status).toBe('COMPLETE');
+    expect(one.chunks).toEqual([]);
+    expect(two.chunks.map((c) => [c.startMs, c.endMs])).toEqual([0, 4, 8, 12, 16, 20].map((t) => [t * 1000, (t + 4) * 1000]));
+    expect(new Set(two.chunks.map((c) => c.worker))).toEqual(new Set([0, 1]));
+    expect(two.encoders.find((e) => e.name === 'video-encoder')).toMatchObject({ framesIn: 600, chunksOut: 600 });
+    for (const name of ['file-single.mp4', 'file-split.mp4']) {
+      const v = streamOf(await probe(join(dir, name)), 'video');
+      expect([v.width, v.height, frames(v)]).toEqual([480, 270, 600]);
+      const packets = await videoPackets(join(dir, name));
+      packets.forEach((p, i) => expect(p.t, `${name} frame ${i}`).toBeCloseTo(i / 25, 3));
+      const keys = packets.filter((p) => p.key).map((p) => p.t);
+      for (let t = 0; t < 24; t += 2) expect(keys, `${name} at ${t} s`).toContainEqual(t);
+    }
+  });
+
+  it('the flashes and beeps in place, the bitrate within 5% and the PSNR within 0.3 dB of the single encode', async () => {
+    await split;
+    const out = join(dir, 'file-split.mp4');
+    const flashes = await flashTimes(out);
+    expect(flashes).toHaveLength(24);
+    flashes.forEach((t, i) => expect(Math.abs(t - i)).toBeLessThan(1 / 25 / 2 + 1e-6));
+    const beeps = await beepOnsets(out);
+    expect(beeps).toHaveLength(24);
+    beeps.forEach((t, i) => expect(Math.abs(t - flashes[i]!)).toBeLessThan(1 / 25));
+    const bitRate = async (name: string): Promise<number> => Number(streamOf(await probe(join(dir, name)), 'video').bit_rate);
+    expect(Math.abs((await bitRate('file-split.mp4')) / (await bitRate('file-single.mp4')) - 1)).toBeLessThan(0.05);
+    const [pa, pb] = [await psnrOf('file-single.mp4'), await psnrOf('file-split.mp4')];
+    expect(pa).toBeGreaterThan(25);
+    expect(Math.abs(pb - pa)).toBeLessThan(0.3);
+  });
+
+  it('is refused, naming the reason, for a file whose timestamps jump (a worker could not close the jump up)', async () => {
+    const jumpy = await fixture('jump-1h.mkv', ['-f', 'lavfi', '-i', FLASH_SRC(4), '-f', 'lavfi', '-i', 'sine=d=4',
+      '-vf', 'setpts=PTS+if(gte(T\\,2)\\,3600/TB\\,0)', '-af', 'asetpts=PTS+if(gte(T\\,2)\\,3600/TB\\,0)', '-c:v', 'libx264', '-c:a', 'libopus']);
+    const r = await record({ live: false, parallel: 2, codecMode: 'transcode', source: { type: 'file', inputs: [{ path: jumpy }] }, outputs: [{ path: join(dir, 'jumpy.mp4') }] });
+    expect(r.status).toBe('FAILED');
+    expect(r.error?.code).toBe('CONFIG_INVALID');
+    expect(r.error?.message).toMatch(/parallel: 2 cannot split this run: input .*jump-1h.mkv, video track 1: its timestamps jump from [12]\.\d\d s to 360[12]\.\d\d s/);
   });
 });

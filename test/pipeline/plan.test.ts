@@ -142,15 +142,19 @@ describe('planPipeline: a split video encode (parallel)', () => {
     expect(split({ parallel: 2 }, 19_000_000, 1)).toMatchObject({ workers: 2, threads: 1 });
     expect(split({}, undefined, 2)).toBeNull();
     expect(() => split({ parallel: 2 }, undefined, 2)).toThrow(/parallel: 2 cannot split this run: the source has no end/);
-    expect(() => split({ parallel: 2, codecMode: 'transcode' }, 10_000_000, 2, FILE)).toThrow(/cannot be cut into chunks yet/);
+    expect(() => split({ parallel: 2, codecMode: 'transcode' }, 10_000_000, 2, FILE)).toThrow(/this video track cannot be cut into chunks \(the test source and a single input file/);
     expect(() => split({ parallel: 2 }, 10_000_000, 2, FILE)).toThrow(/the video is not encoded \(copied/);
     expect(() => split({ parallel: 2, outputs: [{ path: 'out.mp4' }, { images: 'thumbs/t_%03d.jpg' }] }, 60_000_000, 2)).toThrow(/thumbnails need decoded frames/);
     expect(() => split({ parallel: 2, limits: { maxDuration: 5 } }, 60_000_000, 2)).toThrow(/a limit may end the run/);
     expect(() => split({ parallel: 2 }, 60_000_000, 2, PATTERN, false)).toThrow(/need the native codecs/);
     expect(split({}, 60_000_000, 2, PATTERN, false)).toBeNull();
-    // The source's size and rate only: chunks are not scaled or re-timed yet.
-    expect(() => split({ parallel: 2, encoding: { width: 320, height: 180 } }, 60_000_000, 2)).toThrow(/asks for 320x180@30 from a 640x360@30 source/);
+    // The test pattern's chunks are made at its own size and rate.
+    expect(() => split({ parallel: 2, encoding: { width: 320, height: 180 } }, 60_000_000, 2)).toThrow(/asks for 320x180@30 from a 640x360@30 test source/);
     expect(split({ encoding: { fps: 15 } }, 60_000_000, 2)).toBeNull();
+    // A file's chunks are decoded, scaled and re-timed by each worker; auto never splits a file (it only ties on 2 cores).
+    const fileSplit: TrackInfo[] = FILE.map((t) => (t.kind === 'video' ? { ...t, splittable: { type: 'file', path: 'in.mp4', trackId: 1, shiftUs: 0, decoderConfig: t.encoded!.decoderConfig } } : t));
+    expect(split({ parallel: 2, codecMode: 'transcode', encoding: { width: 320, height: 180, fps: 30 } }, 60_000_000, 2, fileSplit)).toMatchObject({ workers: 2, source: { type: 'file', path: 'in.mp4' } });
+    expect(split({ codecMode: 'transcode' }, 60_000_000, 64, fileSplit)).toBeNull();
     expect(() => createPipelineConfig({ live: true, parallel: 2, outputs: [{ path: 'out.mp4' }] })).toThrow(/a live run is never split/);
     expect(() => createPipelineConfig({ live: false, parallel: 0, outputs: [{ path: 'out.mp4' }] })).toThrow(/parallel must be auto or a whole number from 1 to 64, got 0|whole number/);
   });
