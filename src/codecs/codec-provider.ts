@@ -129,6 +129,11 @@ export interface CodecProvider {
   readonly name: string;
   createVideoEncoder(init: VideoEncoderInit): VideoEncoderLike;
   createAudioEncoder(init: AudioEncoderInit): AudioEncoderLike;
+  /**
+   * An audio encoder for non-live runs that encodes off the main thread, in batches (its latency is
+   * a fraction of a second). Absent: non-live runs use `createAudioEncoder` too.
+   */
+  createBatchAudioEncoder?(init: AudioEncoderInit): AudioEncoderLike;
   /** Decoders, for sources that give encoded media (files); absent on encode-only providers. */
   createVideoDecoder?(init: VideoDecoderInit): VideoDecoderLike;
   createAudioDecoder?(init: AudioDecoderInit): AudioDecoderLike;

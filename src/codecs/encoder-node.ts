@@ -2,7 +2,7 @@ import type { Microseconds } from '../time.js';
 import type { AudioData } from '../media/audio-data.js';
 import { CodecNode } from './codec-node.js';
 import type {
-  AudioEncoderConfig, AudioEncoderLike, CodecProvider, VideoEncoderConfig, VideoEncoderLike,
+  AudioEncoderConfig, AudioEncoderInit, AudioEncoderLike, CodecProvider, VideoEncoderConfig, VideoEncoderLike,
 } from './codec-provider.js';
 import type { EncodedAudioOutput, EncodedVideoOutput } from '../media/encoded-chunk.js';
 import type { VideoFrame } from '../media/video-frame.js';
@@ -85,13 +85,14 @@ export class EncoderNode<I extends VideoFrame | AudioData, O extends EncodedVide
     );
   }
 
-  /** An audio encoder node. */
-  static audio(provider: CodecProvider, config: AudioEncoderConfig, maxQueue: number): EncoderNode<AudioData, EncodedAudioOutput> {
+  /** An audio encoder node; `batch`: the provider's batching encoder where it has one (non-live runs). */
+  static audio(provider: CodecProvider, config: AudioEncoderConfig, maxQueue: number, batch = false): EncoderNode<AudioData, EncodedAudioOutput> {
     return new EncoderNode<AudioData, EncodedAudioOutput>(
       'audio-encoder',
       config.codec,
       (output, error) => {
-        const enc = provider.createAudioEncoder({ output: (chunk, metadata) => output({ kind: 'audio', chunk, metadata }), error });
+        const init: AudioEncoderInit = { output: (chunk, metadata) => output({ kind: 'audio', chunk, metadata }), error };
+        const enc = (batch ? provider.createBatchAudioEncoder?.(init) : undefined) ?? provider.createAudioEncoder(init);
         enc.configure(config);
         return enc;
       },

@@ -1,5 +1,3 @@
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { EncoderStats } from '../codecs/encoder-node.js';
 import { AvpipeError, type AvpipeErrorCode } from '../errors.js';
@@ -7,6 +5,7 @@ import { EncodedVideoChunk, type EncodedVideoOutput, type VideoDecoderConfig } f
 import { Signal } from '../signal.js';
 import type { ChunkPacket, ChunkWorkerData, EncodeChunk, FromChunkWorker } from './chunk-protocol.js';
 import type { ChunkSpan, SplitPlan } from './plan.js';
+import { workerScript } from '../worker-script.js';
 
 /** One chunk of a split encode in a result. */
 export interface ChunkResult {
@@ -135,7 +134,7 @@ export class ChunkPool {
 
   private _start(): void {
     for (let i = 0; i < this._plan.workers; i++) {
-      const worker = new Worker(workerScript(), { workerData: { ...this._data, encoder: { ...this._data.encoder, threads: this._plan.threads } } });
+      const worker = new Worker(workerScript(new URL('./chunk-worker.js', import.meta.url)), { workerData: { ...this._data, encoder: { ...this._data.encoder, threads: this._plan.threads } } });
       const slot = { worker, busy: null as ChunkSpan | null };
       worker.on('message', (m: FromChunkWorker) => this._message(i, m));
       worker.on('error', (err) => this._fail('ENCODER_FAILED', slot.busy, `its worker failed: ${err.message}`));
@@ -237,10 +236,4 @@ function parameterSets(data: Uint8Array): string {
     out.push(Buffer.from(data.subarray(s, end)).toString('hex'));
   });
   return out.join(',');
-}
-
-/** The worker script: beside this module when built; from dist/ when this module runs from src/ (tests). */
-function workerScript(): URL {
-  const here = new URL('./chunk-worker.js', import.meta.url);
-  return existsSync(fileURLToPath(here)) ? here : new URL('../../dist/pipeline/chunk-worker.js', import.meta.url);
 }

@@ -159,7 +159,13 @@ export class Controller extends EventEmitter<ControllerEvents> {
    * dropped when the check fails and `parallel` is `auto`, and fails the run when a number asked for it.
    */
   private async _plan(tracks: readonly TrackInfo[]): Promise<PipelinePlan> {
-    const host = { cores: availableParallelism(), nativeCodecs: this._provider?.name === 'node-av' };
+    const cores = availableParallelism();
+    // Worker threads (a split encode, a batch audio encoder) run the native codecs: the
+    // provider is loaded first when the plan would use them, and only then (a copy never loads it).
+    if (this._provider === undefined && usesWorkers(this.config, tracks, this.source.durationUs, cores)) {
+      this._provider = this._options.codecProvider ?? (await loadCodecProvider(this.config.codecProvider));
+    }
+    const host = { cores, nativeCodecs: this._provider?.name === 'node-av' };
     const plan = planPipeline(this.config, tracks, this.source.durationUs, host);
     const split = plan.branches.find((b) => b.kind === 'video' && b.split !== null);
     const track = split?.tracks[0];
@@ -178,9 +184,6 @@ export class Controller extends EventEmitter<ControllerEvents> {
     let graph: PipelineRun | undefined;
     try {
       const tracks = await this.source.prepare(this.config);
-      // A split encode runs native codecs in its workers: known only once the provider is loaded.
-      const maySplit = !this.config.live && this.config.parallel !== 1 && tracks.some((t) => t.kind === 'video' && t.splittable !== undefined);
-      if (maySplit) this._provider ??= this._options.codecProvider ?? (await loadCodecProvider(this.config.codecProvider));
       const plan = await this._plan(tracks);
       const onFile = this._uploader === undefined ? undefined : this._uploader.add.bind(this._uploader);
       // An MP4 copied whole into an MP4 is a remux when the input, once read, allows it; else a graph.
@@ -340,4 +343,16 @@ export function sourceFromConfig(config: PipelineConfig): Source {
     video: e.videoCodec !== null, audio: e.audioCodec !== null,
     ...(spec.duration === undefined ? {} : { duration: spec.duration }),
   });
+}
+
+/** Whether the run's plan would put work on worker threads, were the native codecs there. */
+function usesWorkers(config: PipelineConfig, tracks: readonly TrackInfo[], endUs: number | undefined, cores: number): boolean {
+  let plan: PipelinePlan;
+  try {
+    plan = planPipeline(config, tracks, endUs, { cores, nativeCodecs: true });
+  } catch {
+    // The real plan says what is wrong.
+    return false;
+  }
+  return plan.branches.some((b) => (b.kind === 'video' ? b.split !== null : b.batchEncode));
 }

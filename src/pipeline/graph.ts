@@ -627,7 +627,7 @@ async function audioBranch(init: GraphInit, plan: PipelinePlan, b: AudioBranchPl
     : undefined;
   const encoder = !b.encode ? undefined : EncoderNode.audio(provider, {
     codec: audioCodecString(enc.audioCodec!), sampleRate: enc.sampleRate, numberOfChannels: enc.channels, bitrate: enc.audioBitrateKbps * 1000,
-  }, plan.queues.encoder);
+  }, plan.queues.encoder, b.batchEncode);
   const decoders = inputs.flatMap((x) => (x.decoder === undefined ? [] : [x.decoder]));
   return {
     tracks, kind: 'audio', mode: 'transcode', reasons: b.reasons, bounds: plan.queues.audio, decoders, encoder,

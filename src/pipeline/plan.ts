@@ -72,7 +72,15 @@ export interface AudioBranchPlan extends BranchPlanBase {
   readonly kind: 'audio';
   /** One track, or several mixed into one (always transcoded). */
   readonly tracks: readonly AudioTrack[];
+  /**
+   * The encoder runs on a worker thread, fed in batches: a non-live run of 20 s or more with the
+   * native codecs (the main thread then mixes and muxes while the other core encodes).
+   */
+  readonly batchEncode: boolean;
 }
+
+/** Audio is encoded off the main thread only in runs at least this long: the worker's start-up is paid back. */
+const BATCH_ENCODE_MIN_US = 20_000_000;
 
 /** The codecs the muxers get, and whether the video is a copy (which keeps its own timestamps). */
 export interface MuxerTracks {
@@ -169,7 +177,9 @@ export function planPipeline(config: PipelineConfig, tracks: readonly TrackInfo[
       ({ mode, reasons } = trackMode(config, encoding, single, sessionEndUs, raw));
     }
     if (encodedOut) muxerTracks.audio = mode === 'copy' ? AUDIO_CODEC_OF[single!.encoded!.codec]! : encoding.audioCodec!;
-    branches.push({ kind: 'audio', tracks: single === undefined ? audios : [single], mode, reasons, encode: mode === 'transcode' && encodedOut });
+    const encode = mode === 'transcode' && encodedOut;
+    const batchEncode = encode && !policy.live && host.nativeCodecs && sessionEndUs !== undefined && sessionEndUs >= BATCH_ENCODE_MIN_US;
+    branches.push({ kind: 'audio', tracks: single === undefined ? audios : [single], mode, reasons, encode, batchEncode });
   }
 
   // The fields the caller left open follow the source, which may give what avpipe cannot encode (a

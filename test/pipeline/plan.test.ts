@@ -25,7 +25,7 @@ describe('planPipeline: a pure plan from the config and the declared tracks', ()
     });
     expect(p.branches).toEqual([
       { kind: 'video', tracks: [RAW[0]], mode: 'transcode', reasons: ['the source gives raw frames'], encode: true, split: null },
-      { kind: 'audio', tracks: [RAW[1]], mode: 'transcode', reasons: ['the source gives raw frames'], encode: true },
+      { kind: 'audio', tracks: [RAW[1]], mode: 'transcode', reasons: ['the source gives raw frames'], encode: true, batchEncode: false },
     ]);
     expect(p.muxerTracks).toEqual({ video: 'h264', videoCopied: false, audio: 'opus' });
     expect(p.outputs).toEqual([{ spec: { kind: 'file', path: 'rec.mp4', container: 'mp4' }, tee: 'encoded', bounds: DEFAULT_QUEUES.live.output, onError: 'fail' }]);
@@ -82,7 +82,7 @@ describe('planPipeline: a pure plan from the config and the declared tracks', ()
   it('several audio tracks are mixed (transcoded); copy mode refuses them', () => {
     const two: TrackInfo[] = [FILE[1]!, { ...FILE[1]!, id: '1:audio1' } as TrackInfo];
     const p = plan({ live: false, outputs: [{ path: 'out.mp4' }] }, two, 10_000_000);
-    expect(p.branches).toEqual([{ kind: 'audio', tracks: two, mode: 'transcode', reasons: ['2 audio tracks are mixed'], encode: true }]);
+    expect(p.branches).toEqual([{ kind: 'audio', tracks: two, mode: 'transcode', reasons: ['2 audio tracks are mixed'], encode: true, batchEncode: false }]);
     expect(() => plan({ live: false, codecMode: 'copy', outputs: [{ path: 'out.mp4' }] }, two)).toThrow('2 audio tracks must be mixed, which cannot be done by copying');
   });
 
@@ -104,6 +104,24 @@ describe('planPipeline: a pure plan from the config and the declared tracks', ()
     // Field for field, the asked encoding included: the adopted one lives in the plan only.
     expect({ ...config }).toEqual(before);
     expect(config.encoding).toMatchObject({ width: 1280, height: 720, fps: 30 });
+  });
+});
+
+describe('planPipeline: the audio encoder off the main thread (batches)', () => {
+  const batch = (init: Partial<PipelineConfigInit>, endUs: number | undefined, nativeCodecs = true, tracks = FILE): boolean | undefined => {
+    const p = planPipeline(createPipelineConfig({ live: false, outputs: [{ path: 'out.mp4' }], encoding: { audioCodec: 'opus' }, ...init }), tracks, endUs, { cores: 2, nativeCodecs });
+    return (p.branches.find((b) => b.kind === 'audio') as { batchEncode: boolean } | undefined)?.batchEncode;
+  };
+
+  it('in a non-live run of 20 s or more with the native codecs, when the audio is encoded', () => {
+    expect(batch({}, 20_000_000)).toBe(true);
+    expect(batch({}, 19_000_000)).toBe(false);
+    expect(batch({}, undefined)).toBe(false);
+    expect(batch({}, 60_000_000, false)).toBe(false);
+    // Live audio is encoded as it comes: a batch would add a quarter second of latency.
+    expect(batch({ live: true, outputs: [{ path: 'out.mp4' }] }, 60_000_000)).toBe(false);
+    // Copied AAC into MP4: nothing is encoded.
+    expect(batch({ encoding: { audioCodec: 'aac', sampleRate: 44100 } }, 60_000_000)).toBe(false);
   });
 });
 

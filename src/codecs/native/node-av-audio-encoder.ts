@@ -16,10 +16,8 @@ import { NodeAvEncoderSession } from './node-av-session.js';
 /**
  * A WebCodecs-shaped AudioEncoder over FFmpeg's libopus / aac (node-av). Input of any buffer size is
  * regrouped into the codec's frame size; output timestamps come from a sample counter, never from
- * the codec (whose flush-time timestamps are not to be trusted). Each codec frame is encoded on a
- * thread of libuv's pool (node-av's asynchronous send), one at a time and in order, so the main
- * thread decodes, mixes and muxes meanwhile: the Opus encode was 30% of a long mix's main thread
- * (W4). `encodeQueueSize` counts the codec frames waiting.
+ * the codec (whose flush-time timestamps are not to be trusted). `encodeQueueSize` stays 0: audio is
+ * encoded as it arrives (a 20 ms frame costs well under a millisecond).
  */
 export class NodeAvAudioEncoder extends EncoderBase<AudioEncoderConfig, AudioData> implements AudioEncoderLike {
   private readonly _init: AudioEncoderInit;
@@ -36,11 +34,6 @@ export class NodeAvAudioEncoder extends EncoderBase<AudioEncoderConfig, AudioDat
   private _framesSent = 0;
   private _packetsOut = 0;
   private _drained = false;
-  /** Codec frames filled and waiting to be sent, each its samples in the codec's layout. */
-  private readonly _blocks: Float32Array[] = [];
-  /** Frames are being sent; `_sending` resolves when the queue is empty. */
-  private _pumping = false;
-  private _sending: Promise<void> = Promise.resolve();
   readonly counters = { samplesIn: 0, packetsOut: 0, bytesOut: 0 };
 
   constructor(av: NodeAv, init: AudioEncoderInit) {
@@ -128,8 +121,6 @@ export class NodeAvAudioEncoder extends EncoderBase<AudioEncoderConfig, AudioDat
         for (const p of this._fifo) p.fill(0, this._fill);
         this._sendFifo();
       }
-      while (this._pumping) await this._sending;
-      if (this.state !== 'configured') return;
       this._session!.encode(null, (pkt) => this._emit(pkt));
       this._drained = true;
     } catch (err) {
@@ -137,61 +128,34 @@ export class NodeAvAudioEncoder extends EncoderBase<AudioEncoderConfig, AudioDat
     }
   }
 
-  /** A frame still being encoded on the pool keeps the codec until it comes back (then freed there). */
   protected release(): void {
-    this._blocks.length = 0;
-    if (!this._pumping) this._session?.close();
+    this._session?.close();
   }
 
-  /** Queues the filled (or, at the end, zero-padded) codec frame, in the codec's sample layout. */
+  /** Sends the filled (or, at the end, zero-padded) codec frame. */
   private _sendFifo(): void {
+    const session = this._session!;
+    const frame = session.writableFrame();
+    const planes = frame.data!;
     const channels = this._fifo.length;
-    const n = this._frameSize;
-    const block = new Float32Array(n * channels);
     if (this._interleaved) {
+      const p0 = planes[0]!;
+      const out = new Float32Array(p0.buffer, p0.byteOffset, this._frameSize * channels);
       for (let c = 0; c < channels; c++) {
         const src = this._fifo[c]!;
-        for (let i = 0, j = c; i < n; i++, j += channels) block[j] = src[i]!;
+        for (let i = 0, j = c; i < this._frameSize; i++, j += channels) out[j] = src[i]!;
       }
     } else {
-      for (let c = 0; c < channels; c++) block.set(this._fifo[c]!, c * n);
-    }
-    this._fill = 0;
-    this._blocks.push(block);
-    this.enqueued();
-    if (this._pumping) return;
-    this._pumping = true;
-    this._sending = this._send();
-  }
-
-  /** Sends the queued frames one by one on the thread pool, emitting the packets each gives. */
-  private async _send(): Promise<void> {
-    const session = this._session!;
-    const { FFmpegError } = this._av.lib;
-    const n = this._frameSize;
-    try {
-      // The flag drops in the same turn as the queue is found empty: a frame queued after starts a new round.
-      for (let block = this._blocks.shift(); block !== undefined; block = this._blocks.shift()) {
-        const frame = session.writableFrame();
-        const planes = frame.data!;
-        if (this._interleaved) new Float32Array(planes[0]!.buffer, planes[0]!.byteOffset, block.length).set(block);
-        else planes.forEach((p, c) => new Float32Array(p.buffer, p.byteOffset, n).set(block.subarray(c * n, (c + 1) * n)));
-        frame.nbSamples = n;
-        frame.pts = BigInt(this._framesSent * n);
-        this._framesSent++;
-        const ret = await session.ctx.sendFrame(frame);
-        if (this.state === 'closed') break;
-        FFmpegError.throwIfError(ret, `${session.name} send`);
-        session.receive((pkt) => this._emit(pkt));
-        this.dequeued();
+      for (let c = 0; c < channels; c++) {
+        const p = planes[c]!;
+        new Float32Array(p.buffer, p.byteOffset, this._frameSize).set(this._fifo[c]!);
       }
-    } catch (err) {
-      this._pumping = false;
-      this.fail(err);
     }
-    this._pumping = false;
-    // Closed while a frame was on the pool: the codec is freed now that it is back.
-    if (this.state === 'closed') session.close();
+    frame.nbSamples = this._frameSize;
+    frame.pts = BigInt(this._framesSent * this._frameSize);
+    this._framesSent++;
+    this._fill = 0;
+    session.encode(frame, (pkt) => this._emit(pkt));
   }
 
   /** The priming in microseconds. Opus's pre-skip counts 48 kHz samples whatever rate it encodes at (RFC 7845 5.1). */

@@ -11,6 +11,7 @@ import { NodeAvImageEncoder } from './node-av-image-encoder.js';
 import { loadNodeAv, type NodeAv } from './node-av-loader.js';
 import { NodeAvVideoDecoder } from './node-av-video-decoder.js';
 import { NodeAvVideoEncoder } from './node-av-video-encoder.js';
+import { WorkerAudioEncoder } from './worker-audio-encoder.js';
 
 /**
  * The native provider: FFmpeg 8 encoders (libx264, libvpx, libopus, aac) and decoders through node-av, WebCodecs-shaped,
@@ -35,6 +36,11 @@ export class NodeAvProvider implements CodecProvider {
 
   createAudioEncoder(init: AudioEncoderInit): AudioEncoderLike {
     return new NodeAvAudioEncoder(this._av, init);
+  }
+
+  /** The same encoders on a worker thread of their own, fed in quarter-second batches. */
+  createBatchAudioEncoder(init: AudioEncoderInit): AudioEncoderLike {
+    return new WorkerAudioEncoder(init);
   }
 
   createVideoDecoder(init: VideoDecoderInit): VideoDecoderLike {

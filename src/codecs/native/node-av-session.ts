@@ -4,8 +4,7 @@ import type { NodeAv } from './node-av-loader.js';
 
 /**
  * One opened FFmpeg encoder with the frame and packet it reuses: the native part both node-av
- * encoders share. `encode` is synchronous (one send and one drain per frame, no thread-pool hop);
- * an encoder that sends on the pool itself drains with `receive`.
+ * encoders share. Synchronous on purpose (one send and one drain per frame, no thread-pool hop).
  */
 export class NodeAvEncoderSession {
   /** The FFmpeg encoder name, for errors. */
@@ -54,14 +53,9 @@ export class NodeAvEncoderSession {
 
   /** Sends a frame (`null` drains) and hands every packet that comes out to `onPacket`. */
   encode(frame: Frame | null, onPacket: (packet: Packet) => void): void {
-    this._av.lib.FFmpegError.throwIfError(this.ctx.sendFrameSync(frame), `${this.name} send`);
-    this.receive(onPacket);
-  }
-
-  /** Hands every packet the codec has ready to `onPacket`. */
-  receive(onPacket: (packet: Packet) => void): void {
     const { FFmpegError } = this._av.lib;
     const C = this._av.constants;
+    FFmpegError.throwIfError(this.ctx.sendFrameSync(frame), `${this.name} send`);
     for (;;) {
       const ret = this.ctx.receivePacketSync(this._packet);
       if (ret === C.AVERROR_EAGAIN || ret === C.AVERROR_EOF) break;
