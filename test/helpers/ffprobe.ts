@@ -84,7 +84,8 @@ export function frames(s: ProbeStream): number {
 export async function packetSpan(path: string, kind: 'video' | 'audio'): Promise<{ start: number; end: number; packets: number }> {
   const { stdout } = await run(FFPROBE, ['-v', 'error', '-select_streams', kind === 'video' ? 'v:0' : 'a:0',
     '-show_entries', 'packet=pts_time,duration_time', '-of', 'csv=p=0', path], { maxBuffer: 64 << 20 });
-  const rows = stdout.trim().split('\n').map((l) => l.split(',').map(Number));
+  // A packet with side data (Opus's skip samples) is followed by a blank line: not a packet.
+  const rows = stdout.trim().split('\n').filter((l) => l.trim() !== '').map((l) => l.split(',').map(Number));
   let start = Infinity;
   let end = -Infinity;
   for (const [pts, dur] of rows) {

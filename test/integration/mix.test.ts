@@ -84,3 +84,27 @@ describe('timing across inputs', () => {
     expect(a.end - Math.max(0, a.start)).toBeGreaterThanOrEqual(3.98);
   });
 });
+
+describe('a long mix, its audio encoded on a worker thread (non-live, 24 s, the video copied)', () => {
+  it('copies the video, mixes the beeps (Opus) with a quiet AAC track, every beep on its flash and every sample there', async () => {
+    const video = await fixture('flash-24.mp4', ['-f', 'lavfi', '-i', FLASH_SRC(24), '-c:v', 'libx264', '-pix_fmt', 'yuv420p']);
+    const opus = await audioFixture('beep-24.ogg', ['-c:a', 'libopus'], 24);
+    const aac = await fixture('quiet-24.m4a', ['-f', 'lavfi', '-i', 'aevalsrc=0.001*sin(2*PI*300*t):s=48000:d=24', '-ac', '2', '-c:a', 'aac']);
+    const out = join(dir, 'long-mix.mp4');
+    const result = await createController(createPipelineConfig({
+      live: false, source: { type: 'file', inputs: [{ path: video }, { path: opus }, { path: aac }] }, encoding: { audioCodec: 'opus' }, outputs: [{ path: out }],
+    })).start();
+    expect(result.status).toBe('COMPLETE');
+    expect(result.tracks.map((t) => t.mode)).toEqual(['copy', 'transcode', 'transcode']);
+    // Every packet the encoder gave is in the file, and they reach the end of the 24 s.
+    const span = await packetSpan(out, 'audio');
+    expect(span.packets).toBe(result.encoders.find((e) => e.name === 'audio-encoder')!.chunksOut);
+    expect(span.end).toBeGreaterThan(23.98);
+    expect(span.end).toBeLessThan(24.1);
+    const flashes = await flashTimes(out);
+    expect(flashes).toHaveLength(24);
+    const beeps = await beepOnsets(out);
+    expect(beeps).toHaveLength(24);
+    beeps.forEach((t, i) => expect(Math.abs(t - flashes[i]!), `beep ${i}`).toBeLessThan(FRAME));
+  });
+});

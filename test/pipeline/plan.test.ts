@@ -108,18 +108,22 @@ describe('planPipeline: a pure plan from the config and the declared tracks', ()
 });
 
 describe('planPipeline: the audio encoder off the main thread (batches)', () => {
-  const batch = (init: Partial<PipelineConfigInit>, endUs: number | undefined, nativeCodecs = true, tracks = FILE): boolean | undefined => {
+  // The file's video as long as the session: copied, not held to its end.
+  const LONG = FILE.map((t) => (t.kind === 'video' ? { ...t, endUs: 3_600_000_000 } : t));
+  const batch = (init: Partial<PipelineConfigInit>, endUs: number | undefined, nativeCodecs = true, tracks = LONG): boolean | undefined => {
     const p = planPipeline(createPipelineConfig({ live: false, outputs: [{ path: 'out.mp4' }], encoding: { audioCodec: 'opus' }, ...init }), tracks, endUs, { cores: 2, nativeCodecs });
     return (p.branches.find((b) => b.kind === 'audio') as { batchEncode: boolean } | undefined)?.batchEncode;
   };
 
-  it('in a non-live run of 20 s or more with the native codecs, when the audio is encoded', () => {
+  it('in a non-live run of 20 s or more with the native codecs, when the audio is encoded and the video is not', () => {
     expect(batch({}, 20_000_000)).toBe(true);
     expect(batch({}, 19_000_000)).toBe(false);
     expect(batch({}, undefined)).toBe(false);
     expect(batch({}, 60_000_000, false)).toBe(false);
     // Live audio is encoded as it comes: a batch would add a quarter second of latency.
     expect(batch({ live: true, outputs: [{ path: 'out.mp4' }] }, 60_000_000)).toBe(false);
+    // The video encoded too: x264 keeps the cores busy, and a worker would only cost memory.
+    expect(batch({ codecMode: 'transcode' }, 60_000_000)).toBe(false);
     // Copied AAC into MP4: nothing is encoded.
     expect(batch({ encoding: { audioCodec: 'aac', sampleRate: 44100 } }, 60_000_000)).toBe(false);
   });
