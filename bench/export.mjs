@@ -51,7 +51,7 @@ const results = {};
 const run = (name, contenders) => {
   if (ONLY !== undefined && !ONLY.has(name)) return;
   process.stderr.write(`\n${name}\n`);
-  results[name] = compare(contenders, name === 'W4' ? Math.min(REPS, 2) : REPS, 'avpipe');
+  results[name] = compare(contenders, REPS, 'avpipe');
 };
 
 const w2args = ['--transcode', '--video-codec', 'h264', '--h264-profile', 'main', '--video-bitrate', '3000',

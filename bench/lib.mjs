@@ -2,10 +2,11 @@
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 
-export const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+import { root } from './paths.mjs';
+
+export { root };
 export const CLI = join(root, 'dist', 'cli', 'main.js');
 export const work = join(root, 'bench', 'work');
 mkdirSync(work, { recursive: true });

@@ -1,0 +1,80 @@
+#!/usr/bin/env node
+// The README's benchmark table, made from the result files: for each workload, the newest file under
+// bench/results/ that measured it (a W2 from the newest export run that ran W2, and so on). Prints the
+// table; `--write` puts it in README.md between its markers. A test checks the README holds what this prints.
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { root } from './paths.mjs';
+
+const dir = join(root, 'bench', 'results');
+const START = '<!-- bench:table (made by `node bench/table.mjs --write` from bench/results) -->';
+const END = '<!-- /bench:table -->';
+
+/** Result files of one kind, newest first (their names carry the time). */
+const files = (kind) => readdirSync(dir).filter((f) => f.startsWith(`${kind}-`) && f.endsWith('.json')).sort().reverse();
+const read = (f) => JSON.parse(readFileSync(join(dir, f), 'utf8'));
+const s = (x) => (x === undefined ? '' : `${x.toFixed(2)} s`);
+const mib = (x) => (x === undefined ? '' : `${Math.round(x)} MiB`);
+const ratio = (x) => (x === undefined ? '' : x.toFixed(3));
+
+/** One row: the workload, avpipe's and the peers' median walls, the paired ratio, avpipe's CPU and peak RSS, the file. */
+function row(name, file, summary, ratios, a = 'avpipe') {
+  const me = summary[a];
+  return `| ${name} | ${s(me.wallS)} | ${s(me.cpuS)} | ${s(summary.ffmpeg?.wallS)} | ${s(summary.gstreamer?.wallS)} | ${ratio(ratios[`${a}/ffmpeg`])} | ${mib(me.peakRssMiB)} | \`${file}\` |`;
+}
+
+export function table() {
+  const rows = [];
+  const w1 = files('w1')[0];
+  if (w1 !== undefined) {
+    const r = read(w1);
+    rows.push(row('W1 test source -> H.264 + Opus MP4, 60 s 720p (`--parallel auto`)', w1, r.summary, r.ratios));
+    if (r.summary['avpipe-p1'] !== undefined) rows.push(row('W1, `--parallel 1`', w1, r.summary, r.ratios, 'avpipe-p1'));
+  }
+  const exportNames = {
+    W2: 'W2 transcode 60 s 720p H.264 + AAC -> H.264 + Opus', 'W2:avpipe-p2': 'W2, `--parallel 2`', W3: 'W3 copy, 60 s (a remux)',
+    'W3-long': 'W3-long copy, 30 min (a remux)', W4: 'W4 30-min Opus + AAC mixed, H.264 copied',
+  };
+  for (const [key, name] of Object.entries(exportNames)) {
+    const [w, contender] = key.split(':');
+    const f = files('export').find((x) => read(x).results?.[w] !== undefined && (contender === undefined || read(x).results[w].summary[contender] !== undefined));
+    if (f === undefined) continue;
+    const r = read(f).results[w];
+    // A second avpipe contender's ratio to ffmpeg, paired rep by rep from its walls.
+    const ratios = contender === undefined ? r.ratios : { [`${contender}/ffmpeg`]: paired(r.summary[contender].walls, r.summary.ffmpeg.walls) };
+    rows.push(row(name, f, r.summary, ratios, contender ?? 'avpipe'));
+  }
+  const wasm = files('wasm')[0];
+  if (wasm !== undefined) {
+    for (const run of read(wasm).runs.filter((x) => x.workload === 'W1' && x.preset === 'veryfast')) {
+      rows.push(row(`wasm provider, test source ${run.size} veryfast, ${read(wasm).seconds} s (${run.realtime['avpipe-wasm']}x realtime)`, wasm, run.summary, run.ratios, 'avpipe-wasm'));
+    }
+  }
+  return [
+    '| workload | avpipe wall | avpipe CPU | ffmpeg wall | GStreamer wall | avpipe / ffmpeg (paired) | avpipe peak RSS | result file |',
+    '|---|---|---|---|---|---|---|---|',
+    ...rows,
+  ].join('\n');
+}
+
+/** The median of the per-rep ratios a[i] / b[i]. */
+function paired(a, b) {
+  const r = a.map((x, i) => x / b[i]).sort((x, y) => x - y);
+  const n = r.length;
+  return n % 2 ? r[(n - 1) / 2] : (r[n / 2 - 1] + r[n / 2]) / 2;
+}
+
+/** README.md with its table replaced. */
+export function withTable(readme) {
+  const i = readme.indexOf(START);
+  const j = readme.indexOf(END);
+  if (i < 0 || j < i) throw new Error(`README.md has no ${START} ... ${END} section`);
+  return `${readme.slice(0, i + START.length)}\n${table()}\n${readme.slice(j)}`;
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  if (process.argv.includes('--write')) {
+    const path = join(root, 'README.md');
+    writeFileSync(path, withTable(readFileSync(path, 'utf8')));
+  } else console.log(table());
+}

@@ -1,0 +1,22 @@
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+
+const root = join(import.meta.dirname, '..');
+
+describe("the README's benchmark table", () => {
+  it('is the one the result files make (bench/table.mjs), row for row', async () => {
+    const { stdout } = await promisify(execFile)(process.execPath, [join(root, 'bench', 'table.mjs')]);
+    const readme = readFileSync(join(root, 'README.md'), 'utf8');
+    const section = /<!-- bench:table[^>]*-->\n([\s\S]*?)\n<!-- \/bench:table -->/.exec(readme);
+    expect(section, 'README.md has the bench:table markers').not.toBeNull();
+    expect(section![1]).toBe(stdout.trimEnd());
+    // A row per workload the result files hold: W1 (auto and --parallel 1), W2 (and split), W3, W3-long, W4, wasm 360p and 720p.
+    expect(stdout.trimEnd().split('\n').slice(2).map((r) => r.split(' | ')[0]!.slice(2))).toEqual([
+      expect.stringMatching(/^W1 /), 'W1, `--parallel 1`', expect.stringMatching(/^W2 /), 'W2, `--parallel 2`', expect.stringMatching(/^W3 /),
+      expect.stringMatching(/^W3-long /), expect.stringMatching(/^W4 /), expect.stringMatching(/^wasm provider, test source 640x360/), expect.stringMatching(/^wasm provider, test source 1280x720/),
+    ]);
+  });
+});
