@@ -5,6 +5,7 @@ import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 
 import { root } from './paths.mjs';
+import { median } from './stats.mjs';
 
 export { root };
 export const CLI = join(root, 'dist', 'cli', 'main.js');
@@ -22,11 +23,7 @@ export function timed(cmd, args, opts = {}) {
   return { wall: Number(m[1]), rssMiB: Number(m[2]) / 1024, cpu: Number(m[3]) + Number(m[4]), stdout: r.stdout };
 }
 
-export const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const n = s.length;
-  return n % 2 ? s[(n - 1) / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
-};
+export { median };
 
 /**
  * Runs each contender `reps` times in rotating order; returns per-contender medians and the

@@ -4,7 +4,9 @@
 // table; `--write` puts it in README.md between its markers. A test checks the README holds what this prints.
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { root } from './paths.mjs';
+import { pairedRatio } from './stats.mjs';
 
 const dir = join(root, 'bench', 'results');
 const START = '<!-- bench:table (made by `node bench/table.mjs --write` from bench/results) -->';
@@ -33,7 +35,7 @@ export function table() {
   }
   const exportNames = {
     W2: 'W2 transcode 60 s 720p H.264 + AAC -> H.264 + Opus', 'W2:avpipe-p2': 'W2, `--parallel 2`', W3: 'W3 copy, 60 s (a remux)',
-    'W3-long': 'W3-long copy, 30 min (a remux)', W4: 'W4 30-min Opus + AAC mixed, H.264 copied',
+    'W3-long': 'W3-long copy, 30 min (a remux)', W4: 'W4 Opus + AAC mixed, H.264 copied',
   };
   for (const [key, name] of Object.entries(exportNames)) {
     const [w, contender] = key.split(':');
@@ -41,8 +43,10 @@ export function table() {
     if (f === undefined) continue;
     const r = read(f).results[w];
     // A second avpipe contender's ratio to ffmpeg, paired rep by rep from its walls.
-    const ratios = contender === undefined ? r.ratios : { [`${contender}/ffmpeg`]: paired(r.summary[contender].walls, r.summary.ffmpeg.walls) };
-    rows.push(row(name, f, r.summary, ratios, contender ?? 'avpipe'));
+    const ratios = contender === undefined ? r.ratios : { [`${contender}/ffmpeg`]: pairedRatio(r.summary[contender].walls, r.summary.ffmpeg.walls) };
+    // W4's length is the run's (`--w4-minutes`).
+    const label = w === 'W4' ? name.replace('W4 ', `W4 ${read(f).w4Minutes}-min `) : name;
+    rows.push(row(label, f, r.summary, ratios, contender ?? 'avpipe'));
   }
   const wasm = files('wasm')[0];
   if (wasm !== undefined) {
@@ -57,13 +61,6 @@ export function table() {
   ].join('\n');
 }
 
-/** The median of the per-rep ratios a[i] / b[i]. */
-function paired(a, b) {
-  const r = a.map((x, i) => x / b[i]).sort((x, y) => x - y);
-  const n = r.length;
-  return n % 2 ? r[(n - 1) / 2] : (r[n / 2 - 1] + r[n / 2]) / 2;
-}
-
 /** README.md with its table replaced. */
 export function withTable(readme) {
   const i = readme.indexOf(START);
@@ -72,7 +69,7 @@ export function withTable(readme) {
   return `${readme.slice(0, i + START.length)}\n${table()}\n${readme.slice(j)}`;
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   if (process.argv.includes('--write')) {
     const path = join(root, 'README.md');
     writeFileSync(path, withTable(readFileSync(path, 'utf8')));

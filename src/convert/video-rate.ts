@@ -23,6 +23,17 @@ export class VideoRate {
     this._next = firstFrame;
   }
 
+  /**
+   * How many output slots a stream ending at `endUs` has: those more than half of which lies before
+   * the end, as {@link hold} and {@link finish} emit them (a split encode plans its frames by it).
+   */
+  static slotsBefore(endUs: Microseconds, fps: number): number {
+    const limit = endUs - 5e5 / fps;
+    let k = Math.max(0, Math.floor((limit * fps) / 1e6) - 1);
+    while (frameTimestamp(k, fps) < limit) k++;
+    return k;
+  }
+
   /** The next output slot's index. */
   get next(): number {
     return this._next;

@@ -1,6 +1,5 @@
 import type { CodecProvider } from '../codecs/codec-provider.js';
 import { DecoderNode } from '../codecs/decoder-node.js';
-import { TsFrameScaler } from '../convert/frame-scaler.js';
 import { VideoRate } from '../convert/video-rate.js';
 import { AvpipeError } from '../errors.js';
 import { EncodedChunk } from '../media/encoded-chunk.js';
@@ -9,6 +8,7 @@ import { ALL_FORMATS, EncodedPacketSink, Input } from '../muxers/mediabunny.js';
 import { guardedFileSource } from '../sources/guarded-file-source.js';
 import type { FileSplit } from '../sources/track-info.js';
 import { frameTimestamp, type Microseconds } from '../time.js';
+import { videoScaling } from './video-scaling.js';
 
 /** Decoded frames the decoder may hold before the worker takes them (the graph's own bound). */
 const DECODE_QUEUE = 4;
@@ -32,11 +32,12 @@ export interface ChunkFrames {
 /**
  * The frames of output slots `fromFrame` up to `endFrame` of a file's video track, as the graph makes
  * them from the whole track (decode, scale, constant rate): read and decoded from the keyframe at or
- * before the first slot, each slot showing the input frame nearest to its time. The last chunk
- * (`endUs` set) holds the track's last frame to the session's end, as the graph does.
+ * before the first slot, each slot showing the input frame nearest to its time. Where the track ends
+ * before the chunk does (`endUs`: a video shorter than the session, in the last chunk or the one before
+ * a short last chunk), its last frame is held, as the graph holds it to the session's end.
  * @internal
  */
-export async function fileChunkFrames(provider: CodecProvider, source: FileSplit, format: ChunkFrameFormat, fromFrame: number, endFrame: number, endUs: Microseconds | undefined): Promise<ChunkFrames> {
+export async function fileChunkFrames(provider: CodecProvider, source: FileSplit, format: ChunkFrameFormat, fromFrame: number, endFrame: number, endUs: Microseconds): Promise<ChunkFrames> {
   const input = new Input({ source: await guardedFileSource(source.path), formats: ALL_FORMATS });
   let iterator: AsyncGenerator<{ type: 'key' | 'delta'; timestamp: number; duration: number; data: Uint8Array }, void, unknown> | undefined;
   let decoder: DecoderNode<VideoFrame> | undefined;
@@ -67,10 +68,8 @@ export async function fileChunkFrames(provider: CodecProvider, source: FileSplit
       },
       cancel: () => void packets.return(undefined),
     }, { highWaterMark: 0 });
-    const needsScale = track.codedWidth !== format.width || track.codedHeight !== format.height;
-    const decoderConfig = { ...source.decoderConfig, ...(needsScale ? { scaleTo: { width: format.width, height: format.height } } : {}) };
-    decoder = DecoderNode.video(provider, decoderConfig, DECODE_QUEUE);
-    const scale = !needsScale ? undefined : provider.createVideoScaler?.(format.width, format.height) ?? new TsFrameScaler(format.width, format.height);
+    const { decoderFields, scaler: scale } = videoScaling(provider, { width: track.codedWidth, height: track.codedHeight }, format);
+    decoder = DecoderNode.video(provider, { ...source.decoderConfig, ...decoderFields }, DECODE_QUEUE);
     scaler = scale;
     const rate = new VideoRate(format.fps, fromFrame);
     const endT = frameTimestamp(endFrame, format.fps);

@@ -155,7 +155,7 @@ export class ChunkPool {
       const chunk = this._plan.chunks[this._assigned++]!;
       w.busy = chunk;
       this._pending.set(chunk.index, { packets: [], taken: 0, decoderConfig: undefined, done: false });
-      w.worker.postMessage({ type: 'encode', chunk, last: chunk.index === this._plan.chunks.length - 1 } satisfies EncodeChunk);
+      w.worker.postMessage({ type: 'encode', chunk } satisfies EncodeChunk);
     }
   }
 

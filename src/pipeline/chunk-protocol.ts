@@ -25,8 +25,6 @@ export interface ChunkPacket {
 export interface EncodeChunk {
   type: 'encode';
   chunk: ChunkSpan;
-  /** The run's last chunk: its video is held to the session's end. */
-  last: boolean;
 }
 
 /** Worker -> main thread. */

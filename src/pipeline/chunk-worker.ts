@@ -53,13 +53,13 @@ function patternFrames(from: number, end: number): ChunkFrames {
   };
 }
 
-function chunkFrames(provider: CodecProvider, chunk: ChunkSpan, from: number, last: boolean): Promise<ChunkFrames> | ChunkFrames {
+function chunkFrames(provider: CodecProvider, chunk: ChunkSpan, from: number): Promise<ChunkFrames> | ChunkFrames {
   const { source, encoder } = data;
   if (source.type === 'test-pattern') return patternFrames(from, chunk.endFrame);
-  return fileChunkFrames(provider, source, { width: encoder.width, height: encoder.height, fps: encoder.framerate }, from, chunk.endFrame, last ? chunk.endUs : undefined);
+  return fileChunkFrames(provider, source, { width: encoder.width, height: encoder.height, fps: encoder.framerate }, from, chunk.endFrame, chunk.endUs);
 }
 
-async function encode(chunk: ChunkSpan, last: boolean): Promise<void> {
+async function encode(chunk: ChunkSpan): Promise<void> {
   const started = performance.now();
   const provider = await providerReady;
   const fps = data.encoder.framerate;
@@ -73,7 +73,7 @@ async function encode(chunk: ChunkSpan, last: boolean): Promise<void> {
   /** The lead-in's packets are dropped up to the chunk's own keyframe. */
   let inChunk = false;
   try {
-    source = await chunkFrames(provider, chunk, from, last);
+    source = await chunkFrames(provider, chunk, from);
     const reader = source.frames.pipeThrough(encoder.stream).getReader();
     let batch: ChunkPacket[] = [];
     let transfer: ArrayBuffer[] = [];
@@ -118,7 +118,7 @@ async function encode(chunk: ChunkSpan, last: boolean): Promise<void> {
 }
 
 port.on('message', (m: EncodeChunk) => {
-  encode(m.chunk, m.last).catch((err: unknown) => {
+  encode(m.chunk).catch((err: unknown) => {
     const e = toAvpipeError('ENCODER_FAILED', `chunk ${m.chunk.index}`, err);
     post({ type: 'error', index: m.chunk.index, code: e.code, message: e.message });
   });

@@ -155,8 +155,8 @@ export class Controller extends EventEmitter<ControllerEvents> {
   }
 
   /**
-   * Plans the run; a split the source must check first (a file's track, read by its timing) is
-   * dropped when the check fails and `parallel` is `auto`, and fails the run when a number asked for it.
+   * Plans the run. A file split (only ever asked for by a number: `auto` keeps files whole) is checked
+   * by the source first, reading the track's timing, and fails the run, naming why, when it cannot be.
    */
   private async _plan(tracks: readonly TrackInfo[]): Promise<PipelinePlan> {
     const cores = availableParallelism();
@@ -172,10 +172,7 @@ export class Controller extends EventEmitter<ControllerEvents> {
     if (track === undefined || track.kind !== 'video' || track.splittable?.type !== 'file') return plan;
     const problem = this.source.splitProblem === undefined ? 'the source cannot check it' : await this.source.splitProblem(track.id);
     if (problem === null) return plan;
-    if (this.config.parallel !== 'auto') throw new AvpipeError('CONFIG_INVALID', `parallel: ${this.config.parallel} cannot split this run: ${problem}`);
-    const { splittable: _, ...whole } = track;
-    const unsplit = tracks.map((t) => (t === track ? whole : t));
-    return planPipeline(this.config, unsplit, this.source.durationUs, host);
+    throw new AvpipeError('CONFIG_INVALID', `parallel: ${String(this.config.parallel)} cannot split this run: ${problem}`);
   }
 
   private async _execute(): Promise<PipelineResult> {

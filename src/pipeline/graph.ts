@@ -12,7 +12,6 @@ import type { PipelineConfig } from '../config/pipeline-config.js';
 import type { TrackInfo } from '../sources/track-info.js';
 import { AudioMixer } from '../convert/audio-mixer.js';
 import type { AudioResampler } from '../convert/audio-resampler.js';
-import { TsFrameScaler } from '../convert/frame-scaler.js';
 import { MixerNode, type SessionEnd } from '../convert/mixer-node.js';
 import { VideoRate } from '../convert/video-rate.js';
 import { SincResampler } from '../convert/sinc-resampler.js';
@@ -29,6 +28,7 @@ import { ChunkPool, type ChunkResult } from './chunk-pool.js';
 import { planOutput, type SplitPlan, type AudioBranchPlan, type BranchPlan, type OutputPlan, type PipelinePlan, type TrackMode, type VideoBranchPlan } from './plan.js';
 import type { PipelineRun, TrackResult } from './pipeline-run.js';
 import { SessionExtent } from './session-extent.js';
+import { videoScaling } from './video-scaling.js';
 import { Tee, type TeeItemOps, type TeePortStats } from '../queues/tee.js';
 
 /**
@@ -549,13 +549,11 @@ async function videoBranch(init: GraphInit, plan: PipelinePlan, b: VideoBranchPl
   const track = b.tracks[0];
   const provider = await init.provider();
   const enc = plan.encoding;
-  const needsScale = track.width !== enc.width || track.height !== enc.height;
-  // A decoder that can scale as it decodes is told the size (the scaler then passes its frames through).
-  const decoderConfig = track.encoded === undefined ? undefined : { ...track.encoded.decoderConfig, ...(needsScale ? { scaleTo: { width: enc.width, height: enc.height } } : {}) };
+  const { decoderFields, scaler } = videoScaling(provider, track, enc);
+  const decoderConfig = track.encoded === undefined ? undefined : { ...track.encoded.decoderConfig, ...decoderFields };
   const decoder = decoderConfig === undefined ? undefined : openDecoder(track, () => DecoderNode.video(provider, decoderConfig, DECODE_QUEUE));
   // Decoded input may be variable-rate or another rate: the output is always constant-rate.
   const needsRate = track.encoded !== undefined || track.fps !== enc.fps;
-  const scaler = !needsScale ? undefined : provider.createVideoScaler?.(enc.width, enc.height) ?? new TsFrameScaler(enc.width, enc.height);
   const rate = needsRate ? new VideoRate(enc.fps) : undefined;
   const keyUs = plan.keyframeIntervalUs;
   const encoder = !b.encode ? undefined : EncoderNode.video(provider, videoEncoderConfig(plan), keyUs, plan.queues.encoder);

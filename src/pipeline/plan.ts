@@ -5,6 +5,7 @@ import type { QueueBoundsInit, QueueInit } from '../config/config-init.js';
 import { AUDIO_CODEC_OF, VIDEO_CODEC_OF, type EncodingOptions } from '../config/encoding.js';
 import type { PipelineConfig } from '../config/pipeline-config.js';
 import { encodingProblems } from '../config/validate.js';
+import { VideoRate } from '../convert/video-rate.js';
 import { AvpipeError } from '../errors.js';
 import type { QueueBounds } from '../queues/bounded-queue.js';
 import type { Microseconds } from '../time.js';
@@ -153,6 +154,8 @@ export function planPipeline(config: PipelineConfig, tracks: readonly TrackInfo[
   const encodedOut = config.outputs.some((o) => codecsFor(o) !== undefined);
   const branches: BranchPlan[] = [];
   const muxerTracks: MuxerTracks = {};
+  /** x264 (or libvpx) will keep the cores busy: the audio encoder then stays on the main thread. */
+  let videoEncoded = false;
 
   const video = encoding.videoCodec === null ? undefined : tracks.find((t): t is VideoTrack => t.kind === 'video');
   if (video !== undefined && config.outputs.some((o) => takesMedia(o, 'video'))) {
@@ -163,6 +166,7 @@ export function planPipeline(config: PipelineConfig, tracks: readonly TrackInfo[
       muxerTracks.videoCopied = mode === 'copy';
     }
     const encode = mode === 'transcode' && encodedOut;
+    videoEncoded = encode;
     const split = splitPlan(config, policy, encoding, keyUs, video, encode, raw, sessionEndUs, host);
     branches.push({ kind: 'video', tracks: [video], mode, reasons, encode, split });
   }
@@ -180,7 +184,6 @@ export function planPipeline(config: PipelineConfig, tracks: readonly TrackInfo[
     }
     if (encodedOut) muxerTracks.audio = mode === 'copy' ? AUDIO_CODEC_OF[single!.encoded!.codec]! : encoding.audioCodec!;
     const encode = mode === 'transcode' && encodedOut;
-    const videoEncoded = branches.some((v) => v.kind === 'video' && v.encode);
     const batchEncode = encode && !videoEncoded && !policy.live && host.nativeCodecs && sessionEndUs !== undefined && sessionEndUs >= BATCH_ENCODE_MIN_US;
     branches.push({ kind: 'audio', tracks: single === undefined ? audios : [single], mode, reasons, encode, batchEncode });
   }
@@ -225,7 +228,8 @@ function splitPlan(config: PipelineConfig, policy: RunPolicy, e: EncodingOptions
   // Chunks are whole keyframe intervals: each starts on the grid, where the single encode has a keyframe too.
   const chunkUs = Math.max(keyUs, Math.floor(Math.min(MAX_CHUNK_US, endUs / (CHUNKS_PER_WORKER * wanted)) / keyUs) * keyUs);
   const frameAt = (us: Microseconds): number => Math.max(0, Math.ceil((us * e.fps) / 1e6 - 1e-9));
-  const totalFrames = Math.round((endUs * e.fps) / 1e6);
+  // As many frames as a single encode makes: its constant-rate stage's slots before the end.
+  const totalFrames = VideoRate.slotsBefore(endUs, e.fps);
   const chunks: ChunkSpan[] = [];
   for (let start = 0; frameAt(start) < totalFrames; start += chunkUs) {
     chunks.push({ index: chunks.length, startUs: start, endUs: Math.min(endUs, start + chunkUs), firstFrame: frameAt(start), endFrame: Math.min(totalFrames, frameAt(start + chunkUs)) });

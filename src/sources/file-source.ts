@@ -245,8 +245,7 @@ export class FileSource extends SourceBase implements Source {
    * null when it can. Each worker places a chunk's frames by the track's own times plus the input's
    * shift, so the track must need nothing that reading it whole would do to its times: no jump to
    * close up, no repeated time (which fails the run), a first packet that is a keyframe, and media
-   * up to the input's stated end (a truncated track is held to how far the session really got). Reads
-   * the track's timing, not its data (an MP4's sample tables).
+   * up to the track's own stated end. Reads the track's timing, not its data (an MP4's sample tables).
    */
   async splitProblem(trackId: string): Promise<string | null> {
     const t = this._tracks.find((x) => x.info.id === trackId);
@@ -271,8 +270,11 @@ export class FileSource extends SourceBase implements Source {
       return `${t.info.label}: its packets cannot be read (${(err as Error).message})`;
     }
     if (end === undefined) return `${t.info.label}: it holds no packets`;
-    const sessionEnd = this._durationUs ?? end;
-    if (sessionEnd - end > TRUNCATION_TOLERANCE_US) return `${t.info.label}: its media ends at ${seconds(end)} s, before the input's stated ${seconds(sessionEnd)} s (truncated?)`;
+    // A video that ends before the other tracks is held to the session's end by the chunks, as by the
+    // graph; one whose data ends before its own stated end is truncated, and the graph then holds it
+    // only as far as the session really got.
+    const stated = t.info.kind === 'video' ? t.info.endUs : undefined;
+    if (stated !== undefined && stated - end > TRUNCATION_TOLERANCE_US) return `${t.info.label}: its media ends at ${seconds(end)} s, before its stated ${seconds(stated)} s (truncated?)`;
     return null;
   }
 

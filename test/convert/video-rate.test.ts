@@ -55,5 +55,18 @@ describe('VideoRate', () => {
     expect(r.finish(500_000).map((f) => f.timestamp)).toEqual([300_000, 400_000]);
     expect(r.counters).toEqual({ in: 1, out: 5, repeated: 4, dropped: 0 });
   });
-});
 
+  it('says how many slots a stream ending anywhere has, as finishing one makes them (a split encode plans by it)', () => {
+    for (const [fps, endUs] of [[25, 24_300_000], [25, 24_000_000], [30, 23_816_667], [29.97, 10_010_000], [24, 1_020_833], [25, 20_000]] as const) {
+      const r = new VideoRate(fps);
+      // 30 fps input to a little before the end, then held to it.
+      let made = 0;
+      for (let t = 0; t < endUs - 100_000; t += 33_333) made += r.push(frame(t, 33_333)).length;
+      made += r.finish(endUs).length;
+      expect(made, `${fps} fps to ${endUs} us`).toBe(VideoRate.slotsBefore(endUs, fps));
+    }
+    // Exactly half a slot before the end is not a slot; more than half is.
+    expect(VideoRate.slotsBefore(24_300_000, 25)).toBe(607);
+    expect(VideoRate.slotsBefore(24_300_001, 25)).toBe(608);
+  });
+});

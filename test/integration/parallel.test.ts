@@ -195,6 +195,24 @@ describe('a split encode of a file (parallel: 2): each chunk decoded from the ke
     expect(Math.abs(pb - pa)).toBeLessThan(0.3);
   });
 
+  it('holds a video that ends before the audio, across a chunk boundary, as a single encode does', async () => {
+    // Video to 23.8 s, audio to 24.3 s: chunks of 4 s and a short last one, so the video ends inside a chunk that is not the last.
+    const short = await fixture('split-short-video.mp4', ['-f', 'lavfi', '-i', FLASH_SRC(23.8, '640x360'), '-f', 'lavfi', '-i', BEEP_SRC(24.3),
+      '-c:v', 'libx264', '-preset', 'veryfast', '-g', '90', '-sc_threshold', '0', '-c:a', 'aac']);
+    const go = (name: string, parallel: number): Promise<PipelineResult> => record({
+      live: false, parallel, codecMode: 'transcode', source: { type: 'file', inputs: [{ path: short }] },
+      encoding: { width: 480, height: 270, fps: 25, keyframeInterval: 2, videoBitrateKbps: 800 }, outputs: [{ path: join(dir, name) }],
+    });
+    const [one, two] = [await go('short-single.mp4', 1), await go('short-split.mp4', 2)];
+    expect(one.status).toBe('COMPLETE');
+    expect(two.error).toBeNull();
+    expect(two.status).toBe('COMPLETE');
+    expect(two.chunks.at(-2)).toMatchObject({ startMs: 20_000, endMs: 24_000 });
+    const count = async (name: string): Promise<number> => frames(streamOf(await probe(join(dir, name)), 'video'));
+    expect(await count('short-split.mp4')).toBe(await count('short-single.mp4'));
+    expect(await count('short-split.mp4')).toBeGreaterThanOrEqual(Math.round(24.3 * 25) - 1);
+  });
+
   it('is refused, naming the reason, for a file whose timestamps jump (a worker could not close the jump up)', async () => {
     const jumpy = await fixture('jump-1h.mkv', ['-f', 'lavfi', '-i', FLASH_SRC(4), '-f', 'lavfi', '-i', 'sine=d=4',
       '-vf', 'setpts=PTS+if(gte(T\\,2)\\,3600/TB\\,0)', '-af', 'asetpts=PTS+if(gte(T\\,2)\\,3600/TB\\,0)', '-c:v', 'libx264', '-c:a', 'libopus']);

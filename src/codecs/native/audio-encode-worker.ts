@@ -3,10 +3,10 @@ import { toAvpipeError } from '../../errors.js';
 import { AudioData } from '../../media/audio-data.js';
 import { loadNodeAv } from './node-av-loader.js';
 import { NodeAvAudioEncoder } from './node-av-audio-encoder.js';
-import type { EncodedAudioPacket, FromEncodeWorker, ToEncodeWorker } from './worker-audio-encoder.js';
+import type { EncodedAudioPacket, FromEncodeWorker, ToEncodeWorker } from './audio-encode-protocol.js';
 
 /**
- * The thread of a {@link WorkerAudioEncoder}: FFmpeg's encoder, fed the batches as they come and
+ * The thread of a `WorkerAudioEncoder`: FFmpeg's encoder, fed the batches as they come and
  * run synchronously, the packets of each batch posted back together (their buffers transferred).
  */
 const port = parentPort!;
@@ -23,8 +23,10 @@ function post(message: FromEncodeWorker): void {
 }
 
 function fail(err: unknown): void {
+  // One report per failure: the encoder's error callback and the flush it rejects are the same one.
+  if (failed !== undefined) return;
   const e = toAvpipeError('ENCODER_FAILED', 'audio encoder', err);
-  failed ??= e;
+  failed = e;
   post({ type: 'error', code: e.code, message: e.message });
 }
 

@@ -6,27 +6,7 @@ import type { Microseconds } from '../../time.js';
 import { workerScript } from '../../worker-script.js';
 import { EncoderBase } from '../codec-base.js';
 import type { AudioEncoderConfig, AudioEncoderInit, AudioEncoderLike } from '../codec-provider.js';
-
-/** Main thread -> encode worker. */
-export type ToEncodeWorker =
-  | { type: 'configure'; config: AudioEncoderConfig }
-  /** Contiguous samples, planar (`channels` planes of `frames` each), the buffer transferred. */
-  | { type: 'audio'; timestamp: Microseconds; frames: number; data: Float32Array }
-  | { type: 'flush' };
-
-/** An encoded packet crossing back, its bytes in a transferred buffer. */
-export interface EncodedAudioPacket {
-  timestamp: Microseconds;
-  duration: Microseconds | null;
-  data: Uint8Array;
-  decoderConfig?: AudioDecoderConfig;
-}
-
-/** Encode worker -> main thread: the packets of one batch (or of a flush), then that it is done. */
-export type FromEncodeWorker =
-  | { type: 'encoded'; packets: EncodedAudioPacket[] }
-  | { type: 'flushed'; packets: EncodedAudioPacket[] }
-  | { type: 'error'; code: string; message: string };
+import type { FromEncodeWorker, ToEncodeWorker } from './audio-encode-protocol.js';
 
 /** Samples per batch: a quarter second, a message each way instead of one per 20 ms codec frame. */
 const BATCH_US = 250_000;
