@@ -42,7 +42,10 @@ export async function fileChunkFrames(provider: CodecProvider, source: FileSplit
   let iterator: AsyncGenerator<{ type: 'key' | 'delta'; timestamp: number; duration: number; data: Uint8Array }, void, unknown> | undefined;
   let decoder: DecoderNode<VideoFrame> | undefined;
   let scaler: { close(): void } | undefined;
+  let closed = false;
   const close = (): void => {
+    if (closed) return;
+    closed = true;
     void iterator?.return(undefined);
     decoder?.close();
     scaler?.close();

@@ -1,10 +1,10 @@
 import { parentPort, workerData } from 'node:worker_threads';
+import type { CodecProvider } from '../codecs/codec-provider.js';
 import { EncoderNode } from '../codecs/encoder-node.js';
 import { loadCodecProvider } from '../codecs/load-codec-provider.js';
 import { AvpipeError, toAvpipeError } from '../errors.js';
 import type { VideoDecoderConfig } from '../media/encoded-chunk.js';
 import type { VideoFrame } from '../media/video-frame.js';
-import type { CodecProvider } from '../codecs/codec-provider.js';
 import { TestPattern } from '../sources/test-pattern.js';
 import { frameTimestamp } from '../time.js';
 import { fileChunkFrames, type ChunkFrames } from './chunk-file-frames.js';
