@@ -60,7 +60,7 @@ export class TestSource extends SourceBase implements Source {
     const o = this._opts;
     this.live = config.live;
     this._tracks = [
-      ...(o.video ? [{ id: TEST_VIDEO_TRACK, kind: 'video' as const, width: o.width, height: o.height, fps: o.fps, splittable: { type: 'test-pattern' as const, width: o.width, height: o.height, fps: o.fps } }] : []),
+      ...(o.video ? [{ id: TEST_VIDEO_TRACK, kind: 'video' as const, width: o.width, height: o.height, fps: o.fps, splittable: { type: 'test-pattern' as const } }] : []),
       ...(o.audio ? [{ id: TEST_AUDIO_TRACK, kind: 'audio' as const, sampleRate: o.sampleRate, channels: o.channels }] : []),
     ];
     return this._tracks;

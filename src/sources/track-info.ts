@@ -37,12 +37,9 @@ export type TrackInfo =
  */
 export type SplitSource = TestPatternSplit | FileSplit;
 
-/** The test pattern's frames, made by the worker itself. */
+/** The test pattern's frames, made by the worker itself at the track's (and the encoding's) size and rate. */
 export interface TestPatternSplit {
   type: 'test-pattern';
-  width: number;
-  height: number;
-  fps: number;
 }
 
 /**

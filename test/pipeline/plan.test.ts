@@ -131,7 +131,7 @@ describe('planPipeline: the audio encoder off the main thread (batches)', () => 
 
 describe('planPipeline: a split video encode (parallel)', () => {
   const PATTERN: TrackInfo[] = [
-    { id: 'v', kind: 'video', width: 640, height: 360, fps: 30, splittable: { type: 'test-pattern', width: 640, height: 360, fps: 30 } },
+    { id: 'v', kind: 'video', width: 640, height: 360, fps: 30, splittable: { type: 'test-pattern' } },
     { id: 'a', kind: 'audio', sampleRate: 48000, channels: 2 },
   ];
   const split = (init: Partial<PipelineConfigInit>, endUs: number | undefined, cores: number, tracks = PATTERN, nativeCodecs = true): unknown => {
