@@ -39,7 +39,8 @@ async function mediaFor(server: WhipServer, seconds: number, timeoutMs = 20_000)
     if (video !== undefined && video.frames.frames >= seconds * 30) return;
     await new Promise((r) => setTimeout(r, 100));
   }
-  throw new Error(`no ${seconds} s of video within ${timeoutMs} ms`);
+  const session = server.sessions[0];
+  throw new Error(`no ${seconds} s of video within ${timeoutMs} ms; ${session === undefined ? 'no session' : `the session's source: ${JSON.stringify(session.stats())}`}`);
 }
 
 describe.skipIf(!haveWhipClient)('a real WHIP client: simple-whip-client (GStreamer webrtcbin)', () => {
@@ -57,7 +58,9 @@ describe.skipIf(!haveWhipClient)('a real WHIP client: simple-whip-client (GStrea
       let log = '';
       client.stdout.on('data', (d: Buffer) => (log += d.toString()));
       client.stderr.on('data', (d: Buffer) => (log += d.toString()));
-      await mediaFor(server, 4).catch((e: Error) => {
+      // A session that ends first (e.g. no media within its track timeout) fails with its own reason.
+      const endedFirst = ended.then(({ result, stats }) => { throw new Error(`the session ended before 4 s of video: ${JSON.stringify(result.error)}; its source: ${JSON.stringify(stats)}`); });
+      await Promise.race([mediaFor(server, 4), endedFirst]).catch((e: Error) => {
         throw new Error(`${e.message}\nwhip-client said:\n${log}`);
       });
       client.kill('SIGINT');

@@ -96,6 +96,23 @@ describe('LipSync', () => {
     expect(sync.push(a, 'a1', 5000 + 48000 * 0.25 + 960, 5).map((p) => p.timestamp)).toEqual([20_000]);
   });
 
+  it('waits for every offered track before it sets the zero: a video track heard after audio was anchored keeps its first frames', () => {
+    // GStreamer's webrtcbin on a cold start: audio's packets and report first, video's (captured earlier) 300 ms later.
+    const run = (expect2: boolean): [string, number][] => {
+      const sync = new LipSync<string>(4000);
+      if (expect2) sync.expectTracks(2);
+      const a = sync.addTrack(48000);
+      const placed = [...sync.senderReport(a, { ntpSeconds: 100, ntpFraction: 0, rtpTimestamp: 0 }, 0), ...sync.push(a, 'a0', 48000 * 0.2, 10)];
+      const v = sync.addTrack(90000);
+      placed.push(...sync.senderReport(v, { ntpSeconds: 100, ntpFraction: 0, rtpTimestamp: 0 }, 300));
+      placed.push(...sync.push(v, 'v0', 0, 310), ...sync.push(v, 'v1', 3000, 311));
+      return placed.map((p) => [p.frame, p.timestamp]);
+    };
+    expect(run(true)).toEqual([['a0', 200_000], ['v0', 0], ['v1', 33_333]]);
+    // Without the count, the zero came from audio alone: the video's keyframe fell before it, left out.
+    expect(run(false)).toEqual([['a0', 0]]);
+  });
+
   it('places a track without reports by arrival after the timeout, and a late track later on the timeline', () => {
     const sync = new LipSync<string>(1000);
     const v = sync.addTrack(90000);

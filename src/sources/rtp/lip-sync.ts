@@ -70,6 +70,8 @@ export class LipSync<F> {
   private _offset: number | undefined;
   private _zero: number | undefined;
   private _firstArrivalMs: number | undefined;
+  /** Tracks the zero waits for: those offered, some of which may not have sent a packet yet. */
+  private _expected = 0;
 
   constructor(syncTimeoutMs: number) {
     this.syncTimeoutMs = syncTimeoutMs;
@@ -82,6 +84,16 @@ export class LipSync<F> {
       pending: [], lastUs: -1, lastArrivalMs: undefined, stats: { senderReports: 0, retimed: 0, early: 0, jumps: 0, firstJumpUs: null },
     });
     return this._tracks.length - 1;
+  }
+
+  /**
+   * Tells how many tracks the session has (those offered): the zero then also waits, up to
+   * `syncTimeoutMs` after the first frame, for a track not heard from yet. Without it, a video track
+   * whose first packet came after audio was placed would have its first frames (its keyframe) before
+   * the zero, left out.
+   */
+  expectTracks(count: number): void {
+    this._expected = count;
   }
 
   /** Takes a frame of `track` with RTP time `rtpTimestamp`, arrived at `nowMs`; returns the frames now placed. */
@@ -120,7 +132,7 @@ export class LipSync<F> {
     }
     const withFrames = this._tracks.filter((t) => t.firstArrivalMs !== undefined);
     if (this._zero === undefined) {
-      const waiting = withFrames.length < this._tracks.length && nowMs - (this._firstArrivalMs ?? nowMs) < this.syncTimeoutMs;
+      const waiting = withFrames.length < Math.max(this._tracks.length, this._expected) && nowMs - (this._firstArrivalMs ?? nowMs) < this.syncTimeoutMs;
       if (withFrames.length === 0 || waiting || withFrames.some((t) => t.anchor === undefined)) return [];
       this._zero = Math.min(...withFrames.map((t) => this._seconds(t, t.pending[0]?.ext ?? 0)));
     }

@@ -190,6 +190,9 @@ export class WebRtcSource extends SourceBase implements Source {
       // Given up while gathering (closed, or hung up by a WHIP server's time bound): not this source's peer now.
       if (this._pc !== pc) throw new AvpipeError('INVALID_STATE', `${this.name}: the offer was given up while it was answered`);
       enlargeReceiveBuffers(pc);
+      // The session's zero waits for every offered track, not only those whose packets came first
+      // (once decided, the zero stays: a returning publisher's count changes nothing).
+      this._sync.expectTracks(pc.getTransceivers().filter((t) => t.direction === 'recvonly').length);
       this._presence.heard(performance.now());
       // Not restarted for a source stopped while the offer was answered: stop() cleared it for good.
       if (!this.stopping) this._timer ??= setInterval(() => this._tick(), TICK_MS);
@@ -406,14 +409,26 @@ export class WebRtcSource extends SourceBase implements Source {
   private _deliver(placed: PlacedFrame<{ inbound: Inbound; frame: RtpFrame }>[]): void {
     for (const { frame: { inbound: i, frame }, timestamp } of placed) {
       if (i.outlet === undefined) continue;
-      for (const chunk of i.track.place(frame, timestamp)) i.outlet.push(chunk);
+      for (const chunk of i.track.place(frame, timestamp)) this._push(i.outlet, chunk);
     }
   }
 
   /** Sends a track's held video frame on (its publisher's session ended). */
   private _releaseHeld(i: Inbound): void {
     if (i.outlet === undefined) return;
-    for (const chunk of i.track.releaseHeld()) i.outlet.push(chunk);
+    for (const chunk of i.track.releaseHeld()) this._push(i.outlet, chunk);
+  }
+
+  /** Into an outlet; a delta it will refuse (it waits for a keyframe) asks the publisher for one. */
+  private _push(outlet: PushQueue<EncodedChunk>, chunk: EncodedChunk): void {
+    if (chunk.type !== 'key' && outlet.queue.waitingForStart) this._askForKey(outlet);
+    outlet.push(chunk);
+  }
+
+  /** A PLI (at most one per repeat interval) to the stream that feeds `outlet` now: a returning publisher's continues it. */
+  private _askForKey(outlet: PushQueue<EncodedChunk>): void {
+    const current = this._inbound.findLast((x) => x.outlet === outlet);
+    if (current !== undefined && current.track.requestKeyframe(performance.now())) this._sendPli(current);
   }
 
   /**
@@ -423,14 +438,11 @@ export class WebRtcSource extends SourceBase implements Source {
    */
   private _makeOutlet(i: Inbound): PushQueue<EncodedChunk> {
     const kind = i.track.kind;
-    const askForKey = (): void => {
-      // Asked of the stream that feeds the outlet now: a returning publisher's continues it.
-      const current = this._inbound.findLast((x) => x.outlet === outlet) ?? i;
-      if (current.track.requestKeyframe(performance.now())) this._sendPli(current);
-    };
-    const outlet = new PushQueue<EncodedChunk>(`${kind}-outlet`, this._queue[kind], {
+    const outlet: PushQueue<EncodedChunk> = new PushQueue<EncodedChunk>(`${kind}-outlet`, this._queue[kind], {
       measure: MEDIA_MEASURE,
-      ...(kind === 'video' ? { starts: { canStart: (c: EncodedChunk) => c.type === 'key', onNeedStart: askForKey } } : {}),
+      // Video starts on a keyframe: deltas before the first one (its keyframe placed before the
+      // session's zero, say) could not be decoded, and a muxer refuses them.
+      ...(kind === 'video' ? { starts: { canStart: (c: EncodedChunk) => c.type === 'key', waitForStart: true, onNeedStart: () => this._askForKey(outlet) } } : {}),
       onDone: this.openTrack(),
     });
     return outlet;
