@@ -52,6 +52,11 @@ export function table() {
   if (wasm !== undefined) {
     for (const run of read(wasm).runs.filter((x) => x.workload === 'W1' && x.preset === 'veryfast')) {
       rows.push(row(`wasm provider, test source ${run.size} veryfast, ${read(wasm).seconds} s (${run.realtime['avpipe-wasm']}x realtime)`, wasm, run.summary, run.ratios, 'avpipe-wasm'));
+      const p1 = run.summary['avpipe-wasm-p1'];
+      if (p1 !== undefined) {
+        const ratios = { 'avpipe-wasm-p1/ffmpeg': pairedRatio(p1.walls, run.summary.ffmpeg.walls) };
+        rows.push(row(`wasm, \`--parallel 1\` (${run.realtime['avpipe-wasm-p1']}x realtime)`, wasm, run.summary, ratios, 'avpipe-wasm-p1'));
+      }
     }
   }
   return [

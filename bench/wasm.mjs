@@ -40,11 +40,13 @@ const run = (workload, size, preset, contenders) => {
 for (const preset of values.presets.split(',')) {
   if (ONLY.has('W1')) {
     for (const [w, h, kbps] of [[640, 360, 1000], [1280, 720, 3000]]) {
-      const avpipe = (provider) => () => timed(process.execPath, [CLI, 'record', '--source', 'test', '--duration', String(SECS), '--size', `${w}x${h}`, '--fps', '30',
+      // `--parallel` auto: a 20 s run is split, each chunk's x264 an ffmpeg.wasm worker of its own; `1` encodes it whole.
+      const avpipe = (provider, parallel = 'auto') => () => timed(process.execPath, [CLI, 'record', '--source', 'test', '--duration', String(SECS), '--size', `${w}x${h}`, '--fps', '30',
         '--video-codec', 'h264', '--h264-profile', 'main', '--video-bitrate', String(kbps), '--keyframe-interval', '2', '--speed-preset', preset,
-        '--audio-codec', 'opus', '--audio-bitrate', '128', '--no-live', '--codec-provider', provider, '--json', '--output', join(work, `wasm-bench-${provider}.mp4`)]);
+        '--audio-codec', 'opus', '--audio-bitrate', '128', '--no-live', '--codec-provider', provider, '--parallel', parallel, '--json', '--output', join(work, `wasm-bench-${provider}-${parallel}.mp4`)]);
       run('W1', `${w}x${h}`, preset, {
         'avpipe-wasm': avpipe('wasm'),
+        'avpipe-wasm-p1': avpipe('wasm', '1'),
         'avpipe-native': avpipe('native'),
         ffmpeg: () => timed('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', `testsrc2=size=${w}x${h}:rate=30:duration=${SECS}`, '-f', 'lavfi', '-i', `sine=frequency=1000:sample_rate=48000:duration=${SECS}`,
           '-c:v', 'libx264', '-preset', preset, '-profile:v', 'main', '-b:v', `${kbps}k`, '-g', '60', '-pix_fmt', 'yuv420p', '-c:a', 'libopus', '-b:a', '128k', '-ac', '2', join(work, 'wasm-bench-ffmpeg.mp4')]),

@@ -73,7 +73,7 @@ export class EncoderNode<I extends VideoFrame | AudioData, O extends EncodedVide
       config.codec,
       (output, error) => {
         const enc = provider.createVideoEncoder({ output: (chunk, metadata) => output({ kind: 'video', chunk, metadata }), error });
-        enc.configure(config);
+        enc.configure(keyOriginUs === undefined ? config : { ...config, keyframeOriginUs: keyOriginUs });
         return enc;
       },
       (enc, frame) => {

@@ -3,11 +3,13 @@ import type { VideoEncoderConfig } from '../codecs/codec-provider.js';
 import type { EncodedChunkType, VideoDecoderConfig } from '../media/encoded-chunk.js';
 import type { SplitSource } from '../sources/track-info.js';
 import type { Microseconds } from '../time.js';
-import type { ChunkSpan } from './plan.js';
+import type { ChunkSpan, WorkerCodecs } from './plan.js';
 
 /** What every chunk worker of a split encode is started with. */
 export interface ChunkWorkerData {
   source: SplitSource;
+  /** The codec provider the worker loads. */
+  codecs: WorkerCodecs;
   encoder: VideoEncoderConfig;
   keyframeIntervalUs: Microseconds;
 }

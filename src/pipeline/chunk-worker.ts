@@ -19,8 +19,8 @@ import type { ChunkSpan } from './plan.js';
  */
 const port = parentPort!;
 const data = workerData as ChunkWorkerData;
-// Native FFmpeg only: the wasm encoder does not keep the times of a stream that starts after 0 yet.
-const providerReady = loadCodecProvider('native');
+// The run's own provider: on wasm, each chunk's encoder is a wasm worker of its own.
+const providerReady = loadCodecProvider(data.codecs);
 /** Packets per message: fewer hops across threads. */
 const BATCH = 16;
 /**

@@ -160,12 +160,13 @@ export class Controller extends EventEmitter<ControllerEvents> {
    */
   private async _plan(tracks: readonly TrackInfo[]): Promise<PipelinePlan> {
     const cores = availableParallelism();
-    // Worker threads (a split encode, a batch audio encoder) run the native codecs: the
-    // provider is loaded first when the plan would use them, and only then (a copy never loads it).
+    // Worker threads (a split encode, a batch audio encoder) load the run's provider by name: it is
+    // loaded first when the plan would use them, and only then (a copy never loads it).
     if (this._provider === undefined && usesWorkers(this.config, tracks, this.source.durationUs, cores)) {
       this._provider = this._options.codecProvider ?? (await loadCodecProvider(this.config.codecProvider));
     }
-    const host = { cores, nativeCodecs: this._provider?.name === 'node-av' };
+    const name = this._provider?.name;
+    const host = { cores, workerCodecs: name === 'node-av' ? 'native' as const : name === 'wasm' ? 'wasm' as const : null };
     const plan = planPipeline(this.config, tracks, this.source.durationUs, host);
     const split = plan.branches.find((b) => b.kind === 'video' && b.split !== null);
     const track = split?.tracks[0];
@@ -342,11 +343,11 @@ export function sourceFromConfig(config: PipelineConfig): Source {
   });
 }
 
-/** Whether the run's plan would put work on worker threads, were the native codecs there. */
+/** Whether the run's plan would put work on worker threads, were the native codecs there (a batch audio encoder needs them). */
 function usesWorkers(config: PipelineConfig, tracks: readonly TrackInfo[], endUs: number | undefined, cores: number): boolean {
   let plan: PipelinePlan;
   try {
-    plan = planPipeline(config, tracks, endUs, { cores, nativeCodecs: true });
+    plan = planPipeline(config, tracks, endUs, { cores, workerCodecs: 'native' });
   } catch {
     // The real plan says what is wrong.
     return false;

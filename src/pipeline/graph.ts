@@ -515,7 +515,7 @@ function copyBranch(plan: PipelinePlan, b: BranchPlan): Branch {
 /** A video encode split into chunks on worker threads, each with its own encoder of the branch's config. */
 function splitBranch(plan: PipelinePlan, b: VideoBranchPlan, split: SplitPlan): Branch {
   const pool = new ChunkPool(split, {
-    source: split.source, encoder: videoEncoderConfig(plan), keyframeIntervalUs: plan.keyframeIntervalUs,
+    source: split.source, codecs: split.codecs, encoder: videoEncoderConfig(plan), keyframeIntervalUs: plan.keyframeIntervalUs,
   });
   return {
     tracks: b.tracks, kind: 'video', mode: 'split', reasons: b.reasons, pool,

@@ -1,7 +1,11 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { NodeAvProvider, type CodecProvider } from '../../src/index.js';
+import { EncoderNode } from '../../src/codecs/encoder-node.js';
 import { WasmVideoEncoder } from '../../src/codecs/wasm/wasm-video-encoder.js';
+import type { VideoFrame } from '../../src/media/video-frame.js';
+import { TestPattern } from '../../src/sources/test-pattern.js';
+import { frameTimestamp } from '../../src/time.js';
 import { beepOnsets, flashTimes, frames, probe, streamOf } from '../helpers/ffprobe.js';
 import { record } from '../helpers/run.js';
 import { tmpDir } from '../helpers/tmp.js';
@@ -32,5 +36,40 @@ describe('WasmVideoEncoder (x264 in ffmpeg.wasm, in a worker)', () => {
     const [flashes, beeps] = await Promise.all([flashTimes(out), beepOnsets(out)]);
     expect(flashes.length).toBe(4);
     flashes.forEach((f, i) => expect(Math.abs(f - beeps[i]!)).toBeLessThanOrEqual(1 / 30));
+  }, 60_000);
+
+  /** The keyframes' times when the test pattern's frames `indices` (30 fps, 320x180) go through an encoder node of `provider`, keyframes every 2 s from `originUs`. */
+  async function keyframes(provider: CodecProvider, indices: number[], originUs?: number): Promise<number[]> {
+    const pattern = new TestPattern(320, 180, 30);
+    let k = 0;
+    const frames = new ReadableStream<VideoFrame>({
+      pull: (c) => {
+        const i = indices[k++];
+        if (i === undefined) return c.close();
+        const t = frameTimestamp(i, 30);
+        c.enqueue(pattern.frame(i, t, frameTimestamp(i + 1, 30) - t));
+      },
+    }, { highWaterMark: 0 });
+    const node = EncoderNode.video(provider, { codec: 'avc1.4d001f', width: 320, height: 180, framerate: 30, bitrate: 500_000, speedPreset: 'veryfast', keyframeInterval: 60 }, 2_000_000, 4, originUs);
+    const keys: number[] = [];
+    try {
+      for await (const out of frames.pipeThrough(node.stream)) if (out.chunk.type === 'key') keys.push(out.chunk.timestamp);
+    } finally {
+      node.close();
+    }
+    return keys;
+  }
+
+  it("forces keyframes on the media-time grid as the native encoder does: across a gap (a live drop), and from a split chunk's origin after its lead-in", async () => {
+    const native = await NodeAvProvider.load();
+    const wasm: CodecProvider = { name: 'wasm-h264', createVideoEncoder: (init) => new WasmVideoEncoder(init), createAudioEncoder: (init) => native.createAudioEncoder(init) };
+    // Frames 40-69 (1.33-2.3 s) dropped: the grid's 2 s keyframe falls on the first frame after, 2.33 s; then 4 s (not 60 frames on, 3 s).
+    const gap = [...Array(180).keys()].filter((i) => i < 40 || i >= 70);
+    // A chunk from 5 s with a 0.5 s lead-in: the encoder's own first IDR at 4.5 s (the lead-in's, dropped by the chunk), then 5 s and 7 s.
+    const chunk = Array.from({ length: 105 }, (_, i) => 135 + i);
+    for (const provider of [wasm, native]) {
+      expect(await keyframes(provider, gap)).toEqual([0, 2_333_333, 4_000_000]);
+      expect(await keyframes(provider, chunk, 5_000_000)).toEqual([4_500_000, 5_000_000, 7_000_000]);
+    }
   }, 60_000);
 });

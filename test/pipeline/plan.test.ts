@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createPipelineConfig, type PipelineConfigInit, type TrackInfo } from '../../src/index.js';
-import { planOutput, planPipeline } from '../../src/pipeline/plan.js';
+import { planOutput, planPipeline, type WorkerCodecs } from '../../src/pipeline/plan.js';
 import { DEFAULT_QUEUES, runPolicy } from '../../src/pipeline/run-policy.js';
 
 /** What a test source declares: raw 1280x720@30 video and 48 kHz stereo audio. */
@@ -111,7 +111,7 @@ describe('planPipeline: the audio encoder off the main thread (batches)', () => 
   // The file's video as long as the session: copied, not held to its end.
   const LONG = FILE.map((t) => (t.kind === 'video' ? { ...t, endUs: 3_600_000_000 } : t));
   const batch = (init: Partial<PipelineConfigInit>, endUs: number | undefined, nativeCodecs = true, tracks = LONG): boolean | undefined => {
-    const p = planPipeline(createPipelineConfig({ live: false, outputs: [{ path: 'out.mp4' }], encoding: { audioCodec: 'opus' }, ...init }), tracks, endUs, { cores: 2, nativeCodecs });
+    const p = planPipeline(createPipelineConfig({ live: false, outputs: [{ path: 'out.mp4' }], encoding: { audioCodec: 'opus' }, ...init }), tracks, endUs, { cores: 2, workerCodecs: nativeCodecs ? 'native' : 'wasm' });
     return (p.branches.find((b) => b.kind === 'audio') as { batchEncode: boolean } | undefined)?.batchEncode;
   };
 
@@ -134,27 +134,27 @@ describe('planPipeline: a split video encode (parallel)', () => {
     { id: 'v', kind: 'video', width: 640, height: 360, fps: 30, splittable: { type: 'test-pattern' } },
     { id: 'a', kind: 'audio', sampleRate: 48000, channels: 2 },
   ];
-  const split = (init: Partial<PipelineConfigInit>, endUs: number | undefined, cores: number, tracks = PATTERN, nativeCodecs = true): unknown => {
-    const p = planPipeline(createPipelineConfig({ live: false, outputs: [{ path: 'out.mp4' }], ...init }), tracks, endUs, { cores, nativeCodecs });
+  const split = (init: Partial<PipelineConfigInit>, endUs: number | undefined, cores: number, tracks = PATTERN, workerCodecs: WorkerCodecs | null = 'native'): unknown => {
+    const p = planPipeline(createPipelineConfig({ live: false, outputs: [{ path: 'out.mp4' }], ...init }), tracks, endUs, { cores, workerCodecs });
     return (p.branches.find((b) => b.kind === 'video') as { split: unknown }).split;
   };
 
-  it('cuts whole keyframe intervals, three chunks per worker, covering every frame once', () => {
+  it('cuts whole keyframe intervals, one chunk per worker (at most 30 s each), shared out evenly, covering every frame once', () => {
     const s = split({}, 60_000_000, 2) as { workers: number; threads: number; chunks: { index: number; startUs: number; endUs: number; firstFrame: number; endFrame: number }[] };
     expect(s.workers).toBe(2);
     expect(s.threads).toBe(1);
-    expect(s.chunks.map((c) => [c.startUs, c.endUs])).toEqual([0, 10, 20, 30, 40, 50].map((t) => [t * 1e6, (t + 10) * 1e6]));
-    expect(s.chunks.map((c) => [c.firstFrame, c.endFrame])).toEqual([0, 300, 600, 900, 1200, 1500].map((f) => [f, f + 300]));
-    // 4 cores, 25 s, keyframes every 3 s: chunks of 3 s (25 / 12 rounded down to the grid, at least one interval), the last one short.
+    expect(s.chunks.map((c) => [c.startUs, c.endUs])).toEqual([[0, 30_000_000], [30_000_000, 60_000_000]]);
+    expect(s.chunks.map((c) => [c.firstFrame, c.endFrame])).toEqual([[0, 900], [900, 1800]]);
+    // 4 cores, 25 s, keyframes every 3 s: 9 intervals (the last partial) shared 2, 2, 2, 3.
     const t = split({ encoding: { keyframeInterval: 3 } }, 25_000_000, 4) as typeof s;
     expect(t.workers).toBe(4);
-    expect(t.chunks.every((c, i) => c.startUs === i * 3e6 && c.firstFrame === i * 90)).toBe(true);
-    expect(t.chunks.at(-1)).toMatchObject({ endUs: 25_000_000, endFrame: 750 });
+    expect(t.chunks.map((c) => [c.startUs / 1e6, c.endUs / 1e6, c.firstFrame, c.endFrame])).toEqual([[0, 6, 0, 180], [6, 12, 180, 360], [12, 18, 360, 540], [18, 25, 540, 750]]);
     // An hour on 2 cores: chunks of at most 30 s (a stop ends the video after the chunk being handed on).
     const h = split({}, 3_600_000_000, 2) as typeof s;
     expect(h.chunks).toHaveLength(120);
     expect(h.chunks[1]).toMatchObject({ startUs: 30_000_000, firstFrame: 900 });
-    for (let i = 1; i < t.chunks.length; i++) expect(t.chunks[i]!.firstFrame).toBe(t.chunks[i - 1]!.endFrame);
+    expect(h.chunks.at(-1)).toMatchObject({ endUs: 3_600_000_000, endFrame: 108_000 });
+    for (const c of [s, t, h]) for (let i = 1; i < c.chunks.length; i++) expect(c.chunks[i]!.firstFrame).toBe(c.chunks[i - 1]!.endFrame);
   });
 
   it('auto splits only where it pays; a number insists, and says why it cannot', () => {
@@ -168,8 +168,14 @@ describe('planPipeline: a split video encode (parallel)', () => {
     expect(() => split({ parallel: 2 }, 10_000_000, 2, FILE)).toThrow(/the video is not encoded \(copied/);
     expect(() => split({ parallel: 2, outputs: [{ path: 'out.mp4' }, { images: 'thumbs/t_%03d.jpg' }] }, 60_000_000, 2)).toThrow(/thumbnails need decoded frames/);
     expect(() => split({ parallel: 2, limits: { maxDuration: 5 } }, 60_000_000, 2)).toThrow(/a limit may end the run/);
-    expect(() => split({ parallel: 2 }, 60_000_000, 2, PATTERN, false)).toThrow(/need the native codecs/);
-    expect(split({}, 60_000_000, 2, PATTERN, false)).toBeNull();
+    // Each worker loads the run's provider by name: native or wasm, not a provider object.
+    // On wasm, one chunk per worker (each chunk starts an ffmpeg.wasm instance and encodes a lead-in).
+    const w = split({}, 60_000_000, 2, PATTERN, 'wasm') as { codecs: string; workers: number; chunks: { startUs: number; endUs: number }[] };
+    expect(w).toMatchObject({ codecs: 'wasm', workers: 2 });
+    expect(w.chunks.map((c) => [c.startUs, c.endUs])).toEqual([[0, 30_000_000], [30_000_000, 60_000_000]]);
+    expect(split({}, 60_000_000, 2)).toMatchObject({ codecs: 'native' });
+    expect(() => split({ parallel: 2 }, 60_000_000, 2, PATTERN, null)).toThrow(/a provider object cannot cross/);
+    expect(split({}, 60_000_000, 2, PATTERN, null)).toBeNull();
     // The test pattern's chunks are made at its own size and rate.
     expect(() => split({ parallel: 2, encoding: { width: 320, height: 180 } }, 60_000_000, 2)).toThrow(/asks for 320x180@30 from a 640x360@30 test source/);
     expect(split({ encoding: { fps: 15 } }, 60_000_000, 2)).toBeNull();

@@ -8,7 +8,7 @@ import { i420Size, tightPlanes, type VideoFrame } from '../../media/video-frame.
 import { FfmpegWasmRun } from './ffmpeg-wasm.js';
 import { checkFrameSize } from './frame-check.js';
 import { FramecrcOutput, type FramecrcStamp } from './framecrc-output.js';
-import { FEED_BASE_US, matroskaFrame, matroskaHeader } from './matroska-feed.js';
+import { matroskaFrame, matroskaHeader } from './matroska-feed.js';
 
 /** Frames the input ring holds. */
 const RING_FRAMES = 8;
@@ -23,7 +23,7 @@ const IVF_FRAME_HEADER = 12;
  * (Annex B, or IVF for VP8) and once as framecrc lines, which give each packet's time, decode time,
  * size and key flag, so x264 runs as it does natively: lookahead and B-frames (by the speed preset),
  * packets in decode order with their decode times. Keyframes are forced on the media-time grid the
- * pipeline asks for (the first frame, then every `keyframeInterval` frames' worth of time, as
+ * pipeline asks for (the first frame, or `keyframeOriginUs`, then every `keyframeInterval` frames' worth of time, as
  * `encode(..., {keyFrame})` marks them), whatever frames a live run dropped; a running ffmpeg cannot be
  * told per frame, so other keyframe requests are not honoured. VP8 runs in libvpx's realtime mode
  * without lag. `encodeQueueSize` counts the writes (frames, and the stream header) not yet taken by the ring.
@@ -87,8 +87,11 @@ export class WasmVideoEncoder extends EncoderBase<VideoEncoderConfig, VideoFrame
   private _start(firstUs: number): FfmpegWasmRun {
     const cfg = this._config!;
     const gop = cfg.keyframeInterval ?? Math.round(cfg.framerate * 2);
-    // Forced keyframes on the grid from the first frame, in the feed's seconds (1 us of slack for rounding).
-    const t0 = (firstUs + FEED_BASE_US) / 1e6;
+    // Forced keyframes on the grid (from the first frame unless told; 1 us of slack for rounding).
+    // The expression's `t` counts from the first frame, whatever -copyts keeps: an absolute origin
+    // never matched, and only x264's own -g made the keyframes. Frames before the origin (a split
+    // chunk's lead-in) have none forced.
+    const t0 = ((cfg.keyframeOriginUs ?? firstUs) - firstUs) / 1e6;
     const keyExpr = `expr:gte(t,${t0}+n_forced*${gop / cfg.framerate}-0.000001)`;
     const codec = this._vp8
       // libvpx in realtime mode without lag: one frame in, one frame out.
