@@ -55,7 +55,7 @@ export function table() {
       const p1 = run.summary['avpipe-wasm-p1'];
       if (p1 !== undefined) {
         const ratios = { 'avpipe-wasm-p1/ffmpeg': pairedRatio(p1.walls, run.summary.ffmpeg.walls) };
-        rows.push(row(`wasm, \`--parallel 1\` (${run.realtime['avpipe-wasm-p1']}x realtime)`, wasm, run.summary, ratios, 'avpipe-wasm-p1'));
+        rows.push(row(`wasm ${run.size}, \`--parallel 1\` (${run.realtime['avpipe-wasm-p1']}x realtime)`, wasm, run.summary, ratios, 'avpipe-wasm-p1'));
       }
     }
   }

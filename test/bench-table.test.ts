@@ -17,8 +17,8 @@ describe("the README's benchmark table", () => {
     expect(stdout.trimEnd().split('\n').slice(2).map((r) => r.split(' | ')[0]!.slice(2))).toEqual([
       expect.stringMatching(/^W1 /), 'W1, `--parallel 1`', expect.stringMatching(/^W2 /), 'W2, `--parallel 2`', expect.stringMatching(/^W3 /),
       expect.stringMatching(/^W3-long /), expect.stringMatching(/^W4 /),
-      expect.stringMatching(/^wasm provider, test source 640x360/), expect.stringMatching(/^wasm, `--parallel 1`/),
-      expect.stringMatching(/^wasm provider, test source 1280x720/), expect.stringMatching(/^wasm, `--parallel 1`/),
+      expect.stringMatching(/^wasm provider, test source 640x360/), expect.stringMatching(/^wasm 640x360, `--parallel 1`/),
+      expect.stringMatching(/^wasm provider, test source 1280x720/), expect.stringMatching(/^wasm 1280x720, `--parallel 1`/),
     ]);
   });
 });

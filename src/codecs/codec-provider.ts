@@ -31,10 +31,12 @@ export interface VideoEncoderConfig {
   /** avpipe extension: the encoder's own threads (default: as many as it likes); a split encode gives each chunk its share. */
   threads?: number;
   /**
-   * avpipe extension: where the keyframe grid starts, microseconds (default: the first frame). The
-   * same grid `encode(..., {keyFrame})` marks; an encoder that cannot be told per frame (ffmpeg.wasm's,
-   * a running process) forces its keyframes on it. A split chunk's frames start before its grid point.
+   * avpipe extension: the keyframe grid `encode(..., {keyFrame})` marks, microseconds: its interval
+   * (exact, where `keyframeInterval` is whole frames) and where it starts (default: the first frame; a
+   * split chunk's frames start before its grid point). An encoder that cannot be told per frame
+   * (ffmpeg.wasm's, a running process) forces its keyframes on it.
    */
+  keyframeIntervalUs?: number;
   keyframeOriginUs?: number;
 }
 

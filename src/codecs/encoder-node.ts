@@ -63,22 +63,29 @@ export class EncoderNode<I extends VideoFrame | AudioData, O extends EncodedVide
   }
 
   /**
-   * A video encoder node; keyframes are forced every `keyframeIntervalUs` of media time, from the first
-   * frame on, or from `keyOriginUs` when given (a chunk's frames before it are a lead-in).
+   * A video encoder node; keyframes are forced on a grid of `keyframeIntervalUs` of media time, from the
+   * first frame on, or from `keyOriginUs` when given (a chunk's frames before it are a lead-in): the
+   * first frame at or after each grid point is one. After a gap longer than the interval (a live drop)
+   * the next one is the grid point after the frame, not every point missed.
    */
   static video(provider: CodecProvider, config: VideoEncoderConfig, keyframeIntervalUs: Microseconds, maxQueue: number, keyOriginUs?: Microseconds): EncoderNode<VideoFrame, EncodedVideoOutput> {
+    let origin = keyOriginUs;
     let nextKey = keyOriginUs ?? -Infinity;
     return new EncoderNode<VideoFrame, EncodedVideoOutput>(
       'video-encoder',
       config.codec,
       (output, error) => {
         const enc = provider.createVideoEncoder({ output: (chunk, metadata) => output({ kind: 'video', chunk, metadata }), error });
-        enc.configure(keyOriginUs === undefined ? config : { ...config, keyframeOriginUs: keyOriginUs });
+        // The grid goes to the encoder too: one that cannot be told per frame (wasm) forces keyframes on it.
+        enc.configure({ ...config, keyframeIntervalUs, ...(keyOriginUs === undefined ? {} : { keyframeOriginUs: keyOriginUs }) });
         return enc;
       },
       (enc, frame) => {
         const keyFrame = frame.timestamp >= nextKey;
-        if (keyFrame) nextKey = (nextKey === -Infinity ? frame.timestamp : nextKey) + keyframeIntervalUs;
+        if (keyFrame) {
+          origin ??= frame.timestamp;
+          nextKey = origin + (Math.floor((frame.timestamp - origin) / keyframeIntervalUs) + 1) * keyframeIntervalUs;
+        }
         (enc as VideoEncoderLike).encode(frame, { keyFrame });
       },
       maxQueue,

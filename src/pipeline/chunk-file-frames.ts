@@ -33,8 +33,8 @@ export interface ChunkFrames {
  * The frames of output slots `fromFrame` up to `endFrame` of a file's video track, as the graph makes
  * them from the whole track (decode, scale, constant rate): read and decoded from the keyframe at or
  * before the first slot, each slot showing the input frame nearest to its time. Where the track ends
- * before the chunk does (`endUs`: a video shorter than the session, in the last chunk or the one before
- * a short last chunk), its last frame is held, as the graph holds it to the session's end.
+ * before the chunk does (`endUs`: a video shorter than the session, in any chunk; a chunk after its end
+ * is its last frame held throughout), its last frame is held, as the graph holds it to the session's end.
  * @internal
  */
 export async function fileChunkFrames(provider: CodecProvider, source: FileSplit, format: ChunkFrameFormat, fromFrame: number, endFrame: number, endUs: Microseconds): Promise<ChunkFrames> {

@@ -10,7 +10,7 @@ import { FileSource } from '../sources/file-source.js';
 import { TestSource } from '../sources/test-source.js';
 import { Uploader } from '../storage/uploader.js';
 import type { PipelineRun } from './pipeline-run.js';
-import { planPipeline, type PipelinePlan } from './plan.js';
+import { planPipeline, type PipelinePlan, type WorkerCodecs } from './plan.js';
 import { RemuxRun } from './remux-run.js';
 import { resolveOutput, type StreamOutputInit } from '../config/outputs.js';
 import { streamUrlProblem } from '../config/validate.js';
@@ -158,6 +158,17 @@ export class Controller extends EventEmitter<ControllerEvents> {
    * Plans the run. A file split (only ever asked for by a number: `auto` keeps files whole) is checked
    * by the source first, reading the track's timing, and fails the run, naming why, when it cannot be.
    */
+  /**
+   * The provider worker threads load by name: the run's own when it is one of avpipe's (not loaded
+   * yet: the one the config names, `auto` taking native); none for a provider object given to the
+   * controller, whatever its name.
+   */
+  private _workerCodecs(): WorkerCodecs | null {
+    if (this._options.codecProvider !== undefined) return null;
+    const name = this._provider?.name ?? this.config.codecProvider;
+    return name === 'wasm' ? 'wasm' : 'native';
+  }
+
   private async _plan(tracks: readonly TrackInfo[]): Promise<PipelinePlan> {
     const cores = availableParallelism();
     // Worker threads (a split encode, a batch audio encoder) load the run's provider by name: it is
@@ -165,8 +176,7 @@ export class Controller extends EventEmitter<ControllerEvents> {
     if (this._provider === undefined && usesWorkers(this.config, tracks, this.source.durationUs, cores)) {
       this._provider = this._options.codecProvider ?? (await loadCodecProvider(this.config.codecProvider));
     }
-    const name = this._provider?.name;
-    const host = { cores, workerCodecs: name === 'node-av' ? 'native' as const : name === 'wasm' ? 'wasm' as const : null };
+    const host = { cores, workerCodecs: this._workerCodecs() };
     const plan = planPipeline(this.config, tracks, this.source.durationUs, host);
     const split = plan.branches.find((b) => b.kind === 'video' && b.split !== null);
     const track = split?.tracks[0];

@@ -38,8 +38,8 @@ describe('WasmVideoEncoder (x264 in ffmpeg.wasm, in a worker)', () => {
     flashes.forEach((f, i) => expect(Math.abs(f - beeps[i]!)).toBeLessThanOrEqual(1 / 30));
   }, 60_000);
 
-  /** The keyframes' times when the test pattern's frames `indices` (30 fps, 320x180) go through an encoder node of `provider`, keyframes every 2 s from `originUs`. */
-  async function keyframes(provider: CodecProvider, indices: number[], originUs?: number): Promise<number[]> {
+  /** The keyframes' times when the test pattern's frames `indices` (30 fps, 320x180) go through an encoder node of `provider`, keyframes every `intervalUs` (2 s) from `originUs`. */
+  async function keyframes(provider: CodecProvider, indices: number[], originUs?: number, intervalUs = 2_000_000): Promise<number[]> {
     const pattern = new TestPattern(320, 180, 30);
     let k = 0;
     const frames = new ReadableStream<VideoFrame>({
@@ -50,7 +50,7 @@ describe('WasmVideoEncoder (x264 in ffmpeg.wasm, in a worker)', () => {
         c.enqueue(pattern.frame(i, t, frameTimestamp(i + 1, 30) - t));
       },
     }, { highWaterMark: 0 });
-    const node = EncoderNode.video(provider, { codec: 'avc1.4d001f', width: 320, height: 180, framerate: 30, bitrate: 500_000, speedPreset: 'veryfast', keyframeInterval: 60 }, 2_000_000, 4, originUs);
+    const node = EncoderNode.video(provider, { codec: 'avc1.4d001f', width: 320, height: 180, framerate: 30, bitrate: 500_000, speedPreset: 'veryfast', keyframeInterval: Math.round((intervalUs * 30) / 1e6) }, intervalUs, 4, originUs);
     const keys: number[] = [];
     try {
       for await (const out of frames.pipeThrough(node.stream)) if (out.chunk.type === 'key') keys.push(out.chunk.timestamp);
@@ -60,16 +60,22 @@ describe('WasmVideoEncoder (x264 in ffmpeg.wasm, in a worker)', () => {
     return keys;
   }
 
-  it("forces keyframes on the media-time grid as the native encoder does: across a gap (a live drop), and from a split chunk's origin after its lead-in", async () => {
+  it("forces keyframes on the media-time grid as the native encoder does: across gaps (live drops), from a split chunk's origin after its lead-in, at an interval of no whole frames", async () => {
     const native = await NodeAvProvider.load();
     const wasm: CodecProvider = { name: 'wasm-h264', createVideoEncoder: (init) => new WasmVideoEncoder(init), createAudioEncoder: (init) => native.createAudioEncoder(init) };
     // Frames 40-69 (1.33-2.3 s) dropped: the grid's 2 s keyframe falls on the first frame after, 2.33 s; then 4 s (not 60 frames on, 3 s).
     const gap = [...Array(180).keys()].filter((i) => i < 40 || i >= 70);
     // A chunk from 5 s with a 0.5 s lead-in: the encoder's own first IDR at 4.5 s (the lead-in's, dropped by the chunk), then 5 s and 7 s.
     const chunk = Array.from({ length: 105 }, (_, i) => 135 + i);
+    // Frames 40-165 (1.33-5.5 s) dropped, past two grid points: one keyframe at 5.53 s, then 6 s (not one per point missed).
+    const longGap = [...Array(240).keys()].filter((i) => i < 40 || i >= 166);
+    // Every 1.65 s (49.5 frames; -g 50): the first frames at or after 1.65, 3.3 and 4.95 s are frames 50, 99 and 149, not every 50th.
+    const all = [...Array(160).keys()];
     for (const provider of [wasm, native]) {
-      expect(await keyframes(provider, gap)).toEqual([0, 2_333_333, 4_000_000]);
-      expect(await keyframes(provider, chunk, 5_000_000)).toEqual([4_500_000, 5_000_000, 7_000_000]);
+      expect(await keyframes(provider, gap), provider.name).toEqual([0, 2_333_333, 4_000_000]);
+      expect(await keyframes(provider, longGap), provider.name).toEqual([0, 5_533_333, 6_000_000]);
+      expect(await keyframes(provider, chunk, 5_000_000), provider.name).toEqual([4_500_000, 5_000_000, 7_000_000]);
+      expect(await keyframes(provider, all, undefined, 1_650_000), provider.name).toEqual([0, 1_666_667, 3_300_000, 4_966_667]);
     }
   }, 60_000);
 });

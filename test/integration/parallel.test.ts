@@ -12,8 +12,8 @@ import { tmpDir } from '../helpers/tmp.js';
 
 const run = promisify(execFile);
 const dir = tmpDir();
-const W = 1280;
-const H = 720;
+const W = 640;
+const H = 360;
 const FPS = 30;
 const SECONDS = 24;
 const FRAMES = SECONDS * FPS;
@@ -135,8 +135,8 @@ describe("a split encode on the wasm provider: each chunk decoded and encoded by
     const packets = await videoPackets(out);
     expect(packets).toHaveLength(600);
     packets.forEach((p, i) => expect(p.t).toBeCloseTo(i / 25, 3));
-    const keys = packets.filter((p) => p.key).map((p) => p.t);
-    for (let t = 0; t < 24; t += 2) expect(keys, `at ${t} s`).toContainEqual(t);
+    // Exactly the grid: the wasm x264 runs with scene cuts off, so no keyframe of its own.
+    expect(packets.filter((p) => p.key).map((p) => p.t)).toEqual(Array.from({ length: 12 }, (_, i) => i * 2));
     const [flashes, beeps] = await Promise.all([flashTimes(out), beepOnsets(out)]);
     expect(flashes).toHaveLength(24);
     flashes.forEach((t, i) => expect(Math.abs(t - i)).toBeLessThan(1 / 25 / 2 + 1e-6));

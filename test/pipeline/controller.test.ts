@@ -160,3 +160,24 @@ describe('Controller lifecycle', () => {
     expect(frames(v)).toBe(60);
   });
 });
+
+describe('parallel: N through the controller', () => {
+  const pattern = { live: false, parallel: 2, source: { type: 'test' as const, duration: 24 }, encoding: { width: 640, height: 360, fps: 30 } };
+  it("refuses a provider object, whatever its name: the workers load avpipe's own by name", async () => {
+    const native = await NodeAvProvider.load();
+    const named: typeof native = Object.assign(Object.create(native) as typeof native, { name: 'node-av' });
+    const c = createController(createPipelineConfig({ ...pattern, outputs: [{ path: join(dir, 'object.mp4') }] }), { codecProvider: named });
+    const r = await c.start();
+    expect(r.status).toBe('FAILED');
+    expect(r.error?.code).toBe('CONFIG_INVALID');
+    expect(r.error?.message).toMatch(/parallel: 2 cannot split this run: .*a provider object cannot cross/);
+  });
+
+  it('names the run\'s own reason, not the provider, when the provider is not loaded yet (thumbnails)', async () => {
+    const c = createController(createPipelineConfig({ ...pattern, outputs: [{ path: join(dir, 'thumbs.mp4') }, { images: join(dir, 't_%03d.jpg') }] }));
+    const r = await c.start();
+    expect(r.status).toBe('FAILED');
+    expect(r.error?.message).toMatch(/parallel: 2 cannot split this run: thumbnails need decoded frames/);
+  });
+});
+

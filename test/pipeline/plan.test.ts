@@ -154,7 +154,10 @@ describe('planPipeline: a split video encode (parallel)', () => {
     expect(h.chunks).toHaveLength(120);
     expect(h.chunks[1]).toMatchObject({ startUs: 30_000_000, firstFrame: 900 });
     expect(h.chunks.at(-1)).toMatchObject({ endUs: 3_600_000_000, endFrame: 108_000 });
-    for (const c of [s, t, h]) for (let i = 1; i < c.chunks.length; i++) expect(c.chunks[i]!.firstFrame).toBe(c.chunks[i - 1]!.endFrame);
+    // Past the 30 s cap, a whole number of chunks per worker: 62 s on 2 workers is 4 chunks, not 3 (the third alone).
+    const l = split({}, 62_000_000, 2) as typeof s;
+    expect(l.chunks.map((c) => [c.startUs / 1e6, c.endUs / 1e6])).toEqual([[0, 14], [14, 30], [30, 46], [46, 62]]);
+    for (const c of [s, t, h, l]) for (let i = 1; i < c.chunks.length; i++) expect(c.chunks[i]!.firstFrame).toBe(c.chunks[i - 1]!.endFrame);
   });
 
   it('auto splits only where it pays; a number insists, and says why it cannot', () => {

@@ -91,8 +91,12 @@ export class WasmVideoEncoder extends EncoderBase<VideoEncoderConfig, VideoFrame
     // The expression's `t` counts from the first frame, whatever -copyts keeps: an absolute origin
     // never matched, and only x264's own -g made the keyframes. Frames before the origin (a split
     // chunk's lead-in) have none forced.
+    // A frame is forced when its grid index (from t0) is past the last forced frame's: the first frame
+    // at or after each grid point, and after a gap longer than the interval, the next point only.
     const t0 = ((cfg.keyframeOriginUs ?? firstUs) - firstUs) / 1e6;
-    const keyExpr = `expr:gte(t,${t0}+n_forced*${gop / cfg.framerate}-0.000001)`;
+    const step = (cfg.keyframeIntervalUs ?? (gop / cfg.framerate) * 1e6) / 1e6;
+    const index = (v: string): string => `floor((${v}-(${t0}))/${step}+0.000001)`;
+    const keyExpr = `expr:gte(t-(${t0})+0.000001,0)*gt(isnan(prev_forced_t)+gt(${index('t')},${index('prev_forced_t')}),0)`;
     const codec = this._vp8
       // libvpx in realtime mode without lag: one frame in, one frame out.
       ? ['-c:v', 'libvpx', '-deadline', 'realtime', '-cpu-used', String(VPX_CPU_USED.vp8[cfg.speedPreset ?? 'veryfast']), '-lag-in-frames', '0', '-b:v', String(cfg.bitrate), '-g', String(gop)]

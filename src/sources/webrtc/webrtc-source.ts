@@ -43,6 +43,7 @@ export interface WebRtcSourceOptions {
    * ms), a report is exact: Chromium reports within about 0.6 s, GStreamer's webrtcbin at once, werift
    * within 1.5 s, FFmpeg's WHIP muxer only after about 5.4 s (placed by arrival). What waited is released
    * at once: the live queues absorb it (bounded by media time, and the encoded tee yields to its muxers).
+   * The session's zero also waits, this long at most, for an offered track that has sent nothing yet.
    */
   syncTimeoutMs?: number;
   /** `end` (default): the run ends, COMPLETE. `wait`: it goes on for `leaveTimeoutMs` and a new offer resumes it. */
