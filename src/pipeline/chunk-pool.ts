@@ -134,7 +134,10 @@ export class ChunkPool {
 
   private _start(): void {
     for (let i = 0; i < this._plan.workers; i++) {
-      const worker = new Worker(workerScript(new URL('./chunk-worker.js', import.meta.url)), { workerData: { ...this._data, encoder: { ...this._data.encoder, threads: this._plan.threads } } });
+      // A small young generation, as the audio worker's: W1's peak RSS 344 -> 323 MiB, its wall unchanged (2 runs each).
+      const worker = new Worker(workerScript(new URL('./chunk-worker.js', import.meta.url)), {
+        resourceLimits: { maxYoungGenerationSizeMb: 2 }, workerData: { ...this._data, encoder: { ...this._data.encoder, threads: this._plan.threads } },
+      });
       const slot = { worker, busy: null as ChunkSpan | null };
       worker.on('message', (m: FromChunkWorker) => this._message(i, m));
       worker.on('error', (err) => this._fail('ENCODER_FAILED', slot.busy, `its worker failed: ${err.message}`));
