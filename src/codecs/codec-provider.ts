@@ -31,12 +31,12 @@ export interface VideoEncoderConfig {
   /** avpipe extension: the encoder's own threads (default: as many as it likes); a split encode gives each chunk its share. */
   threads?: number;
   /**
-   * avpipe extension: the keyframe grid `encode(..., {keyFrame})` marks, microseconds: its interval
-   * (exact, where `keyframeInterval` is whole frames) and where it starts (default: the first frame; a
-   * split chunk's frames start before its grid point). An encoder that cannot be told per frame
-   * (ffmpeg.wasm's, a running process) forces its keyframes on it.
+   * avpipe extension: the interval of the keyframe grid `encode(..., {keyFrame})` marks, microseconds
+   * (exact, where `keyframeInterval` is whole frames). An encoder that cannot be told per frame
+   * (ffmpeg.wasm's, a running process) forces its keyframes on the grid.
    */
   keyframeIntervalUs?: number;
+  /** avpipe extension: where that grid starts, microseconds (default: the first frame; a split chunk's frames start before its grid point). */
   keyframeOriginUs?: number;
 }
 

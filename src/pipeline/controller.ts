@@ -155,10 +155,6 @@ export class Controller extends EventEmitter<ControllerEvents> {
   }
 
   /**
-   * Plans the run. A file split (only ever asked for by a number: `auto` keeps files whole) is checked
-   * by the source first, reading the track's timing, and fails the run, naming why, when it cannot be.
-   */
-  /**
    * The provider worker threads load by name: the run's own when it is one of avpipe's (not loaded
    * yet: the one the config names, `auto` taking native); none for a provider object given to the
    * controller, whatever its name.
@@ -169,6 +165,10 @@ export class Controller extends EventEmitter<ControllerEvents> {
     return name === 'wasm' ? 'wasm' : 'native';
   }
 
+  /**
+   * Plans the run. A file split (only ever asked for by a number: `auto` keeps files whole) is checked
+   * by the source first, reading the track's timing, and fails the run, naming why, when it cannot be.
+   */
   private async _plan(tracks: readonly TrackInfo[]): Promise<PipelinePlan> {
     const cores = availableParallelism();
     // Worker threads (a split encode, a batch audio encoder) load the run's provider by name: it is
@@ -176,7 +176,8 @@ export class Controller extends EventEmitter<ControllerEvents> {
     if (this._provider === undefined && usesWorkers(this.config, tracks, this.source.durationUs, cores)) {
       this._provider = this._options.codecProvider ?? (await loadCodecProvider(this.config.codecProvider));
     }
-    const host = { cores, workerCodecs: this._workerCodecs() };
+    const provider = this._provider ?? this._options.codecProvider;
+    const host = { cores, workerCodecs: this._workerCodecs(), batchAudio: provider?.createBatchAudioEncoder !== undefined };
     const plan = planPipeline(this.config, tracks, this.source.durationUs, host);
     const split = plan.branches.find((b) => b.kind === 'video' && b.split !== null);
     const track = split?.tracks[0];
@@ -357,7 +358,7 @@ export function sourceFromConfig(config: PipelineConfig): Source {
 function usesWorkers(config: PipelineConfig, tracks: readonly TrackInfo[], endUs: number | undefined, cores: number): boolean {
   let plan: PipelinePlan;
   try {
-    plan = planPipeline(config, tracks, endUs, { cores, workerCodecs: 'native' });
+    plan = planPipeline(config, tracks, endUs, { cores, workerCodecs: 'native', batchAudio: true });
   } catch {
     // The real plan says what is wrong.
     return false;

@@ -530,7 +530,9 @@ function videoEncoderConfig(plan: PipelinePlan): VideoEncoderConfig {
   return {
     codec: videoCodecString(enc.videoCodec!, enc.h264Profile, enc.width, enc.height, enc.fps),
     width: enc.width, height: enc.height, framerate: enc.fps, bitrate: enc.videoBitrateKbps * 1000,
-    speedPreset: enc.speedPreset, keyframeInterval: Math.round((plan.keyframeIntervalUs / 1e6) * enc.fps),
+    // Rounded up: a gap between grid keyframes may be a frame longer than the rounded interval, and x264
+    // would put an IDR of its own one frame before the grid's.
+    speedPreset: enc.speedPreset, keyframeInterval: Math.ceil((plan.keyframeIntervalUs / 1e6) * enc.fps - 1e-9),
   };
 }
 

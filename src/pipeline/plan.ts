@@ -72,7 +72,7 @@ const AUTO_SPLIT_MIN_US = 20_000_000;
  * makes one chunk per worker: every chunk pays an encoder's start, a lead-in and x264's rate control
  * finding its level again, and three chunks per worker (for balance) cost more than they balanced:
  * 60 s of 720p test source on 2 workers took 9.3-10.1 s in 6 chunks, 7.9-8.3 s in 2; W2 split
- * 17.7-18.4 s against 15.6-15.7 s; on wasm, 20 s of 360p 7.8 s against 5.9 s.
+ * 17.7-18.4 s against 15.6-15.7 s; on wasm, 20 s of 360p 7.8 s against 5.9 s (single runs).
  */
 const MAX_CHUNK_US = 30_000_000;
 export interface AudioBranchPlan extends BranchPlanBase {
@@ -143,14 +143,16 @@ export interface RemuxPlan {
 export type WorkerCodecs = 'native' | 'wasm';
 
 /**
- * What the plan takes from the machine: its cores, and the codecs worker threads can load (the run's
- * provider when it is one of avpipe's; null for a provider object, which cannot cross to a worker).
+ * What the plan takes from the machine: its cores, the codecs a split's worker threads can load (the
+ * run's provider when it is one of avpipe's; null for a provider object, which cannot cross to a
+ * worker), and whether the run's provider has a batch audio encoder (it makes its own worker).
  */
 export interface PlanHost {
   cores: number;
   workerCodecs: WorkerCodecs | null;
+  batchAudio: boolean;
 }
-const NO_HOST: PlanHost = { cores: 1, workerCodecs: null };
+const NO_HOST: PlanHost = { cores: 1, workerCodecs: null, batchAudio: false };
 
 /**
  * Plans a run. `sessionEndUs` is where the source says its media ends (a file source's longest
@@ -196,7 +198,7 @@ export function planPipeline(config: PipelineConfig, tracks: readonly TrackInfo[
     }
     if (encodedOut) muxerTracks.audio = mode === 'copy' ? AUDIO_CODEC_OF[single!.encoded!.codec]! : encoding.audioCodec!;
     const encode = mode === 'transcode' && encodedOut;
-    const batchEncode = encode && !videoEncoded && !policy.live && host.workerCodecs === 'native' && sessionEndUs !== undefined && sessionEndUs >= BATCH_ENCODE_MIN_US;
+    const batchEncode = encode && !videoEncoded && !policy.live && host.batchAudio && sessionEndUs !== undefined && sessionEndUs >= BATCH_ENCODE_MIN_US;
     branches.push({ kind: 'audio', tracks: single === undefined ? audios : [single], mode, reasons, encode, batchEncode });
   }
 
@@ -347,5 +349,7 @@ function keyframeIntervalUs(config: PipelineConfig, encoding: EncodingOptions): 
   const segUs = Math.round(seg.segmentDuration * 1e6);
   // The largest interval no longer than the asked one that divides the segment evenly.
   const n = Math.max(1, Math.ceil(segUs / keyUs));
-  return Math.round(segUs / n);
+  // Rounded down: a frame on a true grid point (5/3 s: frame 125 at 25 fps, 5 s) is at or past the
+  // whole-microsecond point, where rounded up it fell a microsecond short and the keyframe came a frame late.
+  return Math.floor(segUs / n);
 }

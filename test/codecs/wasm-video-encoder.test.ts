@@ -50,7 +50,7 @@ describe('WasmVideoEncoder (x264 in ffmpeg.wasm, in a worker)', () => {
         c.enqueue(pattern.frame(i, t, frameTimestamp(i + 1, 30) - t));
       },
     }, { highWaterMark: 0 });
-    const node = EncoderNode.video(provider, { codec: 'avc1.4d001f', width: 320, height: 180, framerate: 30, bitrate: 500_000, speedPreset: 'veryfast', keyframeInterval: Math.round((intervalUs * 30) / 1e6) }, intervalUs, 4, originUs);
+    const node = EncoderNode.video(provider, { codec: 'avc1.4d001f', width: 320, height: 180, framerate: 30, bitrate: 500_000, speedPreset: 'veryfast', keyframeInterval: Math.ceil((intervalUs * 30) / 1e6 - 1e-9) }, intervalUs, 4, originUs);
     const keys: number[] = [];
     try {
       for await (const out of frames.pipeThrough(node.stream)) if (out.chunk.type === 'key') keys.push(out.chunk.timestamp);
@@ -76,6 +76,8 @@ describe('WasmVideoEncoder (x264 in ffmpeg.wasm, in a worker)', () => {
       expect(await keyframes(provider, longGap), provider.name).toEqual([0, 5_533_333, 6_000_000]);
       expect(await keyframes(provider, chunk, 5_000_000), provider.name).toEqual([4_500_000, 5_000_000, 7_000_000]);
       expect(await keyframes(provider, all, undefined, 1_650_000), provider.name).toEqual([0, 1_666_667, 3_300_000, 4_966_667]);
+      // HLS's 5/3 s as the plan rounds it (1 666 667 us): a frame on a point a microsecond late (3 333 333 us) is not past it.
+      expect(await keyframes(provider, all, undefined, 1_666_667), provider.name).toEqual([0, 1_666_667, 3_366_667, 5_033_333]);
     }
   }, 60_000);
 });

@@ -188,8 +188,8 @@ describe('a split encode whose keyframe interval is not a whole number of frames
     expect(two.status).toBe('COMPLETE');
     expect(two.chunks.length).toBeGreaterThan(1);
     const keys = async (name: string): Promise<number[]> => (await videoPackets(join(dir, `${name}.mp4`))).filter((p) => p.key).map((p) => p.t);
-    // The grid: every 5/3 s (1666667 us), from 0; its keyframe is the first frame at or after each point.
-    const grid = Array.from({ length: 12 }, (_, k) => Math.max(0, Math.ceil((k * 1_666_667 * 25) / 1e6 - 1e-9)) / 25);
+    // The grid: every 5/3 s (1 666 666 us: rounded down, so that 5 s, 10 s... fall on frames 125, 250...), from 0; its keyframe is the first frame at or after each point.
+    const grid = Array.from({ length: 12 }, (_, k) => Math.max(0, Math.ceil((k * 1_666_666 * 25) / 1e6 - 1e-9)) / 25);
     // Both have a keyframe on every grid point (x264 adds its own at scene cuts, the flashes, as it sees fit).
     for (const name of ['grid-1', 'grid-2']) {
       const k = await keys(name);
@@ -258,6 +258,10 @@ describe('a split encode of a file (parallel: 2): each chunk decoded from the ke
     const count = async (name: string): Promise<number> => frames(streamOf(await probe(join(dir, name)), 'video'));
     expect(await count('short-split.mp4')).toBe(await count('short-single.mp4'));
     expect(await count('short-split.mp4')).toBeGreaterThanOrEqual(Math.round(24.3 * 25) - 1);
+    // The second chunk is the video's last frame held: the same picture as the single encode's, frame for frame
+    // (PSNR of the split against the single from 10 s on; a black or wrong held frame would be far below).
+    const { stderr } = await run(FFMPEG, ['-v', 'info', '-ss', '10', '-i', join(dir, 'short-split.mp4'), '-ss', '10', '-i', join(dir, 'short-single.mp4'), '-lavfi', '[0:v][1:v]psnr', '-f', 'null', '-'], { maxBuffer: 16 << 20 });
+    expect(Number(/ average:([\d.]+|inf)/.exec(stderr)?.[1]?.replace('inf', 'Infinity'))).toBeGreaterThan(35);
   });
 
   it('is refused, naming the reason, for a file whose timestamps jump (a worker could not close the jump up)', async () => {

@@ -111,7 +111,7 @@ describe('planPipeline: the audio encoder off the main thread (batches)', () => 
   // The file's video as long as the session: copied, not held to its end.
   const LONG = FILE.map((t) => (t.kind === 'video' ? { ...t, endUs: 3_600_000_000 } : t));
   const batch = (init: Partial<PipelineConfigInit>, endUs: number | undefined, nativeCodecs = true, tracks = LONG): boolean | undefined => {
-    const p = planPipeline(createPipelineConfig({ live: false, outputs: [{ path: 'out.mp4' }], encoding: { audioCodec: 'opus' }, ...init }), tracks, endUs, { cores: 2, workerCodecs: nativeCodecs ? 'native' : 'wasm' });
+    const p = planPipeline(createPipelineConfig({ live: false, outputs: [{ path: 'out.mp4' }], encoding: { audioCodec: 'opus' }, ...init }), tracks, endUs, { cores: 2, workerCodecs: nativeCodecs ? 'native' : 'wasm', batchAudio: nativeCodecs });
     return (p.branches.find((b) => b.kind === 'audio') as { batchEncode: boolean } | undefined)?.batchEncode;
   };
 
@@ -120,6 +120,9 @@ describe('planPipeline: the audio encoder off the main thread (batches)', () => 
     expect(batch({}, 19_000_000)).toBe(false);
     expect(batch({}, undefined)).toBe(false);
     expect(batch({}, 60_000_000, false)).toBe(false);
+    // A provider object with a batch encoder (a NodeAvProvider given to the controller) batches, though no split worker could load it.
+    expect(planPipeline(createPipelineConfig({ live: false, outputs: [{ path: 'out.mp4' }], encoding: { audioCodec: 'opus' } }), LONG, 60_000_000, { cores: 2, workerCodecs: null, batchAudio: true })
+      .branches.some((b) => b.kind === 'audio' && b.batchEncode)).toBe(true);
     // Live audio is encoded as it comes: a batch would add a quarter second of latency.
     expect(batch({ live: true, outputs: [{ path: 'out.mp4' }] }, 60_000_000)).toBe(false);
     // The video encoded too: x264 keeps the cores busy, and a worker would only cost memory.
@@ -135,7 +138,7 @@ describe('planPipeline: a split video encode (parallel)', () => {
     { id: 'a', kind: 'audio', sampleRate: 48000, channels: 2 },
   ];
   const split = (init: Partial<PipelineConfigInit>, endUs: number | undefined, cores: number, tracks = PATTERN, workerCodecs: WorkerCodecs | null = 'native'): unknown => {
-    const p = planPipeline(createPipelineConfig({ live: false, outputs: [{ path: 'out.mp4' }], ...init }), tracks, endUs, { cores, workerCodecs });
+    const p = planPipeline(createPipelineConfig({ live: false, outputs: [{ path: 'out.mp4' }], ...init }), tracks, endUs, { cores, workerCodecs, batchAudio: workerCodecs === 'native' });
     return (p.branches.find((b) => b.kind === 'video') as { split: unknown }).split;
   };
 
@@ -172,7 +175,7 @@ describe('planPipeline: a split video encode (parallel)', () => {
     expect(() => split({ parallel: 2, outputs: [{ path: 'out.mp4' }, { images: 'thumbs/t_%03d.jpg' }] }, 60_000_000, 2)).toThrow(/thumbnails need decoded frames/);
     expect(() => split({ parallel: 2, limits: { maxDuration: 5 } }, 60_000_000, 2)).toThrow(/a limit may end the run/);
     // Each worker loads the run's provider by name: native or wasm, not a provider object.
-    // On wasm, one chunk per worker (each chunk starts an ffmpeg.wasm instance and encodes a lead-in).
+    // On wasm as natively: one chunk per worker.
     const w = split({}, 60_000_000, 2, PATTERN, 'wasm') as { codecs: string; workers: number; chunks: { startUs: number; endUs: number }[] };
     expect(w).toMatchObject({ codecs: 'wasm', workers: 2 });
     expect(w.chunks.map((c) => [c.startUs, c.endUs])).toEqual([[0, 30_000_000], [30_000_000, 60_000_000]]);

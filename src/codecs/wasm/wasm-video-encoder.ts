@@ -23,7 +23,7 @@ const IVF_FRAME_HEADER = 12;
  * (Annex B, or IVF for VP8) and once as framecrc lines, which give each packet's time, decode time,
  * size and key flag, so x264 runs as it does natively: lookahead and B-frames (by the speed preset),
  * packets in decode order with their decode times. Keyframes are forced on the media-time grid the
- * pipeline asks for (the first frame, or `keyframeOriginUs`, then every `keyframeInterval` frames' worth of time, as
+ * pipeline asks for (the first frame, or `keyframeOriginUs`, then every `keyframeIntervalUs`, as
  * `encode(..., {keyFrame})` marks them), whatever frames a live run dropped; a running ffmpeg cannot be
  * told per frame, so other keyframe requests are not honoured. VP8 runs in libvpx's realtime mode
  * without lag. `encodeQueueSize` counts the writes (frames, and the stream header) not yet taken by the ring.
@@ -87,7 +87,9 @@ export class WasmVideoEncoder extends EncoderBase<VideoEncoderConfig, VideoFrame
   private _start(firstUs: number): FfmpegWasmRun {
     const cfg = this._config!;
     const gop = cfg.keyframeInterval ?? Math.round(cfg.framerate * 2);
-    // Forced keyframes on the grid (from the first frame unless told; 1 us of slack for rounding).
+    // Forced keyframes on the grid (from the first frame unless told), as the node marks them: a frame's
+    // whole-microsecond time at or past a whole-microsecond grid point (half a microsecond of slack
+    // absorbs the float seconds).
     // The expression's `t` counts from the first frame, whatever -copyts keeps: an absolute origin
     // never matched, and only x264's own -g made the keyframes. Frames before the origin (a split
     // chunk's lead-in) have none forced.
@@ -95,8 +97,8 @@ export class WasmVideoEncoder extends EncoderBase<VideoEncoderConfig, VideoFrame
     // at or after each grid point, and after a gap longer than the interval, the next point only.
     const t0 = ((cfg.keyframeOriginUs ?? firstUs) - firstUs) / 1e6;
     const step = (cfg.keyframeIntervalUs ?? (gop / cfg.framerate) * 1e6) / 1e6;
-    const index = (v: string): string => `floor((${v}-(${t0}))/${step}+0.000001)`;
-    const keyExpr = `expr:gte(t-(${t0})+0.000001,0)*gt(isnan(prev_forced_t)+gt(${index('t')},${index('prev_forced_t')}),0)`;
+    const index = (v: string): string => `floor((${v}-(${t0})+0.0000005)/${step})`;
+    const keyExpr = `expr:gte(t-(${t0})+0.0000005,0)*gt(isnan(prev_forced_t)+gt(${index('t')},${index('prev_forced_t')}),0)`;
     const codec = this._vp8
       // libvpx in realtime mode without lag: one frame in, one frame out.
       ? ['-c:v', 'libvpx', '-deadline', 'realtime', '-cpu-used', String(VPX_CPU_USED.vp8[cfg.speedPreset ?? 'veryfast']), '-lag-in-frames', '0', '-b:v', String(cfg.bitrate), '-g', String(gop)]
