@@ -10,7 +10,7 @@ import { FileSource } from '../sources/file-source.js';
 import { TestSource } from '../sources/test-source.js';
 import { Uploader } from '../storage/uploader.js';
 import type { PipelineRun } from './pipeline-run.js';
-import { planPipeline, type PipelinePlan, type WorkerCodecs } from './plan.js';
+import { planPipeline, type PipelinePlan, type PlanHost } from './plan.js';
 import { RemuxRun } from './remux-run.js';
 import { resolveOutput, type StreamOutputInit } from '../config/outputs.js';
 import { streamUrlProblem } from '../config/validate.js';
@@ -155,14 +155,19 @@ export class Controller extends EventEmitter<ControllerEvents> {
   }
 
   /**
-   * The provider worker threads load by name: the run's own when it is one of avpipe's (not loaded
-   * yet: the one the config names, `auto` taking native); none for a provider object given to the
-   * controller, whatever its name.
+   * What the plan takes from this run's provider: the one a split's workers load by name (the run's
+   * own when it is one of avpipe's; not loaded yet, the one the config names, `auto` taking native;
+   * none for a provider object given to the controller, whatever its name), and whether it has a batch
+   * audio encoder (it makes its own worker, so an object's counts).
    */
-  private _workerCodecs(): WorkerCodecs | null {
-    if (this._options.codecProvider !== undefined) return null;
+  private _host(cores: number): PlanHost {
+    const given = this._options.codecProvider;
     const name = this._provider?.name ?? this.config.codecProvider;
-    return name === 'wasm' ? 'wasm' : 'native';
+    return {
+      cores,
+      workerCodecs: given !== undefined ? null : name === 'wasm' ? 'wasm' : 'native',
+      batchAudio: (this._provider ?? given)?.createBatchAudioEncoder !== undefined,
+    };
   }
 
   /**
@@ -176,9 +181,7 @@ export class Controller extends EventEmitter<ControllerEvents> {
     if (this._provider === undefined && usesWorkers(this.config, tracks, this.source.durationUs, cores)) {
       this._provider = this._options.codecProvider ?? (await loadCodecProvider(this.config.codecProvider));
     }
-    const provider = this._provider ?? this._options.codecProvider;
-    const host = { cores, workerCodecs: this._workerCodecs(), batchAudio: provider?.createBatchAudioEncoder !== undefined };
-    const plan = planPipeline(this.config, tracks, this.source.durationUs, host);
+    const plan = planPipeline(this.config, tracks, this.source.durationUs, this._host(cores));
     const split = plan.branches.find((b) => b.kind === 'video' && b.split !== null);
     const track = split?.tracks[0];
     if (track === undefined || track.kind !== 'video' || track.splittable?.type !== 'file') return plan;

@@ -87,14 +87,11 @@ export class WasmVideoEncoder extends EncoderBase<VideoEncoderConfig, VideoFrame
   private _start(firstUs: number): FfmpegWasmRun {
     const cfg = this._config!;
     const gop = cfg.keyframeInterval ?? Math.round(cfg.framerate * 2);
-    // Forced keyframes on the grid (from the first frame unless told), as the node marks them: a frame's
-    // whole-microsecond time at or past a whole-microsecond grid point (half a microsecond of slack
-    // absorbs the float seconds).
-    // The expression's `t` counts from the first frame, whatever -copyts keeps: an absolute origin
-    // never matched, and only x264's own -g made the keyframes. Frames before the origin (a split
-    // chunk's lead-in) have none forced.
-    // A frame is forced when its grid index (from t0) is past the last forced frame's: the first frame
-    // at or after each grid point, and after a gap longer than the interval, the next point only.
+    // Forced keyframes on the grid, as the node marks them: a frame is forced when its grid index is
+    // past the last forced frame's (the first frame at or after each point; after a gap longer than the
+    // interval, the next point only), none before the origin (a split chunk's lead-in). The
+    // expression's `t` counts from the first frame, whatever -copyts keeps (an absolute origin never
+    // matched), and half a microsecond of slack makes its float seconds compare as whole microseconds.
     const t0 = ((cfg.keyframeOriginUs ?? firstUs) - firstUs) / 1e6;
     const step = (cfg.keyframeIntervalUs ?? (gop / cfg.framerate) * 1e6) / 1e6;
     const index = (v: string): string => `floor((${v}-(${t0})+0.0000005)/${step})`;

@@ -58,8 +58,9 @@ interface TrackState<F> {
  * frame: it is then placed by arrival time, on the sender clock when another track gave the offset).
  * The session's zero is the earliest first frame of all tracks, decided once every track (every one
  * offered, see {@link LipSync.expectTracks}) is placed, or `syncTimeoutMs` after the first frame of any
- * (a track with nothing by then joins late: it starts later on the timeline). A track whose RTP time jumps further than `maxGapUs` from what its packets'
- * arrival shows (a sender's clock reset, a hostile +30 min) is re-anchored where the arrival puts it.
+ * (a track with nothing by then joins late: it starts later on the timeline). A track whose RTP time
+ * jumps further than `maxGapUs` from what its packets' arrival shows (a sender's clock reset, a
+ * hostile +30 min) is re-anchored where the arrival puts it.
  */
 export class LipSync<F> {
   readonly syncTimeoutMs: number;
