@@ -72,7 +72,8 @@ export class VideoFrame {
   readonly codedHeight: number;
   readonly timestamp: Microseconds;
   readonly duration: Microseconds | null;
-  private _planes: PlaneView[] | null;
+  /** The planes, or how to get them when first asked (a decoder's frame: most go to an encoder unread). */
+  private _planes: readonly PlaneView[] | (() => readonly PlaneView[]) | null;
   /** Shared by a frame and its retimed copies: the owner's release runs when the last one closes. */
   private _shared: { refs: number; release: (() => void) | undefined };
   /**
@@ -83,10 +84,11 @@ export class VideoFrame {
 
   /**
    * `data` is one buffer laid out by `init.layout` (WebCodecs), or (avpipe extension) the three
-   * planes as their own views; `native` then names the object that owns their memory. `onClose`
-   * releases the memory once this frame and every retimed copy of it are closed.
+   * planes as their own views, or a function giving them when first read; `native` then names the
+   * object that owns their memory. `onClose` releases the memory once this frame and every retimed
+   * copy of it are closed.
    */
-  constructor(data: Uint8Array | readonly PlaneView[], init: VideoFrameInit, onClose?: () => void, native?: unknown) {
+  constructor(data: Uint8Array | readonly PlaneView[] | (() => readonly PlaneView[]), init: VideoFrameInit, onClose?: () => void, native?: unknown) {
     if (init.format !== 'I420') throw new TypeError(`init.format must be 'I420', got ${String(init.format)}`);
     const { codedWidth: w, codedHeight: h } = init;
     if (!(w > 0 && h > 0)) throw new TypeError('init.codedWidth and init.codedHeight must be positive');
@@ -95,8 +97,12 @@ export class VideoFrame {
     this.codedHeight = h;
     this.timestamp = init.timestamp;
     this.duration = init.duration ?? null;
-    let planes: PlaneView[];
-    if (data instanceof Uint8Array) {
+    let planes: readonly PlaneView[] | (() => readonly PlaneView[]);
+    if (typeof data === 'function') {
+      // Read once, by whichever frame sharing these pixels asks first (retimed copies get this function).
+      let views: readonly PlaneView[] | undefined;
+      planes = () => (views ??= data());
+    } else if (data instanceof Uint8Array) {
       const layout = init.layout ?? i420Layout(w, h);
       planes = layout.map((l, i) => {
         const rows = i === 0 ? h : h >> 1;
@@ -130,13 +136,23 @@ export class VideoFrame {
 
   /** avpipe extension: the planes as views (no copy), for encoders that copy them out themselves. */
   planes(): { data: Uint8Array; stride: number; rows: number; width: number }[] {
-    const planes = this._planes;
-    if (planes === null) throw new TypeError('VideoFrame is closed');
-    return planes.map((p, i) => ({
+    return this._views().map((p, i) => ({
       data: p.data, stride: p.stride,
       rows: i === 0 ? this.codedHeight : this.codedHeight >> 1,
       width: i === 0 ? this.codedWidth : this.codedWidth >> 1,
     }));
+  }
+
+  /** The planes, read from their owner the first time (shared with retimed copies from then on). */
+  private _views(): readonly PlaneView[] {
+    let planes = this._planes;
+    if (planes === null) throw new TypeError('VideoFrame is closed');
+    if (typeof planes === 'function') {
+      const views = planes();
+      if (views.length !== 3) throw new TypeError('data must give the Y, U and V planes');
+      planes = this._planes = views;
+    }
+    return planes;
   }
 
   /** Bytes copyTo() writes with a tight layout. */

@@ -18,6 +18,28 @@ describe('VideoFrame', () => {
     expect(Array.from(out)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
   });
 
+  it('reads planes given as a function only when asked, once for a frame and its retimed copies', async () => {
+    let reads = 0;
+    const planes = () => {
+      reads++;
+      return [{ data: Uint8Array.from([1, 2, 3, 4, 5, 6, 7, 8]), stride: 4 }, { data: Uint8Array.from([9, 10]), stride: 2 }, { data: Uint8Array.from([11, 12]), stride: 2 }];
+    };
+    const f = new VideoFrame(planes, init);
+    const held = f.retimed(40_000, 40_000);
+    expect(reads).toBe(0);
+    const out = new Uint8Array(12);
+    await held.copyTo(out);
+    expect(Array.from(out)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+    expect(f.planes()[2]!.data).toEqual(Uint8Array.from([11, 12]));
+    expect(f.clone().planes()[0]!.stride).toBe(4);
+    expect(reads).toBe(1);
+    f.close();
+    expect(() => f.planes()).toThrow(/closed/);
+    expect(held.planes()[1]!.data).toEqual(Uint8Array.from([9, 10]));
+    const bad = new VideoFrame(() => [], init);
+    expect(() => bad.planes()).toThrow(/Y, U and V/);
+  });
+
   it('releases shared memory once, when the frame and all its retimed copies are closed', () => {
     let released = 0;
     const f = new VideoFrame(new Uint8Array(12), init, () => released++);

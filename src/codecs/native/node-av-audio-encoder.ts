@@ -135,8 +135,7 @@ export class NodeAvAudioEncoder extends EncoderBase<AudioEncoderConfig, AudioDat
   /** Sends the filled (or, at the end, zero-padded) codec frame. */
   private _sendFifo(): void {
     const session = this._session!;
-    const frame = session.writableFrame();
-    const planes = frame.data!;
+    const { frame, data: planes } = session.writableFrame();
     const channels = this._fifo.length;
     if (this._interleaved) {
       const p0 = planes[0]!;

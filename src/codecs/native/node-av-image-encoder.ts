@@ -63,9 +63,8 @@ export class NodeAvImageEncoder implements ImageEncoderLike {
         this._sws.getContext(src.codedWidth, src.codedHeight, C.AV_PIX_FMT_YUV420P, this.width, this.height, this._session.ctx.pixelFormat, C.SWS_BICUBIC);
         this._swsKey = key;
       }
-      const frame = this._session.writableFrame();
+      const { frame, data: dst } = this._session.writableFrame();
       const planes = src.planes();
-      const dst = frame.data!;
       FFmpegError.throwIfError(this._sws.scaleSync(
         planes.map((p) => Buffer.from(p.data.buffer, p.data.byteOffset, p.data.byteLength)), planes.map((p) => p.stride), 0, src.codedHeight,
         dst.slice(0, this.format === 'jpeg' ? 3 : 1), frame.linesize.slice(0, this.format === 'jpeg' ? 3 : 1),

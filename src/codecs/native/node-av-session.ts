@@ -14,6 +14,8 @@ export class NodeAvEncoderSession {
   readonly frame: Frame;
   private readonly _packet: Packet;
   private readonly _av: NodeAv;
+  /** Views of the input frame's planes while its buffers stay the same. */
+  private _data: Buffer[] | undefined;
   private _closed = false;
 
   private constructor(av: NodeAv, name: string, ctx: CodecContext, frame: Frame, packet: Packet) {
@@ -45,10 +47,18 @@ export class NodeAvEncoderSession {
     return new NodeAvEncoderSession(av, name, ctx, frame, packet);
   }
 
-  /** Makes the input frame writable (the codec may still hold the last buffer) and returns it. */
-  writableFrame(): Frame {
-    this._av.lib.FFmpegError.throwIfError(this.frame.makeWritable(), `make ${this.name} frame writable`);
-    return this.frame;
+  /**
+   * Makes the input frame writable (the codec may still hold the last buffer) and returns it with
+   * views of its planes. The views are kept while the frame keeps its buffers (it was writable, so
+   * nothing was reallocated): each `frame.data` read makes new external buffers, which V8 counts
+   * towards its next full GC (at 720p one every ~50 frames).
+   */
+  writableFrame(): { frame: Frame; data: Buffer[] } {
+    const frame = this.frame;
+    const kept = frame.isWritable ? this._data : undefined;
+    this._av.lib.FFmpegError.throwIfError(frame.makeWritable(), `make ${this.name} frame writable`);
+    const data = kept ?? (this._data = frame.data!);
+    return { frame, data };
   }
 
   /** Sends a frame (`null` drains) and hands every packet that comes out to `onPacket`. */

@@ -151,8 +151,9 @@ export class NodeAvVideoEncoder extends EncoderBase<VideoEncoderConfig, VideoFra
       // The encoder copies the picture while sending, so a frame shared with held copies is safe to retime.
       frame = native;
     } else {
-      frame = this._session!.writableFrame();
-      const dst = frame.data!;
+      const writable = this._session!.writableFrame();
+      frame = writable.frame;
+      const dst = writable.data;
       const lines = frame.linesize;
       src.planes().forEach((p, i) => copyPlane(p.data, p.stride, dst[i]!, 0, lines[i]!, p.width, p.rows));
     }
