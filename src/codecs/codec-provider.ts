@@ -98,6 +98,12 @@ export interface VideoDecoderInit {
 export interface AudioDecoderInit {
   output: (data: AudioData) => void;
   error: (error: Error) => void;
+  /**
+   * avpipe extension: audio may come out in blocks of up to this many samples, contiguous frames
+   * joined, for a run that wants throughput (fewer items through every stage after the decoder). A
+   * block never spans a gap or a change of rate or channels; a decoder may ignore this.
+   */
+  batchSamples?: number;
 }
 
 /** The part of WebCodecs' VideoDecoder / AudioDecoder avpipe relies on. */

@@ -59,12 +59,12 @@ export class DecoderNode<O extends VideoFrame | AudioData> {
     }, maxQueue);
   }
 
-  /** An audio decoder node. */
-  static audio(provider: CodecProvider, config: AudioDecoderConfig, maxQueue: number, name = 'audio-decoder'): DecoderNode<AudioData> {
+  /** An audio decoder node; `batchSamples` asks for blocks of up to that many samples (non-live runs). */
+  static audio(provider: CodecProvider, config: AudioDecoderConfig, maxQueue: number, name = 'audio-decoder', batchSamples?: number): DecoderNode<AudioData> {
     const create = provider.createAudioDecoder?.bind(provider);
     if (create === undefined) throw new AvpipeError('SOURCE_FAILED', `the ${provider.name} codec provider cannot decode audio`);
     return new DecoderNode<AudioData>(name, config.codec, (output, error) => {
-      const d = create({ output, error });
+      const d = create({ output, error, ...(batchSamples === undefined ? {} : { batchSamples }) });
       d.configure(config);
       return d;
     }, maxQueue);

@@ -616,7 +616,8 @@ async function audioBranch(init: GraphInit, plan: PipelinePlan, b: AudioBranchPl
   const inputs = tracks.map((track, i) => {
     const encoded = track.encoded;
     const decoder = encoded === undefined ? undefined
-      : openDecoder(track, () => DecoderNode.audio(provider, encoded.decoderConfig, DECODE_QUEUE, tracks.length > 1 ? `audio-decoder-${i}` : 'audio-decoder'));
+      : openDecoder(track, () => DecoderNode.audio(provider, encoded.decoderConfig, DECODE_QUEUE, tracks.length > 1 ? `audio-decoder-${i}` : 'audio-decoder',
+        plan.policy.decodedAudioBlockS > 0 ? Math.round(track.sampleRate * plan.policy.decodedAudioBlockS) : undefined));
     const resampler: AudioResampler | undefined = !needsResample(track) ? undefined
       : provider.createAudioResampler?.(enc.sampleRate, enc.channels) ?? new SincResampler(enc.sampleRate, enc.channels);
     return { track, decoder, resampler };

@@ -20,6 +20,11 @@ export interface RunPolicy {
   readonly streamFailure: 'isolate' | 'fail';
   /** Audio the mixer may hold per input before that input waits, in seconds. */
   readonly mixerWindowS: number;
+  /**
+   * Decoded audio joined into blocks of this many seconds before it goes on (non-live: a fifth of
+   * the items through every stage after the decoder); 0 keeps each decoded frame, as live needs.
+   */
+  readonly decodedAudioBlockS: number;
   /** How file outputs write. */
   readonly fileWrites: FileWritePolicy;
   /** Queue bounds where the config sets none. */
@@ -76,11 +81,11 @@ export const DEFAULT_QUEUES: { readonly live: ResolvedQueues; readonly nonLive: 
 };
 
 const LIVE: RunPolicy = {
-  live: true, queuePolicy: 'drop-oldest', interleaveUs: Infinity, streamFailure: 'isolate', mixerWindowS: 10,
+  live: true, queuePolicy: 'drop-oldest', interleaveUs: Infinity, streamFailure: 'isolate', mixerWindowS: 10, decodedAudioBlockS: 0,
   fileWrites: { writeAside: false, fragmentS: LIVE_FRAGMENT_S, chunkBytes: 256 << 10 }, queues: DEFAULT_QUEUES.live,
 };
 const NON_LIVE: RunPolicy = {
-  live: false, queuePolicy: 'block', interleaveUs: NON_LIVE_INTERLEAVE_US, streamFailure: 'fail', mixerWindowS: 1,
+  live: false, queuePolicy: 'block', interleaveUs: NON_LIVE_INTERLEAVE_US, streamFailure: 'fail', mixerWindowS: 1, decodedAudioBlockS: 0.1,
   fileWrites: { writeAside: true, fragmentS: undefined, chunkBytes: 4 << 20 }, queues: DEFAULT_QUEUES.nonLive,
 };
 

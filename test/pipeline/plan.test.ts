@@ -20,7 +20,7 @@ describe('planPipeline: a pure plan from the config and the declared tracks', ()
   it('live: drop-oldest queues, no interleave bound, isolated stream failures, crash-safe files; raw tracks transcoded', () => {
     const p = plan({ outputs: [{ path: 'rec.mp4' }] }, RAW);
     expect(p.policy).toEqual({
-      live: true, queuePolicy: 'drop-oldest', interleaveUs: Infinity, streamFailure: 'isolate', mixerWindowS: 10,
+      live: true, queuePolicy: 'drop-oldest', interleaveUs: Infinity, streamFailure: 'isolate', mixerWindowS: 10, decodedAudioBlockS: 0,
       fileWrites: { writeAside: false, fragmentS: 1, chunkBytes: 262144 }, queues: DEFAULT_QUEUES.live,
     });
     expect(p.branches).toEqual([
@@ -34,7 +34,7 @@ describe('planPipeline: a pure plan from the config and the declared tracks', ()
 
   it('non-live export of H.264 + AAC into MP4: blocking, written aside; the encoding follows the input and both tracks are copied', () => {
     const p = plan({ live: false, outputs: [{ path: 'out.mp4' }] }, FILE, 10_000_000);
-    expect(p.policy).toMatchObject({ live: false, queuePolicy: 'block', interleaveUs: 1_000_000, streamFailure: 'fail', mixerWindowS: 1 });
+    expect(p.policy).toMatchObject({ live: false, queuePolicy: 'block', interleaveUs: 1_000_000, streamFailure: 'fail', mixerWindowS: 1, decodedAudioBlockS: 0.1 });
     expect(p.policy.fileWrites).toEqual({ writeAside: true, fragmentS: undefined, chunkBytes: 4 << 20 });
     expect(p.encoding).toMatchObject({ width: 640, height: 360, fps: 25, videoCodec: 'h264', audioCodec: 'aac', sampleRate: 44100, channels: 2 });
     expect(p.branches.map((b) => [b.kind, b.mode, b.reasons, b.encode])).toEqual([['video', 'copy', [], false], ['audio', 'copy', [], false]]);

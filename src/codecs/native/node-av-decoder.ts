@@ -98,6 +98,8 @@ export abstract class NodeAvDecoder<C extends BaseDecoderConfig> extends Decoder
   protected abstract setup(ctx: CodecContext, config: C): void;
   /** Hands one decoded frame on (it is unref'd afterwards). */
   protected abstract emit(frame: Frame): void;
+  /** The stream has drained: what a subclass holds goes out now. */
+  protected drained(): void {}
 
   private _freeContext(): void {
     this._ctx?.freeContext();
@@ -137,6 +139,7 @@ export abstract class NodeAvDecoder<C extends BaseDecoderConfig> extends Decoder
         frame.unref();
       }
       if (job.chunk === null) {
+        this.drained();
         ctx.flushBuffers();
         job.done?.();
       } else {

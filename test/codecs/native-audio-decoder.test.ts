@@ -1,0 +1,83 @@
+import { describe, expect, it } from 'vitest';
+import { loadCodecProvider } from '../../src/codecs/load-codec-provider.js';
+import { AudioData } from '../../src/media/audio-data.js';
+import type { AudioDecoderConfig, EncodedAudioChunk } from '../../src/media/encoded-chunk.js';
+
+const RATE = 48000;
+const GAP_US = 200_000;
+
+/** 2 s of a stereo tone (left and right apart) encoded as AAC; packets from 1 s on moved 200 ms later (a gap). */
+async function aacWithGap(): Promise<{ packets: EncodedAudioChunk[]; config: AudioDecoderConfig }> {
+  const provider = await loadCodecProvider('native');
+  const packets: EncodedAudioChunk[] = [];
+  let config: AudioDecoderConfig | undefined;
+  const enc = provider.createAudioEncoder({ output: (c, m) => ((config ??= m.decoderConfig), packets.push(c)), error: (e) => { throw e; } });
+  enc.configure({ codec: 'mp4a.40.2', sampleRate: RATE, numberOfChannels: 2, bitrate: 128_000 });
+  for (let at = 0; at < 2 * RATE; at += 960) {
+    const left = Float32Array.from({ length: 960 }, (_, i) => 0.5 * Math.sin((2 * Math.PI * 440 * (at + i)) / RATE));
+    const right = Float32Array.from({ length: 960 }, (_, i) => 0.3 * Math.sin((2 * Math.PI * 660 * (at + i)) / RATE));
+    enc.encode(new AudioData({ format: 'f32-planar', sampleRate: RATE, numberOfFrames: 960, numberOfChannels: 2, timestamp: Math.round((at * 1e6) / RATE), data: [left, right] }));
+  }
+  await enc.flush();
+  enc.close();
+  const moved = packets.map((p) => (p.timestamp < 1_000_000 ? p : { ...p, timestamp: p.timestamp + GAP_US }) as EncodedAudioChunk);
+  return { packets: moved, config: config! };
+}
+
+async function decode(packets: readonly EncodedAudioChunk[], config: AudioDecoderConfig, batchSamples?: number): Promise<{ timestamp: number; n: number; planes: Float32Array[] }[]> {
+  const provider = await loadCodecProvider('native');
+  const out: { timestamp: number; n: number; planes: Float32Array[] }[] = [];
+  const dec = provider.createAudioDecoder!({
+    output: (d) => {
+      out.push({ timestamp: d.timestamp, n: d.numberOfFrames, planes: d.planes().map((p) => p.slice(0, d.numberOfFrames)) });
+      d.close();
+    },
+    error: (e) => { throw e; },
+    ...(batchSamples === undefined ? {} : { batchSamples }),
+  });
+  dec.configure(config);
+  for (const p of packets) dec.decode(p);
+  await dec.flush();
+  dec.close();
+  return out;
+}
+
+const joined = (blocks: { planes: Float32Array[] }[], c: number): Float32Array => {
+  const parts = blocks.map((b) => b.planes[c]!);
+  const all = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) all.set(p, (at += p.length) - p.length);
+  return all;
+};
+
+describe('the native audio decoder', () => {
+  it('with batchSamples: the same samples in blocks of that many, timed as the frames they start with, cut at a gap and at the end', async () => {
+    const { packets, config } = await aacWithGap();
+    const frames = await decode(packets, config);
+    const blocks = await decode(packets, config, 4800);
+    expect(frames.every((f) => f.n === 1024)).toBe(true);
+    // Every sample, in order, on both channels.
+    for (const c of [0, 1]) expect(Buffer.from(joined(blocks, c).buffer).equals(Buffer.from(joined(frames, c).buffer))).toBe(true);
+    // Each block starts where a frame started, at that frame's time.
+    const frameAt = new Map<number, number>();
+    let sample = 0;
+    for (const f of frames) {
+      frameAt.set(sample, f.timestamp);
+      sample += f.n;
+    }
+    sample = 0;
+    for (const b of blocks) {
+      expect(b.timestamp).toBe(frameAt.get(sample));
+      sample += b.n;
+    }
+    // No block spans the gap: the frame after it starts a block, the one before ends one short.
+    const afterGap = frames.findIndex((f, i) => i > 0 && f.timestamp - frames[i - 1]!.timestamp > 100_000);
+    expect(afterGap).toBeGreaterThan(0);
+    const gapBlock = blocks.findIndex((b) => b.timestamp === frames[afterGap]!.timestamp);
+    expect(gapBlock).toBeGreaterThan(0);
+    // Full blocks elsewhere (a block takes whole frames: 4 of 1024 fit in 4800), the last one short.
+    const full = blocks.filter((_, i) => i !== gapBlock - 1 && i !== blocks.length - 1);
+    expect(full.every((b) => b.n === 4096)).toBe(true);
+    expect(blocks.length).toBeLessThan(frames.length / 3);
+  });
+});
