@@ -132,11 +132,21 @@ export class ChunkPool {
     await Promise.all(this._workers.map((w) => w.worker.terminate()));
   }
 
-  private _start(): void {
+  private async _start(): Promise<void> {
+    let wasmModule: object | undefined;
+    if (this._data.codecs === 'wasm') {
+      try {
+        wasmModule = await (await import('../codecs/wasm/ffmpeg-wasm.js')).ffmpegWasmModule();
+      } catch (err) {
+        return this._fail('ENCODER_FAILED', null, `ffmpeg.wasm did not compile: ${(err as Error).message}`);
+      }
+      if (this._closed) return;
+    }
     for (let i = 0; i < this._plan.workers; i++) {
       // A small young generation, as the audio worker's: W1's peak RSS 344 -> 323 MiB, its wall unchanged (2 runs each).
       const worker = new Worker(workerScript(new URL('./chunk-worker.js', import.meta.url)), {
-        resourceLimits: { maxYoungGenerationSizeMb: 2 }, workerData: { ...this._data, encoder: { ...this._data.encoder, threads: this._plan.threads } },
+        resourceLimits: { maxYoungGenerationSizeMb: 2 },
+        workerData: { ...this._data, encoder: { ...this._data.encoder, threads: this._plan.threads }, ...(wasmModule === undefined ? {} : { wasmModule }) },
       });
       const slot = { worker, busy: null as ChunkSpan | null };
       worker.on('message', (m: FromChunkWorker) => this._message(i, m));

@@ -19,8 +19,12 @@ import type { ChunkSpan } from './plan.js';
  */
 const port = parentPort!;
 const data = workerData as ChunkWorkerData;
-// The run's own provider: on wasm, each chunk's encoder is a wasm worker of its own.
-const providerReady = loadCodecProvider(data.codecs);
+// The run's own provider: on wasm, each chunk's encoder is a wasm worker of its own, from the
+// module the main thread compiled.
+const providerReady = (async () => {
+  if (data.wasmModule !== undefined) (await import('../codecs/wasm/ffmpeg-wasm.js')).useFfmpegWasmModule(data.wasmModule);
+  return loadCodecProvider(data.codecs);
+})();
 /** Packets per message: fewer hops across threads. */
 const BATCH = 16;
 /**

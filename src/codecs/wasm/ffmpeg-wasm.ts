@@ -19,10 +19,15 @@ const wasmApi = (globalThis as unknown as { WebAssembly: { compile(bytes: Uint8A
 const waitAsync = (Atomics as unknown as { waitAsync(a: Int32Array, i: number, v: number, t: number): { async: boolean; value: Promise<string> | string } }).waitAsync;
 
 let compiled: Promise<WasmModule> | undefined;
-/** The ffmpeg.wasm module, compiled once per process (32 MB; a few hundred ms) and shared by every run. */
+/** The ffmpeg.wasm module, compiled once per thread (32 MB; a few hundred ms) and shared by every run. */
 export function ffmpegWasmModule(): Promise<WasmModule> {
   compiled ??= readFile(corePaths().wasm).then((bytes) => wasmApi.compile(bytes));
   return compiled;
+}
+
+/** A worker thread takes the module another thread compiled (a WebAssembly.Module crosses threads whole). */
+export function useFfmpegWasmModule(module: WasmModule): void {
+  compiled ??= Promise.resolve(module);
 }
 
 /** The worker script: plain JavaScript under wasm/, the same path from src/ (tests) and dist/. */
