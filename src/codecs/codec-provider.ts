@@ -92,6 +92,11 @@ export interface AudioEncoderLike {
 export interface VideoDecoderInit {
   output: (frame: VideoFrame) => void;
   error: (error: Error) => void;
+  /**
+   * avpipe extension: threads the decoder may use (absent: its own choice). A split's chunk workers
+   * ask for one each: they already run side by side.
+   */
+  threads?: number;
 }
 
 /** WebCodecs AudioDecoderInit. Audio comes out as f32-planar at the stream's own rate and channels. */

@@ -48,12 +48,12 @@ export class DecoderNode<O extends VideoFrame | AudioData> {
     return this._node.stream;
   }
 
-  /** A video decoder node. */
-  static video(provider: CodecProvider, config: VideoDecoderConfig, maxQueue: number, name = 'video-decoder'): DecoderNode<VideoFrame> {
+  /** A video decoder node; `threads` bounds the decoder's own (a split's chunk workers: one). */
+  static video(provider: CodecProvider, config: VideoDecoderConfig, maxQueue: number, name = 'video-decoder', threads?: number): DecoderNode<VideoFrame> {
     const create = provider.createVideoDecoder?.bind(provider);
     if (create === undefined) throw new AvpipeError('SOURCE_FAILED', `the ${provider.name} codec provider cannot decode video`);
     return new DecoderNode<VideoFrame>(name, config.codec, (output, error) => {
-      const d = create({ output, error });
+      const d = create({ output, error, ...(threads === undefined ? {} : { threads }) });
       d.configure(config);
       return d;
     }, maxQueue);

@@ -39,10 +39,14 @@ export abstract class NodeAvDecoder<C extends BaseDecoderConfig> extends Decoder
   private _frame: Frame | undefined;
   private readonly _jobs = new TurnQueue<{ chunk: EncodedChunk | null; done?: () => void }>((job) => this._step(job));
 
-  /** `kind` is the WebCodecs interface state errors name: `VideoDecoder` or `AudioDecoder`. */
-  protected constructor(av: NodeAv, kind: string, error: (e: Error) => void) {
+  /** FFmpeg's decoder threads (0: its own choice). */
+  private readonly _threads: number;
+
+  /** `kind` is the WebCodecs interface state errors name (`VideoDecoder`, `AudioDecoder`); `threads` 0 lets FFmpeg choose. */
+  protected constructor(av: NodeAv, kind: string, error: (e: Error) => void, threads = 0) {
     super(kind, 'SOURCE_FAILED', error);
     this.av = av;
+    this._threads = Math.max(0, Math.floor(threads));
   }
 
   protected get codecName(): string {
@@ -61,7 +65,7 @@ export abstract class NodeAvDecoder<C extends BaseDecoderConfig> extends Decoder
     this.setup(ctx, config);
     if (config.description !== undefined) ctx.extraData = Buffer.from(config.description);
     ctx.pktTimebase = new Rational(1, 1_000_000);
-    ctx.threadCount = 0;
+    ctx.threadCount = this._threads;
     const ret = ctx.open2Sync(codec, null);
     if (ret < 0) {
       ctx.freeContext();

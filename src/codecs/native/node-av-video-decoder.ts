@@ -18,7 +18,7 @@ export class NodeAvVideoDecoder extends NodeAvDecoder<VideoDecoderConfig> {
   private _scaler: VideoScaler | undefined;
 
   constructor(av: NodeAv, init: VideoDecoderInit) {
-    super(av, 'VideoDecoder', init.error);
+    super(av, 'VideoDecoder', init.error, init.threads);
     this._output = init.output;
   }
 
