@@ -171,8 +171,8 @@ export class Controller extends EventEmitter<ControllerEvents> {
   }
 
   /**
-   * Plans the run. A file split (only ever asked for by a number: `auto` keeps files whole) is checked
-   * by the source first, reading the track's timing, and fails the run, naming why, when it cannot be.
+   * Plans the run. A file split is checked by the source first, reading the track's timing: where it
+   * cannot be, `auto` encodes the file whole, and a number fails the run, naming why.
    */
   private async _plan(tracks: readonly TrackInfo[]): Promise<PipelinePlan> {
     const cores = availableParallelism();
@@ -187,6 +187,7 @@ export class Controller extends EventEmitter<ControllerEvents> {
     if (track === undefined || track.kind !== 'video' || track.splittable?.type !== 'file') return plan;
     const problem = this.source.splitProblem === undefined ? 'the source cannot check it' : await this.source.splitProblem(track.id);
     if (problem === null) return plan;
+    if (this.config.parallel === 'auto') return planPipeline(this.config, tracks, this.source.durationUs, this._host(1));
     throw new AvpipeError('CONFIG_INVALID', `parallel: ${String(this.config.parallel)} cannot split this run: ${problem}`);
   }
 

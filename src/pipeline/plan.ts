@@ -62,9 +62,8 @@ export interface ChunkSpan {
 
 /**
  * `parallel: 'auto'` splits only runs at least this long: below it, workers' start-up is not paid back.
- * It never splits a file: a file that cannot be split (its timing is read first) would need a fall-back
- * to the single encode, and a split W2 holds 400 MiB against 281 for 6% less wall (run 12);
- * `parallel: N` splits a file when asked.
+ * A file it would split whose timing does not allow it (read first, by the controller) is encoded
+ * whole instead; `parallel: N` insists, and such a run fails saying why.
  */
 const AUTO_SPLIT_MIN_US = 20_000_000;
 /**
@@ -236,7 +235,7 @@ function splitPlan(config: PipelineConfig, policy: RunPolicy, e: EncodingOptions
     if (asked === 'auto') return null;
     throw new AvpipeError('CONFIG_INVALID', `parallel: ${asked} cannot split this run: ${why}`);
   }
-  if (asked === 'auto' && (cores < 2 || sessionEndUs! < AUTO_SPLIT_MIN_US || video.splittable!.type === 'file')) return null;
+  if (asked === 'auto' && (cores < 2 || sessionEndUs! < AUTO_SPLIT_MIN_US)) return null;
   const wanted = asked === 'auto' ? cores : asked;
   const endUs = sessionEndUs!;
   // Chunks are whole keyframe intervals (each starts on the grid, where the single encode has a

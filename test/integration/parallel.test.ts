@@ -1,4 +1,5 @@
 import { execFile, spawn } from 'node:child_process';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
@@ -198,22 +199,25 @@ describe('a split encode whose keyframe interval is not a whole number of frames
   });
 });
 
-describe('a split encode of a file (parallel: 2): each chunk decoded from the keyframe before it, scaled and re-timed', () => {
+describe('a split encode of a file (parallel: auto, one chunk per core): each chunk decoded from the keyframe before it, scaled and re-timed', () => {
   const input = SPLIT_INPUT;
-  const exportFile = async (name: string, parallel: number): Promise<PipelineResult> => record({
+  const exportFile = async (name: string, parallel: number | 'auto'): Promise<PipelineResult> => record({
     live: false, parallel, codecMode: 'transcode', source: { type: 'file', inputs: [{ path: await input }] },
     encoding: { width: 480, height: 270, fps: 25, keyframeInterval: 2, videoBitrateKbps: 800 }, outputs: [{ path: join(dir, name) }],
   });
   const single = exportFile('file-single.mp4', 1);
-  const split = single.then(() => exportFile('file-split.mp4', 2));
+  const split = single.then(() => exportFile('file-split.mp4', 'auto'));
 
   it('reports a chunk on each worker and every frame once, at the new size and rate', async () => {
     const [one, two] = [await single, await split];
     expect(one.status).toBe('COMPLETE');
     expect(two.status).toBe('COMPLETE');
     expect(one.chunks).toEqual([]);
-    expect(two.chunks.map((c) => [c.startMs, c.endMs])).toEqual([[0, 12_000], [12_000, 24_000]]);
-    expect(new Set(two.chunks.map((c) => c.worker))).toEqual(new Set([0, 1]));
+    // 24 s of 2 s keyframe intervals shared out over the cores (on 2: 0-12 s and 12-24 s).
+    const workers = Math.min(availableParallelism(), 12);
+    expect(two.chunks).toHaveLength(workers);
+    expect(two.chunks.map((c) => [c.startMs, c.endMs])).toEqual(two.chunks.map((_, k) => [Math.floor((k * 12) / workers) * 2000, Math.floor(((k + 1) * 12) / workers) * 2000]));
+    expect(new Set(two.chunks.map((c) => c.worker)).size).toBe(workers);
     expect(two.encoders.find((e) => e.name === 'video-encoder')).toMatchObject({ framesIn: 600, chunksOut: 600 });
     for (const name of ['file-single.mp4', 'file-split.mp4']) {
       const v = streamOf(await probe(join(dir, name)), 'video');
@@ -271,5 +275,16 @@ describe('a split encode of a file (parallel: 2): each chunk decoded from the ke
     expect(r.status).toBe('FAILED');
     expect(r.error?.code).toBe('CONFIG_INVALID');
     expect(r.error?.message).toMatch(/parallel: 2 cannot split this run: input .*jump-1h.mkv, video track 1: its timestamps jump from [12]\.\d\d s to 360[12]\.\d\d s/);
+  });
+
+  it('with auto, encodes such a file whole: every frame, the jump closed up as in any run', async () => {
+    const jumpy = await fixture('jump-1h-21s.mkv', ['-f', 'lavfi', '-i', FLASH_SRC(21), '-f', 'lavfi', '-i', 'sine=d=21',
+      '-vf', 'setpts=PTS+if(gte(T\\,2)\\,3600/TB\\,0)', '-af', 'asetpts=PTS+if(gte(T\\,2)\\,3600/TB\\,0)', '-c:v', 'libx264', '-c:a', 'libopus']);
+    const out = join(dir, 'jumpy-auto.mp4');
+    const r = await record({ live: false, codecMode: 'transcode', source: { type: 'file', inputs: [{ path: jumpy }] }, encoding: { width: 320, height: 240, fps: 30 }, outputs: [{ path: out }] });
+    expect(r.status).toBe('COMPLETE');
+    expect(r.chunks).toEqual([]);
+    expect(r.warnings.map((w) => w.code)).toContain('TIMESTAMP_JUMP');
+    expect(frames(streamOf(await probe(out), 'video'))).toBe(630);
   });
 });
