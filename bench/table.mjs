@@ -34,7 +34,7 @@ export function table() {
     if (r.summary['avpipe-p1'] !== undefined) rows.push(row('W1, `--parallel 1`', w1, r.summary, r.ratios, 'avpipe-p1'));
   }
   const exportNames = {
-    W2: 'W2 transcode 60 s 720p H.264 + AAC -> H.264 + Opus', 'W2:avpipe-p2': 'W2, `--parallel 2`', W3: 'W3 copy, 60 s (a remux)',
+    W2: 'W2 transcode 60 s 720p H.264 + AAC -> H.264 + Opus (`--parallel auto`)', 'W2:avpipe-p1': 'W2, `--parallel 1`', W3: 'W3 copy, 60 s (a remux)',
     'W3-long': 'W3-long copy, 30 min (a remux)', W4: 'W4 Opus + AAC mixed, H.264 copied',
   };
   for (const [key, name] of Object.entries(exportNames)) {

@@ -13,9 +13,9 @@ describe("the README's benchmark table", () => {
     const section = /<!-- bench:table[^>]*-->\n([\s\S]*?)\n<!-- \/bench:table -->/.exec(readme);
     expect(section, 'README.md has the bench:table markers').not.toBeNull();
     expect(section![1]).toBe(stdout.trimEnd());
-    // A row per workload the result files hold: W1 (auto and --parallel 1), W2 (and split), W3, W3-long, W4, wasm 360p and 720p (each auto and --parallel 1).
+    // A row per workload the result files hold: W1 and W2 (each auto and --parallel 1), W3, W3-long, W4, wasm 360p and 720p (each auto and --parallel 1).
     expect(stdout.trimEnd().split('\n').slice(2).map((r) => r.split(' | ')[0]!.slice(2))).toEqual([
-      expect.stringMatching(/^W1 /), 'W1, `--parallel 1`', expect.stringMatching(/^W2 /), 'W2, `--parallel 2`', expect.stringMatching(/^W3 /),
+      expect.stringMatching(/^W1 /), 'W1, `--parallel 1`', expect.stringMatching(/^W2 /), 'W2, `--parallel 1`', expect.stringMatching(/^W3 /),
       expect.stringMatching(/^W3-long /), expect.stringMatching(/^W4 /),
       expect.stringMatching(/^wasm provider, test source 640x360/), expect.stringMatching(/^wasm 640x360, `--parallel 1`/),
       expect.stringMatching(/^wasm provider, test source 1280x720/), expect.stringMatching(/^wasm 1280x720, `--parallel 1`/),
