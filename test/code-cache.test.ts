@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -26,6 +26,29 @@ describe('requireWithCodeCache (the start-up path of mediabunny)', () => {
     writeFileSync(join(cacheHome, 'avpipe', cacheFile!), 'not a code cache');
     expect(load(file, cacheHome)).toEqual({ exports: expected, cache: 'rejected' });
     expect(load(file, cacheHome)).toEqual({ exports: expected, cache: 'used' });
+  });
+
+  it('gives a changed file of the same size and time its own cache, never the old bytecode', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'avpipe-cc-'));
+    const file = join(dir, 'mod.cjs');
+    writeFileSync(file, 'module.exports = 1;\n');
+    const at = new Date('2026-01-01T00:00:00Z');
+    utimesSync(file, at, at);
+    expect(load(file, join(dir, 'cache'))).toEqual({ exports: 1, cache: 'written' });
+    writeFileSync(file, 'module.exports = 2;\n');
+    utimesSync(file, at, at);
+    expect(load(file, join(dir, 'cache'))).toEqual({ exports: 2, cache: 'written' });
+    expect(load(file, join(dir, 'cache'))).toEqual({ exports: 2, cache: 'used' });
+  });
+
+  it('runs no bytecode from a cache directory others may write to', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'avpipe-cc-'));
+    const file = join(dir, 'mod.cjs');
+    writeFileSync(file, 'module.exports = 3;\n');
+    mkdirSync(join(dir, 'cache', 'avpipe'), { recursive: true });
+    chmodSync(join(dir, 'cache', 'avpipe'), 0o777);
+    expect(load(file, join(dir, 'cache'))).toEqual({ exports: 3, cache: 'unwritable' });
+    expect(readdirSync(join(dir, 'cache', 'avpipe'))).toEqual([]);
   });
 
   it('loads without a cache where none can be written', () => {

@@ -10,6 +10,7 @@ export interface DecoderStats {
   name: string;
   codec: string;
   chunksIn: number;
+  /** Frames out; for audio decoded in blocks (non-live), blocks. */
   framesOut: number;
 }
 

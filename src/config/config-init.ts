@@ -82,9 +82,10 @@ export interface PipelineConfigInit {
   /**
    * Non-live runs: encode the video in this many chunks at once, each on a worker thread, cut on the
    * keyframe grid and joined in order into one stream. `auto` (the default) splits where it pays (a
-   * transcode of 20 s or more of the test source or of a single input file, one chunk worker per
-   * core) and not where it cannot (live runs, copies, thumbnails, a file whose timing does not allow
-   * it); a number insists, and fails the run where it cannot split, saying why.
+   * transcode of 20 s or more of the test source or of a single MP4/MOV input file, one chunk worker
+   * per core) and not where it cannot (live runs, copies, thumbnails, a file whose timing does not
+   * allow it); a number insists (any single input file), and fails the run where it cannot split,
+   * saying why.
    */
   parallel?: number | 'auto';
   outputs: readonly OutputInit[];

@@ -7,9 +7,9 @@ import { requireWithCodeCache } from '../code-cache.js';
 
 /**
  * mediabunny, loaded from its single-file CommonJS bundle: Node loads that in about half the time of
- * the ESM build's many modules (50-80 ms against 145-180 ms here), and from a V8 code cache in half
- * that again (25 ms), which is start-up every `avpipe` command pays. Every avpipe module takes
- * mediabunny from here, so all its objects come from one copy.
+ * the ESM build's many modules (50-80 ms against 145-180 ms here), and from a V8 code cache in about
+ * two thirds of that (68 -> 41 ms), which is start-up every `avpipe` command pays. Every avpipe
+ * module takes mediabunny from here, so all its objects come from one copy.
  */
 const mb = loadMediabunny();
 

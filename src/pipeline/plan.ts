@@ -62,8 +62,9 @@ export interface ChunkSpan {
 
 /**
  * `parallel: 'auto'` splits only runs at least this long: below it, workers' start-up is not paid back.
- * A file it would split whose timing does not allow it (read first, by the controller) is encoded
- * whole instead; `parallel: N` insists, and such a run fails saying why.
+ * Of files it splits MP4/MOV (ISOBMFF) inputs, whose timing the controller reads from the sample
+ * tables first (in another container that reads the whole file); one whose timing does not allow a
+ * split is encoded whole. `parallel: N` splits any file it can, and fails saying why where it cannot.
  */
 const AUTO_SPLIT_MIN_US = 20_000_000;
 /**
@@ -235,7 +236,7 @@ function splitPlan(config: PipelineConfig, policy: RunPolicy, e: EncodingOptions
     if (asked === 'auto') return null;
     throw new AvpipeError('CONFIG_INVALID', `parallel: ${asked} cannot split this run: ${why}`);
   }
-  if (asked === 'auto' && (cores < 2 || sessionEndUs! < AUTO_SPLIT_MIN_US)) return null;
+  if (asked === 'auto' && (cores < 2 || sessionEndUs! < AUTO_SPLIT_MIN_US || (video.splittable!.type === 'file' && video.mp4 === undefined))) return null;
   const wanted = asked === 'auto' ? cores : asked;
   const endUs = sessionEndUs!;
   // Chunks are whole keyframe intervals (each starts on the grid, where the single encode has a

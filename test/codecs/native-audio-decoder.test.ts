@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadCodecProvider } from '../../src/codecs/load-codec-provider.js';
 import { AudioData } from '../../src/media/audio-data.js';
-import type { AudioDecoderConfig, EncodedAudioChunk } from '../../src/media/encoded-chunk.js';
+import { EncodedChunk, type AudioDecoderConfig, type EncodedAudioChunk } from '../../src/media/encoded-chunk.js';
 
 const RATE = 48000;
 const GAP_US = 200_000;
@@ -79,5 +79,31 @@ describe('the native audio decoder', () => {
     const full = blocks.filter((_, i) => i !== gapBlock - 1 && i !== blocks.length - 1);
     expect(full.every((b) => b.n === 4096)).toBe(true);
     expect(blocks.length).toBeLessThan(frames.length / 3);
+  });
+
+  it('with batchSamples: converted sample formats (16-bit PCM) land in the block where they belong', async () => {
+    // 1 s of stereo 16-bit PCM in packets of 1000 samples, left counting up, right down; a 100 ms gap at 0.5 s.
+    const packets: EncodedAudioChunk[] = [];
+    for (let at = 0; at < RATE; at += 1000) {
+      const pcm = new Int16Array(2000);
+      for (let i = 0; i < 1000; i++) {
+        pcm[2 * i] = (at + i) % 32768;
+        pcm[2 * i + 1] = -((at + i) % 32768);
+      }
+      const timestamp = Math.round(((at + (at >= RATE / 2 ? RATE / 10 : 0)) * 1e6) / RATE);
+      packets.push(new EncodedChunk({ type: 'key', timestamp, duration: Math.round((1000 * 1e6) / RATE), data: new Uint8Array(pcm.buffer) }) as EncodedAudioChunk);
+    }
+    const config: AudioDecoderConfig = { codec: 'pcm-s16', sampleRate: RATE, numberOfChannels: 2 };
+    const blocks = await decode(packets, config, 4800);
+    // Whole packets per block (four of 1000 fit in 4800), six before the gap and six after.
+    expect(blocks.map((b) => b.n)).toEqual(Array.from({ length: 12 }, () => 4000));
+    // The gap starts a block at its own time.
+    expect(blocks.map((b) => b.timestamp)).toContain(600_000);
+    const left = joined(blocks, 0);
+    const right = joined(blocks, 1);
+    for (const i of [0, 999, 1000, 4799, 4800, 23_999, 24_000, 47_999]) {
+      expect(left[i]).toBeCloseTo((i % 32768) / 32768, 6);
+      expect(right[i]).toBeCloseTo(-(i % 32768) / 32768, 6);
+    }
   });
 });

@@ -186,10 +186,13 @@ describe('planPipeline: a split video encode (parallel)', () => {
     expect(() => split({ parallel: 2, encoding: { width: 320, height: 180 } }, 60_000_000, 2)).toThrow(/asks for 320x180@30 from a 640x360@30 test source/);
     expect(split({ encoding: { fps: 15 } }, 60_000_000, 2)).toBeNull();
     // A file's chunks are decoded, scaled and re-timed by each worker; auto splits a file too (the controller reads its timing first).
-    const fileSplit: TrackInfo[] = FILE.map((t) => (t.kind === 'video' ? { ...t, splittable: { type: 'file', path: 'in.mp4', trackId: 1, shiftUs: 0, decoderConfig: t.encoded!.decoderConfig } } : t));
-    expect(split({ parallel: 2, codecMode: 'transcode', encoding: { width: 320, height: 180, fps: 30 } }, 60_000_000, 2, fileSplit)).toMatchObject({ workers: 2, source: { type: 'file', path: 'in.mp4' } });
-    expect(split({ codecMode: 'transcode' }, 60_000_000, 2, fileSplit)).toMatchObject({ workers: 2, source: { type: 'file', path: 'in.mp4' } });
-    expect(split({ codecMode: 'transcode' }, 19_000_000, 2, fileSplit)).toBeNull();
+    const fileSplit: TrackInfo[] = FILE.map((t) => (t.kind === 'video' ? { ...t, splittable: { type: 'file', path: 'in.mkv', trackId: 1, shiftUs: 0, decoderConfig: t.encoded!.decoderConfig } } : t));
+    expect(split({ parallel: 2, codecMode: 'transcode', encoding: { width: 320, height: 180, fps: 30 } }, 60_000_000, 2, fileSplit)).toMatchObject({ workers: 2, source: { type: 'file', path: 'in.mkv' } });
+    // auto: an MP4/MOV file (its timing read from the sample tables), 20 s or more; not another container.
+    const mp4Split: TrackInfo[] = fileSplit.map((t) => (t.kind === 'video' ? { ...t, mp4: { path: 'in.mp4', trackId: 1 } } : t));
+    expect(split({ codecMode: 'transcode' }, 60_000_000, 2, mp4Split)).toMatchObject({ workers: 2, source: { type: 'file' } });
+    expect(split({ codecMode: 'transcode' }, 19_000_000, 2, mp4Split)).toBeNull();
+    expect(split({ codecMode: 'transcode' }, 60_000_000, 2, fileSplit)).toBeNull();
     expect(() => createPipelineConfig({ live: true, parallel: 2, outputs: [{ path: 'out.mp4' }] })).toThrow(/a live run is never split/);
     expect(() => createPipelineConfig({ live: false, parallel: 0, outputs: [{ path: 'out.mp4' }] })).toThrow(/parallel must be auto or a whole number from 1 to 64, got 0|whole number/);
   });

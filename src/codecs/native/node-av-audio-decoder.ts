@@ -29,7 +29,8 @@ export class NodeAvAudioDecoder extends NodeAvDecoder<AudioDecoderConfig> {
   constructor(av: NodeAv, init: AudioDecoderInit) {
     super(av, 'AudioDecoder', init.error);
     this._output = init.output;
-    this._batchSamples = Math.max(0, Math.floor(init.batchSamples ?? 0));
+    const batch = init.batchSamples ?? 0;
+    this._batchSamples = Number.isFinite(batch) && batch > 0 ? Math.floor(batch) : 0;
   }
 
   protected override release(): void {
@@ -43,6 +44,7 @@ export class NodeAvAudioDecoder extends NodeAvDecoder<AudioDecoderConfig> {
     ctx.sampleRate = config.sampleRate;
     ctx.channelLayout = this.av.lib.avChannelLayoutDefault(config.numberOfChannels);
     this._clock = new SampleClock();
+    this._block = undefined;
   }
 
   protected emit(frame: Frame): void {
@@ -70,13 +72,13 @@ export class NodeAvAudioDecoder extends NodeAvDecoder<AudioDecoderConfig> {
     if (block.fill >= this._batchSamples) this._push();
   }
 
-  /** The block goes out (a short one trimmed to what it holds). */
+  /** The block goes out (one not full as views of what it holds: AAC's 1024-sample frames fill 4096 of 4800). */
   private _push(): void {
     const block = this._block;
     this._block = undefined;
     if (block === undefined || block.fill === 0) return;
     const n = block.fill;
-    const data = n === block.planes[0]!.length ? block.planes : block.planes.map((p) => p.slice(0, n));
+    const data = n === block.planes[0]!.length ? block.planes : block.planes.map((p) => p.subarray(0, n));
     this._output(new AudioData({ format: 'f32-planar', sampleRate: block.rate, numberOfFrames: n, numberOfChannels: data.length, timestamp: block.timestamp, data }));
   }
 
