@@ -38,6 +38,22 @@ describe('WasmVideoEncoder (x264 in ffmpeg.wasm, in a worker)', () => {
     flashes.forEach((f, i) => expect(Math.abs(f - beeps[i]!)).toBeLessThanOrEqual(1 / 30));
   }, 60_000);
 
+  it('gives its packets as it encodes, not at the end (a live recording waits for none)', async () => {
+    const packets: number[] = [];
+    const errors: Error[] = [];
+    const enc = new WasmVideoEncoder({ output: (c) => packets.push(c.timestamp), error: (e) => errors.push(e) });
+    enc.configure({ codec: 'avc1.4d001f', width: 320, height: 180, framerate: 30, bitrate: 500_000, speedPreset: 'veryfast' });
+    const pattern = new TestPattern(320, 180, 30);
+    for (let i = 0; i < 90; i++) enc.encode(pattern.frame(i, frameTimestamp(i, 30), frameTimestamp(i + 1, 30) - frameTimestamp(i, 30)));
+    // Before any flush: x264 holds back its lookahead (a few dozen frames at most), the rest comes out.
+    for (let waited = 0; packets.length < 45 && waited < 20_000; waited += 50) await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(packets.length).toBeGreaterThanOrEqual(45);
+    await enc.flush();
+    expect(packets).toHaveLength(90);
+    expect(errors).toEqual([]);
+    enc.close();
+  }, 60_000);
+
   /** The keyframes' times when the test pattern's frames `indices` (30 fps, 320x180) go through an encoder node of `provider`, keyframes every `intervalUs` (2 s) from `originUs`. */
   async function keyframes(provider: CodecProvider, indices: number[], originUs?: number, intervalUs = 2_000_000): Promise<number[]> {
     const pattern = new TestPattern(320, 180, 30);
