@@ -46,7 +46,7 @@ export abstract class NodeAvDecoder<C extends BaseDecoderConfig> extends Decoder
   protected constructor(av: NodeAv, kind: string, error: (e: Error) => void, threads = 0) {
     super(kind, 'SOURCE_FAILED', error);
     this.av = av;
-    this._threads = Math.max(0, Math.floor(threads));
+    this._threads = Number.isFinite(threads) && threads > 0 ? Math.floor(threads) : 0;
   }
 
   protected get codecName(): string {
