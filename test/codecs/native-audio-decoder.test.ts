@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { loadCodecProvider } from '../../src/codecs/load-codec-provider.js';
 import { AudioData } from '../../src/media/audio-data.js';
+import { readFile } from 'node:fs/promises';
 import { EncodedChunk, type AudioDecoderConfig, type EncodedAudioChunk } from '../../src/media/encoded-chunk.js';
+import { fixture } from '../helpers/fixtures.js';
 
 const RATE = 48000;
 const GAP_US = 200_000;
@@ -24,12 +26,26 @@ async function aacWithGap(): Promise<{ packets: EncodedAudioChunk[]; config: Aud
   return { packets: moved, config: config! };
 }
 
-async function decode(packets: readonly EncodedAudioChunk[], config: AudioDecoderConfig, batchSamples?: number): Promise<{ timestamp: number; n: number; planes: Float32Array[] }[]> {
+/** An ADTS stream's frames (each carries its own rate and channels in its header), from `startUs` on at `rate`. */
+function adtsFrames(bytes: Uint8Array, rate: number, startUs: number): EncodedAudioChunk[] {
+  const frames: EncodedAudioChunk[] = [];
+  for (let at = 0, k = 0; at + 7 <= bytes.length; k++) {
+    expect(bytes[at] === 0xff && (bytes[at + 1]! & 0xf0) === 0xf0).toBe(true);
+    const length = ((bytes[at + 3]! & 3) << 11) | (bytes[at + 4]! << 3) | (bytes[at + 5]! >> 5);
+    frames.push(new EncodedChunk({ type: 'key', timestamp: startUs + Math.round((k * 1024 * 1e6) / rate), duration: Math.round((1024 * 1e6) / rate), data: bytes.subarray(at, at + length) }) as EncodedAudioChunk);
+    at += length;
+  }
+  return frames;
+}
+
+interface Decoded { timestamp: number; n: number; rate: number; planes: Float32Array[] }
+
+async function decode(packets: readonly EncodedAudioChunk[], config: AudioDecoderConfig, batchSamples?: number): Promise<Decoded[]> {
   const provider = await loadCodecProvider('native');
-  const out: { timestamp: number; n: number; planes: Float32Array[] }[] = [];
+  const out: Decoded[] = [];
   const dec = provider.createAudioDecoder!({
     output: (d) => {
-      out.push({ timestamp: d.timestamp, n: d.numberOfFrames, planes: d.planes().map((p) => p.slice(0, d.numberOfFrames)) });
+      out.push({ timestamp: d.timestamp, n: d.numberOfFrames, rate: d.sampleRate, planes: d.planes().map((p) => p.slice(0, d.numberOfFrames)) });
       d.close();
     },
     error: (e) => { throw e; },
@@ -105,5 +121,40 @@ describe('the native audio decoder', () => {
       expect(left[i]).toBeCloseTo((i % 32768) / 32768, 6);
       expect(right[i]).toBeCloseTo(-(i % 32768) / 32768, 6);
     }
+  });
+
+  it('with batchSamples: a block ends where the stream changes rate and channels, with no gap in time', async () => {
+    // One AAC stream in ADTS (no description: each frame's header names its rate and channels), made
+    // by an independent ffmpeg: 1.1 s of 48 kHz stereo, then 1 s of 44.1 kHz mono, back to back in time.
+    const stereo = await fixture('tone-48k-stereo.aac', ['-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000:duration=1.1', '-ac', '2', '-c:a', 'aac', '-b:a', '128k', '-f', 'adts']);
+    const mono = await fixture('tone-44k1-mono.aac', ['-f', 'lavfi', '-i', 'sine=frequency=660:sample_rate=44100:duration=1', '-ac', '1', '-c:a', 'aac', '-b:a', '96k', '-f', 'adts']);
+    const first = adtsFrames(await readFile(stereo), 48000, 0);
+    const endUs = first.at(-1)!.timestamp + first.at(-1)!.duration!;
+    const packets = [...first, ...adtsFrames(await readFile(mono), 44100, endUs)];
+    const config: AudioDecoderConfig = { codec: 'mp4a.40.2', sampleRate: 48000, numberOfChannels: 2 };
+    const frames = await decode(packets, config);
+    const blocks = await decode(packets, config, 4800);
+    // The decoder follows the stream: stereo at 48 kHz, then mono at 44.1 kHz.
+    const change = frames.findIndex((f) => f.rate === 44100);
+    expect(change).toBeGreaterThan(0);
+    expect(frames.slice(0, change).every((f) => f.rate === 48000 && f.planes.length === 2)).toBe(true);
+    expect(frames.slice(change).every((f) => f.rate === 44100 && f.planes.length === 1)).toBe(true);
+    // No block mixes the two: the last stereo block ends short at the change, the first mono one starts
+    // there, at the first mono frame's time; the samples of each part are all there, in order.
+    const cut = blocks.findIndex((b) => b.rate === 44100);
+    expect(cut).toBeGreaterThan(0);
+    expect(blocks.slice(0, cut).every((b) => b.rate === 48000 && b.planes.length === 2)).toBe(true);
+    expect(blocks.slice(cut).every((b) => b.rate === 44100 && b.planes.length === 1)).toBe(true);
+    expect(blocks[cut]!.timestamp).toBe(frames[change]!.timestamp);
+    // Four 1024-sample frames to a block: the stereo part's last block holds what is left of it.
+    expect(change % 4).not.toBe(0);
+    expect(blocks[cut - 1]!.n).toBe((change % 4) * 1024);
+    const sum = (ds: Decoded[]): number => ds.reduce((n, d) => n + d.n, 0);
+    expect(sum(blocks.slice(0, cut))).toBe(sum(frames.slice(0, change)));
+    expect(sum(blocks.slice(cut))).toBe(sum(frames.slice(change)));
+    for (const c of [0, 1]) expect(Buffer.from(joined(blocks.slice(0, cut), c).buffer).equals(Buffer.from(joined(frames.slice(0, change), c).buffer))).toBe(true);
+    expect(Buffer.from(joined(blocks.slice(cut), 0).buffer).equals(Buffer.from(joined(frames.slice(change), 0).buffer))).toBe(true);
+    // Back to back: the mono part starts within a frame of where the stereo part ended (not cut as a gap).
+    expect(Math.abs(frames[change]!.timestamp - endUs)).toBeLessThan(25_000);
   });
 });
