@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, freemem } from 'node:os';
 import type { CodecProvider } from '../codecs/codec-provider.js';
 import { loadCodecProvider } from '../codecs/load-codec-provider.js';
 import type { PipelineConfig } from '../config/pipeline-config.js';
@@ -167,6 +167,7 @@ export class Controller extends EventEmitter<ControllerEvents> {
       cores,
       workerCodecs: given !== undefined ? null : name === 'wasm' ? 'wasm' : 'native',
       batchAudio: (this._provider ?? given)?.createBatchAudioEncoder !== undefined,
+      memoryBytes: memoryForWorkers(),
     };
   }
 
@@ -356,6 +357,17 @@ export function sourceFromConfig(config: PipelineConfig): Source {
     video: e.videoCodec !== null, audio: e.audioCodec !== null,
     ...(spec.duration === undefined ? {} : { duration: spec.duration }),
   });
+}
+
+/**
+ * The memory `parallel: 'auto'`'s workers may take: half of what is available to this process (the
+ * machine's, or its cgroup's limit less what the process holds, whichever is less).
+ */
+function memoryForWorkers(): number {
+  const available = freemem();
+  const limit = Number(process.constrainedMemory?.() ?? 0);
+  const inGroup = limit > 0 && limit < available ? limit - process.memoryUsage.rss() : available;
+  return Math.max(0, Math.min(available, inGroup)) / 2;
 }
 
 /** Whether the run's plan would put work on worker threads, were the native codecs there (a batch audio encoder needs them). */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createPipelineConfig, type PipelineConfigInit, type TrackInfo } from '../../src/index.js';
-import { planOutput, planPipeline, type WorkerCodecs } from '../../src/pipeline/plan.js';
+import { chunkWorkerBytes, planOutput, planPipeline, type WorkerCodecs } from '../../src/pipeline/plan.js';
 import { DEFAULT_QUEUES, runPolicy } from '../../src/pipeline/run-policy.js';
 
 /** What a test source declares: raw 1280x720@30 video and 48 kHz stereo audio. */
@@ -194,6 +194,23 @@ describe('planPipeline: a split video encode (parallel)', () => {
     expect(split({ codecMode: 'transcode' }, 19_000_000, 2, mp4Split)).toBeNull();
     expect(split({ codecMode: 'transcode' }, 60_000_000, 2, fileSplit)).toBeNull();
     expect(() => createPipelineConfig({ live: true, parallel: 2, outputs: [{ path: 'out.mp4' }] })).toThrow(/a live run is never split/);
+  });
+
+  it("auto takes no more workers than fit in the memory it may take; a number is the caller's", () => {
+    const withMemory = (init: Partial<PipelineConfigInit>, cores: number, memoryBytes: number, tracks = PATTERN, codecs: WorkerCodecs = 'native'): unknown => {
+      const p = planPipeline(createPipelineConfig({ live: false, outputs: [{ path: 'out.mp4' }], ...init }), tracks, 60_000_000, { cores, workerCodecs: codecs, batchAudio: false, memoryBytes });
+      return (p.branches.find((b) => b.kind === 'video') as { split: unknown }).split;
+    };
+    const one = chunkWorkerBytes(640, 360, 'native');
+    expect(withMemory({}, 16, 3.5 * one)).toMatchObject({ workers: 3, threads: 5 });
+    expect(withMemory({}, 16, 100 * one)).toMatchObject({ workers: 16, threads: 1 });
+    // Room for one worker: not split at all.
+    expect(withMemory({}, 16, 1.5 * one)).toBeNull();
+    expect(withMemory({ parallel: 8 }, 16, 1.5 * one)).toMatchObject({ workers: 8 });
+    // A worker's share grows with the frame (a 4K one is about 0.7 GB), and on wasm by ffmpeg.wasm's heap.
+    const uhd: TrackInfo[] = PATTERN.map((t) => (t.kind === 'video' ? { ...t, width: 3840, height: 2160 } : t));
+    expect(withMemory({}, 16, 3.5 * one, uhd)).toBeNull();
+    expect(chunkWorkerBytes(640, 360, 'wasm')).toBeGreaterThan(one);
     expect(() => createPipelineConfig({ live: false, parallel: 0, outputs: [{ path: 'out.mp4' }] })).toThrow(/parallel must be auto or a whole number from 1 to 64, got 0|whole number/);
   });
 });
