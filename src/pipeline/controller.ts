@@ -360,14 +360,11 @@ export function sourceFromConfig(config: PipelineConfig): Source {
 }
 
 /**
- * The memory `parallel: 'auto'`'s workers may take: half of what is available to this process (the
- * machine's, or its cgroup's limit less what the process holds, whichever is less).
+ * The memory `parallel: 'auto'`'s workers may take: half of what is available to this process
+ * (libuv's count: the machine's MemAvailable, or within a cgroup its limit less what the group uses).
  */
 function memoryForWorkers(): number {
-  const available = freemem();
-  const limit = Number(process.constrainedMemory?.() ?? 0);
-  const inGroup = limit > 0 && limit < available ? limit - process.memoryUsage.rss() : available;
-  return Math.max(0, Math.min(available, inGroup)) / 2;
+  return (process.availableMemory?.() ?? freemem()) / 2;
 }
 
 /** Whether the run's plan would put work on worker threads, were the native codecs there (a batch audio encoder needs them). */

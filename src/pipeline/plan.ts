@@ -156,14 +156,23 @@ export interface PlanHost {
 }
 
 /**
- * What one chunk worker adds to a run's memory (its isolate, decoder, encoder and the frames between
- * them; on wasm, ffmpeg.wasm's heap), from peak RSS measured one worker apart (test source, x264
- * veryfast): native 45 MB at 640x360, 111 at 1280x720, 188 at 1920x1080; wasm 61-76 at 640x360.
- * x264 alone holds about 25 frames, each rounded up to whole 2 MB huge pages.
+ * What one chunk worker adds to a run's memory: its isolate (and on wasm ffmpeg.wasm's heap), the
+ * frames its encoder holds at the output's size and its decoder at the source's. Measured one worker
+ * apart (x264 veryfast, one thread): native 45 MiB at 640x360, 111 at 1280x720 (a 720p file), 188 at
+ * 1920x1080; wasm 61-76 at 640x360. Linear in the frame's bytes that is about 56 frames a worker, of
+ * which the decoder's 16 (its references and pool) scale with the source: x264 alone holds about 25
+ * frames (lookahead, B-frames, references), each buffer rounded up to whole 2 MB huge pages. Each
+ * x264 thread beyond the first holds a few frames more (frame threads each have one in flight).
  */
-export function chunkWorkerBytes(width: number, height: number, codecs: WorkerCodecs): number {
-  const frame = width * height * 1.5;
-  return (codecs === 'wasm' ? 50 : 32) * 2 ** 20 + 56 * frame;
+export function chunkWorkerBytes(output: { width: number; height: number }, source: { width: number; height: number }, threads: number, codecs: WorkerCodecs): number {
+  const frame = (f: { width: number; height: number }): number => f.width * f.height * 1.5;
+  return (codecs === 'wasm' ? 50 : 32) * 2 ** 20 + (40 + 4 * (threads - 1)) * frame(output) + 16 * frame(source);
+}
+
+/** The most workers (up to `cores`) whose estimate fits in `memoryBytes`, each with its share of the cores as threads. */
+function workersThatFit(cores: number, memoryBytes: number, bytes: (threads: number) => number): number {
+  for (let w = cores; w >= 1; w--) if (w * bytes(Math.max(1, Math.floor(cores / w))) <= memoryBytes) return w;
+  return 0;
 }
 const NO_HOST: PlanHost = { cores: 1, workerCodecs: null, batchAudio: false };
 
@@ -250,9 +259,10 @@ function splitPlan(config: PipelineConfig, policy: RunPolicy, e: EncodingOptions
     throw new AvpipeError('CONFIG_INVALID', `parallel: ${asked} cannot split this run: ${why}`);
   }
   // `auto` takes one worker per core, as many as fit in the memory it may take (4K on many cores would not).
-  const fit = host.memoryBytes === undefined ? cores : Math.floor(host.memoryBytes / chunkWorkerBytes(e.width, e.height, host.workerCodecs!));
-  const wanted = asked === 'auto' ? Math.min(cores, fit) : asked;
-  if (asked === 'auto' && (wanted < 2 || sessionEndUs! < AUTO_SPLIT_MIN_US || (video.splittable!.type === 'file' && video.mp4 === undefined))) return null;
+  const { memoryBytes } = host;
+  const fit = memoryBytes === undefined ? cores : workersThatFit(cores, memoryBytes, (threads) => chunkWorkerBytes(e, video, threads, host.workerCodecs!));
+  const wanted = asked === 'auto' ? fit : asked;
+  if (asked === 'auto' && (!(wanted >= 2) || sessionEndUs! < AUTO_SPLIT_MIN_US || (video.splittable!.type === 'file' && video.mp4 === undefined))) return null;
   const endUs = sessionEndUs!;
   // Chunks are whole keyframe intervals (each starts on the grid, where the single encode has a
   // keyframe too), shared out as evenly as they go: one chunk per worker, more only past MAX_CHUNK_US.

@@ -194,6 +194,7 @@ describe('planPipeline: a split video encode (parallel)', () => {
     expect(split({ codecMode: 'transcode' }, 19_000_000, 2, mp4Split)).toBeNull();
     expect(split({ codecMode: 'transcode' }, 60_000_000, 2, fileSplit)).toBeNull();
     expect(() => createPipelineConfig({ live: true, parallel: 2, outputs: [{ path: 'out.mp4' }] })).toThrow(/a live run is never split/);
+    expect(() => createPipelineConfig({ live: false, parallel: 0, outputs: [{ path: 'out.mp4' }] })).toThrow(/parallel must be auto or a whole number from 1 to 64, got 0|whole number/);
   });
 
   it("auto takes no more workers than fit in the memory it may take; a number is the caller's", () => {
@@ -201,17 +202,29 @@ describe('planPipeline: a split video encode (parallel)', () => {
       const p = planPipeline(createPipelineConfig({ live: false, outputs: [{ path: 'out.mp4' }], ...init }), tracks, 60_000_000, { cores, workerCodecs: codecs, batchAudio: false, memoryBytes });
       return (p.branches.find((b) => b.kind === 'video') as { split: unknown }).split;
     };
-    const one = chunkWorkerBytes(640, 360, 'native');
-    expect(withMemory({}, 16, 3.5 * one)).toMatchObject({ workers: 3, threads: 5 });
-    expect(withMemory({}, 16, 100 * one)).toMatchObject({ workers: 16, threads: 1 });
-    // Room for one worker: not split at all.
-    expect(withMemory({}, 16, 1.5 * one)).toBeNull();
-    expect(withMemory({ parallel: 8 }, 16, 1.5 * one)).toMatchObject({ workers: 8 });
-    // A worker's share grows with the frame (a 4K one is about 0.7 GB), and on wasm by ffmpeg.wasm's heap.
+    const p360 = { width: 640, height: 360 };
+    const worker = (threads: number, codecs: WorkerCodecs = 'native'): number => chunkWorkerBytes(p360, p360, threads, codecs);
+    // Three workers of five threads fit, four of four do not: three, each with its share of the cores.
+    expect(3 * worker(5)).toBeLessThan(4 * worker(4));
+    expect(withMemory({}, 16, 3 * worker(5))).toMatchObject({ workers: 3, threads: 5 });
+    expect(withMemory({}, 16, 16 * worker(1))).toMatchObject({ workers: 16, threads: 1 });
+    // Room for one worker: not split at all; nor with no memory, or a count that is not one.
+    expect(withMemory({}, 16, 1.5 * worker(16))).toBeNull();
+    expect(withMemory({}, 16, 0)).toBeNull();
+    expect(withMemory({}, 16, Number.NaN)).toBeNull();
+    expect(withMemory({ parallel: 8 }, 16, 1.5 * worker(16))).toMatchObject({ workers: 8 });
+    // A worker's share grows with the frame: room for two 360p workers is none for 4K ones (about 0.7 GiB each), room for two 4K ones is two.
     const uhd: TrackInfo[] = PATTERN.map((t) => (t.kind === 'video' ? { ...t, width: 3840, height: 2160 } : t));
-    expect(withMemory({}, 16, 3.5 * one, uhd)).toBeNull();
-    expect(chunkWorkerBytes(640, 360, 'wasm')).toBeGreaterThan(one);
-    expect(() => createPipelineConfig({ live: false, parallel: 0, outputs: [{ path: 'out.mp4' }] })).toThrow(/parallel must be auto or a whole number from 1 to 64, got 0|whole number/);
+    const k4 = { width: 3840, height: 2160 };
+    expect(withMemory({}, 2, 2 * worker(1), uhd)).toBeNull();
+    expect(withMemory({}, 2, 2 * chunkWorkerBytes(k4, k4, 1, 'native'), uhd)).toMatchObject({ workers: 2 });
+    // A file's decoder works at the source's size: a 4K source split to 720p counts more than a 720p one.
+    const p720 = { width: 1280, height: 720 };
+    expect(chunkWorkerBytes(p720, k4, 1, 'native')).toBeGreaterThan(chunkWorkerBytes(p720, p720, 1, 'native') + 100 * 2 ** 20);
+    // On wasm, ffmpeg.wasm's heap comes on top: room for two native workers is room for one wasm one.
+    expect(worker(1, 'wasm')).toBeGreaterThan(worker(1));
+    expect(withMemory({}, 2, 2 * worker(1), PATTERN, 'wasm')).toBeNull();
+    expect(withMemory({}, 2, 2 * worker(1, 'wasm'), PATTERN, 'wasm')).toMatchObject({ workers: 2, codecs: 'wasm' });
   });
 });
 
