@@ -11,7 +11,9 @@ export type AvpipeErrorCode =
   | 'ABORTED'
   | 'INPUT_INVALID'
   | 'INPUT_TRUNCATED'
-  | 'UPLOAD_FAILED';
+  | 'UPLOAD_FAILED'
+  /** A job the queue gave up on for a reason of its own (stalled too often, removed): not the run's. */
+  | 'JOB_FAILED';
 
 /** Options common to every avpipe error. */
 export interface AvpipeErrorOptions {

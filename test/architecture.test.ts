@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
  * below it, so a frame's path from source to sink crosses each folder once, in one direction. The
  * root modules (errors, time, bytes, file-io, signal) are the floor; `index.ts`, the public API, the roof.
  */
-const LAYERS = ['(root)', 'media', 'storage', 'config', 'queues', 'convert', 'codecs', 'muxers', 'sinks', 'sources', 'pipeline', 'server', 'cli'];
+const LAYERS = ['(root)', 'media', 'storage', 'config', 'queues', 'convert', 'codecs', 'muxers', 'sinks', 'sources', 'pipeline', 'server', 'jobs', 'cli'];
 
 const SRC = resolve(import.meta.dirname, '../src');
 

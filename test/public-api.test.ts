@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import * as api from '../src/index.js';
+import * as jobs from '../src/jobs/index.js';
 
 /**
  * The package's runtime exports, exactly: what a user calls (config, controller, sources, the WHIP
@@ -19,6 +20,13 @@ const PUBLIC = [
 describe('public API', () => {
   it('exports exactly the public names', () => {
     expect(Object.keys(api).sort()).toEqual([...PUBLIC].sort());
+  });
+
+  it('avpipe/jobs, its own entry (BullMQ loads only there), exports exactly the queue and the worker', () => {
+    expect(Object.keys(jobs).sort()).toEqual(['DEFAULT_QUEUE', 'JobHandle', 'JobQueue', 'JobWorker', 'createJobQueue', 'createWorker']);
+    expect(Object.keys(api)).not.toContain('createJobQueue');
+    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { exports: Record<string, { import: string }> };
+    expect(pkg.exports['./jobs']?.import).toBe('./dist/jobs/index.js');
   });
 
   it('leaves the pipeline internals out', () => {

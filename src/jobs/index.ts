@@ -1,0 +1,8 @@
+/**
+ * avpipe's jobs on BullMQ and Redis (`avpipe/jobs`): a queue to submit pipeline configs to and
+ * workers that run them. Apart from the main entry, so a library user who runs pipelines in-process
+ * never loads BullMQ.
+ */
+export { createJobQueue, JobQueue, JobHandle, DEFAULT_QUEUE, type JobQueueOptions, type SubmitOptions, type JobHandleEvents, type RedisConnection } from './job-queue.js';
+export { createWorker, JobWorker, type JobWorkerOptions, type JobWorkerEvents } from './job-worker.js';
+export type { JobData, JobProgress } from './job-data.js';

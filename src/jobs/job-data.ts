@@ -1,0 +1,50 @@
+import type { PipelineConfigInit } from '../config/config-init.js';
+import { createPipelineConfig, type PipelineConfig } from '../config/pipeline-config.js';
+import { AvpipeError, ConfigError } from '../errors.js';
+import type { PipelineResult } from '../pipeline/status.js';
+
+/** What a job carries in the queue: the pipeline config a library user would pass, as JSON. */
+export interface JobData {
+  /** The format of this record, so a worker of another version refuses what it cannot read. */
+  version: 1;
+  config: PipelineConfigInit;
+}
+
+/** A job's progress as the queue keeps it (the run's own progress, cut to what crosses JSON). */
+export interface JobProgress {
+  status: string;
+  /** Media time written so far, ms. */
+  mediaTimeMs: number;
+  /** Of the source's duration when known (a file), else null. */
+  percent: number | null;
+  /** Media time per wall time. */
+  speed: number;
+}
+
+/**
+ * The config a job's data holds, checked: on submit (a bad config never reaches the queue) and again
+ * when a worker takes it (the queue is shared, and its records outlive a version of avpipe).
+ * Throws `ConfigError` (CONFIG_INVALID) naming the field.
+ */
+export function jobConfig(data: unknown): PipelineConfig {
+  if (typeof data !== 'object' || data === null || (data as { version?: unknown }).version !== 1) {
+    throw new ConfigError([{ field: 'job', message: `is not an avpipe job of version 1 (got ${JSON.stringify((data as { version?: unknown } | null)?.version)})` }]);
+  }
+  const config = createPipelineConfig((data as JobData).config);
+  if (config.source === undefined) throw new ConfigError([{ field: 'source', message: 'a job needs config.source: the worker builds the source from it' }]);
+  return config;
+}
+
+/** How a failed run crosses the queue: its error's code and message in BullMQ's failedReason. */
+export function failureReason(result: PipelineResult): string {
+  return `${result.error?.code ?? 'JOB_FAILED'}: ${result.error?.message ?? `the run ended ${result.status}`}`;
+}
+
+const CODES = new Set(['CONFIG_INVALID', 'SOURCE_FAILED', 'ENCODER_FAILED', 'MUXER_FAILED', 'SINK_FAILED', 'INVALID_STATE', 'ABORTED', 'INPUT_INVALID', 'INPUT_TRUNCATED', 'UPLOAD_FAILED', 'JOB_FAILED']);
+
+/** The typed error of a failed job, from its failedReason; one the queue failed for itself is JOB_FAILED. */
+export function jobError(id: string, reason: string | undefined): AvpipeError {
+  const m = /^([A-Z_]+): ([\s\S]*)$/.exec(reason ?? '');
+  if (m !== null && CODES.has(m[1]!)) return new AvpipeError(m[1] as AvpipeError['code'], `job ${id}: ${m[2]}`);
+  return new AvpipeError('JOB_FAILED', `job ${id}: ${reason ?? 'failed'}`);
+}

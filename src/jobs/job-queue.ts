@@ -1,0 +1,131 @@
+import { EventEmitter } from 'node:events';
+import type { ConnectionOptions, Job, Queue, QueueEvents } from 'bullmq';
+import type { PipelineConfigInit } from '../config/config-init.js';
+import type { PipelineResult } from '../pipeline/status.js';
+import { jobConfig, jobError, type JobData, type JobProgress } from './job-data.js';
+
+/** Where Redis is: a `redis://` URL or ioredis's options (BullMQ's `ConnectionOptions`). */
+export type RedisConnection = string | ConnectionOptions;
+
+/** The queue's name when none is given. */
+export const DEFAULT_QUEUE = 'avpipe';
+
+export interface JobQueueOptions {
+  connection: RedisConnection;
+  /** The BullMQ queue; `avpipe` by default. */
+  name?: string;
+}
+
+export interface SubmitOptions {
+  /** Runs before the job fails for good (1: no retry). Default 1. */
+  attempts?: number;
+  /** Wait before a retry, ms, doubled for each one after. Default 5000. */
+  backoffMs?: number;
+  /** An id of the caller's: a second submit with it is the same job, not a new one. */
+  jobId?: string;
+}
+
+/** Events of a submitted job. */
+export interface JobHandleEvents {
+  progress: [JobProgress];
+}
+
+/** A submitted job: its id, its progress as events, and its result. */
+export class JobHandle extends EventEmitter<JobHandleEvents> {
+  readonly id: string;
+  private readonly _job: Job<JobData, PipelineResult>;
+  private readonly _events: QueueEvents;
+
+  /** @internal */
+  constructor(job: Job<JobData, PipelineResult>, events: QueueEvents) {
+    super();
+    this.id = job.id!;
+    this._job = job;
+    this._events = events;
+  }
+
+  /**
+   * The run's result (the same JSON as a local run's) once a worker has finished the job; rejects with
+   * the run's typed error (its code and message) when it failed for good, JOB_FAILED when the queue
+   * gave up on it for a reason of its own.
+   */
+  async result(): Promise<PipelineResult> {
+    for (;;) {
+      try {
+        return await this._job.waitUntilFinished(this._events);
+      } catch (err) {
+        // The queue's events report each failed attempt: one with a retry to come is not the end.
+        const state = await this._job.getState();
+        if (state === 'failed' || state === 'unknown') throw jobError(this.id, (err as Error).message);
+      }
+    }
+  }
+}
+
+/**
+ * Submits avpipe jobs to a BullMQ queue on Redis. A job is a pipeline config (the JSON the library
+ * takes), checked here before it is queued, so a bad one fails at the caller, naming its field.
+ */
+export class JobQueue {
+  readonly name: string;
+  private readonly _queue: Queue<JobData, PipelineResult>;
+  private readonly _events: QueueEvents;
+  private readonly _handles = new Map<string, JobHandle>();
+  private _closed: Promise<void> | undefined;
+
+  /** @internal */
+  constructor(name: string, queue: Queue<JobData, PipelineResult>, events: QueueEvents) {
+    this.name = name;
+    this._queue = queue;
+    this._events = events;
+    events.on('progress', ({ jobId, data }) => this._handles.get(jobId)?.emit('progress', data as unknown as JobProgress));
+  }
+
+  /** Queues a run of `config`; throws `ConfigError` (CONFIG_INVALID) before queueing a bad one. */
+  async submit(config: PipelineConfigInit, options: SubmitOptions = {}): Promise<JobHandle> {
+    const data: JobData = { version: 1, config };
+    jobConfig(data);
+    const job = await this._queue.add('run', data, {
+      attempts: options.attempts ?? 1,
+      backoff: { type: 'exponential', delay: options.backoffMs ?? 5000 },
+      ...(options.jobId === undefined ? {} : { jobId: options.jobId }),
+      // Finished jobs stay for a day (their results), failed ones for a week: a fleet's queue does not grow without end.
+      removeOnComplete: { age: 24 * 3600 },
+      removeOnFail: { age: 7 * 24 * 3600 },
+    });
+    const handle = new JobHandle(job, this._events);
+    this._handles.set(handle.id, handle);
+    return handle;
+  }
+
+  /** Closes the queue's connections; idempotent. */
+  close(): Promise<void> {
+    this._closed ??= Promise.all([this._events.close(), this._queue.close()]).then(() => undefined);
+    return this._closed;
+  }
+}
+
+/** BullMQ's connection options from a URL or options (a URL is parsed as ioredis does). */
+export function connectionOptions(connection: RedisConnection): ConnectionOptions {
+  if (typeof connection !== 'string') return connection;
+  const url = new URL(connection);
+  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') throw new TypeError(`a Redis URL is redis:// or rediss://, got ${url.protocol}`);
+  return {
+    host: url.hostname,
+    port: url.port === '' ? 6379 : Number(url.port),
+    ...(url.username === '' ? {} : { username: decodeURIComponent(url.username) }),
+    ...(url.password === '' ? {} : { password: decodeURIComponent(url.password) }),
+    ...(url.pathname.length > 1 ? { db: Number(url.pathname.slice(1)) } : {}),
+    ...(url.protocol === 'rediss:' ? { tls: {} } : {}),
+  };
+}
+
+/** A queue to submit avpipe jobs to; its events are listened to for the handles' progress and results. */
+export async function createJobQueue(options: JobQueueOptions): Promise<JobQueue> {
+  const { Queue, QueueEvents } = await import('bullmq');
+  const name = options.name ?? DEFAULT_QUEUE;
+  const connection = connectionOptions(options.connection);
+  const events = new QueueEvents(name, { connection });
+  await events.waitUntilReady();
+  return new JobQueue(name, new Queue<JobData, PipelineResult>(name, { connection }), events);
+}

@@ -1,0 +1,90 @@
+import { EventEmitter } from 'node:events';
+import type { Job, Worker } from 'bullmq';
+import type { PipelineResult } from '../pipeline/status.js';
+import { workerScript } from '../worker-script.js';
+import type { JobData } from './job-data.js';
+import { connectionOptions, DEFAULT_QUEUE, type RedisConnection } from './job-queue.js';
+
+export interface JobWorkerOptions {
+  connection: RedisConnection;
+  /** The BullMQ queue; `avpipe` by default. */
+  name?: string;
+  /** Jobs run at once, each in a worker thread of its own. Default 1. */
+  concurrency?: number;
+  /**
+   * How long a job's lock lasts without renewal, ms (BullMQ renews it at half that while the job
+   * runs): a worker that dies holds its job this long before another may take it. Default 30000.
+   */
+  lockDurationMs?: number;
+  /**
+   * How often jobs whose lock expired (their worker died) are looked for, ms. Default 30000. Give
+   * every worker of a queue the same: BullMQ throttles the check queue-wide by the interval of the
+   * worker that ran it last.
+   */
+  stalledIntervalMs?: number;
+}
+
+/** What a job worker reports. */
+export interface JobWorkerEvents {
+  /** A job taken and started. */
+  active: [{ id: string }];
+  /** A job finished: its result. */
+  completed: [{ id: string; result: PipelineResult }];
+  /** An attempt failed (retried or not): BullMQ's reason, `CODE: message`. */
+  failed: [{ id: string; reason: string; attemptsMade: number }];
+}
+
+/**
+ * Takes avpipe jobs from a BullMQ queue and runs each in a sandboxed processor (a worker thread), so
+ * encoding never blocks the lock renewal that tells BullMQ the job is alive: a worker that dies
+ * (SIGKILL) stops renewing, and BullMQ hands the job to another worker.
+ */
+export class JobWorker extends EventEmitter<JobWorkerEvents> {
+  readonly name: string;
+  private readonly _worker: Worker<JobData, PipelineResult>;
+  private _closed: Promise<void> | undefined;
+
+  /** @internal */
+  constructor(name: string, worker: Worker<JobData, PipelineResult>) {
+    super();
+    this.name = name;
+    this._worker = worker;
+    worker.on('active', (job: Job<JobData, PipelineResult>) => this.emit('active', { id: job.id! }));
+    worker.on('completed', (job: Job<JobData, PipelineResult>, result: PipelineResult) => this.emit('completed', { id: job.id!, result }));
+    worker.on('failed', (job: Job<JobData, PipelineResult> | undefined, err: Error) => {
+      if (job !== undefined) this.emit('failed', { id: job.id!, reason: err.message, attemptsMade: job.attemptsMade });
+    });
+    // Connection trouble is retried by ioredis; the worker reports it instead of throwing it unhandled.
+    worker.on('error', () => undefined);
+  }
+
+  /** Jobs running now. */
+  get running(): number {
+    return (this._worker as unknown as { running?: number }).running ?? 0;
+  }
+
+  /**
+   * Stops taking jobs and waits for the running ones to finish (a drain), then closes the
+   * connections; idempotent.
+   */
+  close(): Promise<void> {
+    this._closed ??= this._worker.close();
+    return this._closed;
+  }
+}
+
+/** A worker that runs avpipe jobs from the queue `name` until closed. */
+export async function createWorker(options: JobWorkerOptions): Promise<JobWorker> {
+  const { Worker } = await import('bullmq');
+  const name = options.name ?? DEFAULT_QUEUE;
+  const processor = workerScript(new URL('./job-processor.js', import.meta.url));
+  const worker = new Worker<JobData, PipelineResult>(name, processor, {
+    connection: connectionOptions(options.connection),
+    concurrency: options.concurrency ?? 1,
+    useWorkerThreads: true,
+    ...(options.lockDurationMs === undefined ? {} : { lockDuration: options.lockDurationMs }),
+    ...(options.stalledIntervalMs === undefined ? {} : { stalledInterval: options.stalledIntervalMs }),
+  });
+  await worker.waitUntilReady();
+  return new JobWorker(name, worker);
+}
