@@ -49,6 +49,8 @@ export const USAGE = `usage: avpipe record --source test --output PATH [options]
        avpipe export INPUT... --output PATH [options]
        avpipe serve --whip --listen HOST:PORT --output-dir DIR [options]
        avpipe repair FILE.mp4|FILE.webm|PLAYLIST.m3u8 [--json]
+       avpipe worker --redis URL [--queue NAME] [--concurrency N] [--json]
+       avpipe submit record|export ...their options... --redis URL [--queue NAME] [--attempts N] [--wait]
 
 record: the built-in test source (flash + beep every second)
   --source test            the test source
@@ -82,6 +84,18 @@ serve: a WHIP endpoint (POST http://HOST:PORT/whip/NAME); every publisher's sess
   --wait-for-publisher S   keep a session S seconds after its publisher left; a new POST resumes it
   --workers N              worker threads the sessions are spread over (default: one per core; 0: all
                            on the main thread, which --upload-dir needs)
+
+worker: runs avpipe jobs from a BullMQ queue on Redis, each in a worker thread of its own
+  --redis URL              redis://[USER:PASSWORD@]HOST:PORT[/DB] (rediss:// for TLS)
+  --queue NAME             the queue (default avpipe)
+  --concurrency N          jobs at once (default 1)
+  --json                   a JSON line per job event on stdout
+  SIGTERM or Ctrl-C drains (no new job, the running ones finished, exit 0); a second one leaves at once
+
+submit: queues a record or export run as a job (paths made absolute here); prints its id
+  --attempts N             runs before it fails for good (default 1), 5 s apart, doubling
+  --wait                   wait for it: progress on a terminal, then the result as a local run prints it
+                           (exit code and --json alike)
 
 repair: a live recording that a killed recorder left, finished (in place where it can); prints what it kept
   MP4 (written in fragments): made a regular MP4, keeping every complete fragment

@@ -1,10 +1,11 @@
 #!/usr/bin/env node
 import { mkdir } from 'node:fs/promises';
 import { createPipelineConfig } from '../config/pipeline-config.js';
-import { ConfigError } from '../errors.js';
+import { AvpipeError, ConfigError } from '../errors.js';
 import { createController } from '../pipeline/controller.js';
 import type { OutputResult, PipelineResult } from '../pipeline/status.js';
 import { USAGE, parseExportArgs, parseRecordArgs, parseServeArgs, type ParsedCommand } from './args.js';
+import { formatJobProgress, parseSubmitArgs, parseWorkerArgs, submittedRun } from './job-commands.js';
 import { formatProgress } from './progress-bar.js';
 
 /** Exit codes: 0 done (COMPLETE, LIMIT_REACHED), 1 failed, 2 bad arguments or config, 130 aborted. */
@@ -193,9 +194,99 @@ async function repair(argv: string[]): Promise<number> {
   }
 }
 
+/**
+ * Runs `worker`: takes jobs from the queue until SIGTERM or Ctrl-C, which drain it (no new job taken,
+ * the running ones finished, exit 0); a second signal exits at once, and the jobs it held go to
+ * another worker once their locks expire.
+ */
+async function worker(argv: string[]): Promise<number> {
+  const parsed = parseWorkerArgs(argv);
+  if ('problems' in parsed) {
+    printProblems(parsed.problems);
+    process.stderr.write(`\n${USAGE}`);
+    return 2;
+  }
+  const { createWorker } = await import('../jobs/job-worker.js');
+  const w = await createWorker({ connection: parsed.redis, name: parsed.queue, concurrency: parsed.concurrency });
+  const say = (line: string): void => void process.stderr.write(`${line}\n`);
+  const log = (event: object): void => void (parsed.json && process.stdout.write(`${JSON.stringify({ at: new Date().toISOString(), ...event })}\n`));
+  say(`avpipe: worker on queue "${parsed.queue}", ${parsed.concurrency} job(s) at once`);
+  w.on('active', ({ id }) => (say(`[job ${id}] started`), log({ event: 'active', job: id })));
+  w.on('completed', ({ id, result }) => (say(`[job ${id}] ${result.status}: ${(result.durationMs / 1000).toFixed(2)} s of media in ${(result.wallMs / 1000).toFixed(2)} s`), log({ event: 'completed', job: id, status: result.status, durationMs: result.durationMs, wallMs: result.wallMs })));
+  w.on('failed', ({ id, reason, attemptsMade }) => (say(`[job ${id}] attempt ${attemptsMade} failed: ${reason}`), log({ event: 'failed', job: id, attempt: attemptsMade, reason })));
+  let drained!: () => void;
+  const draining = new Promise<void>((resolve) => (drained = resolve));
+  const signals = onStopSignals(drained, () => {
+    say('avpipe: leaving now: the jobs held go to another worker once their locks expire');
+    process.exit(130);
+  });
+  await draining;
+  say(`avpipe: draining: no new job; finishing ${w.running} running`);
+  await w.close();
+  signals.off();
+  return 0;
+}
+
+/** Runs `submit record|export ...`: the job's id, or with --wait its progress and result, as a local run prints them. */
+async function submit(argv: string[]): Promise<number> {
+  const parsed = parseSubmitArgs(argv);
+  if ('problems' in parsed) {
+    printProblems(parsed.problems);
+    process.stderr.write(`\n${USAGE}`);
+    return 2;
+  }
+  const run = parsed.kind === 'record' ? parseRecordArgs(parsed.rest) : parseExportArgs(parsed.rest);
+  if ('problems' in run) {
+    printProblems(run.problems);
+    process.stderr.write(`\n${USAGE}`);
+    return 2;
+  }
+  const { init, json } = submittedRun(run);
+  const { createJobQueue } = await import('../jobs/job-queue.js');
+  const queue = await createJobQueue({ connection: parsed.redis, name: parsed.queue });
+  try {
+    let job;
+    try {
+      job = await queue.submit(init, { attempts: parsed.attempts });
+    } catch (err) {
+      if (err instanceof ConfigError) {
+        printProblems(err.problems);
+        return 2;
+      }
+      throw err;
+    }
+    if (!parsed.wait) {
+      process.stdout.write(json ? `${JSON.stringify({ job: job.id, queue: parsed.queue })}\n` : `${job.id}\n`);
+      return 0;
+    }
+    const tty = process.stderr.isTTY === true && !json;
+    process.stderr.write(`avpipe: job ${job.id} on queue "${parsed.queue}"\n`);
+    if (tty) job.on('progress', (p) => process.stderr.write(`\r${formatJobProgress(p)}\x1b[K`));
+    let result;
+    try {
+      result = await job.result();
+    } finally {
+      if (tty) process.stderr.write('\n');
+    }
+    if (json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+    else {
+      process.stdout.write(`${result.status}: ${(result.durationMs / 1000).toFixed(2)} s of media in ${(result.wallMs / 1000).toFixed(2)} s (${result.speed.toFixed(2)}x)\n`);
+      for (const out of result.outputs) process.stdout.write(`  ${describeOutput(out)}\n`);
+    }
+    return exitCode(result);
+  } catch (err) {
+    process.stderr.write(`avpipe: ${err instanceof AvpipeError ? `${err.code}: ` : ''}${(err as Error).message}\n`);
+    return 1;
+  } finally {
+    await queue.close();
+  }
+}
+
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   if (command === 'serve') return serve(rest);
+  if (command === 'worker') return worker(rest);
+  if (command === 'submit') return submit(rest);
   if (command === 'repair') return repair(rest);
   if (command === 'record') return runCommand(parseRecordArgs(rest));
   if (command === 'export') return runCommand(parseExportArgs(rest));

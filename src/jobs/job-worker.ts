@@ -43,16 +43,25 @@ export class JobWorker extends EventEmitter<JobWorkerEvents> {
   readonly name: string;
   private readonly _worker: Worker<JobData, PipelineResult>;
   private _closed: Promise<void> | undefined;
+  private _running = 0;
 
   /** @internal */
   constructor(name: string, worker: Worker<JobData, PipelineResult>) {
     super();
     this.name = name;
     this._worker = worker;
-    worker.on('active', (job: Job<JobData, PipelineResult>) => this.emit('active', { id: job.id! }));
-    worker.on('completed', (job: Job<JobData, PipelineResult>, result: PipelineResult) => this.emit('completed', { id: job.id!, result }));
+    worker.on('active', (job: Job<JobData, PipelineResult>) => {
+      this._running++;
+      this.emit('active', { id: job.id! });
+    });
+    worker.on('completed', (job: Job<JobData, PipelineResult>, result: PipelineResult) => {
+      this._running--;
+      this.emit('completed', { id: job.id!, result });
+    });
     worker.on('failed', (job: Job<JobData, PipelineResult> | undefined, err: Error) => {
-      if (job !== undefined) this.emit('failed', { id: job.id!, reason: err.message, attemptsMade: job.attemptsMade });
+      if (job === undefined) return;
+      this._running--;
+      this.emit('failed', { id: job.id!, reason: err.message, attemptsMade: job.attemptsMade });
     });
     // Connection trouble is retried by ioredis; the worker reports it instead of throwing it unhandled.
     worker.on('error', () => undefined);
@@ -60,7 +69,7 @@ export class JobWorker extends EventEmitter<JobWorkerEvents> {
 
   /** Jobs running now. */
   get running(): number {
-    return (this._worker as unknown as { running?: number }).running ?? 0;
+    return this._running;
   }
 
   /**

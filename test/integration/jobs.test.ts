@@ -1,6 +1,7 @@
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { AvpipeError, ConfigError } from '../../src/index.js';
@@ -127,4 +128,55 @@ describe.skipIf(!HAVE_REDIS)('a worker killed with SIGKILL mid-job: BullMQ sees 
       await redis.stop();
     }
   }, 60_000);
+});
+
+describe.skipIf(!HAVE_REDIS)('the CLI: avpipe worker and avpipe submit', () => {
+  const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
+  const cli = (args: string[], cwd = dir): Promise<{ code: number; stdout: string; stderr: string }> => new Promise((resolve) => {
+    execFile(process.execPath, [CLI, ...args], { cwd }, (err, stdout, stderr) => resolve({ code: err === null ? 0 : (err as { code?: number }).code ?? 1, stdout, stderr }));
+  });
+
+  it('submit --wait prints a local run\'s result; SIGTERM drains the worker: the running job finishes, then exit 0', async () => {
+    const redis = await startRedis();
+    const q = ['--redis', redis.url, '--queue', 'cli'];
+    const w = spawn(process.execPath, [CLI, 'worker', ...q], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let log = '';
+    w.stderr!.on('data', (d: Buffer) => (log += d.toString()));
+    const exited = new Promise<number | null>((resolve) => w.on('exit', (code) => resolve(code)));
+    try {
+      // Relative paths are the submitter's: made absolute before the job is queued.
+      const waited = await cli(['submit', 'record', '--source', 'test', '--duration', '2', '--no-live', '--size', '320x240', '--output', 'waited.mp4', ...q, '--wait', '--json']);
+      expect(waited.code, waited.stderr).toBe(0);
+      const result = JSON.parse(waited.stdout) as { status: string; outputs: { path: string }[] };
+      expect(result.status).toBe('COMPLETE');
+      expect(result.outputs[0]!.path).toBe(join(dir, 'waited.mp4'));
+      expect(frames(streamOf(await probe(join(dir, 'waited.mp4')), 'video'))).toBe(60);
+
+      // A 4 s live recording, submitted without waiting: the job's id comes back at once.
+      const submitted = await cli(['submit', 'record', '--source', 'test', '--duration', '4', '--size', '320x240', '--output', 'drained.mp4', ...q, '--json']);
+      expect(submitted.code, submitted.stderr).toBe(0);
+      const { job } = JSON.parse(submitted.stdout) as { job: string };
+      await vi.waitFor(() => expect(log).toContain(`[job ${job}] started`), { timeout: 10_000 });
+      w.kill('SIGTERM');
+      expect(await exited).toBe(0);
+      expect(log).toContain('draining: no new job; finishing 1 running');
+      expect(log).toContain(`[job ${job}] COMPLETE`);
+      expect(frames(streamOf(await probe(join(dir, 'drained.mp4')), 'video'))).toBe(120);
+    } finally {
+      w.kill('SIGKILL');
+      await redis.stop();
+    }
+  }, 60_000);
+
+  it('bad arguments exit 2 naming them, before anything is queued', async () => {
+    const r = await cli(['submit', 'record', '--duration', 'x', '--output', 'x.mp4', '--redis', 'redis://127.0.0.1:1']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('--duration: must be a number');
+    const noRedis = await cli(['submit', 'export', 'in.mp4', '--output', 'x.mp4']);
+    expect(noRedis.code).toBe(2);
+    expect(noRedis.stderr).toContain('--redis: give the Redis URL');
+    const worker = await cli(['worker', '--redis', 'redis://127.0.0.1:1', '--concurrency', '0']);
+    expect(worker.code).toBe(2);
+    expect(worker.stderr).toContain('--concurrency: must be a whole number from 1 to 64');
+  });
 });
