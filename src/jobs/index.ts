@@ -5,4 +5,4 @@
  */
 export { createJobQueue, JobQueue, JobHandle, DEFAULT_QUEUE, type JobQueueOptions, type SubmitOptions, type JobHandleEvents, type RedisConnection } from './job-queue.js';
 export { createWorker, JobWorker, type JobWorkerOptions, type JobWorkerEvents } from './job-worker.js';
-export type { JobData, JobProgress } from './job-data.js';
+export type { JobData, JobProgress, JobResult } from './job-data.js';

@@ -10,6 +10,37 @@ export interface JobData {
   config: PipelineConfigInit;
 }
 
+/** A job's result: the run's, and which attempt made it and what the attempts before it left. */
+export interface JobResult extends PipelineResult {
+  job: {
+    id: string;
+    /** The attempt that made this result, from 0: `{retry}` in its output paths. */
+    retry: number;
+    /**
+     * Outputs earlier attempts left on disk (their paths, `{retry}` filled in with theirs): a killed
+     * worker's crash-safe recording, kept, never overwritten.
+     */
+    kept: string[];
+  };
+}
+
+/** `{retry}` in a path: the attempt's number, so each attempt writes its own outputs. */
+export const RETRY_FIELD = '{retry}';
+
+/** The config's output paths with `{retry}` filled in with `retry`. */
+export function withRetry(config: PipelineConfigInit, retry: number): PipelineConfigInit {
+  const fill = (p: string): string => p.split(RETRY_FIELD).join(String(retry));
+  return {
+    ...config,
+    outputs: config.outputs.map((o) => ('path' in o ? { ...o, path: fill(o.path) } : 'playlist' in o ? { ...o, playlist: fill(o.playlist) } : 'images' in o ? { ...o, images: fill(o.images) } : o)),
+  };
+}
+
+/** The output paths of a config (files, playlists, image templates), as written. */
+export function outputPaths(config: PipelineConfigInit): string[] {
+  return config.outputs.flatMap((o) => ('path' in o ? [o.path] : 'playlist' in o ? [o.playlist] : []));
+}
+
 /** A job's progress as the queue keeps it (the run's own progress, cut to what crosses JSON). */
 export interface JobProgress {
   status: string;

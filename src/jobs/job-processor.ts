@@ -1,7 +1,8 @@
+import { existsSync } from 'node:fs';
 import type { SandboxedJob } from 'bullmq';
 import { createController } from '../pipeline/controller.js';
 import type { PipelineResult } from '../pipeline/status.js';
-import { failureReason, jobConfig, type JobData, type JobProgress } from './job-data.js';
+import { failureReason, jobConfig, outputPaths, RETRY_FIELD, withRetry, type JobData, type JobProgress, type JobResult } from './job-data.js';
 
 /** How often a running job's progress goes to Redis: often enough for a progress bar, not per frame. */
 const PROGRESS_MS = 500;
@@ -11,10 +12,15 @@ const PROGRESS_MS = 500;
  * never starves the lock renewal of the worker that took the job. The config is checked again here
  * (the queue outlives versions); the run's progress goes to the job, and its result is the job's
  * return value, the same JSON as a local run's. A run that does not end COMPLETE or LIMIT_REACHED
- * fails the job with its error's code and message, so the queue's retry policy applies.
+ * fails the job with its error's code and message, so the queue's retry policy applies. Each attempt
+ * (a retry, or a run again after its worker died) fills `{retry}` in its output paths with its own
+ * number, and the result names what earlier attempts left.
  */
-export default async function runJob(job: SandboxedJob<JobData, PipelineResult>): Promise<PipelineResult> {
-  const config = jobConfig(job.data);
+export default async function runJob(job: SandboxedJob<JobData, PipelineResult>): Promise<JobResult> {
+  jobConfig(job.data);
+  // attemptsStarted counts this attempt, and those a dead worker never finished.
+  const retry = Math.max(0, (job.attemptsStarted ?? job.attemptsMade + 1) - 1);
+  const config = jobConfig({ ...job.data, config: withRetry(job.data.config, retry) });
   const controller = createController(config, { progressIntervalMs: PROGRESS_MS });
   controller.on('progress', (p) => {
     const progress: JobProgress = {
@@ -27,6 +33,10 @@ export default async function runJob(job: SandboxedJob<JobData, PipelineResult>)
   });
   const result = await controller.start();
   if (result.status !== 'COMPLETE' && result.status !== 'LIMIT_REACHED') throw new Error(failureReason(result));
+  const kept: string[] = [];
+  if (job.data.config.outputs.some((o) => JSON.stringify(o).includes(RETRY_FIELD))) {
+    for (let r = 0; r < retry; r++) kept.push(...outputPaths(withRetry(job.data.config, r)).filter((p) => existsSync(p)));
+  }
   // Through JSON as the queue will store it (errors as their toJSON).
-  return JSON.parse(JSON.stringify(result)) as PipelineResult;
+  return JSON.parse(JSON.stringify({ ...result, job: { id: job.id, retry, kept } })) as JobResult;
 }

@@ -1,8 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { ConnectionOptions, Job, Queue, QueueEvents } from 'bullmq';
 import type { PipelineConfigInit } from '../config/config-init.js';
-import type { PipelineResult } from '../pipeline/status.js';
-import { jobConfig, jobError, type JobData, type JobProgress } from './job-data.js';
+import { jobConfig, jobError, type JobData, type JobProgress, type JobResult } from './job-data.js';
 
 /** Where Redis is: a `redis://` URL or ioredis's options (BullMQ's `ConnectionOptions`). */
 export type RedisConnection = string | ConnectionOptions;
@@ -33,11 +32,11 @@ export interface JobHandleEvents {
 /** A submitted job: its id, its progress as events, and its result. */
 export class JobHandle extends EventEmitter<JobHandleEvents> {
   readonly id: string;
-  private readonly _job: Job<JobData, PipelineResult>;
+  private readonly _job: Job<JobData, JobResult>;
   private readonly _events: QueueEvents;
 
   /** @internal */
-  constructor(job: Job<JobData, PipelineResult>, events: QueueEvents) {
+  constructor(job: Job<JobData, JobResult>, events: QueueEvents) {
     super();
     this.id = job.id!;
     this._job = job;
@@ -49,7 +48,7 @@ export class JobHandle extends EventEmitter<JobHandleEvents> {
    * the run's typed error (its code and message) when it failed for good, JOB_FAILED when the queue
    * gave up on it for a reason of its own.
    */
-  async result(): Promise<PipelineResult> {
+  async result(): Promise<JobResult> {
     for (;;) {
       try {
         return await this._job.waitUntilFinished(this._events);
@@ -68,13 +67,13 @@ export class JobHandle extends EventEmitter<JobHandleEvents> {
  */
 export class JobQueue {
   readonly name: string;
-  private readonly _queue: Queue<JobData, PipelineResult>;
+  private readonly _queue: Queue<JobData, JobResult>;
   private readonly _events: QueueEvents;
   private readonly _handles = new Map<string, JobHandle>();
   private _closed: Promise<void> | undefined;
 
   /** @internal */
-  constructor(name: string, queue: Queue<JobData, PipelineResult>, events: QueueEvents) {
+  constructor(name: string, queue: Queue<JobData, JobResult>, events: QueueEvents) {
     this.name = name;
     this._queue = queue;
     this._events = events;
@@ -127,5 +126,5 @@ export async function createJobQueue(options: JobQueueOptions): Promise<JobQueue
   const connection = connectionOptions(options.connection);
   const events = new QueueEvents(name, { connection });
   await events.waitUntilReady();
-  return new JobQueue(name, new Queue<JobData, PipelineResult>(name, { connection }), events);
+  return new JobQueue(name, new Queue<JobData, JobResult>(name, { connection }), events);
 }

@@ -1,8 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { Job, Worker } from 'bullmq';
-import type { PipelineResult } from '../pipeline/status.js';
 import { workerScript } from '../worker-script.js';
-import type { JobData } from './job-data.js';
+import type { JobData, JobResult } from './job-data.js';
 import { connectionOptions, DEFAULT_QUEUE, type RedisConnection } from './job-queue.js';
 
 export interface JobWorkerOptions {
@@ -29,7 +28,7 @@ export interface JobWorkerEvents {
   /** A job taken and started. */
   active: [{ id: string }];
   /** A job finished: its result. */
-  completed: [{ id: string; result: PipelineResult }];
+  completed: [{ id: string; result: JobResult }];
   /** An attempt failed (retried or not): BullMQ's reason, `CODE: message`. */
   failed: [{ id: string; reason: string; attemptsMade: number }];
 }
@@ -41,24 +40,24 @@ export interface JobWorkerEvents {
  */
 export class JobWorker extends EventEmitter<JobWorkerEvents> {
   readonly name: string;
-  private readonly _worker: Worker<JobData, PipelineResult>;
+  private readonly _worker: Worker<JobData, JobResult>;
   private _closed: Promise<void> | undefined;
   private _running = 0;
 
   /** @internal */
-  constructor(name: string, worker: Worker<JobData, PipelineResult>) {
+  constructor(name: string, worker: Worker<JobData, JobResult>) {
     super();
     this.name = name;
     this._worker = worker;
-    worker.on('active', (job: Job<JobData, PipelineResult>) => {
+    worker.on('active', (job: Job<JobData, JobResult>) => {
       this._running++;
       this.emit('active', { id: job.id! });
     });
-    worker.on('completed', (job: Job<JobData, PipelineResult>, result: PipelineResult) => {
+    worker.on('completed', (job: Job<JobData, JobResult>, result: JobResult) => {
       this._running--;
       this.emit('completed', { id: job.id!, result });
     });
-    worker.on('failed', (job: Job<JobData, PipelineResult> | undefined, err: Error) => {
+    worker.on('failed', (job: Job<JobData, JobResult> | undefined, err: Error) => {
       if (job === undefined) return;
       this._running--;
       this.emit('failed', { id: job.id!, reason: err.message, attemptsMade: job.attemptsMade });
@@ -87,7 +86,7 @@ export async function createWorker(options: JobWorkerOptions): Promise<JobWorker
   const { Worker } = await import('bullmq');
   const name = options.name ?? DEFAULT_QUEUE;
   const processor = workerScript(new URL('./job-processor.js', import.meta.url));
-  const worker = new Worker<JobData, PipelineResult>(name, processor, {
+  const worker = new Worker<JobData, JobResult>(name, processor, {
     connection: connectionOptions(options.connection),
     concurrency: options.concurrency ?? 1,
     useWorkerThreads: true,

@@ -6,7 +6,7 @@ import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { AvpipeError, ConfigError } from '../../src/index.js';
 import { createJobQueue, createWorker, type JobProgress, type JobQueue, type JobWorker } from '../../src/jobs/index.js';
-import { probe, streamOf, frames } from '../helpers/ffprobe.js';
+import { frames, packetSpan, probe, streamOf } from '../helpers/ffprobe.js';
 import { HAVE_REDIS, startRedis, type RedisServer } from '../helpers/redis-server.js';
 import { tmpDir } from '../helpers/tmp.js';
 
@@ -90,7 +90,7 @@ describe.skipIf(!HAVE_REDIS)('jobs on BullMQ and a real Redis: submitted configs
 });
 
 describe.skipIf(!HAVE_REDIS)('a worker killed with SIGKILL mid-job: BullMQ sees the job stalled and another worker completes it', () => {
-  it('the job completes on the second worker with the whole output', async () => {
+  it('the job completes on the second worker in a file of its own; the dead attempt\'s recording is kept, plays, and is named in the result', async () => {
     const redis = await startRedis();
     const NAME = 'avpipe-kill';
     const queue = await createJobQueue({ connection: redis.url, name: NAME });
@@ -102,14 +102,16 @@ describe.skipIf(!HAVE_REDIS)('a worker killed with SIGKILL mid-job: BullMQ sees 
     const a = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
     let b: JobWorker | undefined;
     try {
-      const path = join(dir, 'killed-worker.mp4');
-      // A 6 s live recording: 6 s of work whatever the machine's speed, long enough to be killed in.
-      const handle = await queue.submit({ live: true, source: { type: 'test', duration: 6 }, encoding: { width: 320, height: 240 }, outputs: [{ path }] });
+      // Each attempt writes its own file: `{retry}` is its number.
+      const path = join(dir, 'killed-worker-{retry}.mp4');
+      // An 8 s live recording: 8 s of work whatever the machine's speed, long enough to be killed in.
+      const handle = await queue.submit({ live: true, source: { type: 'test', duration: 8 }, encoding: { width: 320, height: 240 }, outputs: [{ path }] });
       await new Promise<void>((resolve, reject) => {
         a.stdout!.on('data', (d: Buffer) => d.toString().includes('active') && resolve());
         a.on('exit', (code) => reject(new Error(`worker A exited (${code}) before taking the job`)));
       });
-      await new Promise((r) => setTimeout(r, 500));
+      // Killed 5 s after it took the job: a crash-safe recording loses at most its last 3 s.
+      await new Promise((r) => setTimeout(r, 5000));
       a.kill('SIGKILL');
       // Worker B looks for stalled jobs every second.
       b = await createWorker({ connection: redis.url, name: NAME, lockDurationMs: 2000, stalledIntervalMs: 1000 });
@@ -118,9 +120,16 @@ describe.skipIf(!HAVE_REDIS)('a worker killed with SIGKILL mid-job: BullMQ sees 
       const result = await handle.result();
       expect(result.status).toBe('COMPLETE');
       await vi.waitFor(() => expect(done).toContain(handle.id));
-      expect(result.wallMs).toBeGreaterThanOrEqual(5500);
-      // The second worker's run, whole: 6 s at 30 fps.
-      expect(frames(streamOf(await probe(path), 'video'))).toBe(180);
+      expect(result.wallMs).toBeGreaterThanOrEqual(7500);
+      // The second attempt's run, whole: 8 s at 30 fps, in its own file.
+      expect(result.job).toMatchObject({ id: handle.id, retry: 1 });
+      expect(result.outputs[0]).toMatchObject({ path: join(dir, 'killed-worker-1.mp4') });
+      expect(frames(streamOf(await probe(join(dir, 'killed-worker-1.mp4')), 'video'))).toBe(240);
+      // The dead attempt's crash-safe recording kept, named in the result, and it plays as it is.
+      expect(result.job.kept).toEqual([join(dir, 'killed-worker-0.mp4')]);
+      const dead = await packetSpan(join(dir, 'killed-worker-0.mp4'), 'video');
+      expect(dead.end).toBeGreaterThanOrEqual(1);
+      expect(dead.end).toBeLessThan(6);
     } finally {
       a.kill('SIGKILL');
       await b?.close();
