@@ -20,13 +20,16 @@ function printProblems(problems: readonly { field: string; message: string }[]):
   process.stderr.write(`avpipe: invalid arguments:\n${problems.map((p) => `  ${p.field}: ${p.message}`).join('\n')}\n`);
 }
 
+/** Arguments refused: the problems and the usage on stderr, exit code 2. */
+function refused(problems: readonly { field: string; message: string }[]): number {
+  printProblems(problems);
+  process.stderr.write(`\n${USAGE}`);
+  return 2;
+}
+
 /** Runs `record` or `export`: parse, validate, run with progress, print the result. */
 async function runCommand(parsed: ParsedCommand | { problems: { field: string; message: string }[] }): Promise<number> {
-  if ('problems' in parsed) {
-    printProblems(parsed.problems);
-    process.stderr.write(`\n${USAGE}`);
-    return 2;
-  }
+  if ('problems' in parsed) return refused(parsed.problems);
   let config;
   try {
     config = createPipelineConfig(parsed.init);
@@ -102,11 +105,7 @@ function describeOutput(out: OutputResult): string {
  */
 async function serve(argv: string[]): Promise<number> {
   const parsed = parseServeArgs(argv);
-  if ('problems' in parsed) {
-    printProblems(parsed.problems);
-    process.stderr.write(`\n${USAGE}`);
-    return 2;
-  }
+  if ('problems' in parsed) return refused(parsed.problems);
   try {
     createPipelineConfig(parsed.configFor('sample', 'session'));
   } catch (err) {
@@ -201,11 +200,7 @@ async function repair(argv: string[]): Promise<number> {
  */
 async function worker(argv: string[]): Promise<number> {
   const parsed = parseWorkerArgs(argv);
-  if ('problems' in parsed) {
-    printProblems(parsed.problems);
-    process.stderr.write(`\n${USAGE}`);
-    return 2;
-  }
+  if ('problems' in parsed) return refused(parsed.problems);
   const { createWorker } = await import('../jobs/job-worker.js');
   const w = await createWorker({ connection: parsed.redis, name: parsed.queue, concurrency: parsed.concurrency });
   const say = (line: string): void => void process.stderr.write(`${line}\n`);
@@ -230,17 +225,9 @@ async function worker(argv: string[]): Promise<number> {
 /** Runs `submit record|export ...`: the job's id, or with --wait its progress and result, as a local run prints them. */
 async function submit(argv: string[]): Promise<number> {
   const parsed = parseSubmitArgs(argv);
-  if ('problems' in parsed) {
-    printProblems(parsed.problems);
-    process.stderr.write(`\n${USAGE}`);
-    return 2;
-  }
+  if ('problems' in parsed) return refused(parsed.problems);
   const run = parsed.kind === 'record' ? parseRecordArgs(parsed.rest) : parseExportArgs(parsed.rest);
-  if ('problems' in run) {
-    printProblems(run.problems);
-    process.stderr.write(`\n${USAGE}`);
-    return 2;
-  }
+  if ('problems' in run) return refused(run.problems);
   const { init, json } = submittedRun(run);
   const { createJobQueue } = await import('../jobs/job-queue.js');
   const queue = await createJobQueue({ connection: parsed.redis, name: parsed.queue });
