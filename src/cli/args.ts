@@ -90,7 +90,8 @@ worker: runs avpipe jobs from a BullMQ queue on Redis, each in a worker thread o
   --queue NAME             the queue (default avpipe)
   --concurrency N          jobs at once (default 1)
   --json                   a JSON line per job event on stdout
-  SIGTERM or Ctrl-C drains (no new job, the running ones finished, exit 0); a second one leaves at once
+  SIGTERM or Ctrl-C drains (no new job, the running ones finished, exit 0); a second one stops the
+  running ones (what they made is finalized)
 
 submit: queues a record or export run as a job (paths made absolute here); prints its id
   --attempts N             runs before it fails for good (default 1), 5 s apart, doubling

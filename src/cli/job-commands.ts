@@ -1,11 +1,20 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { PipelineConfigInit } from '../config/config-init.js';
-import type { OutputInit } from '../config/outputs.js';
 import type { ConfigProblem } from '../errors.js';
-import type { JobProgress } from '../jobs/job-data.js';
-import { DEFAULT_QUEUE } from '../jobs/job-queue.js';
+import { mapOutputPaths, type JobProgress } from '../jobs/job-data.js';
+import { connectionOptions, DEFAULT_QUEUE } from '../jobs/job-queue.js';
 import type { ParsedCommand } from './args.js';
+
+/** A missing or malformed --redis, as a problem (exit 2, not a stack trace). */
+function redisProblem(url: string | undefined, problems: ConfigProblem[]): void {
+  if (url === undefined) return void problems.push({ field: '--redis', message: 'give the Redis URL (redis://HOST:PORT)' });
+  try {
+    connectionOptions(url);
+  } catch (err) {
+    problems.push({ field: '--redis', message: (err as Error).message });
+  }
+}
 
 /** What `avpipe worker` was asked for. */
 export interface ParsedWorker {
@@ -26,7 +35,7 @@ export function parseWorkerArgs(argv: string[]): ParsedWorker | { problems: Conf
     return { problems: [{ field: 'arguments', message: (err as Error).message }] };
   }
   const problems: ConfigProblem[] = [];
-  if (values.redis === undefined) problems.push({ field: '--redis', message: 'give the Redis URL (redis://HOST:PORT)' });
+  redisProblem(values.redis, problems);
   const concurrency = values.concurrency === undefined ? 1 : Number(values.concurrency);
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) problems.push({ field: '--concurrency', message: `must be a whole number from 1 to 64, got "${values.concurrency}"` });
   return problems.length > 0 ? { problems } : { redis: values.redis!, queue: values.queue ?? DEFAULT_QUEUE, concurrency, json: values.json === true };
@@ -69,7 +78,7 @@ export function parseSubmitArgs(argv: string[]): ParsedSubmit | { problems: Conf
       if (!Number.isInteger(attempts) || attempts < 1 || attempts > 100) problems.push({ field: '--attempts', message: `must be a whole number from 1 to 100, got "${v}"` });
     } else rest.push(a);
   }
-  if (redis === undefined) problems.push({ field: '--redis', message: 'give the Redis URL (redis://HOST:PORT)' });
+  redisProblem(redis, problems);
   return problems.length > 0 ? { problems } : { kind, rest, redis: redis!, queue, wait, attempts };
 }
 
@@ -79,8 +88,9 @@ export function parseSubmitArgs(argv: string[]): ParsedSubmit | { problems: Conf
  */
 export function withAbsolutePaths(init: PipelineConfigInit): PipelineConfigInit {
   const source = init.source?.type === 'file' ? { ...init.source, inputs: init.source.inputs.map((i) => ({ ...i, path: resolve(i.path) })) } : init.source;
-  const outputs = init.outputs?.map((o): OutputInit => ('path' in o ? { ...o, path: resolve(o.path) } : 'playlist' in o ? { ...o, playlist: resolve(o.playlist) } : 'images' in o ? { ...o, images: resolve(o.images) } : o));
-  return { ...init, ...(source === undefined ? {} : { source }), ...(outputs === undefined ? {} : { outputs }) };
+  // A segment template is relative to its playlist: it stays as given.
+  const withOutputs = mapOutputPaths(init, (p, field) => (field === 'segmentTemplate' ? p : resolve(p)));
+  return { ...withOutputs, ...(source === undefined ? {} : { source }) };
 }
 
 /** The run's parsed command with absolute paths. */

@@ -195,8 +195,8 @@ async function repair(argv: string[]): Promise<number> {
 
 /**
  * Runs `worker`: takes jobs from the queue until SIGTERM or Ctrl-C, which drain it (no new job taken,
- * the running ones finished, exit 0); a second signal exits at once, and the jobs it held go to
- * another worker once their locks expire.
+ * the running ones finished, exit 0); a second signal stops the running ones as Ctrl-C stops a run
+ * (an endless recording too), and they complete with what they made.
  */
 async function worker(argv: string[]): Promise<number> {
   const parsed = parseWorkerArgs(argv);
@@ -209,14 +209,15 @@ async function worker(argv: string[]): Promise<number> {
   w.on('active', ({ id }) => (say(`[job ${id}] started`), log({ event: 'active', job: id })));
   w.on('completed', ({ id, result }) => (say(`[job ${id}] ${result.status}: ${(result.durationMs / 1000).toFixed(2)} s of media in ${(result.wallMs / 1000).toFixed(2)} s`), log({ event: 'completed', job: id, status: result.status, durationMs: result.durationMs, wallMs: result.wallMs })));
   w.on('failed', ({ id, reason, attemptsMade }) => (say(`[job ${id}] attempt ${attemptsMade} failed: ${reason}`), log({ event: 'failed', job: id, attempt: attemptsMade, reason })));
+  w.on('warning', ({ message, jobId }) => (say(`${jobId === undefined ? 'avpipe: warning' : `[job ${jobId}] warning`}: ${message}`), log({ event: 'warning', ...(jobId === undefined ? {} : { job: jobId }), message })));
   let drained!: () => void;
   const draining = new Promise<void>((resolve) => (drained = resolve));
   const signals = onStopSignals(drained, () => {
-    say('avpipe: leaving now: the jobs held go to another worker once their locks expire');
-    process.exit(130);
+    say(`avpipe: stopping the ${w.running} running job(s) now (what they made is finalized)`);
+    w.stopRunning();
   });
   await draining;
-  say(`avpipe: draining: no new job; finishing ${w.running} running`);
+  say(`avpipe: draining: no new job; finishing ${w.running} running (a second signal stops them)`);
   await w.close();
   signals.off();
   return 0;

@@ -27,18 +27,29 @@ export interface JobResult extends PipelineResult {
 /** `{retry}` in a path: the attempt's number, so each attempt writes its own outputs. */
 export const RETRY_FIELD = '{retry}';
 
-/** The config's output paths with `{retry}` filled in with `retry`. */
-export function withRetry(config: PipelineConfigInit, retry: number): PipelineConfigInit {
-  const fill = (p: string): string => p.split(RETRY_FIELD).join(String(retry));
+/** An output's fields that name files: every one but a stream's URL. */
+const PATH_FIELDS = ['path', 'playlist', 'livePlaylist', 'segmentTemplate', 'images'] as const;
+
+/** The config with `fill` applied to every path field of every output (file, playlists, segment and image templates). */
+export function mapOutputPaths(config: PipelineConfigInit, fill: (path: string, field: (typeof PATH_FIELDS)[number]) => string): PipelineConfigInit {
   return {
     ...config,
-    outputs: config.outputs.map((o) => ('path' in o ? { ...o, path: fill(o.path) } : 'playlist' in o ? { ...o, playlist: fill(o.playlist) } : 'images' in o ? { ...o, images: fill(o.images) } : o)),
+    outputs: config.outputs.map((o) => {
+      const out: Record<string, unknown> = { ...o };
+      for (const f of PATH_FIELDS) if (typeof out[f] === 'string') out[f] = fill(out[f] as string, f);
+      return out as unknown as typeof o;
+    }),
   };
 }
 
-/** The output paths of a config (files, playlists, image templates), as written. */
+/** The config's output paths with `{retry}` filled in with `retry`. */
+export function withRetry(config: PipelineConfigInit, retry: number): PipelineConfigInit {
+  return mapOutputPaths(config, (p) => p.split(RETRY_FIELD).join(String(retry)));
+}
+
+/** The files a config's outputs write by a name of their own (a file, the playlists), as written. */
 export function outputPaths(config: PipelineConfigInit): string[] {
-  return config.outputs.flatMap((o) => ('path' in o ? [o.path] : 'playlist' in o ? [o.playlist] : []));
+  return config.outputs.flatMap((o) => ['path', 'playlist', 'livePlaylist'].map((f) => (o as unknown as Record<string, unknown>)[f]).filter((p): p is string => typeof p === 'string'));
 }
 
 /** A job's progress as the queue keeps it (the run's own progress, cut to what crosses JSON). */

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
-import type { SandboxedJob } from 'bullmq';
+import { UnrecoverableError, type SandboxedJob } from 'bullmq';
+import { AvpipeError } from '../errors.js';
 import { createController } from '../pipeline/controller.js';
 import type { PipelineResult } from '../pipeline/status.js';
 import { failureReason, jobConfig, outputPaths, RETRY_FIELD, withRetry, type JobData, type JobProgress, type JobResult } from './job-data.js';
@@ -16,12 +17,27 @@ const PROGRESS_MS = 500;
  * (a retry, or a run again after its worker died) fills `{retry}` in its output paths with its own
  * number, and the result names what earlier attempts left.
  */
-export default async function runJob(job: SandboxedJob<JobData, PipelineResult>): Promise<JobResult> {
+export default async function runJob(job: SandboxedJob<JobData, PipelineResult>, _token?: string, signal?: AbortSignal): Promise<JobResult> {
+  try {
+    return await run(job, signal);
+  } catch (err) {
+    // The code crosses the queue in the message; a config no attempt can run is not retried.
+    if (err instanceof AvpipeError) {
+      const reason = `${err.code}: ${err.message}`;
+      throw err.code === 'CONFIG_INVALID' ? new UnrecoverableError(reason) : new Error(reason);
+    }
+    throw err;
+  }
+}
+
+async function run(job: SandboxedJob<JobData, PipelineResult>, signal: AbortSignal | undefined): Promise<JobResult> {
   jobConfig(job.data);
   // attemptsStarted counts this attempt, and those a dead worker never finished.
   const retry = Math.max(0, (job.attemptsStarted ?? job.attemptsMade + 1) - 1);
   const config = jobConfig({ ...job.data, config: withRetry(job.data.config, retry) });
   const controller = createController(config, { progressIntervalMs: PROGRESS_MS });
+  // A job cancelled through BullMQ (cancelJob) stops its run as Ctrl-C would: what was made is finalized.
+  signal?.addEventListener('abort', () => void controller.stop(), { once: true });
   controller.on('progress', (p) => {
     const progress: JobProgress = {
       status: p.status,

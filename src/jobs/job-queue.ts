@@ -49,14 +49,11 @@ export class JobHandle extends EventEmitter<JobHandleEvents> {
    * gave up on it for a reason of its own.
    */
   async result(): Promise<JobResult> {
-    for (;;) {
-      try {
-        return await this._job.waitUntilFinished(this._events);
-      } catch (err) {
-        // The queue's events report each failed attempt: one with a retry to come is not the end.
-        const state = await this._job.getState();
-        if (state === 'failed' || state === 'unknown') throw jobError(this.id, (err as Error).message);
-      }
+    try {
+      // The queue's events report a failure only when it is final: a retried attempt is delayed, not failed.
+      return await this._job.waitUntilFinished(this._events);
+    } catch (err) {
+      throw jobError(this.id, (err as Error).message);
     }
   }
 }
@@ -78,11 +75,18 @@ export class JobQueue {
     this._queue = queue;
     this._events = events;
     events.on('progress', ({ jobId, data }) => this._handles.get(jobId)?.emit('progress', data as unknown as JobProgress));
+    // A finished job's handle reports nothing more: dropped, so the map holds only jobs under way.
+    events.on('completed', ({ jobId }) => this._handles.delete(jobId));
+    events.on('failed', ({ jobId }) => this._handles.delete(jobId));
   }
 
-  /** Queues a run of `config`; throws `ConfigError` (CONFIG_INVALID) before queueing a bad one. */
+  /**
+   * Queues a run of `config`; throws `ConfigError` (CONFIG_INVALID) before queueing a bad one. What is
+   * checked is the config as the worker will read it, after the JSON round trip through Redis (a Date
+   * or a byte array does not survive it).
+   */
   async submit(config: PipelineConfigInit, options: SubmitOptions = {}): Promise<JobHandle> {
-    const data: JobData = { version: 1, config };
+    const data = JSON.parse(JSON.stringify({ version: 1, config })) as JobData;
     jobConfig(data);
     const job = await this._queue.add('run', data, {
       attempts: options.attempts ?? 1,
@@ -107,14 +111,22 @@ export class JobQueue {
 /** BullMQ's connection options from a URL or options (a URL is parsed as ioredis does). */
 export function connectionOptions(connection: RedisConnection): ConnectionOptions {
   if (typeof connection !== 'string') return connection;
-  const url = new URL(connection);
+  let url: URL;
+  try {
+    url = new URL(connection);
+  } catch {
+    throw new TypeError(`not a URL: "${connection}" (redis://HOST:PORT)`);
+  }
   if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') throw new TypeError(`a Redis URL is redis:// or rediss://, got ${url.protocol}`);
+  const db = url.pathname.length > 1 ? Number(url.pathname.slice(1)) : 0;
+  if (!Number.isInteger(db) || db < 0) throw new TypeError(`a Redis URL's path is a database number, got "${url.pathname}"`);
+  if (url.search !== '') throw new TypeError('a Redis URL takes no query options here: pass connection options instead');
   return {
-    host: url.hostname,
+    host: url.hostname.replace(/^\[(.*)\]$/, '$1'),
     port: url.port === '' ? 6379 : Number(url.port),
     ...(url.username === '' ? {} : { username: decodeURIComponent(url.username) }),
     ...(url.password === '' ? {} : { password: decodeURIComponent(url.password) }),
-    ...(url.pathname.length > 1 ? { db: Number(url.pathname.slice(1)) } : {}),
+    ...(db === 0 ? {} : { db }),
     ...(url.protocol === 'rediss:' ? { tls: {} } : {}),
   };
 }

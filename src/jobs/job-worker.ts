@@ -31,6 +31,8 @@ export interface JobWorkerEvents {
   completed: [{ id: string; result: JobResult }];
   /** An attempt failed (retried or not): BullMQ's reason, `CODE: message`. */
   failed: [{ id: string; reason: string; attemptsMade: number }];
+  /** Trouble of the worker's own (a lost connection, a lock it could not renew): the job may run elsewhere. */
+  warning: [{ message: string; jobId?: string }];
 }
 
 /**
@@ -42,7 +44,8 @@ export class JobWorker extends EventEmitter<JobWorkerEvents> {
   readonly name: string;
   private readonly _worker: Worker<JobData, JobResult>;
   private _closed: Promise<void> | undefined;
-  private _running = 0;
+  /** Jobs taken and not yet finished here. */
+  private readonly _running = new Set<string>();
 
   /** @internal */
   constructor(name: string, worker: Worker<JobData, JobResult>) {
@@ -50,25 +53,36 @@ export class JobWorker extends EventEmitter<JobWorkerEvents> {
     this.name = name;
     this._worker = worker;
     worker.on('active', (job: Job<JobData, JobResult>) => {
-      this._running++;
+      this._running.add(job.id!);
       this.emit('active', { id: job.id! });
     });
     worker.on('completed', (job: Job<JobData, JobResult>, result: JobResult) => {
-      this._running--;
+      this._running.delete(job.id!);
       this.emit('completed', { id: job.id!, result });
     });
     worker.on('failed', (job: Job<JobData, JobResult> | undefined, err: Error) => {
       if (job === undefined) return;
-      this._running--;
+      this._running.delete(job.id!);
       this.emit('failed', { id: job.id!, reason: err.message, attemptsMade: job.attemptsMade });
     });
-    // Connection trouble is retried by ioredis; the worker reports it instead of throwing it unhandled.
-    worker.on('error', () => undefined);
+    // Connection trouble is retried by ioredis: reported, not thrown unhandled.
+    worker.on('error', (err: Error) => this.emit('warning', { message: err.message }));
+    worker.on('lockRenewalFailed', (ids: string[]) => {
+      for (const id of ids) {
+        this._running.delete(id);
+        this.emit('warning', { message: 'could not renew its lock: the job may run on another worker', jobId: id });
+      }
+    });
   }
 
   /** Jobs running now. */
   get running(): number {
-    return this._running;
+    return this._running.size;
+  }
+
+  /** Stops every running job's run as Ctrl-C would (what was made is finalized; the jobs complete). */
+  stopRunning(): void {
+    this._worker.cancelAllJobs('the worker is stopping');
   }
 
   /**

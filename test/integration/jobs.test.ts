@@ -1,10 +1,11 @@
 import { execFile, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { AvpipeError, ConfigError } from '../../src/index.js';
+import { AvpipeError, ConfigError, type PipelineConfigInit } from '../../src/index.js';
+import { withAbsolutePaths } from '../../src/cli/job-commands.js';
+import { outputPaths, withRetry } from '../../src/jobs/job-data.js';
 import { createJobQueue, createWorker, type JobProgress, type JobQueue, type JobWorker } from '../../src/jobs/index.js';
 import { frames, packetSpan, probe, streamOf } from '../helpers/ffprobe.js';
 import { HAVE_REDIS, startRedis, type RedisServer } from '../helpers/redis-server.js';
@@ -32,16 +33,16 @@ describe.skipIf(!HAVE_REDIS)('jobs on BullMQ and a real Redis: submitted configs
 
   it('an export runs on the worker: its result is a local run\'s, the file read back by ffprobe, progress reported on the way', async () => {
     const path = join(dir, 'job.mp4');
-    // 12 s of 320x240: a few seconds of work, so the 500 ms progress reports come.
-    const handle = await queue.submit({ live: false, source: { type: 'test', duration: 12 }, encoding: { width: 320, height: 240 }, outputs: [{ path }] });
+    // 30 s of 320x240 encoded whole: a couple of seconds of work, so the 500 ms progress reports come.
+    const handle = await queue.submit({ live: false, parallel: 1, source: { type: 'test', duration: 30 }, encoding: { width: 320, height: 240 }, outputs: [{ path }] });
     const progress: JobProgress[] = [];
     handle.on('progress', (p) => progress.push(p));
     const result = await handle.result();
     expect(result.status).toBe('COMPLETE');
-    expect(result.durationMs).toBeGreaterThanOrEqual(12_000);
+    expect(result.durationMs).toBeGreaterThanOrEqual(30_000);
     expect(result.outputs[0]).toMatchObject({ type: 'file', path, exists: true });
     const p = await probe(path);
-    expect(frames(streamOf(p, 'video'))).toBe(360);
+    expect(frames(streamOf(p, 'video'))).toBe(900);
     expect(streamOf(p, 'audio').codec_name).toBe('opus');
     // Progress came through Redis while it ran: media time rising, a percent of the known duration.
     expect(progress.length).toBeGreaterThan(0);
@@ -50,6 +51,24 @@ describe.skipIf(!HAVE_REDIS)('jobs on BullMQ and a real Redis: submitted configs
       expect(e.percent!).toBeGreaterThanOrEqual(0);
       expect(e.percent!).toBeLessThanOrEqual(100);
       if (i > 0) expect(e.mediaTimeMs).toBeGreaterThanOrEqual(progress[i - 1]!.mediaTimeMs);
+    }
+  });
+
+  it('a job no worker can read (another version) fails once as CONFIG_INVALID, not retried', async () => {
+    const raw = new Queue(NAME, { connection: { host: '127.0.0.1', port: redis.port } });
+    const failed: { id: string; reason: string; attemptsMade: number }[] = [];
+    const onFailed = (f: { id: string; reason: string; attemptsMade: number }): void => void failed.push(f);
+    worker.on('failed', onFailed);
+    try {
+      const job = await raw.add('run', { version: 2, config: {} }, { attempts: 3, backoff: { type: 'fixed', delay: 50 } });
+      await vi.waitFor(() => expect(failed.map((f) => f.id)).toContain(job.id));
+      expect(failed.find((f) => f.id === job.id)!.reason).toMatch(/^CONFIG_INVALID: [\s\S]*job: is not an avpipe job of version 1/);
+      await new Promise((r) => setTimeout(r, 500));
+      expect(await raw.getJobState(job.id!)).toBe('failed');
+      expect(failed.filter((f) => f.id === job.id)).toHaveLength(1);
+    } finally {
+      worker.off('failed', onFailed);
+      await raw.close();
     }
   });
 
@@ -67,7 +86,7 @@ describe.skipIf(!HAVE_REDIS)('jobs on BullMQ and a real Redis: submitted configs
     }
   });
 
-  it('a run that fails fails the job with its typed error, retried as the submit asked, no output left', async () => {
+  it('a run that fails fails the job with its typed error, retried as the submit asked', async () => {
     const missing = join(dir, 'no-such-input.mp4');
     const out = join(dir, 'never.mp4');
     const failed: { id: string; attemptsMade: number }[] = [];
@@ -82,7 +101,6 @@ describe.skipIf(!HAVE_REDIS)('jobs on BullMQ and a real Redis: submitted configs
       expect((err as AvpipeError).message).toContain('no-such-input.mp4');
       // Both attempts ran (the worker reports each; the second may land a moment after the queue's event).
       await vi.waitFor(() => expect(failed.filter((f) => f.id === handle.id).map((f) => f.attemptsMade)).toEqual([1, 2]));
-      expect(existsSync(out)).toBe(false);
     } finally {
       worker.off('failed', onFailed);
     }
@@ -97,21 +115,19 @@ describe.skipIf(!HAVE_REDIS)('a worker killed with SIGKILL mid-job: BullMQ sees 
     // Worker A, a process of its own (built dist/, as a fleet runs it), with a 2 s lock. Every worker of
     // a queue checks for stalled jobs at the same interval: BullMQ throttles the check queue-wide.
     const script = `import { createWorker } from ${JSON.stringify(new URL('../../dist/jobs/index.js', import.meta.url).href)};
-      const w = await createWorker({ connection: ${JSON.stringify(redis.url)}, name: ${JSON.stringify(NAME)}, lockDurationMs: 2000, stalledIntervalMs: 1000 });
-      w.on('active', () => process.stdout.write('active\\n'));`;
-    const a = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+      await createWorker({ connection: ${JSON.stringify(redis.url)}, name: ${JSON.stringify(NAME)}, lockDurationMs: 2000, stalledIntervalMs: 1000 });`;
+    const a = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'ignore', 'inherit'] });
     let b: JobWorker | undefined;
     try {
       // Each attempt writes its own file: `{retry}` is its number.
       const path = join(dir, 'killed-worker-{retry}.mp4');
       // An 8 s live recording: 8 s of work whatever the machine's speed, long enough to be killed in.
       const handle = await queue.submit({ live: true, source: { type: 'test', duration: 8 }, encoding: { width: 320, height: 240 }, outputs: [{ path }] });
+      // Killed once 4 s are recorded (its progress through Redis): a crash-safe recording loses at most its last 3 s.
       await new Promise<void>((resolve, reject) => {
-        a.stdout!.on('data', (d: Buffer) => d.toString().includes('active') && resolve());
-        a.on('exit', (code) => reject(new Error(`worker A exited (${code}) before taking the job`)));
+        handle.on('progress', (p) => p.mediaTimeMs >= 4000 && resolve());
+        a.on('exit', (code) => reject(new Error(`worker A exited (${code}) before recording 4 s`)));
       });
-      // Killed 5 s after it took the job: a crash-safe recording loses at most its last 3 s.
-      await new Promise((r) => setTimeout(r, 5000));
       a.kill('SIGKILL');
       // Worker B looks for stalled jobs every second.
       b = await createWorker({ connection: redis.url, name: NAME, lockDurationMs: 2000, stalledIntervalMs: 1000 });
@@ -137,6 +153,32 @@ describe.skipIf(!HAVE_REDIS)('a worker killed with SIGKILL mid-job: BullMQ sees 
       await redis.stop();
     }
   }, 60_000);
+});
+
+describe('a job\'s paths', () => {
+  it('{retry} is filled in every path an output writes; submit makes them absolute where it is typed (a segment template stays relative to its playlist)', () => {
+    const init: PipelineConfigInit = { live: true, source: { type: 'test' }, outputs: [
+      { path: 'rec-{retry}.mp4' },
+      { playlist: 'hls-{retry}/index.m3u8', livePlaylist: 'hls-{retry}/live.m3u8', segmentTemplate: 'seg-{retry}-%05d.ts' },
+      { images: 'thumbs-{retry}/t_%03d.jpg' },
+      { url: 'rtmp://127.0.0.1/live/{retry}' },
+    ] };
+    expect(withRetry(init, 2).outputs).toEqual([
+      { path: 'rec-2.mp4' },
+      { playlist: 'hls-2/index.m3u8', livePlaylist: 'hls-2/live.m3u8', segmentTemplate: 'seg-2-%05d.ts' },
+      { images: 'thumbs-2/t_%03d.jpg' },
+      { url: 'rtmp://127.0.0.1/live/{retry}' },
+    ]);
+    expect(outputPaths(withRetry(init, 0))).toEqual(['rec-0.mp4', 'hls-0/index.m3u8', 'hls-0/live.m3u8']);
+    const abs = withAbsolutePaths({ ...init, source: { type: 'file', inputs: [{ path: 'in.mp4' }] } });
+    expect(abs.source).toEqual({ type: 'file', inputs: [{ path: resolve('in.mp4') }] });
+    expect(abs.outputs).toEqual([
+      { path: resolve('rec-{retry}.mp4') },
+      { playlist: resolve('hls-{retry}/index.m3u8'), livePlaylist: resolve('hls-{retry}/live.m3u8'), segmentTemplate: 'seg-{retry}-%05d.ts' },
+      { images: resolve('thumbs-{retry}/t_%03d.jpg') },
+      { url: 'rtmp://127.0.0.1/live/{retry}' },
+    ]);
+  });
 });
 
 describe.skipIf(!HAVE_REDIS)('the CLI: avpipe worker and avpipe submit', () => {
@@ -177,6 +219,33 @@ describe.skipIf(!HAVE_REDIS)('the CLI: avpipe worker and avpipe submit', () => {
     }
   }, 60_000);
 
+  it('a second signal stops the running jobs, an endless recording too: it completes with what it made, and the worker exits 0', async () => {
+    const redis = await startRedis();
+    const q = ['--redis', redis.url, '--queue', 'endless'];
+    const w = spawn(process.execPath, [CLI, 'worker', ...q], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let log = '';
+    w.stderr!.on('data', (d: Buffer) => (log += d.toString()));
+    const exited = new Promise<number | null>((resolve) => w.on('exit', (code) => resolve(code)));
+    try {
+      // A live recording with no duration: only a stop ends it.
+      const submitted = await cli(['submit', 'record', '--source', 'test', '--size', '320x240', '--output', 'endless.mp4', ...q, '--json']);
+      expect(submitted.code, submitted.stderr).toBe(0);
+      const { job } = JSON.parse(submitted.stdout) as { job: string };
+      await vi.waitFor(() => expect(log).toContain(`[job ${job}] started`), { timeout: 10_000 });
+      await new Promise((r) => setTimeout(r, 3000));
+      w.kill('SIGTERM');
+      await vi.waitFor(() => expect(log).toContain('draining'));
+      w.kill('SIGTERM');
+      expect(await exited).toBe(0);
+      expect(log).toContain(`[job ${job}] COMPLETE`);
+      const span = await packetSpan(join(dir, 'endless.mp4'), 'video');
+      expect(span.end).toBeGreaterThanOrEqual(2);
+    } finally {
+      w.kill('SIGKILL');
+      await redis.stop();
+    }
+  }, 60_000);
+
   it('bad arguments exit 2 naming them, before anything is queued', async () => {
     const r = await cli(['submit', 'record', '--duration', 'x', '--output', 'x.mp4', '--redis', 'redis://127.0.0.1:1']);
     expect(r.code).toBe(2);
@@ -187,5 +256,8 @@ describe.skipIf(!HAVE_REDIS)('the CLI: avpipe worker and avpipe submit', () => {
     const worker = await cli(['worker', '--redis', 'redis://127.0.0.1:1', '--concurrency', '0']);
     expect(worker.code).toBe(2);
     expect(worker.stderr).toContain('--concurrency: must be a whole number from 1 to 64');
+    const badUrl = await cli(['worker', '--redis', 'http://127.0.0.1:6379']);
+    expect(badUrl.code).toBe(2);
+    expect(badUrl.stderr).toContain('--redis: a Redis URL is redis:// or rediss://, got http:');
   });
 });
