@@ -1,4 +1,4 @@
-import { execFile, spawn } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Queue } from 'bullmq';
@@ -186,14 +186,18 @@ describe.skipIf(!HAVE_REDIS)('the CLI: avpipe worker and avpipe submit', () => {
   const cli = (args: string[], cwd = dir): Promise<{ code: number; stdout: string; stderr: string }> => new Promise((resolve) => {
     execFile(process.execPath, [CLI, ...args], { cwd }, (err, stdout, stderr) => resolve({ code: err === null ? 0 : (err as { code?: number }).code ?? 1, stdout, stderr }));
   });
+  /** `avpipe worker` on a queue of its own: its process, its stderr so far, its exit code. */
+  const workerCli = (queue: string, redis: RedisServer): { q: string[]; w: ChildProcess; log: () => string; exited: Promise<number | null> } => {
+    const q = ['--redis', redis.url, '--queue', queue];
+    const w = spawn(process.execPath, [CLI, 'worker', ...q], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let text = '';
+    w.stderr!.on('data', (d: Buffer) => (text += d.toString()));
+    return { q, w, log: () => text, exited: new Promise((resolve) => w.on('exit', (code) => resolve(code))) };
+  };
 
   it('submit --wait prints a local run\'s result; SIGTERM drains the worker: the running job finishes, then exit 0', async () => {
     const redis = await startRedis();
-    const q = ['--redis', redis.url, '--queue', 'cli'];
-    const w = spawn(process.execPath, [CLI, 'worker', ...q], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let log = '';
-    w.stderr!.on('data', (d: Buffer) => (log += d.toString()));
-    const exited = new Promise<number | null>((resolve) => w.on('exit', (code) => resolve(code)));
+    const { q, w, log, exited } = workerCli('cli', redis);
     try {
       // Relative paths are the submitter's: made absolute before the job is queued.
       const waited = await cli(['submit', 'record', '--source', 'test', '--duration', '2', '--no-live', '--size', '320x240', '--output', 'waited.mp4', ...q, '--wait', '--json']);
@@ -207,11 +211,11 @@ describe.skipIf(!HAVE_REDIS)('the CLI: avpipe worker and avpipe submit', () => {
       const submitted = await cli(['submit', 'record', '--source', 'test', '--duration', '4', '--size', '320x240', '--output', 'drained.mp4', ...q, '--json']);
       expect(submitted.code, submitted.stderr).toBe(0);
       const { job } = JSON.parse(submitted.stdout) as { job: string };
-      await vi.waitFor(() => expect(log).toContain(`[job ${job}] started`), { timeout: 10_000 });
+      await vi.waitFor(() => expect(log()).toContain(`[job ${job}] started`), { timeout: 10_000 });
       w.kill('SIGTERM');
       expect(await exited).toBe(0);
-      expect(log).toContain('draining: no new job; finishing 1 running');
-      expect(log).toContain(`[job ${job}] COMPLETE`);
+      expect(log()).toContain('draining: no new job; finishing 1 running');
+      expect(log()).toContain(`[job ${job}] COMPLETE`);
       expect(frames(streamOf(await probe(join(dir, 'drained.mp4')), 'video'))).toBe(120);
     } finally {
       w.kill('SIGKILL');
@@ -221,23 +225,19 @@ describe.skipIf(!HAVE_REDIS)('the CLI: avpipe worker and avpipe submit', () => {
 
   it('a second signal stops the running jobs, an endless recording too: it completes with what it made, and the worker exits 0', async () => {
     const redis = await startRedis();
-    const q = ['--redis', redis.url, '--queue', 'endless'];
-    const w = spawn(process.execPath, [CLI, 'worker', ...q], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let log = '';
-    w.stderr!.on('data', (d: Buffer) => (log += d.toString()));
-    const exited = new Promise<number | null>((resolve) => w.on('exit', (code) => resolve(code)));
+    const { q, w, log, exited } = workerCli('endless', redis);
     try {
       // A live recording with no duration: only a stop ends it.
       const submitted = await cli(['submit', 'record', '--source', 'test', '--size', '320x240', '--output', 'endless.mp4', ...q, '--json']);
       expect(submitted.code, submitted.stderr).toBe(0);
       const { job } = JSON.parse(submitted.stdout) as { job: string };
-      await vi.waitFor(() => expect(log).toContain(`[job ${job}] started`), { timeout: 10_000 });
+      await vi.waitFor(() => expect(log()).toContain(`[job ${job}] started`), { timeout: 10_000 });
       await new Promise((r) => setTimeout(r, 3000));
       w.kill('SIGTERM');
-      await vi.waitFor(() => expect(log).toContain('draining'));
+      await vi.waitFor(() => expect(log()).toContain('draining'));
       w.kill('SIGTERM');
       expect(await exited).toBe(0);
-      expect(log).toContain(`[job ${job}] COMPLETE`);
+      expect(log()).toContain(`[job ${job}] COMPLETE`);
       const span = await packetSpan(join(dir, 'endless.mp4'), 'video');
       expect(span.end).toBeGreaterThanOrEqual(2);
     } finally {
