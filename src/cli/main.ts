@@ -56,7 +56,12 @@ async function runCommand(parsed: ParsedCommand | { problems: { field: string; m
   const result = await controller.start();
   signals.off();
   if (tty) process.stderr.write('\n');
-  if (parsed.json) {
+  return printResult(result, parsed.json);
+}
+
+/** A run's result as the CLI prints it (the JSON, or a summary and its outputs), its error and warnings on stderr; its exit code. */
+function printResult(result: PipelineResult, json: boolean): number {
+  if (json) {
     process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
   } else {
     const drops = result.queues.reduce((n, q) => n + q.dropped, 0);
@@ -256,12 +261,7 @@ async function submit(argv: string[]): Promise<number> {
     } finally {
       if (tty) process.stderr.write('\n');
     }
-    if (json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
-    else {
-      process.stdout.write(`${result.status}: ${(result.durationMs / 1000).toFixed(2)} s of media in ${(result.wallMs / 1000).toFixed(2)} s (${result.speed.toFixed(2)}x)\n`);
-      for (const out of result.outputs) process.stdout.write(`  ${describeOutput(out)}\n`);
-    }
-    return exitCode(result);
+    return printResult(result, json);
   } catch (err) {
     process.stderr.write(`avpipe: ${err instanceof AvpipeError ? `${err.code}: ` : ''}${(err as Error).message}\n`);
     return 1;

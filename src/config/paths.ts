@@ -18,8 +18,8 @@ function sameFile(a: Stats, b: Stats): boolean {
   return a.dev === b.dev && a.ino === b.ino;
 }
 
-/** The paths an output writes by a name of its own (numbered images are new files each), with their fields. */
-function writtenPaths(init: PipelineConfigInit): { field: string; path: string }[] {
+/** The paths an output writes by a name of its own (numbered images are new files each), with their fields. @internal */
+export function writtenPaths(init: PipelineConfigInit): { field: string; path: string }[] {
   const out: { field: string; path: string }[] = [];
   (Array.isArray(init.outputs) ? init.outputs : []).forEach((o, i) => {
     const add = (key: string, path: unknown): void => {

@@ -1,4 +1,5 @@
 import type { PipelineConfigInit } from '../config/config-init.js';
+import { writtenPaths } from '../config/paths.js';
 import { createPipelineConfig, type PipelineConfig } from '../config/pipeline-config.js';
 import { AvpipeError, ConfigError } from '../errors.js';
 import type { PipelineResult } from '../pipeline/status.js';
@@ -49,7 +50,7 @@ export function withRetry(config: PipelineConfigInit, retry: number): PipelineCo
 
 /** The files a config's outputs write by a name of their own (a file, the playlists), as written. */
 export function outputPaths(config: PipelineConfigInit): string[] {
-  return config.outputs.flatMap((o) => ['path', 'playlist', 'livePlaylist'].map((f) => (o as unknown as Record<string, unknown>)[f]).filter((p): p is string => typeof p === 'string'));
+  return writtenPaths(config).map((w) => w.path);
 }
 
 /** A job's progress as the queue keeps it (the run's own progress, cut to what crosses JSON). */

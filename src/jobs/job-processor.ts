@@ -3,7 +3,7 @@ import { UnrecoverableError, type SandboxedJob } from 'bullmq';
 import { AvpipeError } from '../errors.js';
 import { createController } from '../pipeline/controller.js';
 import type { PipelineResult } from '../pipeline/status.js';
-import { failureReason, jobConfig, outputPaths, RETRY_FIELD, withRetry, type JobData, type JobProgress, type JobResult } from './job-data.js';
+import { failureReason, jobConfig, outputPaths, withRetry, type JobData, type JobProgress, type JobResult } from './job-data.js';
 
 /** How often a running job's progress goes to Redis: often enough for a progress bar, not per frame. */
 const PROGRESS_MS = 500;
@@ -31,10 +31,12 @@ export default async function runJob(job: SandboxedJob<JobData, PipelineResult>,
 }
 
 async function run(job: SandboxedJob<JobData, PipelineResult>, signal: AbortSignal | undefined): Promise<JobResult> {
+  // The record checked as it came (another version's fails here), then as this attempt runs it.
   jobConfig(job.data);
   // attemptsStarted counts this attempt, and those a dead worker never finished.
   const retry = Math.max(0, (job.attemptsStarted ?? job.attemptsMade + 1) - 1);
-  const config = jobConfig({ ...job.data, config: withRetry(job.data.config, retry) });
+  const init = withRetry(job.data.config, retry);
+  const config = jobConfig({ ...job.data, config: init });
   const controller = createController(config, { progressIntervalMs: PROGRESS_MS });
   // A job cancelled through BullMQ (cancelJob) stops its run as Ctrl-C would: what was made is finalized.
   signal?.addEventListener('abort', () => void controller.stop(), { once: true });
@@ -49,10 +51,10 @@ async function run(job: SandboxedJob<JobData, PipelineResult>, signal: AbortSign
   });
   const result = await controller.start();
   if (result.status !== 'COMPLETE' && result.status !== 'LIMIT_REACHED') throw new Error(failureReason(result));
+  // What earlier attempts wrote under names of their own (without `{retry}` theirs are this one's).
+  const own = new Set(outputPaths(init));
   const kept: string[] = [];
-  if (job.data.config.outputs.some((o) => JSON.stringify(o).includes(RETRY_FIELD))) {
-    for (let r = 0; r < retry; r++) kept.push(...outputPaths(withRetry(job.data.config, r)).filter((p) => existsSync(p)));
-  }
+  for (let r = 0; r < retry; r++) kept.push(...outputPaths(withRetry(job.data.config, r)).filter((p) => !own.has(p) && existsSync(p)));
   // Through JSON as the queue will store it (errors as their toJSON).
   return JSON.parse(JSON.stringify({ ...result, job: { id: job.id, retry, kept } })) as JobResult;
 }

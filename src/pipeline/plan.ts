@@ -169,9 +169,14 @@ export function chunkWorkerBytes(output: { width: number; height: number }, sour
   return (codecs === 'wasm' ? 50 : 32) * 2 ** 20 + (40 + 4 * (threads - 1)) * frame(output) + 16 * frame(source);
 }
 
+/** Each worker's share of the cores, as encoder threads: the cores used once. */
+function threadsEach(cores: number, workers: number): number {
+  return Math.max(1, Math.floor(cores / workers));
+}
+
 /** The most workers (up to `cores`) whose estimate fits in `memoryBytes`, each with its share of the cores as threads. */
 function workersThatFit(cores: number, memoryBytes: number, bytes: (threads: number) => number): number {
-  for (let w = cores; w >= 1; w--) if (w * bytes(Math.max(1, Math.floor(cores / w))) <= memoryBytes) return w;
+  for (let w = cores; w >= 1; w--) if (w * bytes(threadsEach(cores, w)) <= memoryBytes) return w;
   return 0;
 }
 const NO_HOST: PlanHost = { cores: 1, workerCodecs: null, batchAudio: false };
@@ -282,7 +287,7 @@ function splitPlan(config: PipelineConfig, policy: RunPolicy, e: EncodingOptions
   }
   if (chunks.length < 2) return null;
   const workers = Math.min(wanted, chunks.length);
-  return { source: video.splittable!, codecs: host.workerCodecs!, workers, threads: Math.max(1, Math.floor(cores / workers)), chunks };
+  return { source: video.splittable!, codecs: host.workerCodecs!, workers, threads: threadsEach(cores, workers), chunks };
 }
 
 /** A remux where the run is a non-live, whole, all-copy MP4 -> MP4 export ({@link RemuxPlan}). */

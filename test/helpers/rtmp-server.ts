@@ -3,6 +3,7 @@ import { connect, createServer, type AddressInfo, type Server, type Socket } fro
 import { createServer as createTlsServer } from 'node:tls';
 import { join } from 'node:path';
 import { afterAll, beforeAll } from 'vitest';
+import { freePort } from './ports.js';
 
 const require = createRequire(import.meta.url);
 
@@ -12,14 +13,6 @@ export interface RtmpServer {
   /** Resolves with the recording's path when the next publish of `streamPath` (e.g. /live/a) has been recorded to the end. */
   recorded: (streamPath: string) => Promise<string>;
   stop: () => Promise<void>;
-}
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address() as AddressInfo;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
 }
 
 export async function startRtmpServer(dir: string): Promise<RtmpServer> {
