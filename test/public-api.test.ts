@@ -22,8 +22,8 @@ describe('public API', () => {
     expect(Object.keys(api).sort()).toEqual([...PUBLIC].sort());
   });
 
-  it('avpipe/jobs, its own entry (BullMQ loads only there), exports exactly the queue and the worker', () => {
-    expect(Object.keys(jobs).sort()).toEqual(['DEFAULT_QUEUE', 'JobHandle', 'JobQueue', 'JobWorker', 'createJobQueue', 'createWorker']);
+  it('avpipe/jobs, its own entry (BullMQ loads only there), exports exactly the queue, the worker, its cost estimate and its metrics', () => {
+    expect(Object.keys(jobs).sort()).toEqual(['DEFAULT_MAX_CPU', 'DEFAULT_QUEUE', 'JobHandle', 'JobQueue', 'JobWorker', 'createJobQueue', 'createWorker', 'estimateJobCost', 'serveWorkerHttp', 'workerMetrics']);
     expect(Object.keys(api)).not.toContain('createJobQueue');
     const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { exports: Record<string, { import: string }> };
     expect(pkg.exports['./jobs']?.import).toBe('./dist/jobs/index.js');

@@ -49,8 +49,8 @@ export const USAGE = `usage: avpipe record --source test --output PATH [options]
        avpipe export INPUT... --output PATH [options]
        avpipe serve --whip --listen HOST:PORT --output-dir DIR [options]
        avpipe repair FILE.mp4|FILE.webm|PLAYLIST.m3u8 [--json]
-       avpipe worker --redis URL [--queue NAME] [--concurrency N] [--json]
-       avpipe submit record|export ...their options... --redis URL [--queue NAME] [--attempts N] [--wait]
+       avpipe worker --redis URL [--queue NAME] [--max-cpu 0.8] [--metrics-port P] [--json]
+       avpipe submit record|export ...their options... --redis URL [--queue NAME] [--attempts N] [--cost CORES] [--wait]
 
 record: the built-in test source (flash + beep every second)
   --source test            the test source
@@ -88,13 +88,20 @@ serve: a WHIP endpoint (POST http://HOST:PORT/whip/NAME); every publisher's sess
 worker: runs avpipe jobs from a BullMQ queue on Redis, each in a worker thread of its own
   --redis URL              redis://[USER:PASSWORD@]HOST:PORT[/DB] (rediss:// for TLS)
   --queue NAME             the queue (default avpipe)
-  --concurrency N          jobs at once (default 1)
-  --json                   a JSON line per job event on stdout
+  --max-cpu R              take a job only while the load plus its cost stays within R of the cores
+                           (default 0.8); one that does not fit goes back to the queue for others
+  --concurrency N          at most N jobs at once (default: as many as --max-cpu admits, up to 64)
+  --metrics-port P         serve /metrics (Prometheus) and /healthz on P (0: any free port)
+  --metrics-host H         the address they listen on (default 127.0.0.1)
+  --drain-timeout S        a drain gives jobs still running after S seconds back to the queue
+  --json                   a JSON line per event on stdout
   SIGTERM or Ctrl-C drains (no new job, the running ones finished, exit 0); a second one stops the
   running ones (what they made is finalized)
 
 submit: queues a record or export run as a job (paths made absolute here); prints its id
   --attempts N             runs before it fails for good (default 1), 5 s apart, doubling
+  --cost CORES             the job's CPU cost, which workers admit it by (default: estimated from
+                           its kind, size, frame rate, codec and --parallel)
   --wait                   wait for it: progress on a terminal, then the result as a local run prints it
                            (exit code and --json alike)
 

@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import type { PipelineConfigInit } from '../config/config-init.js';
 import type { ConfigProblem } from '../errors.js';
 import { mapOutputPaths, type JobProgress } from '../jobs/job-data.js';
+import { DEFAULT_MAX_CPU } from '../jobs/admission.js';
 import { connectionOptions, DEFAULT_QUEUE } from '../jobs/job-queue.js';
 import type { ParsedCommand } from './args.js';
 
@@ -20,7 +21,13 @@ function redisProblem(url: string | undefined, problems: ConfigProblem[]): void 
 export interface ParsedWorker {
   redis: string;
   queue: string;
-  concurrency: number;
+  /** The most jobs at once, when capped. */
+  concurrency: number | undefined;
+  maxCpu: number;
+  /** Where `/metrics` and `/healthz` are served, when asked. */
+  metrics: { host: string; port: number } | undefined;
+  /** A drain gives the jobs still running back to the queue after this long, ms. */
+  drainTimeoutMs: number | undefined;
   json: boolean;
 }
 
@@ -30,15 +37,32 @@ export function parseWorkerArgs(argv: string[]): ParsedWorker | { problems: Conf
   try {
     ({ values } = parseArgs({ args: argv, strict: true, allowPositionals: false, options: {
       redis: { type: 'string' }, queue: { type: 'string' }, concurrency: { type: 'string' }, json: { type: 'boolean' },
+      'max-cpu': { type: 'string' }, 'metrics-port': { type: 'string' }, 'metrics-host': { type: 'string' }, 'drain-timeout': { type: 'string' },
     } }));
   } catch (err) {
     return { problems: [{ field: 'arguments', message: (err as Error).message }] };
   }
   const problems: ConfigProblem[] = [];
   redisProblem(values.redis, problems);
-  const concurrency = values.concurrency === undefined ? 1 : Number(values.concurrency);
-  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) problems.push({ field: '--concurrency', message: `must be a whole number from 1 to 64, got "${values.concurrency}"` });
-  return problems.length > 0 ? { problems } : { redis: values.redis!, queue: values.queue ?? DEFAULT_QUEUE, concurrency, json: values.json === true };
+  const concurrency = values.concurrency === undefined ? undefined : Number(values.concurrency);
+  if (concurrency !== undefined && (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64)) problems.push({ field: '--concurrency', message: `must be a whole number from 1 to 64, got "${values.concurrency}"` });
+  const maxCpu = values['max-cpu'] === undefined ? DEFAULT_MAX_CPU : Number(values['max-cpu']);
+  if (!(maxCpu > 0 && maxCpu <= 1)) problems.push({ field: '--max-cpu', message: `is the share of the cores jobs may fill, above 0 and at most 1, got "${values['max-cpu']}"` });
+  const port = values['metrics-port'] === undefined ? undefined : Number(values['metrics-port']);
+  if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65535)) problems.push({ field: '--metrics-port', message: `must be a port number, got "${values['metrics-port']}"` });
+  if (values['metrics-host'] !== undefined && port === undefined) problems.push({ field: '--metrics-host', message: 'needs --metrics-port' });
+  const drain = values['drain-timeout'] === undefined ? undefined : Number(values['drain-timeout']);
+  if (drain !== undefined && !(drain >= 0 && Number.isFinite(drain))) problems.push({ field: '--drain-timeout', message: `must be seconds, 0 or more, got "${values['drain-timeout']}"` });
+  if (problems.length > 0) return { problems };
+  return {
+    redis: values.redis!,
+    queue: values.queue ?? DEFAULT_QUEUE,
+    concurrency,
+    maxCpu,
+    metrics: port === undefined ? undefined : { host: values['metrics-host'] ?? '127.0.0.1', port },
+    drainTimeoutMs: drain === undefined ? undefined : Math.round(drain * 1000),
+    json: values.json === true,
+  };
 }
 
 /** What `avpipe submit record|export ...` was asked for: the run's own arguments and the queue's. */
@@ -50,9 +74,11 @@ export interface ParsedSubmit {
   queue: string;
   wait: boolean;
   attempts: number;
+  /** The job's CPU cost in cores, when given (else the workers estimate it). */
+  cost: number | undefined;
 }
 
-/** Splits `submit` arguments into the queue's (--redis, --queue, --wait, --attempts) and the run's. */
+/** Splits `submit` arguments into the queue's (--redis, --queue, --wait, --attempts, --cost) and the run's. */
 export function parseSubmitArgs(argv: string[]): ParsedSubmit | { problems: ConfigProblem[] } {
   const [kind, ...args] = argv;
   if (kind !== 'record' && kind !== 'export') return { problems: [{ field: 'submit', message: `submit record ... or submit export ..., got "${kind ?? ''}"` }] };
@@ -62,6 +88,7 @@ export function parseSubmitArgs(argv: string[]): ParsedSubmit | { problems: Conf
   let queue = DEFAULT_QUEUE;
   let wait = false;
   let attempts = 1;
+  let cost: number | undefined;
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
     const value = (): string | undefined => {
@@ -76,10 +103,14 @@ export function parseSubmitArgs(argv: string[]): ParsedSubmit | { problems: Conf
       const v = value();
       attempts = Number(v);
       if (!Number.isInteger(attempts) || attempts < 1 || attempts > 100) problems.push({ field: '--attempts', message: `must be a whole number from 1 to 100, got "${v}"` });
+    } else if (a === '--cost') {
+      const v = value();
+      cost = Number(v);
+      if (!(cost > 0 && cost <= 1024)) problems.push({ field: '--cost', message: `is the job's CPU cost in cores, above 0, got "${v}"` });
     } else rest.push(a);
   }
   redisProblem(redis, problems);
-  return problems.length > 0 ? { problems } : { kind, rest, redis: redis!, queue, wait, attempts };
+  return problems.length > 0 ? { problems } : { kind, rest, redis: redis!, queue, wait, attempts, cost };
 }
 
 /**

@@ -199,19 +199,35 @@ async function repair(argv: string[]): Promise<number> {
 }
 
 /**
- * Runs `worker`: takes jobs from the queue until SIGTERM or Ctrl-C, which drain it (no new job taken,
- * the running ones finished, exit 0); a second signal stops the running ones as Ctrl-C stops a run
- * (an endless recording too), and they complete with what they made.
+ * Runs `worker`: takes the jobs it can afford from the queue until SIGTERM or Ctrl-C, which drain it
+ * (no new job taken, the running ones finished, exit 0; past --drain-timeout they go back to the
+ * queue); a second signal stops the running ones as Ctrl-C stops a run (an endless recording too),
+ * and they complete with what they made. With --json every event is one JSON line on stdout.
  */
 async function worker(argv: string[]): Promise<number> {
   const parsed = parseWorkerArgs(argv);
   if ('problems' in parsed) return refused(parsed.problems);
   const { createWorker } = await import('../jobs/job-worker.js');
-  const w = await createWorker({ connection: parsed.redis, name: parsed.queue, concurrency: parsed.concurrency });
+  const w = await createWorker({ connection: parsed.redis, name: parsed.queue, maxCpu: parsed.maxCpu, ...(parsed.concurrency === undefined ? {} : { concurrency: parsed.concurrency }) });
   const say = (line: string): void => void process.stderr.write(`${line}\n`);
   const log = (event: object): void => void (parsed.json && process.stdout.write(`${JSON.stringify({ at: new Date().toISOString(), ...event })}\n`));
-  say(`avpipe: worker on queue "${parsed.queue}", ${parsed.concurrency} job(s) at once`);
-  w.on('active', ({ id }) => (say(`[job ${id}] started`), log({ event: 'active', job: id })));
+  let http: { port: number; close(): Promise<void> } | undefined;
+  if (parsed.metrics !== undefined) {
+    const { serveWorkerHttp } = await import('../jobs/worker-http.js');
+    try {
+      http = await serveWorkerHttp(w, parsed.metrics.port, parsed.metrics.host);
+    } catch (err) {
+      await w.close();
+      process.stderr.write(`avpipe: cannot serve metrics on ${parsed.metrics.host}:${parsed.metrics.port}: ${(err as Error).message}\n`);
+      return 1;
+    }
+  }
+  const { capacity, cores } = w.admission;
+  say(`avpipe: worker on queue "${parsed.queue}": jobs up to ${capacity.toFixed(2)} of ${cores} cores (--max-cpu ${parsed.maxCpu})${http === undefined ? '' : `, metrics on http://${parsed.metrics!.host}:${http.port}/metrics`}`);
+  log({ event: 'ready', queue: parsed.queue, cores, capacity, ...(http === undefined ? {} : { metricsPort: http.port }) });
+  w.on('active', ({ id, retry, cost }) => (say(`[job ${id}] started (attempt ${retry + 1}, cost ${cost.cpu} cores)`), log({ event: 'active', job: id, retry, cost: cost.cpu })));
+  w.on('refused', ({ id, reason, cost }) => (say(`[job ${id}] not taken: ${reason}`), log({ event: 'refused', job: id, cost: cost.cpu, reason })));
+  w.on('givenBack', ({ id, reason }) => (say(`[job ${id}] given back to the queue: ${reason}`), log({ event: 'given_back', job: id, reason })));
   w.on('completed', ({ id, result }) => (say(`[job ${id}] ${result.status}: ${(result.durationMs / 1000).toFixed(2)} s of media in ${(result.wallMs / 1000).toFixed(2)} s`), log({ event: 'completed', job: id, status: result.status, durationMs: result.durationMs, wallMs: result.wallMs })));
   w.on('failed', ({ id, reason, attemptsMade }) => (say(`[job ${id}] attempt ${attemptsMade} failed: ${reason}`), log({ event: 'failed', job: id, attempt: attemptsMade, reason })));
   w.on('warning', ({ message, jobId }) => (say(`${jobId === undefined ? 'avpipe: warning' : `[job ${jobId}] warning`}: ${message}`), log({ event: 'warning', ...(jobId === undefined ? {} : { job: jobId }), message })));
@@ -219,12 +235,17 @@ async function worker(argv: string[]): Promise<number> {
   const draining = new Promise<void>((resolve) => (drained = resolve));
   const signals = onStopSignals(drained, () => {
     say(`avpipe: stopping the ${w.running} running job(s) now (what they made is finalized)`);
+    log({ event: 'stopping', running: w.running });
     w.stopRunning();
   });
   await draining;
-  say(`avpipe: draining: no new job; finishing ${w.running} running (a second signal stops them)`);
-  await w.close();
+  const deadline = parsed.drainTimeoutMs === undefined ? '' : `; after ${parsed.drainTimeoutMs / 1000} s they go back to the queue`;
+  say(`avpipe: draining: no new job; finishing ${w.running} running (a second signal stops them${deadline})`);
+  log({ event: 'draining', running: w.running });
+  await w.close(parsed.drainTimeoutMs === undefined ? {} : { giveBackAfterMs: parsed.drainTimeoutMs });
+  await http?.close();
   signals.off();
+  log({ event: 'closed' });
   return 0;
 }
 
@@ -240,7 +261,7 @@ async function submit(argv: string[]): Promise<number> {
   try {
     let job;
     try {
-      job = await queue.submit(init, { attempts: parsed.attempts });
+      job = await queue.submit(init, { attempts: parsed.attempts, ...(parsed.cost === undefined ? {} : { cost: parsed.cost }) });
     } catch (err) {
       if (err instanceof ConfigError) {
         printProblems(err.problems);

@@ -9,6 +9,10 @@ export interface JobData {
   /** The format of this record, so a worker of another version refuses what it cannot read. */
   version: 1;
   config: PipelineConfigInit;
+  /** The job's CPU cost in cores, when the submitter knows it better than the estimate. */
+  cost?: number;
+  /** Runs started so far (set by the workers): the next one's `{retry}` is this number. */
+  runs?: number;
 }
 
 /** A job's result: the run's, and which attempt made it and what the attempts before it left. */
@@ -62,6 +66,8 @@ export interface JobProgress {
   percent: number | null;
   /** Media time per wall time. */
   speed: number;
+  /** Items the run's queues dropped so far (a live run behind; always 0 non-live). */
+  dropped: number;
 }
 
 /**
@@ -73,6 +79,8 @@ export function jobConfig(data: unknown): PipelineConfig {
   if (typeof data !== 'object' || data === null || (data as { version?: unknown }).version !== 1) {
     throw new ConfigError([{ field: 'job', message: `is not an avpipe job of version 1 (got ${JSON.stringify((data as { version?: unknown } | null)?.version)})` }]);
   }
+  const cost = (data as JobData).cost;
+  if (cost !== undefined && !(typeof cost === 'number' && cost > 0 && cost <= 1024)) throw new ConfigError([{ field: 'cost', message: `is a job's CPU cost in cores, above 0, got ${JSON.stringify(cost)}` }]);
   const config = createPipelineConfig((data as JobData).config);
   if (config.source === undefined) throw new ConfigError([{ field: 'source', message: 'a job needs config.source: the worker builds the source from it' }]);
   return config;

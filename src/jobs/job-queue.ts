@@ -22,6 +22,11 @@ export interface SubmitOptions {
   backoffMs?: number;
   /** An id of the caller's: a second submit with it is the same job, not a new one. */
   jobId?: string;
+  /**
+   * The job's CPU cost in cores, which workers admit it by, when the caller knows it better than
+   * the estimate made from its config (a file's size is not known before it is opened).
+   */
+  cost?: number;
 }
 
 /** Events of a submitted job. */
@@ -86,7 +91,7 @@ export class JobQueue {
    * or a byte array does not survive it).
    */
   async submit(config: PipelineConfigInit, options: SubmitOptions = {}): Promise<JobHandle> {
-    const data = JSON.parse(JSON.stringify({ version: 1, config })) as JobData;
+    const data = JSON.parse(JSON.stringify({ version: 1, config, ...(options.cost === undefined ? {} : { cost: options.cost }) })) as JobData;
     jobConfig(data);
     const job = await this._queue.add('run', data, {
       attempts: options.attempts ?? 1,

@@ -1,15 +1,37 @@
 import { EventEmitter } from 'node:events';
+import { existsSync } from 'node:fs';
 import type { Job, Worker } from 'bullmq';
-import { workerScript } from '../worker-script.js';
-import type { JobData, JobResult } from './job-data.js';
+import { AvpipeError } from '../errors.js';
+import type { PipelineProgress } from '../pipeline/status.js';
+import { Admission, DEFAULT_MAX_CPU, DEFAULT_MEMORY_HEADROOM } from './admission.js';
+import { estimateJobCost, type JobCost } from './job-cost.js';
+import { failureReason, jobConfig, outputPaths, withRetry, type JobData, type JobProgress, type JobResult } from './job-data.js';
 import { connectionOptions, DEFAULT_QUEUE, type RedisConnection } from './job-queue.js';
+import { JobRun } from './job-run.js';
+import { LoadMonitor } from './load-monitor.js';
+
+/** How often a running job's progress goes to Redis: often enough for a progress bar, not per frame. */
+const PROGRESS_MS = 500;
+/** An idle worker that cannot take a job (its memory) hands it back for this long, so it does not spin on it. */
+const REFUSED_IDLE_DELAY_MS = 5000;
+/** The most jobs a worker runs at once, whatever admission would allow. */
+const MAX_JOBS = 64;
 
 export interface JobWorkerOptions {
   connection: RedisConnection;
   /** The BullMQ queue; `avpipe` by default. */
   name?: string;
-  /** Jobs run at once, each in a worker thread of its own. Default 1. */
+  /** The most jobs at once (admission decides below it). Default 64. */
   concurrency?: number;
+  /**
+   * The share of the cores the worker fills with jobs, in (0, 1]: a job is taken only while the
+   * projected load plus its cost stays within it. Default 0.8 (egress's `max_cpu_utilization`).
+   */
+  maxCpu?: number;
+  /** The cores counted; default: the cgroup's CPU quota when set, else the CPUs the process may use. */
+  cores?: number;
+  /** Memory left free after a job is admitted, bytes. Default 512 MiB. */
+  memoryHeadroomBytes?: number;
   /**
    * How long a job's lock lasts without renewal, ms (BullMQ renews it at half that while the job
    * runs): a worker that dies holds its job this long before another may take it. Default 30000.
@@ -23,10 +45,26 @@ export interface JobWorkerOptions {
   stalledIntervalMs?: number;
 }
 
+/** A job running on this worker. */
+export interface RunningJob {
+  id: string;
+  /** Its attempt, from 0: `{retry}` in its paths. */
+  retry: number;
+  cost: JobCost;
+  /** Its last progress, once one came. */
+  progress: JobProgress | undefined;
+}
+
 /** What a job worker reports. */
 export interface JobWorkerEvents {
-  /** A job taken and started. */
-  active: [{ id: string }];
+  /** A job admitted and started. */
+  active: [RunningJob];
+  /** A running job's progress. */
+  progress: [{ id: string; progress: JobProgress }];
+  /** A job not admitted (its cost or memory does not fit): back in the queue for any worker. */
+  refused: [{ id: string; reason: string; cost: JobCost }];
+  /** A running job stopped and put back in the queue (the drain's deadline passed): another worker runs it again. */
+  givenBack: [{ id: string; reason: string }];
   /** A job finished: its result. */
   completed: [{ id: string; result: JobResult }];
   /** An attempt failed (retried or not): BullMQ's reason, `CODE: message`. */
@@ -35,44 +73,69 @@ export interface JobWorkerEvents {
   warning: [{ message: string; jobId?: string }];
 }
 
+/** A job's run as this worker holds it. */
+interface Entry extends RunningJob {
+  run: JobRun;
+  /** Stopped to go back to the queue, not to complete. */
+  givingBack: string | undefined;
+}
+
+type BullMQ = typeof import('bullmq');
+
 /**
- * Takes avpipe jobs from a BullMQ queue and runs each in a sandboxed processor (a worker thread), so
+ * Takes avpipe jobs from a BullMQ queue and runs each in a worker thread of its own (a sandbox), so
  * encoding never blocks the lock renewal that tells BullMQ the job is alive: a worker that dies
- * (SIGKILL) stops renewing, and BullMQ hands the job to another worker.
+ * (SIGKILL) stops renewing, and BullMQ hands the job to another worker. A job is taken only while
+ * it fits ({@link Admission}): a worker at its `maxCpu` looks for no job until one of its own ends,
+ * and one it cannot afford goes back to the queue for the others.
  */
 export class JobWorker extends EventEmitter<JobWorkerEvents> {
   readonly name: string;
+  readonly admission: Admission;
+  /** The worker's own load, sampled each second. */
+  readonly monitor: LoadMonitor;
+  /** Queue drops of every live job run here (finished and running). */
+  private _dropped = 0;
   private readonly _worker: Worker<JobData, JobResult>;
+  private readonly _bull: BullMQ;
+  private readonly _cap: number;
+  private readonly _running = new Map<string, Entry>();
+  /** A job was refused: look for none until one of the running ends (it would be the same one). */
+  private _blocked = false;
+  private _closing = false;
   private _closed: Promise<void> | undefined;
-  /** Jobs taken and not yet finished here. */
-  private readonly _running = new Set<string>();
 
   /** @internal */
-  constructor(name: string, worker: Worker<JobData, JobResult>) {
+  constructor(bull: BullMQ, options: JobWorkerOptions) {
     super();
-    this.name = name;
+    this._bull = bull;
+    this.name = options.name ?? DEFAULT_QUEUE;
+    this._cap = options.concurrency ?? MAX_JOBS;
+    this.monitor = new LoadMonitor(options.cores);
+    this.admission = new Admission(this.monitor.cores, options.maxCpu ?? DEFAULT_MAX_CPU, options.memoryHeadroomBytes ?? DEFAULT_MEMORY_HEADROOM);
+    const worker = new bull.Worker<JobData, JobResult>(this.name, (job, token, signal) => this._process(job, token, signal), {
+      connection: connectionOptions(options.connection),
+      concurrency: 1,
+      autorun: false,
+      ...(options.lockDurationMs === undefined ? {} : { lockDuration: options.lockDurationMs }),
+      ...(options.stalledIntervalMs === undefined ? {} : { stalledInterval: options.stalledIntervalMs }),
+    });
     this._worker = worker;
-    worker.on('active', (job: Job<JobData, JobResult>) => {
-      this._running.add(job.id!);
-      this.emit('active', { id: job.id! });
-    });
-    worker.on('completed', (job: Job<JobData, JobResult>, result: JobResult) => {
-      this._running.delete(job.id!);
-      this.emit('completed', { id: job.id!, result });
-    });
+    worker.on('completed', (job: Job<JobData, JobResult>, result: JobResult) => this.emit('completed', { id: job.id!, result }));
     worker.on('failed', (job: Job<JobData, JobResult> | undefined, err: Error) => {
-      if (job === undefined) return;
-      this._running.delete(job.id!);
-      this.emit('failed', { id: job.id!, reason: err.message, attemptsMade: job.attemptsMade });
+      if (job !== undefined) this.emit('failed', { id: job.id!, reason: err.message, attemptsMade: job.attemptsMade });
     });
     // Connection trouble is retried by ioredis: reported, not thrown unhandled.
     worker.on('error', (err: Error) => this.emit('warning', { message: err.message }));
     worker.on('lockRenewalFailed', (ids: string[]) => {
-      for (const id of ids) {
-        this._running.delete(id);
-        this.emit('warning', { message: 'could not renew its lock: the job may run on another worker', jobId: id });
-      }
+      for (const id of ids) this.emit('warning', { message: 'could not renew its lock: the job may run on another worker', jobId: id });
     });
+  }
+
+  /** @internal Starts taking jobs. */
+  async start(): Promise<void> {
+    await this._worker.waitUntilReady();
+    void this._worker.run().catch((err: Error) => this.emit('warning', { message: err.message }));
   }
 
   /** Jobs running now. */
@@ -80,33 +143,163 @@ export class JobWorker extends EventEmitter<JobWorkerEvents> {
     return this._running.size;
   }
 
+  /** The jobs running now, with their cost and last progress. */
+  jobs(): RunningJob[] {
+    return [...this._running.values()].map(({ id, retry, cost, progress }) => ({ id, retry, cost, progress }));
+  }
+
+  /** Items the queues of live jobs dropped, every job run here counted. */
+  get dropped(): number {
+    return this._dropped;
+  }
+
+  /** True until `close()` is called. */
+  get accepting(): boolean {
+    return !this._closing;
+  }
+
   /** Stops every running job's run as Ctrl-C would (what was made is finalized; the jobs complete). */
   stopRunning(): void {
-    this._worker.cancelAllJobs('the worker is stopping');
+    for (const e of this._running.values()) e.run.stop();
+  }
+
+  /**
+   * Stops every running job's run and puts the job back in the queue, where another worker runs it
+   * again (a new attempt: `{retry}` gives it new outputs; what this one made is finalized and kept).
+   */
+  giveBackRunning(reason: string): void {
+    for (const e of this._running.values()) {
+      e.givingBack ??= reason;
+      e.run.stop();
+    }
   }
 
   /**
    * Stops taking jobs and waits for the running ones to finish (a drain), then closes the
-   * connections; idempotent.
+   * connections; idempotent. Past `giveBackAfterMs` the jobs still running go back to the queue.
    */
-  close(): Promise<void> {
-    this._closed ??= this._worker.close();
+  close(options: { giveBackAfterMs?: number } = {}): Promise<void> {
+    if (this._closed === undefined) {
+      this._closing = true;
+      const after = options.giveBackAfterMs;
+      const timer = after === undefined ? undefined : setTimeout(() => this.giveBackRunning(`the worker's drain passed its deadline of ${after} ms`), after);
+      this._closed = this._worker.close().finally(() => {
+        clearTimeout(timer);
+        this.monitor.close();
+      });
+    }
     return this._closed;
+  }
+
+  /** How many jobs BullMQ may hold at once: the running, and one more while there is room. */
+  private _fit(): void {
+    const room = !this._blocked && this.admission.hasRoom(this.monitor.sample());
+    this._worker.concurrency = Math.max(1, Math.min(this._cap, this.admission.running + (room ? 1 : 0)));
+  }
+
+  /** BullMQ's processor: admits the job or gives it back, then runs it in a thread. */
+  private async _process(job: Job<JobData, JobResult>, token: string | undefined, signal: AbortSignal | undefined): Promise<JobResult> {
+    const id = job.id!;
+    // The record checked as it came (another version's fails here, for good).
+    const config = this._typed(() => jobConfig(job.data));
+    const estimate = estimateJobCost(config, this.admission.cores);
+    const cost = typeof job.data.cost === 'number' ? { ...estimate, cpu: job.data.cost } : estimate;
+    const decision = this.admission.decide(id, cost, this.monitor.sample());
+    if (!decision.admit) {
+      this.emit('refused', { id, reason: decision.reason, cost });
+      const idle = this.admission.running === 0;
+      this._blocked = !idle;
+      this._fit();
+      return this._putBack(job, token, idle ? REFUSED_IDLE_DELAY_MS : 0);
+    }
+    this._fit();
+    let entry: Entry | undefined;
+    try {
+      // Each run counts, whether it fails, is given back or its worker dies: `{retry}` names its outputs.
+      const runs = (job.data.runs ?? 0) + 1;
+      await job.updateData({ ...job.data, runs });
+      const retry = runs - 1;
+      const init = withRetry(job.data.config, retry);
+      this._typed(() => jobConfig({ ...job.data, config: init }));
+      entry = { id, retry, cost, progress: undefined, run: new JobRun(init, PROGRESS_MS), givingBack: undefined };
+      this._running.set(id, entry);
+      const e = entry;
+      // A job cancelled through BullMQ (cancelJob) stops its run as Ctrl-C would: what was made is finalized.
+      signal?.addEventListener('abort', () => e.run.stop(), { once: true });
+      e.run.on('progress', (p) => this._progress(job, e, p));
+      this.emit('active', { id, retry, cost, progress: undefined });
+      const result = await this._typedAsync(e.run.done);
+      this._dropped += result.queues.reduce((n, q) => n + q.dropped, 0) - (e.progress?.dropped ?? 0);
+      if (e.givingBack !== undefined) {
+        this.emit('givenBack', { id, reason: e.givingBack });
+        return await this._putBack(job, token, 0);
+      }
+      if (result.status !== 'COMPLETE' && result.status !== 'LIMIT_REACHED') throw new Error(failureReason(result));
+      // What earlier attempts wrote under names of their own (without `{retry}` theirs are this one's).
+      const own = new Set(outputPaths(init));
+      const kept: string[] = [];
+      for (let r = 0; r < retry; r++) kept.push(...outputPaths(withRetry(job.data.config, r)).filter((p) => !own.has(p) && existsSync(p)));
+      return { ...result, job: { id, retry, kept } };
+    } finally {
+      if (entry !== undefined) this._running.delete(id);
+      this.admission.release(id);
+      this._blocked = false;
+      this._fit();
+    }
+  }
+
+  private _progress(job: Job<JobData, JobResult>, e: Entry, p: PipelineProgress): void {
+    const progress: JobProgress = {
+      status: p.status,
+      mediaTimeMs: p.mediaTimeMs,
+      percent: p.totalMs === null || p.totalMs <= 0 ? null : Math.min(100, (100 * p.mediaTimeMs) / p.totalMs),
+      speed: p.speed,
+      dropped: p.dropped,
+    };
+    this._dropped += p.dropped - (e.progress?.dropped ?? 0);
+    e.progress = progress;
+    this.emit('progress', { id: e.id, progress });
+    job.updateProgress(progress as unknown as object).catch((err: Error) => this.emit('warning', { message: `progress not saved: ${err.message}`, jobId: e.id }));
+  }
+
+  /** Puts a job back in the queue (after `delayMs`, or at the head of the line) and tells BullMQ so. */
+  private async _putBack(job: Job<JobData, JobResult>, token: string | undefined, delayMs: number): Promise<never> {
+    if (delayMs > 0) {
+      await job.moveToDelayed(Date.now() + delayMs, token);
+      throw new this._bull.DelayedError();
+    }
+    await job.moveToWait(token);
+    throw new this._bull.WaitingError();
+  }
+
+  /** `fn`'s value; an AvpipeError it throws crosses the queue as `CODE: message` (a bad config is never retried). */
+  private _typed<T>(fn: () => T): T {
+    try {
+      return fn();
+    } catch (err) {
+      throw this._reason(err);
+    }
+  }
+
+  private async _typedAsync<T>(p: Promise<T>): Promise<T> {
+    try {
+      return await p;
+    } catch (err) {
+      throw this._reason(err);
+    }
+  }
+
+  private _reason(err: unknown): unknown {
+    if (!(err instanceof AvpipeError)) return err;
+    const reason = `${err.code}: ${err.message}`;
+    return err.code === 'CONFIG_INVALID' ? new this._bull.UnrecoverableError(reason) : new Error(reason);
   }
 }
 
 /** A worker that runs avpipe jobs from the queue `name` until closed. */
 export async function createWorker(options: JobWorkerOptions): Promise<JobWorker> {
-  const { Worker } = await import('bullmq');
-  const name = options.name ?? DEFAULT_QUEUE;
-  const processor = workerScript(new URL('./job-processor.js', import.meta.url));
-  const worker = new Worker<JobData, JobResult>(name, processor, {
-    connection: connectionOptions(options.connection),
-    concurrency: options.concurrency ?? 1,
-    useWorkerThreads: true,
-    ...(options.lockDurationMs === undefined ? {} : { lockDuration: options.lockDurationMs }),
-    ...(options.stalledIntervalMs === undefined ? {} : { stalledInterval: options.stalledIntervalMs }),
-  });
-  await worker.waitUntilReady();
-  return new JobWorker(name, worker);
+  const bull = await import('bullmq');
+  const worker = new JobWorker(bull, options);
+  await worker.start();
+  return worker;
 }

@@ -155,6 +155,76 @@ describe.skipIf(!HAVE_REDIS)('a worker killed with SIGKILL mid-job: BullMQ sees 
   }, 60_000);
 });
 
+describe.skipIf(!HAVE_REDIS)('admission: a worker takes a job only while it fits its --max-cpu; a drain past its deadline gives jobs back', () => {
+  it('jobs spread over two workers, each never reserving more than its capacity; a job that does not fit goes back to the queue and runs', async () => {
+    const redis = await startRedis();
+    const NAME = 'avpipe-admission';
+    const queue = await createJobQueue({ connection: redis.url, name: NAME });
+    // Two workers of 2 cores at --max-cpu 0.5: 1 core each, so two jobs of 0.45 at once, not three.
+    const workers = await Promise.all([0, 1].map(() => createWorker({ connection: redis.url, name: NAME, cores: 2, maxCpu: 0.5 })));
+    const peak = [0, 0];
+    const ran = [0, 0];
+    const overCapacity: number[] = [];
+    const refusals: string[] = [];
+    workers.forEach((w, i) => {
+      w.on('active', () => {
+        ran[i]!++;
+        peak[i] = Math.max(peak[i]!, w.running);
+        if (w.admission.reservedCpu > w.admission.capacity + 1e-9) overCapacity.push(w.admission.reservedCpu);
+      });
+      w.on('refused', ({ reason }) => refusals.push(reason));
+    });
+    try {
+      const handles = await Promise.all(Array.from({ length: 6 }, (_, i) => queue.submit({ live: true, source: { type: 'test', duration: 2 }, encoding: { width: 160, height: 120 }, outputs: [{ path: join(dir, `admitted-${i}.mp4`) }] }, { cost: 0.45 })));
+      const results = await Promise.all(handles.map((h) => h.result()));
+      expect(results.map((r) => r.status)).toEqual(Array(6).fill('COMPLETE'));
+      for (const [i, r] of results.entries()) expect(r.outputs[0]).toMatchObject({ path: join(dir, `admitted-${i}.mp4`), exists: true });
+      // Six jobs, four places: each worker filled its two, and the jobs it could not take went to the queue again.
+      expect(peak).toEqual([2, 2]);
+      expect(overCapacity).toEqual([]);
+      expect(ran[0]! + ran[1]!).toBe(6);
+      expect(refusals.length).toBeGreaterThan(0);
+      expect(refusals[0]).toBe('costs 0.45 cores; 0.90 of 1.00 in use');
+    } finally {
+      await Promise.all(workers.map((w) => w.close()));
+      await queue.close();
+      await redis.stop();
+    }
+  }, 60_000);
+
+  it('a drain past its deadline stops the running job and gives it back: another worker runs it again into a file of its own, the first attempt\'s kept', async () => {
+    const redis = await startRedis();
+    const NAME = 'avpipe-give-back';
+    const queue = await createJobQueue({ connection: redis.url, name: NAME });
+    const a = await createWorker({ connection: redis.url, name: NAME });
+    let b: JobWorker | undefined;
+    try {
+      const path = join(dir, 'given-back-{retry}.mp4');
+      const handle = await queue.submit({ live: true, source: { type: 'test', duration: 6 }, encoding: { width: 160, height: 120 }, outputs: [{ path }] });
+      const givenBack: string[] = [];
+      a.on('givenBack', ({ id }) => givenBack.push(id));
+      await new Promise<void>((resolve) => handle.on('progress', (p) => p.mediaTimeMs >= 2000 && resolve()));
+      // A drain that gives the job 0.3 s: it does not finish in that, so back to the queue it goes.
+      await a.close({ giveBackAfterMs: 300 });
+      expect(givenBack).toEqual([handle.id]);
+      b = await createWorker({ connection: redis.url, name: NAME });
+      const result = await handle.result();
+      expect(result.status).toBe('COMPLETE');
+      expect(result.job).toEqual({ id: handle.id, retry: 1, kept: [join(dir, 'given-back-0.mp4')] });
+      expect(frames(streamOf(await probe(join(dir, 'given-back-1.mp4')), 'video'))).toBe(180);
+      // The stopped attempt's file was finalized: it plays, about 2 s of it.
+      const first = await packetSpan(join(dir, 'given-back-0.mp4'), 'video');
+      expect(first.end).toBeGreaterThanOrEqual(1.9);
+      expect(first.end).toBeLessThan(4);
+    } finally {
+      await a.close();
+      await b?.close();
+      await queue.close();
+      await redis.stop();
+    }
+  }, 60_000);
+});
+
 describe('a job\'s paths', () => {
   it('{retry} is filled in every path an output writes; submit makes them absolute where it is typed (a segment template stays relative to its playlist)', () => {
     const init: PipelineConfigInit = { live: true, source: { type: 'test' }, outputs: [
@@ -186,13 +256,15 @@ describe.skipIf(!HAVE_REDIS)('the CLI: avpipe worker and avpipe submit', () => {
   const cli = (args: string[], cwd = dir): Promise<{ code: number; stdout: string; stderr: string }> => new Promise((resolve) => {
     execFile(process.execPath, [CLI, ...args], { cwd }, (err, stdout, stderr) => resolve({ code: err === null ? 0 : (err as { code?: number }).code ?? 1, stdout, stderr }));
   });
-  /** `avpipe worker` on a queue of its own: its process, its stderr so far, its exit code. */
-  const workerCli = (queue: string, redis: RedisServer): { q: string[]; w: ChildProcess; log: () => string; exited: Promise<number | null> } => {
+  /** `avpipe worker` on a queue of its own: its process, its stderr and stdout so far, its exit code. */
+  const workerCli = (queue: string, redis: RedisServer, extra: string[] = []): { q: string[]; w: ChildProcess; log: () => string; out: () => string; exited: Promise<number | null> } => {
     const q = ['--redis', redis.url, '--queue', queue];
-    const w = spawn(process.execPath, [CLI, 'worker', ...q], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const w = spawn(process.execPath, [CLI, 'worker', ...q, ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
     let text = '';
+    let stdout = '';
     w.stderr!.on('data', (d: Buffer) => (text += d.toString()));
-    return { q, w, log: () => text, exited: new Promise((resolve) => w.on('exit', (code) => resolve(code))) };
+    w.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+    return { q, w, log: () => text, out: () => stdout, exited: new Promise((resolve) => w.on('exit', (code) => resolve(code))) };
   };
 
   it('submit --wait prints a local run\'s result; SIGTERM drains the worker: the running job finishes, then exit 0', async () => {
@@ -246,6 +318,60 @@ describe.skipIf(!HAVE_REDIS)('the CLI: avpipe worker and avpipe submit', () => {
     }
   }, 60_000);
 
+  it('--metrics-port serves /metrics (Prometheus) and /healthz; --json logs one JSON line per event', async () => {
+    const redis = await startRedis();
+    const { q, w, out, exited } = workerCli('metrics', redis, ['--metrics-port', '0', '--max-cpu', '0.5', '--json']);
+    const queue = await createJobQueue({ connection: redis.url, name: 'metrics' });
+    interface LogLine { at: string; event: string; metricsPort?: number; capacity?: number; cores?: number }
+    const events = (): LogLine[] => out().split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as LogLine);
+    /** A metric's samples from the text format: its labels as written, and the value. */
+    const samples = (text: string, name: string): Map<string, number> => new Map([...text.matchAll(new RegExp(`^${name}(\\{[^}]*\\})? (\\S+)$`, 'gm'))].map((m) => [m[1] ?? '', Number(m[2])]));
+    try {
+      await vi.waitFor(() => expect(events().map((e) => e.event)).toContain('ready'), { timeout: 10_000 });
+      const ready = events().find((e) => e.event === 'ready')!;
+      const base = `http://127.0.0.1:${ready.metricsPort!}`;
+      expect(ready.capacity).toBeCloseTo(0.5 * ready.cores!);
+      const health = await fetch(`${base}/healthz`);
+      expect(health.status).toBe(200);
+      expect(await health.json()).toMatchObject({ status: 'ok', running: 0 });
+
+      const handle = await queue.submit({ live: true, source: { type: 'test', duration: 3 }, encoding: { width: 160, height: 120 }, outputs: [{ path: join(dir, 'metrics.mp4') }] }, { cost: 0.3 });
+      await new Promise<void>((resolve) => handle.on('progress', (p) => p.mediaTimeMs >= 1000 && resolve()));
+      const running = await (await fetch(`${base}/metrics`)).text();
+      expect(samples(running, 'avpipe_jobs_running').get('{queue="metrics"}')).toBe(1);
+      expect(samples(running, 'avpipe_running_cost_cores').get('{queue="metrics"}')).toBe(0.3);
+      expect(samples(running, 'avpipe_capacity_cores').get('{queue="metrics"}')).toBeCloseTo(ready.capacity!);
+      const load = samples(running, 'avpipe_load_ratio');
+      expect(load.get('{resource="cpu",queue="metrics"}')).toBeGreaterThan(0);
+      expect(load.get('{resource="memory",queue="metrics"}')).toBeGreaterThan(0);
+      expect(load.get('{resource="memory",queue="metrics"}')).toBeLessThan(1);
+      // A live job on time runs at 1x.
+      expect(samples(running, 'avpipe_job_speed').get(`{job="${handle.id}",queue="metrics"}`)).toBeGreaterThan(0.5);
+      expect(samples(running, 'process_resident_memory_bytes').get('{queue="metrics"}')).toBeGreaterThan(0);
+      expect((await handle.result()).status).toBe('COMPLETE');
+      const after = await (await fetch(`${base}/metrics`)).text();
+      const jobs = samples(after, 'avpipe_jobs_total');
+      expect(jobs.get('{event="admitted",queue="metrics"}')).toBe(1);
+      await vi.waitFor(async () => expect(samples(await (await fetch(`${base}/metrics`)).text(), 'avpipe_jobs_total').get('{event="completed",queue="metrics"}')).toBe(1));
+      expect(samples(after, 'avpipe_jobs_running').get('{queue="metrics"}')).toBe(0);
+      expect(samples(after, 'avpipe_queue_dropped_total').get('{queue="metrics"}')).toBe(0);
+      expect((await fetch(`${base}/nothing`)).status).toBe(404);
+      expect((await fetch(`${base}/metrics`, { method: 'POST' })).status).toBe(405);
+
+      w.kill('SIGTERM');
+      expect(await exited).toBe(0);
+      // Every line a JSON object with its time; the job's events in order.
+      const seen = events();
+      for (const e of seen) expect(Number.isNaN(Date.parse(e.at))).toBe(false);
+      expect(seen.map((e) => e.event)).toEqual(['ready', 'active', 'completed', 'draining', 'closed']);
+      expect(seen[1]).toMatchObject({ job: handle.id, retry: 0, cost: 0.3 });
+    } finally {
+      w.kill('SIGKILL');
+      await queue.close();
+      await redis.stop();
+    }
+  }, 60_000);
+
   it('bad arguments exit 2 naming them, before anything is queued', async () => {
     const r = await cli(['submit', 'record', '--duration', 'x', '--output', 'x.mp4', '--redis', 'redis://127.0.0.1:1']);
     expect(r.code).toBe(2);
@@ -256,6 +382,12 @@ describe.skipIf(!HAVE_REDIS)('the CLI: avpipe worker and avpipe submit', () => {
     const worker = await cli(['worker', '--redis', 'redis://127.0.0.1:1', '--concurrency', '0']);
     expect(worker.code).toBe(2);
     expect(worker.stderr).toContain('--concurrency: must be a whole number from 1 to 64');
+    const maxCpu = await cli(['worker', '--redis', 'redis://127.0.0.1:1', '--max-cpu', '1.5']);
+    expect(maxCpu.code).toBe(2);
+    expect(maxCpu.stderr).toContain('--max-cpu: is the share of the cores jobs may fill, above 0 and at most 1, got "1.5"');
+    const cost = await cli(['submit', 'record', '--source', 'test', '--output', 'x.mp4', '--redis', 'redis://127.0.0.1:1', '--cost', '0']);
+    expect(cost.code).toBe(2);
+    expect(cost.stderr).toContain('--cost: is the job\'s CPU cost in cores, above 0, got "0"');
     const badUrl = await cli(['worker', '--redis', 'http://127.0.0.1:6379']);
     expect(badUrl.code).toBe(2);
     expect(badUrl.stderr).toContain('--redis: a Redis URL is redis:// or rediss://, got http:');

@@ -1,0 +1,91 @@
+import type { JobCost } from './job-cost.js';
+
+/** What a worker measured of itself: the load admission weighs besides the costs it reserved. */
+export interface LoadSample {
+  /** CPU the worker's process used over the last sample, in cores. */
+  cpuCores: number;
+  /** Memory still available to the process (the cgroup's limit less its use, or the machine's). */
+  availableMemoryBytes: number;
+}
+
+/** Admission's answer for one job. */
+export type AdmissionDecision = { admit: true } | { admit: false; reason: string };
+
+/** The default share of the cores a worker fills: egress's `max_cpu_utilization`. */
+export const DEFAULT_MAX_CPU = 0.8;
+/** Memory left free after a job is admitted: the encoder's peaks and the process's own growth. */
+export const DEFAULT_MEMORY_HEADROOM = 512 * 2 ** 20;
+
+/**
+ * Which jobs a worker takes: each job's cost is reserved while it runs, and a new one is admitted
+ * only while the projected load (the larger of what is reserved and what is measured, so a job that
+ * costs more than estimated counts as measured) plus its cost stays within `maxCpu` of the cores,
+ * and its memory fits in what is available less a headroom. An idle worker takes any job whose
+ * memory fits: a job that costs more than the whole worker (a non-live export takes every core) runs
+ * alone rather than never, so the measured load never exceeds `maxCpu` by more than one job's cost.
+ * Pure: the worker measures, this decides.
+ */
+export class Admission {
+  /** The cores the worker may fill: `maxCpu` times its cores. */
+  readonly capacity: number;
+  readonly memoryHeadroomBytes: number;
+  private readonly _running = new Map<string, JobCost>();
+  /** Jobs admitted and refused since the worker started. */
+  admitted = 0;
+  refused = 0;
+
+  constructor(readonly cores: number, readonly maxCpu: number = DEFAULT_MAX_CPU, memoryHeadroomBytes: number = DEFAULT_MEMORY_HEADROOM) {
+    if (!(maxCpu > 0 && maxCpu <= 1)) throw new RangeError(`maxCpu is a share of the cores, in (0, 1], got ${maxCpu}`);
+    this.capacity = maxCpu * cores;
+    this.memoryHeadroomBytes = memoryHeadroomBytes;
+  }
+
+  /** Jobs admitted and running. */
+  get running(): number {
+    return this._running.size;
+  }
+
+  /** The CPU reserved by the running jobs, cores. */
+  get reservedCpu(): number {
+    let sum = 0;
+    for (const c of this._running.values()) sum += c.cpu;
+    return sum;
+  }
+
+  /** The load a new job would be added to: reserved or measured, whichever is more. */
+  projectedCpu(load: LoadSample): number {
+    return Math.max(this.reservedCpu, load.cpuCores);
+  }
+
+  /** True while another job could fit: the worker should look for one. */
+  hasRoom(load: LoadSample): boolean {
+    return this._running.size === 0 || this.projectedCpu(load) < this.capacity;
+  }
+
+  /** Admits `id` (reserving its cost) or says why not. */
+  decide(id: string, cost: JobCost, load: LoadSample): AdmissionDecision {
+    const free = load.availableMemoryBytes - this.memoryHeadroomBytes;
+    let reason: string | undefined;
+    if (cost.memoryBytes > free) {
+      reason = `needs ${mib(cost.memoryBytes)} MiB of memory, ${mib(Math.max(0, free))} MiB free beyond the ${mib(this.memoryHeadroomBytes)} MiB headroom`;
+    } else if (this._running.size > 0 && this.projectedCpu(load) + cost.cpu > this.capacity + 1e-9) {
+      reason = `costs ${cost.cpu.toFixed(2)} cores; ${this.projectedCpu(load).toFixed(2)} of ${this.capacity.toFixed(2)} in use`;
+    }
+    if (reason !== undefined) {
+      this.refused++;
+      return { admit: false, reason };
+    }
+    this._running.set(id, cost);
+    this.admitted++;
+    return { admit: true };
+  }
+
+  /** A job admitted has ended: its reservation is freed. */
+  release(id: string): void {
+    this._running.delete(id);
+  }
+}
+
+function mib(bytes: number): number {
+  return Math.round(bytes / 2 ** 20);
+}

@@ -1,0 +1,59 @@
+import { EventEmitter } from 'node:events';
+import { Worker } from 'node:worker_threads';
+import type { PipelineConfigInit } from '../config/config-init.js';
+import { AvpipeError, type AvpipeErrorCode } from '../errors.js';
+import type { PipelineProgress, PipelineResult } from '../pipeline/status.js';
+import { workerScript } from '../worker-script.js';
+
+/** What a job thread starts with. @internal */
+export interface JobThreadData {
+  init: PipelineConfigInit;
+  progressIntervalMs: number;
+}
+/** Messages to a job thread. @internal */
+export type ToJobThread = { type: 'stop' };
+/** Messages from a job thread. @internal */
+export type FromJobThread =
+  | { type: 'progress'; progress: PipelineProgress }
+  | { type: 'result'; result: PipelineResult }
+  | { type: 'error'; code: AvpipeErrorCode; message: string };
+
+/** Events of a job's run. */
+export interface JobRunEvents {
+  progress: [PipelineProgress];
+}
+
+/**
+ * A job's run in a worker thread of its own (./job-thread.js): its progress as events, its result
+ * as a promise that rejects with the run's typed error, or JOB_FAILED when the thread itself died
+ * (out of memory, a crash of a codec).
+ */
+export class JobRun extends EventEmitter<JobRunEvents> {
+  readonly done: Promise<PipelineResult>;
+  private readonly _thread: Worker;
+
+  constructor(init: PipelineConfigInit, progressIntervalMs: number) {
+    super();
+    const data: JobThreadData = { init, progressIntervalMs };
+    // The process's flags, less one a thread refuses (a worker started with `node --input-type=module -e`).
+    const execArgv = process.execArgv.filter((a) => !a.startsWith('--input-type'));
+    this._thread = new Worker(workerScript(new URL('./job-thread.js', import.meta.url)), { workerData: data, execArgv });
+    this.done = new Promise<PipelineResult>((resolve, reject) => {
+      this._thread.on('message', (m: FromJobThread) => {
+        if (m.type === 'progress') this.emit('progress', m.progress);
+        else if (m.type === 'result') resolve(m.result);
+        else reject(new AvpipeError(m.code, m.message));
+      });
+      this._thread.on('error', (err) => reject(new AvpipeError('JOB_FAILED', `the job's thread died: ${err.message}`)));
+      this._thread.on('exit', (code) => reject(new AvpipeError('JOB_FAILED', `the job's thread exited (code ${code}) before its run ended`)));
+    });
+    // Once settled, the thread has nothing more to do: ended, whatever handles its libraries left open.
+    const end = (): void => void this._thread.terminate();
+    this.done.then(end, end);
+  }
+
+  /** Stops the run as Ctrl-C would: what was made is finalized, and `done` resolves with it. */
+  stop(): void {
+    this._thread.postMessage({ type: 'stop' } satisfies ToJobThread);
+  }
+}

@@ -1,0 +1,27 @@
+import { parentPort, workerData } from 'node:worker_threads';
+import { createPipelineConfig } from '../config/pipeline-config.js';
+import { AvpipeError } from '../errors.js';
+import { createController } from '../pipeline/controller.js';
+import type { FromJobThread, JobThreadData, ToJobThread } from './job-run.js';
+
+/**
+ * One job's run, in a worker thread of its own: encoding here never starves the lock renewal and
+ * the HTTP of the worker's main thread. The run's progress and its result go to the main thread as
+ * messages; a `stop` message stops it as Ctrl-C would.
+ */
+const port = parentPort!;
+const { init, progressIntervalMs } = workerData as JobThreadData;
+const post = (m: FromJobThread): void => port.postMessage(m);
+
+try {
+  const controller = createController(createPipelineConfig(init), { progressIntervalMs });
+  port.on('message', (m: ToJobThread) => {
+    if (m.type === 'stop') void controller.stop();
+  });
+  controller.on('progress', (p) => post({ type: 'progress', progress: p }));
+  const result = await controller.start();
+  // Through JSON, as the queue will keep it (errors as their toJSON).
+  post({ type: 'result', result: JSON.parse(JSON.stringify(result)) });
+} catch (err) {
+  post({ type: 'error', code: err instanceof AvpipeError ? err.code : 'JOB_FAILED', message: (err as Error).message });
+}

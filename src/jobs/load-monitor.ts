@@ -1,0 +1,72 @@
+import { readFileSync } from 'node:fs';
+import { availableParallelism, freemem, totalmem } from 'node:os';
+import type { LoadSample } from './admission.js';
+
+/** How often the worker's CPU is sampled: a load that lasts a second counts. */
+const SAMPLE_MS = 1000;
+
+/**
+ * The cores this process may use: a cgroup's CPU quota when one is set (a container's `--cpus`),
+ * else the CPUs the process may run on.
+ */
+export function cpuCores(): number {
+  const cpus = availableParallelism();
+  try {
+    const [quota, period] = readFileSync('/sys/fs/cgroup/cpu.max', 'utf8').trim().split(/\s+/);
+    if (quota !== undefined && quota !== 'max' && Number(period) > 0) return Math.min(cpus, Math.max(0.1, Number(quota) / Number(period)));
+  } catch {
+    // No cgroup v2 CPU controller here: the CPUs are the limit.
+  }
+  return cpus;
+}
+
+/** Memory available to the process: libuv's answer is cgroup-aware (the limit less its use). */
+export function availableMemory(): number {
+  return process.availableMemory?.() ?? freemem();
+}
+
+/** Memory the process may use at most: the cgroup's limit when set, else the machine's. */
+export function memoryLimit(): number {
+  const constrained = process.constrainedMemory?.() ?? 0;
+  return constrained > 0 && constrained < totalmem() ? constrained : totalmem();
+}
+
+/**
+ * Samples the CPU the worker's process uses (its job threads included: `process.cpuUsage()` counts
+ * every thread), once a second; the sample is what admission weighs. Stops with `close()`.
+ */
+export class LoadMonitor {
+  readonly cores: number;
+  private _last = { at: performance.now(), usage: process.cpuUsage() };
+  private _cpuCores = 0;
+  private readonly _timer: NodeJS.Timeout;
+
+  constructor(cores: number = cpuCores()) {
+    this.cores = cores;
+    this._timer = setInterval(() => this._sample(), SAMPLE_MS);
+    this._timer.unref();
+  }
+
+  /** The last sample, memory read now. */
+  sample(): LoadSample {
+    return { cpuCores: this._cpuCores, availableMemoryBytes: availableMemory() };
+  }
+
+  /** The load as shares of what the worker has: CPU of its cores, memory of its limit. */
+  ratios(): { cpu: number; memory: number } {
+    const limit = memoryLimit();
+    return { cpu: this._cpuCores / this.cores, memory: Math.min(1, Math.max(0, 1 - availableMemory() / limit)) };
+  }
+
+  close(): void {
+    clearInterval(this._timer);
+  }
+
+  private _sample(): void {
+    const at = performance.now();
+    const usage = process.cpuUsage();
+    const us = usage.user - this._last.usage.user + (usage.system - this._last.usage.system);
+    this._cpuCores = us / 1000 / (at - this._last.at);
+    this._last = { at, usage };
+  }
+}

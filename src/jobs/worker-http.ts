@@ -1,0 +1,49 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { JobWorker } from './job-worker.js';
+import { workerMetrics } from './worker-metrics.js';
+
+/** A worker's HTTP endpoint: `/metrics` for Prometheus, `/healthz` for an orchestrator. */
+export interface WorkerHttp {
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+/**
+ * Serves `/metrics` (Prometheus's text format) and `/healthz` for `worker`: 200 with the worker's
+ * state while it runs, taking jobs or draining (a draining worker is alive: do not kill it), 503
+ * once closed. Anything else is 404; only GET and HEAD are answered.
+ */
+export async function serveWorkerHttp(worker: JobWorker, port: number, host = '127.0.0.1'): Promise<WorkerHttp> {
+  const register = workerMetrics(worker);
+  let closed = false;
+  const server: Server = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { allow: 'GET, HEAD' }).end();
+    } else if (path === '/metrics') {
+      register.metrics().then(
+        (text) => res.writeHead(200, { 'content-type': register.contentType }).end(text),
+        (err: Error) => res.writeHead(500, { 'content-type': 'text/plain' }).end(err.message),
+      );
+    } else if (path === '/healthz') {
+      const body = { status: closed ? 'closed' : worker.accepting ? 'ok' : 'draining', running: worker.running, reservedCores: worker.admission.reservedCpu, capacityCores: worker.admission.capacity };
+      res.writeHead(closed ? 503 : 200, { 'content-type': 'application/json' }).end(`${JSON.stringify(body)}\n`);
+    } else {
+      res.writeHead(404).end();
+    }
+  });
+  server.requestTimeout = 10_000;
+  server.headersTimeout = 5_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  return {
+    port: (server.address() as AddressInfo).port,
+    close: () => {
+      closed = true;
+      return new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
