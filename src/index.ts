@@ -79,6 +79,9 @@ export { AvpipeError, ConfigError, type AvpipeErrorCode, type AvpipeErrorOptions
 
 // Storage: where finished files are uploaded.
 export { LocalStorage, type Storage } from './storage/storage.js';
+export { S3Storage, type S3StorageOptions } from './storage/s3-storage.js';
+export { BackupStorage } from './storage/backup-storage.js';
+export type { StorageSpec } from './storage/storage-spec.js';
 export type { UploadOptions, UploadsResult } from './storage/uploader.js';
 
 // Repair: finishing what a killed recording left.

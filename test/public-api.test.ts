@@ -11,7 +11,7 @@ import * as jobs from '../src/jobs/index.js';
 const PUBLIC = [
   'AUDIO_CODECS', 'AudioData', 'AudioResampler', 'AvpipeError', 'CODEC_PROVIDER_CHOICES', 'CONTAINER_CODECS', 'ConfigError',
   'Controller', 'EncodedAudioChunk', 'EncodedChunk', 'EncodedVideoChunk', 'FILE_CONTAINERS', 'FileSource', 'H264_PROFILES',
-  'InputError', 'LocalStorage', 'NodeAvProvider', 'PRESETS', 'PRESET_NAMES', 'PipelineConfig', 'SPEED_PRESETS', 'TestSource',
+  'InputError', 'LocalStorage', 'S3Storage', 'BackupStorage', 'NodeAvProvider', 'PRESETS', 'PRESET_NAMES', 'PipelineConfig', 'SPEED_PRESETS', 'TestSource',
   'VIDEO_CODECS', 'VideoFrame', 'WasmProvider', 'WebRtcSource', 'WhipServer', 'allowedCodecs', 'containerOfPath',
   'createController', 'createControllerWithSource', 'createPipelineConfig', 'isPresetName', 'loadCodecProvider',
   'outputKindOfPath', 'redactUrl', 'repairRecording', 'streamProtocolOf', 'validateConfig',

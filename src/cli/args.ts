@@ -1,12 +1,13 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { CodecMode, PipelineConfigInit } from '../config/config-init.js';
 import type { EncodingInit } from '../config/encoding.js';
 import { outputKindOfPath, type OutputInit, type SegmentFormat } from '../config/outputs.js';
 import type { ConfigProblem } from '../errors.js';
-import { LocalStorage } from '../storage/storage.js';
+import { parseStorageUrl, type StorageSpec } from '../storage/storage-spec.js';
+import type { UploadOptions } from '../storage/uploader.js';
 import type { CodecProviderChoice } from '../config/codecs.js';
 
 /** What the command line asked for. */
@@ -40,6 +41,11 @@ const ENCODING_HELP = `  --size WxH               frame size
   --thumbnail-interval S   seconds of media time between thumbnails (default 10)
   --thumbnail-size WxH     thumbnail size (default: the video's)
   --upload-dir DIR         copy every finished file, segment and image there (local copies kept)
+  --upload s3://BUCKET/PREFIX  upload them to S3 (or a directory) as they finish: an object's key is
+                           the prefix and the file's name (HLS segments beside their playlist);
+                           credentials, region and endpoint from the AWS SDK's environment
+                           (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION, AWS_ENDPOINT_URL_S3)
+  --upload-backup URL      where a file goes when the --upload store fails it (s3:// or a directory)
   --codec-provider P       native | wasm | auto (default auto: native FFmpeg when it loads, else
                            WebAssembly: every codec avpipe encodes and decodes, slower)
   --json                   print the result as JSON on stdout, nothing else`;
@@ -83,7 +89,7 @@ serve: a WHIP endpoint (POST http://HOST:PORT/whip/NAME); every publisher's sess
   --ice-host ADDR          repeatable: the host addresses ICE may use (default: all, or 127.0.0.1)
   --wait-for-publisher S   keep a session S seconds after its publisher left; a new POST resumes it
   --workers N              worker threads the sessions are spread over (default: one per core; 0: all
-                           on the main thread, which --upload-dir needs)
+                           on the main thread)
 
 worker: runs avpipe jobs from a BullMQ queue on Redis, each in a worker thread of its own
   --redis URL              redis://[USER:PASSWORD@]HOST:PORT[/DB] (rediss:// for TLS)
@@ -120,7 +126,7 @@ const OPTIONS = {
   'keyframe-interval': { type: 'string' }, 'speed-preset': { type: 'string' }, 'max-duration': { type: 'string' }, 'max-size': { type: 'string' },
   output: { type: 'string', multiple: true }, json: { type: 'boolean' },
   'segment-duration': { type: 'string' }, 'segment-format': { type: 'string' }, 'live-playlist': { type: 'string' },
-  'thumbnail-interval': { type: 'string' }, 'thumbnail-size': { type: 'string' }, 'upload-dir': { type: 'string' }, live: { type: 'boolean' }, 'no-live': { type: 'boolean' },
+  'thumbnail-interval': { type: 'string' }, 'thumbnail-size': { type: 'string' }, 'upload-dir': { type: 'string' }, upload: { type: 'string' }, 'upload-backup': { type: 'string' }, live: { type: 'boolean' }, 'no-live': { type: 'boolean' },
   'codec-provider': { type: 'string' }, parallel: { type: 'string' },
 } as const satisfies ParseArgsConfig['options'];
 
@@ -173,7 +179,7 @@ function common(values: Values, problems: ConfigProblem[]): Omit<PipelineConfigI
       return { path: output };
     }),
     limits: defined({ maxDuration: num('max-duration'), maxSize: num('max-size') }),
-    ...(str('upload-dir') === undefined ? {} : { storage: { storage: new LocalStorage(str('upload-dir')!) } }),
+    ...uploadOf(str('upload-dir'), str('upload'), str('upload-backup'), problems),
     ...(str('codec-provider') === undefined ? {} : { codecProvider: str('codec-provider') as CodecProviderChoice }),
     ...(str('parallel') === undefined ? {} : { parallel: parallelOf(str('parallel')!, problems) }),
   };
@@ -269,10 +275,9 @@ export function parseServeArgs(argv: string[], env: Readonly<Record<string, stri
   const waitS = w === undefined ? undefined : Number(w);
   if (waitS !== undefined && !(Number.isFinite(waitS) && waitS >= 0)) problems.push({ field: '--wait-for-publisher', message: `must be seconds >= 0, got "${w}"` });
   const wk = values['workers'] as string | undefined;
-  // One worker per core by default; uploads run in the main thread, so --upload-dir means none.
-  const workers = wk === undefined ? (values['upload-dir'] === undefined ? availableParallelism() : 0) : Number(wk);
+  // One worker per core by default.
+  const workers = wk === undefined ? availableParallelism() : Number(wk);
   if (!(Number.isInteger(workers) && workers >= 0)) problems.push({ field: '--workers', message: `must be an integer >= 0, got "${wk}"` });
-  if (workers > 0 && values['upload-dir'] !== undefined) problems.push({ field: '--upload-dir', message: 'needs --workers 0 (uploads run in the main thread)' });
   const templates = (values['output'] as string[] | undefined) ?? ['{name}-{session}.webm'];
   const host = m?.[1]?.replace(/^\[(.*)\]$/, '$1') ?? '127.0.0.1';
   const tokenProblems = problems.length;
@@ -368,4 +373,21 @@ export function parseExportArgs(argv: string[]): ParsedCommand | { problems: Con
     codecMode,
   };
   return problems.length > 0 ? { problems } : { init, json: values['json'] === true };
+}
+
+/** A store named on the command line, a directory made absolute (a job's worker runs elsewhere). */
+function storeOf(url: string): StorageSpec {
+  const spec = parseStorageUrl(url);
+  return spec.type === 'local' ? { type: 'local', dir: resolve(spec.dir) } : spec;
+}
+
+/** `--upload-dir DIR` or `--upload URL` (one of them), and `--upload-backup URL` behind it, as the config's storage. */
+function uploadOf(dir: string | undefined, url: string | undefined, backup: string | undefined, problems: ConfigProblem[]): { storage?: UploadOptions } {
+  if (dir !== undefined && url !== undefined) problems.push({ field: '--upload', message: 'give --upload or --upload-dir, not both' });
+  const main = url ?? dir;
+  if (main === undefined) {
+    if (backup !== undefined) problems.push({ field: '--upload-backup', message: 'needs --upload' });
+    return {};
+  }
+  return { storage: { storage: storeOf(main), ...(backup === undefined ? {} : { backup: storeOf(backup) }) } };
 }

@@ -4,6 +4,7 @@ import type { PipelineConfigInit } from '../config/config-init.js';
 import type { ConfigProblem } from '../errors.js';
 import { mapOutputPaths, type JobProgress } from '../jobs/job-data.js';
 import { DEFAULT_MAX_CPU } from '../jobs/admission.js';
+import { s3Url } from '../jobs/stage-inputs.js';
 import { connectionOptions, DEFAULT_QUEUE } from '../jobs/job-queue.js';
 import type { ParsedCommand } from './args.js';
 
@@ -118,7 +119,8 @@ export function parseSubmitArgs(argv: string[]): ParsedSubmit | { problems: Conf
  * `out.mp4` means the file where `avpipe submit` was typed (on this machine, or a shared disk).
  */
 export function withAbsolutePaths(init: PipelineConfigInit): PipelineConfigInit {
-  const source = init.source?.type === 'file' ? { ...init.source, inputs: init.source.inputs.map((i) => ({ ...i, path: resolve(i.path) })) } : init.source;
+  // An s3:// input is the same from any machine.
+  const source = init.source?.type === 'file' ? { ...init.source, inputs: init.source.inputs.map((i) => ({ ...i, path: s3Url(i.path) === undefined ? resolve(i.path) : i.path })) } : init.source;
   // A segment template is relative to its playlist: it stays as given.
   const withOutputs = mapOutputPaths(init, (p, field) => (field === 'segmentTemplate' ? p : resolve(p)));
   return { ...withOutputs, ...(source === undefined ? {} : { source }) };

@@ -14,6 +14,7 @@ import { DEFAULT_LIVE, MAX_PARALLEL } from './config-init.js';
 import { resolveEncoding } from './encoding.js';
 import { pathProblems } from './paths.js';
 import { redactUrl } from './redact.js';
+import { storageProblems } from '../storage/storage-spec.js';
 import { isPresetName } from './presets.js';
 
 /** The sample rates Opus takes. */
@@ -81,7 +82,8 @@ export function validateConfig(init: PipelineConfigInit): ConfigProblem[] {
   }
   const st = init.storage;
   if (st !== undefined) {
-    if (typeof st.storage?.upload !== 'function') bad('storage.storage', 'must be a Storage (an object with upload(localPath, key))');
+    for (const m of storageProblems(st.storage)) bad('storage.storage', m);
+    if (st.backup !== undefined) for (const m of storageProblems(st.backup)) bad('storage.backup', m);
     if (st.concurrency !== undefined && !(Number.isInteger(st.concurrency) && st.concurrency >= 1)) bad('storage.concurrency', `must be an integer >= 1, got ${String(st.concurrency)}`);
     if (st.retries !== undefined && !(Number.isInteger(st.retries) && st.retries >= 0)) bad('storage.retries', `must be an integer >= 0, got ${String(st.retries)}`);
   }

@@ -9,6 +9,7 @@ import { failureReason, jobConfig, outputPaths, withRetry, type JobData, type Jo
 import { connectionOptions, DEFAULT_QUEUE, type RedisConnection } from './job-queue.js';
 import { JobRun } from './job-run.js';
 import { LoadMonitor } from './load-monitor.js';
+import { stageInputs, type StagedInputs } from './stage-inputs.js';
 
 /** How often a running job's progress goes to Redis: often enough for a progress bar, not per frame. */
 const PROGRESS_MS = 500;
@@ -214,6 +215,7 @@ export class JobWorker extends EventEmitter<JobWorkerEvents> {
     }
     this._fit();
     let entry: Entry | undefined;
+    let staged: StagedInputs | undefined;
     try {
       // Each run counts, whether it fails, is given back or its worker dies: `{retry}` names its outputs.
       const runs = (job.data.runs ?? 0) + 1;
@@ -221,7 +223,9 @@ export class JobWorker extends EventEmitter<JobWorkerEvents> {
       const retry = runs - 1;
       const init = withRetry(job.data.config, retry);
       this._typed(() => jobConfig({ ...job.data, config: init }));
-      entry = { id, retry, cost, progress: undefined, run: new JobRun(init, PROGRESS_MS), givingBack: undefined };
+      // s3:// inputs fetched to this machine first (removed when the run ends).
+      staged = await this._typedAsync(stageInputs(init));
+      entry = { id, retry, cost, progress: undefined, run: new JobRun(staged.init, PROGRESS_MS), givingBack: undefined };
       this._running.set(id, entry);
       const e = entry;
       // A job cancelled through BullMQ (cancelJob) stops its run as Ctrl-C would: what was made is finalized.
@@ -241,6 +245,7 @@ export class JobWorker extends EventEmitter<JobWorkerEvents> {
       for (let r = 0; r < retry; r++) kept.push(...outputPaths(withRetry(job.data.config, r)).filter((p) => !own.has(p) && existsSync(p)));
       return { ...result, job: { id, retry, kept } };
     } finally {
+      await staged?.cleanup();
       if (entry !== undefined) this._running.delete(id);
       this.admission.release(id);
       this._blocked = false;

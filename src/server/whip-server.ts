@@ -41,8 +41,8 @@ export interface WhipServerOptions {
   requestTimeoutMs?: number;
   /**
    * Worker threads the sessions are spread over (each session on the least loaded). 0 (default): every
-   * session runs in this thread, which one core bounds. Configs sent to workers must be plain data (no
-   * `storage`).
+   * session runs in this thread, which one core bounds. Configs sent to workers must be plain data (a
+   * storage named as data, `{ type: 's3', ... }`, not a Storage object).
    */
   workers?: number;
 }

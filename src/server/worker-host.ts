@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { PipelineConfigInit } from '../config/config-init.js';
 import { AvpipeError } from '../errors.js';
+import { isStorage } from '../storage/storage-spec.js';
 import type { PipelineResult } from '../pipeline/status.js';
 import type { Host, OnSessionEnd } from './host.js';
 import type { SessionStats } from './session-host.js';
@@ -50,7 +51,10 @@ export class WorkerHost implements Host {
     this._worker.on('exit', (code) => this._died(`it exited with code ${code}`));
   }
   async open(id: string, name: string, init: PipelineConfigInit, offer: string, onEnd: OnSessionEnd): Promise<string> {
-    if (init.storage !== undefined) throw new AvpipeError('CONFIG_INVALID', 'storage cannot be sent to a worker: run the WHIP server with workers: 0');
+    const st = init.storage;
+    if (st !== undefined && (isStorage(st.storage) || (st.backup !== undefined && isStorage(st.backup)))) {
+      throw new AvpipeError('CONFIG_INVALID', 'a Storage object cannot be sent to a worker thread: name it as data ({ type: "local", dir } or { type: "s3", bucket }), or run the WHIP server with workers: 0');
+    }
     this._ends.set(id, onEnd);
     try {
       return await this._call({ op: 'open', id, name, init, offer });

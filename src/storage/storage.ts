@@ -9,6 +9,8 @@ export interface Storage {
   /** Names the storage in results, e.g. `local:/srv/media`. */
   readonly name: string;
   upload(localPath: string, key: string): Promise<string>;
+  /** Releases what it holds (an S3 client's connections), when it holds anything. */
+  close?(): Promise<void>;
 }
 
 /** The built-in storage: a local directory (another disk, a mounted share). */

@@ -1,10 +1,14 @@
 import { rm } from 'node:fs/promises';
 import type PQueue from 'p-queue';
 import type { Storage } from './storage.js';
+import { isStorage, storageOf, withBackup, type StorageSpec } from './storage-spec.js';
 
 /** How uploads run. */
 export interface UploadOptions {
-  storage: Storage;
+  /** Where finished files go: a Storage object, or one named as data (which a job's config needs). */
+  storage: Storage | StorageSpec;
+  /** Where a file goes when `storage` fails it (egress's backup store). */
+  backup?: Storage | StorageSpec;
   /** Uploads at once (default 4). */
   concurrency?: number;
   /** Tries after the first failure, with doubling backoff (default 3). */
@@ -32,7 +36,9 @@ export interface UploadsResult {
  * @internal
  */
 export class Uploader {
-  private readonly _opts: Required<Omit<UploadOptions, 'storage'>> & { storage: Storage };
+  private readonly _opts: Required<Omit<UploadOptions, 'storage' | 'backup'>> & { storage: Storage };
+  /** The storages made here from specs (closed when the uploads are done); a caller's own are the caller's. */
+  private readonly _made: Storage[];
   /** p-queue, loaded when a run has storage (not at every start-up). */
   private readonly _queue: Promise<PQueue>;
   private readonly _result: UploadsResult;
@@ -41,9 +47,12 @@ export class Uploader {
   private _seq = 0;
 
   constructor(options: UploadOptions) {
-    this._opts = { concurrency: 4, retries: 3, backoffMs: 500, deleteLocal: false, ...options };
+    const stores = [options.storage, ...(options.backup === undefined ? [] : [options.backup])];
+    const [primary, backup] = stores.map(storageOf);
+    this._made = stores.flatMap((s, i) => (isStorage(s) ? [] : [i === 0 ? primary! : backup!]));
+    this._opts = { concurrency: 4, retries: 3, backoffMs: 500, deleteLocal: false, ...options, storage: withBackup(primary!, backup) };
     this._queue = import('p-queue').then(({ default: Queue }) => new Queue({ concurrency: this._opts.concurrency }));
-    this._result = { storage: options.storage.name, uploaded: [], failed: [], retries: 0 };
+    this._result = { storage: this._opts.storage.name, uploaded: [], failed: [], retries: 0 };
   }
 
   /** Queues `localPath` for upload as `key`; `bytes` is its size for the result. */
@@ -73,6 +82,7 @@ export class Uploader {
   /** Resolves when every queued upload is done (uploaded or given up). */
   async drain(): Promise<UploadsResult> {
     await (await this._queue).onIdle();
+    await Promise.all(this._made.map((s) => s.close?.()));
     return this.toJSON();
   }
 

@@ -1,0 +1,65 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { extname, join } from 'node:path';
+import type { PipelineConfigInit } from '../config/config-init.js';
+import { AvpipeError } from '../errors.js';
+import { S3Storage } from '../storage/s3-storage.js';
+
+/** `s3://BUCKET/KEY` split, or undefined for a local path. */
+export function s3Url(path: string): { bucket: string; key: string } | undefined {
+  const m = /^s3:\/\/([^/]+)\/(.+)$/.exec(path);
+  return m === null ? undefined : { bucket: m[1]!, key: m[2]! };
+}
+
+/** A job's inputs made local: the config to run, and `cleanup()` removing what was fetched. */
+export interface StagedInputs {
+  init: PipelineConfigInit;
+  /** Bytes fetched. */
+  bytes: number;
+  cleanup(): Promise<void>;
+}
+
+/**
+ * Fetches a job's `s3://` inputs into a directory of the job's own, so a worker on any machine reads
+ * the same input; the run then reads local files (mediabunny and the copy path seek at will). The
+ * S3 service is the job's storage's when that is S3 (its endpoint, region, path style), else the
+ * AWS SDK's from the worker's environment; credentials are best kept in the worker's environment,
+ * not in the job (Redis holds the job). A missing object fails as SOURCE_FAILED, naming it.
+ */
+export async function stageInputs(init: PipelineConfigInit): Promise<StagedInputs> {
+  const source = init.source;
+  if (source?.type !== 'file' || !source.inputs.some((i) => s3Url(i.path) !== undefined)) return { init, bytes: 0, cleanup: async () => {} };
+  const dir = await mkdtemp(join(tmpdir(), 'avpipe-inputs-'));
+  const cleanup = (): Promise<void> => rm(dir, { recursive: true, force: true });
+  const st = init.storage?.storage;
+  const service = st !== undefined && 'type' in st && st.type === 's3' ? { region: st.region, endpoint: st.endpoint, forcePathStyle: st.forcePathStyle, credentials: st.credentials } : {};
+  let bytes = 0;
+  try {
+    const inputs = [];
+    for (const [i, input] of source.inputs.entries()) {
+      const url = s3Url(input.path);
+      if (url === undefined) {
+        inputs.push(input);
+        continue;
+      }
+      const local = join(dir, `input-${i}${extname(url.key)}`);
+      const store = new S3Storage({ bucket: url.bucket, ...defined(service) });
+      try {
+        bytes += await store.download(url.key, local);
+      } catch (err) {
+        throw new AvpipeError('SOURCE_FAILED', `cannot read ${input.path}: ${(err as Error).name === 'NoSuchKey' ? 'no such object' : (err as Error).message}`);
+      } finally {
+        await store.close();
+      }
+      inputs.push({ ...input, path: local });
+    }
+    return { init: { ...init, source: { ...source, inputs } }, bytes, cleanup };
+  } catch (err) {
+    await cleanup();
+    throw err;
+  }
+}
+
+function defined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
