@@ -55,7 +55,8 @@ export const USAGE = `usage: avpipe record --source test --output PATH [options]
        avpipe export INPUT... --output PATH [options]
        avpipe serve --whip --listen HOST:PORT --output-dir DIR [options]
        avpipe repair FILE.mp4|FILE.webm|PLAYLIST.m3u8 [--json]
-       avpipe worker --redis URL [--queue NAME] [--max-cpu 0.8] [--metrics-port P] [--json]
+       avpipe worker --redis URL [--queue NAME] [--max-cpu 0.8] [--concurrency N] [--metrics-port P [--metrics-host H]]
+                     [--drain-timeout S] [--json]
        avpipe submit record|export ...their options... --redis URL [--queue NAME] [--attempts N] [--cost CORES] [--wait]
 
 record: the built-in test source (flash + beep every second)

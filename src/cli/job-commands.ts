@@ -18,6 +18,9 @@ function redisProblem(url: string | undefined, problems: ConfigProblem[]): void 
   }
 }
 
+/** The longest drain deadline: setTimeout's (about 24.8 days) in whole days. */
+const MAX_DRAIN_S = 24 * 86400;
+
 /** What `avpipe worker` was asked for. */
 export interface ParsedWorker {
   redis: string;
@@ -53,7 +56,7 @@ export function parseWorkerArgs(argv: string[]): ParsedWorker | { problems: Conf
   if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65535)) problems.push({ field: '--metrics-port', message: `must be a port number, got "${values['metrics-port']}"` });
   if (values['metrics-host'] !== undefined && port === undefined) problems.push({ field: '--metrics-host', message: 'needs --metrics-port' });
   const drain = values['drain-timeout'] === undefined ? undefined : Number(values['drain-timeout']);
-  if (drain !== undefined && !(drain >= 0 && Number.isFinite(drain))) problems.push({ field: '--drain-timeout', message: `must be seconds, 0 or more, got "${values['drain-timeout']}"` });
+  if (drain !== undefined && !(drain >= 0 && drain <= MAX_DRAIN_S)) problems.push({ field: '--drain-timeout', message: `must be seconds from 0 to ${MAX_DRAIN_S} (24 days), got "${values['drain-timeout']}"` });
   if (problems.length > 0) return { problems };
   return {
     redis: values.redis!,

@@ -208,7 +208,8 @@ async function worker(argv: string[]): Promise<number> {
   const parsed = parseWorkerArgs(argv);
   if ('problems' in parsed) return refused(parsed.problems);
   const { createWorker } = await import('../jobs/job-worker.js');
-  const w = await createWorker({ connection: parsed.redis, name: parsed.queue, maxCpu: parsed.maxCpu, ...(parsed.concurrency === undefined ? {} : { concurrency: parsed.concurrency }) });
+  // Not taking jobs until the metrics port is bound and every event is listened to.
+  const w = await createWorker({ connection: parsed.redis, name: parsed.queue, maxCpu: parsed.maxCpu, autorun: false, ...(parsed.concurrency === undefined ? {} : { concurrency: parsed.concurrency }) });
   const say = (line: string): void => void process.stderr.write(`${line}\n`);
   const log = (event: object): void => void (parsed.json && process.stdout.write(`${JSON.stringify({ at: new Date().toISOString(), ...event })}\n`));
   let http: { port: number; close(): Promise<void> } | undefined;
@@ -222,15 +223,15 @@ async function worker(argv: string[]): Promise<number> {
       return 1;
     }
   }
-  const { capacity, cores } = w.admission;
-  say(`avpipe: worker on queue "${parsed.queue}": jobs up to ${capacity.toFixed(2)} of ${cores} cores (--max-cpu ${parsed.maxCpu})${http === undefined ? '' : `, metrics on http://${parsed.metrics!.host}:${http.port}/metrics`}`);
-  log({ event: 'ready', queue: parsed.queue, cores, capacity, ...(http === undefined ? {} : { metricsPort: http.port }) });
-  w.on('active', ({ id, retry, cost }) => (say(`[job ${id}] started (attempt ${retry + 1}, cost ${cost.cpu} cores)`), log({ event: 'active', job: id, retry, cost: cost.cpu })));
+  w.on('active', ({ id, retry, cost }) => (say(`[job ${id}] started (run ${retry + 1}, cost ${cost.cpu} cores)`), log({ event: 'active', job: id, retry, cost: cost.cpu })));
   w.on('refused', ({ id, reason, cost }) => (say(`[job ${id}] not taken: ${reason}`), log({ event: 'refused', job: id, cost: cost.cpu, reason })));
   w.on('givenBack', ({ id, reason }) => (say(`[job ${id}] given back to the queue: ${reason}`), log({ event: 'given_back', job: id, reason })));
   w.on('completed', ({ id, result }) => (say(`[job ${id}] ${result.status}: ${(result.durationMs / 1000).toFixed(2)} s of media in ${(result.wallMs / 1000).toFixed(2)} s`), log({ event: 'completed', job: id, status: result.status, durationMs: result.durationMs, wallMs: result.wallMs })));
-  w.on('failed', ({ id, reason, attemptsMade }) => (say(`[job ${id}] attempt ${attemptsMade} failed: ${reason}`), log({ event: 'failed', job: id, attempt: attemptsMade, reason })));
+  w.on('failed', ({ id, reason, retry }) => (say(`[job ${id}] run ${retry + 1} failed: ${reason}`), log({ event: 'failed', job: id, retry, reason })));
   w.on('warning', ({ message, jobId }) => (say(`${jobId === undefined ? 'avpipe: warning' : `[job ${jobId}] warning`}: ${message}`), log({ event: 'warning', ...(jobId === undefined ? {} : { job: jobId }), message })));
+  const { capacity, cores } = w.admission;
+  say(`avpipe: worker ${w.id} on queue "${parsed.queue}": jobs up to ${capacity.toFixed(2)} of ${cores} cores (--max-cpu ${parsed.maxCpu})${http === undefined ? '' : `, metrics on http://${parsed.metrics!.host}:${http.port}/metrics`}`);
+  log({ event: 'ready', worker: w.id, queue: parsed.queue, cores, capacity, ...(http === undefined ? {} : { metricsPort: http.port }) });
   let drained!: () => void;
   const draining = new Promise<void>((resolve) => (drained = resolve));
   const signals = onStopSignals(drained, () => {
@@ -238,6 +239,7 @@ async function worker(argv: string[]): Promise<number> {
     log({ event: 'stopping', running: w.running });
     w.stopRunning();
   });
+  await w.run();
   await draining;
   const deadline = parsed.drainTimeoutMs === undefined ? '' : `; after ${parsed.drainTimeoutMs / 1000} s they go back to the queue`;
   say(`avpipe: draining: no new job; finishing ${w.running} running (a second signal stops them${deadline})`);

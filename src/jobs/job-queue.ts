@@ -91,7 +91,7 @@ export class JobQueue {
    * or a byte array does not survive it).
    */
   async submit(config: PipelineConfigInit, options: SubmitOptions = {}): Promise<JobHandle> {
-    const data = JSON.parse(JSON.stringify({ version: 1, config, ...(options.cost === undefined ? {} : { cost: options.cost }) })) as JobData;
+    const data = JSON.parse(JSON.stringify({ version: 1, config, runs: 0, ...(options.cost === undefined ? {} : { cost: options.cost }) })) as JobData;
     jobConfig(data);
     const job = await this._queue.add('run', data, {
       attempts: options.attempts ?? 1,

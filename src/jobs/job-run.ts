@@ -11,7 +11,7 @@ export interface JobThreadData {
   progressIntervalMs: number;
 }
 /** Messages to a job thread. @internal */
-export type ToJobThread = { type: 'stop' };
+export type ToJobThread = { type: 'stop' } | { type: 'abort' };
 /** Messages from a job thread. @internal */
 export type FromJobThread =
   | { type: 'progress'; progress: PipelineProgress }
@@ -55,5 +55,10 @@ export class JobRun extends EventEmitter<JobRunEvents> {
   /** Stops the run as Ctrl-C would: what was made is finalized, and `done` resolves with it. */
   stop(): void {
     this._thread.postMessage({ type: 'stop' } satisfies ToJobThread);
+  }
+
+  /** Ends the run at once (ABORTED): what was muxed is still finalized. */
+  abort(): void {
+    this._thread.postMessage({ type: 'abort' } satisfies ToJobThread);
   }
 }

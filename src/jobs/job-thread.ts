@@ -17,6 +17,7 @@ try {
   const controller = createController(createPipelineConfig(init), { progressIntervalMs });
   port.on('message', (m: ToJobThread) => {
     if (m.type === 'stop') void controller.stop();
+    else void controller.abort();
   });
   controller.on('progress', (p) => post({ type: 'progress', progress: p }));
   const result = await controller.start();

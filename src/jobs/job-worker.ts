@@ -1,14 +1,16 @@
 import { EventEmitter } from 'node:events';
 import { existsSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import type { Job, Worker } from 'bullmq';
 import { AvpipeError } from '../errors.js';
 import type { PipelineProgress } from '../pipeline/status.js';
-import { Admission, DEFAULT_MAX_CPU, DEFAULT_MEMORY_HEADROOM } from './admission.js';
+import { Admission, DEFAULT_MAX_CPU, DEFAULT_MEMORY_HEADROOM, type LoadSample } from './admission.js';
 import { estimateJobCost, type JobCost } from './job-cost.js';
 import { failureReason, jobConfig, outputPaths, withRetry, type JobData, type JobProgress, type JobResult } from './job-data.js';
 import { connectionOptions, DEFAULT_QUEUE, type RedisConnection } from './job-queue.js';
 import { JobRun } from './job-run.js';
-import { LoadMonitor } from './load-monitor.js';
+import { LoadMonitor, memoryLimit } from './load-monitor.js';
 import { stageInputs, type StagedInputs } from './stage-inputs.js';
 
 /** How often a running job's progress goes to Redis: often enough for a progress bar, not per frame. */
@@ -17,6 +19,8 @@ const PROGRESS_MS = 500;
 const REFUSED_IDLE_DELAY_MS = 5000;
 /** The most jobs a worker runs at once, whatever admission would allow. */
 const MAX_JOBS = 64;
+/** setTimeout's longest wait (about 24.8 days); a longer one would fire at once. */
+const MAX_TIMEOUT_MS = 2 ** 31 - 1;
 
 export interface JobWorkerOptions {
   connection: RedisConnection;
@@ -33,6 +37,14 @@ export interface JobWorkerOptions {
   cores?: number;
   /** Memory left free after a job is admitted, bytes. Default 512 MiB. */
   memoryHeadroomBytes?: number;
+  /**
+   * The load admission weighs besides the reserved costs; default: this process's CPU, sampled each
+   * second, and the memory available to it (cgroup-aware). Give the machine's own when several
+   * workers share it.
+   */
+  load?: () => LoadSample;
+  /** Start taking jobs at once (default true); false waits for `run()`, after listeners are attached. */
+  autorun?: boolean;
   /**
    * How long a job's lock lasts without renewal, ms (BullMQ renews it at half that while the job
    * runs): a worker that dies holds its job this long before another may take it. Default 30000.
@@ -68,8 +80,8 @@ export interface JobWorkerEvents {
   givenBack: [{ id: string; reason: string }];
   /** A job finished: its result. */
   completed: [{ id: string; result: JobResult }];
-  /** An attempt failed (retried or not): BullMQ's reason, `CODE: message`. */
-  failed: [{ id: string; reason: string; attemptsMade: number }];
+  /** An attempt failed (retried or not): BullMQ's reason, `CODE: message`; `retry` is its run's number. */
+  failed: [{ id: string; reason: string; retry: number }];
   /** Trouble of the worker's own (a lost connection, a lock it could not renew): the job may run elsewhere. */
   warning: [{ message: string; jobId?: string }];
 }
@@ -79,19 +91,31 @@ interface Entry extends RunningJob {
   run: JobRun;
   /** Stopped to go back to the queue, not to complete. */
   givingBack: string | undefined;
+  /** Its lock was lost: another worker may be running it. */
+  lost: boolean;
+  /** A live run: stopping it finalizes a recording worth keeping. */
+  live: boolean;
 }
 
 type BullMQ = typeof import('bullmq');
+
+/** What a worker is doing: taking jobs, draining (no new job), closed; `stopped` when its loop ended by itself. */
+export type JobWorkerState = 'running' | 'draining' | 'closed' | 'stopped';
+
+let workers = 0;
 
 /**
  * Takes avpipe jobs from a BullMQ queue and runs each in a worker thread of its own (a sandbox), so
  * encoding never blocks the lock renewal that tells BullMQ the job is alive: a worker that dies
  * (SIGKILL) stops renewing, and BullMQ hands the job to another worker. A job is taken only while
- * it fits ({@link Admission}): a worker at its `maxCpu` looks for no job until one of its own ends,
- * and one it cannot afford goes back to the queue for the others.
+ * it fits ({@link Admission}): a worker at its `maxCpu` looks for no job until one of its own ends
+ * or its load falls, and one it cannot afford goes back to the queue for the others.
  */
 export class JobWorker extends EventEmitter<JobWorkerEvents> {
+  /** The queue's name. */
   readonly name: string;
+  /** This worker's name in results (a distributed export's chunks): host, process and a counter. */
+  readonly id: string;
   readonly admission: Admission;
   /** The worker's own load, sampled each second. */
   readonly monitor: LoadMonitor;
@@ -100,19 +124,29 @@ export class JobWorker extends EventEmitter<JobWorkerEvents> {
   private readonly _worker: Worker<JobData, JobResult>;
   private readonly _bull: BullMQ;
   private readonly _cap: number;
+  private readonly _load: () => LoadSample;
   private readonly _running = new Map<string, Entry>();
-  /** A job was refused: look for none until one of the running ends (it would be the same one). */
+  /** A job was refused: look for none until a sample or a job's end says the load changed. */
   private _blocked = false;
   private _closing = false;
+  private _closedDone = false;
+  /** Set once a drain's deadline passed: every run, now or starting, goes back to the queue. */
+  private _givingBack: string | undefined;
+  /** Set by stopRunning(): the runs complete, and the deadline gives nothing back. */
+  private _stopping = false;
+  private _deadline: NodeJS.Timeout | undefined;
   private _closed: Promise<void> | undefined;
+  private _started = false;
 
   /** @internal */
   constructor(bull: BullMQ, options: JobWorkerOptions) {
     super();
     this._bull = bull;
     this.name = options.name ?? DEFAULT_QUEUE;
+    this.id = `${hostname()}/${process.pid}/${workers++}`;
     this._cap = options.concurrency ?? MAX_JOBS;
-    this.monitor = new LoadMonitor(options.cores);
+    this.monitor = new LoadMonitor(options.cores, () => this._sampled());
+    this._load = options.load ?? (() => this.monitor.sample());
     this.admission = new Admission(this.monitor.cores, options.maxCpu ?? DEFAULT_MAX_CPU, options.memoryHeadroomBytes ?? DEFAULT_MEMORY_HEADROOM);
     const worker = new bull.Worker<JobData, JobResult>(this.name, (job, token, signal) => this._process(job, token, signal), {
       connection: connectionOptions(options.connection),
@@ -124,19 +158,29 @@ export class JobWorker extends EventEmitter<JobWorkerEvents> {
     this._worker = worker;
     worker.on('completed', (job: Job<JobData, JobResult>, result: JobResult) => this.emit('completed', { id: job.id!, result }));
     worker.on('failed', (job: Job<JobData, JobResult> | undefined, err: Error) => {
-      if (job !== undefined) this.emit('failed', { id: job.id!, reason: err.message, attemptsMade: job.attemptsMade });
+      if (job !== undefined) this.emit('failed', { id: job.id!, reason: err.message, retry: Math.max(0, (job.data.runs ?? 1) - 1) });
     });
     // Connection trouble is retried by ioredis: reported, not thrown unhandled.
     worker.on('error', (err: Error) => this.emit('warning', { message: err.message }));
     worker.on('lockRenewalFailed', (ids: string[]) => {
-      for (const id of ids) this.emit('warning', { message: 'could not renew its lock: the job may run on another worker', jobId: id });
+      for (const id of ids) {
+        this.emit('warning', { message: 'could not renew its lock: another worker may take it; its run here is aborted', jobId: id });
+        // Two runs of one job would write the same files: this one ends (the job is not put back, it is not ours).
+        const e = this._running.get(id);
+        if (e !== undefined) {
+          e.lost = true;
+          e.run.abort();
+        }
+      }
     });
   }
 
-  /** @internal Starts taking jobs. */
-  async start(): Promise<void> {
+  /** Starts taking jobs (`createWorker` does, unless `autorun: false`); idempotent. */
+  async run(): Promise<void> {
+    if (this._started || this._closing) return;
+    this._started = true;
     await this._worker.waitUntilReady();
-    void this._worker.run().catch((err: Error) => this.emit('warning', { message: err.message }));
+    void this._worker.run().catch((err: Error) => this.emit('warning', { message: `the worker stopped taking jobs: ${err.message}` }));
   }
 
   /** Jobs running now. */
@@ -159,53 +203,92 @@ export class JobWorker extends EventEmitter<JobWorkerEvents> {
     return !this._closing;
   }
 
-  /** Stops every running job's run as Ctrl-C would (what was made is finalized; the jobs complete). */
-  stopRunning(): void {
-    for (const e of this._running.values()) e.run.stop();
+  /** Taking jobs, draining, closed, or stopped (its loop ended by itself: it takes no job). */
+  get state(): JobWorkerState {
+    if (this._closedDone) return 'closed';
+    if (this._closing) return 'draining';
+    return !this._started || this._worker.isRunning() ? 'running' : 'stopped';
   }
 
   /**
-   * Stops every running job's run and puts the job back in the queue, where another worker runs it
-   * again (a new attempt: `{retry}` gives it new outputs; what this one made is finalized and kept).
+   * Stops every running job's run as Ctrl-C would (what was made is finalized; the jobs complete);
+   * a drain's deadline then gives nothing back.
    */
-  giveBackRunning(reason: string): void {
-    for (const e of this._running.values()) {
-      e.givingBack ??= reason;
-      e.run.stop();
-    }
+  stopRunning(): void {
+    this._stopping = true;
+    clearTimeout(this._deadline);
+    for (const e of this._running.values()) if (e.givingBack === undefined) e.run.stop();
   }
 
   /**
    * Stops taking jobs and waits for the running ones to finish (a drain), then closes the
-   * connections; idempotent. Past `giveBackAfterMs` the jobs still running go back to the queue.
+   * connections; idempotent. Past `giveBackAfterMs` the jobs still running go back to the queue for
+   * another worker: a live recording is stopped (what it made is finalized and kept), a non-live run
+   * aborted and its outputs removed (it is made again whole).
    */
   close(options: { giveBackAfterMs?: number } = {}): Promise<void> {
     if (this._closed === undefined) {
       this._closing = true;
       const after = options.giveBackAfterMs;
-      const timer = after === undefined ? undefined : setTimeout(() => this.giveBackRunning(`the worker's drain passed its deadline of ${after} ms`), after);
+      if (after !== undefined) this._deadline = setTimeout(() => this._giveBackAll(`the worker's drain passed its deadline of ${after} ms`), Math.min(after, MAX_TIMEOUT_MS));
       this._closed = this._worker.close().finally(() => {
-        clearTimeout(timer);
+        clearTimeout(this._deadline);
         this.monitor.close();
+        this._closedDone = true;
       });
     }
     return this._closed;
   }
 
+  private _giveBackAll(reason: string): void {
+    if (this._stopping) return;
+    this._givingBack = reason;
+    for (const e of this._running.values()) this._giveBack(e, reason);
+  }
+
+  private _giveBack(e: Entry, reason: string): void {
+    if (e.givingBack !== undefined) return;
+    e.givingBack = reason;
+    if (e.live) e.run.stop();
+    else e.run.abort();
+  }
+
   /** How many jobs BullMQ may hold at once: the running, and one more while there is room. */
-  private _fit(): void {
-    const room = !this._blocked && this.admission.hasRoom(this.monitor.sample());
-    this._worker.concurrency = Math.max(1, Math.min(this._cap, this.admission.running + (room ? 1 : 0)));
+  private _fit(): number {
+    const room = !this._blocked && this.admission.hasRoom(this._load());
+    const next = Math.max(1, Math.min(this._cap, this.admission.running + (room ? 1 : 0)));
+    this._worker.concurrency = next;
+    return next;
+  }
+
+  /** A new load sample: a worker held back looks again, and BullMQ's loop is woken to fetch. */
+  private _sampled(): void {
+    if (this._closing || !this._started) return;
+    const before = this._worker.concurrency;
+    this._blocked = false;
+    if (this._fit() > before) void this._wake();
+  }
+
+  /** BullMQ's loop waits for a running job before it looks at its concurrency again: pausing and resuming wakes it. */
+  private async _wake(): Promise<void> {
+    await this._worker.pause(true);
+    if (!this._closing) await this._worker.resume();
   }
 
   /** BullMQ's processor: admits the job or gives it back, then runs it in a thread. */
   private async _process(job: Job<JobData, JobResult>, token: string | undefined, signal: AbortSignal | undefined): Promise<JobResult> {
     const id = job.id!;
+    // Fetched as a drain began: not started here.
+    if (this._closing) return this._putBack(job, token, 0);
     // The record checked as it came (another version's fails here, for good).
     const config = this._typed(() => jobConfig(job.data));
     const estimate = estimateJobCost(config, this.admission.cores);
     const cost = typeof job.data.cost === 'number' ? { ...estimate, cpu: job.data.cost } : estimate;
-    const decision = this.admission.decide(id, cost, this.monitor.sample());
+    const limit = memoryLimit() - this.admission.memoryHeadroomBytes;
+    if (cost.memoryBytes > limit) {
+      throw new this._bull.UnrecoverableError(`JOB_FAILED: needs ${mib(cost.memoryBytes)} MiB of memory by its estimate; this worker has at most ${mib(Math.max(0, limit))} beyond its headroom`);
+    }
+    const decision = this.admission.decide(id, cost, this._load());
     if (!decision.admit) {
       this.emit('refused', { id, reason: decision.reason, cost });
       const idle = this.admission.running === 0;
@@ -217,24 +300,30 @@ export class JobWorker extends EventEmitter<JobWorkerEvents> {
     let entry: Entry | undefined;
     let staged: StagedInputs | undefined;
     try {
-      // Each run counts, whether it fails, is given back or its worker dies: `{retry}` names its outputs.
-      const runs = (job.data.runs ?? 0) + 1;
+      // Each run counts, whether it fails, is given back or its worker dies: `{retry}` names its
+      // outputs. A job queued by a version before this count: BullMQ's attempts stand for it.
+      const runs = (job.data.runs ?? Math.max(0, (job.attemptsStarted ?? 1) - 1)) + 1;
       await job.updateData({ ...job.data, runs });
       const retry = runs - 1;
       const init = withRetry(job.data.config, retry);
       this._typed(() => jobConfig({ ...job.data, config: init }));
       // s3:// inputs fetched to this machine first (removed when the run ends).
       staged = await this._typedAsync(stageInputs(init));
-      entry = { id, retry, cost, progress: undefined, run: new JobRun(staged.init, PROGRESS_MS), givingBack: undefined };
+      entry = { id, retry, cost, progress: undefined, run: new JobRun(staged.init, PROGRESS_MS), givingBack: undefined, lost: false, live: config.live };
       this._running.set(id, entry);
       const e = entry;
+      // A drain's deadline passed while this one was starting: it goes back too.
+      if (this._givingBack !== undefined) this._giveBack(e, this._givingBack);
       // A job cancelled through BullMQ (cancelJob) stops its run as Ctrl-C would: what was made is finalized.
       signal?.addEventListener('abort', () => e.run.stop(), { once: true });
       e.run.on('progress', (p) => this._progress(job, e, p));
       this.emit('active', { id, retry, cost, progress: undefined });
       const result = await this._typedAsync(e.run.done);
       this._dropped += result.queues.reduce((n, q) => n + q.dropped, 0) - (e.progress?.dropped ?? 0);
+      if (e.lost) throw new Error('JOB_FAILED: its lock was lost, and another worker may be running it: this run was aborted');
       if (e.givingBack !== undefined) {
+        // A non-live run is made again whole: its partial outputs go (a live one's recording stays, kept).
+        if (!e.live) await Promise.all(outputPaths(init).map((p) => rm(p, { force: true })));
         this.emit('givenBack', { id, reason: e.givingBack });
         return await this._putBack(job, token, 0);
       }
@@ -301,10 +390,14 @@ export class JobWorker extends EventEmitter<JobWorkerEvents> {
   }
 }
 
-/** A worker that runs avpipe jobs from the queue `name` until closed. */
+function mib(bytes: number): number {
+  return Math.round(bytes / 2 ** 20);
+}
+
+/** A worker that runs avpipe jobs from the queue `name` until closed (taking jobs at once unless `autorun: false`). */
 export async function createWorker(options: JobWorkerOptions): Promise<JobWorker> {
   const bull = await import('bullmq');
   const worker = new JobWorker(bull, options);
-  await worker.start();
+  if (options.autorun !== false) await worker.run();
   return worker;
 }

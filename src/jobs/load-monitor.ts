@@ -40,9 +40,12 @@ export class LoadMonitor {
   private _last = { at: performance.now(), usage: process.cpuUsage() };
   private _cpuCores = 0;
   private readonly _timer: NodeJS.Timeout;
+  private readonly _onSample: (() => void) | undefined;
 
-  constructor(cores: number = cpuCores()) {
+  /** `onSample` is called after each sample (the worker looks again for room). */
+  constructor(cores: number = cpuCores(), onSample?: () => void) {
     this.cores = cores;
+    this._onSample = onSample;
     this._timer = setInterval(() => this._sample(), SAMPLE_MS);
     this._timer.unref();
   }
@@ -68,5 +71,6 @@ export class LoadMonitor {
     const us = usage.user - this._last.usage.user + (usage.system - this._last.usage.system);
     this._cpuCores = us / 1000 / (at - this._last.at);
     this._last = { at, usage };
+    this._onSample?.();
   }
 }

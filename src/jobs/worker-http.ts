@@ -11,12 +11,12 @@ export interface WorkerHttp {
 
 /**
  * Serves `/metrics` (Prometheus's text format) and `/healthz` for `worker`: 200 with the worker's
- * state while it runs, taking jobs or draining (a draining worker is alive: do not kill it), 503
- * once closed. Anything else is 404; only GET and HEAD are answered.
+ * state while it takes jobs or drains (a draining worker is alive: do not kill it), 503 once it is
+ * closed or its loop stopped by itself. Anything else is 404; only GET and HEAD are answered.
  */
 export async function serveWorkerHttp(worker: JobWorker, port: number, host = '127.0.0.1'): Promise<WorkerHttp> {
-  const register = workerMetrics(worker);
-  let closed = false;
+  const metrics = workerMetrics(worker);
+  const register = metrics.registry;
   const server: Server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -27,8 +27,10 @@ export async function serveWorkerHttp(worker: JobWorker, port: number, host = '1
         (err: Error) => res.writeHead(500, { 'content-type': 'text/plain' }).end(err.message),
       );
     } else if (path === '/healthz') {
-      const body = { status: closed ? 'closed' : worker.accepting ? 'ok' : 'draining', running: worker.running, reservedCores: worker.admission.reservedCpu, capacityCores: worker.admission.capacity };
-      res.writeHead(closed ? 503 : 200, { 'content-type': 'application/json' }).end(`${JSON.stringify(body)}\n`);
+      const state = worker.state;
+      const alive = state === 'running' || state === 'draining';
+      const body = { status: state === 'running' ? 'ok' : state, worker: worker.id, running: worker.running, reservedCores: worker.admission.reservedCpu, capacityCores: worker.admission.capacity };
+      res.writeHead(alive ? 200 : 503, { 'content-type': 'application/json' }).end(`${JSON.stringify(body)}\n`);
     } else {
       res.writeHead(404).end();
     }
@@ -42,7 +44,7 @@ export async function serveWorkerHttp(worker: JobWorker, port: number, host = '1
   return {
     port: (server.address() as AddressInfo).port,
     close: () => {
-      closed = true;
+      metrics.close();
       return new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };

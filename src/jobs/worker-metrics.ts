@@ -6,18 +6,17 @@ import type { JobWorker } from './job-worker.js';
  * their reserved cost against the capacity, `avpipe_load_ratio` (cpu, memory) for autoscalers as
  * egress's `livekit_load_ratio`, each running job's speed, and the live queues' drops. The gauges
  * are read from the worker when scraped; the registry is the worker's own (not prom-client's global).
+ * `close()` stops counting the worker's events.
  */
-export function workerMetrics(worker: JobWorker): Registry {
+export function workerMetrics(worker: JobWorker): { registry: Registry; close(): void } {
   const register = new Registry();
   register.setDefaultLabels({ queue: worker.name });
   collectDefaultMetrics({ register });
   const jobs = new Counter({ name: 'avpipe_jobs_total', help: 'Jobs by event: admitted, refused (back to the queue), given_back (stopped at a drain deadline), completed, failed (an attempt)', labelNames: ['event'], registers: [register] });
   for (const event of ['admitted', 'refused', 'given_back', 'completed', 'failed']) jobs.inc({ event }, 0);
-  worker.on('active', () => jobs.inc({ event: 'admitted' }));
-  worker.on('refused', () => jobs.inc({ event: 'refused' }));
-  worker.on('givenBack', () => jobs.inc({ event: 'given_back' }));
-  worker.on('completed', () => jobs.inc({ event: 'completed' }));
-  worker.on('failed', () => jobs.inc({ event: 'failed' }));
+  const counted = { active: 'admitted', refused: 'refused', givenBack: 'given_back', completed: 'completed', failed: 'failed' } as const;
+  const listeners = Object.entries(counted).map(([name, event]) => [name, () => jobs.inc({ event })] as const);
+  for (const [name, fn] of listeners) worker.on(name as keyof typeof counted, fn);
   new Gauge({ name: 'avpipe_jobs_running', help: 'Jobs running on this worker', registers: [register], collect() { this.set(worker.running); } });
   new Gauge({ name: 'avpipe_running_cost_cores', help: 'CPU reserved by the running jobs, cores', registers: [register], collect() { this.set(worker.admission.reservedCpu); } });
   new Gauge({ name: 'avpipe_capacity_cores', help: 'Cores the worker fills with jobs: --max-cpu times its cores', registers: [register], collect() { this.set(worker.admission.capacity); } });
@@ -37,5 +36,11 @@ export function workerMetrics(worker: JobWorker): Registry {
     },
   });
   new Counter({ name: 'avpipe_queue_dropped_total', help: "Items the live jobs' queues dropped", registers: [register], collect() { this.reset(); this.inc(worker.dropped); } });
-  return register;
+  return {
+    registry: register,
+    /** Stops counting the worker's events. */
+    close: () => {
+      for (const [name, fn] of listeners) worker.off(name as keyof typeof counted, fn);
+    },
+  };
 }

@@ -1,11 +1,10 @@
-import { Worker } from 'node:worker_threads';
 import type { EncoderStats } from '../codecs/encoder-node.js';
 import { AvpipeError, type AvpipeErrorCode } from '../errors.js';
 import { EncodedVideoChunk, type EncodedVideoOutput, type VideoDecoderConfig } from '../media/encoded-chunk.js';
 import { Signal } from '../signal.js';
-import type { ChunkPacket, ChunkWorkerData, EncodeChunk, FromChunkWorker } from './chunk-protocol.js';
+import type { ChunkPacket, ChunkWorkerData, FromChunkWorker } from './chunk-protocol.js';
+import { ThreadChunkRunner, type ChunkRunner, type ChunkRunnerFactory } from './chunk-runner.js';
 import type { ChunkSpan, SplitPlan } from './plan.js';
-import { workerScript } from '../worker-script.js';
 
 /** One chunk of a split encode in a result. */
 export interface ChunkResult {
@@ -13,8 +12,8 @@ export interface ChunkResult {
   /** Its span of media time, ms. */
   startMs: number;
   endMs: number;
-  /** The worker (0-based) that encoded it. */
-  worker: number;
+  /** What encoded it: a worker thread's index (0-based), or in a distributed export the job worker's name. */
+  worker: number | string;
   /** Wall time the worker spent on it, ms. */
   wallMs: number;
   /** Frames before its start encoded and thrown away, so its rate control starts warm. */
@@ -30,16 +29,17 @@ interface Pending {
 }
 
 /**
- * The main thread's side of a split encode ({@link SplitPlan}): worker threads encode chunks, at most
- * `workers` at once and never more than `workers + 1` chunks ahead of the one being handed on (memory
- * stays a few chunks of encoded video), and the packets come out in order as one stream: the first
- * with the decoder configuration, which every chunk must share.
+ * The main thread's side of a split encode ({@link SplitPlan}): a runner's slots (worker threads, or
+ * jobs on a fleet) encode chunks, one each at a time and never more than `slots + 1` chunks ahead
+ * of the one being handed on (memory stays a few chunks of encoded video), and the packets come out
+ * in order as one stream: the first with the decoder configuration, which every chunk must share.
  * @internal
  */
 export class ChunkPool {
   private readonly _plan: SplitPlan;
-  private readonly _data: ChunkWorkerData;
-  private readonly _workers: { worker: Worker; busy: ChunkSpan | null }[] = [];
+  private readonly _runner: ChunkRunner;
+  /** The chunk each slot is encoding. */
+  private readonly _busy: (ChunkSpan | null)[];
   private readonly _pending = new Map<number, Pending>();
   private _assigned = 0;
   private _emitting = 0;
@@ -58,9 +58,10 @@ export class ChunkPool {
   /** Packets handed on so far (for progress). */
   handedOn = 0;
 
-  constructor(plan: SplitPlan, data: ChunkWorkerData) {
+  constructor(plan: SplitPlan, data: ChunkWorkerData, runner: ChunkRunnerFactory = (p, d) => new ThreadChunkRunner(p, d)) {
     this._plan = plan;
-    this._data = data;
+    this._runner = runner(plan, data);
+    this._busy = Array.from({ length: this._runner.slots }, () => null);
     this._last = plan.chunks.length;
     this._stats = { name: 'video-encoder', codec: data.encoder.codec, framesIn: 0, chunksOut: 0, bytesOut: 0, keyframes: 0, maxQueue: 0 };
   }
@@ -129,61 +130,41 @@ export class ChunkPool {
     if (this._closed) return;
     this._closed = true;
     this._changed.notify();
-    await Promise.all(this._workers.map((w) => w.worker.terminate()));
+    await this._runner.close();
   }
 
   private async _start(): Promise<void> {
-    let wasmModule: object | undefined;
-    if (this._data.codecs === 'wasm') {
-      try {
-        wasmModule = await (await import('../codecs/wasm/ffmpeg-wasm.js')).ffmpegWasmModule();
-      } catch (err) {
-        return this._fail('ENCODER_FAILED', null, `ffmpeg.wasm did not compile: ${(err as Error).message}`);
-      }
-      if (this._closed) return;
-    }
-    for (let i = 0; i < this._plan.workers; i++) {
-      // A small young generation, as the audio worker's: W1's peak RSS 344 -> 323 MiB, its wall unchanged (2 runs each).
-      const worker = new Worker(workerScript(new URL('./chunk-worker.js', import.meta.url)), {
-        resourceLimits: { maxYoungGenerationSizeMb: 2 },
-        workerData: { ...this._data, encoder: { ...this._data.encoder, threads: this._plan.threads }, ...(wasmModule === undefined ? {} : { wasmModule }) },
-      });
-      const slot = { worker, busy: null as ChunkSpan | null };
-      worker.on('message', (m: FromChunkWorker) => this._message(i, m));
-      worker.on('error', (err) => this._fail('ENCODER_FAILED', slot.busy, `its worker failed: ${err.message}`));
-      worker.on('exit', (code) => {
-        if (!this._closed) this._fail('ENCODER_FAILED', slot.busy, `its worker exited (code ${code})`);
-      });
-      this._workers.push(slot);
-    }
+    await this._runner.start({
+      message: (slot, m, worker) => this._message(slot, m, worker),
+      failed: (slot, message) => this._fail('ENCODER_FAILED', this._busy[slot] ?? null, message),
+    });
     this._assign();
   }
 
-  /** Gives idle workers the next chunks, as far ahead as memory allows. */
+  /** Gives idle slots the next chunks, as far ahead as memory allows. */
   private _assign(): void {
-    for (const w of this._workers) {
+    for (let slot = 0; slot < this._busy.length; slot++) {
       if (this._closed || this._error !== undefined) return;
-      if (w.busy !== null) continue;
-      if (this._assigned >= this._last || this._assigned > this._emitting + this._plan.workers) return;
+      if (this._busy[slot] !== null) continue;
+      if (this._assigned >= this._last || this._assigned > this._emitting + this._busy.length) return;
       const chunk = this._plan.chunks[this._assigned++]!;
-      w.busy = chunk;
+      this._busy[slot] = chunk;
       this._pending.set(chunk.index, { packets: [], taken: 0, decoderConfig: undefined, done: false });
-      w.worker.postMessage({ type: 'encode', chunk } satisfies EncodeChunk);
+      this._runner.encode(slot, chunk);
     }
   }
 
-  private _message(worker: number, m: FromChunkWorker): void {
-    const slot = this._workers[worker]!;
+  private _message(slot: number, m: FromChunkWorker, worker: number | string): void {
     const p = this._pending.get(m.index);
-    if (m.type === 'error') return this._fail(m.code as AvpipeErrorCode, slot.busy, m.message);
+    if (m.type === 'error') return this._fail(m.code as AvpipeErrorCode, this._busy[slot] ?? null, m.message);
     if (p === undefined) return;
     if (m.type === 'packets') {
       p.decoderConfig ??= m.decoderConfig;
       p.packets.push(...m.packets);
     } else {
       p.done = true;
-      const chunk = slot.busy!;
-      slot.busy = null;
+      const chunk = this._busy[slot]!;
+      this._busy[slot] = null;
       this._chunkStats.set(chunk.index, m.stats);
       this._results.push({ index: chunk.index, startMs: chunk.startUs / 1000, endMs: chunk.endUs / 1000, worker, wallMs: m.wallMs, leadInFrames: m.leadInFrames });
       this._assign();

@@ -9,6 +9,7 @@ import type { TrackInfo } from '../sources/track-info.js';
 import { FileSource } from '../sources/file-source.js';
 import { TestSource } from '../sources/test-source.js';
 import { Uploader } from '../storage/uploader.js';
+import type { ChunkRunnerFactory } from './chunk-runner.js';
 import type { PipelineRun } from './pipeline-run.js';
 import { planPipeline, type PipelinePlan, type PlanHost } from './plan.js';
 import { RemuxRun } from './remux-run.js';
@@ -25,6 +26,12 @@ export interface ControllerOptions {
   signal?: AbortSignal;
   /** Progress events every this many wall ms (default 250). */
   progressIntervalMs?: number;
+  /**
+   * A distributed export (the jobs layer sets it): the video split into `chunks` (or one per 15 s),
+   * each encoded by `runner` (chunk jobs on a fleet) instead of this machine's worker threads.
+   * @internal
+   */
+  split?: { runner: ChunkRunnerFactory; chunks: number | 'auto' };
 }
 
 /** Events a controller emits. */
@@ -168,6 +175,7 @@ export class Controller extends EventEmitter<ControllerEvents> {
       workerCodecs: given !== undefined ? null : name === 'wasm' ? 'wasm' : 'native',
       batchAudio: (this._provider ?? given)?.createBatchAudioEncoder !== undefined,
       memoryBytes: memoryForWorkers(),
+      ...(this._options.split === undefined ? {} : { fleet: { chunks: this._options.split.chunks } }),
     };
   }
 
@@ -188,6 +196,7 @@ export class Controller extends EventEmitter<ControllerEvents> {
     if (track === undefined || track.kind !== 'video' || track.splittable?.type !== 'file') return plan;
     const problem = this.source.splitProblem === undefined ? 'the source cannot check it' : await this.source.splitProblem(track.id);
     if (problem === null) return plan;
+    if (this._options.split !== undefined) throw new AvpipeError('CONFIG_INVALID', `a distributed export cannot split this run: ${problem}`);
     if (this.config.parallel === 'auto') return planPipeline(this.config, tracks, this.source.durationUs, this._host(1));
     throw new AvpipeError('CONFIG_INVALID', `parallel: ${String(this.config.parallel)} cannot split this run: ${problem}`);
   }
@@ -207,6 +216,7 @@ export class Controller extends EventEmitter<ControllerEvents> {
       graph = remux instanceof RemuxRun ? remux : await (await import('./graph.js')).Graph.build({
         config: this.config, source: this.source, tracks, plan,
         ...(onFile === undefined ? {} : { onFile }),
+        ...(this._options.split === undefined ? {} : { chunkRunner: this._options.split.runner }),
         provider: async () => (this._provider ??= this._options.codecProvider ?? (await loadCodecProvider(this.config.codecProvider))),
         onLimit: (kind) => {
           if (this._status === 'ACTIVE') this._setStatus('ENDING');

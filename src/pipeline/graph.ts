@@ -25,6 +25,7 @@ import type { Microseconds } from '../time.js';
 import { Interleaver } from './interleaver.js';
 import { buildOutput, type OutputResult, type OutputContext } from './outputs.js';
 import { ChunkPool, type ChunkResult } from './chunk-pool.js';
+import type { ChunkRunnerFactory } from './chunk-runner.js';
 import { planOutput, type SplitPlan, type AudioBranchPlan, type BranchPlan, type OutputPlan, type PipelinePlan, type TrackMode, type VideoBranchPlan } from './plan.js';
 import type { PipelineRun, TrackResult } from './pipeline-run.js';
 import { SessionExtent } from './session-extent.js';
@@ -63,6 +64,8 @@ export interface GraphInit {
   onLimit: (kind: LimitKind) => void;
   /** Told of every finished file (uploads). */
   onFile?: FileDone;
+  /** Who encodes a split's chunks; this process's worker threads when not given. */
+  chunkRunner?: ChunkRunnerFactory;
 }
 
 /** Gives a source track's stream. */
@@ -209,7 +212,7 @@ export class Graph implements PipelineRun {
     const branches: Branch[] = [];
     for (const b of plan.branches) {
       if (b.mode === 'copy') branches.push(copyBranch(plan, b));
-      else if (b.kind === 'video' && b.split !== null) branches.push(splitBranch(plan, b, b.split));
+      else if (b.kind === 'video' && b.split !== null) branches.push(splitBranch(plan, b, b.split, init.chunkRunner));
       else branches.push(b.kind === 'video' ? await videoBranch(init, plan, b, extent) : await audioBranch(init, plan, b, extent));
     }
     const graph = new Graph(init, plan, branches, extent);
@@ -513,10 +516,10 @@ function copyBranch(plan: PipelinePlan, b: BranchPlan): Branch {
 }
 
 /** A video encode split into chunks on worker threads, each with its own encoder of the branch's config. */
-function splitBranch(plan: PipelinePlan, b: VideoBranchPlan, split: SplitPlan): Branch {
+function splitBranch(plan: PipelinePlan, b: VideoBranchPlan, split: SplitPlan, runner: ChunkRunnerFactory | undefined): Branch {
   const pool = new ChunkPool(split, {
     source: split.source, codecs: split.codecs, encoder: videoEncoderConfig(plan), keyframeIntervalUs: plan.keyframeIntervalUs,
-  });
+  }, runner);
   return {
     tracks: b.tracks, kind: 'video', mode: 'split', reasons: b.reasons, pool,
     close: () => void pool.close(),

@@ -153,7 +153,16 @@ export interface PlanHost {
   workerCodecs: WorkerCodecs | null;
   batchAudio: boolean;
   memoryBytes?: number;
+  /**
+   * A distributed export: the chunks go to a fleet of workers (each its own machine's cores and
+   * memory), `chunks` of them, or with `auto` one per {@link FLEET_CHUNK_US} of media (at least 2).
+   * The split then insists, as `parallel: N` does, and each chunk's encoder has one thread.
+   */
+  fleet?: { chunks: number | 'auto' };
 }
+
+/** A distributed export's chunk when the count is left to it: 15 s, long enough that a job's start is paid back. */
+export const FLEET_CHUNK_US = 15_000_000;
 
 /**
  * What one chunk worker adds to a run's memory: its isolate (and on wasm ffmpeg.wasm's heap), the
@@ -249,9 +258,9 @@ export function planPipeline(config: PipelineConfig, tracks: readonly TrackInfo[
  * it cannot); `auto` splits a long enough run on a machine with cores to spare.
  */
 function splitPlan(config: PipelineConfig, policy: RunPolicy, e: EncodingOptions, keyUs: Microseconds, video: VideoTrack, encode: boolean, raw: string | undefined, sessionEndUs: Microseconds | undefined, host: Readonly<PlanHost>): SplitPlan | null {
-  const { cores } = host;
+  const { cores, fleet } = host;
   const asked = config.parallel;
-  if (policy.live || asked === 1) return null;
+  if (policy.live || (asked === 1 && fleet === undefined)) return null;
   const why = !encode ? 'the video is not encoded (copied, or no output takes it)'
     : raw !== undefined ? raw
       : video.splittable === undefined ? `${video.label ?? 'this video track'} cannot be cut into chunks (the test source and a single input file read through mediabunny can)`
@@ -260,9 +269,11 @@ function splitPlan(config: PipelineConfig, policy: RunPolicy, e: EncodingOptions
           : config.limits.maxDurationUs !== undefined || config.limits.maxSizeBytes !== undefined ? 'a limit may end the run before the source does'
             : host.workerCodecs === null ? "its workers load avpipe's own codecs (native or wasm) by name, and a provider object cannot cross to them" : undefined;
   if (why !== undefined) {
+    if (fleet !== undefined) throw new AvpipeError('CONFIG_INVALID', `a distributed export cannot split this run: ${why}`);
     if (asked === 'auto') return null;
     throw new AvpipeError('CONFIG_INVALID', `parallel: ${asked} cannot split this run: ${why}`);
   }
+  if (fleet !== undefined) return fleetPlan(e, keyUs, video, sessionEndUs!, host.workerCodecs!, fleet.chunks);
   // `auto` takes one worker per core, as many as fit in the memory it may take (4K on many cores would not).
   const { memoryBytes } = host;
   const fit = memoryBytes === undefined ? cores : workersThatFit(cores, memoryBytes, (threads) => chunkWorkerBytes(e, video, threads, host.workerCodecs!));
@@ -275,6 +286,26 @@ function splitPlan(config: PipelineConfig, policy: RunPolicy, e: EncodingOptions
   const capped = Math.ceil(intervals / Math.max(1, Math.floor(MAX_CHUNK_US / keyUs)));
   // Past the cap, a whole number of chunks per worker: no worker left alone with the last one.
   const count = capped <= wanted ? Math.min(wanted, intervals) : Math.min(intervals, Math.ceil(capped / wanted) * wanted);
+  const chunks = chunkSpans(e, keyUs, endUs, count);
+  if (chunks.length < 2) return null;
+  const workers = Math.min(wanted, chunks.length);
+  return { source: video.splittable!, codecs: host.workerCodecs!, workers, threads: threadsEach(cores, workers), chunks };
+}
+
+/** A distributed export's split: `chunks` of them (or one per 15 s), all sent out at once, one encoder thread each. */
+function fleetPlan(e: EncodingOptions, keyUs: Microseconds, video: VideoTrack, endUs: Microseconds, codecs: WorkerCodecs, asked: number | 'auto'): SplitPlan {
+  const count = Math.min(Math.ceil(endUs / keyUs), asked === 'auto' ? Math.max(2, Math.round(endUs / FLEET_CHUNK_US)) : asked);
+  const chunks = chunkSpans(e, keyUs, endUs, count);
+  if (chunks.length < 2) throw new AvpipeError('CONFIG_INVALID', `distributed: ${(endUs / 1e6).toFixed(1)} s of video makes fewer than 2 chunks on its keyframe grid (${keyUs / 1e6} s): export it whole`);
+  return { source: video.splittable!, codecs, workers: chunks.length, threads: 1, chunks };
+}
+
+/**
+ * `count` chunks of whole keyframe intervals (each starts on the grid, where a single encode has a
+ * keyframe too), shared out as evenly as they go, holding as many frames as a single encode makes.
+ */
+function chunkSpans(e: EncodingOptions, keyUs: Microseconds, endUs: Microseconds, count: number): ChunkSpan[] {
+  const intervals = Math.ceil(endUs / keyUs);
   const frameAt = (us: Microseconds): number => Math.max(0, Math.ceil((us * e.fps) / 1e6 - 1e-9));
   // As many frames as a single encode makes: its constant-rate stage's slots before the end.
   const totalFrames = VideoRate.slotsBefore(endUs, e.fps);
@@ -285,9 +316,7 @@ function splitPlan(config: PipelineConfig, policy: RunPolicy, e: EncodingOptions
     if (frameAt(startUs) >= totalFrames) break;
     chunks.push({ index: chunks.length, startUs, endUs: chunkEndUs, firstFrame: frameAt(startUs), endFrame: k === count - 1 ? totalFrames : Math.min(totalFrames, frameAt(chunkEndUs)) });
   }
-  if (chunks.length < 2) return null;
-  const workers = Math.min(wanted, chunks.length);
-  return { source: video.splittable!, codecs: host.workerCodecs!, workers, threads: threadsEach(cores, workers), chunks };
+  return chunks;
 }
 
 /** A remux where the run is a non-live, whole, all-copy MP4 -> MP4 export ({@link RemuxPlan}). */

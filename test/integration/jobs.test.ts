@@ -1,4 +1,5 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Queue } from 'bullmq';
@@ -6,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { AvpipeError, ConfigError, type PipelineConfigInit } from '../../src/index.js';
 import { withAbsolutePaths } from '../../src/cli/job-commands.js';
 import { outputPaths, withRetry } from '../../src/jobs/job-data.js';
-import { createJobQueue, createWorker, type JobProgress, type JobQueue, type JobWorker } from '../../src/jobs/index.js';
+import { createJobQueue, createWorker, serveWorkerHttp, type JobProgress, type JobQueue, type JobWorker, type LoadSample } from '../../src/jobs/index.js';
 import { frames, packetSpan, probe, streamOf } from '../helpers/ffprobe.js';
 import { HAVE_REDIS, startRedis, type RedisServer } from '../helpers/redis-server.js';
 import { tmpDir } from '../helpers/tmp.js';
@@ -56,8 +57,8 @@ describe.skipIf(!HAVE_REDIS)('jobs on BullMQ and a real Redis: submitted configs
 
   it('a job no worker can read (another version) fails once as CONFIG_INVALID, not retried', async () => {
     const raw = new Queue(NAME, { connection: { host: '127.0.0.1', port: redis.port } });
-    const failed: { id: string; reason: string; attemptsMade: number }[] = [];
-    const onFailed = (f: { id: string; reason: string; attemptsMade: number }): void => void failed.push(f);
+    const failed: { id: string; reason: string; retry: number }[] = [];
+    const onFailed = (f: { id: string; reason: string; retry: number }): void => void failed.push(f);
     worker.on('failed', onFailed);
     try {
       const job = await raw.add('run', { version: 2, config: {} }, { attempts: 3, backoff: { type: 'fixed', delay: 50 } });
@@ -89,8 +90,8 @@ describe.skipIf(!HAVE_REDIS)('jobs on BullMQ and a real Redis: submitted configs
   it('a run that fails fails the job with its typed error, retried as the submit asked', async () => {
     const missing = join(dir, 'no-such-input.mp4');
     const out = join(dir, 'never.mp4');
-    const failed: { id: string; attemptsMade: number }[] = [];
-    const onFailed = (f: { id: string; attemptsMade: number }): void => void failed.push(f);
+    const failed: { id: string; retry: number }[] = [];
+    const onFailed = (f: { id: string; retry: number }): void => void failed.push(f);
     worker.on('failed', onFailed);
     try {
       const handle = await queue.submit({ live: false, source: { type: 'file', inputs: [{ path: missing }] }, outputs: [{ path: out }] }, { attempts: 2, backoffMs: 50 });
@@ -99,8 +100,8 @@ describe.skipIf(!HAVE_REDIS)('jobs on BullMQ and a real Redis: submitted configs
       expect((err as AvpipeError).code).toBe('INPUT_INVALID');
       expect((err as AvpipeError).message).toContain(`job ${handle.id}:`);
       expect((err as AvpipeError).message).toContain('no-such-input.mp4');
-      // Both attempts ran (the worker reports each; the second may land a moment after the queue's event).
-      await vi.waitFor(() => expect(failed.filter((f) => f.id === handle.id).map((f) => f.attemptsMade)).toEqual([1, 2]));
+      // Both attempts ran, runs 0 and 1 (the worker reports each; the second may land a moment after the queue's event).
+      await vi.waitFor(() => expect(failed.filter((f) => f.id === handle.id).map((f) => f.retry)).toEqual([0, 1]));
     } finally {
       worker.off('failed', onFailed);
     }
@@ -160,8 +161,10 @@ describe.skipIf(!HAVE_REDIS)('admission: a worker takes a job only while it fits
     const redis = await startRedis();
     const NAME = 'avpipe-admission';
     const queue = await createJobQueue({ connection: redis.url, name: NAME });
-    // Two workers of 2 cores at --max-cpu 0.5: 1 core each, so two jobs of 0.45 at once, not three.
-    const workers = await Promise.all([0, 1].map(() => createWorker({ connection: redis.url, name: NAME, cores: 2, maxCpu: 0.5 })));
+    // Two workers of 2 cores at --max-cpu 0.5: 1 core each, so two jobs of 0.45 at once, not three. Both
+    // share this process, so each is given a quiet load of its own: the reserved costs decide.
+    const quiet = (): LoadSample => ({ cpuCores: 0, availableMemoryBytes: 8 * 2 ** 30 });
+    const workers = await Promise.all([0, 1].map(() => createWorker({ connection: redis.url, name: NAME, cores: 2, maxCpu: 0.5, load: quiet })));
     const peak = [0, 0];
     const ran = [0, 0];
     const overCapacity: number[] = [];
@@ -187,6 +190,38 @@ describe.skipIf(!HAVE_REDIS)('admission: a worker takes a job only while it fits
       expect(refusals[0]).toBe('costs 0.45 cores; 0.90 of 1.00 in use');
     } finally {
       await Promise.all(workers.map((w) => w.close()));
+      await queue.close();
+      await redis.stop();
+    }
+  }, 60_000);
+
+  it('a worker held back by its measured load takes the job it refused as soon as a sample shows room, without waiting for its running job to end', async () => {
+    const redis = await startRedis();
+    const NAME = 'avpipe-wake';
+    const queue = await createJobQueue({ connection: redis.url, name: NAME });
+    let busy = 0.95;
+    const w = await createWorker({ connection: redis.url, name: NAME, cores: 1, maxCpu: 1, load: () => ({ cpuCores: busy, availableMemoryBytes: 8 * 2 ** 30 }) });
+    const at = new Map<string, number>();
+    const t0 = Date.now();
+    w.on('active', ({ id }) => at.set(`active ${id}`, Date.now() - t0));
+    w.on('completed', ({ id }) => at.set(`completed ${id}`, Date.now() - t0));
+    const refused: string[] = [];
+    w.on('refused', ({ id }) => refused.push(id));
+    try {
+      const job = (path: string, duration: number) => queue.submit({ live: true, source: { type: 'test', duration }, encoding: { width: 160, height: 120 }, outputs: [{ path: join(dir, path) }] }, { cost: 0.3 });
+      const a = await job('wake-a.mp4', 8);
+      await vi.waitFor(() => expect(at.has(`active ${a.id}`)).toBe(true), { timeout: 10_000 });
+      // The worker measures 0.95 of its 1 core: a job of 0.3 does not fit beside A.
+      const b = await job('wake-b.mp4', 1);
+      await vi.waitFor(() => expect(refused).toContain(b.id), { timeout: 10_000 });
+      busy = 0.1;
+      expect((await b.result()).status).toBe('COMPLETE');
+      expect((await a.result()).status).toBe('COMPLETE');
+      // B ran beside A once the load fell: it started and ended while A was still recording.
+      expect(at.get(`active ${b.id}`)!).toBeLessThan(at.get(`completed ${a.id}`)!);
+      expect(at.get(`completed ${b.id}`)!).toBeLessThan(at.get(`completed ${a.id}`)!);
+    } finally {
+      await w.close();
       await queue.close();
       await redis.stop();
     }
@@ -219,6 +254,43 @@ describe.skipIf(!HAVE_REDIS)('admission: a worker takes a job only while it fits
     } finally {
       await a.close();
       await b?.close();
+      await queue.close();
+      await redis.stop();
+    }
+  }, 60_000);
+
+  it('a non-live job given back at a drain\'s deadline is aborted and its partial output removed (it is made again whole); /healthz says draining, then 503 closed', async () => {
+    const redis = await startRedis();
+    const NAME = 'avpipe-give-back-export';
+    const queue = await createJobQueue({ connection: redis.url, name: NAME });
+    const a = await createWorker({ connection: redis.url, name: NAME });
+    const http = await serveWorkerHttp(a, 0);
+    const health = async (): Promise<{ code: number; status: string }> => {
+      const r = await fetch(`http://127.0.0.1:${http.port}/healthz`);
+      return { code: r.status, status: ((await r.json()) as { status: string }).status };
+    };
+    try {
+      // Ten minutes of test source encoded as fast as it goes: far from done when the drain ends.
+      const path = join(dir, 'given-back-export-{retry}.mp4');
+      const handle = await queue.submit({ live: false, parallel: 1, source: { type: 'test', duration: 600 }, encoding: { width: 160, height: 120 }, outputs: [{ path }] });
+      await new Promise<void>((resolve) => handle.on('progress', (p) => p.mediaTimeMs >= 2000 && resolve()));
+      expect(await health()).toEqual({ code: 200, status: 'ok' });
+      const closing = a.close({ giveBackAfterMs: 500 });
+      expect(await health()).toEqual({ code: 200, status: 'draining' });
+      await closing;
+      expect(await health()).toEqual({ code: 503, status: 'closed' });
+      // Back in the queue for another worker, with its run counted; nothing half-made left at its path.
+      const raw = new Queue(NAME, { connection: { host: '127.0.0.1', port: redis.port } });
+      try {
+        expect(await raw.getJobState(handle.id)).toBe('waiting');
+        expect((await raw.getJob(handle.id))?.data.runs).toBe(1);
+      } finally {
+        await raw.close();
+      }
+      expect(existsSync(join(dir, 'given-back-export-0.mp4'))).toBe(false);
+    } finally {
+      await http.close();
+      await a.close();
       await queue.close();
       await redis.stop();
     }
@@ -358,12 +430,18 @@ describe.skipIf(!HAVE_REDIS)('the CLI: avpipe worker and avpipe submit', () => {
       expect((await fetch(`${base}/nothing`)).status).toBe(404);
       expect((await fetch(`${base}/metrics`, { method: 'POST' })).status).toBe(405);
 
+
+      // A drain while a second job runs: alive and saying so until the job is done, then exit 0.
+      const second = await queue.submit({ live: true, source: { type: 'test', duration: 3 }, encoding: { width: 160, height: 120 }, outputs: [{ path: join(dir, 'metrics-2.mp4') }] }, { cost: 0.3 });
+      await new Promise<void>((resolve) => second.on('progress', (p) => p.mediaTimeMs >= 500 && resolve()));
       w.kill('SIGTERM');
+      await vi.waitFor(async () => expect(await (await fetch(`${base}/healthz`)).json()).toMatchObject({ status: 'draining', running: 1 }));
+      expect((await second.result()).status).toBe('COMPLETE');
       expect(await exited).toBe(0);
-      // Every line a JSON object with its time; the job's events in order.
+      // Every line a JSON object with its time; the jobs' events in order (a warning line would be named).
       const seen = events();
       for (const e of seen) expect(Number.isNaN(Date.parse(e.at))).toBe(false);
-      expect(seen.map((e) => e.event)).toEqual(['ready', 'active', 'completed', 'draining', 'closed']);
+      expect(seen.map((e) => e.event)).toEqual(['ready', 'active', 'completed', 'active', 'draining', 'completed', 'closed']);
       expect(seen[1]).toMatchObject({ job: handle.id, retry: 0, cost: 0.3 });
     } finally {
       w.kill('SIGKILL');
