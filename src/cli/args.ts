@@ -57,7 +57,8 @@ export const USAGE = `usage: avpipe record --source test --output PATH [options]
        avpipe repair FILE.mp4|FILE.webm|PLAYLIST.m3u8 [--json]
        avpipe worker --redis URL [--queue NAME] [--max-cpu 0.8] [--concurrency N] [--metrics-port P [--metrics-host H]]
                      [--drain-timeout S] [--json]
-       avpipe submit record|export ...their options... --redis URL [--queue NAME] [--attempts N] [--cost CORES] [--wait]
+       avpipe submit record|export ...their options... --redis URL [--queue NAME] [--attempts N] [--cost CORES]
+                     [--distributed [--chunks N]] [--wait]
 
 record: the built-in test source (flash + beep every second)
   --source test            the test source
@@ -109,6 +110,9 @@ submit: queues a record or export run as a job (paths made absolute here); print
   --attempts N             runs before it fails for good (default 1), 5 s apart, doubling
   --cost CORES             the job's CPU cost, which workers admit it by (default: estimated from
                            its kind, size, frame rate, codec and --parallel)
+  --distributed            export: the video split into chunks, each a job for any worker, joined by
+                           the worker that takes the export (needs --upload: the chunks pass there)
+  --chunks N               how many (default: one per 15 s of media)
   --wait                   wait for it: progress on a terminal, then the result as a local run prints it
                            (exit code and --json alike)
 

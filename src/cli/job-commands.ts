@@ -80,9 +80,11 @@ export interface ParsedSubmit {
   attempts: number;
   /** The job's CPU cost in cores, when given (else the workers estimate it). */
   cost: number | undefined;
+  /** A distributed export, in this many chunks (or one per 15 s). */
+  distributed: { chunks: number | 'auto' } | undefined;
 }
 
-/** Splits `submit` arguments into the queue's (--redis, --queue, --wait, --attempts, --cost) and the run's. */
+/** Splits `submit` arguments into the queue's (--redis, --queue, --wait, --attempts, --cost, --distributed, --chunks) and the run's. */
 export function parseSubmitArgs(argv: string[]): ParsedSubmit | { problems: ConfigProblem[] } {
   const [kind, ...args] = argv;
   if (kind !== 'record' && kind !== 'export') return { problems: [{ field: 'submit', message: `submit record ... or submit export ..., got "${kind ?? ''}"` }] };
@@ -93,6 +95,8 @@ export function parseSubmitArgs(argv: string[]): ParsedSubmit | { problems: Conf
   let wait = false;
   let attempts = 1;
   let cost: number | undefined;
+  let distributed = false;
+  let chunks: number | 'auto' = 'auto';
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
     const value = (): string | undefined => {
@@ -107,6 +111,11 @@ export function parseSubmitArgs(argv: string[]): ParsedSubmit | { problems: Conf
       const v = value();
       attempts = Number(v);
       if (!Number.isInteger(attempts) || attempts < 1 || attempts > 100) problems.push({ field: '--attempts', message: `must be a whole number from 1 to 100, got "${v}"` });
+    } else if (a === '--distributed') distributed = true;
+    else if (a === '--chunks') {
+      const v = value();
+      chunks = Number(v);
+      if (!Number.isInteger(chunks) || chunks < 2 || chunks > 256) problems.push({ field: '--chunks', message: `must be a whole number from 2 to 256, got "${v}"` });
     } else if (a === '--cost') {
       const v = value();
       cost = Number(v);
@@ -114,7 +123,9 @@ export function parseSubmitArgs(argv: string[]): ParsedSubmit | { problems: Conf
     } else rest.push(a);
   }
   redisProblem(redis, problems);
-  return problems.length > 0 ? { problems } : { kind, rest, redis: redis!, queue, wait, attempts, cost };
+  if (distributed && kind !== 'export') problems.push({ field: '--distributed', message: 'splits an export across the workers: submit export ... --distributed' });
+  if (chunks !== 'auto' && !distributed) problems.push({ field: '--chunks', message: 'needs --distributed' });
+  return problems.length > 0 ? { problems } : { kind, rest, redis: redis!, queue, wait, attempts, cost, distributed: distributed ? { chunks } : undefined };
 }
 
 /**

@@ -227,6 +227,7 @@ async function worker(argv: string[]): Promise<number> {
   w.on('refused', ({ id, reason, cost }) => (say(`[job ${id}] not taken: ${reason}`), log({ event: 'refused', job: id, cost: cost.cpu, reason })));
   w.on('givenBack', ({ id, reason }) => (say(`[job ${id}] given back to the queue: ${reason}`), log({ event: 'given_back', job: id, reason })));
   w.on('completed', ({ id, result }) => (say(`[job ${id}] ${result.status}: ${(result.durationMs / 1000).toFixed(2)} s of media in ${(result.wallMs / 1000).toFixed(2)} s`), log({ event: 'completed', job: id, status: result.status, durationMs: result.durationMs, wallMs: result.wallMs })));
+  w.on('chunkDone', ({ id, parent, index, wallMs }) => (say(`[job ${id}] chunk ${index} of job ${parent} encoded in ${(wallMs / 1000).toFixed(2)} s`), log({ event: 'chunk_done', job: id, parent, index, wallMs })));
   w.on('failed', ({ id, reason, retry }) => (say(`[job ${id}] run ${retry + 1} failed: ${reason}`), log({ event: 'failed', job: id, retry, reason })));
   w.on('warning', ({ message, jobId }) => (say(`${jobId === undefined ? 'avpipe: warning' : `[job ${jobId}] warning`}: ${message}`), log({ event: 'warning', ...(jobId === undefined ? {} : { job: jobId }), message })));
   const { capacity, cores } = w.admission;
@@ -263,7 +264,7 @@ async function submit(argv: string[]): Promise<number> {
   try {
     let job;
     try {
-      job = await queue.submit(init, { attempts: parsed.attempts, ...(parsed.cost === undefined ? {} : { cost: parsed.cost }) });
+      job = await queue.submit(init, { attempts: parsed.attempts, ...(parsed.cost === undefined ? {} : { cost: parsed.cost }), ...(parsed.distributed === undefined ? {} : { distributed: parsed.distributed }) });
     } catch (err) {
       if (err instanceof ConfigError) {
         printProblems(err.problems);

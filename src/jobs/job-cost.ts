@@ -20,6 +20,10 @@ const LIVE_BASE_CPU = 0.06;
 const WASM_FACTOR = 3.5;
 /** A copy moves packets: a live one costs little; a non-live one is bound by the disk, half a core. */
 const COPY_CPU = { live: 0.05, replay: 0.5 };
+/** A distributed export's own job: the audio, the chunks' packets read back and joined, the muxer. */
+const DISTRIBUTED_CPU = 0.25;
+/** A distributed export's chunk: one encoder thread, and its decoder when the source is a file. */
+export const CHUNK_CPU = 1;
 /** A run's memory apart from its frames (the graph, the codecs' state, the muxer), measured. */
 const BASE_BYTES = 45 * 2 ** 20;
 /** Memory per pixel of the output frame: the encoder's lookahead and the queues (measured: 720p 165 MiB, 1080p 290). */
@@ -35,8 +39,10 @@ const BYTES_PER_PIXEL = 120;
  * for `parallel: 'auto'`). A file's size is not known before it is opened: the encoding asked for,
  * or avpipe's default (720p30), stands for it; `cost` on the job overrides the estimate.
  */
-export function estimateJobCost(config: PipelineConfig, cores: number): JobCost {
+export function estimateJobCost(config: PipelineConfig, cores: number, distributed = false): JobCost {
   const enc = config.encoding;
+  // A distributed export's own job decodes and encodes the audio and joins the chunks the fleet encodes.
+  if (distributed) return { cpu: DISTRIBUTED_CPU, memoryBytes: BASE_BYTES + 20 * 2 ** 20 };
   const copy = config.codecMode === 'copy';
   const pixels = enc.videoCodec === null ? 0 : enc.width * enc.height;
   const provider = config.codecProvider === 'wasm' ? WASM_FACTOR : 1;
@@ -48,6 +54,11 @@ export function estimateJobCost(config: PipelineConfig, cores: number): JobCost 
   if (copy) return { cpu: COPY_CPU.replay, memoryBytes: BASE_BYTES };
   const threads = config.parallel === 'auto' ? cores : Math.min(config.parallel, cores);
   return { cpu: Math.max(1, threads), memoryBytes: BASE_BYTES + pixels * BYTES_PER_PIXEL * Math.max(1, threads) };
+}
+
+/** A chunk job's cost: one encoder thread at the output's size (and a decoder at most as large). */
+export function chunkJobCost(width: number, height: number): JobCost {
+  return { cpu: CHUNK_CPU, memoryBytes: BASE_BYTES + width * height * BYTES_PER_PIXEL };
 }
 
 function round(cpu: number): number {

@@ -13,6 +13,11 @@ export interface JobData {
   cost?: number;
   /** Runs started so far (set by the workers): the next one's `{retry}` is this number. */
   runs?: number;
+  /**
+   * A distributed export: its video split into `chunks` (or one per 15 s of media), each a job of
+   * its own for any worker, joined by this one. Non-live, and its storage carries the chunks.
+   */
+  distributed?: { chunks: number | 'auto' };
 }
 
 /** A job's result: the run's, and which attempt made it and what the attempts before it left. */
@@ -83,6 +88,14 @@ export function jobConfig(data: unknown): PipelineConfig {
   if (cost !== undefined && !(typeof cost === 'number' && cost > 0 && cost <= 1024)) throw new ConfigError([{ field: 'cost', message: `is a job's CPU cost in cores, above 0, got ${JSON.stringify(cost)}` }]);
   const config = createPipelineConfig((data as JobData).config);
   if (config.source === undefined) throw new ConfigError([{ field: 'source', message: 'a job needs config.source: the worker builds the source from it' }]);
+  const d = (data as JobData).distributed;
+  if (d !== undefined) {
+    const problems = [];
+    if (typeof d !== 'object' || d === null || !(d.chunks === 'auto' || (Number.isInteger(d.chunks) && d.chunks >= 2 && d.chunks <= 256))) problems.push({ field: 'distributed.chunks', message: `is 'auto' or a whole number of chunks from 2 to 256, got ${JSON.stringify((d as { chunks?: unknown } | null)?.chunks)}` });
+    if (config.live) problems.push({ field: 'live', message: 'a distributed export is non-live: set live: false' });
+    if (config.storage === undefined) problems.push({ field: 'storage', message: "a distributed export's chunks pass through its storage: give one every worker reaches ({ type: 's3', bucket } or a shared directory)" });
+    if (problems.length > 0) throw new ConfigError(problems);
+  }
   return config;
 }
 

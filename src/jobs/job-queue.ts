@@ -27,6 +27,12 @@ export interface SubmitOptions {
    * the estimate made from its config (a file's size is not known before it is opened).
    */
   cost?: number;
+  /**
+   * A distributed export: its video split into `chunks` (default `'auto'`: one per 15 s), each a
+   * child job (a BullMQ flow) for whichever workers take it, joined by the worker that runs this one.
+   * The config must be non-live with a storage every worker reaches (the chunks pass through it).
+   */
+  distributed?: boolean | { chunks?: number | 'auto' };
 }
 
 /** Events of a submitted job. */
@@ -91,7 +97,9 @@ export class JobQueue {
    * or a byte array does not survive it).
    */
   async submit(config: PipelineConfigInit, options: SubmitOptions = {}): Promise<JobHandle> {
-    const data = JSON.parse(JSON.stringify({ version: 1, config, runs: 0, ...(options.cost === undefined ? {} : { cost: options.cost }) })) as JobData;
+    const d = options.distributed;
+    const distributed = d === undefined || d === false ? {} : { distributed: { chunks: d === true ? 'auto' : d.chunks ?? 'auto' } };
+    const data = JSON.parse(JSON.stringify({ version: 1, config, runs: 0, ...distributed, ...(options.cost === undefined ? {} : { cost: options.cost }) })) as JobData;
     jobConfig(data);
     const job = await this._queue.add('run', data, {
       attempts: options.attempts ?? 1,

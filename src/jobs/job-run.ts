@@ -4,11 +4,14 @@ import type { PipelineConfigInit } from '../config/config-init.js';
 import { AvpipeError, type AvpipeErrorCode } from '../errors.js';
 import type { PipelineProgress, PipelineResult } from '../pipeline/status.js';
 import { workerScript } from '../worker-script.js';
+import type { DistributedContext } from './chunk-jobs.js';
 
 /** What a job thread starts with. @internal */
 export interface JobThreadData {
   init: PipelineConfigInit;
   progressIntervalMs: number;
+  /** A distributed export: where its chunk jobs go, and how many. */
+  distributed?: DistributedContext & { chunks: number | 'auto' };
 }
 /** Messages to a job thread. @internal */
 export type ToJobThread = { type: 'stop' } | { type: 'abort' };
@@ -32,9 +35,9 @@ export class JobRun extends EventEmitter<JobRunEvents> {
   readonly done: Promise<PipelineResult>;
   private readonly _thread: Worker;
 
-  constructor(init: PipelineConfigInit, progressIntervalMs: number) {
+  constructor(init: PipelineConfigInit, progressIntervalMs: number, distributed?: JobThreadData['distributed']) {
     super();
-    const data: JobThreadData = { init, progressIntervalMs };
+    const data: JobThreadData = { init, progressIntervalMs, ...(distributed === undefined ? {} : { distributed }) };
     // The process's flags, less one a thread refuses (a worker started with `node --input-type=module -e`).
     const execArgv = process.execArgv.filter((a) => !a.startsWith('--input-type'));
     this._thread = new Worker(workerScript(new URL('./job-thread.js', import.meta.url)), { workerData: data, execArgv });

@@ -2,6 +2,9 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { createPipelineConfig } from '../config/pipeline-config.js';
 import { AvpipeError } from '../errors.js';
 import { createController } from '../pipeline/controller.js';
+import type { ChunkWorkerData } from '../pipeline/chunk-protocol.js';
+import type { SplitPlan } from '../pipeline/plan.js';
+import { JobChunkRunner } from './chunk-jobs.js';
 import type { FromJobThread, JobThreadData, ToJobThread } from './job-run.js';
 
 /**
@@ -10,11 +13,13 @@ import type { FromJobThread, JobThreadData, ToJobThread } from './job-run.js';
  * messages; a `stop` message stops it as Ctrl-C would.
  */
 const port = parentPort!;
-const { init, progressIntervalMs } = workerData as JobThreadData;
+const { init, progressIntervalMs, distributed } = workerData as JobThreadData;
 const post = (m: FromJobThread): void => port.postMessage(m);
 
 try {
-  const controller = createController(createPipelineConfig(init), { progressIntervalMs });
+  // A distributed export's chunks are jobs on the queue, not this process's threads.
+  const split = distributed === undefined ? undefined : { runner: (plan: SplitPlan, data: ChunkWorkerData) => new JobChunkRunner(distributed, plan, data), chunks: distributed.chunks };
+  const controller = createController(createPipelineConfig(init), { progressIntervalMs, ...(split === undefined ? {} : { split }) });
   port.on('message', (m: ToJobThread) => {
     if (m.type === 'stop') void controller.stop();
     else void controller.abort();

@@ -5,8 +5,11 @@ import { hostname } from 'node:os';
 import type { Job, Worker } from 'bullmq';
 import { AvpipeError } from '../errors.js';
 import type { PipelineProgress } from '../pipeline/status.js';
+import type { StorageSpec } from '../storage/storage-spec.js';
 import { Admission, DEFAULT_MAX_CPU, DEFAULT_MEMORY_HEADROOM, type LoadSample } from './admission.js';
-import { estimateJobCost, type JobCost } from './job-cost.js';
+import { ChunkJobRun } from './chunk-job-run.js';
+import { CHUNK_JOB, type ChunkJobData, type ChunkJobResult } from './chunk-jobs.js';
+import { chunkJobCost, estimateJobCost, type JobCost } from './job-cost.js';
 import { failureReason, jobConfig, outputPaths, withRetry, type JobData, type JobProgress, type JobResult } from './job-data.js';
 import { connectionOptions, DEFAULT_QUEUE, type RedisConnection } from './job-queue.js';
 import { JobRun } from './job-run.js';
@@ -80,6 +83,8 @@ export interface JobWorkerEvents {
   givenBack: [{ id: string; reason: string }];
   /** A job finished: its result. */
   completed: [{ id: string; result: JobResult }];
+  /** A distributed export's chunk encoded here and stored for the export to join. */
+  chunkDone: [{ id: string; parent: string; index: number; wallMs: number }];
   /** An attempt failed (retried or not): BullMQ's reason, `CODE: message`; `retry` is its run's number. */
   failed: [{ id: string; reason: string; retry: number }];
   /** Trouble of the worker's own (a lost connection, a lock it could not renew): the job may run elsewhere. */
@@ -88,7 +93,7 @@ export interface JobWorkerEvents {
 
 /** A job's run as this worker holds it. */
 interface Entry extends RunningJob {
-  run: JobRun;
+  run: JobRun | ChunkJobRun;
   /** Stopped to go back to the queue, not to complete. */
   givingBack: string | undefined;
   /** Its lock was lost: another worker may be running it. */
@@ -123,6 +128,7 @@ export class JobWorker extends EventEmitter<JobWorkerEvents> {
   private _dropped = 0;
   private readonly _worker: Worker<JobData, JobResult>;
   private readonly _bull: BullMQ;
+  private readonly _connection: RedisConnection;
   private readonly _cap: number;
   private readonly _load: () => LoadSample;
   private readonly _running = new Map<string, Entry>();
@@ -142,13 +148,14 @@ export class JobWorker extends EventEmitter<JobWorkerEvents> {
   constructor(bull: BullMQ, options: JobWorkerOptions) {
     super();
     this._bull = bull;
+    this._connection = options.connection;
     this.name = options.name ?? DEFAULT_QUEUE;
     this.id = `${hostname()}/${process.pid}/${workers++}`;
     this._cap = options.concurrency ?? MAX_JOBS;
     this.monitor = new LoadMonitor(options.cores, () => this._sampled());
     this._load = options.load ?? (() => this.monitor.sample());
     this.admission = new Admission(this.monitor.cores, options.maxCpu ?? DEFAULT_MAX_CPU, options.memoryHeadroomBytes ?? DEFAULT_MEMORY_HEADROOM);
-    const worker = new bull.Worker<JobData, JobResult>(this.name, (job, token, signal) => this._process(job, token, signal), {
+    const worker = new bull.Worker<JobData, JobResult>(this.name, (job, token, signal) => (job.name === CHUNK_JOB ? this._processChunk(job as unknown as Job<ChunkJobData, ChunkJobResult>, token, signal) as unknown as Promise<JobResult> : this._process(job, token, signal)), {
       connection: connectionOptions(options.connection),
       concurrency: 1,
       autorun: false,
@@ -156,7 +163,11 @@ export class JobWorker extends EventEmitter<JobWorkerEvents> {
       ...(options.stalledIntervalMs === undefined ? {} : { stalledInterval: options.stalledIntervalMs }),
     });
     this._worker = worker;
-    worker.on('completed', (job: Job<JobData, JobResult>, result: JobResult) => this.emit('completed', { id: job.id!, result }));
+    worker.on('completed', (job: Job<JobData, JobResult>, result: JobResult) => {
+      if (job.name !== CHUNK_JOB) return void this.emit('completed', { id: job.id!, result });
+      const d = job.data as unknown as ChunkJobData;
+      this.emit('chunkDone', { id: job.id!, parent: d.parent, index: d.chunk.index, wallMs: (result as unknown as ChunkJobResult).wallMs });
+    });
     worker.on('failed', (job: Job<JobData, JobResult> | undefined, err: Error) => {
       if (job !== undefined) this.emit('failed', { id: job.id!, reason: err.message, retry: Math.max(0, (job.data.runs ?? 1) - 1) });
     });
@@ -282,21 +293,9 @@ export class JobWorker extends EventEmitter<JobWorkerEvents> {
     if (this._closing) return this._putBack(job, token, 0);
     // The record checked as it came (another version's fails here, for good).
     const config = this._typed(() => jobConfig(job.data));
-    const estimate = estimateJobCost(config, this.admission.cores);
+    const estimate = estimateJobCost(config, this.admission.cores, job.data.distributed !== undefined);
     const cost = typeof job.data.cost === 'number' ? { ...estimate, cpu: job.data.cost } : estimate;
-    const limit = memoryLimit() - this.admission.memoryHeadroomBytes;
-    if (cost.memoryBytes > limit) {
-      throw new this._bull.UnrecoverableError(`JOB_FAILED: needs ${mib(cost.memoryBytes)} MiB of memory by its estimate; this worker has at most ${mib(Math.max(0, limit))} beyond its headroom`);
-    }
-    const decision = this.admission.decide(id, cost, this._load());
-    if (!decision.admit) {
-      this.emit('refused', { id, reason: decision.reason, cost });
-      const idle = this.admission.running === 0;
-      this._blocked = !idle;
-      this._fit();
-      return this._putBack(job, token, idle ? REFUSED_IDLE_DELAY_MS : 0);
-    }
-    this._fit();
+    await this._admit(job, token, cost);
     let entry: Entry | undefined;
     let staged: StagedInputs | undefined;
     try {
@@ -309,16 +308,23 @@ export class JobWorker extends EventEmitter<JobWorkerEvents> {
       this._typed(() => jobConfig({ ...job.data, config: init }));
       // s3:// inputs fetched to this machine first (removed when the run ends).
       staged = await this._typedAsync(stageInputs(init));
-      entry = { id, retry, cost, progress: undefined, run: new JobRun(staged.init, PROGRESS_MS), givingBack: undefined, lost: false, live: config.live };
+      const d = job.data.distributed;
+      // A distributed export's chunks go to the queue as children of this job, through its storage.
+      const distributed = d === undefined ? undefined : {
+        connection: this._connection, queue: this.name, parent: { id, retry, queueKey: job.queueQualifiedName },
+        storage: config.storage!.storage as StorageSpec, inputs: staged.originals, chunks: d.chunks,
+      };
+      const run = new JobRun(staged.init, PROGRESS_MS, distributed);
+      entry = { id, retry, cost, progress: undefined, run, givingBack: undefined, lost: false, live: config.live };
       this._running.set(id, entry);
       const e = entry;
       // A drain's deadline passed while this one was starting: it goes back too.
       if (this._givingBack !== undefined) this._giveBack(e, this._givingBack);
       // A job cancelled through BullMQ (cancelJob) stops its run as Ctrl-C would: what was made is finalized.
       signal?.addEventListener('abort', () => e.run.stop(), { once: true });
-      e.run.on('progress', (p) => this._progress(job, e, p));
+      run.on('progress', (p) => this._progress(job, e, p));
       this.emit('active', { id, retry, cost, progress: undefined });
-      const result = await this._typedAsync(e.run.done);
+      const result = await this._typedAsync(run.done);
       this._dropped += result.queues.reduce((n, q) => n + q.dropped, 0) - (e.progress?.dropped ?? 0);
       if (e.lost) throw new Error('JOB_FAILED: its lock was lost, and another worker may be running it: this run was aborted');
       if (e.givingBack !== undefined) {
@@ -342,6 +348,63 @@ export class JobWorker extends EventEmitter<JobWorkerEvents> {
     }
   }
 
+  /**
+   * Admits a job of `cost` or puts it back in the queue (throwing BullMQ's error for that); one that
+   * could never fit in this worker's memory fails for good.
+   */
+  private async _admit(job: Job<unknown, unknown>, token: string | undefined, cost: JobCost): Promise<void> {
+    const limit = memoryLimit() - this.admission.memoryHeadroomBytes;
+    if (cost.memoryBytes > limit) {
+      throw new this._bull.UnrecoverableError(`JOB_FAILED: needs ${mib(cost.memoryBytes)} MiB of memory by its estimate; this worker has at most ${mib(Math.max(0, limit))} beyond its headroom`);
+    }
+    const decision = this.admission.decide(job.id!, cost, this._load());
+    if (!decision.admit) {
+      this.emit('refused', { id: job.id!, reason: decision.reason, cost });
+      const idle = this.admission.running === 0;
+      this._blocked = !idle;
+      this._fit();
+      await this._putBack(job, token, idle ? REFUSED_IDLE_DELAY_MS : 0);
+    }
+    this._fit();
+  }
+
+  /** A distributed export's chunk: admitted as any job, encoded on a thread, its packets put in the export's storage. */
+  private async _processChunk(job: Job<ChunkJobData, ChunkJobResult>, token: string | undefined, signal: AbortSignal | undefined): Promise<ChunkJobResult> {
+    const id = job.id!;
+    if (this._closing) return this._putBack(job, token, 0);
+    const d = job.data;
+    if (d?.version !== 1 || d.kind !== 'chunk') throw new this._bull.UnrecoverableError('CONFIG_INVALID: not an avpipe chunk job of version 1');
+    const cost = chunkJobCost(d.work.encoder.width, d.work.encoder.height);
+    await this._admit(job, token, cost);
+    let entry: Entry | undefined;
+    try {
+      const runs = (d.runs ?? 0) + 1;
+      await job.updateData({ ...d, runs });
+      const run = new ChunkJobRun(d, this.id, runs - 1);
+      entry = { id, retry: runs - 1, cost, progress: undefined, run, givingBack: undefined, lost: false, live: false };
+      this._running.set(id, entry);
+      const e = entry;
+      if (this._givingBack !== undefined) this._giveBack(e, this._givingBack);
+      signal?.addEventListener('abort', () => run.abort(), { once: true });
+      this.emit('active', { id, retry: e.retry, cost, progress: undefined });
+      let result: ChunkJobResult | undefined;
+      let failure: unknown;
+      await run.done.then((r) => (result = r), (err: unknown) => (failure = err));
+      if (e.lost) throw new Error('JOB_FAILED: its lock was lost, and another worker may be running it: this run was aborted');
+      if (e.givingBack !== undefined) {
+        this.emit('givenBack', { id, reason: e.givingBack });
+        return await this._putBack(job, token, 0);
+      }
+      if (result === undefined) throw this._reason(failure);
+      return result;
+    } finally {
+      if (entry !== undefined) this._running.delete(id);
+      this.admission.release(id);
+      this._blocked = false;
+      this._fit();
+    }
+  }
+
   private _progress(job: Job<JobData, JobResult>, e: Entry, p: PipelineProgress): void {
     const progress: JobProgress = {
       status: p.status,
@@ -357,7 +420,7 @@ export class JobWorker extends EventEmitter<JobWorkerEvents> {
   }
 
   /** Puts a job back in the queue (after `delayMs`, or at the head of the line) and tells BullMQ so. */
-  private async _putBack(job: Job<JobData, JobResult>, token: string | undefined, delayMs: number): Promise<never> {
+  private async _putBack(job: Job<unknown, unknown>, token: string | undefined, delayMs: number): Promise<never> {
     if (delayMs > 0) {
       await job.moveToDelayed(Date.now() + delayMs, token);
       throw new this._bull.DelayedError();

@@ -81,24 +81,30 @@ export class S3Storage implements Storage {
   }
 
   /**
-   * Copies the object `key` (the whole key, prefix not added) to `localPath`, through a temporary
-   * name so a reader never sees half of it; checks the size against the object's.
+   * Copies the object for `key` (the prefix and it) to `localPath`, through a temporary name so a
+   * reader never sees half of it; checks the size against the object's.
    */
   async download(key: string, localPath: string): Promise<number> {
     const client = await this.client();
     const { GetObjectCommand } = await import('@aws-sdk/client-s3');
-    const object = await client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+    const object = await client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.objectKey(key) }));
     const tmp = `${localPath}.downloading`;
     try {
       await pipeline(object.Body as Readable, createWriteStream(tmp));
       const { size } = await stat(tmp);
-      if (object.ContentLength !== undefined && size !== object.ContentLength) throw new Error(`read ${size} of ${object.ContentLength} bytes of s3://${this.bucket}/${key}`);
+      if (object.ContentLength !== undefined && size !== object.ContentLength) throw new Error(`read ${size} of ${object.ContentLength} bytes of s3://${this.bucket}/${this.objectKey(key)}`);
       await rename(tmp, localPath);
       return size;
     } catch (err) {
       await rm(tmp, { force: true });
       throw err;
     }
+  }
+
+  async remove(key: string): Promise<void> {
+    const client = await this.client();
+    const { DeleteObjectCommand } = await import('@aws-sdk/client-s3');
+    await client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.objectKey(key) }));
   }
 
   /** Closes the client's connections; idempotent. */

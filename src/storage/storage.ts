@@ -11,6 +11,10 @@ export interface Storage {
   upload(localPath: string, key: string): Promise<string>;
   /** Releases what it holds (an S3 client's connections), when it holds anything. */
   close?(): Promise<void>;
+  /** Copies what `key` holds to `localPath` (a distributed export's chunks come back this way); its size. */
+  download?(key: string, localPath: string): Promise<number>;
+  /** Removes what `key` holds; nothing there is not an error. */
+  remove?(key: string): Promise<void>;
 }
 
 /** The built-in storage: a local directory (another disk, a mounted share). */
@@ -31,8 +35,7 @@ export class LocalStorage implements Storage {
    * beside `/srv/media`), and a failed copy leaves no temporary file behind.
    */
   async upload(localPath: string, key: string): Promise<string> {
-    const dest = resolve(this.dir, key);
-    if (dest === this.dir || !dest.startsWith(this.dir + sep)) throw new Error(`key ${key} leaves ${this.dir}`);
+    const dest = this._path(key);
     await mkdir(dirname(dest), { recursive: true });
     const tmp = `${dest}.uploading`;
     try {
@@ -44,6 +47,22 @@ export class LocalStorage implements Storage {
       await rm(tmp, { force: true });
       throw err;
     }
+    return dest;
+  }
+
+  async download(key: string, localPath: string): Promise<number> {
+    await copyFile(this._path(key), localPath);
+    return (await stat(localPath)).size;
+  }
+
+  async remove(key: string): Promise<void> {
+    await rm(this._path(key), { force: true });
+  }
+
+  /** Where `key` is: inside the directory, or an error. */
+  private _path(key: string): string {
+    const dest = resolve(this.dir, key);
+    if (dest === this.dir || !dest.startsWith(this.dir + sep)) throw new Error(`key ${key} leaves ${this.dir}`);
     return dest;
   }
 }

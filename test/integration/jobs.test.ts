@@ -73,6 +73,12 @@ describe.skipIf(!HAVE_REDIS)('jobs on BullMQ and a real Redis: submitted configs
     }
   });
 
+  it('a distributed export is refused at submit when it is live or has no storage for its chunks, naming the fields', async () => {
+    const err = await queue.submit({ live: true, source: { type: 'test' }, outputs: [{ path: join(dir, 'never.mp4') }] }, { distributed: { chunks: 1 } }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as ConfigError).problems.map((p) => p.field)).toEqual(['distributed.chunks', 'live', 'storage']);
+  });
+
   it('a bad config is refused at submit, naming its field, and never queued', async () => {
     const counts = new Queue(NAME, { connection: { host: '127.0.0.1', port: redis.port } });
     try {
@@ -466,6 +472,12 @@ describe.skipIf(!HAVE_REDIS)('the CLI: avpipe worker and avpipe submit', () => {
     const cost = await cli(['submit', 'record', '--source', 'test', '--output', 'x.mp4', '--redis', 'redis://127.0.0.1:1', '--cost', '0']);
     expect(cost.code).toBe(2);
     expect(cost.stderr).toContain('--cost: is the job\'s CPU cost in cores, above 0, got "0"');
+    const chunks = await cli(['submit', 'export', 'in.mp4', '--output', 'x.mp4', '--redis', 'redis://127.0.0.1:1', '--chunks', '3']);
+    expect(chunks.code).toBe(2);
+    expect(chunks.stderr).toContain('--chunks: needs --distributed');
+    const distRecord = await cli(['submit', 'record', '--source', 'test', '--output', 'x.mp4', '--redis', 'redis://127.0.0.1:1', '--distributed']);
+    expect(distRecord.code).toBe(2);
+    expect(distRecord.stderr).toContain('--distributed: splits an export across the workers');
     const badUrl = await cli(['worker', '--redis', 'http://127.0.0.1:6379']);
     expect(badUrl.code).toBe(2);
     expect(badUrl.stderr).toContain('--redis: a Redis URL is redis:// or rediss://, got http:');
