@@ -1,38 +1,54 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { freePort } from './ports.js';
 
-/** A real redis-server (Debian's package) on a loopback port, in memory only. */
+/** A real redis-server (Debian's package) on a loopback port. */
 export interface RedisServer {
   url: string;
   port: number;
   stop(): Promise<void>;
+  /** Kills the server (SIGKILL: no save on the way out) and starts it again on the same port and files. */
+  crashAndRestart(): Promise<void>;
 }
 
 /** Whether Debian's `redis-server` is on the PATH (`.ci/run` installs it). */
 export const HAVE_REDIS: boolean = spawnSync('redis-server', ['--version']).error === undefined;
 
 /**
- * Starts Debian's `redis-server` on a free loopback port with no persistence, and waits until it
- * accepts connections.
+ * Starts Debian's `redis-server` on a free loopback port and waits until it accepts connections:
+ * in memory only, or with `persistDir` as the README asks of a fleet's Redis (an append-only file
+ * written on every change, no eviction).
  */
-export async function startRedis(): Promise<RedisServer> {
+export async function startRedis(options: { persistDir?: string } = {}): Promise<RedisServer> {
   const port = await freePort();
-  const child: ChildProcess = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'inherit'] });
-  await new Promise<void>((resolve, reject) => {
-    let out = '';
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      if (out.includes('Ready to accept connections')) resolve();
+  const persist = options.persistDir === undefined
+    ? ['--save', '', '--appendonly', 'no']
+    : ['--dir', options.persistDir, '--appendonly', 'yes', '--appendfsync', 'always', '--save', '', '--maxmemory-policy', 'noeviction'];
+  const args = ['--port', String(port), '--bind', '127.0.0.1', ...persist];
+  const start = async (): Promise<ChildProcess> => {
+    const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    await new Promise<void>((resolve, reject) => {
+      let out = '';
+      child.stdout!.on('data', (d: Buffer) => {
+        out += d.toString();
+        if (out.includes('Ready to accept connections')) resolve();
+      });
+      child.on('exit', (code) => reject(new Error(`redis-server exited (${code}): ${out.slice(-500)}`)));
     });
-    child.on('exit', (code) => reject(new Error(`redis-server exited (${code}): ${out.slice(-500)}`)));
+    return child;
+  };
+  let child = await start();
+  const stop = (signal: NodeJS.Signals): Promise<void> => new Promise<void>((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    child.once('exit', () => resolve());
+    child.kill(signal);
   });
   return {
     url: `redis://127.0.0.1:${port}`,
     port,
-    stop: () => new Promise<void>((resolve) => {
-      if (child.exitCode !== null) return resolve();
-      child.once('exit', () => resolve());
-      child.kill('SIGTERM');
-    }),
+    stop: () => stop('SIGTERM'),
+    crashAndRestart: async () => {
+      await stop('SIGKILL');
+      child = await start();
+    },
   };
 }

@@ -1,8 +1,9 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { AvpipeError, ConfigError, type PipelineConfigInit } from '../../src/index.js';
 import { withAbsolutePaths } from '../../src/cli/job-commands.js';
@@ -297,6 +298,45 @@ describe.skipIf(!HAVE_REDIS)('admission: a worker takes a job only while it fits
     } finally {
       await http.close();
       await a.close();
+      await queue.close();
+      await redis.stop();
+    }
+  }, 60_000);
+});
+
+describe.skipIf(!HAVE_REDIS)('Redis killed and restarted (append-only file, fsync always): no job lost', () => {
+  it('a running job completes across the restart, and a job waiting in the queue survives it and runs', async () => {
+    const data = join(dir, 'redis-data');
+    mkdirSync(data);
+    const redis = await startRedis({ persistDir: data });
+    const NAME = 'avpipe-restart';
+    const queue = await createJobQueue({ connection: redis.url, name: NAME });
+    // One job at a time: the second waits in Redis while the first runs.
+    const worker = await createWorker({ connection: redis.url, name: NAME, concurrency: 1 });
+    const runId = async (): Promise<string> => {
+      const client = new Redis(redis.url);
+      try {
+        return /run_id:(\w+)/.exec(await client.info('server'))![1]!;
+      } finally {
+        client.disconnect();
+      }
+    };
+    try {
+      const job = (path: string) => queue.submit({ live: true, source: { type: 'test', duration: 5 }, encoding: { width: 160, height: 120 }, outputs: [{ path: join(dir, path) }] });
+      const first = await job('restart-1.mp4');
+      await new Promise<void>((resolve) => first.on('progress', (p) => p.mediaTimeMs >= 1000 && resolve()));
+      const second = await job('restart-2.mp4');
+      // Redis dies with no save on the way out, and comes back from its append-only file (a new server: its run id).
+      const before = await runId();
+      await redis.crashAndRestart();
+      expect(await runId()).not.toBe(before);
+      const [a, b] = await Promise.all([first.result(), second.result()]);
+      expect([a.status, b.status]).toEqual(['COMPLETE', 'COMPLETE']);
+      for (const f of ['restart-1.mp4', 'restart-2.mp4']) expect(frames(streamOf(await probe(join(dir, f)), 'video'))).toBe(150);
+      // Each ran once, on its first run: the running one kept its lock through the restart.
+      expect([a.job.retry, b.job.retry]).toEqual([0, 0]);
+    } finally {
+      await worker.close();
       await queue.close();
       await redis.stop();
     }
