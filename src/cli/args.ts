@@ -111,7 +111,8 @@ submit: queues a record or export run as a job (paths made absolute here); print
   --cost CORES             the job's CPU cost, which workers admit it by (default: estimated from
                            its kind, size, frame rate, codec and --parallel)
   --distributed            export: the video split into chunks, each a job for any worker, joined by
-                           the worker that takes the export (needs --upload: the chunks pass there)
+                           the worker that takes the export (needs --upload or --upload-dir: the
+                           chunks pass there, so every worker must reach it)
   --chunks N               how many (default: one per 15 s of media)
   --wait                   wait for it: progress on a terminal, then the result as a local run prints it
                            (exit code and --json alike)
@@ -381,9 +382,14 @@ export function parseExportArgs(argv: string[]): ParsedCommand | { problems: Con
 }
 
 /** A store named on the command line, a directory made absolute (a job's worker runs elsewhere). */
-function storeOf(url: string): StorageSpec {
-  const spec = parseStorageUrl(url);
-  return spec.type === 'local' ? { type: 'local', dir: resolve(spec.dir) } : spec;
+function storeOf(url: string, field: string, problems: ConfigProblem[]): StorageSpec | undefined {
+  try {
+    const spec = parseStorageUrl(url);
+    return spec.type === 'local' ? { type: 'local', dir: resolve(spec.dir) } : spec;
+  } catch (err) {
+    problems.push({ field, message: (err as Error).message });
+    return undefined;
+  }
 }
 
 /** `--upload-dir DIR` or `--upload URL` (one of them), and `--upload-backup URL` behind it, as the config's storage. */
@@ -394,5 +400,8 @@ function uploadOf(dir: string | undefined, url: string | undefined, backup: stri
     if (backup !== undefined) problems.push({ field: '--upload-backup', message: 'needs --upload' });
     return {};
   }
-  return { storage: { storage: storeOf(main), ...(backup === undefined ? {} : { backup: storeOf(backup) }) } };
+  const store = storeOf(main, url === undefined ? '--upload-dir' : '--upload', problems);
+  const backupStore = backup === undefined ? undefined : storeOf(backup, '--upload-backup', problems);
+  if (store === undefined || (backup !== undefined && backupStore === undefined)) return {};
+  return { storage: { storage: store, ...(backupStore === undefined ? {} : { backup: backupStore }) } };
 }

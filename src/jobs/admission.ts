@@ -20,16 +20,17 @@ export const DEFAULT_MEMORY_HEADROOM = 512 * 2 ** 20;
  * Which jobs a worker takes: each job's cost is reserved while it runs, and a new one is admitted
  * only while the projected load (the larger of what is reserved and what is measured, so a job that
  * costs more than estimated counts as measured) plus its cost stays within `maxCpu` of the cores,
- * and its memory fits in what is available less a headroom. An idle worker takes any job whose
- * memory fits: a job that costs more than the whole worker (a non-live export takes every core) runs
- * alone rather than never, so the measured load never exceeds `maxCpu` by more than one job's cost.
+ * and its memory fits in what is available less a headroom. An idle worker (one running nothing but
+ * exports waiting on their chunks) takes any job whose memory fits: a job that costs more than the
+ * whole worker (a non-live export takes every core) runs alone rather than never, so the measured
+ * load never exceeds `maxCpu` by more than one job's cost.
  * Pure: the worker measures, this decides.
  */
 export class Admission {
   /** The cores the worker may fill: `maxCpu` times its cores. */
   readonly capacity: number;
   readonly memoryHeadroomBytes: number;
-  private readonly _running = new Map<string, JobCost>();
+  private readonly _running = new Map<string, { cost: JobCost; waiting: boolean }>();
   /** Jobs admitted and refused since the worker started. */
   admitted = 0;
   refused = 0;
@@ -48,8 +49,15 @@ export class Admission {
   /** The CPU reserved by the running jobs, cores. */
   get reservedCpu(): number {
     let sum = 0;
-    for (const c of this._running.values()) sum += c.cpu;
+    for (const r of this._running.values()) sum += r.cost.cpu;
     return sum;
+  }
+
+  /** Running jobs that are not waiting on others' work (a distributed export waits on its chunks). */
+  private get _busy(): number {
+    let n = 0;
+    for (const r of this._running.values()) if (!r.waiting) n++;
+    return n;
   }
 
   /** The load a new job would be added to: reserved or measured, whichever is more. */
@@ -59,23 +67,27 @@ export class Admission {
 
   /** True while another job could fit: the worker should look for one. */
   hasRoom(load: LoadSample): boolean {
-    return this._running.size === 0 || this.projectedCpu(load) < this.capacity;
+    return this._busy === 0 || this.projectedCpu(load) < this.capacity;
   }
 
-  /** Admits `id` (reserving its cost) or says why not. */
-  decide(id: string, cost: JobCost, load: LoadSample): AdmissionDecision {
+  /**
+   * Admits `id` (reserving its cost) or says why not. A `waiting` job (a distributed export, which
+   * waits on its chunks) does not keep the worker from being idle: a chunk may always run beside
+   * the exports it serves, so a worker holding exports never refuses the chunks they wait for.
+   */
+  decide(id: string, cost: JobCost, load: LoadSample, waiting = false): AdmissionDecision {
     const free = load.availableMemoryBytes - this.memoryHeadroomBytes;
     let reason: string | undefined;
     if (cost.memoryBytes > free) {
       reason = `needs ${mib(cost.memoryBytes)} MiB of memory, ${mib(Math.max(0, free))} MiB free beyond the ${mib(this.memoryHeadroomBytes)} MiB headroom`;
-    } else if (this._running.size > 0 && this.projectedCpu(load) + cost.cpu > this.capacity + 1e-9) {
+    } else if (this._busy > 0 && this.projectedCpu(load) + cost.cpu > this.capacity + 1e-9) {
       reason = `costs ${cost.cpu.toFixed(2)} cores; ${this.projectedCpu(load).toFixed(2)} of ${this.capacity.toFixed(2)} in use`;
     }
     if (reason !== undefined) {
       this.refused++;
       return { admit: false, reason };
     }
-    this._running.set(id, cost);
+    this._running.set(id, { cost, waiting });
     this.admitted++;
     return { admit: true };
   }

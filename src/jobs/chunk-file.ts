@@ -47,10 +47,13 @@ export function decodeChunkFile(bytes: Uint8Array, name: string): ChunkFile {
   if (eol < 0 || eol - MAGIC.byteLength > MAX_HEADER) throw bad('no decoder configuration line');
   let decoderConfig: VideoDecoderConfig | undefined;
   try {
-    const c = JSON.parse(buf.subarray(MAGIC.byteLength, eol).toString()) as (Omit<VideoDecoderConfig, 'description'> & { description?: string }) | null;
-    decoderConfig = c === null ? undefined : { ...c, ...(c.description === undefined ? {} : { description: new Uint8Array(Buffer.from(c.description, 'base64')) }) } as VideoDecoderConfig;
+    const c = JSON.parse(buf.subarray(MAGIC.byteLength, eol).toString()) as unknown;
+    if (c !== null && !(typeof c === 'object' && typeof (c as VideoDecoderConfig).codec === 'string' && Number.isInteger((c as VideoDecoderConfig).codedWidth) && Number.isInteger((c as VideoDecoderConfig).codedHeight))) throw new Error('not a decoder configuration');
+    const d = (c as { description?: unknown } | null)?.description;
+    if (d !== undefined && typeof d !== 'string') throw new Error('not a decoder configuration');
+    decoderConfig = c === null ? undefined : { ...(c as VideoDecoderConfig), ...(d === undefined ? {} : { description: new Uint8Array(Buffer.from(d, 'base64')) }) };
   } catch {
-    throw bad('its decoder configuration is not JSON');
+    throw bad('its decoder configuration line is not one');
   }
   const packets: ChunkPacket[] = [];
   let at = eol + 1;
@@ -65,8 +68,10 @@ export function decodeChunkFile(bytes: Uint8Array, name: string): ChunkFile {
       throw bad(`packet ${packets.length}'s header is not JSON`);
     }
     at += 4 + length;
+    if (typeof h !== 'object' || h === null) throw bad(`packet ${packets.length}'s header is not a packet's`);
     if (!Number.isInteger(h.size) || h.size < 0 || at + h.size > buf.byteLength) throw bad(`packet ${packets.length} runs past the end`);
-    if ((h.type !== 'key' && h.type !== 'delta') || !Number.isFinite(h.timestamp)) throw bad(`packet ${packets.length}'s header is not a packet's`);
+    const optional = (x: unknown): boolean => x === null || (typeof x === 'number' && Number.isFinite(x));
+    if ((h.type !== 'key' && h.type !== 'delta') || !Number.isFinite(h.timestamp) || !optional(h.duration) || !optional(h.decodeTimestamp)) throw bad(`packet ${packets.length}'s header is not a packet's`);
     // A copy: the packet's bytes outlive the file's buffer.
     packets.push({ type: h.type, timestamp: h.timestamp, duration: h.duration, decodeTimestamp: h.decodeTimestamp, data: new Uint8Array(buf.subarray(at, at + h.size)) });
     at += h.size;

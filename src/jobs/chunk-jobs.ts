@@ -7,7 +7,7 @@ import type { ChunkWorkerData } from '../pipeline/chunk-protocol.js';
 import type { ChunkRunner, ChunkRunnerEvents } from '../pipeline/chunk-runner.js';
 import type { ChunkSpan, SplitPlan } from '../pipeline/plan.js';
 import type { Storage } from '../storage/storage.js';
-import { storageOf, type StorageSpec } from '../storage/storage-spec.js';
+import { storageOf, storageProblems, type StorageSpec } from '../storage/storage-spec.js';
 import { decodeChunkFile } from './chunk-file.js';
 import { jobError } from './job-data.js';
 import { connectionOptions, type RedisConnection } from './job-queue.js';
@@ -16,13 +16,43 @@ import { connectionOptions, type RedisConnection } from './job-queue.js';
 export const CHUNK_JOB = 'chunk';
 /** Runs of a chunk before the export fails: a chunk that failed is run again alone. */
 const CHUNK_ATTEMPTS = 3;
+/** Chunks read back ahead of the one being handed on: the export holds at most this many and that one. */
+const READ_AHEAD = 2;
+/** How often the chunk jobs' states are read, besides the queue's events (one missed must not hang the export). */
+const POLL_MS = 5000;
+
+/** Where a run of an export keeps its chunks in the storage; everything under it is removed when the run ends. */
+export function chunkPrefix(parent: string, retry?: number): string {
+  return retry === undefined ? `.avpipe-chunks/${parent}/` : `.avpipe-chunks/${parent}/r${retry}/`;
+}
+
+/** What is wrong with a chunk job's data (another version's, or not avpipe's), or undefined. */
+export function chunkJobProblem(d: unknown): string | undefined {
+  const c = d as Partial<ChunkJobData> | null;
+  if (c?.version !== 1 || c.kind !== 'chunk') return 'not version 1';
+  if (typeof c.parent !== 'string' || !Number.isInteger(c.parentRetry) || c.parentRetry! < 0) return 'no export named';
+  const e = c.work?.encoder;
+  if (e === undefined || !(Number.isInteger(e.width) && e.width > 0 && Number.isInteger(e.height) && e.height > 0 && e.width * e.height <= 8192 * 4320)) return 'no encoder size';
+  const span = c.chunk;
+  if (span === undefined || !(Number.isInteger(span.firstFrame) && Number.isInteger(span.endFrame) && span.endFrame > span.firstFrame)) return 'no chunk span';
+  const storage = storageProblems(c.storage);
+  if (storage.length > 0) return `storage ${storage[0]}`;
+  if (typeof c.key !== 'string' || c.key !== `${chunkPrefix(c.parent, c.parentRetry!)}chunk-${span.index}`) return 'a key that is not its own';
+  return undefined;
+}
+
+/** A chunk's job id: the export's id and run, and the chunk's index. */
+export function chunkJobId(parent: string, retry: number, index: number): string {
+  return `${parent}-r${retry}-chunk-${index}`;
+}
 
 /** A chunk job's data: what the chunk worker thread needs, and where its packets go. */
 export interface ChunkJobData {
   version: 1;
   kind: 'chunk';
-  /** The export's job id. */
+  /** The export's job id, and its run that queued this chunk: a chunk of a run no longer going is not made. */
   parent: string;
+  parentRetry: number;
   chunk: ChunkSpan;
   /**
    * The chunk worker's data, as JSON carries it ({@link chunkWorkToJson}): a file source's path as the
@@ -66,18 +96,21 @@ export function chunkWorkFromJson(work: ChunkWorkerData): ChunkWorkerData {
 export interface DistributedContext {
   connection: RedisConnection;
   queue: string;
-  /** The parent job: its id, its run, and BullMQ's qualified name of its queue. */
-  parent: { id: string; retry: number; queueKey: string };
+  /** The export's job: its id and its run. */
+  parent: { id: string; retry: number };
   storage: StorageSpec;
   /** What the export's config named as inputs, by the local paths the parent reads: chunk workers fetch the originals. */
   inputs: Record<string, string>;
 }
 
 /**
- * A distributed export's chunks as jobs on the queue: children of the export's job (a BullMQ flow),
- * all queued at once for whichever workers take them, each run again alone when it fails (up to 3
- * runs). A chunk's packets come back through the export's storage, read once the chunk job
- * completes; the chunk objects are removed when the export ends.
+ * A distributed export's chunks as jobs on the queue, all queued at once for whichever workers take
+ * them, each run again alone when it fails (up to 3 runs). Their ids name the export and its run (not
+ * BullMQ's parent/child flow: a flow's parent cannot complete while a child is still pending or
+ * failed, which a stopped or retried export leaves). A chunk's packets come back through the export's
+ * storage; a completed chunk is read back only when it is among the next to hand on, so the export
+ * holds a few chunks, not the whole video. The queue's events say when a chunk is done, and the
+ * chunks' states are read every 5 s besides, so an event missed (a reconnection) cannot hang it.
  */
 export class JobChunkRunner implements ChunkRunner {
   readonly slots: number;
@@ -87,11 +120,16 @@ export class JobChunkRunner implements ChunkRunner {
   private _events: QueueEvents | undefined;
   private _handlers: ChunkRunnerEvents | undefined;
   private readonly _storage: Storage;
-  /** Chunk jobs by id: their slot, and whether they are done. */
-  private readonly _jobs = new Map<string, { slot: number; chunk: ChunkSpan; done: boolean }>();
-  private readonly _keys = new Set<string>();
+  /** Chunk jobs by id: their slot and chunk, their result once completed, whether handled. */
+  private readonly _jobs = new Map<string, { slot: number; chunk: ChunkSpan; result?: ChunkJobResult; state: 'queued' | 'completed' | 'delivered' | 'failed' }>();
+  /** The chunks' jobs being added. */
+  private readonly _adding: Promise<unknown>[] = [];
+  /** Chunks handed on by the pool: the next to read back is above it. */
+  private _handedOn = -1;
+  private _reading = false;
+  private _poll: NodeJS.Timeout | undefined;
   private _dir: Promise<string> | undefined;
-  private _closed = false;
+  private _closed: Promise<void> | undefined;
 
   constructor(ctx: DistributedContext, plan: SplitPlan, data: ChunkWorkerData) {
     this._ctx = ctx;
@@ -106,54 +144,107 @@ export class JobChunkRunner implements ChunkRunner {
     const { Queue, QueueEvents } = await import('bullmq');
     const connection = connectionOptions(this._ctx.connection);
     this._events = new QueueEvents(this._ctx.queue, { connection });
-    this._events.on('completed', ({ jobId, returnvalue }) => void this._completed(jobId, returnvalue as unknown));
+    this._events.on('completed', ({ jobId, returnvalue }) => this._completed(jobId, returnvalue as unknown));
     this._events.on('failed', ({ jobId, failedReason }) => this._failed(jobId, failedReason));
     await this._events.waitUntilReady();
     this._queue = new Queue(this._ctx.queue, { connection });
+    this._poll = setInterval(() => void this._check(), POLL_MS);
+    this._poll.unref();
   }
 
   encode(slot: number, chunk: ChunkSpan): void {
     const { parent } = this._ctx;
-    // The parent's run in the id: a parent run again (its worker died) makes its chunks again.
-    const jobId = `${parent.id}-r${parent.retry}-chunk-${chunk.index}`;
-    const key = `.avpipe-chunks/${parent.id}/r${parent.retry}/chunk-${chunk.index}`;
-    this._jobs.set(jobId, { slot, chunk, done: false });
-    const data: ChunkJobData = { version: 1, kind: 'chunk', parent: parent.id, chunk, work: chunkWorkToJson(this._data), storage: this._ctx.storage, key, runs: 0 };
-    this._queue!.add(CHUNK_JOB, data as never, {
+    // The export's run in the id: an export run again (its worker died) makes its chunks again.
+    const jobId = chunkJobId(parent.id, parent.retry, chunk.index);
+    const key = `${chunkPrefix(parent.id, parent.retry)}chunk-${chunk.index}`;
+    this._jobs.set(jobId, { slot, chunk, state: 'queued' });
+    const data: ChunkJobData = { version: 1, kind: 'chunk', parent: parent.id, parentRetry: parent.retry, chunk, work: chunkWorkToJson(this._data), storage: this._ctx.storage, key, runs: 0 };
+    this._adding.push(this._queue!.add(CHUNK_JOB, data as never, {
       jobId,
-      parent: { id: parent.id, queue: parent.queueKey },
       attempts: CHUNK_ATTEMPTS,
       backoff: { type: 'exponential', delay: 1000 },
       removeOnComplete: { age: 3600 },
       removeOnFail: { age: 7 * 24 * 3600 },
-    }).catch((err: Error) => this._handlers?.failed(slot, `chunk ${chunk.index} could not be queued: ${err.message}`));
+    }).catch((err: Error) => this._handlers?.failed(slot, `chunk ${chunk.index} could not be queued: ${err.message}`)));
   }
 
-  async close(): Promise<void> {
-    if (this._closed) return;
-    this._closed = true;
-    // Chunks nobody took yet are not made for nothing (a running one finishes and is dropped).
-    await Promise.all([...this._jobs].filter(([, j]) => !j.done).map(([id]) => this._queue?.remove(id).catch(() => 0)));
-    await Promise.all([this._events?.close(), this._queue?.close()]);
-    await Promise.all([...this._keys].map((k) => this._storage.remove?.(k).catch(() => undefined)));
-    await this._storage.close?.();
-    if (this._dir !== undefined) await rm(await this._dir, { recursive: true, force: true });
+  /** The pool handed on chunk `index` whole: the next ones may be read back. */
+  handedOn(index: number): void {
+    this._handedOn = Math.max(this._handedOn, index);
+    void this._deliver();
   }
 
-  private async _completed(jobId: string, value: unknown): Promise<void> {
+  /** Removes the chunks nobody took yet and closes the connections; the storage's chunk objects go with the run (JobWorker). Idempotent. */
+  close(): Promise<void> {
+    this._closed ??= (async () => {
+      clearInterval(this._poll);
+      await Promise.allSettled(this._adding);
+      // Chunks not taken yet are not made for nothing (a running one sees its export gone and stops).
+      await Promise.all([...this._jobs].filter(([, j]) => j.state === 'queued').map(([id]) => this._queue?.remove(id).catch(() => 0)));
+      await Promise.all([this._events?.close(), this._queue?.close()]);
+      await this._storage.close?.();
+      if (this._dir !== undefined) await rm(await this._dir, { recursive: true, force: true });
+    })();
+    return this._closed;
+  }
+
+  private _completed(jobId: string, value: unknown): void {
     const j = this._jobs.get(jobId);
-    if (j === undefined || j.done || this._closed) return;
-    j.done = true;
+    if (j === undefined || j.state !== 'queued' || this._closed !== undefined) return;
+    let r: ChunkJobResult;
     try {
-      const r = (typeof value === 'string' ? JSON.parse(value) : value) as ChunkJobResult;
-      this._keys.add(r.key);
+      r = (typeof value === 'string' ? JSON.parse(value) : value) as ChunkJobResult;
+    } catch {
+      return this._fail(j, 'its result is not JSON');
+    }
+    // The key is the one this export gave the chunk: a result cannot point elsewhere in the storage.
+    const own = `${chunkPrefix(this._ctx.parent.id, this._ctx.parent.retry)}chunk-${j.chunk.index}-run`;
+    if (typeof r?.key !== 'string' || !r.key.startsWith(own) || !/^\d+$/.test(r.key.slice(own.length))) return this._fail(j, `its result names ${JSON.stringify(r?.key)}, not a key of its own`);
+    j.result = r;
+    j.state = 'completed';
+    void this._deliver();
+  }
+
+  /** The queue reports a failure only when it is final: every run of the chunk failed. */
+  private _failed(jobId: string, reason: string): void {
+    const j = this._jobs.get(jobId);
+    if (j === undefined || j.state !== 'queued' || this._closed !== undefined) return;
+    const e = jobError(jobId, reason);
+    j.state = 'failed';
+    this._handlers?.message(j.slot, { type: 'error', index: j.chunk.index, code: e.code, message: `failed for good: ${e.message}` }, -1);
+  }
+
+  private _fail(j: { slot: number; chunk: ChunkSpan; state: string }, why: string): void {
+    j.state = 'failed';
+    this._handlers?.failed(j.slot, `chunk ${j.chunk.index}: ${why}`);
+  }
+
+  /** Reads back, in order, the completed chunks within the read-ahead of the one being handed on. */
+  private async _deliver(): Promise<void> {
+    if (this._reading) return;
+    this._reading = true;
+    try {
+      for (const j of [...this._jobs.values()].sort((a, b) => a.chunk.index - b.chunk.index)) {
+        if (this._closed !== undefined) return;
+        if (j.state === 'delivered') continue;
+        if (j.state !== 'completed' || j.chunk.index > this._handedOn + READ_AHEAD) return;
+        await this._readBack(j as typeof j & { result: ChunkJobResult });
+        j.state = 'delivered';
+      }
+    } finally {
+      this._reading = false;
+    }
+  }
+
+  private async _readBack(j: { slot: number; chunk: ChunkSpan; result: ChunkJobResult }): Promise<void> {
+    const r = j.result;
+    try {
       this._dir ??= mkdtemp(join(tmpdir(), 'avpipe-chunks-'));
       const local = join(await this._dir, `chunk-${j.chunk.index}`);
       if (this._storage.download === undefined) throw new Error(`${this._storage.name} cannot be read back`);
       await this._storage.download(r.key, local);
       const { decoderConfig, packets } = decodeChunkFile(await readFile(local), `${j.chunk.index} (${r.key})`);
       await rm(local, { force: true });
-      if (this._closed) return;
       const index = j.chunk.index;
       this._handlers?.message(j.slot, { type: 'packets', index, packets, ...(decoderConfig === undefined ? {} : { decoderConfig }) }, r.worker);
       this._handlers?.message(j.slot, { type: 'done', index, stats: r.stats, leadInFrames: r.leadInFrames, wallMs: r.wallMs }, r.worker);
@@ -162,13 +253,20 @@ export class JobChunkRunner implements ChunkRunner {
     }
   }
 
-  /** The queue reports a failure only when it is final: every run of the chunk failed. */
-  private _failed(jobId: string, reason: string): void {
-    const j = this._jobs.get(jobId);
-    if (j === undefined || j.done || this._closed) return;
-    j.done = true;
-    const e = jobError(jobId, reason);
-    this._handlers?.message(j.slot, { type: 'error', index: j.chunk.index, code: e.code, message: `after ${CHUNK_ATTEMPTS} runs: ${e.message}` }, -1);
+  /** The chunks' states read from the queue: what an event missed, and a chunk job that vanished. */
+  private async _check(): Promise<void> {
+    for (const [id, j] of this._jobs) {
+      if (j.state !== 'queued' || this._closed !== undefined) continue;
+      // null: not in the queue; undefined: the queue could not be read (tried again at the next check).
+      const job = await this._queue?.getJob(id).then((x) => x ?? null, () => undefined);
+      if (job === undefined || this._closed !== undefined) continue;
+      if (job === null) {
+        this._fail(j, `its job ${id} is gone from the queue`);
+        continue;
+      }
+      const state = await job.getState().catch(() => 'unknown');
+      if (state === 'completed') this._completed(id, job.returnvalue);
+      else if (state === 'failed') this._failed(id, job.failedReason);
+    }
   }
 }
-

@@ -18,7 +18,13 @@ const post = (m: FromJobThread): void => port.postMessage(m);
 
 try {
   // A distributed export's chunks are jobs on the queue, not this process's threads.
-  const split = distributed === undefined ? undefined : { runner: (plan: SplitPlan, data: ChunkWorkerData) => new JobChunkRunner(distributed, plan, data), chunks: distributed.chunks };
+  const runners: JobChunkRunner[] = [];
+  const runner = (plan: SplitPlan, data: ChunkWorkerData): JobChunkRunner => {
+    const r = new JobChunkRunner(distributed!, plan, data);
+    runners.push(r);
+    return r;
+  };
+  const split = distributed === undefined ? undefined : { runner, chunks: distributed.chunks };
   const controller = createController(createPipelineConfig(init), { progressIntervalMs, ...(split === undefined ? {} : { split }) });
   port.on('message', (m: ToJobThread) => {
     if (m.type === 'stop') void controller.stop();
@@ -26,6 +32,8 @@ try {
   });
   controller.on('progress', (p) => post({ type: 'progress', progress: p }));
   const result = await controller.start();
+  // The chunk jobs' clean-up done before the result goes (the thread ends with it).
+  await Promise.all(runners.map((r) => r.close()));
   // Through JSON, as the queue will keep it (errors as their toJSON).
   post({ type: 'result', result: JSON.parse(JSON.stringify(result)) });
 } catch (err) {

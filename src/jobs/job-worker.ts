@@ -5,10 +5,11 @@ import { hostname } from 'node:os';
 import type { Job, Worker } from 'bullmq';
 import { AvpipeError } from '../errors.js';
 import type { PipelineProgress } from '../pipeline/status.js';
-import type { StorageSpec } from '../storage/storage-spec.js';
+import type { Storage } from '../storage/storage.js';
+import { storageOf, type StorageSpec } from '../storage/storage-spec.js';
 import { Admission, DEFAULT_MAX_CPU, DEFAULT_MEMORY_HEADROOM, type LoadSample } from './admission.js';
 import { ChunkJobRun } from './chunk-job-run.js';
-import { CHUNK_JOB, type ChunkJobData, type ChunkJobResult } from './chunk-jobs.js';
+import { CHUNK_JOB, chunkJobProblem, chunkPrefix, type ChunkJobData, type ChunkJobResult } from './chunk-jobs.js';
 import { chunkJobCost, estimateJobCost, type JobCost } from './job-cost.js';
 import { failureReason, jobConfig, outputPaths, withRetry, type JobData, type JobProgress, type JobResult } from './job-data.js';
 import { connectionOptions, DEFAULT_QUEUE, type RedisConnection } from './job-queue.js';
@@ -293,11 +294,26 @@ export class JobWorker extends EventEmitter<JobWorkerEvents> {
     if (this._closing) return this._putBack(job, token, 0);
     // The record checked as it came (another version's fails here, for good).
     const config = this._typed(() => jobConfig(job.data));
-    const estimate = estimateJobCost(config, this.admission.cores, job.data.distributed !== undefined);
+    const d = job.data.distributed;
+    if (d !== undefined) {
+      // Its chunks' jobs are queued from the job's thread, which needs the connection as data.
+      try {
+        structuredClone(this._connection);
+      } catch {
+        throw new this._bull.UnrecoverableError('JOB_FAILED: a distributed export needs workers whose Redis connection is a URL or plain options (it is passed to the job\'s thread)');
+      }
+      // The export waits on its chunks: a worker that runs one job at a time would wait on itself.
+      if (this._cap < 2) {
+        this.emit('refused', { id, reason: 'a distributed export needs a worker with room for its chunks beside it (--concurrency 2 or more)', cost: estimateJobCost(config, this.admission.cores, true) });
+        return this._putBack(job, token, REFUSED_IDLE_DELAY_MS);
+      }
+    }
+    const estimate = estimateJobCost(config, this.admission.cores, d !== undefined);
     const cost = typeof job.data.cost === 'number' ? { ...estimate, cpu: job.data.cost } : estimate;
-    await this._admit(job, token, cost);
+    await this._admit(job, token, cost, d !== undefined);
     let entry: Entry | undefined;
     let staged: StagedInputs | undefined;
+    let chunks: { storage: Storage; prefix: string } | undefined;
     try {
       // Each run counts, whether it fails, is given back or its worker dies: `{retry}` names its
       // outputs. A job queued by a version before this count: BullMQ's attempts stand for it.
@@ -308,12 +324,16 @@ export class JobWorker extends EventEmitter<JobWorkerEvents> {
       this._typed(() => jobConfig({ ...job.data, config: init }));
       // s3:// inputs fetched to this machine first (removed when the run ends).
       staged = await this._typedAsync(stageInputs(init));
-      const d = job.data.distributed;
-      // A distributed export's chunks go to the queue as children of this job, through its storage.
+      // A distributed export's chunks go to the queue as jobs naming this one, through its storage,
+      // where what earlier runs left is cleared first, and this run's chunks when it ends.
       const distributed = d === undefined ? undefined : {
-        connection: this._connection, queue: this.name, parent: { id, retry, queueKey: job.queueQualifiedName },
+        connection: this._connection, queue: this.name, parent: { id, retry },
         storage: config.storage!.storage as StorageSpec, inputs: staged.originals, chunks: d.chunks,
       };
+      if (distributed !== undefined) {
+        chunks = { storage: storageOf(distributed.storage), prefix: chunkPrefix(id, retry) };
+        await chunks.storage.removePrefix?.(chunkPrefix(id)).catch(() => undefined);
+      }
       const run = new JobRun(staged.init, PROGRESS_MS, distributed);
       entry = { id, retry, cost, progress: undefined, run, givingBack: undefined, lost: false, live: config.live };
       this._running.set(id, entry);
@@ -341,6 +361,10 @@ export class JobWorker extends EventEmitter<JobWorkerEvents> {
       return { ...result, job: { id, retry, kept } };
     } finally {
       await staged?.cleanup();
+      if (chunks !== undefined) {
+        await chunks.storage.removePrefix?.(chunks.prefix).catch((err: Error) => this.emit('warning', { message: `chunk files under ${chunks!.prefix} not removed: ${err.message}`, jobId: id }));
+        await chunks.storage.close?.();
+      }
       if (entry !== undefined) this._running.delete(id);
       this.admission.release(id);
       this._blocked = false;
@@ -352,12 +376,12 @@ export class JobWorker extends EventEmitter<JobWorkerEvents> {
    * Admits a job of `cost` or puts it back in the queue (throwing BullMQ's error for that); one that
    * could never fit in this worker's memory fails for good.
    */
-  private async _admit(job: Job<unknown, unknown>, token: string | undefined, cost: JobCost): Promise<void> {
+  private async _admit(job: Job<unknown, unknown>, token: string | undefined, cost: JobCost, waiting = false): Promise<void> {
     const limit = memoryLimit() - this.admission.memoryHeadroomBytes;
     if (cost.memoryBytes > limit) {
       throw new this._bull.UnrecoverableError(`JOB_FAILED: needs ${mib(cost.memoryBytes)} MiB of memory by its estimate; this worker has at most ${mib(Math.max(0, limit))} beyond its headroom`);
     }
-    const decision = this.admission.decide(job.id!, cost, this._load());
+    const decision = this.admission.decide(job.id!, cost, this._load(), waiting);
     if (!decision.admit) {
       this.emit('refused', { id: job.id!, reason: decision.reason, cost });
       const idle = this.admission.running === 0;
@@ -373,7 +397,14 @@ export class JobWorker extends EventEmitter<JobWorkerEvents> {
     const id = job.id!;
     if (this._closing) return this._putBack(job, token, 0);
     const d = job.data;
-    if (d?.version !== 1 || d.kind !== 'chunk') throw new this._bull.UnrecoverableError('CONFIG_INVALID: not an avpipe chunk job of version 1');
+    const problem = chunkJobProblem(d);
+    if (problem !== undefined) throw new this._bull.UnrecoverableError(`CONFIG_INVALID: not an avpipe chunk job of version 1: ${problem}`);
+    // A chunk of an export no longer running (stopped, failed, run again) is not made for nothing.
+    const parent = await this._bull.Job.fromId(this._worker as never, d.parent).catch(() => undefined);
+    const parentRuns = (parent?.data as JobData | undefined)?.runs;
+    if (parent === undefined || parentRuns !== d.parentRetry + 1 || !(await parent.isActive())) {
+      throw new this._bull.UnrecoverableError(`JOB_FAILED: its export ${d.parent} is not running its run ${d.parentRetry + 1} any more`);
+    }
     const cost = chunkJobCost(d.work.encoder.width, d.work.encoder.height);
     await this._admit(job, token, cost);
     let entry: Entry | undefined;

@@ -12,9 +12,9 @@ export function workerMetrics(worker: JobWorker): { registry: Registry; close():
   const register = new Registry();
   register.setDefaultLabels({ queue: worker.name });
   collectDefaultMetrics({ register });
-  const jobs = new Counter({ name: 'avpipe_jobs_total', help: 'Jobs by event: admitted, refused (back to the queue), given_back (stopped at a drain deadline), completed, failed (an attempt)', labelNames: ['event'], registers: [register] });
-  for (const event of ['admitted', 'refused', 'given_back', 'completed', 'failed']) jobs.inc({ event }, 0);
-  const counted = { active: 'admitted', refused: 'refused', givenBack: 'given_back', completed: 'completed', failed: 'failed' } as const;
+  const jobs = new Counter({ name: 'avpipe_jobs_total', help: "Jobs by event: admitted, refused (back to the queue), given_back (stopped at a drain deadline), completed, chunk_done (a distributed export's chunk), failed (a run)", labelNames: ['event'], registers: [register] });
+  for (const event of ['admitted', 'refused', 'given_back', 'completed', 'chunk_done', 'failed']) jobs.inc({ event }, 0);
+  const counted = { active: 'admitted', refused: 'refused', givenBack: 'given_back', completed: 'completed', chunkDone: 'chunk_done', failed: 'failed' } as const;
   const listeners = Object.entries(counted).map(([name, event]) => [name, () => jobs.inc({ event })] as const);
   for (const [name, fn] of listeners) worker.on(name as keyof typeof counted, fn);
   new Gauge({ name: 'avpipe_jobs_running', help: 'Jobs running on this worker', registers: [register], collect() { this.set(worker.running); } });

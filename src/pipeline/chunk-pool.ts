@@ -88,6 +88,7 @@ export class ChunkPool {
             return;
           }
           if (p?.done === true) {
+            this._runner.handedOn?.(this._emitting);
             this._pending.delete(this._emitting++);
             this._assign();
             continue;
@@ -125,12 +126,11 @@ export class ChunkPool {
     this._changed.notify();
   }
 
-  /** Ends every worker; idempotent. */
-  async close(): Promise<void> {
-    if (this._closed) return;
+  /** Ends every worker; idempotent (a second call waits for the first's). */
+  close(): Promise<void> {
     this._closed = true;
     this._changed.notify();
-    await this._runner.close();
+    return this._runner.close();
   }
 
   private async _start(): Promise<void> {

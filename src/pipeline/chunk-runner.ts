@@ -22,7 +22,9 @@ export interface ChunkRunner {
   start(events: ChunkRunnerEvents): Promise<void>;
   /** Encodes `chunk` in `slot` (idle until its `done` or `error`). */
   encode(slot: number, chunk: ChunkSpan): void;
-  /** Ends every chunk under way; idempotent. */
+  /** The pool has handed on chunk `index` whole (a runner that reads chunks back reads the next ones then). */
+  handedOn?(index: number): void;
+  /** Ends every chunk under way; idempotent (a second call returns the first's promise). */
   close(): Promise<void>;
 }
 
@@ -35,7 +37,8 @@ export class ThreadChunkRunner implements ChunkRunner {
   private readonly _plan: SplitPlan;
   private readonly _data: ChunkWorkerData;
   private readonly _workers: Worker[] = [];
-  private _closed = false;
+  private _closing = false;
+  private _closed: Promise<void> | undefined;
 
   constructor(plan: SplitPlan, data: ChunkWorkerData) {
     this._plan = plan;
@@ -52,7 +55,7 @@ export class ThreadChunkRunner implements ChunkRunner {
         for (let i = 0; i < this.slots; i++) events.failed(i, `ffmpeg.wasm did not compile: ${(err as Error).message}`);
         return;
       }
-      if (this._closed) return;
+      if (this._closing) return;
     }
     for (let i = 0; i < this.slots; i++) {
       // A small young generation, as the audio worker's: W1's peak RSS 344 -> 323 MiB, its wall unchanged (2 runs each).
@@ -63,7 +66,7 @@ export class ThreadChunkRunner implements ChunkRunner {
       worker.on('message', (m: FromChunkWorker) => events.message(i, m, i));
       worker.on('error', (err) => events.failed(i, `its worker failed: ${err.message}`));
       worker.on('exit', (code) => {
-        if (!this._closed) events.failed(i, `its worker exited (code ${code})`);
+        if (!this._closing) events.failed(i, `its worker exited (code ${code})`);
       });
       this._workers.push(worker);
     }
@@ -73,9 +76,9 @@ export class ThreadChunkRunner implements ChunkRunner {
     this._workers[slot]!.postMessage({ type: 'encode', chunk } satisfies EncodeChunk);
   }
 
-  async close(): Promise<void> {
-    if (this._closed) return;
-    this._closed = true;
-    await Promise.all(this._workers.map((w) => w.terminate()));
+  close(): Promise<void> {
+    this._closing = true;
+    this._closed ??= Promise.all(this._workers.map((w) => w.terminate())).then(() => undefined);
+    return this._closed;
   }
 }

@@ -163,6 +163,8 @@ export interface PlanHost {
 
 /** A distributed export's chunk when the count is left to it: 15 s, long enough that a job's start is paid back. */
 export const FLEET_CHUNK_US = 15_000_000;
+/** The most chunks `auto` makes (a job each, every one reading the input): longer runs get longer chunks. */
+const MAX_FLEET_CHUNKS = 256;
 
 /**
  * What one chunk worker adds to a run's memory: its isolate (and on wasm ffmpeg.wasm's heap), the
@@ -294,7 +296,7 @@ function splitPlan(config: PipelineConfig, policy: RunPolicy, e: EncodingOptions
 
 /** A distributed export's split: `chunks` of them (or one per 15 s), all sent out at once, one encoder thread each. */
 function fleetPlan(e: EncodingOptions, keyUs: Microseconds, video: VideoTrack, endUs: Microseconds, codecs: WorkerCodecs, asked: number | 'auto'): SplitPlan {
-  const count = Math.min(Math.ceil(endUs / keyUs), asked === 'auto' ? Math.max(2, Math.round(endUs / FLEET_CHUNK_US)) : asked);
+  const count = Math.min(Math.ceil(endUs / keyUs), asked === 'auto' ? Math.min(MAX_FLEET_CHUNKS, Math.max(2, Math.round(endUs / FLEET_CHUNK_US))) : asked);
   const chunks = chunkSpans(e, keyUs, endUs, count);
   if (chunks.length < 2) throw new AvpipeError('CONFIG_INVALID', `distributed: ${(endUs / 1e6).toFixed(1)} s of video makes fewer than 2 chunks on its keyframe grid (${keyUs / 1e6} s): export it whole`);
   return { source: video.splittable!, codecs, workers: chunks.length, threads: 1, chunks };

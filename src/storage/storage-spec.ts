@@ -27,12 +27,16 @@ export function withBackup(storage: Storage, backup: Storage | undefined): Stora
 }
 
 /**
- * A storage from the command line: `s3://BUCKET/PREFIX`, else a local directory. The prefix is a
- * folder: `s3://b/rec` and `s3://b/rec/` both put `out.mp4` at `rec/out.mp4`.
+ * A storage from the command line: `s3://BUCKET/PREFIX` (the scheme in any case), else a local
+ * directory. The prefix is a folder: `s3://b/rec` and `s3://b/rec/` both put `out.mp4` at
+ * `rec/out.mp4`. Another scheme (`gs://`, `s3:/b`) is refused rather than taken for a directory.
  */
 export function parseStorageUrl(url: string): StorageSpec {
-  const m = /^s3:\/\/([^/]+)(?:\/(.*))?$/.exec(url);
-  if (m === null) return { type: 'local', dir: url };
+  const m = /^s3:\/\/([^/]+)(?:\/(.*))?$/i.exec(url);
+  if (m === null) {
+    if (/^[a-z][a-z0-9+.-]*:/i.test(url)) throw new TypeError(`"${url}" is not s3://BUCKET/PREFIX nor a directory (other stores are not supported)`);
+    return { type: 'local', dir: url };
+  }
   const prefix = m[2] ?? '';
   return { type: 's3', bucket: m[1]!, ...(prefix === '' ? {} : { prefix: prefix.endsWith('/') ? prefix : `${prefix}/` }) };
 }

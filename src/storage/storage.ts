@@ -15,6 +15,8 @@ export interface Storage {
   download?(key: string, localPath: string): Promise<number>;
   /** Removes what `key` holds; nothing there is not an error. */
   remove?(key: string): Promise<void>;
+  /** Removes everything whose key starts with `prefix` (a folder's worth: a distributed export's chunks). */
+  removePrefix?(prefix: string): Promise<void>;
 }
 
 /** The built-in storage: a local directory (another disk, a mounted share). */
@@ -57,6 +59,11 @@ export class LocalStorage implements Storage {
 
   async remove(key: string): Promise<void> {
     await rm(this._path(key), { force: true });
+  }
+
+  /** `prefix` is a folder here (it ends with `/`): removed with all it holds. */
+  async removePrefix(prefix: string): Promise<void> {
+    await rm(this._path(prefix), { recursive: true, force: true });
   }
 
   /** Where `key` is: inside the directory, or an error. */

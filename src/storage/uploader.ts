@@ -44,39 +44,54 @@ export class Uploader {
   private readonly _result: UploadsResult;
   /** The newest request per key: a playlist rewritten while its last upload waits is uploaded once, newest. */
   private readonly _latest = new Map<string, number>();
+  /** The last upload queued per key: the next of that key waits for it. */
+  private readonly _byKey = new Map<string, Promise<unknown>>();
+  private readonly _backup: Storage | undefined;
   private _seq = 0;
 
   constructor(options: UploadOptions) {
     const stores = [options.storage, ...(options.backup === undefined ? [] : [options.backup])];
     const [primary, backup] = stores.map(storageOf);
     this._made = stores.flatMap((s, i) => (isStorage(s) ? [] : [i === 0 ? primary! : backup!]));
-    this._opts = { concurrency: 4, retries: 3, backoffMs: 500, deleteLocal: false, ...options, storage: withBackup(primary!, backup) };
+    this._backup = backup;
+    this._opts = { concurrency: 4, retries: 3, backoffMs: 500, deleteLocal: false, ...options, storage: primary! };
     this._queue = import('p-queue').then(({ default: Queue }) => new Queue({ concurrency: this._opts.concurrency }));
-    this._result = { storage: this._opts.storage.name, uploaded: [], failed: [], retries: 0 };
+    this._result = { storage: withBackup(primary!, backup).name, uploaded: [], failed: [], retries: 0 };
   }
 
-  /** Queues `localPath` for upload as `key`; `bytes` is its size for the result. */
+  /**
+   * Queues `localPath` for upload as `key`; `bytes` is its size for the result. Uploads of one key go
+   * one after the other (a playlist rewritten during its upload never lands older than it is).
+   */
   add(localPath: string, key: string, bytes: number, keepLocal = false): void {
     const seq = ++this._seq;
     this._latest.set(key, seq);
-    void this._queue.then((q) => q.add(async () => {
+    const before = this._byKey.get(key) ?? Promise.resolve();
+    const task = this._queue.then((q) => q.add(async () => {
+      await before;
       if (this._latest.get(key) !== seq) return;
-      for (let attempt = 0; ; attempt++) {
-        try {
-          const location = await this._opts.storage.upload(localPath, key);
-          this._result.uploaded.push({ path: localPath, location, bytes });
-          if (this._opts.deleteLocal && !keepLocal) await rm(localPath, { force: true });
-          return;
-        } catch (err) {
-          if (attempt >= this._opts.retries) {
-            this._result.failed.push({ path: localPath, error: (err as Error).message });
+      const errors: string[] = [];
+      // The store with its retries, then the backup with its own.
+      for (const store of this._backup === undefined ? [this._opts.storage] : [this._opts.storage, this._backup]) {
+        for (let attempt = 0; ; attempt++) {
+          try {
+            const location = await store.upload(localPath, key);
+            this._result.uploaded.push({ path: localPath, location, bytes });
+            if (this._opts.deleteLocal && !keepLocal) await rm(localPath, { force: true });
             return;
+          } catch (err) {
+            if (attempt >= this._opts.retries) {
+              errors.push((err as Error).message);
+              break;
+            }
+            this._result.retries++;
+            await new Promise((r) => setTimeout(r, this._opts.backoffMs * 2 ** attempt));
           }
-          this._result.retries++;
-          await new Promise((r) => setTimeout(r, this._opts.backoffMs * 2 ** attempt));
         }
       }
+      this._result.failed.push({ path: localPath, error: errors.join('; backup: ') });
     }));
+    this._byKey.set(key, task);
   }
 
   /** Resolves when every queued upload is done (uploaded or given up). */

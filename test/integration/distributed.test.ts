@@ -1,11 +1,12 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createJobQueue, type JobResult } from '../../src/jobs/index.js';
+import { Queue } from 'bullmq';
+import { createJobQueue, createWorker, type JobResult } from '../../src/jobs/index.js';
 import { beepOnsets, FFPROBE, flashTimes, frames, probe, streamOf } from '../helpers/ffprobe.js';
 import { FFMPEG } from '../helpers/fixtures.js';
 import { HAVE_REDIS, startRedis, type RedisServer } from '../helpers/redis-server.js';
@@ -167,4 +168,41 @@ describe.skipIf(!HAVE_REDIS)('distributed export: chunks as jobs on a fleet of w
       await fleet.stop();
     }
   }, 120_000);
+
+  it('on one worker of 1 core the export runs its chunks beside itself, one at a time; stopped, it completes with the chunks handed on, and leaves no chunk job or file behind', async () => {
+    const store = join(dir, 'store-stop');
+    mkdirSync(store);
+    const NAME = 'dist-stop';
+    const queue = await createJobQueue({ connection: redis.url, name: NAME });
+    // 1 core at --max-cpu 0.8: a chunk (1 core) fits only because the export's own job waits on it.
+    const w = await createWorker({ connection: redis.url, name: NAME, cores: 1 });
+    const done: number[] = [];
+    w.on('chunkDone', ({ index }) => done.push(index));
+    let most = 0;
+    w.on('active', () => (most = Math.max(most, w.running)));
+    try {
+      const handle = await queue.submit({ live: false, source: { type: 'test', duration: 40 }, encoding: { width: 320, height: 240 }, outputs: [{ path: join(dir, 'stopped.mp4') }], storage: { storage: { type: 'local', dir: store } } }, { distributed: { chunks: 4 } });
+      await vi.waitFor(() => expect(done.length).toBeGreaterThan(0), { timeout: 30_000 });
+      w.stopRunning();
+      const result = await handle.result();
+      // The job completed (a flow's parent could not, with children pending): the video ends after the chunk being handed on.
+      expect(result.status).toBe('COMPLETE');
+      expect(result.chunks.length).toBeGreaterThan(0);
+      expect(result.chunks.length).toBeLessThan(4);
+      expect(frames(streamOf(await probe(join(dir, 'stopped.mp4')), 'video'))).toBe(result.chunks.length * 300);
+      // The export and one chunk at most ran at once.
+      expect(most).toBe(2);
+      // The chunks nobody took are gone from the queue, and the chunk files from the store.
+      const raw = new Queue(NAME, { connection: { host: '127.0.0.1', port: redis.port } });
+      try {
+        await vi.waitFor(async () => expect((await raw.getJobs(['waiting', 'active', 'delayed', 'prioritized'])).map((j) => j.id)).toEqual([]), { timeout: 20_000 });
+      } finally {
+        await raw.close();
+      }
+      expect(existsSync(join(store, '.avpipe-chunks', handle.id, 'r0'))).toBe(false);
+    } finally {
+      await w.close();
+      await queue.close();
+    }
+  }, 90_000);
 });
