@@ -240,7 +240,14 @@ async function worker(argv: string[]): Promise<number> {
     log({ event: 'stopping', running: w.running });
     w.stopRunning();
   });
-  await w.run();
+  try {
+    await w.run();
+  } catch (err) {
+    signals.off();
+    await http?.close();
+    process.stderr.write(`avpipe: ${(err as Error).message}\n`);
+    return 1;
+  }
   await draining;
   const deadline = parsed.drainTimeoutMs === undefined ? '' : `; after ${parsed.drainTimeoutMs / 1000} s they go back to the queue`;
   say(`avpipe: draining: no new job; finishing ${w.running} running (a second signal stops them${deadline})`);
@@ -260,7 +267,13 @@ async function submit(argv: string[]): Promise<number> {
   if ('problems' in run) return refused(run.problems);
   const { init, json } = submittedRun(run);
   const { createJobQueue } = await import('../jobs/job-queue.js');
-  const queue = await createJobQueue({ connection: parsed.redis, name: parsed.queue });
+  let queue;
+  try {
+    queue = await createJobQueue({ connection: parsed.redis, name: parsed.queue });
+  } catch (err) {
+    process.stderr.write(`avpipe: ${(err as Error).message}\n`);
+    return 1;
+  }
   try {
     let job;
     try {
@@ -310,9 +323,16 @@ async function main(argv: string[]): Promise<number> {
   return 2;
 }
 
+/**
+ * The commands on Redis end the process once done: a connection that never came up keeps ioredis
+ * retrying (and the process alive) after its client gave up. What was written to stdout goes first.
+ */
+const ENDS_ITSELF = new Set(['worker', 'submit']);
+
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;
+    if (ENDS_ITSELF.has(process.argv[2] ?? '')) process.stdout.write('', () => process.exit(code));
   },
   (err: unknown) => {
     process.stderr.write(`avpipe: ${(err as Error).stack ?? String(err)}\n`);

@@ -10,7 +10,7 @@ import type { Storage } from '../storage/storage.js';
 import { storageOf, storageProblems, type StorageSpec } from '../storage/storage-spec.js';
 import { decodeChunkFile } from './chunk-file.js';
 import { jobError } from './job-data.js';
-import { connectionOptions, type RedisConnection } from './job-queue.js';
+import { connected, connectionOptions, type RedisConnection } from './job-queue.js';
 
 /** The BullMQ job name of a distributed export's chunk. */
 export const CHUNK_JOB = 'chunk';
@@ -146,7 +146,7 @@ export class JobChunkRunner implements ChunkRunner {
     this._events = new QueueEvents(this._ctx.queue, { connection });
     this._events.on('completed', ({ jobId, returnvalue }) => this._completed(jobId, returnvalue as unknown));
     this._events.on('failed', ({ jobId, failedReason }) => this._failed(jobId, failedReason));
-    await this._events.waitUntilReady();
+    await connected(this._events, connection);
     this._queue = new Queue(this._ctx.queue, { connection });
     this._poll = setInterval(() => void this._check(), POLL_MS);
     this._poll.unref();

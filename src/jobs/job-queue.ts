@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { ConnectionOptions, Job, Queue, QueueEvents } from 'bullmq';
 import type { PipelineConfigInit } from '../config/config-init.js';
+import { AvpipeError } from '../errors.js';
 import { jobConfig, jobError, type JobData, type JobProgress, type JobResult } from './job-data.js';
 
 /** Where Redis is: a `redis://` URL or ioredis's options (BullMQ's `ConnectionOptions`). */
@@ -144,12 +145,49 @@ export function connectionOptions(connection: RedisConnection): ConnectionOption
   };
 }
 
+/** How long the first connection to Redis may take before creating a queue or a worker fails. */
+export const CONNECT_TIMEOUT_MS = 10_000;
+
+/**
+ * Waits until `client` is connected, or fails after `timeoutMs` with the last connection error
+ * (ioredis retries for ever: a wrong URL must not hang the caller). Its errors are kept from
+ * going unhandled.
+ * @internal
+ */
+export async function connected(client: { waitUntilReady(): Promise<unknown>; on(event: 'error', fn: (err: Error) => void): unknown; close(): Promise<void> }, connection: ConnectionOptions, timeoutMs = CONNECT_TIMEOUT_MS): Promise<void> {
+  let last: Error | undefined;
+  client.on('error', (err) => (last = err));
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new AvpipeError('JOB_FAILED', `cannot reach Redis at ${where(connection)} in ${timeoutMs / 1000} s${last === undefined ? '' : `: ${last.message}`}`)), timeoutMs);
+  });
+  try {
+    await Promise.race([client.waitUntilReady(), timeout]);
+  } catch (err) {
+    // A client still reconnecting may take long to close: given a second, then left to end.
+    await Promise.race([client.close().catch(() => undefined), new Promise((r) => setTimeout(r, 1000).unref())]);
+    throw err;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function where(c: ConnectionOptions): string {
+  const o = c as { host?: string; port?: number };
+  return `${o.host ?? '127.0.0.1'}:${o.port ?? 6379}`;
+}
+
 /** A queue to submit avpipe jobs to; its events are listened to for the handles' progress and results. */
 export async function createJobQueue(options: JobQueueOptions): Promise<JobQueue> {
   const { Queue, QueueEvents } = await import('bullmq');
   const name = options.name ?? DEFAULT_QUEUE;
   const connection = connectionOptions(options.connection);
   const events = new QueueEvents(name, { connection });
-  await events.waitUntilReady();
-  return new JobQueue(name, new Queue<JobData, JobResult>(name, { connection }), events);
+  await connected(events, connection);
+  // One listener per handle waiting for its result: many at once is not a leak.
+  events.setMaxListeners(0);
+  const queue = new Queue<JobData, JobResult>(name, { connection });
+  queue.setMaxListeners(0);
+  queue.on('error', () => undefined);
+  return new JobQueue(name, queue, events);
 }

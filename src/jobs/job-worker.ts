@@ -12,7 +12,7 @@ import { ChunkJobRun } from './chunk-job-run.js';
 import { CHUNK_JOB, chunkJobProblem, chunkPrefix, type ChunkJobData, type ChunkJobResult } from './chunk-jobs.js';
 import { chunkJobCost, estimateJobCost, type JobCost } from './job-cost.js';
 import { failureReason, jobConfig, outputPaths, withRetry, type JobData, type JobProgress, type JobResult } from './job-data.js';
-import { connectionOptions, DEFAULT_QUEUE, type RedisConnection } from './job-queue.js';
+import { connected, connectionOptions, DEFAULT_QUEUE, type RedisConnection } from './job-queue.js';
 import { JobRun } from './job-run.js';
 import { LoadMonitor, memoryLimit } from './load-monitor.js';
 import { stageInputs, type StagedInputs } from './stage-inputs.js';
@@ -191,7 +191,7 @@ export class JobWorker extends EventEmitter<JobWorkerEvents> {
   async run(): Promise<void> {
     if (this._started || this._closing) return;
     this._started = true;
-    await this._worker.waitUntilReady();
+    await connected(this._worker, connectionOptions(this._connection));
     void this._worker.run().catch((err: Error) => this.emit('warning', { message: `the worker stopped taking jobs: ${err.message}` }));
   }
 

@@ -224,6 +224,8 @@ describe.skipIf(!HAVE_REDIS)('admission: a worker takes a job only while it fits
       busy = 0.1;
       expect((await b.result()).status).toBe('COMPLETE');
       expect((await a.result()).status).toBe('COMPLETE');
+      // (the worker's own events may land a moment after the queue's)
+      await vi.waitFor(() => expect([`completed ${a.id}`, `completed ${b.id}`].every((k) => at.has(k))).toBe(true));
       // B ran beside A once the load fell: it started and ended while A was still recording.
       expect(at.get(`active ${b.id}`)!).toBeLessThan(at.get(`completed ${a.id}`)!);
       expect(at.get(`completed ${b.id}`)!).toBeLessThan(at.get(`completed ${a.id}`)!);
@@ -518,6 +520,12 @@ describe.skipIf(!HAVE_REDIS)('the CLI: avpipe worker and avpipe submit', () => {
     const distRecord = await cli(['submit', 'record', '--source', 'test', '--output', 'x.mp4', '--redis', 'redis://127.0.0.1:1', '--distributed']);
     expect(distRecord.code).toBe(2);
     expect(distRecord.stderr).toContain('--distributed: splits an export across the workers');
+    // A Redis nobody listens at: a clear error within the connect timeout, not a hang.
+    const [nobody, noSubmit] = await Promise.all([cli(['worker', '--redis', 'redis://127.0.0.1:1']), cli(['submit', 'record', '--source', 'test', '--output', 'x.mp4', '--redis', 'redis://127.0.0.1:1'])]);
+    for (const r of [nobody, noSubmit]) {
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/cannot reach Redis at 127\.0\.0\.1:1 in 10 s: connect ECONNREFUSED/);
+    }
     const badUrl = await cli(['worker', '--redis', 'http://127.0.0.1:6379']);
     expect(badUrl.code).toBe(2);
     expect(badUrl.stderr).toContain('--redis: a Redis URL is redis:// or rediss://, got http:');
