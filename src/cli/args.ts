@@ -102,6 +102,7 @@ worker: runs avpipe jobs from a BullMQ queue on Redis, each in a worker thread o
   --metrics-port P         serve /metrics (Prometheus) and /healthz on P (0: any free port)
   --metrics-host H         the address they listen on (default 127.0.0.1)
   --drain-timeout S        a drain gives jobs still running after S seconds back to the queue
+  --connect-timeout S      fail when Redis cannot be reached in S seconds (default 10; also for submit)
   --json                   a JSON line per event on stdout
   SIGTERM or Ctrl-C drains (no new job, the running ones finished, exit 0); a second one stops the
   running ones (what they made is finalized)

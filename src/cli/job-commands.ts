@@ -32,6 +32,8 @@ export interface ParsedWorker {
   metrics: { host: string; port: number } | undefined;
   /** A drain gives the jobs still running back to the queue after this long, ms. */
   drainTimeoutMs: number | undefined;
+  /** How long the first connection to Redis may take, ms. */
+  connectTimeoutMs: number;
   json: boolean;
 }
 
@@ -41,7 +43,7 @@ export function parseWorkerArgs(argv: string[]): ParsedWorker | { problems: Conf
   try {
     ({ values } = parseArgs({ args: argv, strict: true, allowPositionals: false, options: {
       redis: { type: 'string' }, queue: { type: 'string' }, concurrency: { type: 'string' }, json: { type: 'boolean' },
-      'max-cpu': { type: 'string' }, 'metrics-port': { type: 'string' }, 'metrics-host': { type: 'string' }, 'drain-timeout': { type: 'string' },
+      'max-cpu': { type: 'string' }, 'metrics-port': { type: 'string' }, 'metrics-host': { type: 'string' }, 'drain-timeout': { type: 'string' }, 'connect-timeout': { type: 'string' },
     } }));
   } catch (err) {
     return { problems: [{ field: 'arguments', message: (err as Error).message }] };
@@ -57,9 +59,11 @@ export function parseWorkerArgs(argv: string[]): ParsedWorker | { problems: Conf
   if (values['metrics-host'] !== undefined && port === undefined) problems.push({ field: '--metrics-host', message: 'needs --metrics-port' });
   const drain = values['drain-timeout'] === undefined ? undefined : Number(values['drain-timeout']);
   if (drain !== undefined && !(drain >= 0 && drain <= MAX_DRAIN_S)) problems.push({ field: '--drain-timeout', message: `must be seconds from 0 to ${MAX_DRAIN_S} (24 days), got "${values['drain-timeout']}"` });
+  const connect = connectTimeout(values['connect-timeout'], problems);
   if (problems.length > 0) return { problems };
   return {
     redis: values.redis!,
+    connectTimeoutMs: connect,
     queue: values.queue ?? DEFAULT_QUEUE,
     concurrency,
     maxCpu,
@@ -67,6 +71,13 @@ export function parseWorkerArgs(argv: string[]): ParsedWorker | { problems: Conf
     drainTimeoutMs: drain === undefined ? undefined : Math.round(drain * 1000),
     json: values.json === true,
   };
+}
+
+/** `--connect-timeout S` as ms (default 10 s). */
+function connectTimeout(v: string | undefined, problems: ConfigProblem[]): number {
+  const s = v === undefined ? 10 : Number(v);
+  if (!(s > 0 && s <= 3600)) problems.push({ field: '--connect-timeout', message: `must be seconds above 0, at most 3600, got "${v}"` });
+  return Math.round(s * 1000);
 }
 
 /** What `avpipe submit record|export ...` was asked for: the run's own arguments and the queue's. */
@@ -82,6 +93,7 @@ export interface ParsedSubmit {
   cost: number | undefined;
   /** A distributed export, in this many chunks (or one per 15 s). */
   distributed: { chunks: number | 'auto' } | undefined;
+  connectTimeoutMs: number;
 }
 
 /** Splits `submit` arguments into the queue's (--redis, --queue, --wait, --attempts, --cost, --distributed, --chunks) and the run's. */
@@ -96,6 +108,7 @@ export function parseSubmitArgs(argv: string[]): ParsedSubmit | { problems: Conf
   let attempts = 1;
   let cost: number | undefined;
   let distributed = false;
+  let connectArg: string | undefined;
   let chunks: number | 'auto' = 'auto';
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
@@ -111,7 +124,8 @@ export function parseSubmitArgs(argv: string[]): ParsedSubmit | { problems: Conf
       const v = value();
       attempts = Number(v);
       if (!Number.isInteger(attempts) || attempts < 1 || attempts > 100) problems.push({ field: '--attempts', message: `must be a whole number from 1 to 100, got "${v}"` });
-    } else if (a === '--distributed') distributed = true;
+    } else if (a === '--connect-timeout') connectArg = value();
+    else if (a === '--distributed') distributed = true;
     else if (a === '--chunks') {
       const v = value();
       chunks = Number(v);
@@ -125,7 +139,8 @@ export function parseSubmitArgs(argv: string[]): ParsedSubmit | { problems: Conf
   redisProblem(redis, problems);
   if (distributed && kind !== 'export') problems.push({ field: '--distributed', message: 'splits an export across the workers: submit export ... --distributed' });
   if (chunks !== 'auto' && !distributed) problems.push({ field: '--chunks', message: 'needs --distributed' });
-  return problems.length > 0 ? { problems } : { kind, rest, redis: redis!, queue, wait, attempts, cost, distributed: distributed ? { chunks } : undefined };
+  const connectTimeoutMs = connectTimeout(connectArg, problems);
+  return problems.length > 0 ? { problems } : { kind, rest, redis: redis!, queue, wait, attempts, cost, distributed: distributed ? { chunks } : undefined, connectTimeoutMs };
 }
 
 /**

@@ -209,7 +209,7 @@ async function worker(argv: string[]): Promise<number> {
   if ('problems' in parsed) return refused(parsed.problems);
   const { createWorker } = await import('../jobs/job-worker.js');
   // Not taking jobs until the metrics port is bound and every event is listened to.
-  const w = await createWorker({ connection: parsed.redis, name: parsed.queue, maxCpu: parsed.maxCpu, autorun: false, ...(parsed.concurrency === undefined ? {} : { concurrency: parsed.concurrency }) });
+  const w = await createWorker({ connection: parsed.redis, name: parsed.queue, maxCpu: parsed.maxCpu, autorun: false, connectTimeoutMs: parsed.connectTimeoutMs, ...(parsed.concurrency === undefined ? {} : { concurrency: parsed.concurrency }) });
   const say = (line: string): void => void process.stderr.write(`${line}\n`);
   const log = (event: object): void => void (parsed.json && process.stdout.write(`${JSON.stringify({ at: new Date().toISOString(), ...event })}\n`));
   let http: { port: number; close(): Promise<void> } | undefined;
@@ -269,7 +269,7 @@ async function submit(argv: string[]): Promise<number> {
   const { createJobQueue } = await import('../jobs/job-queue.js');
   let queue;
   try {
-    queue = await createJobQueue({ connection: parsed.redis, name: parsed.queue });
+    queue = await createJobQueue({ connection: parsed.redis, name: parsed.queue, connectTimeoutMs: parsed.connectTimeoutMs });
   } catch (err) {
     process.stderr.write(`avpipe: ${(err as Error).message}\n`);
     return 1;
@@ -337,5 +337,6 @@ main(process.argv.slice(2)).then(
   (err: unknown) => {
     process.stderr.write(`avpipe: ${(err as Error).stack ?? String(err)}\n`);
     process.exitCode = 1;
+    if (ENDS_ITSELF.has(process.argv[2] ?? '')) process.stdout.write('', () => process.exit(1));
   },
 );

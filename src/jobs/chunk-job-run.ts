@@ -21,8 +21,9 @@ export class ChunkJobRun {
   private _thread: Worker | undefined;
   private _aborted = false;
 
-  constructor(data: ChunkJobData, worker: string, retry: number) {
-    this.done = this._run(data, worker, retry);
+  /** `wanted` is asked before the packets are stored: false when the chunk's export is gone. */
+  constructor(data: ChunkJobData, worker: string, retry: number, wanted: () => Promise<boolean> = async () => true) {
+    this.done = this._run(data, worker, retry, wanted);
   }
 
   /** A chunk is all or nothing: a stop ends it at once, as abort() does. */
@@ -36,7 +37,7 @@ export class ChunkJobRun {
     void this._thread?.terminate();
   }
 
-  private async _run(data: ChunkJobData, worker: string, retry: number): Promise<ChunkJobResult> {
+  private async _run(data: ChunkJobData, worker: string, retry: number, wanted: () => Promise<boolean>): Promise<ChunkJobResult> {
     const started = performance.now();
     const dir = await mkdtemp(join(tmpdir(), 'avpipe-chunk-'));
     try {
@@ -49,6 +50,7 @@ export class ChunkJobRun {
       }
       if (this._aborted) throw new AvpipeError('ABORTED', 'the chunk was stopped');
       const { decoderConfig, packets, done } = await this._encode(work, data);
+      if (!(await wanted())) throw new AvpipeError('ABORTED', `its export ${data.parent} ended before chunk ${data.chunk.index} was done: not stored`);
       const file = join(dir, 'chunk');
       await writeFile(file, encodeChunkFile({ decoderConfig, packets }));
       const key = `${data.key}-run${retry}`;

@@ -121,7 +121,8 @@ export class JobChunkRunner implements ChunkRunner {
   private _handlers: ChunkRunnerEvents | undefined;
   private readonly _storage: Storage;
   /** Chunk jobs by id: their slot and chunk, their result once completed, whether handled. */
-  private readonly _jobs = new Map<string, { slot: number; chunk: ChunkSpan; result?: ChunkJobResult; state: 'queued' | 'completed' | 'delivered' | 'failed' }>();
+  private readonly _jobs = new Map<string, { slot: number; chunk: ChunkSpan; added: boolean; result?: ChunkJobResult; state: 'queued' | 'completed' | 'delivered' | 'failed' }>();
+  private _checking = false;
   /** The chunks' jobs being added. */
   private readonly _adding: Promise<unknown>[] = [];
   /** Chunks handed on by the pool: the next to read back is above it. */
@@ -157,7 +158,7 @@ export class JobChunkRunner implements ChunkRunner {
     // The export's run in the id: an export run again (its worker died) makes its chunks again.
     const jobId = chunkJobId(parent.id, parent.retry, chunk.index);
     const key = `${chunkPrefix(parent.id, parent.retry)}chunk-${chunk.index}`;
-    this._jobs.set(jobId, { slot, chunk, state: 'queued' });
+    this._jobs.set(jobId, { slot, chunk, added: false, state: 'queued' });
     const data: ChunkJobData = { version: 1, kind: 'chunk', parent: parent.id, parentRetry: parent.retry, chunk, work: chunkWorkToJson(this._data), storage: this._ctx.storage, key, runs: 0 };
     this._adding.push(this._queue!.add(CHUNK_JOB, data as never, {
       jobId,
@@ -165,7 +166,7 @@ export class JobChunkRunner implements ChunkRunner {
       backoff: { type: 'exponential', delay: 1000 },
       removeOnComplete: { age: 3600 },
       removeOnFail: { age: 7 * 24 * 3600 },
-    }).catch((err: Error) => this._handlers?.failed(slot, `chunk ${chunk.index} could not be queued: ${err.message}`)));
+    }).then(() => (this._jobs.get(jobId)!.added = true), (err: Error) => this._handlers?.failed(slot, `chunk ${chunk.index} could not be queued: ${err.message}`)));
   }
 
   /** The pool handed on chunk `index` whole: the next ones may be read back. */
@@ -179,7 +180,7 @@ export class JobChunkRunner implements ChunkRunner {
     this._closed ??= (async () => {
       clearInterval(this._poll);
       await Promise.allSettled(this._adding);
-      // Chunks not taken yet are not made for nothing (a running one sees its export gone and stops).
+      // Chunks not taken yet are not made for nothing (a running one finds its export gone before it stores its packets).
       await Promise.all([...this._jobs].filter(([, j]) => j.state === 'queued').map(([id]) => this._queue?.remove(id).catch(() => 0)));
       await Promise.all([this._events?.close(), this._queue?.close()]);
       await this._storage.close?.();
@@ -255,8 +256,18 @@ export class JobChunkRunner implements ChunkRunner {
 
   /** The chunks' states read from the queue: what an event missed, and a chunk job that vanished. */
   private async _check(): Promise<void> {
+    if (this._checking) return;
+    this._checking = true;
+    try {
+      await this._checkOnce();
+    } finally {
+      this._checking = false;
+    }
+  }
+
+  private async _checkOnce(): Promise<void> {
     for (const [id, j] of this._jobs) {
-      if (j.state !== 'queued' || this._closed !== undefined) continue;
+      if (j.state !== 'queued' || !j.added || this._closed !== undefined) continue;
       // null: not in the queue; undefined: the queue could not be read (tried again at the next check).
       const job = await this._queue?.getJob(id).then((x) => x ?? null, () => undefined);
       if (job === undefined || this._closed !== undefined) continue;

@@ -14,6 +14,8 @@ export interface JobQueueOptions {
   connection: RedisConnection;
   /** The BullMQ queue; `avpipe` by default. */
   name?: string;
+  /** How long the first connection to Redis may take, ms (default 10000). */
+  connectTimeoutMs?: number;
 }
 
 export interface SubmitOptions {
@@ -30,7 +32,7 @@ export interface SubmitOptions {
   cost?: number;
   /**
    * A distributed export: its video split into `chunks` (default `'auto'`: one per 15 s), each a
-   * child job (a BullMQ flow) for whichever workers take it, joined by the worker that runs this one.
+   * job of its own for whichever workers take it, joined by the worker that runs this one.
    * The config must be non-live with a storage every worker reaches (the chunks pass through it).
    */
   distributed?: boolean | { chunks?: number | 'auto' };
@@ -183,7 +185,7 @@ export async function createJobQueue(options: JobQueueOptions): Promise<JobQueue
   const name = options.name ?? DEFAULT_QUEUE;
   const connection = connectionOptions(options.connection);
   const events = new QueueEvents(name, { connection });
-  await connected(events, connection);
+  await connected(events, connection, options.connectTimeoutMs);
   // One listener per handle waiting for its result: many at once is not a leak.
   events.setMaxListeners(0);
   const queue = new Queue<JobData, JobResult>(name, { connection });

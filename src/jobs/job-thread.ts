@@ -31,9 +31,13 @@ try {
     else void controller.abort();
   });
   controller.on('progress', (p) => post({ type: 'progress', progress: p }));
-  const result = await controller.start();
-  // The chunk jobs' clean-up done before the result goes (the thread ends with it).
-  await Promise.all(runners.map((r) => r.close()));
+  let result;
+  try {
+    result = await controller.start();
+  } finally {
+    // The chunk jobs' clean-up done before the result (or the error) goes: the thread ends with it.
+    await Promise.allSettled(runners.map((r) => r.close()));
+  }
   // Through JSON, as the queue will keep it (errors as their toJSON).
   post({ type: 'result', result: JSON.parse(JSON.stringify(result)) });
 } catch (err) {

@@ -49,6 +49,8 @@ export interface JobWorkerOptions {
   load?: () => LoadSample;
   /** Start taking jobs at once (default true); false waits for `run()`, after listeners are attached. */
   autorun?: boolean;
+  /** How long the first connection to Redis may take, ms (default 10000). */
+  connectTimeoutMs?: number;
   /**
    * How long a job's lock lasts without renewal, ms (BullMQ renews it at half that while the job
    * runs): a worker that dies holds its job this long before another may take it. Default 30000.
@@ -101,6 +103,11 @@ interface Entry extends RunningJob {
   lost: boolean;
   /** A live run: stopping it finalizes a recording worth keeping. */
   live: boolean;
+  /**
+   * A chunk or a distributed export: a stop gives a chunk back to the queue (it is all or nothing),
+   * and an export too while the worker drains (it may wait on chunks nobody takes any more).
+   */
+  stopGivesBack: boolean;
 }
 
 type BullMQ = typeof import('bullmq');
@@ -111,8 +118,8 @@ export type JobWorkerState = 'running' | 'draining' | 'closed' | 'stopped';
 let workers = 0;
 
 /**
- * Takes avpipe jobs from a BullMQ queue and runs each in a worker thread of its own (a sandbox), so
- * encoding never blocks the lock renewal that tells BullMQ the job is alive: a worker that dies
+ * Takes avpipe jobs from a BullMQ queue and runs each in a worker thread of its own, so encoding
+ * never blocks the lock renewal that tells BullMQ the job is alive: a worker that dies
  * (SIGKILL) stops renewing, and BullMQ hands the job to another worker. A job is taken only while
  * it fits ({@link Admission}): a worker at its `maxCpu` looks for no job until one of its own ends
  * or its load falls, and one it cannot afford goes back to the queue for the others.
@@ -130,9 +137,12 @@ export class JobWorker extends EventEmitter<JobWorkerEvents> {
   private readonly _worker: Worker<JobData, JobResult>;
   private readonly _bull: BullMQ;
   private readonly _connection: RedisConnection;
+  private readonly _connectTimeoutMs: number | undefined;
   private readonly _cap: number;
   private readonly _load: () => LoadSample;
   private readonly _running = new Map<string, Entry>();
+  /** Distributed exports admitted here and not ended: one at a time. */
+  private _exports = 0;
   /** A job was refused: look for none until a sample or a job's end says the load changed. */
   private _blocked = false;
   private _closing = false;
@@ -150,6 +160,7 @@ export class JobWorker extends EventEmitter<JobWorkerEvents> {
     super();
     this._bull = bull;
     this._connection = options.connection;
+    this._connectTimeoutMs = options.connectTimeoutMs;
     this.name = options.name ?? DEFAULT_QUEUE;
     this.id = `${hostname()}/${process.pid}/${workers++}`;
     this._cap = options.concurrency ?? MAX_JOBS;
@@ -191,7 +202,7 @@ export class JobWorker extends EventEmitter<JobWorkerEvents> {
   async run(): Promise<void> {
     if (this._started || this._closing) return;
     this._started = true;
-    await connected(this._worker, connectionOptions(this._connection));
+    await connected(this._worker, connectionOptions(this._connection), this._connectTimeoutMs);
     void this._worker.run().catch((err: Error) => this.emit('warning', { message: `the worker stopped taking jobs: ${err.message}` }));
   }
 
@@ -229,7 +240,12 @@ export class JobWorker extends EventEmitter<JobWorkerEvents> {
   stopRunning(): void {
     this._stopping = true;
     clearTimeout(this._deadline);
-    for (const e of this._running.values()) if (e.givingBack === undefined) e.run.stop();
+    for (const e of this._running.values()) {
+      if (e.givingBack !== undefined) continue;
+      // A chunk is all or nothing; a draining worker's export may wait on chunks nobody will take.
+      if (e.run instanceof ChunkJobRun || (this._closing && e.stopGivesBack)) this._giveBack(e, 'the worker was stopped');
+      else e.run.stop();
+    }
   }
 
   /**
@@ -302,15 +318,26 @@ export class JobWorker extends EventEmitter<JobWorkerEvents> {
       } catch {
         throw new this._bull.UnrecoverableError('JOB_FAILED: a distributed export needs workers whose Redis connection is a URL or plain options (it is passed to the job\'s thread)');
       }
-      // The export waits on its chunks: a worker that runs one job at a time would wait on itself.
-      if (this._cap < 2) {
-        this.emit('refused', { id, reason: 'a distributed export needs a worker with room for its chunks beside it (--concurrency 2 or more)', cost: estimateJobCost(config, this.admission.cores, true) });
+      // The export waits on its chunks: a worker that runs one job at a time would wait on itself, and
+      // one holding exports only would have no room left for the chunks they wait on.
+      const why = this._cap < 2 ? 'a distributed export needs a worker with room for its chunks beside it (--concurrency 2 or more)'
+        : this._exports > 0 ? 'this worker already runs a distributed export: one at a time, so its chunks have room'
+          : undefined;
+      if (why !== undefined) {
+        this.emit('refused', { id, reason: why, cost: estimateJobCost(config, this.admission.cores, true) });
         return this._putBack(job, token, REFUSED_IDLE_DELAY_MS);
       }
+      // Counted at once: another export fetched meanwhile sees this one.
+      this._exports++;
     }
     const estimate = estimateJobCost(config, this.admission.cores, d !== undefined);
     const cost = typeof job.data.cost === 'number' ? { ...estimate, cpu: job.data.cost } : estimate;
-    await this._admit(job, token, cost, d !== undefined);
+    try {
+      await this._admit(job, token, cost, d !== undefined);
+    } catch (err) {
+      if (d !== undefined) this._exports--;
+      throw err;
+    }
     let entry: Entry | undefined;
     let staged: StagedInputs | undefined;
     let chunks: { storage: Storage; prefix: string } | undefined;
@@ -335,7 +362,7 @@ export class JobWorker extends EventEmitter<JobWorkerEvents> {
         await chunks.storage.removePrefix?.(chunkPrefix(id)).catch(() => undefined);
       }
       const run = new JobRun(staged.init, PROGRESS_MS, distributed);
-      entry = { id, retry, cost, progress: undefined, run, givingBack: undefined, lost: false, live: config.live };
+      entry = { id, retry, cost, progress: undefined, run, givingBack: undefined, lost: false, live: config.live, stopGivesBack: d !== undefined };
       this._running.set(id, entry);
       const e = entry;
       // A drain's deadline passed while this one was starting: it goes back too.
@@ -360,6 +387,7 @@ export class JobWorker extends EventEmitter<JobWorkerEvents> {
       for (let r = 0; r < retry; r++) kept.push(...outputPaths(withRetry(job.data.config, r)).filter((p) => !own.has(p) && existsSync(p)));
       return { ...result, job: { id, retry, kept } };
     } finally {
+      if (d !== undefined) this._exports--;
       await staged?.cleanup();
       if (chunks !== undefined) {
         await chunks.storage.removePrefix?.(chunks.prefix).catch((err: Error) => this.emit('warning', { message: `chunk files under ${chunks!.prefix} not removed: ${err.message}`, jobId: id }));
@@ -400,19 +428,16 @@ export class JobWorker extends EventEmitter<JobWorkerEvents> {
     const problem = chunkJobProblem(d);
     if (problem !== undefined) throw new this._bull.UnrecoverableError(`CONFIG_INVALID: not an avpipe chunk job of version 1: ${problem}`);
     // A chunk of an export no longer running (stopped, failed, run again) is not made for nothing.
-    const parent = await this._bull.Job.fromId(this._worker as never, d.parent).catch(() => undefined);
-    const parentRuns = (parent?.data as JobData | undefined)?.runs;
-    if (parent === undefined || parentRuns !== d.parentRetry + 1 || !(await parent.isActive())) {
-      throw new this._bull.UnrecoverableError(`JOB_FAILED: its export ${d.parent} is not running its run ${d.parentRetry + 1} any more`);
-    }
+    if (!(await this._exportRunning(d))) throw new this._bull.UnrecoverableError(`JOB_FAILED: its export ${d.parent} is not running its run ${d.parentRetry + 1} any more`);
     const cost = chunkJobCost(d.work.encoder.width, d.work.encoder.height);
     await this._admit(job, token, cost);
     let entry: Entry | undefined;
     try {
       const runs = (d.runs ?? 0) + 1;
       await job.updateData({ ...d, runs });
-      const run = new ChunkJobRun(d, this.id, runs - 1);
-      entry = { id, retry: runs - 1, cost, progress: undefined, run, givingBack: undefined, lost: false, live: false };
+      // Asked again before its packets are stored: an export that ended meanwhile has removed its chunks already.
+      const run = new ChunkJobRun(d, this.id, runs - 1, () => this._exportRunning(d));
+      entry = { id, retry: runs - 1, cost, progress: undefined, run, givingBack: undefined, lost: false, live: false, stopGivesBack: true };
       this._running.set(id, entry);
       const e = entry;
       if (this._givingBack !== undefined) this._giveBack(e, this._givingBack);
@@ -426,6 +451,8 @@ export class JobWorker extends EventEmitter<JobWorkerEvents> {
         this.emit('givenBack', { id, reason: e.givingBack });
         return await this._putBack(job, token, 0);
       }
+      // Its export ended while it ran: no run of it is wanted any more.
+      if (failure instanceof AvpipeError && failure.code === 'ABORTED') throw new this._bull.UnrecoverableError(`JOB_FAILED: ${failure.message}`);
       if (result === undefined) throw this._reason(failure);
       return result;
     } finally {
@@ -434,6 +461,17 @@ export class JobWorker extends EventEmitter<JobWorkerEvents> {
       this._blocked = false;
       this._fit();
     }
+  }
+
+  /**
+   * Whether the export a chunk belongs to is still running the run that queued it. The worker reads
+   * jobs of its own queue with its own connection (BullMQ's Job.fromId takes any of its queue
+   * clients: a Worker is one). Redis unreachable is an error, retried by BullMQ, not an answer.
+   */
+  private async _exportRunning(d: ChunkJobData): Promise<boolean> {
+    const parent = await this._bull.Job.fromId(this._worker as never, d.parent);
+    if (parent === undefined || (parent.data as JobData).runs !== d.parentRetry + 1) return false;
+    return parent.isActive();
   }
 
   private _progress(job: Job<JobData, JobResult>, e: Entry, p: PipelineProgress): void {

@@ -7,7 +7,7 @@ import { S3Storage, type S3StorageOptions } from '../storage/s3-storage.js';
 
 /** `s3://BUCKET/KEY` split, or undefined for a local path. */
 export function s3Url(path: string): { bucket: string; key: string } | undefined {
-  const m = /^s3:\/\/([^/]+)\/(.+)$/.exec(path);
+  const m = /^s3:\/\/([^/]+)\/(.+)$/i.exec(path);
   return m === null ? undefined : { bucket: m[1]!, key: m[2]! };
 }
 

@@ -216,7 +216,7 @@ describe.skipIf(!HAVE_REDIS)('admission: a worker takes a job only while it fits
     w.on('refused', ({ id }) => refused.push(id));
     try {
       const job = (path: string, duration: number) => queue.submit({ live: true, source: { type: 'test', duration }, encoding: { width: 160, height: 120 }, outputs: [{ path: join(dir, path) }] }, { cost: 0.3 });
-      const a = await job('wake-a.mp4', 8);
+      const a = await job('wake-a.mp4', 5);
       await vi.waitFor(() => expect(at.has(`active ${a.id}`)).toBe(true), { timeout: 10_000 });
       // The worker measures 0.95 of its 1 core: a job of 0.3 does not fit beside A.
       const b = await job('wake-b.mp4', 1);
@@ -324,7 +324,7 @@ describe.skipIf(!HAVE_REDIS)('Redis killed and restarted (append-only file, fsyn
       }
     };
     try {
-      const job = (path: string) => queue.submit({ live: true, source: { type: 'test', duration: 5 }, encoding: { width: 160, height: 120 }, outputs: [{ path: join(dir, path) }] });
+      const job = (path: string) => queue.submit({ live: true, source: { type: 'test', duration: 3 }, encoding: { width: 160, height: 120 }, outputs: [{ path: join(dir, path) }] });
       const first = await job('restart-1.mp4');
       await new Promise<void>((resolve) => first.on('progress', (p) => p.mediaTimeMs >= 1000 && resolve()));
       const second = await job('restart-2.mp4');
@@ -334,7 +334,7 @@ describe.skipIf(!HAVE_REDIS)('Redis killed and restarted (append-only file, fsyn
       expect(await runId()).not.toBe(before);
       const [a, b] = await Promise.all([first.result(), second.result()]);
       expect([a.status, b.status]).toEqual(['COMPLETE', 'COMPLETE']);
-      for (const f of ['restart-1.mp4', 'restart-2.mp4']) expect(frames(streamOf(await probe(join(dir, f)), 'video'))).toBe(150);
+      for (const f of ['restart-1.mp4', 'restart-2.mp4']) expect(frames(streamOf(await probe(join(dir, f)), 'video'))).toBe(90);
       // Each ran once, on its first run: the running one kept its lock through the restart.
       expect([a.job.retry, b.job.retry]).toEqual([0, 0]);
     } finally {
@@ -521,10 +521,10 @@ describe.skipIf(!HAVE_REDIS)('the CLI: avpipe worker and avpipe submit', () => {
     expect(distRecord.code).toBe(2);
     expect(distRecord.stderr).toContain('--distributed: splits an export across the workers');
     // A Redis nobody listens at: a clear error within the connect timeout, not a hang.
-    const [nobody, noSubmit] = await Promise.all([cli(['worker', '--redis', 'redis://127.0.0.1:1']), cli(['submit', 'record', '--source', 'test', '--output', 'x.mp4', '--redis', 'redis://127.0.0.1:1'])]);
+    const [nobody, noSubmit] = await Promise.all([cli(['worker', '--redis', 'redis://127.0.0.1:1', '--connect-timeout', '1']), cli(['submit', 'record', '--source', 'test', '--output', 'x.mp4', '--redis', 'redis://127.0.0.1:1', '--connect-timeout', '1'])]);
     for (const r of [nobody, noSubmit]) {
       expect(r.code).toBe(1);
-      expect(r.stderr).toMatch(/cannot reach Redis at 127\.0\.0\.1:1 in 10 s: connect ECONNREFUSED/);
+      expect(r.stderr).toMatch(/cannot reach Redis at 127\.0\.0\.1:1 in 1 s: connect ECONNREFUSED/);
     }
     const badUrl = await cli(['worker', '--redis', 'http://127.0.0.1:6379']);
     expect(badUrl.code).toBe(2);
