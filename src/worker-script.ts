@@ -10,3 +10,12 @@ export function workerScript(script: URL): URL {
   if (existsSync(fileURLToPath(script))) return script;
   return new URL(script.href.replace(/\/src\/(?!.*\/src\/)/, '/dist/'));
 }
+
+/**
+ * The flags a worker thread is started with: the process's own, less one a thread refuses (a process
+ * started with `node --input-type=module -e`, as a script that starts a job worker may be).
+ * @internal
+ */
+export function threadExecArgv(): string[] {
+  return process.execArgv.filter((a) => !a.startsWith('--input-type'));
+}

@@ -98,6 +98,7 @@ export class Admission {
   }
 }
 
-function mib(bytes: number): number {
+/** Bytes as whole MiB, for messages. @internal */
+export function mib(bytes: number): number {
   return Math.round(bytes / 2 ** 20);
 }

@@ -6,9 +6,9 @@ import { AvpipeError, type AvpipeErrorCode } from '../errors.js';
 import type { VideoDecoderConfig } from '../media/encoded-chunk.js';
 import type { ChunkPacket, ChunkWorkerData, EncodeChunk, FromChunkWorker } from '../pipeline/chunk-protocol.js';
 import { storageOf } from '../storage/storage-spec.js';
-import { workerScript } from '../worker-script.js';
+import { threadExecArgv, workerScript } from '../worker-script.js';
 import { encodeChunkFile } from './chunk-file.js';
-import { chunkWorkFromJson, type ChunkJobData, type ChunkJobResult } from './chunk-jobs.js';
+import { chunkWorkFromJson, type ChunkJobData, type ChunkJobResult } from './chunk-job-data.js';
 import { fetchS3, s3Service, s3Url } from './stage-inputs.js';
 
 /**
@@ -71,8 +71,7 @@ export class ChunkJobRun {
 
   /** The chunk through a chunk worker thread: its packets, its configuration, its end. */
   private _encode(work: ChunkWorkerData, data: ChunkJobData): Promise<{ decoderConfig: VideoDecoderConfig | undefined; packets: ChunkPacket[]; done: Extract<FromChunkWorker, { type: 'done' }> }> {
-    const execArgv = process.execArgv.filter((a) => !a.startsWith('--input-type'));
-    const thread = new Worker(workerScript(new URL('../pipeline/chunk-worker.js', import.meta.url)), { workerData: work, resourceLimits: { maxYoungGenerationSizeMb: 2 }, execArgv });
+    const thread = new Worker(workerScript(new URL('../pipeline/chunk-worker.js', import.meta.url)), { workerData: work, resourceLimits: { maxYoungGenerationSizeMb: 2 }, execArgv: threadExecArgv() });
     this._thread = thread;
     const packets: ChunkPacket[] = [];
     let decoderConfig: VideoDecoderConfig | undefined;

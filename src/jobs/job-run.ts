@@ -3,7 +3,7 @@ import { Worker } from 'node:worker_threads';
 import type { PipelineConfigInit } from '../config/config-init.js';
 import { AvpipeError, type AvpipeErrorCode } from '../errors.js';
 import type { PipelineProgress, PipelineResult } from '../pipeline/status.js';
-import { workerScript } from '../worker-script.js';
+import { threadExecArgv, workerScript } from '../worker-script.js';
 import type { DistributedContext } from './chunk-jobs.js';
 
 /** What a job thread starts with. @internal */
@@ -38,9 +38,7 @@ export class JobRun extends EventEmitter<JobRunEvents> {
   constructor(init: PipelineConfigInit, progressIntervalMs: number, distributed?: JobThreadData['distributed']) {
     super();
     const data: JobThreadData = { init, progressIntervalMs, ...(distributed === undefined ? {} : { distributed }) };
-    // The process's flags, less one a thread refuses (a worker started with `node --input-type=module -e`).
-    const execArgv = process.execArgv.filter((a) => !a.startsWith('--input-type'));
-    this._thread = new Worker(workerScript(new URL('./job-thread.js', import.meta.url)), { workerData: data, execArgv });
+    this._thread = new Worker(workerScript(new URL('./job-thread.js', import.meta.url)), { workerData: data, execArgv: threadExecArgv() });
     this.done = new Promise<PipelineResult>((resolve, reject) => {
       this._thread.on('message', (m: FromJobThread) => {
         if (m.type === 'progress') this.emit('progress', m.progress);

@@ -7,9 +7,9 @@ import { AvpipeError } from '../errors.js';
 import type { PipelineProgress } from '../pipeline/status.js';
 import type { Storage } from '../storage/storage.js';
 import { storageOf, type StorageSpec } from '../storage/storage-spec.js';
-import { Admission, DEFAULT_MAX_CPU, DEFAULT_MEMORY_HEADROOM, type LoadSample } from './admission.js';
+import { Admission, DEFAULT_MAX_CPU, DEFAULT_MEMORY_HEADROOM, mib, type LoadSample } from './admission.js';
 import { ChunkJobRun } from './chunk-job-run.js';
-import { CHUNK_JOB, chunkJobProblem, chunkPrefix, type ChunkJobData, type ChunkJobResult } from './chunk-jobs.js';
+import { CHUNK_JOB, chunkJobProblem, chunkPrefix, type ChunkJobData, type ChunkJobResult } from './chunk-job-data.js';
 import { chunkJobCost, estimateJobCost, type JobCost } from './job-cost.js';
 import { failureReason, jobConfig, outputPaths, withRetry, type JobData, type JobProgress, type JobResult } from './job-data.js';
 import { connected, connectionOptions, DEFAULT_QUEUE, type RedisConnection } from './job-queue.js';
@@ -520,10 +520,6 @@ export class JobWorker extends EventEmitter<JobWorkerEvents> {
     const reason = `${err.code}: ${err.message}`;
     return err.code === 'CONFIG_INVALID' ? new this._bull.UnrecoverableError(reason) : new Error(reason);
   }
-}
-
-function mib(bytes: number): number {
-  return Math.round(bytes / 2 ** 20);
 }
 
 /** A worker that runs avpipe jobs from the queue `name` until closed (taking jobs at once unless `autorun: false`). */

@@ -107,12 +107,6 @@ export class S3Storage implements Storage {
     }
   }
 
-  async remove(key: string): Promise<void> {
-    const client = await this.client();
-    const { DeleteObjectCommand } = await import('@aws-sdk/client-s3');
-    await client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.objectKey(key) }));
-  }
-
   async removePrefix(prefix: string): Promise<void> {
     const client = await this.client();
     const { ListObjectsV2Command, DeleteObjectsCommand } = await import('@aws-sdk/client-s3');

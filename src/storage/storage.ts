@@ -13,8 +13,6 @@ export interface Storage {
   close?(): Promise<void>;
   /** Copies what `key` holds to `localPath` (a distributed export's chunks come back this way); its size. */
   download?(key: string, localPath: string): Promise<number>;
-  /** Removes what `key` holds; nothing there is not an error. */
-  remove?(key: string): Promise<void>;
   /** Removes everything whose key starts with `prefix` (a folder's worth: a distributed export's chunks). */
   removePrefix?(prefix: string): Promise<void>;
 }
@@ -55,10 +53,6 @@ export class LocalStorage implements Storage {
   async download(key: string, localPath: string): Promise<number> {
     await copyFile(this._path(key), localPath);
     return (await stat(localPath)).size;
-  }
-
-  async remove(key: string): Promise<void> {
-    await rm(this._path(key), { force: true });
   }
 
   /** `prefix` is a folder here (it ends with `/`): removed with all it holds. */

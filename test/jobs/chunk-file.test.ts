@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { decodeChunkFile, encodeChunkFile } from '../../src/jobs/chunk-file.js';
-import { chunkWorkFromJson, chunkWorkToJson } from '../../src/jobs/chunk-jobs.js';
+import { chunkWorkFromJson, chunkWorkToJson } from '../../src/jobs/chunk-job-data.js';
 import type { ChunkWorkerData } from '../../src/pipeline/chunk-protocol.js';
 
 const packets = [
