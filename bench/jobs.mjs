@@ -7,7 +7,7 @@
 // would do on more machines, and its wall time against the local split is the distribution's overhead
 // (submit, chunk files through storage, join). Needs Debian's redis-server and ffmpeg. `npm run bench:jobs`.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -45,12 +45,44 @@ async function startWorkers(redis, queue, n) {
   return procs;
 }
 const stopAll = (procs) => Promise.all(procs.map((p) => new Promise((resolve) => { p.once('exit', resolve); p.kill('SIGTERM'); })));
-/** CPU-seconds (user + system) a process has used so far. */
+/** A process's /proc/PID/stat fields after its name. */
+const statOf = (pid) => readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+/** Its live children (the processes its jobs run in). */
+const childrenOf = (pid) => readdirSync(`/proc/${pid}/task`).flatMap((t) => readFileSync(`/proc/${pid}/task/${t}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number));
+/**
+ * CPU-seconds (user + system) a worker has used so far, its jobs' processes included: its own, its
+ * ended children's (reaped: cutime/cstime) and its live children's.
+ */
 const cpuOf = (pid) => {
-  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return (Number(f[11]) + Number(f[12])) / TICK;
+  const f = statOf(pid);
+  let ticks = Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
+  for (const c of childrenOf(pid)) {
+    try {
+      const g = statOf(c);
+      ticks += Number(g[11]) + Number(g[12]);
+    } catch {
+      // Ended between the two reads: counted in cutime from now on.
+    }
+  }
+  return ticks / TICK;
 };
-const rssMiB = (pid) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) / 1024;
+/** The highest load (cores, one-second samples) each of `procs` shows until `stop()`. */
+function sampleLoad(procs) {
+  const peak = procs.map(() => 0);
+  let last = procs.map((p) => cpuOf(p.pid));
+  let at = performance.now();
+  const timer = setInterval(() => {
+    const now = performance.now();
+    const cpu = procs.map((p) => cpuOf(p.pid));
+    cpu.forEach((c, i) => { peak[i] = Math.max(peak[i], (c - last[i]) / ((now - at) / 1000)); });
+    last = cpu;
+    at = now;
+  }, 1000);
+  return () => { clearInterval(timer); return peak; };
+}
+const ownRssMiB = (pid) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) / 1024;
+/** A worker's RSS with its children's (the job process it keeps started ahead), in MiB. */
+const rssMiB = (pid) => ownRssMiB(pid) + childrenOf(pid).reduce((s, c) => { try { return s + ownRssMiB(c); } catch { return s; } }, 0);
 
 const redis = await startRedis();
 const out = join(work, 'jobs');
@@ -60,6 +92,7 @@ let queueN = 0;
 
 // (1) Throughput: JOBS short exports (10 s of 640x360 test source, non-live, one encoder thread each).
 const throughput = {};
+const peakLoads = [];
 for (const n of [1, 2, 3]) {
   const rates = [];
   const cpus = [];
@@ -68,10 +101,14 @@ for (const n of [1, 2, 3]) {
     const procs = await startWorkers(redis.url, name, n);
     const queue = await createJobQueue({ connection: redis.url, name });
     const cpu0 = procs.map((p) => cpuOf(p.pid));
+    const stopSampling = sampleLoad(procs);
     const t0 = performance.now();
     const handles = await Promise.all(Array.from({ length: JOBS }, (_, i) => queue.submit({ live: false, parallel: 1, source: { type: 'test', duration: 10 }, encoding: { width: 640, height: 360 }, outputs: [{ path: join(out, `tp-${n}-${i}.mp4`) }] })));
     const results = await Promise.all(handles.map((h) => h.result()));
     const wallS = (performance.now() - t0) / 1000;
+    // Reaped by then: a job's process ends as its result is sent.
+    await new Promise((r) => setTimeout(r, 300));
+    peakLoads.push(...stopSampling());
     if (!results.every((r) => r.status === 'COMPLETE')) throw new Error('a throughput job did not complete');
     const cpuS = procs.reduce((s, p, i) => s + cpuOf(p.pid) - cpu0[i], 0);
     rates.push((JOBS / wallS) * 60);
@@ -88,6 +125,7 @@ const SECS = 60, FRAMES = SECS * 30;
 const enc = ['--size', '1280x720', '--fps', '30', '--video-codec', 'h264', '--h264-profile', 'main', '--video-bitrate', '3000', '--keyframe-interval', '2', '--speed-preset', 'veryfast', '--audio-codec', 'opus', '--audio-bitrate', '128'];
 const name = `dist-${queueN++}`;
 const procs = await startWorkers(redis.url, name, 3);
+await new Promise((r) => setTimeout(r, 1000));
 const idleRssBefore = procs.map((p) => rssMiB(p.pid));
 const queue = await createJobQueue({ connection: redis.url, name });
 const store = join(out, 'store');
@@ -116,6 +154,8 @@ for (let rep = 0; rep < REPS; rep++) {
     process.stderr.write(`rep ${rep + 1} ${n.padEnd(14)} ${r.wall.toFixed(2)} s  ${r.cpu.toFixed(1)} CPU-s\n`);
   }
 }
+// A second for the last job's process to end and the spare to be started behind it.
+await new Promise((r) => setTimeout(r, 1000));
 const idleRssAfter = procs.map((p) => rssMiB(p.pid));
 await queue.close();
 await stopAll(procs);
@@ -132,6 +172,8 @@ const report = {
   ratios: Object.fromEntries(names.filter((n) => n !== 'distributed').map((n) => [`distributed/${n}`, paired('distributed', n)])),
   overheadVsLocalSplit: paired('distributed', 'local-split-3') - 1,
   idleWorkerRssMiB: { beforeJobs: idleRssBefore, afterJobs: idleRssAfter },
+  // Each throughput worker's highest one-second load: its capacity is --max-cpu (0.8) x the cores; a job costs 1 core.
+  admission: { capacityCores: 0.8 * machine().cpus, jobCostCores: 1, peakLoadCores: Math.max(...peakLoads), peakLoads },
 };
-process.stderr.write(`${JSON.stringify({ throughput: Object.fromEntries(Object.entries(throughput).map(([k, v]) => [k, v.jobsPerMin.toFixed(1)])), ratios: report.ratios, overhead: report.overheadVsLocalSplit, idle: report.idleWorkerRssMiB }, null, 1)}\n`);
+process.stderr.write(`${JSON.stringify({ throughput: Object.fromEntries(Object.entries(throughput).map(([k, v]) => [k, v.jobsPerMin.toFixed(1)])), ratios: report.ratios, overhead: report.overheadVsLocalSplit, idle: report.idleWorkerRssMiB, peakLoad: report.admission.peakLoadCores }, null, 1)}\n`);
 console.log(writeResult('jobs', report));

@@ -12,10 +12,23 @@ export function workerScript(script: URL): URL {
 }
 
 /**
- * The flags a worker thread is started with: the process's own, less one a thread refuses (a process
- * started with `node --input-type=module -e`, as a script that starts a job worker may be).
+ * The flags a job's process and its thread are started with: the process's own, less what made it
+ * run a string rather than a file (`node --input-type=module -e CODE`, as a script that starts a job
+ * worker may be): a thread refuses `--input-type`, and a forked process given `-e CODE` would run
+ * that code instead of its file.
  * @internal
  */
 export function threadExecArgv(): string[] {
-  return process.execArgv.filter((a) => !a.startsWith('--input-type'));
+  const out: string[] = [];
+  const args = process.execArgv;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a.startsWith('--input-type') || a.startsWith('--eval=') || a.startsWith('--print=')) continue;
+    if (a === '-e' || a === '--eval' || a === '-p' || a === '--print' || a === '-pe') {
+      i++;
+      continue;
+    }
+    out.push(a);
+  }
+  return out;
 }

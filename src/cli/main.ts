@@ -223,7 +223,7 @@ async function worker(argv: string[]): Promise<number> {
       return 1;
     }
   }
-  w.on('active', ({ id, retry, cost }) => (say(`[job ${id}] started (run ${retry + 1}, cost ${cost.cpu} cores)`), log({ event: 'active', job: id, retry, cost: cost.cpu })));
+  w.on('active', ({ id, retry, cost, pid }) => (say(`[job ${id}] started (run ${retry + 1}, cost ${cost.cpu} cores)`), log({ event: 'active', job: id, retry, cost: cost.cpu, ...(pid === undefined ? {} : { pid }) })));
   w.on('refused', ({ id, reason, cost }) => (say(`[job ${id}] not taken: ${reason}`), log({ event: 'refused', job: id, cost: cost.cpu, reason })));
   w.on('givenBack', ({ id, reason }) => (say(`[job ${id}] given back to the queue: ${reason}`), log({ event: 'given_back', job: id, reason })));
   w.on('completed', ({ id, result }) => (say(`[job ${id}] ${result.status}: ${(result.durationMs / 1000).toFixed(2)} s of media in ${(result.wallMs / 1000).toFixed(2)} s`), log({ event: 'completed', job: id, status: result.status, durationMs: result.durationMs, wallMs: result.wallMs })));

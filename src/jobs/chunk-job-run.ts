@@ -1,24 +1,24 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { extname, join } from 'node:path';
-import { Worker } from 'node:worker_threads';
 import { AvpipeError, type AvpipeErrorCode } from '../errors.js';
 import type { VideoDecoderConfig } from '../media/encoded-chunk.js';
 import type { ChunkPacket, ChunkWorkerData, EncodeChunk, FromChunkWorker } from '../pipeline/chunk-protocol.js';
 import { storageOf } from '../storage/storage-spec.js';
-import { threadExecArgv, workerScript } from '../worker-script.js';
 import { encodeChunkFile } from './chunk-file.js';
 import { chunkWorkFromJson, type ChunkJobData, type ChunkJobResult } from './chunk-job-data.js';
+import { IsolatedThread } from './isolated-thread.js';
 import { fetchS3, s3Service, s3Url } from './stage-inputs.js';
 
 /**
  * One chunk job's run on the worker that took it: its input fetched when it is on S3, the chunk
- * made and encoded by the split's own chunk worker thread (as a local split does), its packets
+ * made and encoded by the split's own chunk worker thread (as a local split does; here in a process
+ * of its own, an IsolatedThread), its packets
  * written as a chunk file and put in the export's storage under a key of this run's own.
  */
 export class ChunkJobRun {
   readonly done: Promise<ChunkJobResult>;
-  private _thread: Worker | undefined;
+  private _thread: IsolatedThread | undefined;
   private _aborted = false;
 
   /** `wanted` is asked before the packets are stored: false when the chunk's export is gone. */
@@ -71,12 +71,13 @@ export class ChunkJobRun {
 
   /** The chunk through a chunk worker thread: its packets, its configuration, its end. */
   private _encode(work: ChunkWorkerData, data: ChunkJobData): Promise<{ decoderConfig: VideoDecoderConfig | undefined; packets: ChunkPacket[]; done: Extract<FromChunkWorker, { type: 'done' }> }> {
-    const thread = new Worker(workerScript(new URL('../pipeline/chunk-worker.js', import.meta.url)), { workerData: work, resourceLimits: { maxYoungGenerationSizeMb: 2 }, execArgv: threadExecArgv() });
+    const thread = new IsolatedThread(new URL('../pipeline/chunk-worker.js', import.meta.url), { workerData: work, resourceLimits: { maxYoungGenerationSizeMb: 2 } });
     this._thread = thread;
     const packets: ChunkPacket[] = [];
     let decoderConfig: VideoDecoderConfig | undefined;
     return new Promise((resolve, reject) => {
-      thread.on('message', (m: FromChunkWorker) => {
+      thread.on('message', (message) => {
+        const m = message as FromChunkWorker;
         if (m.type === 'packets') {
           decoderConfig ??= m.decoderConfig;
           packets.push(...m.packets);

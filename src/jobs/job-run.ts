@@ -1,10 +1,9 @@
 import { EventEmitter } from 'node:events';
-import { Worker } from 'node:worker_threads';
 import type { PipelineConfigInit } from '../config/config-init.js';
 import { AvpipeError, type AvpipeErrorCode } from '../errors.js';
 import type { PipelineProgress, PipelineResult } from '../pipeline/status.js';
-import { threadExecArgv, workerScript } from '../worker-script.js';
 import type { DistributedContext } from './chunk-jobs.js';
+import { IsolatedThread } from './isolated-thread.js';
 
 /** What a job thread starts with. @internal */
 export interface JobThreadData {
@@ -27,20 +26,21 @@ export interface JobRunEvents {
 }
 
 /**
- * A job's run in a worker thread of its own (./job-thread.js): its progress as events, its result
- * as a promise that rejects with the run's typed error, or JOB_FAILED when the thread itself died
- * (out of memory, a crash of a codec).
+ * A job's run in a thread of its own in a process of its own (./job-thread.js in an
+ * IsolatedThread): its progress as events, its result as a promise that rejects with the run's
+ * typed error, or JOB_FAILED when the thread or its process died (out of memory, a crash of a codec).
  */
 export class JobRun extends EventEmitter<JobRunEvents> {
   readonly done: Promise<PipelineResult>;
-  private readonly _thread: Worker;
+  private readonly _thread: IsolatedThread;
 
   constructor(init: PipelineConfigInit, progressIntervalMs: number, distributed?: JobThreadData['distributed']) {
     super();
     const data: JobThreadData = { init, progressIntervalMs, ...(distributed === undefined ? {} : { distributed }) };
-    this._thread = new Worker(workerScript(new URL('./job-thread.js', import.meta.url)), { workerData: data, execArgv: threadExecArgv() });
+    this._thread = new IsolatedThread(new URL('./job-thread.js', import.meta.url), { workerData: data });
     this.done = new Promise<PipelineResult>((resolve, reject) => {
-      this._thread.on('message', (m: FromJobThread) => {
+      this._thread.on('message', (message) => {
+        const m = message as FromJobThread;
         if (m.type === 'progress') this.emit('progress', m.progress);
         else if (m.type === 'result') resolve(m.result);
         else reject(new AvpipeError(m.code, m.message));
@@ -51,6 +51,11 @@ export class JobRun extends EventEmitter<JobRunEvents> {
     // Once settled, the thread has nothing more to do: ended, whatever handles its libraries left open.
     const end = (): void => void this._thread.terminate();
     this.done.then(end, end);
+  }
+
+  /** The process the run is in. */
+  get pid(): number | undefined {
+    return this._thread.pid;
   }
 
   /** Stops the run as Ctrl-C would: what was made is finalized, and `done` resolves with it. */

@@ -13,6 +13,7 @@ import { CHUNK_JOB, chunkJobProblem, chunkPrefix, type ChunkJobData, type ChunkJ
 import { chunkJobCost, estimateJobCost, type JobCost } from './job-cost.js';
 import { failureReason, jobConfig, outputPaths, withRetry, type JobData, type JobProgress, type JobResult } from './job-data.js';
 import { connected, connectionOptions, DEFAULT_QUEUE, type RedisConnection } from './job-queue.js';
+import { holdSpareHost } from './isolated-thread.js';
 import { JobRun } from './job-run.js';
 import { LoadMonitor, memoryLimit } from './load-monitor.js';
 import { stageInputs, type StagedInputs } from './stage-inputs.js';
@@ -72,6 +73,8 @@ export interface RunningJob {
   cost: JobCost;
   /** Its last progress, once one came. */
   progress: JobProgress | undefined;
+  /** The process its run is in (an operator's handle to it), when one has started. */
+  pid?: number | undefined;
 }
 
 /** What a job worker reports. */
@@ -154,6 +157,8 @@ export class JobWorker extends EventEmitter<JobWorkerEvents> {
   private _deadline: NodeJS.Timeout | undefined;
   private _closed: Promise<void> | undefined;
   private _started = false;
+  /** Lets go of the job process kept started ahead for this worker's next job. */
+  private readonly _releaseSpare: () => void;
 
   /** @internal */
   constructor(bull: BullMQ, options: JobWorkerOptions) {
@@ -165,6 +170,7 @@ export class JobWorker extends EventEmitter<JobWorkerEvents> {
     this.id = `${hostname()}/${process.pid}/${workers++}`;
     this._cap = options.concurrency ?? MAX_JOBS;
     this.monitor = new LoadMonitor(options.cores, () => this._sampled());
+    this._releaseSpare = holdSpareHost();
     this._load = options.load ?? (() => this.monitor.sample());
     this.admission = new Admission(this.monitor.cores, options.maxCpu ?? DEFAULT_MAX_CPU, options.memoryHeadroomBytes ?? DEFAULT_MEMORY_HEADROOM);
     const worker = new bull.Worker<JobData, JobResult>(this.name, (job, token, signal) => (job.name === CHUNK_JOB ? this._processChunk(job as unknown as Job<ChunkJobData, ChunkJobResult>, token, signal) as unknown as Promise<JobResult> : this._process(job, token, signal)), {
@@ -262,6 +268,7 @@ export class JobWorker extends EventEmitter<JobWorkerEvents> {
       this._closed = this._worker.close().finally(() => {
         clearTimeout(this._deadline);
         this.monitor.close();
+        this._releaseSpare();
         this._closedDone = true;
       });
     }
@@ -370,7 +377,7 @@ export class JobWorker extends EventEmitter<JobWorkerEvents> {
       // A job cancelled through BullMQ (cancelJob) stops its run as Ctrl-C would: what was made is finalized.
       signal?.addEventListener('abort', () => e.run.stop(), { once: true });
       run.on('progress', (p) => this._progress(job, e, p));
-      this.emit('active', { id, retry, cost, progress: undefined });
+      this.emit('active', { id, retry, cost, progress: undefined, pid: run.pid });
       const result = await this._typedAsync(run.done);
       this._dropped += result.queues.reduce((n, q) => n + q.dropped, 0) - (e.progress?.dropped ?? 0);
       if (e.lost) throw new Error('JOB_FAILED: its lock was lost, and another worker may be running it: this run was aborted');

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { availableParallelism, freemem, totalmem } from 'node:os';
 import type { LoadSample } from './admission.js';
 
@@ -31,13 +31,43 @@ export function memoryLimit(): number {
   return constrained > 0 && constrained < totalmem() ? constrained : totalmem();
 }
 
+/** Linux's clock ticks per second for /proc's CPU times (USER_HZ: 100 on every architecture Node runs on). */
+const USER_HZ = 100;
+
+/** The process's children (its jobs' processes), from /proc; none where there is no /proc. */
+function childPids(): number[] {
+  try {
+    return readdirSync('/proc/self/task').flatMap((tid) => {
+      try {
+        return readFileSync(`/proc/self/task/${tid}/children`, 'utf8').trim().split(/\s+/).filter((p) => p !== '').map(Number);
+      } catch {
+        return [];
+      }
+    });
+  } catch {
+    return [];
+  }
+}
+
+/** The CPU time (user + system, microseconds) a process has used, or undefined once it is gone. */
+function cpuUsOf(pid: number): number | undefined {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return ((Number(f[11]) + Number(f[12])) * 1e6) / USER_HZ;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
- * Samples the CPU the worker's process uses (its job threads included: `process.cpuUsage()` counts
- * every thread), once a second; the sample is what admission weighs. Stops with `close()`.
+ * Samples the CPU the worker uses, once a second: its own process (every thread: `process.cpuUsage()`)
+ * and its children, the processes its jobs run in (Linux: /proc; a child that ended since the last
+ * sample has its last second uncounted). The sample is what admission weighs. Stops with `close()`.
  */
 export class LoadMonitor {
   readonly cores: number;
   private _last = { at: performance.now(), usage: process.cpuUsage() };
+  private _children = new Map<number, number>();
   private _cpuCores = 0;
   private readonly _timer: NodeJS.Timeout;
   private readonly _onSample: (() => void) | undefined;
@@ -68,7 +98,15 @@ export class LoadMonitor {
   private _sample(): void {
     const at = performance.now();
     const usage = process.cpuUsage();
-    const us = usage.user - this._last.usage.user + (usage.system - this._last.usage.system);
+    let us = usage.user - this._last.usage.user + (usage.system - this._last.usage.system);
+    const children = new Map<number, number>();
+    for (const pid of childPids()) {
+      const cpu = cpuUsOf(pid);
+      if (cpu === undefined) continue;
+      us += cpu - (this._children.get(pid) ?? 0);
+      children.set(pid, cpu);
+    }
+    this._children = children;
     this._cpuCores = us / 1000 / (at - this._last.at);
     this._last = { at, usage };
     this._onSample?.();

@@ -45,7 +45,9 @@ export class Uploader {
   /** The newest request per key: a playlist rewritten while its last upload waits is uploaded once, newest. */
   private readonly _latest = new Map<string, number>();
   /** The last upload queued per key: the next of that key waits for it. */
-  private readonly _byKey = new Map<string, Promise<unknown>>();
+  private readonly _byKey = new Map<string, Promise<void>>();
+  /** Every upload not yet done, waiting for its key or queued. */
+  private readonly _pending = new Set<Promise<void>>();
   private readonly _backup: Storage | undefined;
   private _seq = 0;
 
@@ -67,38 +69,54 @@ export class Uploader {
     const seq = ++this._seq;
     this._latest.set(key, seq);
     const before = this._byKey.get(key) ?? Promise.resolve();
-    const task = this._queue.then((q) => q.add(async () => {
-      await before;
-      if (this._latest.get(key) !== seq) return;
-      const errors: string[] = [];
-      // The store with its retries, then the backup with its own.
-      for (const store of this._backup === undefined ? [this._opts.storage] : [this._opts.storage, this._backup]) {
-        for (let attempt = 0; ; attempt++) {
-          try {
-            const location = await store.upload(localPath, key);
-            this._result.uploaded.push({ path: localPath, location, bytes });
-            if (this._opts.deleteLocal && !keepLocal) await rm(localPath, { force: true });
-            return;
-          } catch (err) {
-            if (attempt >= this._opts.retries) {
-              errors.push((err as Error).message);
-              break;
-            }
-            this._result.retries++;
-            await new Promise((r) => setTimeout(r, this._opts.backoffMs * 2 ** attempt));
-          }
+    // Waits for the key's last upload before it takes one of the queue's slots (a wait holds none).
+    const task: Promise<void> = before
+      .then(() => this._queue)
+      .then((q) => q.add(async () => {
+        if (this._latest.get(key) !== seq) return;
+        await this._upload(localPath, key, bytes, keepLocal);
+      }))
+      .catch((err: unknown) => void this._result.failed.push({ path: localPath, error: (err as Error).message }))
+      .finally(() => {
+        this._pending.delete(task);
+        // A key's entries go with its last upload: a day of HLS segments does not pile up here.
+        if (this._byKey.get(key) === task) {
+          this._byKey.delete(key);
+          this._latest.delete(key);
         }
-      }
-      this._result.failed.push({ path: localPath, error: errors.join('; backup: ') });
-    }));
+      });
+    this._pending.add(task);
     this._byKey.set(key, task);
   }
 
   /** Resolves when every queued upload is done (uploaded or given up). */
   async drain(): Promise<UploadsResult> {
-    await (await this._queue).onIdle();
+    while (this._pending.size > 0) await Promise.all(this._pending);
     await Promise.all(this._made.map((s) => s.close?.()));
     return this.toJSON();
+  }
+
+  /** The store with its retries, then the backup with its own. */
+  private async _upload(localPath: string, key: string, bytes: number, keepLocal: boolean): Promise<void> {
+    const errors: string[] = [];
+    for (const store of this._backup === undefined ? [this._opts.storage] : [this._opts.storage, this._backup]) {
+      for (let attempt = 0; ; attempt++) {
+        try {
+          const location = await store.upload(localPath, key);
+          this._result.uploaded.push({ path: localPath, location, bytes });
+          if (this._opts.deleteLocal && !keepLocal) await rm(localPath, { force: true });
+          return;
+        } catch (err) {
+          if (attempt >= this._opts.retries) {
+            errors.push((err as Error).message);
+            break;
+          }
+          this._result.retries++;
+          await new Promise((r) => setTimeout(r, this._opts.backoffMs * 2 ** attempt));
+        }
+      }
+    }
+    this._result.failed.push({ path: localPath, error: errors.join('; backup: ') });
   }
 
   toJSON(): UploadsResult {

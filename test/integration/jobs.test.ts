@@ -1,4 +1,5 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { promisify } from 'node:util';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,6 +15,7 @@ import { HAVE_REDIS, startRedis, type RedisServer } from '../helpers/redis-serve
 import { tmpDir } from '../helpers/tmp.js';
 
 const dir = tmpDir();
+const execFileP = promisify(execFile);
 if (!HAVE_REDIS) process.stderr.write('job tests skipped: no redis-server (apt-get install redis-server, as .ci/run does)\n');
 
 describe.skipIf(!HAVE_REDIS)('jobs on BullMQ and a real Redis: submitted configs run on a worker', () => {
@@ -112,6 +114,36 @@ describe.skipIf(!HAVE_REDIS)('jobs on BullMQ and a real Redis: submitted configs
     } finally {
       worker.off('failed', onFailed);
     }
+  });
+
+  it('a job whose process crashes (SIGSEGV, as a codec would) fails alone as JOB_FAILED naming the signal: its recording so far plays, and the worker runs the next job', async () => {
+    const crashed = join(dir, 'crashed.mp4');
+    // Its process, as the worker reports it; the worker's other child is the one it keeps started ahead.
+    const pids = new Map<string, number | undefined>();
+    const onActive = (a: { id: string; pid?: number | undefined }): void => void pids.set(a.id, a.pid);
+    worker.on('active', onActive);
+    const handle = await queue.submit({ live: true, source: { type: 'test', duration: 60 }, encoding: { width: 160, height: 120 }, outputs: [{ path: crashed }] });
+    const hosts = async (): Promise<number[]> => {
+      const { stdout } = await execFileP('ps', ['-o', 'pid=,args=', '--ppid', String(process.pid)]).catch(() => ({ stdout: '' }));
+      return stdout.split('\n').filter((l) => l.includes('isolated-thread-host')).map((l) => Number(l.trim().split(/\s+/)[0]));
+    };
+    await vi.waitFor(() => expect(pids.get(handle.id)).toBeGreaterThan(0), { timeout: 15_000 });
+    worker.off('active', onActive);
+    const pid = pids.get(handle.id)!;
+    expect(await hosts()).toContain(pid);
+    // 4.5 s recorded (media time from the job's progress; fragments close on the 2 s keyframes), then the crash.
+    await new Promise<void>((resolve) => handle.on('progress', (p) => p.mediaTimeMs >= 4500 && resolve()));
+    process.kill(pid, 'SIGSEGV');
+    const err = await handle.result().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(AvpipeError);
+    expect((err as AvpipeError).code).toBe('JOB_FAILED');
+    expect((err as AvpipeError).message).toMatch(/SIGSEGV/);
+    // The fragmented MP4 written so far is read back to its last whole fragment (2 s at least).
+    expect(frames(streamOf(await probe(crashed), 'video'))).toBeGreaterThanOrEqual(60);
+    const next = await queue.submit({ live: false, parallel: 1, source: { type: 'test', duration: 2 }, encoding: { width: 160, height: 120 }, outputs: [{ path: join(dir, 'after-crash.mp4') }] });
+    expect((await next.result()).status).toBe('COMPLETE');
+    expect(frames(streamOf(await probe(join(dir, 'after-crash.mp4')), 'video'))).toBe(60);
+    expect(await hosts()).not.toContain(pid);
   });
 });
 
