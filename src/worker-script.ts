@@ -32,3 +32,13 @@ export function threadExecArgv(): string[] {
   }
   return out;
 }
+
+/**
+ * What a unit of work talks through: a worker thread's `parentPort`, or the IPC channel of a job's
+ * process (messages are structured clones either way; over IPC a transfer is a copy).
+ * @internal
+ */
+export interface MessagePortLike {
+  postMessage(message: unknown, transfer?: ArrayBuffer[]): void;
+  on(event: string, listener: (message: any) => void): unknown;
+}

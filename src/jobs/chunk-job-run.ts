@@ -7,18 +7,18 @@ import type { ChunkPacket, ChunkWorkerData, EncodeChunk, FromChunkWorker } from 
 import { storageOf } from '../storage/storage-spec.js';
 import { encodeChunkFile } from './chunk-file.js';
 import { chunkWorkFromJson, type ChunkJobData, type ChunkJobResult } from './chunk-job-data.js';
-import { IsolatedThread } from './isolated-thread.js';
+import { JobProcess } from './job-process.js';
 import { fetchS3, s3Service, s3Url } from './stage-inputs.js';
 
 /**
  * One chunk job's run on the worker that took it: its input fetched when it is on S3, the chunk
- * made and encoded by the split's own chunk worker thread (as a local split does; here in a process
- * of its own, an IsolatedThread), its packets
+ * made and encoded by the split's own chunk work (a local split's chunk worker's), in a process of its
+ * own (a JobProcess), its packets
  * written as a chunk file and put in the export's storage under a key of this run's own.
  */
 export class ChunkJobRun {
   readonly done: Promise<ChunkJobResult>;
-  private _thread: IsolatedThread | undefined;
+  private _thread: JobProcess | undefined;
   private _aborted = false;
 
   /** `wanted` is asked before the packets are stored: false when the chunk's export is gone. */
@@ -69,9 +69,9 @@ export class ChunkJobRun {
     }
   }
 
-  /** The chunk through a chunk worker thread: its packets, its configuration, its end. */
+  /** The chunk through the split's chunk work in a process of its own: its packets, its configuration, its end. */
   private _encode(work: ChunkWorkerData, data: ChunkJobData): Promise<{ decoderConfig: VideoDecoderConfig | undefined; packets: ChunkPacket[]; done: Extract<FromChunkWorker, { type: 'done' }> }> {
-    const thread = new IsolatedThread(new URL('../pipeline/chunk-worker.js', import.meta.url), { workerData: work, resourceLimits: { maxYoungGenerationSizeMb: 2 } });
+    const thread = new JobProcess({ module: new URL('../pipeline/chunk-work.js', import.meta.url), name: 'serveChunks' }, work);
     this._thread = thread;
     const packets: ChunkPacket[] = [];
     let decoderConfig: VideoDecoderConfig | undefined;
@@ -89,8 +89,8 @@ export class ChunkJobRun {
           void thread.terminate();
         }
       });
-      thread.on('error', (err) => reject(new AvpipeError('ENCODER_FAILED', `chunk ${data.chunk.index}: its thread died: ${err.message}`)));
-      thread.on('exit', () => reject(this._aborted ? new AvpipeError('ABORTED', 'the chunk was stopped') : new AvpipeError('ENCODER_FAILED', `chunk ${data.chunk.index}: its thread exited before the chunk was done`)));
+      thread.on('error', (err) => reject(new AvpipeError('ENCODER_FAILED', `chunk ${data.chunk.index}: its process died: ${err.message}`)));
+      thread.on('exit', () => reject(this._aborted ? new AvpipeError('ABORTED', 'the chunk was stopped') : new AvpipeError('ENCODER_FAILED', `chunk ${data.chunk.index}: its process exited before the chunk was done`)));
       thread.postMessage({ type: 'encode', chunk: data.chunk } satisfies EncodeChunk);
     });
   }

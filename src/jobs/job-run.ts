@@ -3,18 +3,18 @@ import type { PipelineConfigInit } from '../config/config-init.js';
 import { AvpipeError, type AvpipeErrorCode } from '../errors.js';
 import type { PipelineProgress, PipelineResult } from '../pipeline/status.js';
 import type { DistributedContext } from './chunk-jobs.js';
-import { IsolatedThread } from './isolated-thread.js';
+import { JobProcess } from './job-process.js';
 
-/** What a job thread starts with. @internal */
+/** What a job's process starts with. @internal */
 export interface JobThreadData {
   init: PipelineConfigInit;
   progressIntervalMs: number;
   /** A distributed export: where its chunk jobs go, and how many. */
   distributed?: DistributedContext & { chunks: number | 'auto' };
 }
-/** Messages to a job thread. @internal */
+/** Messages to a job's process. @internal */
 export type ToJobThread = { type: 'stop' } | { type: 'abort' };
-/** Messages from a job thread. @internal */
+/** Messages from it. @internal */
 export type FromJobThread =
   | { type: 'progress'; progress: PipelineProgress }
   | { type: 'result'; result: PipelineResult }
@@ -26,18 +26,18 @@ export interface JobRunEvents {
 }
 
 /**
- * A job's run in a thread of its own in a process of its own (./job-thread.js in an
- * IsolatedThread): its progress as events, its result as a promise that rejects with the run's
- * typed error, or JOB_FAILED when the thread or its process died (out of memory, a crash of a codec).
+ * A job's run in a process of its own (./job-main.js in a JobProcess): its progress as events, its
+ * result as a promise that rejects with the run's typed error, or JOB_FAILED when its process died
+ * (out of memory, a crash of a codec).
  */
 export class JobRun extends EventEmitter<JobRunEvents> {
   readonly done: Promise<PipelineResult>;
-  private readonly _thread: IsolatedThread;
+  private readonly _thread: JobProcess;
 
   constructor(init: PipelineConfigInit, progressIntervalMs: number, distributed?: JobThreadData['distributed']) {
     super();
     const data: JobThreadData = { init, progressIntervalMs, ...(distributed === undefined ? {} : { distributed }) };
-    this._thread = new IsolatedThread(new URL('./job-thread.js', import.meta.url), { workerData: data });
+    this._thread = new JobProcess({ module: new URL('./job-main.js', import.meta.url), name: 'runJob' }, data);
     this.done = new Promise<PipelineResult>((resolve, reject) => {
       this._thread.on('message', (message) => {
         const m = message as FromJobThread;
@@ -45,8 +45,8 @@ export class JobRun extends EventEmitter<JobRunEvents> {
         else if (m.type === 'result') resolve(m.result);
         else reject(new AvpipeError(m.code, m.message));
       });
-      this._thread.on('error', (err) => reject(new AvpipeError('JOB_FAILED', `the job's thread died: ${err.message}`)));
-      this._thread.on('exit', (code) => reject(new AvpipeError('JOB_FAILED', `the job's thread exited (code ${code}) before its run ended`)));
+      this._thread.on('error', (err) => reject(new AvpipeError('JOB_FAILED', `the job's process died: ${err.message}`)));
+      this._thread.on('exit', (code) => reject(new AvpipeError('JOB_FAILED', `the job's process exited (code ${code}) before its run ended`)));
     });
     // Once settled, the thread has nothing more to do: ended, whatever handles its libraries left open.
     const end = (): void => void this._thread.terminate();

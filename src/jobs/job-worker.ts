@@ -13,7 +13,7 @@ import { CHUNK_JOB, chunkJobProblem, chunkPrefix, type ChunkJobData, type ChunkJ
 import { chunkJobCost, estimateJobCost, type JobCost } from './job-cost.js';
 import { failureReason, jobConfig, outputPaths, withRetry, type JobData, type JobProgress, type JobResult } from './job-data.js';
 import { connected, connectionOptions, DEFAULT_QUEUE, type RedisConnection } from './job-queue.js';
-import { holdSpareHost } from './isolated-thread.js';
+import { holdSpareHost } from './job-process.js';
 import { JobRun } from './job-run.js';
 import { LoadMonitor, memoryLimit } from './load-monitor.js';
 import { stageInputs, type StagedInputs } from './stage-inputs.js';
@@ -380,13 +380,11 @@ export class JobWorker extends EventEmitter<JobWorkerEvents> {
       this.emit('active', { id, retry, cost, progress: undefined, pid: run.pid });
       const result = await this._typedAsync(run.done);
       this._dropped += result.queues.reduce((n, q) => n + q.dropped, 0) - (e.progress?.dropped ?? 0);
-      if (e.lost) throw new Error('JOB_FAILED: its lock was lost, and another worker may be running it: this run was aborted');
-      if (e.givingBack !== undefined) {
-        // A non-live run is made again whole: its partial outputs go (a live one's recording stays, kept).
+      // A non-live run given back is made again whole: its partial outputs go (a live one's recording stays, kept).
+      const removePartial = async (): Promise<void> => {
         if (!e.live) await Promise.all(outputPaths(init).map((p) => rm(p, { force: true })));
-        this.emit('givenBack', { id, reason: e.givingBack });
-        return await this._putBack(job, token, 0);
-      }
+      };
+      await this._endedElsewhere(job, token, e, removePartial);
       if (result.status !== 'COMPLETE' && result.status !== 'LIMIT_REACHED') throw new Error(failureReason(result));
       // What earlier attempts wrote under names of their own (without `{retry}` theirs are this one's).
       const own = new Set(outputPaths(init));
@@ -400,10 +398,7 @@ export class JobWorker extends EventEmitter<JobWorkerEvents> {
         await chunks.storage.removePrefix?.(chunks.prefix).catch((err: Error) => this.emit('warning', { message: `chunk files under ${chunks!.prefix} not removed: ${err.message}`, jobId: id }));
         await chunks.storage.close?.();
       }
-      if (entry !== undefined) this._running.delete(id);
-      this.admission.release(id);
-      this._blocked = false;
-      this._fit();
+      this._ended(id, entry);
     }
   }
 
@@ -453,20 +448,13 @@ export class JobWorker extends EventEmitter<JobWorkerEvents> {
       let result: ChunkJobResult | undefined;
       let failure: unknown;
       await run.done.then((r) => (result = r), (err: unknown) => (failure = err));
-      if (e.lost) throw new Error('JOB_FAILED: its lock was lost, and another worker may be running it: this run was aborted');
-      if (e.givingBack !== undefined) {
-        this.emit('givenBack', { id, reason: e.givingBack });
-        return await this._putBack(job, token, 0);
-      }
+      await this._endedElsewhere(job, token, e);
       // Its export ended while it ran: no run of it is wanted any more.
       if (failure instanceof AvpipeError && failure.code === 'ABORTED') throw new this._bull.UnrecoverableError(`JOB_FAILED: ${failure.message}`);
       if (result === undefined) throw this._reason(failure);
       return result;
     } finally {
-      if (entry !== undefined) this._running.delete(id);
-      this.admission.release(id);
-      this._blocked = false;
-      this._fit();
+      this._ended(id, entry);
     }
   }
 
@@ -496,6 +484,26 @@ export class JobWorker extends EventEmitter<JobWorkerEvents> {
   }
 
   /** Puts a job back in the queue (after `delayMs`, or at the head of the line) and tells BullMQ so. */
+  /**
+   * After a run: one whose lock was lost fails this attempt (another worker may be running it); one
+   * given back (`clear` first removes what it must not leave) goes back to the queue. Either throws.
+   */
+  private async _endedElsewhere(job: Job<unknown, unknown>, token: string | undefined, e: Entry, clear?: () => Promise<void>): Promise<void> {
+    if (e.lost) throw new Error('JOB_FAILED: its lock was lost, and another worker may be running it: this run was aborted');
+    if (e.givingBack === undefined) return;
+    await clear?.();
+    this.emit('givenBack', { id: e.id, reason: e.givingBack });
+    await this._putBack(job, token, 0);
+  }
+
+  /** A run's end, whatever it was: its cost released, and the worker looks again for room. */
+  private _ended(id: string, entry: Entry | undefined): void {
+    if (entry !== undefined) this._running.delete(id);
+    this.admission.release(id);
+    this._blocked = false;
+    this._fit();
+  }
+
   private async _putBack(job: Job<unknown, unknown>, token: string | undefined, delayMs: number): Promise<never> {
     if (delayMs > 0) {
       await job.moveToDelayed(Date.now() + delayMs, token);

@@ -125,7 +125,7 @@ describe.skipIf(!HAVE_REDIS)('jobs on BullMQ and a real Redis: submitted configs
     const handle = await queue.submit({ live: true, source: { type: 'test', duration: 60 }, encoding: { width: 160, height: 120 }, outputs: [{ path: crashed }] });
     const hosts = async (): Promise<number[]> => {
       const { stdout } = await execFileP('ps', ['-o', 'pid=,args=', '--ppid', String(process.pid)]).catch(() => ({ stdout: '' }));
-      return stdout.split('\n').filter((l) => l.includes('isolated-thread-host')).map((l) => Number(l.trim().split(/\s+/)[0]));
+      return stdout.split('\n').filter((l) => l.includes('job-process-host')).map((l) => Number(l.trim().split(/\s+/)[0]));
     };
     await vi.waitFor(() => expect(pids.get(handle.id)).toBeGreaterThan(0), { timeout: 15_000 });
     worker.off('active', onActive);
