@@ -66,16 +66,35 @@ const cpuOf = (pid) => {
   }
   return ticks / TICK;
 };
-/** The highest load (cores, one-second samples) each of `procs` shows until `stop()`. */
+/** A process's own CPU-seconds (user + system), or undefined once it is gone. */
+const ownCpuOf = (pid) => {
+  try {
+    const f = statOf(pid);
+    return (Number(f[11]) + Number(f[12])) / TICK;
+  } catch {
+    return undefined;
+  }
+};
+/**
+ * The highest load (cores, one-second samples) each of `procs` shows until `stop()`: the worker's
+ * own CPU and each live child's since it was last seen, as the worker's LoadMonitor samples it (a
+ * child's last second before it ends is not counted; reaped children's totals are not read, so a
+ * reaping between two reads cannot count a job twice).
+ */
 function sampleLoad(procs) {
   const peak = procs.map(() => 0);
-  let last = procs.map((p) => cpuOf(p.pid));
+  const read = (pid) => ({ own: ownCpuOf(pid) ?? 0, children: new Map(childrenOf(pid).map((c) => [c, ownCpuOf(c)]).filter(([, v]) => v !== undefined)) });
+  let last = procs.map((p) => read(p.pid));
   let at = performance.now();
   const timer = setInterval(() => {
     const now = performance.now();
-    const cpu = procs.map((p) => cpuOf(p.pid));
-    cpu.forEach((c, i) => { peak[i] = Math.max(peak[i], (c - last[i]) / ((now - at) / 1000)); });
-    last = cpu;
+    const cur = procs.map((p) => read(p.pid));
+    cur.forEach((c, i) => {
+      let used = c.own - last[i].own;
+      for (const [pid, cpu] of c.children) used += cpu - (last[i].children.get(pid) ?? 0);
+      peak[i] = Math.max(peak[i], used / ((now - at) / 1000));
+    });
+    last = cur;
     at = now;
   }, 1000);
   return () => { clearInterval(timer); return peak; };
@@ -154,9 +173,12 @@ for (let rep = 0; rep < REPS; rep++) {
     process.stderr.write(`rep ${rep + 1} ${n.padEnd(14)} ${r.wall.toFixed(2)} s  ${r.cpu.toFixed(1)} CPU-s\n`);
   }
 }
-// A second for the last job's process to end and the spare to be started behind it.
+// A second for the last job's process to end and the spare to be started behind it; then past the
+// 30 s after which an idle worker lets its spare go.
 await new Promise((r) => setTimeout(r, 1000));
 const idleRssAfter = procs.map((p) => rssMiB(p.pid));
+await new Promise((r) => setTimeout(r, 32_000));
+const idleRssLater = procs.map((p) => rssMiB(p.pid));
 await queue.close();
 await stopAll(procs);
 redis.stop();
@@ -171,7 +193,7 @@ const report = {
   distributed: summary,
   ratios: Object.fromEntries(names.filter((n) => n !== 'distributed').map((n) => [`distributed/${n}`, paired('distributed', n)])),
   overheadVsLocalSplit: paired('distributed', 'local-split-3') - 1,
-  idleWorkerRssMiB: { beforeJobs: idleRssBefore, afterJobs: idleRssAfter },
+  idleWorkerRssMiB: { beforeJobs: idleRssBefore, afterJobs: idleRssAfter, idle30sAfterJobs: idleRssLater },
   // Each throughput worker's highest one-second load: its capacity is --max-cpu (0.8) x the cores; a job costs 1 core.
   admission: { capacityCores: 0.8 * machine().cpus, jobCostCores: 1, peakLoadCores: Math.max(...peakLoads), peakLoads },
 };

@@ -6,6 +6,8 @@ import type { CodecMode, PipelineConfigInit } from '../config/config-init.js';
 import type { EncodingInit } from '../config/encoding.js';
 import { outputKindOfPath, type OutputInit, type SegmentFormat } from '../config/outputs.js';
 import type { ConfigProblem } from '../errors.js';
+import { DEFAULT_MAX_CPU } from '../jobs/admission.js';
+import { connectionOptions, DEFAULT_QUEUE } from '../jobs/job-queue.js';
 import { parseStorageUrl, type StorageSpec } from '../storage/storage-spec.js';
 import type { UploadOptions } from '../storage/uploader.js';
 import type { CodecProviderChoice } from '../config/codecs.js';
@@ -92,8 +94,12 @@ serve: a WHIP endpoint (POST http://HOST:PORT/whip/NAME); every publisher's sess
   --wait-for-publisher S   keep a session S seconds after its publisher left; a new POST resumes it
   --workers N              worker threads the sessions are spread over (default: one per core; 0: all
                            on the main thread)
+  --redis URL              also be a job worker of the fleet (queue jobs taken as avpipe worker does);
+                           each session is then a live job pinned here, admitted under --max-cpu with
+                           the jobs (503 when it does not fit), in the worker's logs and metrics
+  --queue NAME, --max-cpu R, --metrics-port P   as for worker (with --redis)
 
-worker: runs avpipe jobs from a BullMQ queue on Redis, each in a worker thread of its own
+worker: runs avpipe jobs from a BullMQ queue on Redis, each in a process of its own
   --redis URL              redis://[USER:PASSWORD@]HOST:PORT[/DB] (rediss:// for TLS)
   --queue NAME             the queue (default avpipe)
   --max-cpu R              take a job only while the load plus its cost stays within R of the cores
@@ -248,6 +254,8 @@ export interface ParsedServe {
   /** The config of one session. */
   configFor: (name: string, session: string) => PipelineConfigInit;
   json: boolean;
+  /** With --redis: the fleet this server's worker joins; its sessions are admitted with its jobs. */
+  fleet: { redis: string; queue: string; maxCpu: number; metricsPort: number | undefined } | undefined;
 }
 
 /** Whether `host` is a loopback address (127.0.0.0/8, ::1, localhost): only this machine reaches it. */
@@ -267,6 +275,7 @@ export function parseServeArgs(argv: string[], env: Readonly<Record<string, stri
     'token-file': { type: 'string' }, 'allow-no-token': { type: 'boolean' }, 'cors-origin': { type: 'string', multiple: true },
     'max-sessions': { type: 'string' }, 'max-connections': { type: 'string' },
     'ice-host': { type: 'string', multiple: true }, 'wait-for-publisher': { type: 'string' }, workers: { type: 'string' },
+    redis: { type: 'string' }, queue: { type: 'string' }, 'max-cpu': { type: 'string' }, 'metrics-port': { type: 'string' },
   }, false);
   if ('problems' in parsed) return parsed;
   const { values } = parsed;
@@ -312,11 +321,31 @@ export function parseServeArgs(argv: string[], env: Readonly<Record<string, stri
   };
   // The options are checked once, on a sample session.
   common({ ...values, output: templates }, problems);
+  const fleet = serveFleet(values, problems);
   if (problems.length > 0) return { problems };
   return {
     host, port: Number(m![2]), outputDir: outputDir!, token, corsOrigins: values['cors-origin'] as string[] | undefined, maxSessions, maxConnections,
-    iceHosts, waitS, workers, configFor, json: values['json'] === true,
+    iceHosts, waitS, workers, configFor, json: values['json'] === true, fleet,
   };
+}
+
+/** `serve --redis URL [--queue NAME] [--max-cpu R] [--metrics-port P]`: the fleet it joins, or undefined. */
+function serveFleet(values: Values, problems: ConfigProblem[]): ParsedServe['fleet'] {
+  const redis = values['redis'] as string | undefined;
+  if (redis === undefined) {
+    for (const k of ['queue', 'max-cpu', 'metrics-port']) if (values[k] !== undefined) problems.push({ field: `--${k}`, message: 'needs --redis' });
+    return undefined;
+  }
+  try {
+    connectionOptions(redis);
+  } catch (err) {
+    problems.push({ field: '--redis', message: (err as Error).message });
+  }
+  const maxCpu = values['max-cpu'] === undefined ? DEFAULT_MAX_CPU : Number(values['max-cpu']);
+  if (!(maxCpu > 0 && maxCpu <= 1)) problems.push({ field: '--max-cpu', message: `is the share of the cores jobs and sessions may fill, above 0 and at most 1, got "${String(values['max-cpu'])}"` });
+  const port = values['metrics-port'] === undefined ? undefined : Number(values['metrics-port']);
+  if (port !== undefined && !(Number.isInteger(port) && port >= 0 && port <= 65535)) problems.push({ field: '--metrics-port', message: `must be a port number, got "${String(values['metrics-port'])}"` });
+  return { redis, queue: (values['queue'] as string | undefined) ?? DEFAULT_QUEUE, maxCpu, metricsPort: port };
 }
 
 /** The serve token: --token, else --token-file (its trailing newline dropped), else AVPIPE_WHIP_TOKEN. */

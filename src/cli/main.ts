@@ -4,7 +4,8 @@ import { createPipelineConfig } from '../config/pipeline-config.js';
 import { AvpipeError, ConfigError } from '../errors.js';
 import { createController } from '../pipeline/controller.js';
 import type { OutputResult, PipelineResult } from '../pipeline/status.js';
-import { USAGE, parseExportArgs, parseRecordArgs, parseServeArgs, type ParsedCommand } from './args.js';
+import { USAGE, parseExportArgs, parseRecordArgs, parseServeArgs, type ParsedCommand, type ParsedServe } from './args.js';
+import type { JobWorker } from '../jobs/job-worker.js';
 import { formatJobProgress, parseSubmitArgs, parseWorkerArgs, submittedRun } from './job-commands.js';
 import { formatProgress } from './progress-bar.js';
 
@@ -121,8 +122,12 @@ async function serve(argv: string[]): Promise<number> {
     throw err;
   }
   await mkdir(parsed.outputDir, { recursive: true });
+  const say = (line: string): void => void process.stderr.write(`${line}\n`);
+  const fleet = parsed.fleet === undefined ? undefined : await joinFleet(parsed.fleet, say);
+  if (fleet === null) return 1;
   const { WhipServer } = await import('../server/whip-server.js');
   const server = new WhipServer({
+    ...(fleet === undefined ? {} : { admission: fleet.worker.sessionAdmission() }),
     config: parsed.configFor, ...(parsed.token === undefined ? {} : { token: parsed.token }), ...(parsed.iceHosts === undefined ? {} : { iceHosts: parsed.iceHosts }),
     ...(parsed.waitS === undefined ? {} : { source: { onLeave: 'wait' as const, leaveTimeoutMs: parsed.waitS * 1000 } }),
     ...(parsed.corsOrigins === undefined ? {} : { corsOrigins: parsed.corsOrigins }),
@@ -131,7 +136,6 @@ async function serve(argv: string[]): Promise<number> {
     workers: parsed.workers,
   });
   const base = await server.listen(parsed.port, parsed.host);
-  const say = (line: string): void => void process.stderr.write(`${line}\n`);
   say(`avpipe: WHIP endpoint at ${base}/whip/<name>${parsed.token === undefined ? ' (no token: anyone who reaches it may publish)' : ' (bearer token required)'}, recording to ${parsed.outputDir}`);
   const tag = (name: string, id: string): string => `[${name} ${id.slice(0, 8)}]`;
   server.on('session', (s) => say(`${tag(s.name, s.id)} publishing`));
@@ -159,13 +163,44 @@ async function serve(argv: string[]): Promise<number> {
   const signals = onStopSignals(stopping, () => {
     say('avpipe: aborting every session (what was recorded is finalized)');
     server.abort();
+    fleet?.worker.stopRunning();
   });
   await stopped;
   clearInterval(ticker);
-  say('avpipe: stopping: finalizing every session');
+  say(`avpipe: stopping: finalizing every session${fleet === undefined ? '' : ', finishing the running jobs'}`);
+  // The worker drains first: it admits no session from now on, so none starts while the server closes.
+  const drained = fleet?.worker.close();
   const results = await server.close();
+  await drained;
+  await fleet?.close();
   signals.off();
   return results.some((r) => r.status === 'FAILED') ? 1 : 0;
+}
+
+/**
+ * `serve --redis`: a job worker of the fleet in this process, taking queue jobs as `avpipe worker`
+ * does and admitting the server's sessions with them (a session is a live job pinned here).
+ * Null when it cannot start (said why).
+ */
+async function joinFleet(f: NonNullable<ParsedServe['fleet']>, say: (line: string) => void): Promise<{ worker: JobWorker; close(): Promise<void> } | null> {
+  const { createWorker } = await import('../jobs/job-worker.js');
+  let worker: JobWorker;
+  try {
+    worker = await createWorker({ connection: f.redis, name: f.queue, maxCpu: f.maxCpu });
+  } catch (err) {
+    say(`avpipe: ${(err as Error).message}`);
+    return null;
+  }
+  let http: { port: number; close(): Promise<void> } | undefined;
+  if (f.metricsPort !== undefined) {
+    const { serveWorkerHttp } = await import('../jobs/worker-http.js');
+    http = await serveWorkerHttp(worker, f.metricsPort);
+  }
+  worker.on('active', ({ id, cost }) => say(`[job ${id}] started (cost ${cost.cpu} cores)`));
+  worker.on('refused', ({ id, reason }) => say(`[job ${id}] not taken: ${reason}`));
+  worker.on('completed', ({ id, result }) => say(`[job ${id}] ${result.status}`));
+  say(`avpipe: worker ${worker.id} on queue "${f.queue}": sessions and jobs up to ${worker.admission.capacity.toFixed(2)} of ${worker.admission.cores} cores${http === undefined ? '' : `, metrics on http://127.0.0.1:${http.port}/metrics`}`);
+  return { worker, close: async () => void (await http?.close()) };
 }
 
 /** Runs `repair FILE`: a killed live recording (MP4, WebM, HLS playlist) finished. */

@@ -20,6 +20,23 @@ const ENTRIES = [new URL('./job-main.js', import.meta.url), new URL('../pipeline
 let spare: ChildProcess | undefined;
 /** How many holders want a spare kept (job workers, while they run). */
 let spareHolders = 0;
+/** A spare goes after this long without a job taking one: an idle worker holds only itself. */
+const SPARE_IDLE_MS = 30_000;
+let idle: NodeJS.Timeout | undefined;
+
+function dropSpare(): void {
+  clearTimeout(idle);
+  spare?.kill('SIGKILL');
+  spare = undefined;
+}
+
+/** A job started (or a holder came): a spare is kept for the next one, until SPARE_IDLE_MS pass without one. */
+function keepSpare(): void {
+  clearTimeout(idle);
+  idle = setTimeout(dropSpare, SPARE_IDLE_MS);
+  idle.unref();
+  setImmediate(forkSpare);
+}
 
 function forkHost(): ChildProcess {
   const host = fileURLToPath(workerScript(new URL('./job-process-host.js', import.meta.url)));
@@ -45,26 +62,25 @@ function takeHost(): ChildProcess {
   const host = alive ? s : forkHost();
   host.ref();
   host.channel?.ref();
-  setImmediate(forkSpare);
+  keepSpare();
   return host;
 }
 
 /**
- * Keeps one job process started ahead while held (a job worker holds it while it runs): the next
- * job skips the process's boot and the loading of its modules (about 200 ms here). The returned
- * function lets go (the spare ends with the last holder).
+ * Keeps one job process started ahead while held (a job worker holds it while it runs) and jobs
+ * come: the next job skips the process's boot and the loading of its modules (about 200 ms here).
+ * After 30 s without a job the spare goes (an idle worker gives its memory back) and the next job
+ * starts cold. The returned function lets go (the spare ends with the last holder).
  * @internal
  */
 export function holdSpareHost(): () => void {
   spareHolders++;
-  forkSpare();
+  keepSpare();
   let held = true;
   return () => {
     if (!held) return;
     held = false;
-    if (--spareHolders > 0 || spare === undefined) return;
-    spare.kill('SIGKILL');
-    spare = undefined;
+    if (--spareHolders === 0) dropSpare();
   };
 }
 

@@ -3,8 +3,10 @@ import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import type { Job, Worker } from 'bullmq';
+import { createPipelineConfig } from '../config/pipeline-config.js';
 import { AvpipeError } from '../errors.js';
-import type { PipelineProgress } from '../pipeline/status.js';
+import type { PipelineProgress, PipelineResult } from '../pipeline/status.js';
+import type { SessionAdmission } from '../server/whip-sessions.js';
 import type { Storage } from '../storage/storage.js';
 import { storageOf, type StorageSpec } from '../storage/storage-spec.js';
 import { Admission, DEFAULT_MAX_CPU, DEFAULT_MEMORY_HEADROOM, mib, type LoadSample } from './admission.js';
@@ -157,6 +159,8 @@ export class JobWorker extends EventEmitter<JobWorkerEvents> {
   private _deadline: NodeJS.Timeout | undefined;
   private _closed: Promise<void> | undefined;
   private _started = false;
+  /** WHIP sessions admitted (their ids, to their job ids). */
+  private readonly _sessions = new Map<string, string>();
   /** Lets go of the job process kept started ahead for this worker's next job. */
   private readonly _releaseSpare: () => void;
 
@@ -220,6 +224,46 @@ export class JobWorker extends EventEmitter<JobWorkerEvents> {
   /** The jobs running now, with their cost and last progress. */
   jobs(): RunningJob[] {
     return [...this._running.values()].map(({ id, retry, cost, progress }) => ({ id, retry, cost, progress }));
+  }
+
+  /**
+   * An admission for a WHIP server's sessions (`new WhipServer({ admission })`): each session is a
+   * live job pinned to this worker (its publisher is connected to this machine; it never enters the
+   * queue), its cost reserved as a queued job's, so sessions and jobs share the worker's `maxCpu`. A
+   * session that does not fit, or that comes while the worker drains, is refused (503: a load
+   * balancer tries another worker). Reported as jobs `whip/NAME/SESSION` (active, refused,
+   * completed, and in the metrics).
+   */
+  sessionAdmission(): SessionAdmission {
+    return {
+      admit: ({ id, name, config }) => {
+        const jobId = `whip/${name}/${id}`;
+        if (this._closing) return 'the worker is draining: no new session';
+        // A session's config is the server's own, checked when it started: a throw here is a bug, not a refusal.
+        const cost = estimateJobCost(createPipelineConfig(config), this.admission.cores);
+        const decision = this.admission.decide(jobId, cost, this._load());
+        if (!decision.admit) {
+          this.emit('refused', { id: jobId, reason: decision.reason, cost });
+          return `no room on this worker: ${decision.reason}`;
+        }
+        this._sessions.set(id, jobId);
+        this._fit();
+        this.emit('active', { id: jobId, retry: 0, cost, progress: undefined });
+        return undefined;
+      },
+      release: (id, result?: PipelineResult) => {
+        const jobId = this._sessions.get(id);
+        if (jobId === undefined) return;
+        this._sessions.delete(id);
+        this._ended(jobId, undefined);
+        if (result !== undefined) this.emit('completed', { id: jobId, result: { ...result, job: { id: jobId, retry: 0, kept: [] } } });
+      },
+    };
+  }
+
+  /** WHIP sessions admitted here and running (see {@link sessionAdmission}). */
+  get sessions(): number {
+    return this._sessions.size;
   }
 
   /** Items the queues of live jobs dropped, every job run here counted. */
@@ -291,7 +335,8 @@ export class JobWorker extends EventEmitter<JobWorkerEvents> {
   /** How many jobs BullMQ may hold at once: the running, and one more while there is room. */
   private _fit(): number {
     const room = !this._blocked && this.admission.hasRoom(this._load());
-    const next = Math.max(1, Math.min(this._cap, this.admission.running + (room ? 1 : 0)));
+    // BullMQ's slots are the queue's jobs: sessions hold admission, not slots.
+    const next = Math.max(1, Math.min(this._cap, this.admission.running - this._sessions.size + (room ? 1 : 0)));
     this._worker.concurrency = next;
     return next;
   }

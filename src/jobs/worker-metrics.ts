@@ -18,7 +18,8 @@ export function workerMetrics(worker: JobWorker): { registry: Registry; close():
   const listeners = Object.entries(counted).map(([name, event]) => [name, () => jobs.inc({ event })] as const);
   for (const [name, fn] of listeners) worker.on(name as keyof typeof counted, fn);
   new Gauge({ name: 'avpipe_jobs_running', help: 'Jobs running on this worker', registers: [register], collect() { this.set(worker.running); } });
-  new Gauge({ name: 'avpipe_running_cost_cores', help: 'CPU reserved by the running jobs, cores', registers: [register], collect() { this.set(worker.admission.reservedCpu); } });
+  new Gauge({ name: 'avpipe_sessions_running', help: 'WHIP sessions running on this worker (live jobs pinned here; serve --redis)', registers: [register], collect() { this.set(worker.sessions); } });
+  new Gauge({ name: 'avpipe_running_cost_cores', help: 'CPU reserved by the running jobs and sessions, cores', registers: [register], collect() { this.set(worker.admission.reservedCpu); } });
   new Gauge({ name: 'avpipe_capacity_cores', help: 'Cores the worker fills with jobs: --max-cpu times its cores', registers: [register], collect() { this.set(worker.admission.capacity); } });
   new Gauge({
     name: 'avpipe_load_ratio', help: "The worker's load as a share of what it has: CPU of its cores, memory of its limit (a cgroup's when set)", labelNames: ['resource'], registers: [register],

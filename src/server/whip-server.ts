@@ -4,9 +4,9 @@ import type { PipelineConfigInit } from '../config/config-init.js';
 import type { PipelineResult } from '../pipeline/status.js';
 import type { WebRtcSourceOptions } from '../sources/webrtc/webrtc-source.js';
 import { WhipEndpoint } from './whip-endpoint.js';
-import { WhipSessions, type WhipSession } from './whip-sessions.js';
+import { WhipSessions, type SessionAdmission, type WhipSession } from './whip-sessions.js';
 
-export type { WhipSession } from './whip-sessions.js';
+export type { SessionAdmission, WhipSession } from './whip-sessions.js';
 
 /** Options of a {@link WhipServer}. */
 export interface WhipServerOptions {
@@ -45,6 +45,11 @@ export interface WhipServerOptions {
    * storage named as data, `{ type: 's3', ... }`, not a Storage object).
    */
   workers?: number;
+  /**
+   * Admission beside `maxSessions`: a job worker's (`worker.sessionAdmission()` of `avpipe/jobs`), so
+   * the sessions and the queue's jobs share one CPU budget and a session that does not fit gets 503.
+   */
+  admission?: SessionAdmission;
 }
 
 /** Events a WHIP server emits. */
@@ -84,6 +89,7 @@ export class WhipServer extends EventEmitter<WhipServerEvents> {
       ...(options.source === undefined ? {} : { source: options.source }),
       ...(options.codecProvider === undefined ? {} : { codecProvider: options.codecProvider }),
       workers: options.workers ?? 0, maxSessions: options.maxSessions ?? 64, openTimeoutMs: options.openTimeoutMs ?? 10_000,
+      admission: options.admission,
     }, {
       onSession: (session) => this.emit('session', session),
       onEnd: (session, result) => this.emit('end', session, result),

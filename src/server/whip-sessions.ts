@@ -36,6 +36,17 @@ export type Publisher = () => Buffer | undefined;
 /** A session as the sessions keep it: where it runs and who opened it. */
 export type HeldSession = WhipSession & { host: Host; owner: Buffer | undefined };
 
+/**
+ * Who decides whether a session may start beside other work (a job worker's admission): a reason
+ * refuses it (503, so a load balancer tries another server).
+ */
+export interface SessionAdmission {
+  /** Asked as a session opens, with its config: undefined admits it, a reason refuses it. */
+  admit(session: { id: string; name: string; config: PipelineConfigInit }): string | undefined;
+  /** The session ended (`result`), or never opened (no result). Called once either way. */
+  release(id: string, result?: PipelineResult): void;
+}
+
 /** How the sessions run and how many may (a WHIP server's options, defaults applied). */
 export interface WhipSessionsSettings extends SessionHostOptions {
   /** The pipeline of one session. */
@@ -45,6 +56,8 @@ export interface WhipSessionsSettings extends SessionHostOptions {
   /** Sessions at once, those being opened included. */
   maxSessions: number;
   openTimeoutMs: number;
+  /** Admission beside `maxSessions`, when the server shares its machine with other work. */
+  admission?: SessionAdmission | undefined;
 }
 
 /** What the sessions tell their server. */
@@ -160,6 +173,11 @@ export class WhipSessions {
   private async _open(name: string, offer: string, publisher: Publisher): Promise<{ session: WhipSession; answer: string }> {
     const id = randomUUID();
     const init = this._settings.config(name, id);
+    // Asked in the same step as the slot check (no await before it).
+    const admission = this._settings.admission;
+    const refused = admission?.admit({ id, name, config: init });
+    if (refused !== undefined) throw new HttpError(503, refused);
+    const release = (result?: PipelineResult): void => admission?.release(id, result);
     const host = this._hosts.reduce((a, b) => (b.load < a.load ? b : a));
     let resolveFinished!: (r: PipelineResult) => void;
     let final: WebRtcSourceStats | undefined;
@@ -181,6 +199,7 @@ export class WhipSessions {
       // A session given up before its answer was never announced, so its end is not either.
       if (announced) this._events.onEnd(session, result);
       if (givenUp) this._late--;
+      release(result);
       resolveFinished(result);
     });
     let answer: string;
@@ -197,8 +216,12 @@ export class WhipSessions {
         opening.then(() => host.hangUp(id), () => {
           host.load--;
           this._late--;
+          release();
         });
-      } else host.load--;
+      } else {
+        host.load--;
+        release();
+      }
       throw err;
     }
     this._sessions.set(id, session);
