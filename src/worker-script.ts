@@ -15,7 +15,7 @@ export function workerScript(script: URL): URL {
  * The flags a job's process and its thread are started with: the process's own, less what made it
  * run a string rather than a file (`node --input-type=module -e CODE`, as a script that starts a job
  * worker may be): a thread refuses `--input-type`, and a forked process given `-e CODE` would run
- * that code instead of its file.
+ * that code instead of its file. Debugger flags stay with the process they were given to.
  * @internal
  */
 export function threadExecArgv(): string[] {
@@ -23,8 +23,9 @@ export function threadExecArgv(): string[] {
   const args = process.execArgv;
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
-    if (a.startsWith('--input-type') || a.startsWith('--eval=') || a.startsWith('--print=')) continue;
-    if (a === '-e' || a === '--eval' || a === '-p' || a === '--print' || a === '-pe') {
+    // A debugger's port is the process's own: a job's process would clash with it, or wait for one.
+    if (a.startsWith('--input-type=') || a.startsWith('--eval=') || a.startsWith('--print=') || /^--inspect(-brk|-port|-wait)?(=|$)/.test(a)) continue;
+    if (a === '-e' || a === '--eval' || a === '-p' || a === '--print' || a === '-pe' || a === '--input-type') {
       i++;
       continue;
     }

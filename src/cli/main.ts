@@ -125,6 +125,17 @@ async function serve(argv: string[]): Promise<number> {
   const say = (line: string): void => void process.stderr.write(`${line}\n`);
   const fleet = parsed.fleet === undefined ? undefined : await joinFleet(parsed.fleet, say);
   if (fleet === null) return 1;
+  try {
+    return await serveSessions(parsed, fleet, say);
+  } finally {
+    // Whatever ended serving (a port in use included), the worker takes no job past it.
+    await fleet?.worker.close();
+    await fleet?.close();
+  }
+}
+
+/** The WHIP server of `serve`, until its signals end it; with `fleet`, its sessions admitted by that worker. */
+async function serveSessions(parsed: ParsedServe, fleet: { worker: JobWorker } | undefined, say: (line: string) => void): Promise<number> {
   const { WhipServer } = await import('../server/whip-server.js');
   const server = new WhipServer({
     ...(fleet === undefined ? {} : { admission: fleet.worker.sessionAdmission() }),
@@ -172,7 +183,6 @@ async function serve(argv: string[]): Promise<number> {
   const drained = fleet?.worker.close();
   const results = await server.close();
   await drained;
-  await fleet?.close();
   signals.off();
   return results.some((r) => r.status === 'FAILED') ? 1 : 0;
 }
@@ -194,7 +204,13 @@ async function joinFleet(f: NonNullable<ParsedServe['fleet']>, say: (line: strin
   let http: { port: number; close(): Promise<void> } | undefined;
   if (f.metricsPort !== undefined) {
     const { serveWorkerHttp } = await import('../jobs/worker-http.js');
-    http = await serveWorkerHttp(worker, f.metricsPort);
+    try {
+      http = await serveWorkerHttp(worker, f.metricsPort);
+    } catch (err) {
+      await worker.close();
+      say(`avpipe: cannot serve metrics on port ${f.metricsPort}: ${(err as Error).message}`);
+      return null;
+    }
   }
   worker.on('active', ({ id, cost }) => say(`[job ${id}] started (cost ${cost.cpu} cores)`));
   worker.on('refused', ({ id, reason }) => say(`[job ${id}] not taken: ${reason}`));
@@ -363,15 +379,17 @@ async function main(argv: string[]): Promise<number> {
  * retrying (and the process alive) after its client gave up. What was written to stdout goes first.
  */
 const ENDS_ITSELF = new Set(['worker', 'submit']);
+/** `serve --redis` is on Redis too. */
+const endsItself = (argv: string[]): boolean => ENDS_ITSELF.has(argv[0] ?? '') || (argv[0] === 'serve' && argv.some((a) => a === '--redis' || a.startsWith('--redis=')));
 
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;
-    if (ENDS_ITSELF.has(process.argv[2] ?? '')) process.stdout.write('', () => process.exit(code));
+    if (endsItself(process.argv.slice(2))) process.stdout.write('', () => process.exit(code));
   },
   (err: unknown) => {
     process.stderr.write(`avpipe: ${(err as Error).stack ?? String(err)}\n`);
     process.exitCode = 1;
-    if (ENDS_ITSELF.has(process.argv[2] ?? '')) process.stdout.write('', () => process.exit(1));
+    if (endsItself(process.argv.slice(2))) process.stdout.write('', () => process.exit(1));
   },
 );

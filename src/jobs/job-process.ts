@@ -48,6 +48,9 @@ function forkSpare(): void {
   const host = forkHost();
   // Waiting, it holds neither the event loop nor a failure of its own: taken, it gets both.
   host.on('error', () => {});
+  host.once('exit', () => {
+    if (spare === host) spare = undefined;
+  });
   host.unref();
   host.channel?.unref();
   spare = host;
@@ -120,6 +123,8 @@ export class JobProcess extends EventEmitter<JobProcessEvents> {
       this._child.on('close', (code, signal) => {
         if (!this._terminated && signal !== null) this.emit('error', new Error(`its process was ended by ${signal}`));
         this._exit(code ?? 1);
+        // The idle time of the spare counts from a job's end: a long job does not lose it.
+        if (spareHolders > 0) keepSpare();
         resolve();
       });
     });

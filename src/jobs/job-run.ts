@@ -20,6 +20,9 @@ export type FromJobThread =
   | { type: 'result'; result: PipelineResult }
   | { type: 'error'; code: AvpipeErrorCode; message: string };
 
+/** How long an aborted run has to end before its process is killed. */
+const ABORT_GRACE_MS = 15_000;
+
 /** Events of a job's run. */
 export interface JobRunEvents {
   progress: [PipelineProgress];
@@ -33,6 +36,7 @@ export interface JobRunEvents {
 export class JobRun extends EventEmitter<JobRunEvents> {
   readonly done: Promise<PipelineResult>;
   private readonly _thread: JobProcess;
+  private _killer: NodeJS.Timeout | undefined;
 
   constructor(init: PipelineConfigInit, progressIntervalMs: number, distributed?: JobThreadData['distributed']) {
     super();
@@ -63,8 +67,17 @@ export class JobRun extends EventEmitter<JobRunEvents> {
     this._thread.postMessage({ type: 'stop' } satisfies ToJobThread);
   }
 
-  /** Ends the run at once (ABORTED): what was muxed is still finalized. */
+  /**
+   * Ends the run at once (ABORTED): what was muxed is still finalized. A run that has not ended
+   * ABORT_GRACE_MS later (a native call that never returns) has its process killed: `done` then
+   * rejects with JOB_FAILED.
+   */
   abort(): void {
     this._thread.postMessage({ type: 'abort' } satisfies ToJobThread);
+    if (this._killer !== undefined) return;
+    this._killer = setTimeout(() => void this._thread.terminate(), ABORT_GRACE_MS);
+    this._killer.unref();
+    const clear = (): void => clearTimeout(this._killer);
+    this.done.then(clear, clear);
   }
 }

@@ -123,7 +123,7 @@ export type JobWorkerState = 'running' | 'draining' | 'closed' | 'stopped';
 let workers = 0;
 
 /**
- * Takes avpipe jobs from a BullMQ queue and runs each in a worker thread of its own, so encoding
+ * Takes avpipe jobs from a BullMQ queue and runs each in a process of its own, so encoding
  * never blocks the lock renewal that tells BullMQ the job is alive: a worker that dies
  * (SIGKILL) stops renewing, and BullMQ hands the job to another worker. A job is taken only while
  * it fits ({@link Admission}): a worker at its `maxCpu` looks for no job until one of its own ends
@@ -223,7 +223,7 @@ export class JobWorker extends EventEmitter<JobWorkerEvents> {
 
   /** The jobs running now, with their cost and last progress. */
   jobs(): RunningJob[] {
-    return [...this._running.values()].map(({ id, retry, cost, progress }) => ({ id, retry, cost, progress }));
+    return [...this._running.values()].map(({ id, retry, cost, progress, pid }) => ({ id, retry, cost, progress, pid }));
   }
 
   /**
@@ -255,8 +255,12 @@ export class JobWorker extends EventEmitter<JobWorkerEvents> {
         const jobId = this._sessions.get(id);
         if (jobId === undefined) return;
         this._sessions.delete(id);
+        const before = this._worker.concurrency;
         this._ended(jobId, undefined);
+        // BullMQ's loop may be waiting with its old concurrency: room a session gave back is taken now.
+        if (!this._closing && this._started && this._worker.concurrency > before) void this._wake();
         if (result !== undefined) this.emit('completed', { id: jobId, result: { ...result, job: { id: jobId, retry: 0, kept: [] } } });
+        else this.emit('failed', { id: jobId, reason: 'SOURCE_FAILED: the session did not open', retry: 0 });
       },
     };
   }
@@ -355,7 +359,7 @@ export class JobWorker extends EventEmitter<JobWorkerEvents> {
     if (!this._closing) await this._worker.resume();
   }
 
-  /** BullMQ's processor: admits the job or gives it back, then runs it in a thread. */
+  /** BullMQ's processor: admits the job or gives it back, then runs it in a process of its own. */
   private async _process(job: Job<JobData, JobResult>, token: string | undefined, signal: AbortSignal | undefined): Promise<JobResult> {
     const id = job.id!;
     // Fetched as a drain began: not started here.
@@ -364,11 +368,11 @@ export class JobWorker extends EventEmitter<JobWorkerEvents> {
     const config = this._typed(() => jobConfig(job.data));
     const d = job.data.distributed;
     if (d !== undefined) {
-      // Its chunks' jobs are queued from the job's thread, which needs the connection as data.
+      // Its chunks' jobs are queued from the job's process, which needs the connection as data.
       try {
         structuredClone(this._connection);
       } catch {
-        throw new this._bull.UnrecoverableError('JOB_FAILED: a distributed export needs workers whose Redis connection is a URL or plain options (it is passed to the job\'s thread)');
+        throw new this._bull.UnrecoverableError('JOB_FAILED: a distributed export needs workers whose Redis connection is a URL or plain options (it is passed to the job\'s process)');
       }
       // The export waits on its chunks: a worker that runs one job at a time would wait on itself, and
       // one holding exports only would have no room left for the chunks they wait on.
@@ -414,7 +418,7 @@ export class JobWorker extends EventEmitter<JobWorkerEvents> {
         await chunks.storage.removePrefix?.(chunkPrefix(id)).catch(() => undefined);
       }
       const run = new JobRun(staged.init, PROGRESS_MS, distributed);
-      entry = { id, retry, cost, progress: undefined, run, givingBack: undefined, lost: false, live: config.live, stopGivesBack: d !== undefined };
+      entry = { id, retry, cost, progress: undefined, pid: run.pid, run, givingBack: undefined, lost: false, live: config.live, stopGivesBack: d !== undefined };
       this._running.set(id, entry);
       const e = entry;
       // A drain's deadline passed while this one was starting: it goes back too.
@@ -423,12 +427,19 @@ export class JobWorker extends EventEmitter<JobWorkerEvents> {
       signal?.addEventListener('abort', () => e.run.stop(), { once: true });
       run.on('progress', (p) => this._progress(job, e, p));
       this.emit('active', { id, retry, cost, progress: undefined, pid: run.pid });
-      const result = await this._typedAsync(run.done);
-      this._dropped += result.queues.reduce((n, q) => n + q.dropped, 0) - (e.progress?.dropped ?? 0);
       // A non-live run given back is made again whole: its partial outputs go (a live one's recording stays, kept).
       const removePartial = async (): Promise<void> => {
         if (!e.live) await Promise.all(outputPaths(init).map((p) => rm(p, { force: true })));
       };
+      let result;
+      try {
+        result = await this._typedAsync(run.done);
+      } catch (err) {
+        // A run aborted to go back to the queue (or whose lock was lost) and killed past its grace goes as it would have.
+        await this._endedElsewhere(job, token, e, removePartial);
+        throw err;
+      }
+      this._dropped += result.queues.reduce((n, q) => n + q.dropped, 0) - (e.progress?.dropped ?? 0);
       await this._endedElsewhere(job, token, e, removePartial);
       if (result.status !== 'COMPLETE' && result.status !== 'LIMIT_REACHED') throw new Error(failureReason(result));
       // What earlier attempts wrote under names of their own (without `{retry}` theirs are this one's).
@@ -467,7 +478,7 @@ export class JobWorker extends EventEmitter<JobWorkerEvents> {
     this._fit();
   }
 
-  /** A distributed export's chunk: admitted as any job, encoded on a thread, its packets put in the export's storage. */
+  /** A distributed export's chunk: admitted as any job, encoded in a process of its own, its packets put in the export's storage. */
   private async _processChunk(job: Job<ChunkJobData, ChunkJobResult>, token: string | undefined, signal: AbortSignal | undefined): Promise<ChunkJobResult> {
     const id = job.id!;
     if (this._closing) return this._putBack(job, token, 0);

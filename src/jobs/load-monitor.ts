@@ -76,6 +76,11 @@ export class LoadMonitor {
   constructor(cores: number = cpuCores(), onSample?: () => void) {
     this.cores = cores;
     this._onSample = onSample;
+    // Children already running count from now, not from their start.
+    for (const pid of childPids()) {
+      const cpu = cpuUsOf(pid);
+      if (cpu !== undefined) this._children.set(pid, cpu);
+    }
     this._timer = setInterval(() => this._sample(), SAMPLE_MS);
     this._timer.unref();
   }

@@ -12,7 +12,7 @@ export function workerMetrics(worker: JobWorker): { registry: Registry; close():
   const register = new Registry();
   register.setDefaultLabels({ queue: worker.name });
   collectDefaultMetrics({ register });
-  const jobs = new Counter({ name: 'avpipe_jobs_total', help: "Jobs by event: admitted, refused (back to the queue), given_back (stopped at a drain deadline), completed, chunk_done (a distributed export's chunk), failed (a run)", labelNames: ['event'], registers: [register] });
+  const jobs = new Counter({ name: 'avpipe_jobs_total', help: "Jobs by event: admitted, refused (a job back to the queue, a session answered 503), given_back (stopped at a drain deadline), completed, chunk_done (a distributed export's chunk), failed (a run)", labelNames: ['event'], registers: [register] });
   for (const event of ['admitted', 'refused', 'given_back', 'completed', 'chunk_done', 'failed']) jobs.inc({ event }, 0);
   const counted = { active: 'admitted', refused: 'refused', givenBack: 'given_back', completed: 'completed', chunkDone: 'chunk_done', failed: 'failed' } as const;
   const listeners = Object.entries(counted).map(([name, event]) => [name, () => jobs.inc({ event })] as const);

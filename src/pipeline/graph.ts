@@ -541,10 +541,13 @@ function videoEncoderConfig(plan: PipelinePlan): VideoEncoderConfig {
 
 /** Opens a track's decoder; a decoder that refuses the track (a picture too large, a bad header) says whose it is. */
 function openDecoder<T>(track: TrackInfo, open: () => T): T {
+  const what = track.label ?? `${track.kind} track ${track.id}`;
   try {
     return open();
   } catch (err) {
-    throw toAvpipeError('SOURCE_FAILED', track.label ?? `${track.kind} track ${track.id}`, err);
+    // A typed error keeps its code, and says which input and track it is about.
+    if (err instanceof AvpipeError) throw new AvpipeError(err.code, `${what}: ${err.message}`, { cause: err, fatal: err.fatal });
+    throw toAvpipeError('SOURCE_FAILED', what, err);
   }
 }
 

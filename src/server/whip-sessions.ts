@@ -177,7 +177,13 @@ export class WhipSessions {
     const admission = this._settings.admission;
     const refused = admission?.admit({ id, name, config: init });
     if (refused !== undefined) throw new HttpError(503, refused);
-    const release = (result?: PipelineResult): void => admission?.release(id, result);
+    let released = false;
+    // Once, whichever comes first: a host that dies while opening ends the session and fails the open.
+    const release = (result?: PipelineResult): void => {
+      if (released) return;
+      released = true;
+      admission?.release(id, result);
+    };
     const host = this._hosts.reduce((a, b) => (b.load < a.load ? b : a));
     let resolveFinished!: (r: PipelineResult) => void;
     let final: WebRtcSourceStats | undefined;

@@ -41,7 +41,7 @@ interface FailedRun {
  */
 async function recordUntilFull(path: string, extra: string[] = []): Promise<FailedRun> {
   const r = await new Promise<{ code: number; stdout: string }>((resolve) => {
-    execFile(process.execPath, [CLI, 'record', '--source', 'test', '--duration', '40', '--size', '320x240', '--video-bitrate', '800', ...extra, '--output', path, '--json'], (err, stdout) => resolve({ code: err === null ? 0 : (err as { code?: number }).code ?? 1, stdout }));
+    execFile(process.execPath, [CLI, 'record', '--source', 'test', '--duration', '40', '--size', '640x360', '--video-bitrate', '800', ...extra, '--output', path, '--json'], (err, stdout) => resolve({ code: err === null ? 0 : (err as { code?: number }).code ?? 1, stdout }));
   });
   expect(r.code).toBe(1);
   const result = JSON.parse(r.stdout) as FailedRun;

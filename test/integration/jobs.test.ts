@@ -122,7 +122,7 @@ describe.skipIf(!HAVE_REDIS)('jobs on BullMQ and a real Redis: submitted configs
     const pids = new Map<string, number | undefined>();
     const onActive = (a: { id: string; pid?: number | undefined }): void => void pids.set(a.id, a.pid);
     worker.on('active', onActive);
-    const handle = await queue.submit({ live: true, source: { type: 'test', duration: 60 }, encoding: { width: 160, height: 120 }, outputs: [{ path: crashed }] });
+    const handle = await queue.submit({ live: true, source: { type: 'test', duration: 60 }, encoding: { width: 160, height: 120, keyframeInterval: 1 }, outputs: [{ path: crashed }] });
     const hosts = async (): Promise<number[]> => {
       const { stdout } = await execFileP('ps', ['-o', 'pid=,args=', '--ppid', String(process.pid)]).catch(() => ({ stdout: '' }));
       return stdout.split('\n').filter((l) => l.includes('job-process-host')).map((l) => Number(l.trim().split(/\s+/)[0]));
@@ -131,15 +131,15 @@ describe.skipIf(!HAVE_REDIS)('jobs on BullMQ and a real Redis: submitted configs
     worker.off('active', onActive);
     const pid = pids.get(handle.id)!;
     expect(await hosts()).toContain(pid);
-    // 4.5 s recorded (media time from the job's progress; fragments close on the 2 s keyframes), then the crash.
-    await new Promise<void>((resolve) => handle.on('progress', (p) => p.mediaTimeMs >= 4500 && resolve()));
+    // 2.5 s recorded (media time from the job's progress; fragments close on the 1 s keyframes), then the crash.
+    await new Promise<void>((resolve) => handle.on('progress', (p) => p.mediaTimeMs >= 2500 && resolve()));
     process.kill(pid, 'SIGSEGV');
     const err = await handle.result().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(AvpipeError);
     expect((err as AvpipeError).code).toBe('JOB_FAILED');
     expect((err as AvpipeError).message).toMatch(/SIGSEGV/);
-    // The fragmented MP4 written so far is read back to its last whole fragment (2 s at least).
-    expect(frames(streamOf(await probe(crashed), 'video'))).toBeGreaterThanOrEqual(60);
+    // The fragmented MP4 written so far is read back to its last whole fragment (1 s at least).
+    expect(frames(streamOf(await probe(crashed), 'video'))).toBeGreaterThanOrEqual(30);
     const next = await queue.submit({ live: false, parallel: 1, source: { type: 'test', duration: 2 }, encoding: { width: 160, height: 120 }, outputs: [{ path: join(dir, 'after-crash.mp4') }] });
     expect((await next.result()).status).toBe('COMPLETE');
     expect(frames(streamOf(await probe(join(dir, 'after-crash.mp4')), 'video'))).toBe(60);
@@ -161,8 +161,8 @@ describe.skipIf(!HAVE_REDIS)('a worker killed with SIGKILL mid-job: BullMQ sees 
     try {
       // Each attempt writes its own file: `{retry}` is its number.
       const path = join(dir, 'killed-worker-{retry}.mp4');
-      // An 8 s live recording: 8 s of work whatever the machine's speed, long enough to be killed in.
-      const handle = await queue.submit({ live: true, source: { type: 'test', duration: 8 }, encoding: { width: 320, height: 240 }, outputs: [{ path }] });
+      // A 6 s live recording: 6 s of work whatever the machine's speed, long enough to be killed in.
+      const handle = await queue.submit({ live: true, source: { type: 'test', duration: 6 }, encoding: { width: 320, height: 240 }, outputs: [{ path }] });
       // Killed once 4 s are recorded (its progress through Redis): a crash-safe recording loses at most its last 3 s.
       await new Promise<void>((resolve, reject) => {
         handle.on('progress', (p) => p.mediaTimeMs >= 4000 && resolve());
@@ -176,16 +176,16 @@ describe.skipIf(!HAVE_REDIS)('a worker killed with SIGKILL mid-job: BullMQ sees 
       const result = await handle.result();
       expect(result.status).toBe('COMPLETE');
       await vi.waitFor(() => expect(done).toContain(handle.id));
-      expect(result.wallMs).toBeGreaterThanOrEqual(7500);
-      // The second attempt's run, whole: 8 s at 30 fps, in its own file.
+      expect(result.wallMs).toBeGreaterThanOrEqual(5500);
+      // The second attempt's run, whole: 6 s at 30 fps, in its own file.
       expect(result.job).toMatchObject({ id: handle.id, retry: 1 });
       expect(result.outputs[0]).toMatchObject({ path: join(dir, 'killed-worker-1.mp4') });
-      expect(frames(streamOf(await probe(join(dir, 'killed-worker-1.mp4')), 'video'))).toBe(240);
+      expect(frames(streamOf(await probe(join(dir, 'killed-worker-1.mp4')), 'video'))).toBe(180);
       // The dead attempt's crash-safe recording kept, named in the result, and it plays as it is.
       expect(result.job.kept).toEqual([join(dir, 'killed-worker-0.mp4')]);
       const dead = await packetSpan(join(dir, 'killed-worker-0.mp4'), 'video');
       expect(dead.end).toBeGreaterThanOrEqual(1);
-      expect(dead.end).toBeLessThan(6);
+      expect(dead.end).toBeLessThan(5.5);
     } finally {
       a.kill('SIGKILL');
       await b?.close();

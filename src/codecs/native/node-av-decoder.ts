@@ -10,8 +10,10 @@ import { TurnQueue } from '../turn-queue.js';
 const DECODERS: readonly [RegExp, string][] = [
   [/^(avc1|avc3)\b/, 'h264'], [/^(hev1|hvc1)\b/, 'hevc'], [/^vp8$/, 'vp8'], [/^vp09\b|^vp9$/, 'vp9'], [/^av01\b/, 'libdav1d'],
   [/^mp4a\.40\.\d+$|^aac$/, 'aac'], [/^mp4a\.(6b|69)$|^mp3$/, 'mp3float'], [/^opus$/, 'opus'], [/^vorbis$/, 'vorbis'], [/^flac$/, 'flac'],
-  [/^ulaw$/, 'pcm_mulaw'], [/^alaw$/, 'pcm_alaw'], [/^pcm-u8$/, 'pcm_u8'], [/^pcm-s16$/, 'pcm_s16le'], [/^pcm-s16be$/, 'pcm_s16be'],
-  [/^pcm-s24$/, 'pcm_s24le'], [/^pcm-s32$/, 'pcm_s32le'], [/^pcm-f32$/, 'pcm_f32le'],
+  [/^ac-3$/, 'ac3'], [/^ec-3$/, 'eac3'], [/^dts[chle]$/, 'dca'], [/^(ap4x|ap4h|apch|apcn|apcs|apco)$/, 'prores'],
+  [/^ulaw$/, 'pcm_mulaw'], [/^alaw$/, 'pcm_alaw'], [/^pcm-u8$/, 'pcm_u8'], [/^pcm-s8$/, 'pcm_s8'], [/^pcm-s16$/, 'pcm_s16le'], [/^pcm-s16be$/, 'pcm_s16be'],
+  [/^pcm-s24$/, 'pcm_s24le'], [/^pcm-s24be$/, 'pcm_s24be'], [/^pcm-s32$/, 'pcm_s32le'], [/^pcm-s32be$/, 'pcm_s32be'],
+  [/^pcm-f32$/, 'pcm_f32le'], [/^pcm-f32be$/, 'pcm_f32be'], [/^pcm-f64$/, 'pcm_f64le'], [/^pcm-f64be$/, 'pcm_f64be'],
 ];
 
 /** The FFmpeg decoder for a WebCodecs codec string, or undefined. */

@@ -41,6 +41,8 @@ const CODECS: readonly [RegExp, string, 'video' | 'audio', number?][] = [
   [/^flac$/, 'A_FLAC', 'audio'], [/^pcm-u8$/, 'A_PCM/INT/LIT', 'audio', 8], [/^pcm-s16$/, 'A_PCM/INT/LIT', 'audio', 16], [/^pcm-s16be$/, 'A_PCM/INT/BIG', 'audio', 16],
   [/^pcm-s24$/, 'A_PCM/INT/LIT', 'audio', 24], [/^pcm-s32$/, 'A_PCM/INT/LIT', 'audio', 32], [/^pcm-f32$/, 'A_PCM/FLOAT/IEEE', 'audio', 32],
   [/^ulaw$/, 'A_MS/ACM', 'audio', 8], [/^alaw$/, 'A_MS/ACM', 'audio', 8],
+  // Broadcast audio: the bitstreams carry their own configuration.
+  [/^ac-3$/, 'A_AC3', 'audio'], [/^ec-3$/, 'A_EAC3', 'audio'], [/^dts[chle]$/, 'A_DTS', 'audio'],
 ];
 
 /** The Matroska codec for a decoder config, or undefined when the feed cannot carry it. */
