@@ -188,6 +188,8 @@ export class FileSource extends SourceBase implements Source {
      */
     const recent: Microseconds[] | undefined = t.info.kind === 'video' ? [] : undefined;
     input.tracksReading++;
+    /** Audio starts anywhere; video at its first keyframe. */
+    let keyed = t.info.kind !== 'video';
     let iterator: AsyncGenerator<DemuxedPacket, void, unknown> | undefined;
     const ended = this.openTrack();
     const end = (): void => {
@@ -217,7 +219,36 @@ export class FileSource extends SourceBase implements Source {
           end();
           return;
         }
-        const p = next.value;
+        let p = next.value;
+        // A video that starts mid-GOP (a capture cut anywhere) starts at its first keyframe: the
+        // packets before it cannot be decoded, nor copied (no parameter sets before them).
+        if (!keyed) {
+          const skipped = { packets: 0, fromUs: Math.round(p.timestamp * 1e6) + shift };
+          while (p.type !== 'key') {
+            skipped.packets++;
+            try {
+              next = this.stopping ? { done: true, value: undefined } : await iterator.next();
+            } catch (err) {
+              end();
+              controller.error(new InputError(path, `reading ${t.info.kind} failed: ${(err as Error).message}`, err));
+              return;
+            }
+            if (next.done) {
+              end();
+              controller.error(new InputError(path, `its ${t.info.kind} track ${t.track.number} has no keyframe in its ${skipped.packets} packets: nothing of it can be decoded`));
+              return;
+            }
+            p = next.value;
+          }
+          keyed = true;
+          if (skipped.packets > 0) {
+            const toUs = Math.round(p.timestamp * 1e6) + shift;
+            this._warnings.push({
+              code: 'LEADING_PACKETS_DROPPED', input: path, atMs: skipped.fromUs / 1000,
+              message: `input ${path}: its ${t.info.kind} track ${t.track.number} starts mid-GOP: its first ${skipped.packets} packets (${seconds(skipped.fromUs - shift)} s to ${seconds(toUs - shift)} s), before its first keyframe, were dropped`,
+            });
+          }
+        }
         input.packets++;
         const raw = Math.round(p.timestamp * 1e6) + shift;
         const duration = Math.round(p.duration * 1e6);

@@ -16,7 +16,7 @@ export type SourceMedia = RawMedia | EncodedChunk;
  * filled (`TIMESTAMP_JUMP`).
  */
 export interface ResultWarning {
-  code: 'INPUT_TRUNCATED' | 'TIMESTAMP_JUMP';
+  code: 'INPUT_TRUNCATED' | 'TIMESTAMP_JUMP' | 'LEADING_PACKETS_DROPPED';
   message: string;
   /** The input (file path, or publisher track) it concerns. */
   input: string;
