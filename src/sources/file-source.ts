@@ -196,18 +196,22 @@ export class FileSource extends SourceBase implements Source {
       void iterator?.return();
       ended();
     };
+    /** The next packet (done at the end, or once stopping), or undefined when the read failed: the stream is errored then. */
+    const read = async (controller: ReadableStreamDefaultController<SourceMedia>): Promise<IteratorResult<DemuxedPacket, void> | undefined> => {
+      try {
+        iterator ??= t.track.packets();
+        return this.stopping ? { done: true, value: undefined } : await iterator.next();
+      } catch (err) {
+        end();
+        controller.error(new InputError(path, `reading ${t.info.kind} failed: ${(err as Error).message}`, err));
+        return undefined;
+      }
+    };
     return new ReadableStream<SourceMedia>({
       pull: async (controller) => {
         await this.due(undefined);
-        iterator ??= t.track.packets();
-        let next: IteratorResult<DemuxedPacket, void>;
-        try {
-          next = this.stopping ? { done: true, value: undefined } : await iterator.next();
-        } catch (err) {
-          end();
-          controller.error(new InputError(path, `reading ${t.info.kind} failed: ${(err as Error).message}`, err));
-          return;
-        }
+        let next = await read(controller);
+        if (next === undefined) return;
         if (next.done) {
           if (!this.stopping) this._trackEnded(input, rawEnd);
           if (!this.stopping && input.tracksReading === 0 && input.packets === 0) {
@@ -226,16 +230,12 @@ export class FileSource extends SourceBase implements Source {
           const skipped = { packets: 0, fromUs: Math.round(p.timestamp * 1e6) + shift };
           while (p.type !== 'key') {
             skipped.packets++;
-            try {
-              next = this.stopping ? { done: true, value: undefined } : await iterator.next();
-            } catch (err) {
-              end();
-              controller.error(new InputError(path, `reading ${t.info.kind} failed: ${(err as Error).message}`, err));
-              return;
-            }
+            next = await read(controller);
+            if (next === undefined) return;
             if (next.done) {
               end();
-              controller.error(new InputError(path, `its ${t.info.kind} track ${t.track.number} has no keyframe in its ${skipped.packets} packets: nothing of it can be decoded`));
+              if (this.stopping) controller.close();
+              else controller.error(new InputError(path, `its ${t.info.kind} track ${t.track.number} has no keyframe in its ${skipped.packets} packets: nothing of it can be decoded`));
               return;
             }
             p = next.value;

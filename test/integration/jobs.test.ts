@@ -161,12 +161,12 @@ describe.skipIf(!HAVE_REDIS)('a worker killed with SIGKILL mid-job: BullMQ sees 
     try {
       // Each attempt writes its own file: `{retry}` is its number.
       const path = join(dir, 'killed-worker-{retry}.mp4');
-      // A 6 s live recording: 6 s of work whatever the machine's speed, long enough to be killed in.
-      const handle = await queue.submit({ live: true, source: { type: 'test', duration: 6 }, encoding: { width: 320, height: 240 }, outputs: [{ path }] });
-      // Killed once 4 s are recorded (its progress through Redis): a crash-safe recording loses at most its last 3 s.
+      // A 4 s live recording (a keyframe, so a fragment, every second): 4 s of work whatever the machine's speed, long enough to be killed in.
+      const handle = await queue.submit({ live: true, source: { type: 'test', duration: 4 }, encoding: { width: 320, height: 240, keyframeInterval: 1 }, outputs: [{ path }] });
+      // Killed once 2.5 s are recorded (its progress through Redis): a crash-safe recording loses at most its last fragment and what was not yet written.
       await new Promise<void>((resolve, reject) => {
-        handle.on('progress', (p) => p.mediaTimeMs >= 4000 && resolve());
-        a.on('exit', (code) => reject(new Error(`worker A exited (${code}) before recording 4 s`)));
+        handle.on('progress', (p) => p.mediaTimeMs >= 2500 && resolve());
+        a.on('exit', (code) => reject(new Error(`worker A exited (${code}) before recording 2.5 s`)));
       });
       a.kill('SIGKILL');
       // Worker B looks for stalled jobs every second.
@@ -176,16 +176,16 @@ describe.skipIf(!HAVE_REDIS)('a worker killed with SIGKILL mid-job: BullMQ sees 
       const result = await handle.result();
       expect(result.status).toBe('COMPLETE');
       await vi.waitFor(() => expect(done).toContain(handle.id));
-      expect(result.wallMs).toBeGreaterThanOrEqual(5500);
-      // The second attempt's run, whole: 6 s at 30 fps, in its own file.
+      expect(result.wallMs).toBeGreaterThanOrEqual(3500);
+      // The second attempt's run, whole: 4 s at 30 fps, in its own file.
       expect(result.job).toMatchObject({ id: handle.id, retry: 1 });
       expect(result.outputs[0]).toMatchObject({ path: join(dir, 'killed-worker-1.mp4') });
-      expect(frames(streamOf(await probe(join(dir, 'killed-worker-1.mp4')), 'video'))).toBe(180);
+      expect(frames(streamOf(await probe(join(dir, 'killed-worker-1.mp4')), 'video'))).toBe(120);
       // The dead attempt's crash-safe recording kept, named in the result, and it plays as it is.
       expect(result.job.kept).toEqual([join(dir, 'killed-worker-0.mp4')]);
       const dead = await packetSpan(join(dir, 'killed-worker-0.mp4'), 'video');
       expect(dead.end).toBeGreaterThanOrEqual(1);
-      expect(dead.end).toBeLessThan(5.5);
+      expect(dead.end).toBeLessThan(4);
     } finally {
       a.kill('SIGKILL');
       await b?.close();
