@@ -6,8 +6,8 @@ import type { CodecMode, PipelineConfigInit } from '../config/config-init.js';
 import type { EncodingInit } from '../config/encoding.js';
 import { outputKindOfPath, type OutputInit, type SegmentFormat } from '../config/outputs.js';
 import type { ConfigProblem } from '../errors.js';
-import { DEFAULT_MAX_CPU } from '../jobs/admission.js';
-import { connectionOptions, DEFAULT_QUEUE } from '../jobs/job-queue.js';
+import { DEFAULT_QUEUE } from '../jobs/job-queue.js';
+import { maxCpuArg, metricsPortArg, redisProblem } from './fleet-args.js';
 import { parseStorageUrl, type StorageSpec } from '../storage/storage-spec.js';
 import type { UploadOptions } from '../storage/uploader.js';
 import type { CodecProviderChoice } from '../config/codecs.js';
@@ -336,15 +336,9 @@ function serveFleet(values: Values, problems: ConfigProblem[]): ParsedServe['fle
     for (const k of ['queue', 'max-cpu', 'metrics-port']) if (values[k] !== undefined) problems.push({ field: `--${k}`, message: 'needs --redis' });
     return undefined;
   }
-  try {
-    connectionOptions(redis);
-  } catch (err) {
-    problems.push({ field: '--redis', message: (err as Error).message });
-  }
-  const maxCpu = values['max-cpu'] === undefined ? DEFAULT_MAX_CPU : Number(values['max-cpu']);
-  if (!(maxCpu > 0 && maxCpu <= 1)) problems.push({ field: '--max-cpu', message: `is the share of the cores jobs and sessions may fill, above 0 and at most 1, got "${String(values['max-cpu'])}"` });
-  const port = values['metrics-port'] === undefined ? undefined : Number(values['metrics-port']);
-  if (port !== undefined && !(Number.isInteger(port) && port >= 0 && port <= 65535)) problems.push({ field: '--metrics-port', message: `must be a port number, got "${String(values['metrics-port'])}"` });
+  redisProblem(redis, problems);
+  const maxCpu = maxCpuArg(values['max-cpu'] as string | undefined, 'jobs and sessions', problems);
+  const port = metricsPortArg(values['metrics-port'] as string | undefined, problems);
   return { redis, queue: (values['queue'] as string | undefined) ?? DEFAULT_QUEUE, maxCpu, metricsPort: port };
 }
 

@@ -3,20 +3,10 @@ import { parseArgs } from 'node:util';
 import type { PipelineConfigInit } from '../config/config-init.js';
 import type { ConfigProblem } from '../errors.js';
 import { mapOutputPaths, type JobProgress } from '../jobs/job-data.js';
-import { DEFAULT_MAX_CPU } from '../jobs/admission.js';
 import { s3Url } from '../jobs/stage-inputs.js';
-import { connectionOptions, DEFAULT_QUEUE } from '../jobs/job-queue.js';
+import { DEFAULT_QUEUE } from '../jobs/job-queue.js';
 import type { ParsedCommand } from './args.js';
-
-/** A missing or malformed --redis, as a problem (exit 2, not a stack trace). */
-function redisProblem(url: string | undefined, problems: ConfigProblem[]): void {
-  if (url === undefined) return void problems.push({ field: '--redis', message: 'give the Redis URL (redis://HOST:PORT)' });
-  try {
-    connectionOptions(url);
-  } catch (err) {
-    problems.push({ field: '--redis', message: (err as Error).message });
-  }
-}
+import { maxCpuArg, metricsPortArg, redisProblem } from './fleet-args.js';
 
 /** The longest drain deadline: setTimeout's (about 24.8 days) in whole days. */
 const MAX_DRAIN_S = 24 * 86400;
@@ -52,10 +42,8 @@ export function parseWorkerArgs(argv: string[]): ParsedWorker | { problems: Conf
   redisProblem(values.redis, problems);
   const concurrency = values.concurrency === undefined ? undefined : Number(values.concurrency);
   if (concurrency !== undefined && (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64)) problems.push({ field: '--concurrency', message: `must be a whole number from 1 to 64, got "${values.concurrency}"` });
-  const maxCpu = values['max-cpu'] === undefined ? DEFAULT_MAX_CPU : Number(values['max-cpu']);
-  if (!(maxCpu > 0 && maxCpu <= 1)) problems.push({ field: '--max-cpu', message: `is the share of the cores jobs may fill, above 0 and at most 1, got "${values['max-cpu']}"` });
-  const port = values['metrics-port'] === undefined ? undefined : Number(values['metrics-port']);
-  if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65535)) problems.push({ field: '--metrics-port', message: `must be a port number, got "${values['metrics-port']}"` });
+  const maxCpu = maxCpuArg(values['max-cpu'], 'jobs', problems);
+  const port = metricsPortArg(values['metrics-port'], problems);
   if (values['metrics-host'] !== undefined && port === undefined) problems.push({ field: '--metrics-host', message: 'needs --metrics-port' });
   const drain = values['drain-timeout'] === undefined ? undefined : Number(values['drain-timeout']);
   if (drain !== undefined && !(drain >= 0 && drain <= MAX_DRAIN_S)) problems.push({ field: '--drain-timeout', message: `must be seconds from 0 to ${MAX_DRAIN_S} (24 days), got "${values['drain-timeout']}"` });

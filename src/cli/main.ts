@@ -212,11 +212,20 @@ async function joinFleet(f: NonNullable<ParsedServe['fleet']>, say: (line: strin
       return null;
     }
   }
-  worker.on('active', ({ id, cost }) => say(`[job ${id}] started (cost ${cost.cpu} cores)`));
-  worker.on('refused', ({ id, reason }) => say(`[job ${id}] not taken: ${reason}`));
-  worker.on('completed', ({ id, result }) => say(`[job ${id}] ${result.status}`));
+  reportWorkerEvents(worker, say);
   say(`avpipe: worker ${worker.id} on queue "${f.queue}": sessions and jobs up to ${worker.admission.capacity.toFixed(2)} of ${worker.admission.cores} cores${http === undefined ? '' : `, metrics on http://127.0.0.1:${http.port}/metrics`}`);
   return { worker, close: async () => void (await http?.close()) };
+}
+
+/** A job worker's events, a line each on the terminal (`say`) and as JSON lines (`log`, with --json). */
+function reportWorkerEvents(w: JobWorker, say: (line: string) => void, log: (event: object) => void = () => {}): void {
+  w.on('active', ({ id, retry, cost, pid }) => (say(`[job ${id}] started (run ${retry + 1}, cost ${cost.cpu} cores)`), log({ event: 'active', job: id, retry, cost: cost.cpu, ...(pid === undefined ? {} : { pid }) })));
+  w.on('refused', ({ id, reason, cost }) => (say(`[job ${id}] not taken: ${reason}`), log({ event: 'refused', job: id, cost: cost.cpu, reason })));
+  w.on('givenBack', ({ id, reason }) => (say(`[job ${id}] given back to the queue: ${reason}`), log({ event: 'given_back', job: id, reason })));
+  w.on('completed', ({ id, result }) => (say(`[job ${id}] ${result.status}: ${(result.durationMs / 1000).toFixed(2)} s of media in ${(result.wallMs / 1000).toFixed(2)} s`), log({ event: 'completed', job: id, status: result.status, durationMs: result.durationMs, wallMs: result.wallMs })));
+  w.on('chunkDone', ({ id, parent, index, wallMs }) => (say(`[job ${id}] chunk ${index} of job ${parent} encoded in ${(wallMs / 1000).toFixed(2)} s`), log({ event: 'chunk_done', job: id, parent, index, wallMs })));
+  w.on('failed', ({ id, reason, retry }) => (say(`[job ${id}] run ${retry + 1} failed: ${reason}`), log({ event: 'failed', job: id, retry, reason })));
+  w.on('warning', ({ message, jobId }) => (say(`${jobId === undefined ? 'avpipe: warning' : `[job ${jobId}] warning`}: ${message}`), log({ event: 'warning', ...(jobId === undefined ? {} : { job: jobId }), message })));
 }
 
 /** Runs `repair FILE`: a killed live recording (MP4, WebM, HLS playlist) finished. */
@@ -274,13 +283,7 @@ async function worker(argv: string[]): Promise<number> {
       return 1;
     }
   }
-  w.on('active', ({ id, retry, cost, pid }) => (say(`[job ${id}] started (run ${retry + 1}, cost ${cost.cpu} cores)`), log({ event: 'active', job: id, retry, cost: cost.cpu, ...(pid === undefined ? {} : { pid }) })));
-  w.on('refused', ({ id, reason, cost }) => (say(`[job ${id}] not taken: ${reason}`), log({ event: 'refused', job: id, cost: cost.cpu, reason })));
-  w.on('givenBack', ({ id, reason }) => (say(`[job ${id}] given back to the queue: ${reason}`), log({ event: 'given_back', job: id, reason })));
-  w.on('completed', ({ id, result }) => (say(`[job ${id}] ${result.status}: ${(result.durationMs / 1000).toFixed(2)} s of media in ${(result.wallMs / 1000).toFixed(2)} s`), log({ event: 'completed', job: id, status: result.status, durationMs: result.durationMs, wallMs: result.wallMs })));
-  w.on('chunkDone', ({ id, parent, index, wallMs }) => (say(`[job ${id}] chunk ${index} of job ${parent} encoded in ${(wallMs / 1000).toFixed(2)} s`), log({ event: 'chunk_done', job: id, parent, index, wallMs })));
-  w.on('failed', ({ id, reason, retry }) => (say(`[job ${id}] run ${retry + 1} failed: ${reason}`), log({ event: 'failed', job: id, retry, reason })));
-  w.on('warning', ({ message, jobId }) => (say(`${jobId === undefined ? 'avpipe: warning' : `[job ${jobId}] warning`}: ${message}`), log({ event: 'warning', ...(jobId === undefined ? {} : { job: jobId }), message })));
+  reportWorkerEvents(w, say, log);
   const { capacity, cores } = w.admission;
   say(`avpipe: worker ${w.id} on queue "${parsed.queue}": jobs up to ${capacity.toFixed(2)} of ${cores} cores (--max-cpu ${parsed.maxCpu})${http === undefined ? '' : `, metrics on http://${parsed.metrics!.host}:${http.port}/metrics`}`);
   log({ event: 'ready', worker: w.id, queue: parsed.queue, cores, capacity, ...(http === undefined ? {} : { metricsPort: http.port }) });

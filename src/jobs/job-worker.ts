@@ -539,7 +539,6 @@ export class JobWorker extends EventEmitter<JobWorkerEvents> {
     job.updateProgress(progress as unknown as object).catch((err: Error) => this.emit('warning', { message: `progress not saved: ${err.message}`, jobId: e.id }));
   }
 
-  /** Puts a job back in the queue (after `delayMs`, or at the head of the line) and tells BullMQ so. */
   /**
    * After a run: one whose lock was lost fails this attempt (another worker may be running it); one
    * given back (`clear` first removes what it must not leave) goes back to the queue. Either throws.
@@ -560,6 +559,7 @@ export class JobWorker extends EventEmitter<JobWorkerEvents> {
     this._fit();
   }
 
+  /** Puts a job back in the queue (after `delayMs`, or at the head of the line) and tells BullMQ so. */
   private async _putBack(job: Job<unknown, unknown>, token: string | undefined, delayMs: number): Promise<never> {
     if (delayMs > 0) {
       await job.moveToDelayed(Date.now() + delayMs, token);

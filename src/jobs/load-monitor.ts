@@ -59,6 +59,16 @@ function cpuUsOf(pid: number): number | undefined {
   }
 }
 
+/** Each live child's CPU time so far (microseconds), by pid. */
+function childrenCpu(): Map<number, number> {
+  const cpu = new Map<number, number>();
+  for (const pid of childPids()) {
+    const us = cpuUsOf(pid);
+    if (us !== undefined) cpu.set(pid, us);
+  }
+  return cpu;
+}
+
 /**
  * Samples the CPU the worker uses, once a second: its own process (every thread: `process.cpuUsage()`)
  * and its children, the processes its jobs run in (Linux: /proc; a child that ended since the last
@@ -67,7 +77,8 @@ function cpuUsOf(pid: number): number | undefined {
 export class LoadMonitor {
   readonly cores: number;
   private _last = { at: performance.now(), usage: process.cpuUsage() };
-  private _children = new Map<number, number>();
+  /** Children already running when it starts count from then, not from their start. */
+  private _children = childrenCpu();
   private _cpuCores = 0;
   private readonly _timer: NodeJS.Timeout;
   private readonly _onSample: (() => void) | undefined;
@@ -76,11 +87,6 @@ export class LoadMonitor {
   constructor(cores: number = cpuCores(), onSample?: () => void) {
     this.cores = cores;
     this._onSample = onSample;
-    // Children already running count from now, not from their start.
-    for (const pid of childPids()) {
-      const cpu = cpuUsOf(pid);
-      if (cpu !== undefined) this._children.set(pid, cpu);
-    }
     this._timer = setInterval(() => this._sample(), SAMPLE_MS);
     this._timer.unref();
   }
@@ -104,13 +110,8 @@ export class LoadMonitor {
     const at = performance.now();
     const usage = process.cpuUsage();
     let us = usage.user - this._last.usage.user + (usage.system - this._last.usage.system);
-    const children = new Map<number, number>();
-    for (const pid of childPids()) {
-      const cpu = cpuUsOf(pid);
-      if (cpu === undefined) continue;
-      us += cpu - (this._children.get(pid) ?? 0);
-      children.set(pid, cpu);
-    }
+    const children = childrenCpu();
+    for (const [pid, cpu] of children) us += cpu - (this._children.get(pid) ?? 0);
     this._children = children;
     this._cpuCores = us / 1000 / (at - this._last.at);
     this._last = { at, usage };

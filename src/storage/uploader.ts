@@ -42,14 +42,14 @@ export class Uploader {
   /** p-queue, loaded when a run has storage (not at every start-up). */
   private readonly _queue: Promise<PQueue>;
   private readonly _result: UploadsResult;
-  /** The newest request per key: a playlist rewritten while its last upload waits is uploaded once, newest. */
-  private readonly _latest = new Map<string, number>();
-  /** The last upload queued per key: the next of that key waits for it. */
+  /**
+   * The last upload queued per key, until it is done: the next of that key waits for it, and one
+   * that is no longer the last when its turn comes is skipped (a playlist rewritten while its last
+   * upload waits is uploaded once, newest). Each waits for the one before it, so these are all the
+   * uploads not yet done.
+   */
   private readonly _byKey = new Map<string, Promise<void>>();
-  /** Every upload not yet done, waiting for its key or queued. */
-  private readonly _pending = new Set<Promise<void>>();
   private readonly _backup: Storage | undefined;
-  private _seq = 0;
 
   constructor(options: UploadOptions) {
     const stores = [options.storage, ...(options.backup === undefined ? [] : [options.backup])];
@@ -66,32 +66,25 @@ export class Uploader {
    * one after the other (a playlist rewritten during its upload never lands older than it is).
    */
   add(localPath: string, key: string, bytes: number, keepLocal = false): void {
-    const seq = ++this._seq;
-    this._latest.set(key, seq);
     const before = this._byKey.get(key) ?? Promise.resolve();
     // Waits for the key's last upload before it takes one of the queue's slots (a wait holds none).
     const task: Promise<void> = before
       .then(() => this._queue)
       .then((q) => q.add(async () => {
-        if (this._latest.get(key) !== seq) return;
+        if (this._byKey.get(key) !== task) return;
         await this._upload(localPath, key, bytes, keepLocal);
       }))
       .catch((err: unknown) => void this._result.failed.push({ path: localPath, error: (err as Error).message }))
       .finally(() => {
-        this._pending.delete(task);
-        // A key's entries go with its last upload: a day of HLS segments does not pile up here.
-        if (this._byKey.get(key) === task) {
-          this._byKey.delete(key);
-          this._latest.delete(key);
-        }
+        // A key's entry goes with its last upload: a day of HLS segments does not pile up here.
+        if (this._byKey.get(key) === task) this._byKey.delete(key);
       });
-    this._pending.add(task);
     this._byKey.set(key, task);
   }
 
   /** Resolves when every queued upload is done (uploaded or given up). */
   async drain(): Promise<UploadsResult> {
-    while (this._pending.size > 0) await Promise.all(this._pending);
+    while (this._byKey.size > 0) await Promise.all(this._byKey.values());
     await Promise.all(this._made.map((s) => s.close?.()));
     return this.toJSON();
   }

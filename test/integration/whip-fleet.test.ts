@@ -102,7 +102,7 @@ describe.skipIf(!HAVE_REDIS)('avpipe serve --redis: a WHIP server that is a work
       const [code] = (await once(child, 'exit')) as [number];
       expect(code).toBe(0);
       // Its end reported as the job's: a bare offer never connected, so the stop found it still starting.
-      expect(err).toMatch(/\[job whip\/cam\/[0-9a-f-]{36}\] started \(cost 0\.558 cores\)\n[\s\S]*\[job whip\/cam\/[0-9a-f-]{36}\] ABORTED/);
+      expect(err).toMatch(/\[job whip\/cam\/[0-9a-f-]{36}\] started \(run 1, cost 0\.558 cores\)\n[\s\S]*\[job whip\/cam\/[0-9a-f-]{36}\] ABORTED: \d+\.\d\d s of media in \d+\.\d\d s/);
     } finally {
       child.kill('SIGKILL');
       await redis.stop();
