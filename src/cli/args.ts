@@ -72,6 +72,9 @@ export: recorded files in (MP4/MOV, WebM/MKV, Ogg, MPEG-TS, MP3, WAV, ADTS, FLAC
                            routed to one side of the mix (e.g. voice.ogg@1.5#left; a name that is an
                            existing file is taken whole, --input PATH never reads suffixes); several audio
                            tracks are mixed into one
+  --start S, --end S       export the session from S to E seconds only (inputs at their offsets):
+                           transcoded to the frame and the sample; copied into MP4 from the keyframe
+                           before S, with an edit list that starts playback at S
   --copy | --transcode     insist on copying packets | always re-encode (default: copy what can be)
   --input-fps N            frame rate of raw H.264 (Annex B) inputs, which carry no timestamps (default 30)
   --live                   replay at 1x instead (a file played as a live source)
@@ -373,7 +376,7 @@ function serveToken(values: Values, env: Readonly<Record<string, string | undefi
 
 /** Parses `export` arguments into a config init, or returns the problems found. */
 export function parseExportArgs(argv: string[]): ParsedCommand | { problems: ConfigProblem[] } {
-  const parsed = parse(argv, { copy: { type: 'boolean' }, transcode: { type: 'boolean' }, 'input-fps': { type: 'string' }, input: { type: 'string', multiple: true } }, true);
+  const parsed = parse(argv, { copy: { type: 'boolean' }, transcode: { type: 'boolean' }, 'input-fps': { type: 'string' }, input: { type: 'string', multiple: true }, start: { type: 'string' }, end: { type: 'string' } }, true);
   if ('problems' in parsed) return parsed;
   const { values, positionals } = parsed;
   const problems: ConfigProblem[] = [];
@@ -396,10 +399,18 @@ export function parseExportArgs(argv: string[]): ParsedCommand | { problems: Con
     ...named.map((path) => ({ path, ...(fps === undefined ? {} : { fps }) })),
   ];
   const codecMode: CodecMode = values['copy'] === true ? 'copy' : values['transcode'] === true ? 'transcode' : 'auto';
+  const span: { start?: number; end?: number } = {};
+  for (const k of ['start', 'end'] as const) {
+    const arg = values[k] as string | undefined;
+    if (arg === undefined) continue;
+    const n = Number(arg);
+    if (arg.trim() === '' || !Number.isFinite(n) || n < 0) problems.push({ field: `--${k}`, message: `must be seconds >= 0, got "${arg}"` });
+    else span[k] = n;
+  }
   const init: PipelineConfigInit = {
     ...common(values, problems),
     live: values['live'] === true,
-    source: { type: 'file', inputs },
+    source: { type: 'file', inputs, ...span },
     codecMode,
   };
   return problems.length > 0 ? { problems } : { init, json: values['json'] === true };

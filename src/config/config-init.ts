@@ -13,11 +13,20 @@ export interface TestSourceInit {
   duration?: number;
 }
 
-/** Recorded media as the source: one or more files, each with an optional offset in seconds. */
+/**
+ * Recorded media as the source: one or more files, each with an optional offset in seconds, each
+ * optionally trimmed to a span of its own media; and the session itself optionally trimmed.
+ */
 export interface FileSourceInit {
   type: 'file';
-  /** `route` sends an input's audio to one side of a stereo mix. */
-  inputs: readonly { path: string; offset?: number; route?: AudioRoute; fps?: number }[];
+  /**
+   * `route` sends an input's audio to one side of a stereo mix; `start`/`end` (seconds of the input's
+   * own media, from its first timestamp) keep only that span of it, placed at its `offset`.
+   */
+  inputs: readonly { path: string; offset?: number; route?: AudioRoute; fps?: number; start?: number; end?: number }[];
+  /** Seconds on the session timeline (inputs placed at their offsets): the output is the session from `start` to `end`. */
+  start?: number;
+  end?: number;
 }
 
 /**

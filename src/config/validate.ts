@@ -103,7 +103,9 @@ export function validateConfig(init: PipelineConfigInit): ConfigProblem[] {
       if (input.offset !== undefined && !(Number.isFinite(input.offset) && input.offset >= 0)) bad(`source.inputs[${i}].offset`, `must be seconds >= 0, got ${String(input.offset)}`);
       if (input.route !== undefined && !['both', 'left', 'right'].includes(input.route)) bad(`source.inputs[${i}].route`, `must be both, left or right, got "${String(input.route)}"`);
       if (input.fps !== undefined && !(Number.isFinite(input.fps) && input.fps > 0)) bad(`source.inputs[${i}].fps`, `must be a positive number, got ${String(input.fps)}`);
+      for (const m of spanProblems(input.start, input.end)) bad(`source.inputs[${i}].${m.field}`, m.message);
     });
+    for (const m of spanProblems(src.start, src.end)) bad(`source.${m.field}`, m.message);
   } else if (src !== undefined) {
     bad('source.type', `unknown source type "${String((src as { type: unknown }).type)}" (test, file)`);
   }
@@ -248,4 +250,12 @@ export function encodingProblems(e: EncodingOptions): ConfigProblem[] {
   const rates = e.audioCodec === 'aac' ? AAC_RATES : OPUS_RATES;
   if (e.audioCodec !== null && !rates.includes(e.sampleRate)) bad('encoding.sampleRate', `${e.audioCodec} takes ${rates.join(', ')} Hz, got ${e.sampleRate}`);
   return problems;
+}
+
+/** A trim's `start` and `end`: seconds, start >= 0, end after start. */
+function spanProblems(start: number | undefined, end: number | undefined): { field: 'start' | 'end'; message: string }[] {
+  const out: { field: 'start' | 'end'; message: string }[] = [];
+  if (start !== undefined && !(typeof start === 'number' && Number.isFinite(start) && start >= 0)) out.push({ field: 'start', message: `must be seconds >= 0, got ${String(start)}` });
+  else if (end !== undefined && !(typeof end === 'number' && Number.isFinite(end) && end > (start ?? 0))) out.push({ field: 'end', message: `must be seconds after start (${start ?? 0}), got ${String(end)}` });
+  return out;
 }

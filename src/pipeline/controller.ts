@@ -7,6 +7,7 @@ import { AvpipeError, ConfigError, toAvpipeError } from '../errors.js';
 import type { Source } from '../sources/source.js';
 import type { TrackInfo } from '../sources/track-info.js';
 import { FileSource } from '../sources/file-source.js';
+import { spanInputs } from '../sources/session-span.js';
 import { TestSource } from '../sources/test-source.js';
 import { Uploader } from '../storage/uploader.js';
 import type { ChunkRunnerFactory } from './chunk-runner.js';
@@ -360,7 +361,7 @@ export function createController(config: PipelineConfig, options?: ControllerOpt
 export function sourceFromConfig(config: PipelineConfig): Source {
   const spec = config.source;
   if (spec === undefined) throw new ConfigError([{ field: 'source', message: 'createController needs config.source (or use createControllerWithSource)' }]);
-  if (spec.type === 'file') return new FileSource(spec.inputs);
+  if (spec.type === 'file') return new FileSource(spanInputs(spec));
   const e = config.encoding;
   return new TestSource({
     width: e.width, height: e.height, fps: e.fps, sampleRate: e.sampleRate, channels: e.channels,

@@ -9,12 +9,13 @@ import type { VideoFrame } from '../media/video-frame.js';
 import { redactUrl } from '../config/redact.js';
 import { codecsFor, outputLabel, outputName, type OutputSpec } from '../config/outputs.js';
 import type { PipelineConfig } from '../config/pipeline-config.js';
-import type { TrackInfo } from '../sources/track-info.js';
+import type { TrackInfo, TrackTrim } from '../sources/track-info.js';
 import { AudioMixer } from '../convert/audio-mixer.js';
 import type { AudioResampler } from '../convert/audio-resampler.js';
 import { MixerNode, type SessionEnd } from '../convert/mixer-node.js';
 import { VideoRate } from '../convert/video-rate.js';
 import { SincResampler } from '../convert/sinc-resampler.js';
+import { audioWithin } from '../convert/audio-span.js';
 import { AvpipeError, toAvpipeError } from '../errors.js';
 import type { QueueBounds, QueueMeasure, QueueStats } from '../queues/bounded-queue.js';
 import { MEDIA_MEASURE } from '../queues/media-measure.js';
@@ -503,8 +504,11 @@ function copyBranch(plan: PipelinePlan, b: BranchPlan): Branch {
     build: (open, signal) => {
       const source = open(track);
       let first = true;
+      // A trimmed track's copy ends before its span's end (the source reads a little past it).
+      const endUs = track.trim?.endUs ?? Infinity;
       const wrap = new TransformStream<SourceMedia, EncodedOutput>({
         transform: (chunk, controller) => {
+          if (chunk.timestamp >= endUs) return;
           const metadata = first ? { decoderConfig } : {};
           first = false;
           controller.enqueue({ kind, chunk: chunk as EncodedChunk, metadata } as EncodedOutput);
@@ -551,6 +555,34 @@ function openDecoder<T>(track: TrackInfo, open: () => T): T {
   }
 }
 
+/**
+ * A trimmed video track's frames within its span: decoded from the keyframe before its start and a
+ * little past its end, it keeps the frame showing at its start (the last one before it, unless one
+ * is right on it) and what follows, up to its end.
+ */
+function videoSpan(trim: TrackTrim): TransformStream<VideoFrame, VideoFrame> {
+  const startUs = trim.startUs ?? -Infinity;
+  const endUs = trim.endUs ?? Infinity;
+  let before: VideoFrame | undefined;
+  return new TransformStream<VideoFrame, VideoFrame>({
+    transform: (frame, c) => {
+      if (frame.timestamp >= endUs) frame.close();
+      else if (frame.timestamp < startUs) {
+        before?.close();
+        before = frame;
+      } else {
+        if (before !== undefined && frame.timestamp > startUs) c.enqueue(before);
+        else before?.close();
+        before = undefined;
+        c.enqueue(frame);
+      }
+    },
+    flush: (c) => {
+      if (before !== undefined) c.enqueue(before);
+    },
+  });
+}
+
 /** A video track encoded by avpipe: [decode ->] [scale, constant rate ->] the raw tee (the encoder's queue, raw outputs). */
 async function videoBranch(init: GraphInit, plan: PipelinePlan, b: VideoBranchPlan, extent: SessionExtent): Promise<Branch> {
   const { config } = init;
@@ -580,6 +612,7 @@ async function videoBranch(init: GraphInit, plan: PipelinePlan, b: VideoBranchPl
     build: (open, signal) => {
       const source = open(track);
       let raw = decoder === undefined ? (source as ReadableStream<VideoFrame>) : source.pipeThrough(decoder.stream as TransformStream<SourceMedia, VideoFrame>, { signal });
+      if (track.trim !== undefined) raw = raw.pipeThrough(videoSpan(track.trim), { signal });
       if (scaler !== undefined || rate !== undefined) {
         raw = raw.pipeThrough(new TransformStream<VideoFrame, VideoFrame>({
           transform: (frame, c) => {
@@ -649,6 +682,18 @@ async function audioBranch(init: GraphInit, plan: PipelinePlan, b: AudioBranchPl
       const raws = inputs.map(({ track, decoder, resampler }) => {
         const source = open(track);
         let raw = decoder === undefined ? (source as ReadableStream<AudioData>) : source.pipeThrough(decoder.stream as TransformStream<SourceMedia, AudioData>, { signal });
+        // A trimmed track is cut to its span to the sample (it is decoded from a little before, and past, it).
+        const trim = track.trim;
+        if (trim !== undefined) {
+          const startUs = trim.startUs ?? -Infinity;
+          const endUs = trim.endUs ?? Infinity;
+          raw = raw.pipeThrough(new TransformStream<AudioData, AudioData>({
+            transform: (data, c) => {
+              const kept = audioWithin(data, startUs, endUs);
+              if (kept !== null) c.enqueue(kept);
+            },
+          }), { signal });
+        }
         if (resampler !== undefined) {
           raw = raw.pipeThrough(new TransformStream<AudioData, AudioData>({
             transform: (data, c) => {

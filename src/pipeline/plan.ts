@@ -393,6 +393,11 @@ function trackMode(config: PipelineConfig, e: EncodingOptions, track: TrackInfo,
     // Audio that starts late is filled with silence from the session start: re-encode.
     if ((track.startUs ?? 0) > 0) reasons.push('it starts after the session start');
   }
+  // A copy of a span starts at a keyframe before it; only an MP4 file's edit list hides that lead-in.
+  const cutAt = track.trim?.startUs;
+  if (cutAt !== undefined && !(cutAt === 0 && !config.live && config.outputs.every((o) => o.kind === 'file' && o.container === 'mp4'))) {
+    reasons.push(cutAt > 0 ? 'it is trimmed and starts after the session start' : 'it is trimmed at its start, which only an MP4 file (an edit list) keeps exact in a copy');
+  }
   if (config.codecMode === 'transcode') return { mode: 'transcode', reasons: ['the config asks to transcode', ...reasons] };
   if (reasons.length === 0) return { mode: 'copy', reasons };
   if (config.codecMode === 'copy') throw new AvpipeError('CONFIG_INVALID', `track ${track.id} cannot be copied: ${reasons.join('; ')}`);

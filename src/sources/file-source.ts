@@ -22,6 +22,10 @@ export interface FileInput {
   route?: AudioRoute;
   /** Frame rate of a raw H.264 (Annex B) input, which carries no timestamps (default 30). */
   fps?: number;
+  /** Seconds of the input's own media (from its first timestamp) where the span it gives starts (default 0). */
+  start?: number;
+  /** Seconds of its own media where its span ends (default: its end). */
+  end?: number;
 }
 
 /** A bad input: names the file and what is wrong with it. */
@@ -51,12 +55,22 @@ export interface DemuxedTrack {
   number: number;
   /** The container's stated end of the track in seconds, when it states one. */
   declaredEnd: number | null;
-  packets(): AsyncGenerator<DemuxedPacket, void, unknown>;
+  /**
+   * From the start, or from the last keyframe (`key`) or packet at or before `from.seconds` (the
+   * input's own time), or from the start where none is.
+   */
+  packets(from?: PacketsFrom): AsyncGenerator<DemuxedPacket, void, unknown>;
   /**
    * The packets' times and types without their data, when the track can be read again by a worker
    * of its own (mediabunny's demuxers): a split encode's chunks are then decoded from the file.
    */
   timing?(): AsyncGenerator<Omit<DemuxedPacket, 'data'>, void, unknown>;
+}
+
+/** Where a track's packets are read from: the last keyframe (`key`) or packet at or before `seconds`. */
+export interface PacketsFrom {
+  seconds: number;
+  key: boolean;
 }
 
 /** What the file source needs from one opened input, whatever its format. */
@@ -72,8 +86,12 @@ export interface InputDemuxer {
 interface OpenInput {
   spec: FileInput;
   demuxer: InputDemuxer;
-  /** Added to every timestamp of this input: its offset, minus where its media starts. */
+  /** Added to every timestamp of this input: its offset, minus where its span (its media) starts. */
   shiftUs: Microseconds;
+  /** Where its span starts in its own time (seconds), when it is trimmed at the start. */
+  fromS: number | undefined;
+  /** Where its span ends on the session timeline, when it is trimmed at the end. */
+  spanEndUs: Microseconds | undefined;
   /** Where the container says the input ends, on the session timeline (before any jump is closed up). */
   declaredEndUs: Microseconds;
   /** Where its packets really ended so far (same timeline), and how many of its tracks are still read. */
@@ -92,6 +110,12 @@ const REPEAT_WINDOW = 16;
 
 /** A declared end this far past the last packet is a truncation (or a lie), not a rounding. */
 const TRUNCATION_TOLERANCE_US = 1_000_000;
+
+/**
+ * Audio of a span trimmed at its start is decoded from this long before it: a decoder's first
+ * frames after a seek lack what overlaps them (AAC's, Opus's pre-roll), and they fall before the span.
+ */
+const AUDIO_PREROLL_S = 0.1;
 
 interface FileTrack {
   info: TrackInfo;
@@ -134,6 +158,7 @@ export class FileSource extends SourceBase implements Source {
     this._maxGapUs = config.limits.maxGapUs;
     this._open = [];
     for (const spec of this._inputs) this._open.push(await openInput(spec));
+    await this._dropOutsideSpans();
     const tracks: FileTrack[] = [];
     let audioIndex = 0;
     for (const [i, o] of this._open.entries()) {
@@ -146,18 +171,22 @@ export class FileSource extends SourceBase implements Source {
           throw new InputError(o.spec.path, `its ${t.info.width}x${t.info.height} video is larger than limits.maxPixels (${config.limits.maxPixels} pixels)`);
         }
         const label = `input ${o.spec.path}, ${t.info.kind} track ${t.number}`;
-        const mp4 = o.isobmff && (o.spec.offset ?? 0) === 0 ? { mp4: { path: o.spec.path, trackId: t.number } } : {};
+        const trimmed = o.fromS !== undefined || o.spanEndUs !== undefined;
+        const mp4 = o.isobmff && (o.spec.offset ?? 0) === 0 && !trimmed ? { mp4: { path: o.spec.path, trackId: t.number } } : {};
+        const trim = !trimmed ? {} : {
+          trim: { ...(o.fromS === undefined ? {} : { startUs: Math.round((o.spec.offset ?? 0) * 1e6) }), ...(o.spanEndUs === undefined ? {} : { endUs: o.spanEndUs }) },
+        };
         if (t.info.kind === 'video' && !tracks.some((x) => x.info.kind === 'video')) {
           // One input, read again by each worker of a split encode (checked before a split is used: splitProblem).
           const split = this._open.length === 1 && t.timing !== undefined && t.info.encoded !== undefined
             ? { splittable: { type: 'file' as const, path: o.spec.path, trackId: t.number, shiftUs: o.shiftUs, decoderConfig: t.info.encoded.decoderConfig } } : {};
-          const info = { ...t.info, id: `${i}:video`, label, ...mp4, ...split };
+          const info = { ...t.info, id: `${i}:video`, label, ...mp4, ...split, ...trim };
           // The container's duration says how long the last frame lasts; packet durations often do not.
-          if (t.declaredEnd !== null) info.endUs = Math.round(t.declaredEnd * 1e6) + o.shiftUs;
+          if (t.declaredEnd !== null) info.endUs = Math.min(Math.round(t.declaredEnd * 1e6) + o.shiftUs, o.spanEndUs ?? Infinity);
           tracks.push({ info, track: t, from: o });
         }
         if (t.info.kind === 'audio') {
-          const info = { ...t.info, id: `${i}:audio${audioIndex++}`, label, ...mp4 };
+          const info = { ...t.info, id: `${i}:audio${audioIndex++}`, label, ...mp4, ...trim };
           if (o.spec.route !== undefined) info.route = o.spec.route;
           if ((o.spec.offset ?? 0) > 0) info.startUs = Math.round(o.spec.offset! * 1e6);
           tracks.push({ info, track: t, from: o });
@@ -166,7 +195,7 @@ export class FileSource extends SourceBase implements Source {
     }
     if (tracks.length === 0) throw new InputError(this.name, 'no audio or video track');
     // The container's stated duration where it has one; packet timestamps (and guessed last durations) otherwise.
-    const ends = await Promise.all(this._open.map(async (o) => Math.round((await o.demuxer.duration()) * 1e6) + o.shiftUs));
+    const ends = await Promise.all(this._open.map(async (o) => Math.min(await mediaEndUs(o), o.spanEndUs ?? Infinity)));
     this._durationUs = Math.max(...ends);
     this._open.forEach((o, i) => (o.declaredEndUs = ends[i]!));
     this._tracks = tracks;
@@ -190,6 +219,11 @@ export class FileSource extends SourceBase implements Source {
     input.tracksReading++;
     /** Audio starts anywhere; video at its first keyframe. */
     let keyed = t.info.kind !== 'video';
+    // A span that starts later: video from the keyframe at or before it, audio a little before it.
+    const from = input.fromS === undefined ? undefined
+      : t.info.kind === 'video' ? { seconds: input.fromS, key: true } : { seconds: input.fromS - AUDIO_PREROLL_S, key: false };
+    /** The last packet read lay at or past the span's end. */
+    let pastEnd = false;
     let iterator: AsyncGenerator<DemuxedPacket, void, unknown> | undefined;
     const ended = this.openTrack();
     const end = (): void => {
@@ -199,7 +233,7 @@ export class FileSource extends SourceBase implements Source {
     /** The next packet (done at the end, or once stopping), or undefined when the read failed: the stream is errored then. */
     const read = async (controller: ReadableStreamDefaultController<SourceMedia>): Promise<IteratorResult<DemuxedPacket, void> | undefined> => {
       try {
-        iterator ??= t.track.packets();
+        iterator ??= t.track.packets(from);
         return this.stopping ? { done: true, value: undefined } : await iterator.next();
       } catch (err) {
         end();
@@ -264,6 +298,18 @@ export class FileSource extends SourceBase implements Source {
           rawEnd = raw + duration;
         } else rawEnd = Math.max(rawEnd ?? -Infinity, raw + duration);
         const timestamp = raw - cutUs;
+        const spanEnd = input.spanEndUs;
+        if (spanEnd !== undefined && timestamp >= spanEnd) {
+          // Past the span's end: audio stops; video goes on while a packet before the end follows
+          // one past it (a B-frame needs its later reference), and stops at the second in a row.
+          if (t.info.kind === 'audio' || pastEnd) {
+            this._trackEnded(input, Math.max(rawEnd, spanEnd + cutUs));
+            controller.close();
+            end();
+            return;
+          }
+          pastEnd = true;
+        } else pastEnd = false;
         await this.due(timestamp);
         controller.enqueue(new EncodedChunk({ type: p.type, timestamp, duration, data: p.data }));
       },
@@ -307,6 +353,30 @@ export class FileSource extends SourceBase implements Source {
     const stated = t.info.kind === 'video' ? t.info.endUs : undefined;
     if (stated !== undefined && stated - end > TRUNCATION_TOLERANCE_US) return `${t.info.label}: its media ends at ${seconds(end)} s, before its stated ${seconds(stated)} s (truncated?)`;
     return null;
+  }
+
+  /**
+   * Inputs whose span starts at or after their media's end give nothing: left out, with a warning,
+   * while another input gives media (a session trimmed past a shorter input); the run fails otherwise.
+   */
+  private async _dropOutsideSpans(): Promise<void> {
+    const kept: OpenInput[] = [];
+    const outside: { o: OpenInput; endUs: Microseconds }[] = [];
+    for (const o of this._open) {
+      const endUs = await mediaEndUs(o);
+      if (o.fromS !== undefined && endUs <= Math.round((o.spec.offset ?? 0) * 1e6)) outside.push({ o, endUs });
+      else kept.push(o);
+    }
+    for (const { o, endUs } of outside) {
+      o.demuxer.dispose();
+      const problem = `its span starts at ${o.spec.start} s, at or after its media ends (${seconds(endUs - o.shiftUs - Math.round(Math.max(0, o.demuxer.firstTimestamp) * 1e6))} s)`;
+      if (kept.length === 0) {
+        for (const x of outside) if (x.o !== o) x.o.demuxer.dispose();
+        throw new InputError(o.spec.path, `${problem}: nothing is left to export`);
+      }
+      this._warnings.push({ code: 'INPUT_OUTSIDE_SPAN', input: o.spec.path, atMs: 0, message: `input ${o.spec.path}: ${problem}; left out` });
+    }
+    this._open = kept;
   }
 
   /** A truncated input and closed-up timestamp jumps, as the run's warnings. */
@@ -383,7 +453,19 @@ async function openInput(spec: FileInput): Promise<OpenInput> {
       : await openWithMediabunny(path);
   const offsetUs = Math.round((spec.offset ?? 0) * 1e6);
   const isobmff = magic[4] === 0x66 && magic[5] === 0x74 && magic[6] === 0x79 && magic[7] === 0x70;
-  return { spec, demuxer, shiftUs: offsetUs - Math.round(Math.max(0, demuxer.firstTimestamp) * 1e6), declaredEndUs: 0, realEndUs: 0, tracksReading: 0, packets: 0, cuts: [], isobmff };
+  const first = Math.max(0, demuxer.firstTimestamp);
+  const startUs = Math.round((spec.start ?? 0) * 1e6);
+  return {
+    spec, demuxer, shiftUs: offsetUs - startUs - Math.round(first * 1e6),
+    fromS: startUs > 0 ? first + startUs / 1e6 : undefined,
+    spanEndUs: spec.end === undefined ? undefined : offsetUs + Math.round(spec.end * 1e6) - startUs,
+    declaredEndUs: 0, realEndUs: 0, tracksReading: 0, packets: 0, cuts: [], isobmff,
+  };
+}
+
+/** Where an input's media ends on the session timeline (its span's end aside). */
+async function mediaEndUs(o: OpenInput): Promise<Microseconds> {
+  return Math.round((await o.demuxer.duration()) * 1e6) + o.shiftUs;
 }
 
 /** MP4/MOV, WebM/MKV, Ogg, MPEG-TS, MP3, WAV, ADTS, FLAC through mediabunny. */
@@ -402,7 +484,12 @@ async function openWithMediabunny(path: string): Promise<InputDemuxer> {
           if (info === undefined) continue;
           const declaredEnd = t.isVideoTrack() ? await input.getDurationFromMetadata([t]).catch(() => null) : null;
           out.push({
-            info, number: t.id, declaredEnd, packets: () => new EncodedPacketSink(t).packets(),
+            info, number: t.id, declaredEnd,
+            packets: async function* (from) {
+              const sink = new EncodedPacketSink(t);
+              const at = from === undefined ? null : from.key ? await sink.getKeyPacket(from.seconds) : await sink.getPacket(from.seconds);
+              yield* sink.packets(at ?? undefined);
+            },
             timing: () => new EncodedPacketSink(t).packets(undefined, undefined, { metadataOnly: true }),
           });
         }
@@ -458,8 +545,17 @@ async function openIvf(path: string, size: number): Promise<InputDemuxer> {
       },
       declaredEnd: null,
       number: 1,
-      packets: async function* () {
+      packets: async function* (from) {
+        // From the last keyframe at or before `from` (found by reading each frame's first bytes).
+        let begin = 0;
+        const head = new Uint8Array(16);
+        for (let i = 0; from !== undefined && i < frames.length && frames[i]!.pts * tick <= from.seconds; i++) {
+          const f = frames[i]!;
+          await fh.read(head, 0, Math.min(16, f.size), f.offset);
+          if (!from.key || isVpxKeyframe(header.fourcc, head.subarray(0, Math.min(16, f.size)))) begin = i;
+        }
         for (const [i, f] of frames.entries()) {
+          if (i < begin) continue;
           const data = new Uint8Array(f.size);
           await fh.read(data, 0, f.size, f.offset);
           const next = frames[i + 1];
@@ -504,8 +600,10 @@ async function openAnnexB(path: string, size: number, fps: number): Promise<Inpu
       info: { id: '', kind: 'video', width: sps.width, height: sps.height, fps, encoded: { codec: 'avc', decoderConfig: { codec, codedWidth: sps.width, codedHeight: sps.height } } },
       declaredEnd: units.length / fps,
       number: 1,
-      packets: async function* () {
-        for (let i = 0; i < units.length; i++) {
+      packets: async function* (from) {
+        let begin = 0;
+        for (let i = 0; from !== undefined && i < units.length && i / fps <= from.seconds; i++) if (!from.key || units.at(i).key) begin = i;
+        for (let i = begin; i < units.length; i++) {
           const u = units.at(i);
           const data = new Uint8Array(u.size);
           await fh.read(data, 0, u.size, u.offset);

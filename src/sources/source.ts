@@ -13,10 +13,11 @@ export type SourceMedia = RawMedia | EncodedChunk;
 /**
  * Something the run worked around and reports: an input whose data ends before its header says
  * (`INPUT_TRUNCATED`), timestamps that jumped further than `limits.maxGap` and were closed up instead of
- * filled (`TIMESTAMP_JUMP`).
+ * filled (`TIMESTAMP_JUMP`), a video's packets before its first keyframe (`LEADING_PACKETS_DROPPED`), an
+ * input left out because its span starts after its media ends (`INPUT_OUTSIDE_SPAN`).
  */
 export interface ResultWarning {
-  code: 'INPUT_TRUNCATED' | 'TIMESTAMP_JUMP' | 'LEADING_PACKETS_DROPPED';
+  code: 'INPUT_TRUNCATED' | 'TIMESTAMP_JUMP' | 'LEADING_PACKETS_DROPPED' | 'INPUT_OUTSIDE_SPAN';
   message: string;
   /** The input (file path, or publisher track) it concerns. */
   input: string;

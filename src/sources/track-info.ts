@@ -17,6 +17,7 @@ export type TrackInfo =
     mp4?: Mp4Origin;
     /** Set when a worker can make this track's frames for any span itself: its encode may be split. */
     splittable?: SplitSource;
+    trim?: TrackTrim;
   }
   | {
     id: string; kind: 'audio'; sampleRate: number; channels: number;
@@ -29,7 +30,20 @@ export type TrackInfo =
     label?: string;
     /** Set when the track is read from a whole MP4 input (no offset): a copy of it may be a remux. */
     mp4?: Mp4Origin;
+    trim?: TrackTrim;
   };
+
+/**
+ * Set when a track is cut to a span of its input (on the session timeline the span starts at the
+ * input's offset). Cut at `startUs`, its media is read from the keyframe (video) or a packet (audio)
+ * before it: what comes before is decoded but not shown (a copy keeps it under an edit list). Its
+ * media is read a little past `endUs` (the frames a B-frame needs) and cut there after decoding (a
+ * copy: before it).
+ */
+export interface TrackTrim {
+  startUs?: number;
+  endUs?: number;
+}
 
 /**
  * How a chunk worker makes a video track's frames for a span of media time without the source: the

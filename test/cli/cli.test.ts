@@ -159,6 +159,13 @@ describe('CLI pieces', () => {
     });
   });
 
+  it('parses export --start and --end as the session span, refusing what is not seconds >= 0', () => {
+    expect(parseExportArgs(['a.mp4', '--start', '2.5', '--end', '6', '--output', 'o.mp4'])).toMatchObject({ init: { source: { type: 'file', inputs: [{ path: 'a.mp4' }], start: 2.5, end: 6 } } });
+    expect(parseExportArgs(['a.mp4', '--start=-1', '--end', '1:30', '--output', 'o.mp4'])).toEqual({
+      problems: [{ field: '--start', message: 'must be seconds >= 0, got "-1"' }, { field: '--end', message: 'must be seconds >= 0, got "1:30"' }],
+    });
+  });
+
   it('draws a progress bar with speed', () => {
     const line = formatProgress({ status: 'ACTIVE', mediaTimeMs: 5000, frames: { video: 150, audio: 250 }, speed: 4.25, dropped: 0, bytes: 1, totalMs: 10_000 }, 10);
     expect(line).toBe('[#####-----]  50% 5.0s/10.0s 4.25x ETA 1.2s');

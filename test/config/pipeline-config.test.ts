@@ -93,6 +93,16 @@ describe('validation', () => {
       .toEqual(['queues.audio', 'queues.encoder', 'queues.video.items', 'queues.video.seconds']);
   });
 
+  it('refuses a trim whose start is not seconds >= 0 or whose end is not after its start, per input and for the session', () => {
+    const path = 'package.json';
+    expect(problemsOf({ live: false, outputs: [{ path: 'a.mp4' }], source: { type: 'file', inputs: [{ path, start: 2, end: 2 }, { path, start: -1 }], start: 3, end: 1 } }).sort((a, b) => a.field.localeCompare(b.field))).toEqual([
+      { field: 'source.end', message: 'must be seconds after start (3), got 1' },
+      { field: 'source.inputs[0].end', message: 'must be seconds after start (2), got 2' },
+      { field: 'source.inputs[1].start', message: 'must be seconds >= 0, got -1' },
+    ]);
+    expect(problemsOf({ live: false, outputs: [{ path: 'a.mp4' }], source: { type: 'file', inputs: [{ path, start: 0.5, end: 9 }], end: 4 } })).toEqual([]);
+  });
+
   it('needs an output, and at most one file output', () => {
     expect(problemsOf({ outputs: [] })).toEqual([{ field: 'outputs', message: expect.stringContaining('at least one') }]);
     expect(problemsOf({ outputs: [{ path: 'a.mp4' }, { path: 'b.mp4' }] })).toEqual([{ field: 'outputs', message: expect.stringContaining('at most one file') }]);
