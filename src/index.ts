@@ -38,6 +38,7 @@ export type { StreamOutputResult } from './sinks/stream-stats.js';
 export type { MuxerTrackStats } from './muxers/file-muxer.js';
 export type { TrackResult } from './pipeline/pipeline-run.js';
 export type { ChunkResult } from './pipeline/chunk-pool.js';
+export type { PauseRecord } from './pipeline/pause-cuts.js';
 export type { TrackMode } from './pipeline/plan.js';
 export type { QueuePolicy, QueueStats } from './queues/bounded-queue.js';
 export type { TeePortStats } from './queues/tee.js';

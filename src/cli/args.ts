@@ -66,6 +66,7 @@ record: the built-in test source (flash + beep every second)
   --source test            the test source
   --duration SECONDS       media duration (live runs without it go on until Ctrl-C)
   --live | --no-live       paced at 1x with leaky queues (default) | as fast as possible, nothing dropped
+                           (live, on a terminal: p pauses and resumes; the paused time is cut out)
 
 export: recorded files in (MP4/MOV, WebM/MKV, Ogg, MPEG-TS, MP3, WAV, ADTS, FLAC), as fast as possible
   INPUT[@OFFSET][#ROUTE]   an input file, optionally delayed by OFFSET seconds, its audio optionally

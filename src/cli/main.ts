@@ -8,6 +8,7 @@ import { USAGE, parseExportArgs, parseRecordArgs, parseServeArgs, type ParsedCom
 import type { JobWorker } from '../jobs/job-worker.js';
 import { formatJobProgress, parseSubmitArgs, parseWorkerArgs, submittedRun } from './job-commands.js';
 import { formatProgress } from './progress-bar.js';
+import { pauseKeys } from './pause-keys.js';
 
 /** Exit codes: 0 done (COMPLETE, LIMIT_REACHED), 1 failed, 2 bad arguments or config, 130 aborted. */
 function exitCode(result: PipelineResult): number {
@@ -54,7 +55,10 @@ async function runCommand(parsed: ParsedCommand | { problems: { field: string; m
   const tty = process.stderr.isTTY === true && !parsed.json;
   if (tty) controller.on('progress', (p) => process.stderr.write(`\r${formatProgress(p)}\x1b[K`));
   const signals = onStopSignals(() => void controller.stop(), () => void controller.abort());
+  // A live recording on a terminal: p pauses and resumes.
+  const keys = config.live ? pauseKeys(controller, (line) => process.stderr.write(`\r${line}\x1b[K\n`)) : { off: () => undefined };
   const result = await controller.start();
+  keys.off();
   signals.off();
   if (tty) process.stderr.write('\n');
   return printResult(result, parsed.json);

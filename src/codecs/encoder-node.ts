@@ -29,6 +29,11 @@ export class EncoderNode<I extends VideoFrame | AudioData, O extends EncodedVide
   readonly name: string;
   private readonly _node: CodecNode<I, O, VideoEncoderLike | AudioEncoderLike>;
   private readonly _stats: EncoderStats;
+  /**
+   * A video encoder's: the first frame at or after `us` is a keyframe, and the grid starts again from
+   * it (the first frame after a pause's cut). An encoder that cannot be told per frame (wasm) keeps its grid.
+   */
+  keyframeAt: ((us: Microseconds) => void) | undefined;
 
   private constructor(
     name: string,
@@ -71,7 +76,8 @@ export class EncoderNode<I extends VideoFrame | AudioData, O extends EncodedVide
   static video(provider: CodecProvider, config: VideoEncoderConfig, keyframeIntervalUs: Microseconds, maxQueue: number, keyOriginUs?: Microseconds): EncoderNode<VideoFrame, EncodedVideoOutput> {
     let origin = keyOriginUs;
     let nextKey = keyOriginUs ?? -Infinity;
-    return new EncoderNode<VideoFrame, EncodedVideoOutput>(
+    let forceAt: Microseconds | undefined;
+    const node = new EncoderNode<VideoFrame, EncodedVideoOutput>(
       'video-encoder',
       config.codec,
       (output, error) => {
@@ -81,7 +87,12 @@ export class EncoderNode<I extends VideoFrame | AudioData, O extends EncodedVide
         return enc;
       },
       (enc, frame) => {
-        const keyFrame = frame.timestamp >= nextKey;
+        const forced = forceAt !== undefined && frame.timestamp >= forceAt;
+        const keyFrame = forced || frame.timestamp >= nextKey;
+        if (forced) {
+          origin = frame.timestamp;
+          forceAt = undefined;
+        }
         if (keyFrame) {
           origin ??= frame.timestamp;
           nextKey = origin + (Math.floor((frame.timestamp - origin) / keyframeIntervalUs) + 1) * keyframeIntervalUs;
@@ -90,6 +101,8 @@ export class EncoderNode<I extends VideoFrame | AudioData, O extends EncodedVide
       },
       maxQueue,
     );
+    node.keyframeAt = (us) => (forceAt = us);
+    return node;
   }
 
   /** An audio encoder node; `batch`: the provider's batching encoder where it has one (non-live runs). */

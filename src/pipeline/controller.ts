@@ -39,6 +39,8 @@ export interface ControllerOptions {
 export interface ControllerEvents {
   status: [PipelineStatus];
   progress: [PipelineProgress];
+  /** Paused (true) or resumed (false). */
+  pause: [boolean];
 }
 
 /**
@@ -142,6 +144,38 @@ export class Controller extends EventEmitter<ControllerEvents> {
   async removeOutput(name: string): Promise<OutputResult> {
     if (this._status !== 'ACTIVE' || this._graph === undefined) throw new AvpipeError('INVALID_STATE', `outputs can be removed while ACTIVE, not ${this._status}`);
     return this._graph.removeOutput(name);
+  }
+
+  /**
+   * Pauses a live recording: from the next frame on, every track's media is cut out of the outputs
+   * until resume(), so they play on from where the pause began, with no frozen frame and no silence;
+   * the video after it starts on a keyframe. False when already paused. A non-live run is not paused
+   * (its media is not happening now: trim it with `source.start`/`end`).
+   */
+  pause(): boolean {
+    const g = this._pausable('paused');
+    const done = g.pause();
+    if (done) this.emit('pause', true);
+    return done;
+  }
+
+  /** Ends a pause: the media from now on follows what came before it. False when not paused. */
+  resume(): boolean {
+    const g = this._pausable('resumed');
+    const done = g.resume();
+    if (done) this.emit('pause', false);
+    return done;
+  }
+
+  /** True between pause() and resume(). */
+  get paused(): boolean {
+    return this._graph?.paused ?? false;
+  }
+
+  private _pausable(what: string): PipelineRun {
+    if (!this.config.live) throw new AvpipeError('CONFIG_INVALID', `a non-live run cannot be ${what}: its media is not happening now (trim it with source.start and source.end)`);
+    if (this._status !== 'ACTIVE' || this._graph === undefined) throw new AvpipeError('INVALID_STATE', `a run can be ${what} while ACTIVE, not ${this._status}`);
+    return this._graph;
   }
 
   /** Aborts a run still going and waits for it; idempotent. */
@@ -303,7 +337,8 @@ export class Controller extends EventEmitter<ControllerEvents> {
       speed: wallMs > 0 ? mediaUs / 1000 / wallMs : 0,
       dropped: queues.reduce((n, q) => n + q.dropped, 0),
       bytes: g?.bytes() ?? 0,
-      totalMs: this.source.durationUs === undefined ? null : this.source.durationUs / 1000,
+      totalMs: this.source.durationUs === undefined ? null : this.source.durationUs / 1000 - (g?.pauses() ?? []).reduce((n, p) => n + p.durationMs, 0),
+      paused: g?.paused ?? false,
     };
   }
 
@@ -338,6 +373,7 @@ export class Controller extends EventEmitter<ControllerEvents> {
       decoders: g?.decoderStats() ?? [],
       uploads: this._uploader?.toJSON() ?? null,
       warnings: [...(this.source.warnings?.() ?? [])],
+      pauses: g?.pauses() ?? [],
     };
     this._resolveFinished(this._result);
     return this._result;

@@ -22,7 +22,7 @@ import { MEDIA_MEASURE } from '../queues/media-measure.js';
 import { QueueNode } from '../queues/queue-node.js';
 import type { FileDone, OutputNode } from '../sinks/output-node.js';
 import type { Source, SourceMedia } from '../sources/source.js';
-import type { Microseconds } from '../time.js';
+import { frameTimestamp, type Microseconds } from '../time.js';
 import { Interleaver } from './interleaver.js';
 import { buildOutput, type OutputResult, type OutputContext } from './outputs.js';
 import { ChunkPool, type ChunkResult } from './chunk-pool.js';
@@ -30,6 +30,8 @@ import type { ChunkRunnerFactory } from './chunk-runner.js';
 import { planOutput, type SplitPlan, type AudioBranchPlan, type BranchPlan, type OutputPlan, type PipelinePlan, type TrackMode, type VideoBranchPlan } from './plan.js';
 import type { PipelineRun, TrackResult } from './pipeline-run.js';
 import { SessionExtent } from './session-extent.js';
+import { PauseCuts, type PauseRecord } from './pause-cuts.js';
+import { copyPauseGate, rawPauseGate } from './pause-gate.js';
 import { videoScaling } from './video-scaling.js';
 import { Tee, type TeeItemOps, type TeePortStats } from '../queues/tee.js';
 
@@ -168,6 +170,8 @@ export class Graph implements PipelineRun {
   private _outputsGone: (() => void) | undefined;
   /** How far the source's media really reaches: tracks that end early are held or silent that far. */
   private readonly _extent: SessionExtent;
+  /** A live run's pauses, cut out of its outputs' timeline. */
+  private readonly _cuts: PauseCuts | undefined;
 
   private constructor(init: GraphInit, plan: PipelinePlan, branches: Branch[], extent: SessionExtent) {
     const { config } = init;
@@ -175,6 +179,9 @@ export class Graph implements PipelineRun {
     this.plan = plan;
     this._extent = extent;
     this._branches = branches;
+    // Pauses cut on the video's frame grid when avpipe makes the frames (a copy keeps its own times).
+    const fps = branches.some((b) => b.kind === 'video' && b.mode === 'transcode') ? plan.encoding.fps : undefined;
+    this._cuts = !plan.policy.live ? undefined : new PauseCuts(fps === undefined ? (us) => us : (us) => nextSlot(us, fps));
     const signal = this._abort.signal;
     const fail = (e: AvpipeError): void => this.fail(e);
     this._tees = {
@@ -258,12 +265,20 @@ export class Graph implements PipelineRun {
       // Named after where its tracks come from: a decoder that cannot open says which file and track.
       const from = b.tracks.map((t) => t.label).filter((l) => l !== undefined);
       const branch = from.length === 0 ? `${b.kind} branch` : `${b.kind} branch (${from.join('; ')})`;
-      if (b.mode === 'copy') return guard(branch, b.build(open, signal).pipeTo(this._interleaver.writable(b.kind), { signal }));
+      const cuts = this._cuts;
+      if (b.mode === 'copy') {
+        const copied = b.build(open, signal);
+        const id = b.tracks[0]!.id;
+        const gated = cuts === undefined ? copied : copied.pipeThrough(copyPauseGate(cuts, () => source.requestKeyframe?.(id)), { signal });
+        return guard(branch, gated.pipeTo(this._interleaver.writable(b.kind), { signal }));
+      }
       if (b.mode === 'split') return guard(`${b.kind} split encode`, b.build(signal).pipeTo(this._interleaver.writable(b.kind), { signal }));
       const tee = this._tees[b.kind];
       const encoded = b.encoder === undefined ? Promise.resolve()
         : guard(`${b.kind} encoder`, (b.encoder.stream.readable as ReadableStream<EncodedOutput>).pipeTo(this._interleaver.writable(b.kind), { signal }));
-      return Promise.all([guard(branch, b.build(open, signal).pipeTo(tee.writable, { signal })), encoded, tee.done(false)]).then(() => undefined);
+      const raw = b.build(open, signal);
+      const gated = cuts === undefined ? raw : raw.pipeThrough(rawPauseGate(cuts, b.kind === 'video' ? (at) => b.encoder?.keyframeAt?.(at) : undefined), { signal });
+      return Promise.all([guard(branch, gated.pipeTo(tee.writable, { signal })), encoded, tee.done(false)]).then(() => undefined);
     });
     runs.push(guard('outputs', this._interleaver.readable.pipeTo(this._tees.encoded.writable, { signal })));
     runs.push(this._tees.encoded.done(false));
@@ -348,6 +363,26 @@ export class Graph implements PipelineRun {
     o.removed = true;
     if (this._outputs.every((x) => x.removed === true)) this._outputsGone?.();
     return o.node.result();
+  }
+
+  /** Starts cutting the media from the next frame on (live runs); false when already paused or not live. */
+  pause(): boolean {
+    return this._cuts?.pause(Date.now()) ?? false;
+  }
+
+  /** Ends the cut: what follows plays on from where the pause began; false when not paused. */
+  resume(): boolean {
+    return this._cuts?.resume(Date.now()) ?? false;
+  }
+
+  /** True between pause() and resume(). */
+  get paused(): boolean {
+    return this._cuts?.paused ?? false;
+  }
+
+  /** Each pause so far, on the outputs' timeline. */
+  pauses(): PauseRecord[] {
+    return this._cuts?.records() ?? [];
   }
 
   /** Tells the outputs that report mutes (WebSocket audio) that a track kind was muted or unmuted. */
@@ -460,6 +495,13 @@ export class Graph implements PipelineRun {
       flush: () => extent.end(id),
     });
   }
+}
+
+/** The first frame slot at `fps` at or after `us`. */
+function nextSlot(us: Microseconds, fps: number): Microseconds {
+  let k = Math.max(0, Math.floor((us * fps) / 1e6) - 1);
+  while (frameTimestamp(k, fps) < us) k++;
+  return frameTimestamp(k, fps);
 }
 
 /**

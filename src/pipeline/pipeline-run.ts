@@ -7,6 +7,7 @@ import type { TeePortStats } from '../queues/tee.js';
 import type { Microseconds } from '../time.js';
 import type { ChunkResult } from './chunk-pool.js';
 import type { OutputResult } from './outputs.js';
+import type { PauseRecord } from './pause-cuts.js';
 import type { PipelinePlan, TrackMode } from './plan.js';
 
 /** One track's entry in a result. */
@@ -55,4 +56,9 @@ export interface PipelineRun {
   outputResults(): OutputResult[];
   /** The chunks of a split encode, in order; empty when the run was not split. */
   chunks(): ChunkResult[];
+  /** Cuts the media from here until resume() (live runs); false when already paused or not live. */
+  pause(): boolean;
+  resume(): boolean;
+  readonly paused: boolean;
+  pauses(): PauseRecord[];
 }

@@ -10,6 +10,7 @@ import { RemuxOutput } from '../sinks/remux-output.js';
 import type { Microseconds } from '../time.js';
 import type { ChunkResult } from './chunk-pool.js';
 import type { OutputResult } from './outputs.js';
+import type { PauseRecord } from './pause-cuts.js';
 import type { PipelineRun, TrackResult } from './pipeline-run.js';
 import type { PipelinePlan, RemuxPlan } from './plan.js';
 
@@ -99,6 +100,23 @@ export class RemuxRun implements PipelineRun {
   }
 
   setMuted(): void {}
+
+  /** A remux is never live: nothing to pause. */
+  pause(): boolean {
+    return false;
+  }
+
+  resume(): boolean {
+    return false;
+  }
+
+  get paused(): boolean {
+    return false;
+  }
+
+  pauses(): PauseRecord[] {
+    return [];
+  }
 
   onOutputsGone(): void {}
 

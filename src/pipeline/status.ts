@@ -6,6 +6,7 @@ import type { QueueStats } from '../queues/bounded-queue.js';
 import type { TrackResult } from './pipeline-run.js';
 import type { ChunkResult } from './chunk-pool.js';
 import type { OutputResult } from './outputs.js';
+import type { PauseRecord } from './pause-cuts.js';
 import type { TeePortStats } from '../queues/tee.js';
 import type { UploadsResult } from '../storage/uploader.js';
 
@@ -35,8 +36,10 @@ export interface PipelineProgress {
   dropped: number;
   /** Bytes written to outputs. */
   bytes: number;
-  /** The source's media duration when known (a file), ms; null for open-ended sources. */
+  /** The source's media duration when known (a file), ms, less the time cut by pauses; null for open-ended sources. */
   totalMs: number | null;
+  /** A live run between pause() and resume(). */
+  paused: boolean;
 }
 
 /** The error in a result, as plain data. */
@@ -80,4 +83,6 @@ export interface PipelineResult {
   uploads: UploadsResult | null;
   /** What the run worked around (a truncated input, timestamp jumps); empty on a clean run. */
   warnings: ResultWarning[];
+  /** Each pause of a live run (controller.pause()/resume()), cut out of the outputs; empty when none. */
+  pauses: PauseRecord[];
 }

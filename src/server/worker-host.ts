@@ -131,7 +131,7 @@ function failedResult(error: AvpipeError): PipelineResult {
   const now = Date.now();
   return {
     status: 'FAILED', error: { code: error.code, message: error.message, fatal: true }, live: true, codecProvider: null, durationMs: 0, wallMs: 0, speed: 0,
-    startedAt: null, endedAt: now, outputs: [], queues: [], tracks: [], remux: null, chunks: [], encoders: [], decoders: [], uploads: null, warnings: [],
+    startedAt: null, endedAt: now, outputs: [], queues: [], tracks: [], remux: null, chunks: [], encoders: [], decoders: [], uploads: null, warnings: [], pauses: [],
   };
 }
 

@@ -65,6 +65,8 @@ export interface Source {
    * by its timing): why it cannot be split, or null. Called after `prepare()`, only when a split is planned.
    */
   splitProblem?(trackId: string): Promise<string | null>;
+  /** Asks for a keyframe on a video track (a WebRTC publisher: a PLI), where the source can. */
+  requestKeyframe?(trackId: string): void;
   /** What the source worked around so far (truncated input, timestamp jumps), for the run's result. */
   warnings?(): readonly ResultWarning[];
   /** Releases what the source holds; idempotent. */

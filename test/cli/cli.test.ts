@@ -167,9 +167,10 @@ describe('CLI pieces', () => {
   });
 
   it('draws a progress bar with speed', () => {
-    const line = formatProgress({ status: 'ACTIVE', mediaTimeMs: 5000, frames: { video: 150, audio: 250 }, speed: 4.25, dropped: 0, bytes: 1, totalMs: 10_000 }, 10);
+    const line = formatProgress({ status: 'ACTIVE', mediaTimeMs: 5000, frames: { video: 150, audio: 250 }, speed: 4.25, dropped: 0, bytes: 1, totalMs: 10_000, paused: false }, 10);
     expect(line).toBe('[#####-----]  50% 5.0s/10.0s 4.25x ETA 1.2s');
-    expect(formatProgress({ status: 'ACTIVE', mediaTimeMs: 1500, frames: { video: 45, audio: 75 }, speed: 1, dropped: 3, bytes: 1, totalMs: null })).toBe('ACTIVE 1.5s 1.00x drops 3');
+    expect(formatProgress({ status: 'ACTIVE', mediaTimeMs: 5000, frames: { video: 150, audio: 250 }, speed: 0.8, dropped: 0, bytes: 1, totalMs: 10_000, paused: true }, 10)).toBe('[#####-----]  50% 5.0s/10.0s 0.80x PAUSED');
+    expect(formatProgress({ status: 'ACTIVE', mediaTimeMs: 1500, frames: { video: 45, audio: 75 }, speed: 1, dropped: 3, bytes: 1, totalMs: null, paused: false })).toBe('ACTIVE 1.5s 1.00x drops 3');
   });
 });
 
@@ -196,5 +197,32 @@ describe('avpipe record with several outputs (built CLI)', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('cannot ingest faster than realtime');
     expect(existsSync(path)).toBe(false);
+  });
+});
+
+describe('avpipe record on a terminal (built CLI under script(1), a pseudo-terminal)', () => {
+  it('pauses and resumes on p: the paused time is cut from the file, the result lists the pause', async () => {
+    const path = join(dir, 'keys.mp4');
+    const child = spawn('script', ['-qec', `${process.execPath} ${CLI} record --source test --duration 4 --size 160x120 --output ${path} --json`, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    const press = (ms: number): Promise<void> => new Promise((r) => setTimeout(() => r(void child.stdin.write('p')), ms));
+    // Pressed once the run is going (the CLI starts in about a second), and again 1.5 s later.
+    const started = Date.now();
+    while (!existsSync(path) && Date.now() - started < 10_000) await new Promise((r) => setTimeout(r, 50));
+    await press(500);
+    await press(1500);
+    const code = await new Promise<number | null>((r) => child.on('close', r));
+    child.stdin.end();
+    expect(code).toBe(0);
+    expect(out).toContain('paused (p resumes)');
+    expect(out).toContain('resumed');
+    const result = JSON.parse(out.slice(out.indexOf('\n{'))) as { status: string; pauses: { atMs: number; durationMs: number }[] };
+    expect(result.status).toBe('COMPLETE');
+    expect(result.pauses).toHaveLength(1);
+    const cut = result.pauses[0]!.durationMs / 1000;
+    expect(cut).toBeGreaterThan(1);
+    expect(cut).toBeLessThan(2);
+    expect(frames(streamOf(await probe(path), 'video'))).toBe(120 - Math.round(cut * 30));
   });
 });

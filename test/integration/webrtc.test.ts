@@ -1,12 +1,13 @@
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { createServer, type AddressInfo } from 'node:net';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { createControllerWithSource, createPipelineConfig, NodeAvProvider, WebRtcSource, WhipServer, type PipelineConfigInit, type PipelineResult, type WebRtcSourceStats } from '../../src/index.js';
 import { WebSocketServer } from 'ws';
-import { beepOnsets, decodeErrors, flashTimes, frames, packetSpan, probe, streamOf } from '../helpers/ffprobe.js';
+import { beepOnsets, decodeErrors, FFPROBE, flashTimes, frames, packetSpan, probe, streamOf } from '../helpers/ffprobe.js';
 import { slowVideoProvider } from '../helpers/providers.js';
 import { tmpDir } from '../helpers/tmp.js';
 import { publish, type PublisherOptions, type PublisherReport } from '../helpers/webrtc-publisher.js';
@@ -382,4 +383,45 @@ describe('avpipe serve --whip (built CLI)', () => {
       cli.kill('SIGKILL');
     }
   }, 40_000);
+});
+
+describe('WebRTC source: pause and resume of a copied recording', () => {
+  it('VP8 + Opus copied into WebM: the paused media cut out, the video after it waiting for the keyframe a PLI asks for, A/V within one frame', async () => {
+    const out = join(dir, 'paused.webm');
+    const source = new WebRtcSource({ iceHosts: LOOPBACK });
+    const controller = createControllerWithSource(createPipelineConfig({ outputs: [{ path: out }] }), source);
+    let paused = false;
+    controller.on('progress', (p) => {
+      if (paused || p.mediaTimeMs < 1500) return;
+      paused = true;
+      controller.pause();
+      setTimeout(() => controller.resume(), 1500);
+    });
+    const run = controller.start();
+    // Keyframes of its own only every 20 s: the one after the cut is the PLI's.
+    const { report, pc } = await publish({ seconds: 6, keyframeIntervalS: 20, signal: (offer) => source.acceptOffer(offer) });
+    await source.hangUp();
+    await pc.close();
+    const result = await run;
+    expect(result.status, JSON.stringify(result.error)).toBe('COMPLETE');
+    expect(result.tracks.map((t) => [t.kind, t.mode])).toEqual([['video', 'copy'], ['audio', 'copy']]);
+    expect(result.pauses).toHaveLength(1);
+    const { atMs, durationMs } = result.pauses[0]!;
+    expect(durationMs).toBeGreaterThan(1200);
+    // The publisher's only keyframe of its own is its first: the one after the cut was asked for (a
+    // PLI); every frame decodes.
+    expect(report.plis).toBeGreaterThanOrEqual(1);
+    expect(await decodeErrors(out)).toBe('');
+    const video = await packetSpan(out, 'video');
+    const audio = await packetSpan(out, 'audio');
+    expect(Math.abs(audio.end - (6 - durationMs / 1000))).toBeLessThan(0.25);
+    expect(Math.abs(video.end - audio.end)).toBeLessThan(0.1);
+    // The first frame after the cut is a keyframe.
+    const { stdout } = await promisify(execFile)(FFPROBE, ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'packet=pts_time,flags', '-of', 'csv=p=0', out]);
+    const after = stdout.trim().split('\n').map((l) => l.split(',')).find(([t]) => Number(t) >= atMs / 1000 - 1e-3);
+    expect(after?.[1]).toMatch(/^K/);
+    const offsets = await avOffsets(out);
+    expect(offsets.length).toBeGreaterThanOrEqual(3);
+    for (const o of offsets) expect(Math.abs(o)).toBeLessThanOrEqual(1 / 30);
+  }, 30_000);
 });

@@ -277,6 +277,12 @@ export class WebRtcSource extends SourceBase implements Source {
     return inbound.outlet!.readable;
   }
 
+  /** A PLI to the publisher of a video track (at most one per repeat interval). */
+  requestKeyframe(trackId: string): void {
+    const outlet = this._inbound.find((i) => i.id === trackId && i.outlet !== undefined)?.outlet;
+    if (outlet !== undefined) this._askForKey(outlet);
+  }
+
   override stop(): void {
     if (this.stopping) return;
     super.stop();
