@@ -12,7 +12,7 @@ export { validateConfig } from './config/validate.js';
 export type {
   AudioRoute, CodecMode, FileSourceInit, LimitsInit, PipelineConfigInit, QueueBoundsInit, QueueInit, TestSourceInit,
 } from './config/config-init.js';
-export type { EncodingInit, EncodingOptions } from './config/encoding.js';
+export type { EncodingInit, EncodingOptions, Rendition, RenditionInit } from './config/encoding.js';
 export { PRESETS, PRESET_NAMES, isPresetName, type Preset, type PresetName } from './config/presets.js';
 export {
   AUDIO_CODECS, CODEC_PROVIDER_CHOICES, CONTAINER_CODECS, FILE_CONTAINERS, H264_PROFILES, SPEED_PRESETS, VIDEO_CODECS,
@@ -32,7 +32,7 @@ export {
 export type {
   FileOutputResult, OutputResult, PipelineProgress, PipelineResult, PipelineStatus, ResultError,
 } from './pipeline/status.js';
-export type { SegmentsOutputResult } from './sinks/hls-output.js';
+export type { RenditionPlaylistResult, SegmentsOutputResult } from './sinks/hls-output.js';
 export type { ImagesOutputResult } from './sinks/image-output.js';
 export type { StreamOutputResult } from './sinks/stream-stats.js';
 export type { MuxerTrackStats } from './muxers/file-muxer.js';

@@ -3,7 +3,7 @@ import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { CodecMode, PipelineConfigInit } from '../config/config-init.js';
-import type { EncodingInit } from '../config/encoding.js';
+import type { EncodingInit, RenditionInit } from '../config/encoding.js';
 import { outputKindOfPath, type OutputInit, type SegmentFormat } from '../config/outputs.js';
 import type { ConfigProblem } from '../errors.js';
 import { DEFAULT_QUEUE } from '../jobs/job-queue.js';
@@ -28,6 +28,9 @@ const ENCODING_HELP = `  --size WxH               frame size
   --audio-bitrate KBPS     (default 128)
   --keyframe-interval S    seconds between keyframes (default 2)
   --speed-preset P         x264 preset name (default veryfast)
+  --rendition WxH[@KBPS][:NAME]  repeatable: an adaptive-bitrate ladder, the first the run's own encode
+                           (e.g. --rendition 1280x720@3000 --rendition 640x360@800); HLS then writes a
+                           master playlist over one media playlist per rendition, a file takes the first
   --parallel N|auto        non-live: encode the video in N chunks at once, one worker thread each,
                            cut on the keyframe grid and joined (default auto: where it pays)
   --max-duration S         end as LIMIT_REACHED after S seconds of media
@@ -143,7 +146,7 @@ const OPTIONS = {
   'keyframe-interval': { type: 'string' }, 'speed-preset': { type: 'string' }, 'max-duration': { type: 'string' }, 'max-size': { type: 'string' },
   output: { type: 'string', multiple: true }, json: { type: 'boolean' },
   'segment-duration': { type: 'string' }, 'segment-format': { type: 'string' }, 'live-playlist': { type: 'string' },
-  'thumbnail-interval': { type: 'string' }, 'thumbnail-size': { type: 'string' }, 'upload-dir': { type: 'string' }, upload: { type: 'string' }, 'upload-backup': { type: 'string' }, live: { type: 'boolean' }, 'no-live': { type: 'boolean' },
+  'thumbnail-interval': { type: 'string' }, 'thumbnail-size': { type: 'string' }, rendition: { type: 'string', multiple: true }, 'upload-dir': { type: 'string' }, upload: { type: 'string' }, 'upload-backup': { type: 'string' }, live: { type: 'boolean' }, 'no-live': { type: 'boolean' },
   'codec-provider': { type: 'string' }, parallel: { type: 'string' },
 } as const satisfies ParseArgsConfig['options'];
 
@@ -183,6 +186,7 @@ function common(values: Values, problems: ConfigProblem[]): Omit<PipelineConfigI
       preset: str('preset'), width, height, fps: num('fps'), videoCodec: codec('video-codec'), audioCodec: codec('audio-codec'),
       h264Profile: str('h264-profile'), videoBitrateKbps: num('video-bitrate'), audioBitrateKbps: num('audio-bitrate'),
       keyframeInterval: num('keyframe-interval'), speedPreset: str('speed-preset'),
+      renditions: renditionsOf((values['rendition'] as string[] | undefined) ?? [], problems),
     }) as EncodingInit,
     outputs: outputs.map((output): OutputInit => {
       if (/^[a-z][a-z0-9+.-]*:\/\//i.test(output)) return { url: output };
@@ -200,6 +204,19 @@ function common(values: Values, problems: ConfigProblem[]): Omit<PipelineConfigI
     ...(str('codec-provider') === undefined ? {} : { codecProvider: str('codec-provider') as CodecProviderChoice }),
     ...(str('parallel') === undefined ? {} : { parallel: parallelOf(str('parallel')!, problems) }),
   };
+}
+
+/** `--rendition WxH[@KBPS][:NAME]`, repeated: the ladder (the config checks sizes and names); undefined when none. */
+function renditionsOf(args: readonly string[], problems: ConfigProblem[]): RenditionInit[] | undefined {
+  if (args.length === 0) return undefined;
+  return args.flatMap((arg): RenditionInit[] => {
+    const m = /^(\d+)x(\d+)(?:@(\d+(?:\.\d+)?))?(?::(.+))?$/.exec(arg);
+    if (m === null) {
+      problems.push({ field: '--rendition', message: `must be WxH[@KBPS][:NAME], got "${arg}"` });
+      return [];
+    }
+    return [{ width: Number(m[1]), height: Number(m[2]), ...(m[3] === undefined ? {} : { videoBitrateKbps: Number(m[3]) }), ...(m[4] === undefined ? {} : { name: m[4] }) }];
+  });
 }
 
 /** `--parallel auto` or a whole number (the config checks its range). */

@@ -73,12 +73,12 @@ export class EncoderNode<I extends VideoFrame | AudioData, O extends EncodedVide
    * first frame at or after each grid point is one. After a gap longer than the interval (a live drop)
    * the next one is the grid point after the frame, not every point missed.
    */
-  static video(provider: CodecProvider, config: VideoEncoderConfig, keyframeIntervalUs: Microseconds, maxQueue: number, keyOriginUs?: Microseconds): EncoderNode<VideoFrame, EncodedVideoOutput> {
+  static video(provider: CodecProvider, config: VideoEncoderConfig, keyframeIntervalUs: Microseconds, maxQueue: number, keyOriginUs?: Microseconds, name = 'video-encoder'): EncoderNode<VideoFrame, EncodedVideoOutput> {
     let origin = keyOriginUs;
     let nextKey = keyOriginUs ?? -Infinity;
     let forceAt: Microseconds | undefined;
     const node = new EncoderNode<VideoFrame, EncodedVideoOutput>(
-      'video-encoder',
+      name,
       config.codec,
       (output, error) => {
         const enc = provider.createVideoEncoder({ output: (chunk, metadata) => output({ kind: 'video', chunk, metadata }), error });

@@ -21,6 +21,30 @@ export interface EncodingInit {
   speedPreset?: SpeedPreset;
   sampleRate?: number;
   channels?: number;
+  /**
+   * An adaptive-bitrate ladder: the video encoded once per rendition, from one decode (the first is
+   * the run's own encode: its size and bitrate are the encoding's), keyframes on one grid, the audio
+   * encoded once and shared. An HLS output writes a master playlist over one media playlist each; a
+   * file output takes the first, or the one it names.
+   */
+  renditions?: readonly RenditionInit[];
+}
+
+/** One rung of a ladder: a size and a video bitrate; `name` defaults to the height (`360p`). */
+export interface RenditionInit {
+  name?: string;
+  width: number;
+  height: number;
+  /** Default: the encoding's, scaled by the rung's share of the first rung's pixels. */
+  videoBitrateKbps?: number;
+}
+
+/** A rung of a ladder, every field decided. */
+export interface Rendition {
+  name: string;
+  width: number;
+  height: number;
+  videoBitrateKbps: number;
 }
 
 /** Encoding options with every field decided. */
@@ -37,6 +61,8 @@ export interface EncodingOptions {
   speedPreset: SpeedPreset;
   sampleRate: number;
   channels: number;
+  /** The ladder; empty for a single encode. */
+  renditions: readonly Rendition[];
 }
 
 /** Defaults for everything a config may leave out. */
@@ -53,6 +79,7 @@ export const DEFAULT_ENCODING: EncodingOptions = {
   speedPreset: 'veryfast',
   sampleRate: 48000,
   channels: 2,
+  renditions: [],
 };
 
 /** mediabunny codec names -> avpipe's, for the codecs avpipe can also write. */
@@ -64,6 +91,7 @@ export const AUDIO_CODEC_OF: Readonly<Record<string, AudioCodecName>> = { opus: 
 export function givenEncodingFields(init: EncodingInit = {}): Set<keyof EncodingOptions> {
   const given = new Set(Object.entries(init).filter(([k, v]) => k !== 'preset' && v !== undefined).map(([k]) => k as keyof EncodingOptions));
   if (init.preset !== undefined) for (const k of ['width', 'height', 'fps', 'videoBitrateKbps', 'audioBitrateKbps'] as const) given.add(k);
+  if ((init.renditions?.length ?? 0) > 0) for (const k of ['width', 'height', 'videoBitrateKbps'] as const) given.add(k);
   return given;
 }
 
@@ -83,5 +111,15 @@ export function resolveEncoding(init: EncodingInit = {}, allowed?: { video: read
     videoCodec: allowed.video[0] ?? null,
     audioCodec: allowed.audio[0] ?? null,
   };
-  return { ...DEFAULT_ENCODING, ...byContainer, ...fromPreset, ...given } as EncodingOptions;
+  const e = { ...DEFAULT_ENCODING, ...byContainer, ...fromPreset, ...given } as EncodingOptions;
+  const ladder = init.renditions ?? [];
+  if (ladder.length === 0) return { ...e, renditions: [] };
+  // The first rung is the run's own encode; the others' bitrates default to the first's by their pixels.
+  const first = ladder[0]!;
+  const topKbps = first.videoBitrateKbps ?? e.videoBitrateKbps;
+  const renditions = ladder.map((r) => ({
+    name: r.name ?? `${r.height}p`, width: r.width, height: r.height,
+    videoBitrateKbps: r.videoBitrateKbps ?? Math.max(100, Math.round((topKbps * r.width * r.height) / (first.width * first.height))),
+  }));
+  return { ...e, width: first.width, height: first.height, videoBitrateKbps: topKbps, renditions };
 }

@@ -10,6 +10,8 @@ export type ImageFormat = 'jpeg' | 'png';
 export interface FileOutputInit {
   path: string;
   container?: FileContainer;
+  /** With `encoding.renditions`: the rendition the file takes, by name (default the first). */
+  rendition?: string;
 }
 
 /** HLS: a playlist and its segments beside it. */
@@ -55,7 +57,7 @@ export type OutputInit = FileOutputInit | SegmentsOutputInit | ImagesOutputInit 
 export type StreamProtocol = 'rtmp' | 'srt' | 'websocket';
 
 /** A file output, resolved. */
-export interface FileOutputSpec { kind: 'file'; path: string; container: FileContainer }
+export interface FileOutputSpec { kind: 'file'; path: string; container: FileContainer; rendition?: string }
 /** A segments output, resolved. */
 export interface SegmentsOutputSpec {
   kind: 'segments'; playlist: string; segmentDuration: number; segmentFormat: SegmentFormat;
@@ -159,7 +161,7 @@ export function resolveOutput(init: OutputInit): OutputSpec {
     return { kind, template: i.images, interval: i.interval ?? IMAGE_DEFAULTS.interval, width: i.width, height: i.height, format: imageFormatOfPath(i.images)! };
   }
   const f = init as FileOutputInit;
-  return { kind: 'file', path: f.path, container: f.container ?? containerOfPath(f.path)! };
+  return { kind: 'file', path: f.path, container: f.container ?? containerOfPath(f.path)!, ...(f.rendition === undefined ? {} : { rendition: f.rendition }) };
 }
 
 /** The codecs an output takes; undefined for outputs that take raw media (images, websocket). @internal */

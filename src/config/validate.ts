@@ -59,6 +59,10 @@ export function validateConfig(init: PipelineConfigInit): ConfigProblem[] {
   const counts = { file: 0, segments: 0, images: 0, stream: 0 };
   (init.outputs ?? []).forEach((out, i) => checkOutput(out, `outputs[${i}]`, live, e, bad, counts));
   if (counts.file > 1) bad('outputs', `at most one file output, got ${counts.file}`);
+  (init.outputs ?? []).forEach((out, i) => {
+    const r = (out as { rendition?: unknown }).rendition;
+    if (r !== undefined && !e.renditions.some((x) => x.name === r)) bad(`outputs[${i}].rendition`, `names no rendition of encoding.renditions (${e.renditions.map((x) => x.name).join(', ') || 'none'}), got ${JSON.stringify(r)}`);
+  });
   if (counts.segments > 1) bad('outputs', `at most one segments (HLS) output, got ${counts.segments}`);
   if (counts.stream > 1) bad('outputs', `at most one stream output, got ${counts.stream}`);
   if (counts.images > 0 && e.videoCodec === null && !noFit) bad('outputs', 'an images output needs video (videoCodec is null)');
@@ -249,6 +253,20 @@ export function encodingProblems(e: EncodingOptions): ConfigProblem[] {
   if (!(e.channels === 1 || e.channels === 2)) bad('encoding.channels', `must be 1 or 2, got ${e.channels}`);
   const rates = e.audioCodec === 'aac' ? AAC_RATES : OPUS_RATES;
   if (e.audioCodec !== null && !rates.includes(e.sampleRate)) bad('encoding.sampleRate', `${e.audioCodec} takes ${rates.join(', ')} Hz, got ${e.sampleRate}`);
+  const ladder = e.renditions;
+  if (ladder.length > 0 && e.videoCodec === null) bad('encoding.renditions', 'renditions need video (videoCodec is null)');
+  ladder.forEach((r, i) => {
+    const at = `encoding.renditions[${i}]`;
+    if (typeof r.name !== 'string' || !/^[A-Za-z0-9_-]{1,32}$/.test(r.name)) bad(`${at}.name`, `must be 1 to 32 letters, digits, _ or - (it names files), got ${JSON.stringify(r.name)}`);
+    else if (ladder.findIndex((x) => x.name === r.name) !== i) bad(`${at}.name`, `"${r.name}" names two renditions`);
+    for (const dim of ['width', 'height'] as const) {
+      const v = r[dim];
+      if (!(Number.isInteger(v) && v >= 16 && v % 2 === 0)) bad(`${at}.${dim}`, `must be an even whole number of at least 16, got ${String(v)}`);
+      // Every rung is scaled down from the first (the frames the run makes): none is larger.
+      else if (i > 0 && v > ladder[0]![dim]) bad(`${at}.${dim}`, `must be at most the first rendition's ${ladder[0]![dim]}, got ${v}`);
+    }
+    if (!(typeof r.videoBitrateKbps === 'number' && Number.isFinite(r.videoBitrateKbps) && r.videoBitrateKbps > 0)) bad(`${at}.videoBitrateKbps`, `must be a positive number, got ${String(r.videoBitrateKbps)}`);
+  });
   return problems;
 }
 

@@ -79,7 +79,11 @@ export interface EncodedChunkMetadata<C> {
 }
 
 /** What flows from an encoder to a muxer: a chunk and its metadata. */
-export type EncodedVideoOutput = { kind: 'video'; chunk: EncodedVideoChunk; metadata: EncodedChunkMetadata<VideoDecoderConfig> };
+export type EncodedVideoOutput = {
+  kind: 'video'; chunk: EncodedVideoChunk; metadata: EncodedChunkMetadata<VideoDecoderConfig>;
+  /** avpipe extension: the ladder rung it belongs to, on all but the first (the run's own encode). */
+  rendition?: string;
+};
 /** What flows from an audio encoder to a muxer. */
 export type EncodedAudioOutput = { kind: 'audio'; chunk: EncodedAudioChunk; metadata: EncodedChunkMetadata<AudioDecoderConfig> };
 /** Either kind of encoder output. */

@@ -48,6 +48,32 @@ export function mediaPlaylist(p: PlaylistInit): string {
   return `${lines.join('\n')}\n`;
 }
 
+/** One variant of a master playlist: a media playlist and what a player chooses it by. */
+export interface PlaylistVariant {
+  uri: string;
+  /** Peak and average bits per second of its segments. */
+  bandwidth: number;
+  averageBandwidth: number;
+  width: number;
+  height: number;
+  /** RFC 6381 codec strings (`avc1.64001f`, `mp4a.40.2`). */
+  codecs: readonly string[];
+  fps: number;
+}
+
+/**
+ * An HLS master (multivariant) playlist (RFC 8216 4.3.4.2): one EXT-X-STREAM-INF per variant, in
+ * the order given (players start with the first).
+ * @internal
+ */
+export function masterPlaylist(variants: readonly PlaylistVariant[]): string {
+  const lines = ['#EXTM3U', '#EXT-X-VERSION:3', '#EXT-X-INDEPENDENT-SEGMENTS'];
+  for (const v of variants) {
+    lines.push(`#EXT-X-STREAM-INF:BANDWIDTH=${Math.ceil(v.bandwidth)},AVERAGE-BANDWIDTH=${Math.ceil(v.averageBandwidth)},RESOLUTION=${v.width}x${v.height},CODECS="${v.codecs.join(',')}",FRAME-RATE=${v.fps.toFixed(3)}`, v.uri);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
 /**
  * What closes a playlist's text: the `#EXT-X-ENDLIST` line (after a newline the text may lack), or ''
  * when it already has one (a finished recording, not a live one to poll).

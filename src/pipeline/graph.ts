@@ -33,6 +33,8 @@ import { SessionExtent } from './session-extent.js';
 import { PauseCuts, type PauseRecord } from './pause-cuts.js';
 import { copyPauseGate, rawPauseGate } from './pause-gate.js';
 import { videoScaling } from './video-scaling.js';
+import type { FrameScaler } from '../convert/frame-scaler.js';
+import type { Rendition } from '../config/encoding.js';
 import { Tee, type TeeItemOps, type TeePortStats } from '../queues/tee.js';
 
 /**
@@ -112,7 +114,21 @@ interface TranscodeBranch extends BranchBase {
   decoders: (DecoderNode<VideoFrame> | DecoderNode<AudioData>)[];
   /** Undefined when no output takes encoded media. */
   encoder: EncoderNode<VideoFrame, EncodedVideoOutput> | EncoderNode<AudioData, EncodedAudioOutput> | undefined;
+  /** A ladder's other rungs: each a port of the raw tee beside the encoder, scaled and encoded again. */
+  rungs: readonly Rung[];
   build: (open: OpenTrack, signal: AbortSignal) => ReadableStream<VideoFrame | AudioData>;
+}
+
+/** A rendition after the first: its scaler (none at the same size) and encoder. */
+interface Rung {
+  name: string;
+  scaler: FrameScaler | undefined;
+  encoder: EncoderNode<VideoFrame, EncodedVideoOutput>;
+}
+
+/** The interleaver's (and the tee's decoder-config) key of an encoded item: its kind, or its rung's. */
+function streamKey(item: EncodedOutput): string {
+  return item.kind === 'video' && item.rendition !== undefined ? `video-${item.rendition}` : item.kind;
 }
 
 /** Encoded chunks are GC-owned and read-only: shared as they are. */
@@ -120,9 +136,9 @@ const ENCODED_OPS: TeeItemOps<EncodedOutput> = {
   share: (item) => item,
   release: () => undefined,
   canStart: (item) => (item.kind === 'video' ? item.chunk.type === 'key' : undefined),
-  primeKey: (item) => item.kind,
+  primeKey: streamKey,
   prime: (item, seen) => {
-    const first = seen.get(item.kind);
+    const first = seen.get(streamKey(item));
     const decoderConfig = first?.metadata.decoderConfig;
     return decoderConfig === undefined || item.metadata.decoderConfig !== undefined ? item : { ...item, metadata: { decoderConfig } } as EncodedOutput;
   },
@@ -198,8 +214,19 @@ export class Graph implements PipelineRun {
         name: b.kind, consumer: b.encoder.stream.writable as WritableStream<VideoFrame | AudioData>, bounds: b.bounds, measure: MEDIA_MEASURE,
         policy: plan.policy.queuePolicy, onError: 'fail', late: false,
       });
+      // A ladder's rungs: the same frames, scaled down and encoded again, each with its own queue.
+      for (const r of b.rungs) {
+        const scale = new TransformStream<VideoFrame, VideoFrame>({ transform: (frame, c) => c.enqueue(r.scaler === undefined ? frame : r.scaler.scale(frame)) });
+        void scale.readable.pipeTo(r.encoder.stream.writable, { signal }).catch(() => undefined);
+        this._tees.video.addPort({
+          name: `video-${r.name}`, consumer: scale.writable as WritableStream<VideoFrame | AudioData>, bounds: b.bounds, measure: MEDIA_MEASURE,
+          policy: plan.policy.queuePolicy, onError: 'fail', late: false,
+        });
+      }
     }
-    this._interleaver = new Interleaver(branches.filter((b) => b.mode !== 'transcode' || b.encoder !== undefined).map((b) => b.kind), plan.policy.interleaveUs, (kind, waiting) => extent.waitedFor(kind, waiting));
+    const keys = branches.filter((b) => b.mode !== 'transcode' || b.encoder !== undefined)
+      .flatMap((b) => [b.kind, ...(b.mode === 'transcode' ? b.rungs.map((r) => `video-${r.name}`) : [])]);
+    this._interleaver = new Interleaver(keys, plan.policy.interleaveUs, (key, waiting) => extent.waitedFor(key.startsWith('video') ? 'video' : 'audio', waiting));
     this._ctx = {
       config, encoding: plan.encoding, fileWrites: plan.policy.fileWrites, muxerTracks: plan.muxerTracks,
       onSize: (size) => {
@@ -276,9 +303,12 @@ export class Graph implements PipelineRun {
       const tee = this._tees[b.kind];
       const encoded = b.encoder === undefined ? Promise.resolve()
         : guard(`${b.kind} encoder`, (b.encoder.stream.readable as ReadableStream<EncodedOutput>).pipeTo(this._interleaver.writable(b.kind), { signal }));
+      const rungs = b.rungs.map((r) => guard(`video encoder ${r.name}`, r.encoder.stream.readable
+        .pipeThrough(new TransformStream<EncodedVideoOutput, EncodedOutput>({ transform: (o, c) => c.enqueue({ ...o, rendition: r.name }) }), { signal })
+        .pipeTo(this._interleaver.writable(`video-${r.name}`), { signal })));
       const raw = b.build(open, signal);
       const gated = cuts === undefined ? raw : raw.pipeThrough(rawPauseGate(cuts, b.kind === 'video' ? (at) => b.encoder?.keyframeAt?.(at) : undefined), { signal });
-      return Promise.all([guard(branch, gated.pipeTo(tee.writable, { signal })), encoded, tee.done(false)]).then(() => undefined);
+      return Promise.all([guard(branch, gated.pipeTo(tee.writable, { signal })), encoded, ...rungs, tee.done(false)]).then(() => undefined);
     });
     runs.push(guard('outputs', this._interleaver.readable.pipeTo(this._tees.encoded.writable, { signal })));
     runs.push(this._tees.encoded.done(false));
@@ -418,7 +448,7 @@ export class Graph implements PipelineRun {
 
   /** Counters of every encoder. */
   encoderStats(): EncoderStats[] {
-    return this._branches.flatMap((b) => (b.mode === 'split' ? [b.pool.stats()] : b.mode === 'copy' || b.encoder === undefined ? [] : [b.encoder.toJSON()]));
+    return this._branches.flatMap((b) => (b.mode === 'split' ? [b.pool.stats()] : b.mode === 'copy' || b.encoder === undefined ? [] : [b.encoder.toJSON(), ...b.rungs.map((r) => r.encoder.toJSON())]));
   }
 
   /** Counters of every decoder. */
@@ -459,8 +489,22 @@ export class Graph implements PipelineRun {
   private async _attach(o: OutputPlan, late: boolean): Promise<void> {
     const node = await buildOutput(o.spec, this._ctx);
     if (late) await node.start();
+    let consumer = node.writable as WritableStream<unknown>;
+    // With a ladder, an output other than HLS takes one rendition's video (a file may name it).
+    const ladder = this.plan.encoding.renditions;
+    if (o.tee === 'encoded' && ladder.length > 1 && o.spec.kind !== 'segments') {
+      const main = ladder[0]!.name;
+      const want = (o.spec.kind === 'file' ? o.spec.rendition : undefined) ?? main;
+      const pick = new TransformStream<EncodedOutput, EncodedOutput>({
+        transform: (item, c) => {
+          if (item.kind === 'audio' || (item.rendition ?? main) === want) c.enqueue(item);
+        },
+      });
+      void pick.readable.pipeTo(node.writable as WritableStream<EncodedOutput>).catch(() => undefined);
+      consumer = pick.writable as WritableStream<unknown>;
+    }
     (this._tees[o.tee] as Tee<unknown>).addPort({
-      name: outputName(o.spec), label: outputLabel(o.spec), consumer: node.writable as WritableStream<unknown>, bounds: o.bounds, measure: MEDIA_MEASURE as QueueMeasure<unknown>,
+      name: outputName(o.spec), label: outputLabel(o.spec), consumer, bounds: o.bounds, measure: MEDIA_MEASURE as QueueMeasure<unknown>,
       policy: this.plan.policy.queuePolicy, onError: o.onError, late,
     });
     this._outputs.push({ node, tee: o.tee });
@@ -573,12 +617,13 @@ function splitBranch(plan: PipelinePlan, b: VideoBranchPlan, split: SplitPlan, r
   };
 }
 
-/** The video encoder's config, from the plan's encoding. */
-function videoEncoderConfig(plan: PipelinePlan): VideoEncoderConfig {
+/** The video encoder's config, from the plan's encoding (at a rung's size and bitrate, for a ladder's other rungs). */
+function videoEncoderConfig(plan: PipelinePlan, rung?: Rendition): VideoEncoderConfig {
   const enc = plan.encoding;
+  const { width, height, videoBitrateKbps } = rung ?? enc;
   return {
-    codec: videoCodecString(enc.videoCodec!, enc.h264Profile, enc.width, enc.height, enc.fps),
-    width: enc.width, height: enc.height, framerate: enc.fps, bitrate: enc.videoBitrateKbps * 1000,
+    codec: videoCodecString(enc.videoCodec!, enc.h264Profile, width, height, enc.fps),
+    width, height, framerate: enc.fps, bitrate: videoBitrateKbps * 1000,
     // Rounded up: a gap between grid keyframes may be a frame longer than the rounded interval, and x264
     // would put an IDR of its own one frame before the grid's.
     speedPreset: enc.speedPreset, keyframeInterval: Math.ceil((plan.keyframeIntervalUs / 1e6) * enc.fps - 1e-9),
@@ -639,17 +684,27 @@ async function videoBranch(init: GraphInit, plan: PipelinePlan, b: VideoBranchPl
   const rate = needsRate ? new VideoRate(enc.fps) : undefined;
   const keyUs = plan.keyframeIntervalUs;
   const encoder = !b.encode ? undefined : EncoderNode.video(provider, videoEncoderConfig(plan), keyUs, plan.queues.encoder);
+  // The ladder's other rungs: scaled from the first's frames, encoded on the same keyframe grid.
+  const rungs: Rung[] = !b.encode ? [] : enc.renditions.slice(1).map((r) => ({
+    name: r.name,
+    scaler: videoScaling(provider, enc, r).scaler,
+    encoder: EncoderNode.video(provider, videoEncoderConfig(plan, r), keyUs, plan.queues.encoder, undefined, `video-encoder-${r.name}`),
+  }));
   // A video that ends before the session (a shorter input) holds its last frame to the end, as far
   // as the other tracks really go. A source with no end of its own (a publisher) ends each track at
   // its last frame.
   const declaredUs = Math.max(track.endUs ?? 0, init.source.durationUs ?? 0) || undefined;
   const end = declaredUs === undefined ? undefined : sessionEndOf(config, extent, 'video', declaredUs);
   return {
-    tracks: b.tracks, kind: 'video', mode: 'transcode', reasons: b.reasons, bounds: plan.queues.video, decoders: decoder === undefined ? [] : [decoder], encoder,
+    tracks: b.tracks, kind: 'video', mode: 'transcode', reasons: b.reasons, bounds: plan.queues.video, decoders: decoder === undefined ? [] : [decoder], encoder, rungs,
     close: () => {
       decoder?.close();
       encoder?.close();
       scaler?.close();
+      for (const r of rungs) {
+        r.encoder.close();
+        r.scaler?.close();
+      }
     },
     build: (open, signal) => {
       const source = open(track);
@@ -712,7 +767,7 @@ async function audioBranch(init: GraphInit, plan: PipelinePlan, b: AudioBranchPl
   }, plan.queues.encoder, b.batchEncode);
   const decoders = inputs.flatMap((x) => (x.decoder === undefined ? [] : [x.decoder]));
   return {
-    tracks, kind: 'audio', mode: 'transcode', reasons: b.reasons, bounds: plan.queues.audio, decoders, encoder,
+    tracks, kind: 'audio', mode: 'transcode', reasons: b.reasons, bounds: plan.queues.audio, decoders, encoder, rungs: [],
     close: () => {
       for (const x of inputs) {
         x.decoder?.close();

@@ -20,7 +20,7 @@ export class Interleaver {
   private _failure: unknown;
 
   /** `onWaitFor(kind, true)`: a track's write starts waiting for `kind` to catch up; `false`: it stopped. */
-  constructor(kinds: readonly ('video' | 'audio')[], window: Microseconds, private readonly _onWaitFor?: (kind: 'video' | 'audio', waiting: boolean) => void) {
+  constructor(kinds: readonly string[], window: Microseconds, private readonly _onWaitFor?: (kind: string, waiting: boolean) => void) {
     this._gate = new InterleaveGate(window);
     for (const k of kinds) this._gate.add(k);
     this._open = kinds.length;
@@ -38,7 +38,7 @@ export class Interleaver {
   }
 
   /** The input for one track; closing it ends the track (it no longer holds the others back). */
-  writable(kind: 'video' | 'audio'): WritableStream<EncodedOutput> {
+  writable(kind: string): WritableStream<EncodedOutput> {
     let ended = false;
     const end = (): void => {
       if (ended) return;
@@ -50,11 +50,11 @@ export class Interleaver {
     return new WritableStream<EncodedOutput>({
       write: async (item) => {
         const t = item.chunk.timestamp;
-        let waitingFor: 'video' | 'audio' | undefined;
+        let waitingFor: string | undefined;
         while (this._failure === undefined && (!this._gate.mayWrite(kind, t) || (this._controller.desiredSize ?? 0) <= 0)) {
           if (waitingFor === undefined && !this._gate.mayWrite(kind, t)) {
-            waitingFor = this._gate.slowestOther(kind) as 'video' | 'audio';
-            this._onWaitFor?.(waitingFor, true);
+            waitingFor = this._gate.slowestOther(kind);
+            if (waitingFor !== undefined) this._onWaitFor?.(waitingFor, true);
           }
           await this._changed.wait();
         }

@@ -6,6 +6,7 @@ import { AvpipeError } from '../errors.js';
 import { FileOutput, type FileOutputResult } from '../sinks/file-output.js';
 import { ImageOutput, imageSize, type ImagesOutputResult } from '../sinks/image-output.js';
 import { HlsOutput, type SegmentsOutputResult } from '../sinks/hls-output.js';
+import { HlsLadderOutput } from '../sinks/hls-ladder-output.js';
 import type { FileDone, OutputNode } from '../sinks/output-node.js';
 import { RtmpOutput } from '../sinks/rtmp-output.js';
 import type { StreamOutputResult } from '../sinks/stream-stats.js';
@@ -50,6 +51,10 @@ export async function buildOutput(spec: OutputSpec, ctx: OutputContext): Promise
           : config.limits.maxSizeBytes === undefined ? { chunkSize: w.chunkBytes } : {}),
       }, ctx.onSize, ctx.onFile) as OutputNode<unknown, OutputResult>;
     case 'segments':
+      // A ladder of encoded renditions: a master playlist over one media playlist each.
+      if (encoding.renditions.length > 1 && t.video !== undefined && t.videoCopied !== true) {
+        return new HlsLadderOutput(spec, encoding.renditions, { video: t.video, ...(t.audio === undefined ? {} : { audio: t.audio }) }, encoding.fps, ctx.onFile) as OutputNode<unknown, OutputResult>;
+      }
       return new HlsOutput(spec, { ...(t.video === undefined ? {} : { video: t.video }), ...(t.audio === undefined ? {} : { audio: t.audio }) }, ctx.onFile) as OutputNode<unknown, OutputResult>;
     case 'images': {
       const provider = await ctx.provider();

@@ -267,6 +267,7 @@ function splitPlan(config: PipelineConfig, policy: RunPolicy, e: EncodingOptions
     : raw !== undefined ? raw
       : video.splittable === undefined ? `${video.label ?? 'this video track'} cannot be cut into chunks (the test source and a single input file read through mediabunny can)`
         : video.splittable.type === 'test-pattern' && (video.width !== e.width || video.height !== e.height || video.fps !== e.fps) ? `the encoding asks for ${e.width}x${e.height}@${e.fps} from a ${video.width}x${video.height}@${video.fps} test source (its chunks are made at the encoding's size and rate: set them to the source's)`
+        : e.renditions.length > 1 ? 'its renditions are encoded from one decode, in one process'
         : sessionEndUs === undefined ? 'the source has no end'
           : config.limits.maxDurationUs !== undefined || config.limits.maxSizeBytes !== undefined ? 'a limit may end the run before the source does'
             : host.workerCodecs === null ? "its workers load avpipe's own codecs (native or wasm) by name, and a provider object cannot cross to them" : undefined;
@@ -383,6 +384,7 @@ function trackMode(config: PipelineConfig, e: EncodingOptions, track: TrackInfo,
     if (codec !== e.videoCodec) reasons.push(`the encoding asks for ${String(e.videoCodec)}`);
     if (track.width !== e.width || track.height !== e.height) reasons.push(`the encoding asks for ${e.width}x${e.height}`);
     if (config.encodingGiven.has('fps') && track.fps !== e.fps) reasons.push(`the encoding asks for ${e.fps} fps`);
+    if (e.renditions.length > 1) reasons.push(`the encoding asks for ${e.renditions.length} renditions`);
     // A video that ends a frame or more before the session must be extended (last frame held): re-encode.
     if (sessionEndUs !== undefined && track.endUs !== undefined && sessionEndUs - track.endUs >= 1e6 / track.fps) reasons.push('it ends before the other inputs');
   } else {

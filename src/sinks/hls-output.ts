@@ -27,7 +27,24 @@ export interface SegmentsOutputResult {
   endedAt: number | null;
   /** False when nothing could be written and the output was removed. */
   exists: boolean;
+  /** With a ladder of renditions: `playlist` is the master, and each rendition's media playlist is here. */
+  renditions?: RenditionPlaylistResult[];
 }
+
+/** One rendition of a ladder's HLS output in a result. */
+export interface RenditionPlaylistResult {
+  name: string;
+  playlist: string;
+  width: number;
+  height: number;
+  segmentCount: number;
+  durationMs: number;
+  size: number;
+  /** Peak and average bits per second of its segments, as the master playlist states them. */
+  bandwidth: number;
+  averageBandwidth: number;
+}
+
 
 /**
  * HLS: avpipe's segmenter cuts the encoded stream on keyframes at the segment boundaries, each
@@ -129,6 +146,21 @@ export class HlsOutput implements OutputNode<EncodedOutput, SegmentsOutputResult
       size: this._removed ? 0 : this._bytes,
       startedAt: this._startedAt, endedAt: this._removed ? null : this._endedAt,
       exists: !this._removed && this._segments.length > 0,
+    };
+  }
+
+  /**
+   * For a master playlist: the peak and average bits per second of its segments so far, and the
+   * codecs its encoders named; undefined before its first segment.
+   */
+  variant(): { bandwidth: number; averageBandwidth: number; codecs: string[] } | undefined {
+    if (this._segments.length === 0) return undefined;
+    const bps = (bytes: number, us: number): number => (bytes * 8 * 1e6) / Math.max(1, us);
+    const total = this._segments.reduce((n, s) => ({ bytes: n.bytes + s.bytes, us: n.us + s.durationUs }), { bytes: 0, us: 0 });
+    return {
+      bandwidth: Math.max(...this._segments.map((s) => bps(s.bytes, s.durationUs))),
+      averageBandwidth: bps(total.bytes, total.us),
+      codecs: [this._configs.video?.codec, this._configs.audio?.codec].filter((c): c is string => c !== undefined),
     };
   }
 

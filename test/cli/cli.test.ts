@@ -159,6 +159,13 @@ describe('CLI pieces', () => {
     });
   });
 
+  it('parses repeated --rendition WxH[@KBPS][:NAME] into the ladder', () => {
+    expect(parseRecordArgs(['--rendition', '1280x720@3000', '--rendition', '640x360:sd', '--output', 'a.m3u8'])).toMatchObject({
+      init: { encoding: { renditions: [{ width: 1280, height: 720, videoBitrateKbps: 3000 }, { width: 640, height: 360, name: 'sd' }] } },
+    });
+    expect(parseRecordArgs(['--rendition', '720p', '--output', 'a.m3u8'])).toEqual({ problems: [{ field: '--rendition', message: 'must be WxH[@KBPS][:NAME], got "720p"' }] });
+  });
+
   it('parses export --start and --end as the session span, refusing what is not seconds >= 0', () => {
     expect(parseExportArgs(['a.mp4', '--start', '2.5', '--end', '6', '--output', 'o.mp4'])).toMatchObject({ init: { source: { type: 'file', inputs: [{ path: 'a.mp4' }], start: 2.5, end: 6 } } });
     expect(parseExportArgs(['a.mp4', '--start=-1', '--end', '1:30', '--output', 'o.mp4'])).toEqual({

@@ -103,6 +103,20 @@ describe('validation', () => {
     expect(problemsOf({ live: false, outputs: [{ path: 'a.mp4' }], source: { type: 'file', inputs: [{ path, start: 0.5, end: 9 }], end: 4 } })).toEqual([]);
   });
 
+  it('takes a ladder of renditions: the first is the encode, names default to the height, bitrates to the share of pixels; bad rungs named', () => {
+    const e = createPipelineConfig({ outputs: [{ path: 'a.mp4' }], encoding: { videoBitrateKbps: 2000, renditions: [{ width: 1280, height: 720 }, { width: 640, height: 360 }, { name: 'tiny', width: 320, height: 180, videoBitrateKbps: 90 }] } }).encoding;
+    expect([e.width, e.height, e.videoBitrateKbps]).toEqual([1280, 720, 2000]);
+    expect(e.renditions).toEqual([
+      { name: '720p', width: 1280, height: 720, videoBitrateKbps: 2000 },
+      { name: '360p', width: 640, height: 360, videoBitrateKbps: 500 },
+      { name: 'tiny', width: 320, height: 180, videoBitrateKbps: 90 },
+    ]);
+    expect(problemsOf({
+      outputs: [{ path: 'a.mp4', rendition: 'mid' }],
+      encoding: { renditions: [{ width: 640, height: 360 }, { width: 1280, height: 720 }, { name: '360p', width: 321, height: 180 }] },
+    }).map((p) => p.field).sort()).toEqual(['encoding.renditions[1].height', 'encoding.renditions[1].width', 'encoding.renditions[2].name', 'encoding.renditions[2].width', 'outputs[0].rendition']);
+  });
+
   it('needs an output, and at most one file output', () => {
     expect(problemsOf({ outputs: [] })).toEqual([{ field: 'outputs', message: expect.stringContaining('at least one') }]);
     expect(problemsOf({ outputs: [{ path: 'a.mp4' }, { path: 'b.mp4' }] })).toEqual([{ field: 'outputs', message: expect.stringContaining('at most one file') }]);

@@ -30,21 +30,21 @@ afterAll(async () => {
 });
 
 /** Plays `src` to its end in a <video> at 4x; what the player saw. */
-async function play(src: string): Promise<{ ended: boolean; duration: number; frames: number; error: string | null }> {
+async function play(src: string): Promise<{ ended: boolean; duration: number; frames: number; width: number; error: string | null }> {
   const page = await browser.newPage();
   writeFileSync(join(dir, 'player.html'), '<!doctype html><video id="v" muted playsinline></video>');
   await page.goto(`${server.url}/player.html`);
   // Runs in the page (a string: this project's TypeScript has no DOM types).
   const out = await page.evaluate(`new Promise((resolve) => {
     const v = document.getElementById('v');
-    const done = (ended) => resolve({ ended, duration: v.duration, frames: v.getVideoPlaybackQuality().totalVideoFrames, error: v.error ? (v.error.message || String(v.error.code)) : null });
+    const done = (ended) => resolve({ ended, duration: v.duration, frames: v.getVideoPlaybackQuality().totalVideoFrames, width: v.videoWidth, error: v.error ? (v.error.message || String(v.error.code)) : null });
     v.addEventListener('ended', () => done(true));
     v.addEventListener('error', () => done(false));
     setTimeout(() => done(false), 30000);
     v.src = ${JSON.stringify(`${server.url}/${src}`)};
     v.playbackRate = 4;
     v.play().catch(() => undefined);
-  })`) as { ended: boolean; duration: number; frames: number; error: string | null };
+  })`) as { ended: boolean; duration: number; frames: number; width: number; error: string | null };
   await page.close();
   return out;
 }
@@ -61,6 +61,22 @@ describe.skipIf(!have)('a real player (headless Chromium) plays what avpipe wrot
 
   // An export of file.mp4 copied whole: a remux (moov first, media copied in blocks).
   const remuxed = hybrid.then(() => record({ live: false, source: { type: 'file', inputs: [{ path: join(dir, 'file.mp4') }] }, codecMode: 'copy', outputs: [{ path: join(dir, 'remuxed.mp4') }] }));
+
+  // A ladder of two renditions: a master playlist over two media playlists.
+  const ladder = remuxed.then(() => record({
+    live: false, source: { type: 'test', duration: 6 }, encoding: { audioCodec: 'aac', renditions: [{ width: 640, height: 360 }, { width: 320, height: 180 }] },
+    outputs: [{ playlist: join(dir, 'ladder', 'master.m3u8'), segmentDuration: 2 }],
+  }));
+
+  it.each([['ladder/master.m3u8', [640, 320]], ['ladder/master_360p.m3u8', [640]], ['ladder/master_180p.m3u8', [320]]] as const)('%s: plays to the end at a width of %j, every frame decoded', async (src, widths) => {
+    expect((await ladder).status).toBe('COMPLETE');
+    const r = await play(src);
+    expect(r.error).toBeNull();
+    expect(r.ended).toBe(true);
+    expect(r.duration).toBeCloseTo(6, 0);
+    expect(widths).toContain(r.width);
+    expect(r.frames).toBeGreaterThanOrEqual(170);
+  });
 
   it.each(['ts/index.m3u8', 'fmp4/index.m3u8', 'file.mp4', 'live.mp4', 'remuxed.mp4'])('%s: plays to the end, every frame decoded', async (src) => {
     expect((await outputs).status).toBe('COMPLETE');
