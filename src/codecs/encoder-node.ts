@@ -30,8 +30,8 @@ export class EncoderNode<I extends VideoFrame | AudioData, O extends EncodedVide
   private readonly _node: CodecNode<I, O, VideoEncoderLike | AudioEncoderLike>;
   private readonly _stats: EncoderStats;
   /**
-   * A video encoder's: the first frame at or after `us` is a keyframe, and the grid starts again from
-   * it (the first frame after a pause's cut). An encoder that cannot be told per frame (wasm) keeps its grid.
+   * A video encoder's: the first frame at or after `us` is a keyframe (the first frame after a pause's
+   * cut), the grid going on as it was. An encoder that cannot be told per frame (wasm) keeps to its grid only.
    */
   keyframeAt: ((us: Microseconds) => void) | undefined;
 
@@ -89,10 +89,7 @@ export class EncoderNode<I extends VideoFrame | AudioData, O extends EncodedVide
       (enc, frame) => {
         const forced = forceAt !== undefined && frame.timestamp >= forceAt;
         const keyFrame = forced || frame.timestamp >= nextKey;
-        if (forced) {
-          origin = frame.timestamp;
-          forceAt = undefined;
-        }
+        if (forced) forceAt = undefined;
         if (keyFrame) {
           origin ??= frame.timestamp;
           nextKey = origin + (Math.floor((frame.timestamp - origin) / keyframeIntervalUs) + 1) * keyframeIntervalUs;

@@ -60,8 +60,11 @@ export function validateConfig(init: PipelineConfigInit): ConfigProblem[] {
   (init.outputs ?? []).forEach((out, i) => checkOutput(out, `outputs[${i}]`, live, e, bad, counts));
   if (counts.file > 1) bad('outputs', `at most one file output, got ${counts.file}`);
   (init.outputs ?? []).forEach((out, i) => {
+    if (e.renditions.length > 1 && 'playlist' in out && out.livePlaylist !== undefined) bad(`outputs[${i}].livePlaylist`, 'a live (sliding window) playlist is not made for a ladder of renditions yet');
+    if (e.renditions.length > 1 && 'playlist' in out && out.segmentTemplate !== undefined) bad(`outputs[${i}].segmentTemplate`, 'a ladder names its segments itself (<playlist>_<rendition>_%05d)');
     const r = (out as { rendition?: unknown }).rendition;
-    if (r !== undefined && !e.renditions.some((x) => x.name === r)) bad(`outputs[${i}].rendition`, `names no rendition of encoding.renditions (${e.renditions.map((x) => x.name).join(', ') || 'none'}), got ${JSON.stringify(r)}`);
+    if (r !== undefined && outputKindOf(out) !== 'file') bad(`outputs[${i}].rendition`, 'only a file output takes one rendition (HLS takes them all, a stream the first)');
+    else if (r !== undefined && !e.renditions.some((x) => x.name === r)) bad(`outputs[${i}].rendition`, `names no rendition of encoding.renditions (${e.renditions.map((x) => x.name).join(', ') || 'none'}), got ${JSON.stringify(r)}`);
   });
   if (counts.segments > 1) bad('outputs', `at most one segments (HLS) output, got ${counts.segments}`);
   if (counts.stream > 1) bad('outputs', `at most one stream output, got ${counts.stream}`);

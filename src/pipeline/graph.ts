@@ -20,7 +20,7 @@ import { AvpipeError, toAvpipeError } from '../errors.js';
 import type { QueueBounds, QueueMeasure, QueueStats } from '../queues/bounded-queue.js';
 import { MEDIA_MEASURE } from '../queues/media-measure.js';
 import { QueueNode } from '../queues/queue-node.js';
-import type { FileDone, OutputNode } from '../sinks/output-node.js';
+import type { FileDone, OutputNode, OutputPort } from '../sinks/output-node.js';
 import type { Source, SourceMedia } from '../sources/source.js';
 import { frameTimestamp, type Microseconds } from '../time.js';
 import { Interleaver } from './interleaver.js';
@@ -153,6 +153,8 @@ const RAW_OPS: TeeItemOps<VideoFrame | AudioData> = {
 interface AttachedOutput {
   node: OutputNode<unknown, OutputResult>;
   tee: 'encoded' | 'video' | 'audio';
+  /** Its tee ports' names: its own, or one per rendition of an HLS ladder. */
+  ports: readonly string[];
   /** Taken off the running pipeline (already finalized). */
   removed?: boolean;
 }
@@ -307,7 +309,11 @@ export class Graph implements PipelineRun {
         .pipeThrough(new TransformStream<EncodedVideoOutput, EncodedOutput>({ transform: (o, c) => c.enqueue({ ...o, rendition: r.name }) }), { signal })
         .pipeTo(this._interleaver.writable(`video-${r.name}`), { signal })));
       const raw = b.build(open, signal);
-      const gated = cuts === undefined ? raw : raw.pipeThrough(rawPauseGate(cuts, b.kind === 'video' ? (at) => b.encoder?.keyframeAt?.(at) : undefined), { signal });
+      // After a cut every video encoder (each rung's too) starts on a keyframe.
+      const keyAfterCut = (at: Microseconds): void => {
+        for (const e of [b.encoder, ...b.rungs.map((r) => r.encoder)]) e?.keyframeAt?.(at);
+      };
+      const gated = cuts === undefined ? raw : raw.pipeThrough(rawPauseGate(cuts, b.kind === 'video' ? keyAfterCut : undefined), { signal });
       return Promise.all([guard(branch, gated.pipeTo(tee.writable, { signal })), encoded, ...rungs, tee.done(false)]).then(() => undefined);
     });
     runs.push(guard('outputs', this._interleaver.readable.pipeTo(this._tees.encoded.writable, { signal })));
@@ -350,7 +356,7 @@ export class Graph implements PipelineRun {
         if (signal.aborted) r();
         else signal.addEventListener('abort', (onAbort = () => r()), { once: true });
       });
-      await Promise.race([this._tees[o.tee].portDone(o.node.name), new Promise((r) => (timer = setTimeout(r, STREAM_DRAIN_MS))), aborted]);
+      await Promise.race([Promise.all(o.ports.map((p) => this._tees[o.tee].portDone(p))), new Promise((r) => (timer = setTimeout(r, STREAM_DRAIN_MS))), aborted]);
       clearTimeout(timer);
       if (onAbort !== undefined) signal.removeEventListener('abort', onAbort);
       try {
@@ -388,7 +394,7 @@ export class Graph implements PipelineRun {
     const i = this._outputs.findIndex((o) => o.node.name === name && o.removed !== true);
     if (i < 0) throw new AvpipeError('CONFIG_INVALID', `no output named ${name.includes('://') ? redactUrl(name) : name}`);
     const o = this._outputs[i]!;
-    await this._tees[o.tee].removePort(name);
+    for (const p of o.ports) await this._tees[o.tee].removePort(p);
     await o.node.finalize().catch(() => undefined);
     o.removed = true;
     if (this._outputs.every((x) => x.removed === true)) this._outputsGone?.();
@@ -481,7 +487,7 @@ export class Graph implements PipelineRun {
   outputResults(): OutputResult[] {
     return this._outputs.map((o) => {
       const r = o.node.result();
-      const e = this._tees[o.tee].portError(o.node.name);
+      const e = o.ports.map((p) => this._tees[o.tee].portError(p)).find((x) => x !== undefined);
       return e === undefined || ('error' in r && r.error !== null) ? r : { ...r, error: e.message };
     });
   }
@@ -489,25 +495,23 @@ export class Graph implements PipelineRun {
   private async _attach(o: OutputPlan, late: boolean): Promise<void> {
     const node = await buildOutput(o.spec, this._ctx);
     if (late) await node.start();
-    let consumer = node.writable as WritableStream<unknown>;
-    // With a ladder, an output other than HLS takes one rendition's video (a file may name it).
+    const name = outputName(o.spec);
+    // With a ladder, an output other than HLS takes one rendition's video (a file may name it),
+    // picked before its queue: the queue's keyframe-aware drops then see one video stream.
     const ladder = this.plan.encoding.renditions;
-    if (o.tee === 'encoded' && ladder.length > 1 && o.spec.kind !== 'segments') {
-      const main = ladder[0]!.name;
-      const want = (o.spec.kind === 'file' ? o.spec.rendition : undefined) ?? main;
-      const pick = new TransformStream<EncodedOutput, EncodedOutput>({
-        transform: (item, c) => {
-          if (item.kind === 'audio' || (item.rendition ?? main) === want) c.enqueue(item);
-        },
+    const main = ladder[0]?.name;
+    const want = (o.spec.kind === 'file' ? o.spec.rendition : undefined) ?? main;
+    const pick = o.tee === 'encoded' && ladder.length > 1 ? (item: EncodedOutput): boolean => item.kind === 'audio' || (item.rendition ?? main) === want : undefined;
+    // An HLS ladder takes a port per rendition, each its own queue.
+    const ports = (node.ports as readonly OutputPort<unknown>[] | undefined)?.map((p) => ({ name: `${name}${p.suffix}`, consumer: p.writable, accepts: p.accepts }))
+      ?? [{ name, consumer: node.writable as WritableStream<unknown>, ...(pick === undefined ? {} : { accepts: pick as (item: unknown) => boolean }) }];
+    for (const p of ports) {
+      (this._tees[o.tee] as Tee<unknown>).addPort({
+        ...p, label: outputLabel(o.spec) + p.name.slice(name.length), bounds: o.bounds, measure: MEDIA_MEASURE as QueueMeasure<unknown>,
+        policy: this.plan.policy.queuePolicy, onError: o.onError, late,
       });
-      void pick.readable.pipeTo(node.writable as WritableStream<EncodedOutput>).catch(() => undefined);
-      consumer = pick.writable as WritableStream<unknown>;
     }
-    (this._tees[o.tee] as Tee<unknown>).addPort({
-      name: outputName(o.spec), label: outputLabel(o.spec), consumer, bounds: o.bounds, measure: MEDIA_MEASURE as QueueMeasure<unknown>,
-      policy: this.plan.policy.queuePolicy, onError: o.onError, late,
-    });
-    this._outputs.push({ node, tee: o.tee });
+    this._outputs.push({ node, tee: o.tee, ports: ports.map((p) => p.name) });
   }
 
   private _limit(kind: LimitKind): void {
@@ -590,14 +594,22 @@ function copyBranch(plan: PipelinePlan, b: BranchPlan): Branch {
     build: (open, signal) => {
       const source = open(track);
       let first = true;
-      // A trimmed track's copy ends before its span's end (the source reads a little past it).
+      // A trimmed track's copy ends with the last packet before its span's end in decode order: the
+      // packets past the end that it refers to (a B-frame's later reference) are kept, the rest not.
       const endUs = track.trim?.endUs ?? Infinity;
+      const held: EncodedChunk[] = [];
       const wrap = new TransformStream<SourceMedia, EncodedOutput>({
-        transform: (chunk, controller) => {
-          if (chunk.timestamp >= endUs) return;
-          const metadata = first ? { decoderConfig } : {};
-          first = false;
-          controller.enqueue({ kind, chunk: chunk as EncodedChunk, metadata } as EncodedOutput);
+        transform: (media, controller) => {
+          const chunk = media as EncodedChunk;
+          if (chunk.timestamp >= endUs) {
+            held.push(chunk);
+            return;
+          }
+          for (const c of [...held.splice(0), chunk]) {
+            const metadata = first ? { decoderConfig } : {};
+            first = false;
+            controller.enqueue({ kind, chunk: c, metadata } as EncodedOutput);
+          }
         },
       });
       return source.pipeThrough(queue, { signal }).pipeThrough(wrap, { signal });

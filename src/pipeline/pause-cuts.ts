@@ -4,7 +4,7 @@ import type { Microseconds } from '../time.js';
 export interface PauseRecord {
   /** Where the cut is on the output's timeline, ms: what was before it plays up to here, what followed from here. */
   atMs: number;
-  /** Media cut out, ms (the paused time, rounded up to whole video frames). */
+  /** Media cut out, ms: the paused time (rounded up to whole frames when avpipe encodes the video). */
   durationMs: number;
   /** Wall clock (epoch ms) of `pause()` and of `resume()` (null: still paused when the run ended). */
   pausedAt: number;

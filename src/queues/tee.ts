@@ -37,6 +37,11 @@ export interface TeePortInit<T> {
   onError: 'fail' | 'isolate';
   /** Joined after the first item: start at a point that can start decoding, primed with the decoder config. */
   late?: boolean;
+  /**
+   * The items this port takes (default all): an output of one rendition of a ladder takes that
+   * rendition's video and the audio, so its queue's keyframe-aware drops see one video stream.
+   */
+  accepts?: (item: T) => boolean;
 }
 
 /** One tee port's counters (its queue's, plus what it skipped waiting for a keyframe). */
@@ -60,9 +65,11 @@ class TeePort<T> {
   private readonly _writer: WritableStreamDefaultWriter<T>;
   error: AvpipeError | undefined;
   removed = false;
+  readonly accepts: ((item: T) => boolean) | undefined;
 
   constructor(init: TeePortInit<T>, ops: TeeItemOps<T>, seen: ReadonlyMap<string, T>, onFatal: (e: AvpipeError) => void, signal: AbortSignal) {
     this.name = init.name;
+    this.accepts = init.accepts;
     this.onError = init.onError;
     this.leaky = init.policy === 'drop-oldest';
     const label = init.label ?? init.name;
@@ -154,7 +161,7 @@ export class Tee<T> {
         this._items++;
         const key = ops.primeKey?.(item);
         if (key !== undefined && !this._seen.has(key)) this._seen.set(key, item);
-        const ports = [...this._ports.values()];
+        const ports = [...this._ports.values()].filter((p) => p.accepts?.(item) ?? true);
         if (ports.length === 0) {
           ops.release(item);
           return;

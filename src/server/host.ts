@@ -15,6 +15,8 @@ export interface Host {
   resume(id: string, offer: string): Promise<string>;
   candidate(id: string, candidate: string, mid: string | undefined): Promise<void>;
   hangUp(id: string): void;
+  /** Pauses (cuts from the recording) or resumes session `id`; false when it already was, or is over. */
+  setPaused(id: string, paused: boolean): Promise<boolean>;
   stopAll(abort?: boolean): void;
   stats(id: string): SessionStats | undefined;
   close(): Promise<void>;
@@ -41,6 +43,9 @@ export class LocalHost implements Host {
   }
   hangUp(id: string): void {
     this._host.hangUp(id);
+  }
+  async setPaused(id: string, paused: boolean): Promise<boolean> {
+    return this._host.setPaused(id, paused);
   }
   stopAll(abort = false): void {
     this._host.stopAll(abort);

@@ -91,6 +91,16 @@ export class SessionHost {
     void s.source.hangUp().then(() => s.controller.stop());
   }
 
+  /**
+   * Pauses or resumes session `id`'s recording (the paused time cut out of its outputs); false when
+   * it already was, or is over. Throws INVALID_STATE while it is not ACTIVE (starting, or ending).
+   */
+  setPaused(id: string, paused: boolean): boolean {
+    const s = this._sessions.get(id);
+    if (s === undefined) return false;
+    return paused ? s.controller.pause() : s.controller.resume();
+  }
+
   /** Ends every session: gracefully, or with `abort` at once (what was muxed is still finalized). */
   stopAll(abort = false): void {
     for (const s of this._sessions.values()) void (abort ? s.controller.abort() : s.controller.stop());

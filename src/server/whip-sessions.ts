@@ -24,6 +24,12 @@ export interface WhipSession {
   stats(): WebRtcSourceStats | undefined;
   /** Resolves with the pipeline's result when the session is over. */
   finished: Promise<PipelineResult>;
+  /**
+   * Pauses (`true`) or resumes its recording: the paused time is cut out of its outputs, as
+   * `controller.pause()` does. Resolves false when it already was paused (or resumed) or is over;
+   * rejects with INVALID_STATE while it is not ACTIVE (starting, or ending).
+   */
+  setPaused(paused: boolean): Promise<boolean>;
 }
 
 /**
@@ -195,6 +201,7 @@ export class WhipSessions {
       finished: new Promise((resolve) => (resolveFinished = resolve)),
       status: () => host.stats(id)?.status ?? (final === undefined ? 'STARTING' : 'COMPLETE'),
       stats: () => final ?? host.stats(id)?.source,
+      setPaused: (paused) => host.setPaused(id, paused),
     };
     // Counted before the offer is answered: publishers arriving together spread over the hosts.
     host.load++;

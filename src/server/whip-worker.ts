@@ -27,6 +27,7 @@ async function run(call: HostCall): Promise<HostCallValues[HostCall['op']]> {
     case 'hangUp':
       host.hangUp(call.id);
       return undefined;
+    case 'setPaused': return host.setPaused(call.id, call.paused);
     case 'stopAll':
       host.stopAll(call.abort);
       return undefined;

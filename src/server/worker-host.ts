@@ -75,6 +75,9 @@ export class WorkerHost implements Host {
   hangUp(id: string): void {
     void this._call({ op: 'hangUp', id }).catch(() => undefined);
   }
+  setPaused(id: string, paused: boolean): Promise<boolean> {
+    return this._call({ op: 'setPaused', id, paused });
+  }
   stopAll(abort = false): void {
     void this._call({ op: 'stopAll', abort }).catch(() => undefined);
   }

@@ -21,6 +21,7 @@ export type HostCall =
   | { op: 'resume'; id: string; offer: string }
   | { op: 'candidate'; id: string; candidate: string; mid: string | undefined }
   | { op: 'hangUp'; id: string }
+  | { op: 'setPaused'; id: string; paused: boolean }
   | { op: 'stopAll'; abort: boolean };
 
 /** What the reply to each call carries: the answer SDP, whether the session waits for its publisher, or nothing. */
@@ -30,6 +31,7 @@ export interface HostCallValues {
   resume: string;
   candidate: undefined;
   hangUp: undefined;
+  setPaused: boolean;
   stopAll: undefined;
 }
 

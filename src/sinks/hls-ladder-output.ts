@@ -9,7 +9,7 @@ import type { EncodedOutput } from '../media/encoded-chunk.js';
 import { masterPlaylist } from '../muxers/playlist.js';
 import type { Microseconds } from '../time.js';
 import { HlsOutput, type RenditionPlaylistResult, type SegmentsOutputResult } from './hls-output.js';
-import type { FileDone, OutputNode } from './output-node.js';
+import type { FileDone, OutputNode, OutputPort } from './output-node.js';
 
 interface Rung {
   rendition: Rendition;
@@ -28,13 +28,17 @@ interface Rung {
  */
 export class HlsLadderOutput implements OutputNode<EncodedOutput, SegmentsOutputResult> {
   readonly spec: SegmentsOutputSpec;
+  /** The whole ladder in one stream, routed by rendition (the graph feeds it through `ports`). */
   readonly writable: WritableStream<EncodedOutput>;
+  /** A tee port per rendition: its video and the shared audio, into its media playlist. */
+  readonly ports: readonly OutputPort<EncodedOutput>[];
   private readonly _rungs: Rung[];
   private readonly _fps: number;
   private readonly _onFile: FileDone | undefined;
   private _masterWritten = false;
 
   constructor(spec: SegmentsOutputSpec, renditions: readonly Rendition[], tracks: { video: VideoCodecName; audio?: AudioCodecName }, fps: number, onFile?: FileDone) {
+    // Refused up front too (validate.ts); here for a caller that builds one without a config.
     if (spec.livePlaylist !== undefined) throw new AvpipeError('CONFIG_INVALID', `${spec.playlist}: a live (sliding window) playlist is not made for a ladder of renditions yet`);
     this.spec = spec;
     this._fps = fps;
@@ -48,15 +52,24 @@ export class HlsLadderOutput implements OutputNode<EncodedOutput, SegmentsOutput
       return { rendition, output, writer: output.writable.getWriter() };
     });
     const main = renditions[0]!.name;
+    const of = (item: EncodedOutput): string | undefined => (item.kind === 'audio' ? undefined : item.rendition ?? main);
+    this.ports = this._rungs.map((r) => ({
+      suffix: `#${r.rendition.name}`,
+      // The shared audio goes into every rendition's segments; each video to its own.
+      accepts: (item: EncodedOutput) => item.kind === 'audio' || of(item) === r.rendition.name,
+      writable: new WritableStream<EncodedOutput>({
+        write: async (item) => {
+          await r.writer.write(item);
+          await this._masterOnce();
+        },
+        close: () => r.writer.close(),
+        abort: (reason) => r.writer.abort(reason),
+      }),
+    }));
     this.writable = new WritableStream<EncodedOutput>({
       write: async (item) => {
-        // The shared audio goes into every rendition's segments; each video to its own.
-        if (item.kind === 'audio') for (const r of this._rungs) await r.writer.write(item);
-        else await this._rungs.find((r) => r.rendition.name === (item.rendition ?? main))?.writer.write(item);
-        if (!this._masterWritten && this._rungs.every((r) => r.output.variant() !== undefined)) {
-          this._masterWritten = true;
-          await this._writeMaster();
-        }
+        for (const r of this._rungs) if (item.kind === 'audio' || of(item) === r.rendition.name) await r.writer.write(item);
+        await this._masterOnce();
       },
       close: async () => {
         for (const r of this._rungs) await r.writer.close();
@@ -65,6 +78,13 @@ export class HlsLadderOutput implements OutputNode<EncodedOutput, SegmentsOutput
         for (const r of this._rungs) await r.writer.abort(reason).catch(() => undefined);
       },
     });
+  }
+
+  /** The master, written as soon as every rendition has a segment: a live player can start. */
+  private async _masterOnce(): Promise<void> {
+    if (this._masterWritten || !this._rungs.every((r) => r.output.variant() !== undefined)) return;
+    this._masterWritten = true;
+    await this._writeMaster();
   }
 
   get name(): string {
@@ -79,15 +99,20 @@ export class HlsLadderOutput implements OutputNode<EncodedOutput, SegmentsOutput
     for (const r of this._rungs) await r.output.start();
   }
 
-  /** Finalizes every rendition's playlist, then writes the master with the bandwidths measured. */
+  /**
+   * Finalizes every rendition's playlist, then writes the master with the bandwidths measured. A
+   * rendition that could not finish (a full disk) keeps what it finished, and so does the master,
+   * as long as every rendition has segments; one without any leaves nothing of the ladder behind.
+   */
   async finalize(): Promise<void> {
     const errors: unknown[] = [];
     for (const r of this._rungs) await r.output.finalize().catch((err: unknown) => errors.push(err));
-    if (errors.length > 0) {
-      await rm(this.spec.playlist, { force: true });
-      throw errors[0];
+    if (this._rungs.some((r) => r.output.variant() === undefined)) {
+      await this.discard();
+      throw errors[0] ?? new AvpipeError('MUXER_FAILED', `no media reached ${this.spec.playlist}; it was removed`);
     }
-    await this._writeMaster();
+    await this._writeMaster().catch((err: unknown) => errors.push(err));
+    if (errors.length > 0) throw errors[0];
   }
 
   async discard(): Promise<void> {

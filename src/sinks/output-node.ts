@@ -26,4 +26,17 @@ export interface OutputNode<T, R> {
   mediaTime(): Microseconds | undefined;
   /** Its entry in the run's result. */
   result(): R;
+  /**
+   * Set by an output fed through several tee ports instead of `writable` (an HLS ladder: one per
+   * rendition, so that each port's queue holds one video stream): each port's name suffix, what it
+   * takes, and where it goes.
+   */
+  readonly ports?: readonly OutputPort<T>[];
+}
+
+/** One of an output's tee ports (see {@link OutputNode.ports}). */
+export interface OutputPort<T> {
+  suffix: string;
+  accepts: (item: T) => boolean;
+  writable: WritableStream<T>;
 }

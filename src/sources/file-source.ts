@@ -222,8 +222,8 @@ export class FileSource extends SourceBase implements Source {
     // A span that starts later: video from the keyframe at or before it, audio a little before it.
     const from = input.fromS === undefined ? undefined
       : t.info.kind === 'video' ? { seconds: input.fromS, key: true } : { seconds: input.fromS - AUDIO_PREROLL_S, key: false };
-    /** The last packet read lay at or past the span's end. */
-    let pastEnd = false;
+    /** Video packets read since the first at or past the span's end. */
+    let pastEnd = 0;
     let iterator: AsyncGenerator<DemuxedPacket, void, unknown> | undefined;
     const ended = this.openTrack();
     const end = (): void => {
@@ -299,17 +299,14 @@ export class FileSource extends SourceBase implements Source {
         } else rawEnd = Math.max(rawEnd ?? -Infinity, raw + duration);
         const timestamp = raw - cutUs;
         const spanEnd = input.spanEndUs;
-        if (spanEnd !== undefined && timestamp >= spanEnd) {
-          // Past the span's end: audio stops; video goes on while a packet before the end follows
-          // one past it (a B-frame needs its later reference), and stops at the second in a row.
-          if (t.info.kind === 'audio' || pastEnd) {
-            this._trackEnded(input, Math.max(rawEnd, spanEnd + cutUs));
-            controller.close();
-            end();
-            return;
-          }
-          pastEnd = true;
-        } else pastEnd = false;
+        // Past the span's end audio stops; video is read on for as many packets as B-frames can be
+        // reordered (REPEAT_WINDOW), so every frame before the end and what it refers to is read.
+        if (spanEnd !== undefined && (pastEnd > 0 || timestamp >= spanEnd) && (t.info.kind === 'audio' || ++pastEnd > REPEAT_WINDOW)) {
+          this._trackEnded(input, Math.max(rawEnd, spanEnd + cutUs));
+          controller.close();
+          end();
+          return;
+        }
         await this.due(timestamp);
         controller.enqueue(new EncodedChunk({ type: p.type, timestamp, duration, data: p.data }));
       },

@@ -1,5 +1,5 @@
 import type { FileSourceInit } from '../config/config-init.js';
-import { AvpipeError } from '../errors.js';
+import { ConfigError } from '../errors.js';
 import type { FileInput } from './file-source.js';
 
 /**
@@ -30,6 +30,6 @@ export function spanInputs(spec: Pick<FileSourceInit, 'inputs' | 'start' | 'end'
     if (Number.isFinite(ownEnd)) moved.end = ownEnd;
     out.push(moved);
   }
-  if (out.length === 0) throw new AvpipeError('CONFIG_INVALID', `no input has media between the session's start (${from} s) and end (${to} s)`);
+  if (out.length === 0) throw new ConfigError([{ field: spec.end === undefined ? 'source.start' : 'source.end', message: `no input has media between the session's start (${from} s) and end (${to} s)` }]);
   return out;
 }

@@ -12,25 +12,26 @@ const dir = tmpDir();
 const FRAME = 1 / 30;
 
 describe('pause and resume of a live recording', () => {
-  it('cuts the paused media out of the MP4 and the HLS (one continuous timeline), A/V in sync across the cut, a keyframe after it', async () => {
+  it('cuts the paused media out of the MP4 and of both renditions of an HLS ladder (one continuous timeline), A/V in sync across the cut, a keyframe after it in each', async () => {
     const mp4 = join(dir, 'paused.mp4');
-    const hls = join(dir, 'hls', 'paused.m3u8');
+    const master = join(dir, 'hls', 'paused.m3u8');
+    const rungs = [join(dir, 'hls', 'paused_240p.m3u8'), join(dir, 'hls', 'paused_120p.m3u8')];
     const c = createController(createPipelineConfig({
-      source: { type: 'test', duration: 6 }, encoding: { width: 320, height: 240 },
-      outputs: [{ path: mp4 }, { path: hls, segmentDuration: 1 }],
+      source: { type: 'test', duration: 6 }, encoding: { renditions: [{ width: 320, height: 240 }, { width: 160, height: 120 }] },
+      outputs: [{ path: mp4 }, { path: master, segmentDuration: 1 }],
     }));
     const events: boolean[] = [];
+    const calls: boolean[] = [];
     c.on('pause', (p) => events.push(p));
     c.on('status', (s) => {
       if (s !== 'ACTIVE') return;
-      setTimeout(() => {
-        expect(c.pause()).toBe(true);
-        expect(c.pause()).toBe(false);
-      }, 1400);
-      setTimeout(() => expect(c.resume()).toBe(true), 3000);
+      setTimeout(() => calls.push(c.pause(), c.pause()), 1400);
+      setTimeout(() => calls.push(c.resume()), 3000);
     });
     const result = await c.start();
     expect(result.error).toBeNull();
+    // Paused, already paused, resumed.
+    expect(calls).toEqual([true, false, true]);
     expect(events).toEqual([true, false]);
     expect(result.pauses).toHaveLength(1);
     const [p] = result.pauses;
@@ -53,7 +54,7 @@ describe('pause and resume of a live recording', () => {
     const marks = seconds.filter((t) => t < at || t >= at + cut).map((t) => (t < at ? t : t - cut));
     // A beep lasts 0.1 s: one the cut ends inside goes on right at the cut.
     const beepMarks = seconds.flatMap((t) => (t < at ? [t] : t >= at + cut ? [t - cut] : t + 0.1 > at + cut ? [at] : []));
-    for (const path of [mp4, hls]) {
+    for (const path of [mp4, ...rungs]) {
       const flashes = await flashTimes(path);
       const beeps = await beepOnsets(path);
       expect(flashes).toHaveLength(marks.length);
@@ -61,15 +62,23 @@ describe('pause and resume of a live recording', () => {
       marks.forEach((m, k) => expect(Math.abs(flashes[k]! - m)).toBeLessThan(FRAME / 2 + 1e-3));
       beepMarks.forEach((m, k) => expect(Math.abs(beeps[k]! - m)).toBeLessThanOrEqual(0.002));
     }
-    // The first frame after the cut is a keyframe.
-    const { stdout } = await run(FFPROBE, ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'packet=pts_time,flags', '-of', 'csv=p=0', mp4]);
-    const key = stdout.trim().split('\n').map((l) => l.split(',')).find(([t]) => Math.abs(Number(t) - at) < 1e-3);
-    expect(key?.[1]).toMatch(/^K/);
-    // HLS: no discontinuity, its segments add up to the file's length.
-    const playlist = readFileSync(hls, 'utf8');
-    expect(playlist).not.toContain('EXT-X-DISCONTINUITY');
-    const total = [...playlist.matchAll(/#EXTINF:([\d.]+)/g)].reduce((n, m) => n + Number(m[1]), 0);
-    expect(Math.abs(total - (6 - cut))).toBeLessThanOrEqual(FRAME + 0.03);
+    // The first frame after the cut is a keyframe, in the file and in both renditions, and the
+    // renditions' keyframes are at the same times (a player can switch at any segment).
+    const keys: number[][] = [];
+    for (const path of [mp4, ...rungs]) {
+      const { stdout } = await run(FFPROBE, ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'packet=pts_time,flags', '-of', 'csv=p=0', path]);
+      const packets = stdout.trim().split('\n').map((l) => l.split(','));
+      expect(packets.find(([t]) => Math.abs(Number(t) - at) < 1e-3)?.[1]).toMatch(/^K/);
+      keys.push(packets.filter(([, f]) => f?.startsWith('K') === true).map(([t]) => Number(t)));
+    }
+    expect(keys[2]).toEqual(keys[1]);
+    // HLS: no discontinuity, each rendition's segments add up to the file's length.
+    for (const path of rungs) {
+      const playlist = readFileSync(path, 'utf8');
+      expect(playlist).not.toContain('EXT-X-DISCONTINUITY');
+      const total = [...playlist.matchAll(/#EXTINF:([\d.]+)/g)].reduce((n, m) => n + Number(m[1]), 0);
+      expect(Math.abs(total - (6 - cut))).toBeLessThanOrEqual(FRAME + 0.03);
+    }
   });
 
   it('is refused on a non-live run, and before the run is active', async () => {

@@ -425,3 +425,44 @@ describe('WebRTC source: pause and resume of a copied recording', () => {
     for (const o of offsets) expect(Math.abs(o)).toBeLessThanOrEqual(1 / 30);
   }, 30_000);
 });
+
+describe('WHIP endpoint: pausing a session through the library', () => {
+  it('a session on a worker thread is paused and resumed (WhipSession.setPaused): the paused time cut from its file, listed in its result', async () => {
+    const server = new WhipServer({ config: (name, id) => ({ outputs: [{ path: join(dir, `paused-${name}-${id}.webm`) }] }), iceHosts: LOOPBACK, workers: 1 });
+    const base = await server.listen(0);
+    try {
+      const ended = new Promise<PipelineResult>((resolve) => server.once('end', (_s, r) => resolve(r)));
+      const calls: (boolean | string)[] = [];
+      const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+      server.once('session', (s) => {
+        // Once it is ACTIVE (its status comes from its worker, at most a second old): paused 1.5 s.
+        void (async () => {
+          while (s.status() !== 'ACTIVE') await sleep(50);
+          await sleep(1000);
+          calls.push(await s.setPaused(true), await s.setPaused(true));
+          await sleep(1500);
+          calls.push(await s.setPaused(false));
+        })().catch((err: unknown) => calls.push(String(err)));
+      });
+      let resource = '';
+      const { pc } = await publish({ seconds: 5, signal: async (offer) => {
+        const r = await whipPost(`${base}/whip/paused`, offer);
+        resource = r.resource;
+        return r.answer;
+      } });
+      await fetch(resource, { method: 'DELETE' });
+      await pc.close();
+      const result = await ended;
+      expect(result.status, JSON.stringify(result.error)).toBe('COMPLETE');
+      // Paused, paused again (already: false), resumed.
+      expect(calls).toEqual([true, false, true]);
+      expect(result.pauses).toHaveLength(1);
+      const cut = result.pauses[0]!.durationMs / 1000;
+      expect(cut).toBeGreaterThan(1);
+      const audio = await packetSpan(result.outputs[0]!.type === 'file' ? result.outputs[0]!.path : '', 'audio');
+      expect(Math.abs(audio.end - (5 - cut))).toBeLessThan(0.3);
+    } finally {
+      await server.close();
+    }
+  }, 30_000);
+});
