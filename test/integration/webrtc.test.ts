@@ -438,14 +438,14 @@ describe('WHIP endpoint: pausing a session through the library', () => {
         // Once it is ACTIVE (its status comes from its worker, at most a second old): paused 1.5 s.
         void (async () => {
           while (s.status() !== 'ACTIVE') await sleep(50);
-          await sleep(1000);
+          await sleep(700);
           calls.push(await s.setPaused(true), await s.setPaused(true));
           await sleep(1500);
           calls.push(await s.setPaused(false));
         })().catch((err: unknown) => calls.push(String(err)));
       });
       let resource = '';
-      const { pc } = await publish({ seconds: 5, signal: async (offer) => {
+      const { pc } = await publish({ seconds: 4, signal: async (offer) => {
         const r = await whipPost(`${base}/whip/paused`, offer);
         resource = r.resource;
         return r.answer;
@@ -460,7 +460,7 @@ describe('WHIP endpoint: pausing a session through the library', () => {
       const cut = result.pauses[0]!.durationMs / 1000;
       expect(cut).toBeGreaterThan(1);
       const audio = await packetSpan(result.outputs[0]!.type === 'file' ? result.outputs[0]!.path : '', 'audio');
-      expect(Math.abs(audio.end - (5 - cut))).toBeLessThan(0.3);
+      expect(Math.abs(audio.end - (4 - cut))).toBeLessThan(0.3);
     } finally {
       await server.close();
     }

@@ -199,13 +199,14 @@ async function ffmpegPublish(input: string, url: string, args: string[]): Promis
 
 describe("a real WHIP client: FFmpeg's whip muxer (node-av) into avpipe serve, bursts absorbed by the live queues", () => {
   const input = join(dir, 'ffmpeg-whip-input.mp4');
-  const SECONDS = 10;
+  // Long enough for a 3 s stall at 2 s (its backlog then sent at once) and media after it, and no longer.
+  const SECONDS = 7;
 
   it.each([
     { name: 'copy-start-burst', ext: 'mp4', mode: 'copy', args: ['--burst', '3'], what: 'H.264 + Opus copied into MP4, the first 3 s sent at once' },
     { name: 'transcode-start-burst', ext: 'webm', mode: 'transcode', args: ['--burst', '3'], what: 'H.264 made VP8 in WebM (Opus copied), the first 3 s sent at once' },
-    { name: 'copy-stall', ext: 'mp4', mode: 'copy', args: ['--stall-at', '4', '--stall', '3'], what: 'copied into MP4, a 3 s stall at 4 s then its backlog at once' },
-    { name: 'transcode-stall', ext: 'webm', mode: 'transcode', args: ['--stall-at', '4', '--stall', '3'], what: 'made VP8 in WebM, a 3 s stall at 4 s then its backlog at once' },
+    { name: 'copy-stall', ext: 'mp4', mode: 'copy', args: ['--stall-at', '2', '--stall', '3'], what: 'copied into MP4, a 3 s stall at 2 s then its backlog at once' },
+    { name: 'transcode-stall', ext: 'webm', mode: 'transcode', args: ['--stall-at', '2', '--stall', '3'], what: 'made VP8 in WebM, a 3 s stall at 2 s then its backlog at once' },
   ])('$what: every frame and packet recorded, zero drops, A/V within one frame', async ({ name, ext, mode, args }) => {
     if (!existsSync(input)) await whipInput(input, SECONDS);
     const outDir = join(dir, 'ffmpeg-whip');
