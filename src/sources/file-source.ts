@@ -92,6 +92,8 @@ interface OpenInput {
   fromS: number | undefined;
   /** Where its span ends on the session timeline, when it is trimmed at the end. */
   spanEndUs: Microseconds | undefined;
+  /** Where its media ends on the session timeline, once asked ({@link mediaEndUs}): read once. */
+  mediaEnd?: Promise<Microseconds>;
   /** Where the container says the input ends, on the session timeline (before any jump is closed up). */
   declaredEndUs: Microseconds;
   /** Where its packets really ended so far (same timeline), and how many of its tracks are still read. */
@@ -360,8 +362,9 @@ export class FileSource extends SourceBase implements Source {
     const kept: OpenInput[] = [];
     const outside: { o: OpenInput; endUs: Microseconds }[] = [];
     for (const o of this._open) {
-      const endUs = await mediaEndUs(o);
-      if (o.fromS !== undefined && endUs <= Math.round((o.spec.offset ?? 0) * 1e6)) outside.push({ o, endUs });
+      // Only an input trimmed at its start can begin past its end.
+      const endUs = o.fromS === undefined ? undefined : await mediaEndUs(o);
+      if (endUs !== undefined && endUs <= Math.round((o.spec.offset ?? 0) * 1e6)) outside.push({ o, endUs });
       else kept.push(o);
     }
     for (const { o, endUs } of outside) {
@@ -460,9 +463,10 @@ async function openInput(spec: FileInput): Promise<OpenInput> {
   };
 }
 
-/** Where an input's media ends on the session timeline (its span's end aside). */
-async function mediaEndUs(o: OpenInput): Promise<Microseconds> {
-  return Math.round((await o.demuxer.duration()) * 1e6) + o.shiftUs;
+/** Where an input's media ends on the session timeline (its span's end aside); its duration is read once. */
+function mediaEndUs(o: OpenInput): Promise<Microseconds> {
+  o.mediaEnd ??= o.demuxer.duration().then((d) => Math.round(d * 1e6) + o.shiftUs);
+  return o.mediaEnd;
 }
 
 /** MP4/MOV, WebM/MKV, Ogg, MPEG-TS, MP3, WAV, ADTS, FLAC through mediabunny. */
