@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { FrameAssembler, MAX_FRAME_PACKETS } from '../../src/sources/rtp/frame-assembler.js';
 import { JitterBuffer, type JitterOutput } from '../../src/sources/rtp/jitter-buffer.js';
-import { LipSync, ntpToSeconds } from '../../src/sources/rtp/lip-sync.js';
+import { LipSync, ntpToSeconds, type PlacedFrame } from '../../src/sources/rtp/lip-sync.js';
 import { opusHead } from '../../src/codecs/opus-head.js';
 import { RTP_CODECS, videoConfigFromKeyframe } from '../../src/sources/rtp/rtp-codecs.js';
 import { depacketize, packetize, pkt, vp8Delta, vp8Key, Vp8Packetizer } from '../helpers/rtp-packets.js';
@@ -137,6 +137,73 @@ describe('LipSync', () => {
     // A pause that the arrival shows too (30 s without packets) is real time, kept.
     expect(sync.push(a, 9, jump + 3840 + 48000 * 30, 80 + 30_000).map((p) => p.timestamp)).toEqual([30_080_000]);
     expect(sync.toJSON()[0]!.jumps).toBe(1);
+  });
+
+  it('follows every sender report: an audio clock 300 ppm fast stays on the video\'s timeline for 5 minutes (a report 0.3 s off left out)', () => {
+    const sync = new LipSync<number>(4000);
+    sync.expectTracks(2);
+    const v = sync.addTrack(90000);
+    const a = sync.addTrack(48000);
+    const audioHz = 48000 * (1 + 300e-6);
+    // Wire delay 30 ms, +-10 ms of jitter (deterministic), and true reports every second per track.
+    const delayMs = (i: number): number => 30 + 10 * Math.sin(i * 12.9898);
+    type Ev = { at: number; go: () => PlacedFrame<number>[] };
+    const events: Ev[] = [];
+    const NTP0 = 1000;
+    const sr = (track: number, t: number, rtp: number, off = 0) => ({ ntpSeconds: Math.floor(NTP0 + t + off), ntpFraction: Math.round(((NTP0 + t + off) % 1) * 2 ** 32), rtpTimestamp: rtp >>> 0 });
+    for (let i = 0; i < 300 * 30; i++) events.push({ at: (i / 30) * 1000 + delayMs(i), go: () => sync.push(v, i, Math.round(i * 3000) >>> 0, events[0]!.at) });
+    // 960 samples of the fast clock: each packet lasts 960 / audioHz of real time.
+    for (let k = 0; k < Math.floor((300 * audioHz) / 960); k++) {
+      const t = (k * 960) / audioHz;
+      events.push({ at: t * 1000 + delayMs(k + 0.5), go: () => sync.push(a, 100_000_000 + k, (k * 960) >>> 0, events[0]!.at) });
+    }
+    for (let s = 0.5; s < 300; s += 1) {
+      events.push({ at: s * 1000 + 30, go: () => sync.senderReport(v, sr(v, s, Math.round(s * 90000)), events[0]!.at) });
+      // At 100.5 s the audio's report says 0.3 s later than it is: an outlier.
+      events.push({ at: s * 1000 + 35, go: () => sync.senderReport(a, sr(a, s, Math.round(s * audioHz), s === 100.5 ? 0.3 : 0), events[0]!.at) });
+    }
+    events.sort((x, y) => x.at - y.at);
+    const placed: PlacedFrame<number>[] = [];
+    while (events.length > 0) {
+      placed.push(...events[0]!.go());
+      events.shift();
+    }
+    placed.push(...sync.release(Number.MAX_SAFE_INTEGER));
+    const truth = (p: PlacedFrame<number>): number => (p.track === v ? (p.frame / 30) * 1e6 : ((p.frame - 100_000_000) * 960 / audioHz) * 1e6);
+    const videoPlaced = placed.filter((p) => p.track === v);
+    const audioPlaced = placed.filter((p) => p.track === a);
+    expect(videoPlaced.length).toBe(9000);
+    expect(audioPlaced.length).toBe(Math.floor((300 * audioHz) / 960));
+    // Every frame where it was captured within a millisecond (the nominal rate until the reports span
+    // 2 s), within 50 us once the fit has 15 s; by the first report alone the last audio frame would
+    // be 90 ms late (its samples counted at 48 kHz).
+    // (The zero is where the earliest first frame was placed when it was decided: by the first reports.)
+    const zero = videoPlaced[0]!.timestamp;
+    const err = placed.map((p) => Math.abs(p.timestamp - zero - truth(p)));
+    expect(Math.max(...err)).toBeLessThan(1000);
+    expect(Math.max(...err.filter((_, i) => placed[i]!.timestamp > 15e6))).toBeLessThan(50);
+    const last = audioPlaced[audioPlaced.length - 1]!;
+    expect(((last.frame - 100_000_000) * 960 / 48000) * 1e6 - truth(last)).toBeGreaterThan(89_000);
+    const [vs, as] = sync.toJSON();
+    expect(vs).toMatchObject({ syncedBy: 'sender-report', outliers: 0, senderReports: 300 });
+    expect(as).toMatchObject({ syncedBy: 'sender-report', outliers: 1, clockSteps: 0, senderReports: 300 });
+    expect(Math.abs(vs!.clockPpm!)).toBeLessThan(1);
+    expect(as!.clockPpm!).toBeCloseTo(300, 0);
+  });
+
+  it('a step of the sender\'s wall clock (reports 2 s later from then on, RTP going on) moves nothing: counted, the rate followed', () => {
+    const sync = new LipSync<number>(0);
+    const a = sync.addTrack(48000);
+    const sr = (t: number, off: number) => ({ ntpSeconds: Math.floor(50 + t + off), ntpFraction: Math.round(((50 + t + off) % 1) * 2 ** 32), rtpTimestamp: t * 48000 });
+    const times: number[] = [];
+    for (let k = 0; k < 50 * 40; k++) {
+      const t = k / 50;
+      if (k % 50 === 0) times.push(...sync.senderReport(a, sr(t, t >= 20 ? 2 : 0), t * 1000).map((p) => p.timestamp));
+      times.push(...sync.push(a, k, k * 960, t * 1000).map((p) => p.timestamp));
+    }
+    expect(times.length).toBe(2000);
+    expect(times.every((us, k) => Math.abs(us - k * 20_000) <= 1)).toBe(true);
+    expect(sync.toJSON()[0]).toMatchObject({ outliers: 3, clockSteps: 1 });
   });
 
   it('unwraps the 32-bit RTP clock', () => {

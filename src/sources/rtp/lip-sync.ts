@@ -1,4 +1,5 @@
 import type { Microseconds } from '../../time.js';
+import { lineAt, SenderClock, type ClockLine } from './sender-clock.js';
 
 /** An RTCP sender report's clock pair: the sender's NTP time and the RTP time of the same instant. */
 export interface SenderReport {
@@ -12,6 +13,15 @@ export interface SenderReport {
 /** A lip-sync core's counters, per track. */
 export interface LipSyncTrackStats {
   senderReports: number;
+  /** Reports left out of the clock fit (too far from it), and steps of the sender's clock among them. */
+  outliers: number;
+  clockSteps: number;
+  /**
+   * The track's RTP clock against the sender's wall clock, parts per million (positive: fast), fitted
+   * from its reports; null until they span 2 s (or the track has none). A phone's or a capture
+   * card's audio clock is often some hundred ppm off: placing by every report keeps its times true.
+   */
+  clockPpm: number | null;
   /** How the track's RTP time was placed: from a sender report, or (none came in time) by arrival. */
   syncedBy: 'sender-report' | 'arrival' | null;
   /** Frames whose time had to be moved forward to keep the track's times increasing. */
@@ -42,8 +52,11 @@ interface TrackState<F> {
   firstRtp: number | undefined;
   lastExt: number;
   firstArrivalMs: number | undefined;
-  /** RTP (unwrapped) and sender-clock seconds of one instant. */
-  anchor: { ext: number; seconds: number } | undefined;
+  /** How frames are placed: RTP (unwrapped) to sender seconds; steered toward the clock fit at each report. */
+  anchor: ClockLine | undefined;
+  clock: SenderClock;
+  /** RTP time (unwrapped) of the last frame placed. */
+  lastPlacedExt: number | undefined;
   syncedBy: 'sender-report' | 'arrival' | null;
   pending: { frame: F; ext: number; arrivalMs: number }[];
   lastUs: Microseconds;
@@ -53,8 +66,11 @@ interface TrackState<F> {
 
 /**
  * The pure core of A/V sync (GStreamer's rtpbin ntp-sync): every track's RTP time is mapped to the
- * sender's NTP clock through its first RTCP sender report, so tracks with unrelated RTP clocks land on
- * one timeline. Frames wait until their track has a report (or `syncTimeoutMs` passed since its first
+ * sender's NTP clock through its RTCP sender reports, so tracks with unrelated RTP clocks land on
+ * one timeline. The first report anchors the track; every later one refines the mapping (a
+ * {@link SenderClock} fit: the track's real tick rate, outliers left out) and the placement is
+ * steered toward it without a jump, so a publisher whose audio clock drifts from its video clock
+ * stays in sync for hours (the audio's samples are then fitted to its times by the graph). Frames wait until their track has a report (or `syncTimeoutMs` passed since its first
  * frame: it is then placed by arrival time, on the sender clock when another track gave the offset).
  * The session's zero is the earliest first frame of all tracks, decided once every track (every one
  * offered, see {@link LipSync.expectTracks}) is placed, or `syncTimeoutMs` after the first frame of any
@@ -81,7 +97,7 @@ export class LipSync<F> {
   /** Adds a track of RTP clock rate `clockRate`; returns its index. */
   addTrack(clockRate: number): number {
     this._tracks.push({
-      clockRate, firstRtp: undefined, lastExt: 0, firstArrivalMs: undefined, anchor: undefined, syncedBy: null,
+      clockRate, firstRtp: undefined, lastExt: 0, firstArrivalMs: undefined, anchor: undefined, clock: new SenderClock(clockRate), lastPlacedExt: undefined, syncedBy: null,
       pending: [], lastUs: -1, lastArrivalMs: undefined, stats: { senderReports: 0, retimed: 0, early: 0, jumps: 0, firstJumpUs: null },
     });
     return this._tracks.length - 1;
@@ -107,17 +123,27 @@ export class LipSync<F> {
     return this.release(nowMs);
   }
 
-  /** Takes a sender report of `track`, received at `nowMs`. Only the first one anchors the track. */
+  /**
+   * Takes a sender report of `track`, received at `nowMs`. The first one anchors the track; each
+   * one refines its clock fit and steers the placement toward it. A track placed by arrival (its
+   * reports came too late) keeps that placement: its reports then refine only its rate.
+   */
   senderReport(track: number, sr: SenderReport, nowMs: number): PlacedFrame<F>[] {
     const t = this._track(track);
     t.stats.senderReports++;
     const seconds = ntpToSeconds(sr);
     this._offset ??= seconds - nowMs / 1000;
+    // Reports may come before the first frame: unwrap against the report's own time then.
+    t.firstRtp ??= sr.rtpTimestamp;
+    const ext = this._unwrap(t, sr.rtpTimestamp, false);
+    if (!t.clock.add(ext, seconds)) return this.release(nowMs);
     if (t.anchor === undefined) {
-      // Reports may come before the first frame: unwrap against the report's own time then.
-      t.firstRtp ??= sr.rtpTimestamp;
-      t.anchor = { ext: this._unwrap(t, sr.rtpTimestamp, false), seconds };
+      t.anchor = t.clock.fit();
       t.syncedBy = 'sender-report';
+    } else if (t.syncedBy === 'sender-report') {
+      t.anchor = t.clock.steer(t.anchor, t.lastPlacedExt);
+    } else if (t.clock.ppm !== null) {
+      t.anchor = { ...t.anchor, secPerTick: t.clock.fit()!.secPerTick };
     }
     return this.release(nowMs);
   }
@@ -127,7 +153,7 @@ export class LipSync<F> {
     for (const t of this._tracks) {
       if (t.anchor === undefined && t.firstArrivalMs !== undefined && nowMs - t.firstArrivalMs >= this.syncTimeoutMs) {
         const ext = t.pending[0]?.ext ?? 0;
-        t.anchor = { ext, seconds: t.firstArrivalMs / 1000 + (this._offset ?? 0) };
+        t.anchor = { ext, seconds: t.firstArrivalMs / 1000 + (this._offset ?? 0), secPerTick: 1 / t.clockRate };
         t.syncedBy = 'arrival';
       }
     }
@@ -147,7 +173,8 @@ export class LipSync<F> {
           if (Math.abs(us - expected) > this.maxGapUs) {
             // The track's RTP time moved where its arrival did not: re-anchor it so this frame lands
             // where it arrived, and every later one follows from there.
-            t.anchor = { ext: t.anchor.ext, seconds: t.anchor.seconds + (expected - us) / 1e6 };
+            t.anchor = { ...t.anchor, seconds: t.anchor.seconds + (expected - us) / 1e6 };
+            t.clock.shift((expected - us) / 1e6);
             us = expected;
             t.stats.jumps++;
             t.stats.firstJumpUs ??= us;
@@ -163,6 +190,7 @@ export class LipSync<F> {
         }
         t.lastUs = us;
         t.lastArrivalMs = p.arrivalMs;
+        t.lastPlacedExt = p.ext;
         out.push({ track, frame: p.frame, timestamp: us });
       }
       t.pending = [];
@@ -172,11 +200,11 @@ export class LipSync<F> {
 
   /** Per-track counters. */
   toJSON(): LipSyncTrackStats[] {
-    return this._tracks.map((t) => ({ ...t.stats, syncedBy: t.syncedBy }));
+    return this._tracks.map((t) => ({ ...t.stats, outliers: t.clock.outlierCount, clockSteps: t.clock.steps, clockPpm: t.clock.ppm, syncedBy: t.syncedBy }));
   }
 
   private _seconds(t: TrackState<F>, ext: number): number {
-    return t.anchor!.seconds + (ext - t.anchor!.ext) / t.clockRate;
+    return lineAt(t.anchor!, ext);
   }
 
   /** RTP time unwrapped (32-bit wrap) relative to the track's first; `advance` keeps the latest for the next unwrap. */
