@@ -1,9 +1,8 @@
 import { AudioResampler } from './audio-resampler.js';
+import { concat, windowedSinc } from './windowed-sinc.js';
 
 /** Zero crossings of the sinc on each side of a tap set, at the lower of the two rates. */
 const HALF_WIDTH = 16;
-/** Kaiser window shape: about 80 dB of stopband. */
-const KAISER_BETA = 8;
 /** Phases kept at most: exact for every ratio of common rates (44.1k <-> 48k needs 160 or 147). */
 const MAX_PHASES = 1024;
 
@@ -70,7 +69,7 @@ export class SincResampler extends AudioResampler {
       for (let t = 0; t < this._taps; t++) {
         // Tap t reads input sample floor(position) - half + 1 + t.
         const x = t - half + 1 - frac;
-        const w = sinc(cutoff * x) * kaiser(x / (half + 1));
+        const w = windowedSinc(x, cutoff, half + 1);
         this._table[ph * this._taps + t] = w;
         sum += w;
       }
@@ -141,37 +140,6 @@ export function mapChannels(planes: readonly Float32Array[], n: number, channels
   return out;
 }
 
-function sinc(x: number): number {
-  if (x === 0) return 1;
-  const px = Math.PI * x;
-  return Math.sin(px) / px;
-}
-
-/** The Kaiser window at `x` in [-1, 1]. */
-function kaiser(x: number): number {
-  if (Math.abs(x) >= 1) return 0;
-  return besselI0(KAISER_BETA * Math.sqrt(1 - x * x)) / besselI0(KAISER_BETA);
-}
-
-/** The zeroth-order modified Bessel function of the first kind (its power series). */
-function besselI0(x: number): number {
-  let sum = 1;
-  let term = 1;
-  for (let k = 1; k < 30; k++) {
-    term *= (x / (2 * k)) ** 2;
-    sum += term;
-  }
-  return sum;
-}
-
 function gcd(a: number, b: number): number {
   return b === 0 ? a : gcd(b, a % b);
-}
-
-function concat(a: Float32Array, b: Float32Array): Float32Array {
-  if (a.length === 0) return b.slice();
-  const out = new Float32Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
-  return out;
 }

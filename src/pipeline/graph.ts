@@ -15,6 +15,7 @@ import type { AudioResampler } from '../convert/audio-resampler.js';
 import { MixerNode, type SessionEnd } from '../convert/mixer-node.js';
 import { VideoRate } from '../convert/video-rate.js';
 import { SincResampler } from '../convert/sinc-resampler.js';
+import { DriftCorrector } from '../convert/drift-corrector.js';
 import { audioWithin } from '../convert/audio-span.js';
 import { AvpipeError, toAvpipeError } from '../errors.js';
 import type { QueueBounds, QueueMeasure, QueueStats } from '../queues/bounded-queue.js';
@@ -116,6 +117,8 @@ interface TranscodeBranch extends BranchBase {
   encoder: EncoderNode<VideoFrame, EncodedVideoOutput> | EncoderNode<AudioData, EncodedAudioOutput> | undefined;
   /** A ladder's other rungs: each a port of the raw tee beside the encoder, scaled and encoded again. */
   rungs: readonly Rung[];
+  /** Audio tracks whose drift is corrected (declared `clockDrift`), by track ID. */
+  drift?: ReadonlyMap<string, DriftCorrector>;
   build: (open: OpenTrack, signal: AbortSignal) => ReadableStream<VideoFrame | AudioData>;
 }
 
@@ -464,7 +467,10 @@ export class Graph implements PipelineRun {
 
   /** Per track: copied or transcoded. */
   trackModes(): TrackResult[] {
-    return this._branches.flatMap((b) => b.tracks.map((t) => ({ id: t.id, kind: b.kind, mode: b.mode === 'split' ? 'transcode' : b.mode, reasons: b.reasons })));
+    return this._branches.flatMap((b) => b.tracks.map((t) => {
+      const drift = b.mode === 'transcode' ? b.drift?.get(t.id)?.toJSON() : undefined;
+      return { id: t.id, kind: b.kind, mode: b.mode === 'split' ? 'transcode' : b.mode, reasons: b.reasons, ...(drift === undefined ? {} : { drift }) };
+    }));
   }
 
   /** The chunks of a split encode, in order; empty when the run was not split. */
@@ -768,8 +774,9 @@ async function audioBranch(init: GraphInit, plan: PipelinePlan, b: AudioBranchPl
         plan.policy.decodedAudioBlockS > 0 ? Math.round(track.sampleRate * plan.policy.decodedAudioBlockS) : undefined));
     const resampler: AudioResampler | undefined = !needsResample(track) ? undefined
       : provider.createAudioResampler?.(enc.sampleRate, enc.channels) ?? new SincResampler(enc.sampleRate, enc.channels);
-    return { track, decoder, resampler };
+    return { track, decoder, resampler, drift: track.kind === 'audio' && track.clockDrift === true ? new DriftCorrector() : undefined };
   });
+  const drift = new Map(inputs.flatMap((x) => (x.drift === undefined ? [] : [[x.track.id, x.drift] as const])));
   const useMixer = tracks.length > 1 || tracks.some((t) => t.encoded !== undefined || (t.route ?? 'both') !== 'both');
   const mixer = useMixer
     ? new MixerNode(new AudioMixer(enc.sampleRate, enc.channels, tracks.map((t) => t.route ?? 'both')), tracks.length, Math.round(enc.sampleRate * plan.policy.mixerWindowS), init.source.durationUs === undefined ? undefined : sessionEndOf(config, extent, 'audio', init.source.durationUs))
@@ -779,16 +786,17 @@ async function audioBranch(init: GraphInit, plan: PipelinePlan, b: AudioBranchPl
   }, plan.queues.encoder, b.batchEncode);
   const decoders = inputs.flatMap((x) => (x.decoder === undefined ? [] : [x.decoder]));
   return {
-    tracks, kind: 'audio', mode: 'transcode', reasons: b.reasons, bounds: plan.queues.audio, decoders, encoder, rungs: [],
+    tracks, kind: 'audio', mode: 'transcode', reasons: b.reasons, bounds: plan.queues.audio, decoders, encoder, rungs: [], drift,
     close: () => {
       for (const x of inputs) {
         x.decoder?.close();
+        x.drift?.close();
         x.resampler?.close();
       }
       encoder?.close();
     },
     build: (open, signal) => {
-      const raws = inputs.map(({ track, decoder, resampler }) => {
+      const raws = inputs.map(({ track, decoder, resampler, drift: corrector }) => {
         const source = open(track);
         let raw = decoder === undefined ? (source as ReadableStream<AudioData>) : source.pipeThrough(decoder.stream as TransformStream<SourceMedia, AudioData>, { signal });
         // A trimmed track is cut to its span to the sample (it is decoded from a little before, and past, it).
@@ -800,6 +808,19 @@ async function audioBranch(init: GraphInit, plan: PipelinePlan, b: AudioBranchPl
             transform: (data, c) => {
               const kept = audioWithin(data, startUs, endUs);
               if (kept !== null) c.enqueue(kept);
+            },
+          }), { signal });
+        }
+        // Its samples fitted to its timestamps (a publisher's sound card off its nominal rate), before
+        // the resampler counts samples.
+        if (corrector !== undefined) {
+          raw = raw.pipeThrough(new TransformStream<AudioData, AudioData>({
+            transform: (data, c) => {
+              for (const out of corrector.process(data)) c.enqueue(out);
+            },
+            flush: (c) => {
+              const out = corrector.flush();
+              if (out !== null) c.enqueue(out);
             },
           }), { signal });
         }

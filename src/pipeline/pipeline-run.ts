@@ -1,4 +1,5 @@
 import type { DecoderStats } from '../codecs/decoder-node.js';
+import type { DriftStats } from '../convert/drift-corrector.js';
 import type { EncoderStats } from '../codecs/encoder-node.js';
 import type { OutputSpec } from '../config/outputs.js';
 import type { AvpipeError } from '../errors.js';
@@ -17,6 +18,8 @@ export interface TrackResult {
   mode: TrackMode;
   /** Why it was re-encoded; empty for a copy. */
   reasons: readonly string[];
+  /** An audio track whose clock drift was corrected (a WebRTC publisher's, transcoded): what was measured and done. */
+  drift?: DriftStats;
 }
 
 /**

@@ -24,6 +24,12 @@ export type TrackInfo =
     encoded?: { codec: string; decoderConfig: AudioDecoderConfig };
     /** Which channels of a stereo mix the track goes to (default both). */
     route?: AudioRoute;
+    /**
+     * Set when the track's samples come from another clock than its timestamps (a publisher's sound
+     * card, its times from the sender's reports): transcoded, its samples are resampled to fit its
+     * timestamps (the drift measured as it goes). A copy keeps the samples as they are.
+     */
+    clockDrift?: boolean;
     /** Where the track starts on the session timeline (us), when later than the session start. */
     startUs?: number;
     /** Where the track comes from, for errors (e.g. `input a.mp4, audio track 2`). */

@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { chmodSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { promisify } from 'node:util';
+import { FFMPEG } from './fixtures.js';
 
 const run = promisify(execFile);
 const require = createRequire(import.meta.url);
@@ -70,6 +71,26 @@ export async function beepOnsets(path: string, sampleRate = 48000, thresholdDb =
     const [t, db] = line.split(',');
     const isLoud = Number(db) > thresholdDb;
     if (isLoud && !loud) onsets.push(Number(t));
+    loud = isLoud;
+  }
+  return onsets;
+}
+
+/**
+ * {@link beepOnsets} for long recordings: the audio decoded by ffmpeg to mono PCM, its 1 ms windows'
+ * RMS computed here (ffprobe printing one line per window takes minutes for minutes of audio).
+ */
+export async function beepOnsetsOfPcm(path: string, sampleRate = 48000, thresholdDb = -30): Promise<number[]> {
+  const { stdout } = await run(FFMPEG, ['-v', 'error', '-i', path, '-map', '0:a:0', '-ac', '1', '-ar', String(sampleRate), '-f', 'f32le', '-'], { maxBuffer: 1 << 30, encoding: 'buffer' });
+  const pcm = new Float32Array(stdout.buffer, stdout.byteOffset, Math.floor(stdout.length / 4));
+  const win = sampleRate / 1000;
+  const onsets: number[] = [];
+  let loud = false;
+  for (let w = 0; (w + 1) * win <= pcm.length; w++) {
+    let sum = 0;
+    for (let i = w * win; i < (w + 1) * win; i++) sum += pcm[i]! * pcm[i]!;
+    const isLoud = 10 * Math.log10(sum / win) > thresholdDb;
+    if (isLoud && !loud) onsets.push(w / 1000);
     loud = isLoud;
   }
   return onsets;

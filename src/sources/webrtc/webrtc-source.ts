@@ -495,6 +495,7 @@ export class WebRtcSource extends SourceBase implements Source {
       return { id: i.id, kind: 'video', width: c.codedWidth, height: c.codedHeight, fps: config.encoding.fps, encoded: { codec, decoderConfig: c } };
     }
     const c = i.track.config as AudioDecoderConfig;
-    return { id: i.id, kind: 'audio', sampleRate: c.sampleRate, channels: c.numberOfChannels, encoded: { codec, decoderConfig: c } };
+    // Its samples come at the publisher's sound card's rate, its times from the sender's reports.
+    return { id: i.id, kind: 'audio', sampleRate: c.sampleRate, channels: c.numberOfChannels, encoded: { codec, decoderConfig: c }, clockDrift: true };
   }
 }
