@@ -64,6 +64,11 @@ describe('WebRTC source: the other payload formats', () => {
     expect(result.status, JSON.stringify(result.error)).toBe('COMPLETE');
     expect(stats.tracks.map((t) => [t.kind, t.codec]).sort()).toEqual([['audio', 'ulaw'], ['video', 'vp9']]);
     expect(result.tracks.map((t) => [t.kind, t.mode])).toEqual([['video', 'copy'], ['audio', 'transcode']]);
+    // The decoded audio went through the drift corrector: its samples kept on their times (one clock
+    // on loopback: no drift to speak of, no gap).
+    const drift = result.tracks[1]!.drift!;
+    expect(drift.gaps).toBe(0);
+    expect(drift.maxOffsetUs).toBeLessThan(1e6 / 30);
     const p = await probe(out);
     expect(streamOf(p, 'video')).toMatchObject({ codec_name: 'vp9', width: 640, height: 360 });
     expect(streamOf(p, 'audio').codec_name).toBe('opus');
