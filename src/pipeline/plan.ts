@@ -378,6 +378,7 @@ function trackMode(config: PipelineConfig, e: EncodingOptions, track: TrackInfo,
   const allowed = allowedCodecs(config.outputs);
   const reasons: string[] = needsRaw === undefined ? [] : [needsRaw];
   if (track.encoded === undefined) reasons.push('the source gives raw frames');
+  else if (track.encoded.noCopy !== undefined) reasons.push(track.encoded.noCopy);
   else if (track.kind === 'video') {
     const codec = VIDEO_CODEC_OF[track.encoded.codec];
     if (codec === undefined || (allowed !== undefined && !allowed.video.includes(codec))) reasons.push(`${track.encoded.codec} is not allowed in the output`);

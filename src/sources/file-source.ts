@@ -12,6 +12,8 @@ import { isIvf, isVpxKeyframe, readIvfIndex } from './ivf-reader.js';
 import { guardedFileSource } from './guarded-file-source.js';
 import { SourceBase } from './source-base.js';
 import type { ResultWarning, Source, SourceMedia } from './source.js';
+import type { DemuxedPacket, DemuxedTrack, InputDemuxer } from './input-demuxer.js';
+import { probeWithLibav } from './libav-demuxer.js';
 
 /** One input file of a file source. */
 export interface FileInput {
@@ -33,54 +35,15 @@ export class InputError extends AvpipeError {
   /** The input's path. */
   readonly input: string;
 
-  constructor(input: string, problem: string, cause?: unknown) {
+  /** Set when mediabunny does not read the container or a codec in it: FFmpeg's demuxer is tried then. */
+  readonly unsupported: boolean;
+
+  constructor(input: string, problem: string, cause?: unknown, unsupported = false) {
     super('INPUT_INVALID', `input ${input}: ${problem}`, cause === undefined ? {} : { cause });
     this.name = 'InputError';
     this.input = input;
+    this.unsupported = unsupported;
   }
-}
-
-/** A demuxed packet, in seconds (mediabunny's EncodedPacket has this shape). */
-export interface DemuxedPacket {
-  type: 'key' | 'delta';
-  timestamp: number;
-  duration: number;
-  data: Uint8Array;
-}
-
-/** One track of an opened input: what it is, and its packets in decode order. */
-export interface DemuxedTrack {
-  info: TrackInfo;
-  /** The track's number in its file, from 1 (for messages). */
-  number: number;
-  /** The container's stated end of the track in seconds, when it states one. */
-  declaredEnd: number | null;
-  /**
-   * From the start, or from the last keyframe (`key`) or packet at or before `from.seconds` (the
-   * input's own time), or from the start where none is.
-   */
-  packets(from?: PacketsFrom): AsyncGenerator<DemuxedPacket, void, unknown>;
-  /**
-   * The packets' times and types without their data, when the track can be read again by a worker
-   * of its own (mediabunny's demuxers): a split encode's chunks are then decoded from the file.
-   */
-  timing?(): AsyncGenerator<Omit<DemuxedPacket, 'data'>, void, unknown>;
-}
-
-/** Where a track's packets are read from: the last keyframe (`key`) or packet at or before `seconds`. */
-export interface PacketsFrom {
-  seconds: number;
-  key: boolean;
-}
-
-/** What the file source needs from one opened input, whatever its format. */
-export interface InputDemuxer {
-  /** Where the input's media starts, seconds. */
-  readonly firstTimestamp: number;
-  /** The input's duration in seconds: stated by the container where it can, from its packets otherwise. */
-  duration(): Promise<number>;
-  tracks(): Promise<DemuxedTrack[]>;
-  dispose(): void;
 }
 
 interface OpenInput {
@@ -450,7 +413,7 @@ async function openInput(spec: FileInput): Promise<OpenInput> {
   await fh.read(magic, 0, 8, 0).finally(() => fh.close());
   const demuxer = isIvf(magic) ? await openIvf(path, info.size)
     : isAnnexB(magic) ? await openAnnexB(path, info.size, spec.fps ?? 30)
-      : await openWithMediabunny(path);
+      : await openDemuxed(path, magic[0] === 0x47);
   const offsetUs = Math.round((spec.offset ?? 0) * 1e6);
   const isobmff = magic[4] === 0x66 && magic[5] === 0x74 && magic[6] === 0x79 && magic[7] === 0x70;
   const first = Math.max(0, demuxer.firstTimestamp);
@@ -469,33 +432,62 @@ function mediaEndUs(o: OpenInput): Promise<Microseconds> {
   return o.mediaEnd;
 }
 
+/**
+ * Through mediabunny; through FFmpeg's demuxer (node-av's libavformat) what mediabunny does not read:
+ * a container it does not know (AVI, MPEG-PS), a codec it does not name (MPEG-2 or MPEG-4 Part 2
+ * video), or, in MPEG-TS (`ts`), a stream it leaves out (MPEG-2 video: a TS capture must not lose
+ * its video silently). What neither reads keeps mediabunny's error, which names the file and track.
+ */
+async function openDemuxed(path: string, ts: boolean): Promise<InputDemuxer> {
+  let demuxer: InputDemuxer | undefined;
+  try {
+    demuxer = await openWithMediabunny(path);
+    const tracks = await demuxer.tracks();
+    if (!ts) return demuxer;
+    const probe = await probeWithLibav(path);
+    const count = (kind: string): number => tracks.filter((t) => t.info.kind === kind).length;
+    if (probe === undefined || (probe.video <= count('video') && probe.audio <= count('audio'))) return demuxer;
+    demuxer.dispose();
+    return probe.demuxer;
+  } catch (err) {
+    demuxer?.dispose();
+    if (!(err instanceof InputError && err.unsupported)) throw err;
+    const probe = await probeWithLibav(path);
+    if (probe === undefined || probe.video + probe.audio === 0) throw err;
+    return probe.demuxer;
+  }
+}
+
 /** MP4/MOV, WebM/MKV, Ogg, MPEG-TS, MP3, WAV, ADTS, FLAC through mediabunny. */
 async function openWithMediabunny(path: string): Promise<InputDemuxer> {
   const input = new Input({ source: await guardedFileSource(path), formats: ALL_FORMATS });
+  let tracks: Promise<DemuxedTrack[]> | undefined;
+  const readTracks = async (): Promise<DemuxedTrack[]> => {
+    const out: DemuxedTrack[] = [];
+    for (const t of await input.getTracks()) {
+      const info = t.isVideoTrack() ? await videoInfo(path, t) : t.isAudioTrack() ? await audioInfo(path, t) : undefined;
+      if (info === undefined) continue;
+      const declaredEnd = t.isVideoTrack() ? await input.getDurationFromMetadata([t]).catch(() => null) : null;
+      out.push({
+        info, number: t.id, declaredEnd,
+        packets: async function* (from) {
+          const sink = new EncodedPacketSink(t);
+          const at = from === undefined ? null : from.key ? await sink.getKeyPacket(from.seconds) : await sink.getPacket(from.seconds);
+          yield* sink.packets(at ?? undefined);
+        },
+        timing: () => new EncodedPacketSink(t).packets(undefined, undefined, { metadataOnly: true }),
+      });
+    }
+    return out;
+  };
   try {
-    if (!(await input.canRead())) throw new InputError(path, 'unknown or unsupported container (not MP4/MOV, WebM/MKV, Ogg, MPEG-TS, MP3, WAV, ADTS, FLAC or IVF)');
+    if (!(await input.canRead())) throw new InputError(path, 'unknown or unsupported container (not MP4/MOV, WebM/MKV, Ogg, MPEG-TS, MP3, WAV, ADTS, FLAC or IVF, nor one FFmpeg reads)', undefined, true);
     const firstTimestamp = await input.getFirstTimestamp();
     return {
       firstTimestamp,
       duration: async () => (await input.getDurationFromMetadata().catch(() => null)) ?? (await input.computeDuration()),
-      tracks: async () => {
-        const out: DemuxedTrack[] = [];
-        for (const t of await input.getTracks()) {
-          const info = t.isVideoTrack() ? await videoInfo(path, t) : t.isAudioTrack() ? await audioInfo(path, t) : undefined;
-          if (info === undefined) continue;
-          const declaredEnd = t.isVideoTrack() ? await input.getDurationFromMetadata([t]).catch(() => null) : null;
-          out.push({
-            info, number: t.id, declaredEnd,
-            packets: async function* (from) {
-              const sink = new EncodedPacketSink(t);
-              const at = from === undefined ? null : from.key ? await sink.getKeyPacket(from.seconds) : await sink.getPacket(from.seconds);
-              yield* sink.packets(at ?? undefined);
-            },
-            timing: () => new EncodedPacketSink(t).packets(undefined, undefined, { metadataOnly: true }),
-          });
-        }
-        return out;
-      },
+      // Read once: the file source and the FFmpeg fallback's check both ask.
+      tracks: () => (tracks ??= readTracks()),
       dispose: () => input.dispose(),
     };
   } catch (err) {
@@ -618,7 +610,7 @@ async function openAnnexB(path: string, size: number, fps: number): Promise<Inpu
 
 async function videoInfo(path: string, t: InputVideoTrack): Promise<TrackInfo> {
   const config = await t.getDecoderConfig();
-  if (config === null || t.codec === null) throw new InputError(path, `video track ${t.id} has a codec avpipe cannot decode (${String(await t.getCodecParameterString())})`);
+  if (config === null || t.codec === null) throw new InputError(path, `video track ${t.id} has a codec avpipe cannot decode (${String(await t.getCodecParameterString())})`, undefined, true);
   const stats = await t.computePacketStats(120);
   // A rate that is no video rate (a timestamp jump among the first packets, zero durations) is not trusted.
   const rate = Math.round(stats.averagePacketRate);
@@ -631,7 +623,7 @@ async function videoInfo(path: string, t: InputVideoTrack): Promise<TrackInfo> {
 
 async function audioInfo(path: string, t: InputAudioTrack): Promise<TrackInfo> {
   const config = await t.getDecoderConfig();
-  if (config === null || t.codec === null) throw new InputError(path, `audio track ${t.id} has a codec avpipe cannot decode (${String(await t.getCodecParameterString())})`);
+  if (config === null || t.codec === null) throw new InputError(path, `audio track ${t.id} has a codec avpipe cannot decode (${String(await t.getCodecParameterString())})`, undefined, true);
   const head = t.codec === 'opus' ? descriptionOf(config.description).description : undefined;
   const damaged = head === undefined ? undefined : opusHeadProblem(head);
   if (damaged !== undefined) throw new InputError(path, `audio track ${t.id}: its Opus header is damaged (${damaged})`);

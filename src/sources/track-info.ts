@@ -8,7 +8,7 @@ import type { AudioDecoderConfig, VideoDecoderConfig } from '../media/encoded-ch
 export type TrackInfo =
   | {
     id: string; kind: 'video'; width: number; height: number; fps: number;
-    encoded?: { codec: string; decoderConfig: VideoDecoderConfig };
+    encoded?: EncodedTrack<VideoDecoderConfig>;
     /** Where the track ends on the session timeline, when the container says (us); the last frame lasts until then. */
     endUs?: number;
     /** Where the track comes from, for errors (e.g. `input a.mp4, video track 1`). */
@@ -21,7 +21,7 @@ export type TrackInfo =
   }
   | {
     id: string; kind: 'audio'; sampleRate: number; channels: number;
-    encoded?: { codec: string; decoderConfig: AudioDecoderConfig };
+    encoded?: EncodedTrack<AudioDecoderConfig>;
     /** Which channels of a stereo mix the track goes to (default both). */
     route?: AudioRoute;
     /**
@@ -38,6 +38,15 @@ export type TrackInfo =
     mp4?: Mp4Origin;
     trim?: TrackTrim;
   };
+
+/** What a source that gives encoded chunks says of a track's codec. */
+export interface EncodedTrack<C> {
+  /** mediabunny's codec name (`avc`, `aac`, ...), or `ffmpeg:<decoder>` for a track read through FFmpeg. */
+  codec: string;
+  decoderConfig: C;
+  /** Why the track cannot be copied (it is decoded, whatever the config asks), when it cannot. */
+  noCopy?: string;
+}
 
 /**
  * Set when a track is cut to a span of its input (on the session timeline the span starts at the

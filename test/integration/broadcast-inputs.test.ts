@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { beepOnsets, decodeErrors, flashTimes, frames, packetSpan, probe, streamOf } from '../helpers/ffprobe.js';
@@ -42,6 +43,46 @@ describe.each(cases)('a $file input (H.264 + $codec, written by ffmpeg) exports 
     // What ffmpeg wrote, as its reader sees it (the reader here, a 2018 build, crashes on MPEG-TS).
     if (!c.file.endsWith('.ts')) expect(streamOf(await probe(input), 'audio').codec_name).toBe(c.codec);
     await exportsWhole(input, join(dir, `${c.file}.mp4`), 'native');
+  });
+});
+
+/**
+ * Video codecs of real-world files (TV captures, DVDs, older camcorders and downloads, phones),
+ * written by ffmpeg's own encoders (x265, libaom, its MPEG-2 and MPEG-4 Part 2 encoders): HEVC and AV1
+ * through mediabunny's demuxers; MPEG-2 and MPEG-4 Part 2, which mediabunny does not name (and in
+ * MPEG-TS leaves out), and AVI, which it does not read, through FFmpeg's demuxer.
+ */
+const videoCases = [
+  { file: 'hevc.mp4', args: ['-c:v', 'libx265', '-preset', 'ultrafast', '-tag:v', 'hvc1', '-c:a', 'aac'], codec: 'hevc' },
+  { file: 'hevc.mkv', args: ['-c:v', 'libx265', '-preset', 'ultrafast', '-c:a', 'libopus'], codec: 'hevc' },
+  { file: 'av1.mkv', args: ['-c:v', 'libaom-av1', '-strict', '-2', '-cpu-used', '8', '-b:v', '300k', '-c:a', 'libopus'], codec: 'av1' },
+  { file: 'mpeg2.ts', args: ['-c:v', 'mpeg2video', '-b:v', '2M', '-c:a', 'mp2'], codec: 'mpeg2video' },
+  { file: 'mpeg2.mkv', args: ['-c:v', 'mpeg2video', '-b:v', '2M', '-c:a', 'ac3'], codec: 'mpeg2video' },
+  { file: 'mpeg4.mp4', args: ['-c:v', 'mpeg4', '-q:v', '3', '-c:a', 'aac'], codec: 'mpeg4' },
+  // AVI cannot state MP3's encoder delay and padding: the audio decodes 2.05 s long, and the video's
+  // last frame is held to the session's end (one frame more).
+  { file: 'mpeg4.avi', args: ['-c:v', 'mpeg4', '-vtag', 'xvid', '-q:v', '3', '-c:a', 'libmp3lame'], codec: 'mpeg4', frames: 61 },
+];
+
+describe.each(videoCases)('a $file input ($codec video, written by ffmpeg) exports to MP4', (c) => {
+  it('transcoded: every frame (60; AVI 61), the duration within max(0.25 s, 3%), every beep and flash in place, read back by ffprobe', async () => {
+    const input = await avFixture(`video-${c.file}`, c.args, SECONDS);
+    if (!c.file.endsWith('.ts')) expect(streamOf(await probe(input), 'video').codec_name).toBe(c.codec);
+    const out = join(dir, `video-${c.file}.mp4`);
+    await exportsWhole(input, out, 'native');
+    expect(frames(streamOf(await probe(out), 'video'))).toBe(c.frames ?? SECONDS * 30);
+    expect(await decodeErrors(out)).toBe('');
+  });
+});
+
+describe('a track read through FFmpeg\'s demuxer', () => {
+  it('is decoded, never copied: codecMode copy is refused up front saying why', async () => {
+    const input = await avFixture('video-mpeg2.ts', videoCases.find((c) => c.file === 'mpeg2.ts')!.args, SECONDS);
+    const result = await record({ live: false, source: { type: 'file', inputs: [{ path: input }] }, codecMode: 'copy', outputs: [{ path: join(dir, 'mpeg2-copy.mp4') }] });
+    expect(result.status).toBe('FAILED');
+    expect(result.error!.code).toBe('CONFIG_INVALID');
+    expect(result.error!.message).toMatch(/cannot be copied: it is read through FFmpeg's demuxer/);
+    expect(existsSync(join(dir, 'mpeg2-copy.mp4'))).toBe(false);
   });
 });
 

@@ -16,9 +16,10 @@ const DECODERS: readonly [RegExp, string][] = [
   [/^pcm-f32$/, 'pcm_f32le'], [/^pcm-f32be$/, 'pcm_f32be'], [/^pcm-f64$/, 'pcm_f64le'], [/^pcm-f64be$/, 'pcm_f64be'],
 ];
 
-/** The FFmpeg decoder for a WebCodecs codec string, or undefined. */
+/** The FFmpeg decoder for a WebCodecs codec string (or `ffmpeg:<decoder>`, a track FFmpeg's demuxer read), or undefined. */
 export function ffmpegDecoderFor(codec: string): string | undefined {
-  return DECODERS.find(([re]) => re.test(codec))?.[1];
+  const named = /^ffmpeg:([a-z0-9_]+)$/.exec(codec)?.[1];
+  return named ?? DECODERS.find(([re]) => re.test(codec))?.[1];
 }
 
 /** The fields both decoder configs share. */

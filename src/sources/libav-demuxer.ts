@@ -1,0 +1,158 @@
+import type { FormatContext, Packet } from 'node-av/lib';
+import { loadNodeAv, type NodeAv } from '../codecs/native/node-av-loader.js';
+import type { DemuxedPacket, DemuxedTrack, InputDemuxer, PacketsFrom } from './input-demuxer.js';
+import type { TrackInfo } from './track-info.js';
+
+/** A track read through FFmpeg's demuxer: decoded by the FFmpeg decoder its codec names, never copied. */
+const NO_COPY = 'it is read through FFmpeg\'s demuxer (a container or codec mediabunny does not read), whose packets avpipe decodes but does not copy';
+
+/** What FFmpeg's demuxer sees in a file: its video and audio streams (those FFmpeg can decode). */
+export interface LibavProbe {
+  demuxer: InputDemuxer;
+  video: number;
+  audio: number;
+  /** Streams FFmpeg sees but has no decoder for: `video track 2 (codec xyz)`. */
+  undecodable: string[];
+}
+
+/**
+ * Opens `path` with the FFmpeg inside node-av (libavformat): for what mediabunny does not read, as
+ * AVI, MPEG program streams, or a track of a codec it does not name (MPEG-2 and MPEG-4 Part 2 video,
+ * in MPEG-TS, Matroska or MP4). Each track's packets come from a demuxer of their own (opened per
+ * read, as mediabunny's sinks are), in the stream's order, timed in seconds. Undefined when FFmpeg
+ * cannot open it either (or node-av is not there).
+ */
+export async function probeWithLibav(path: string): Promise<LibavProbe | undefined> {
+  let av: NodeAv;
+  try {
+    av = await loadNodeAv();
+  } catch {
+    return undefined;
+  }
+  const ctx = await openContext(av, path);
+  if (ctx === undefined) return undefined;
+  const C = av.constants;
+  try {
+    const tracks: DemuxedTrack[] = [];
+    const undecodable: string[] = [];
+    let number = 0;
+    for (const s of ctx.streams) {
+      const par = s.codecpar;
+      const kind = par.codecType === C.AVMEDIA_TYPE_VIDEO ? 'video' : par.codecType === C.AVMEDIA_TYPE_AUDIO ? 'audio' : undefined;
+      if (kind === undefined) continue;
+      number++;
+      const decoder = av.lib.Codec.findDecoder(par.codecId);
+      if (decoder === null || decoder.name === null) {
+        undecodable.push(`${kind} track ${number} (codec ${String(av.lib.Codec.findDecoder(par.codecId)?.name ?? par.codecId)})`);
+        continue;
+      }
+      const codec = `ffmpeg:${decoder.name}`;
+      const description = par.extradata === null || par.extradata.length === 0 ? {} : { description: new Uint8Array(par.extradata) };
+      const tb = s.timeBase;
+      const duration = s.duration > 0n ? Number(s.duration) * tb.num / tb.den : null;
+      let info: TrackInfo;
+      if (kind === 'video') {
+        const rate = s.avgFrameRate.den > 0 ? s.avgFrameRate.num / s.avgFrameRate.den : s.rFrameRate.den > 0 ? s.rFrameRate.num / s.rFrameRate.den : 0;
+        const fps = rate >= 1 && rate <= 240 ? Math.round(rate) : 30;
+        info = { id: '', kind: 'video', width: par.width, height: par.height, fps, encoded: { codec, noCopy: NO_COPY, decoderConfig: { codec, codedWidth: par.width, codedHeight: par.height, ...description } } };
+      } else {
+        info = { id: '', kind: 'audio', sampleRate: par.sampleRate, channels: par.channels, encoded: { codec, noCopy: NO_COPY, decoderConfig: { codec, sampleRate: par.sampleRate, numberOfChannels: par.channels, ...description } } };
+      }
+      const index = s.index;
+      tracks.push({
+        info, number, declaredEnd: kind === 'video' ? duration : null,
+        packets: (from?: PacketsFrom) => packetsOf(av, path, index, from),
+      });
+    }
+    const start = ctx.startTime === C.AV_NOPTS_VALUE ? 0 : Number(ctx.startTime) / 1e6;
+    const stated = ctx.duration > 0n && ctx.duration !== C.AV_NOPTS_VALUE ? Number(ctx.duration) / 1e6 : undefined;
+    const demuxer: InputDemuxer = {
+      firstTimestamp: start,
+      duration: async () => stated ?? (await scanEnd(av, path)) - start,
+      tracks: async () => tracks,
+      dispose: () => undefined,
+    };
+    return { demuxer, video: tracks.filter((t) => t.info.kind === 'video').length, audio: tracks.filter((t) => t.info.kind === 'audio').length, undecodable };
+  } finally {
+    await ctx.closeInput();
+  }
+}
+
+async function openContext(av: NodeAv, path: string): Promise<FormatContext | undefined> {
+  const ctx = new av.lib.FormatContext();
+  if ((await ctx.openInput(path, null, null)) < 0) {
+    ctx.freeContext();
+    return undefined;
+  }
+  if ((await ctx.findStreamInfo(null)) < 0) {
+    await ctx.closeInput();
+    return undefined;
+  }
+  return ctx;
+}
+
+/** Stream `index`'s packets, from the keyframe (or packet) at or before `from` when given. */
+async function* packetsOf(av: NodeAv, path: string, index: number, from?: PacketsFrom): AsyncGenerator<DemuxedPacket, void, unknown> {
+  const ctx = await openContext(av, path);
+  if (ctx === undefined) throw new Error('FFmpeg could not open it again');
+  const C = av.constants;
+  const packet = new av.lib.Packet();
+  packet.alloc();
+  try {
+    const stream = ctx.streams.find((s) => s.index === index)!;
+    const tb = stream.timeBase;
+    const seconds = (t: bigint): number => Number(t) * tb.num / tb.den;
+    if (from !== undefined && from.seconds > 0) {
+      await ctx.seekFrame(index, BigInt(Math.floor((from.seconds * tb.den) / tb.num)), C.AVSEEK_FLAG_BACKWARD);
+    }
+    let last: number | undefined;
+    for (;;) {
+      const ret = await ctx.readFrame(packet);
+      if (ret === C.AVERROR_EOF) break;
+      if (ret < 0) throw new Error(`FFmpeg's demuxer failed (error ${ret})`);
+      if (packet.streamIndex === index) {
+        const out = toDemuxed(packet, seconds, C.AV_NOPTS_VALUE, last);
+        if (out !== undefined) {
+          last = out.timestamp;
+          yield out;
+        }
+      }
+      packet.unref();
+    }
+  } finally {
+    packet.free();
+    await ctx.closeInput();
+  }
+}
+
+/** A packet in seconds (its presentation time, its decode time where it has none); undefined without data. */
+function toDemuxed(p: Packet, seconds: (t: bigint) => number, nopts: bigint, last: number | undefined): DemuxedPacket | undefined {
+  const data = p.data;
+  if (data === null || data.length === 0) return undefined;
+  const ts = p.pts !== nopts ? p.pts : p.dts;
+  const duration = p.duration > 0n ? seconds(p.duration) : 0;
+  const timestamp = ts !== nopts ? seconds(ts) : last !== undefined ? last + duration : 0;
+  return { type: p.isKeyframe ? 'key' : 'delta', timestamp, duration, data: new Uint8Array(data) };
+}
+
+/** Where the last packet of any stream ends (seconds), for a container that states no duration. */
+async function scanEnd(av: NodeAv, path: string): Promise<number> {
+  const ctx = await openContext(av, path);
+  if (ctx === undefined) return 0;
+  const C = av.constants;
+  const packet = new av.lib.Packet();
+  packet.alloc();
+  let end = 0;
+  try {
+    while ((await ctx.readFrame(packet)) >= 0) {
+      const s = ctx.streams.find((x) => x.index === packet.streamIndex);
+      const ts = packet.pts !== C.AV_NOPTS_VALUE ? packet.pts : packet.dts;
+      if (s !== undefined && ts !== C.AV_NOPTS_VALUE) end = Math.max(end, (Number(ts + (packet.duration > 0n ? packet.duration : 0n)) * s.timeBase.num) / s.timeBase.den);
+      packet.unref();
+    }
+  } finally {
+    packet.free();
+    await ctx.closeInput();
+  }
+  return end;
+}
