@@ -65,7 +65,7 @@ export class DriftCorrector {
   private _points: { at: number; offset: number }[] = [];
   private _lastOffset: number | undefined;
   private _slope: number | undefined;
-  private readonly _stats = { correctedSamples: 0, offsetUs: 0, maxOffsetUs: 0, gaps: 0 };
+  private readonly _stats = { correctedUs: 0, offsetUs: 0, maxOffsetUs: 0, gaps: 0 };
 
   constructor(maxPpm = 2000) {
     this.maxPpm = maxPpm;
@@ -126,7 +126,7 @@ export class DriftCorrector {
     return {
       measuredPpm: this._slope === undefined ? null : (1 / (1 - this._slope) - 1) * 1e6,
       ratioPpm: (this._step - 1) * 1e6,
-      correctedUs: this._rate === 0 ? 0 : Math.round((this._stats.correctedSamples * 1e6) / this._rate),
+      correctedUs: Math.round(this._stats.correctedUs),
       offsetUs: Math.round(this._stats.offsetUs),
       maxOffsetUs: Math.round(this._stats.maxOffsetUs),
       gaps: this._stats.gaps,
@@ -166,11 +166,13 @@ export class DriftCorrector {
     this._points = [];
   }
 
-  /** Idempotent: drops what is held. */
+  /** Idempotent: drops what is held (a later buffer starts it again). */
   close(): void {
     this._history = [];
     this._received = 0;
     this._pos = 0;
+    this._rate = 0;
+    this._channels = 0;
   }
 
   /** Makes every output sample whose taps are all in (at the end, padded with silence), as one buffer. */
@@ -209,7 +211,7 @@ export class DriftCorrector {
       }
       n++;
       this._pos += this._step;
-      this._stats.correctedSamples += this._step - 1;
+      this._stats.correctedUs += ((this._step - 1) * 1e6) / this._rate;
     }
     this._out += n;
     // Keep only what later output samples still read.

@@ -29,7 +29,7 @@ interface Arrival {
  * A WebRTC publisher simulated in media time, so that minutes of it run in seconds: video at 30 fps
  * from a true clock (a white frame at every whole second), audio in 20 ms packets whose samples come
  * from a sound card `audioPpm` fast (a 1 kHz beep for the first 100 ms of every real second, sampled
- * at the card's rate, RTP time counting its samples), true RTCP sender reports every second per
+ * at the card's rate, RTP time counting its samples), true RTCP sender reports every 5 s per
  * track, a wire delay of 30 +- 10 ms. What the receiver gets goes through avpipe's own lip sync (the
  * WebRTC source's core) with those arrival times, and comes out raw: decoded as a WebRTC source's
  * would be after its decoders.
@@ -56,7 +56,8 @@ export class DriftingPublisher extends SourceBase implements Source {
     const delay = (i: number): number => 30 + 10 * Math.sin(i * 12.9898);
     for (let i = 0; i < s * 30; i++) this._arrivals.push({ at: (i / 30) * 1000 + delay(i), kind: 'video', index: i });
     for (let k = 0; (k * 960 + 960) / this._audioHz <= s; k++) this._arrivals.push({ at: ((k * 960) / this._audioHz) * 1000 + delay(k + 0.5), kind: 'audio', index: k });
-    for (let t = 0; t < s; t++) {
+    // Reports every 5 s, as libwebrtc sends them for audio.
+    for (let t = 0; t < s; t += 5) {
       this._arrivals.push({ at: (t + 0.5) * 1000 + 30, kind: 'video-sr', index: t }, { at: (t + 0.5) * 1000 + 35, kind: 'audio-sr', index: t });
     }
     this._arrivals.sort((x, y) => x.at - y.at);

@@ -1,5 +1,5 @@
 import type { Microseconds } from '../../time.js';
-import { lineAt, SenderClock, type ClockLine } from './sender-clock.js';
+import { SenderClock } from './sender-clock.js';
 
 /** An RTCP sender report's clock pair: the sender's NTP time and the RTP time of the same instant. */
 export interface SenderReport {
@@ -52,8 +52,7 @@ interface TrackState<F> {
   firstRtp: number | undefined;
   lastExt: number;
   firstArrivalMs: number | undefined;
-  /** How frames are placed: RTP (unwrapped) to sender seconds; steered toward the clock fit at each report. */
-  anchor: ClockLine | undefined;
+  /** The track's sender clock: its reports' fit, and where its frames are placed. */
   clock: SenderClock;
   /** RTP time (unwrapped) of the last frame placed. */
   lastPlacedExt: number | undefined;
@@ -97,7 +96,7 @@ export class LipSync<F> {
   /** Adds a track of RTP clock rate `clockRate`; returns its index. */
   addTrack(clockRate: number): number {
     this._tracks.push({
-      clockRate, firstRtp: undefined, lastExt: 0, firstArrivalMs: undefined, anchor: undefined, clock: new SenderClock(clockRate), lastPlacedExt: undefined, syncedBy: null,
+      clockRate, firstRtp: undefined, lastExt: 0, firstArrivalMs: undefined, clock: new SenderClock(clockRate), lastPlacedExt: undefined, syncedBy: null,
       pending: [], lastUs: -1, lastArrivalMs: undefined, stats: { senderReports: 0, retimed: 0, early: 0, jumps: 0, firstJumpUs: null },
     });
     return this._tracks.length - 1;
@@ -136,36 +135,29 @@ export class LipSync<F> {
     // Reports may come before the first frame: unwrap against the report's own time then.
     t.firstRtp ??= sr.rtpTimestamp;
     const ext = this._unwrap(t, sr.rtpTimestamp, false);
-    if (!t.clock.add(ext, seconds)) return this.release(nowMs);
-    if (t.anchor === undefined) {
-      t.anchor = t.clock.fit();
-      t.syncedBy = 'sender-report';
-    } else if (t.syncedBy === 'sender-report') {
-      t.anchor = t.clock.steer(t.anchor, t.lastPlacedExt);
-    } else if (t.clock.ppm !== null) {
-      t.anchor = { ...t.anchor, secPerTick: t.clock.fit()!.secPerTick };
-    }
+    const wasAnchored = t.clock.anchored;
+    t.clock.add(ext, seconds, t.lastPlacedExt);
+    if (!wasAnchored && t.clock.anchored) t.syncedBy = 'sender-report';
     return this.release(nowMs);
   }
 
   /** Places what can be placed at `nowMs` (sync timeouts), in arrival order per track. */
   release(nowMs: number): PlacedFrame<F>[] {
     for (const t of this._tracks) {
-      if (t.anchor === undefined && t.firstArrivalMs !== undefined && nowMs - t.firstArrivalMs >= this.syncTimeoutMs) {
-        const ext = t.pending[0]?.ext ?? 0;
-        t.anchor = { ext, seconds: t.firstArrivalMs / 1000 + (this._offset ?? 0), secPerTick: 1 / t.clockRate };
+      if (!t.clock.anchored && t.firstArrivalMs !== undefined && nowMs - t.firstArrivalMs >= this.syncTimeoutMs) {
+        t.clock.placeAt(t.pending[0]?.ext ?? 0, t.firstArrivalMs / 1000 + (this._offset ?? 0));
         t.syncedBy = 'arrival';
       }
     }
     const withFrames = this._tracks.filter((t) => t.firstArrivalMs !== undefined);
     if (this._zero === undefined) {
       const waiting = withFrames.length < Math.max(this._tracks.length, this._expected) && nowMs - (this._firstArrivalMs ?? nowMs) < this.syncTimeoutMs;
-      if (withFrames.length === 0 || waiting || withFrames.some((t) => t.anchor === undefined)) return [];
+      if (withFrames.length === 0 || waiting || withFrames.some((t) => !t.clock.anchored)) return [];
       this._zero = Math.min(...withFrames.map((t) => this._seconds(t, t.pending[0]?.ext ?? 0)));
     }
     const out: PlacedFrame<F>[] = [];
     this._tracks.forEach((t, track) => {
-      if (t.anchor === undefined) return;
+      if (!t.clock.anchored) return;
       for (const p of t.pending) {
         let us = Math.round((this._seconds(t, p.ext) - this._zero!) * 1e6);
         if (t.lastArrivalMs !== undefined && t.lastUs >= 0) {
@@ -173,7 +165,6 @@ export class LipSync<F> {
           if (Math.abs(us - expected) > this.maxGapUs) {
             // The track's RTP time moved where its arrival did not: re-anchor it so this frame lands
             // where it arrived, and every later one follows from there.
-            t.anchor = { ...t.anchor, seconds: t.anchor.seconds + (expected - us) / 1e6 };
             t.clock.shift((expected - us) / 1e6);
             us = expected;
             t.stats.jumps++;
@@ -204,7 +195,7 @@ export class LipSync<F> {
   }
 
   private _seconds(t: TrackState<F>, ext: number): number {
-    return lineAt(t.anchor!, ext);
+    return t.clock.seconds(ext);
   }
 
   /** RTP time unwrapped (32-bit wrap) relative to the track's first; `advance` keeps the latest for the next unwrap. */
