@@ -76,6 +76,13 @@ describe.each(videoCases)('a $file input ($codec video, written by ffmpeg) expor
 });
 
 describe('a track read through FFmpeg\'s demuxer', () => {
+  it('MPEG-2 video in MPEG-TS is decoded by ffmpeg.wasm just as well (the track fed to it in Matroska as V_MPEG2)', async () => {
+    const input = await avFixture('video-mpeg2.ts', videoCases.find((c) => c.file === 'mpeg2.ts')!.args, SECONDS);
+    const out = join(dir, 'wasm-mpeg2.mp4');
+    await exportsWhole(input, out, 'wasm');
+    expect(frames(streamOf(await probe(out), 'video'))).toBe(SECONDS * 30);
+  });
+
   it('is decoded, never copied: codecMode copy is refused up front saying why', async () => {
     const input = await avFixture('video-mpeg2.ts', videoCases.find((c) => c.file === 'mpeg2.ts')!.args, SECONDS);
     const result = await record({ live: false, source: { type: 'file', inputs: [{ path: input }] }, codecMode: 'copy', outputs: [{ path: join(dir, 'mpeg2-copy.mp4') }] });

@@ -43,6 +43,11 @@ const CODECS: readonly [RegExp, string, 'video' | 'audio', number?][] = [
   [/^ulaw$/, 'A_MS/ACM', 'audio', 8], [/^alaw$/, 'A_MS/ACM', 'audio', 8],
   // Broadcast audio: the bitstreams carry their own configuration.
   [/^ac-3$/, 'A_AC3', 'audio'], [/^ec-3$/, 'A_EAC3', 'audio'], [/^dts[chle]$/, 'A_DTS', 'audio'],
+  // Tracks FFmpeg's demuxer read (named by FFmpeg's decoder): what Matroska can name.
+  [/^ffmpeg:mpeg2video$/, 'V_MPEG2', 'video'], [/^ffmpeg:mpeg1video$/, 'V_MPEG1', 'video'], [/^ffmpeg:mpeg4$/, 'V_MPEG4/ISO/ASP', 'video'],
+  [/^ffmpeg:h264$/, 'V_MPEG4/ISO/AVC', 'video'], [/^ffmpeg:hevc$/, 'V_MPEGH/ISO/HEVC', 'video'],
+  [/^ffmpeg:(mp3|mp3float)$/, 'A_MPEG/L3', 'audio'], [/^ffmpeg:(mp2|mp2float)$/, 'A_MPEG/L2', 'audio'], [/^ffmpeg:aac$/, 'A_AAC', 'audio'],
+  [/^ffmpeg:ac3$/, 'A_AC3', 'audio'], [/^ffmpeg:eac3$/, 'A_EAC3', 'audio'], [/^ffmpeg:dca$/, 'A_DTS', 'audio'],
 ];
 
 /** The Matroska codec for a decoder config, or undefined when the feed cannot carry it. */
