@@ -6,6 +6,22 @@ import type { TrackInfo } from './track-info.js';
 /** A track read through FFmpeg's demuxer: decoded by the FFmpeg decoder its codec names, never copied. */
 const NO_COPY = 'it is read through FFmpeg\'s demuxer (a container or codec mediabunny does not read), whose packets avpipe decodes but does not copy';
 
+/**
+ * The containers FFmpeg's demuxer is trusted with: those of recorded media (a file FFmpeg reads as
+ * anything else, say a text file as ANSI art, is not media avpipe takes).
+ */
+const FORMATS = new Set(['avi', 'mpeg', 'mpegts', 'matroska,webm', 'mov,mp4,m4a,3gp,3g2,mj2', 'flv', 'asf']);
+/** Those of them whose durations are stated (in a header written at the end), not estimated. */
+const STATED = new Set(['matroska,webm', 'mov,mp4,m4a,3gp,3g2,mj2']);
+
+/** The decoders tracks read through it may use: video and audio codecs of recorded media, nothing exotic. */
+const DECODERS = new Set([
+  'mpeg1video', 'mpeg2video', 'mpeg4', 'msmpeg4', 'msmpeg4v2', 'h263', 'h264', 'hevc', 'vp8', 'vp9', 'libdav1d', 'av1', 'mjpeg', 'prores', 'dvvideo', 'wmv2', 'wmv3', 'vc1',
+  'mp1', 'mp1float', 'mp2', 'mp2float', 'mp3', 'mp3float', 'aac', 'ac3', 'eac3', 'dca', 'truehd', 'opus', 'libopus', 'vorbis', 'flac', 'alac', 'wmav2',
+  'pcm_u8', 'pcm_s8', 'pcm_s16le', 'pcm_s16be', 'pcm_s24le', 'pcm_s24be', 'pcm_s32le', 'pcm_s32be', 'pcm_f32le', 'pcm_f32be', 'pcm_f64le', 'pcm_f64be',
+  'pcm_mulaw', 'pcm_alaw', 'pcm_dvd', 'pcm_bluray', 'adpcm_ima_wav', 'adpcm_ms',
+]);
+
 /** What FFmpeg's demuxer sees in a file: its video and audio streams (those FFmpeg can decode). */
 export interface LibavProbe {
   demuxer: InputDemuxer;
@@ -33,6 +49,11 @@ export async function probeWithLibav(path: string): Promise<LibavProbe | undefin
   if (ctx === undefined) return undefined;
   const C = av.constants;
   try {
+    const format = ctx.iformat?.name ?? '';
+    if (!FORMATS.has(format)) return undefined;
+    // Matroska and MP4 state durations; FFmpeg estimates the others' (from a bit rate, a header a cut
+    // file no longer matches): those are read from the packets.
+    const states = STATED.has(format);
     const tracks: DemuxedTrack[] = [];
     const undecodable: string[] = [];
     let number = 0;
@@ -42,14 +63,14 @@ export async function probeWithLibav(path: string): Promise<LibavProbe | undefin
       if (kind === undefined) continue;
       number++;
       const decoder = av.lib.Codec.findDecoder(par.codecId);
-      if (decoder === null || decoder.name === null) {
+      if (decoder === null || decoder.name === null || !DECODERS.has(decoder.name)) {
         undecodable.push(`${kind} track ${number} (codec ${String(av.lib.Codec.findDecoder(par.codecId)?.name ?? par.codecId)})`);
         continue;
       }
       const codec = `ffmpeg:${decoder.name}`;
       const description = par.extradata === null || par.extradata.length === 0 ? {} : { description: new Uint8Array(par.extradata) };
       const tb = s.timeBase;
-      const duration = s.duration > 0n ? Number(s.duration) * tb.num / tb.den : null;
+      const duration = states && s.duration > 0n ? Number(s.duration) * tb.num / tb.den : null;
       let info: TrackInfo;
       if (kind === 'video') {
         const rate = s.avgFrameRate.den > 0 ? s.avgFrameRate.num / s.avgFrameRate.den : s.rFrameRate.den > 0 ? s.rFrameRate.num / s.rFrameRate.den : 0;
@@ -65,7 +86,7 @@ export async function probeWithLibav(path: string): Promise<LibavProbe | undefin
       });
     }
     const start = ctx.startTime === C.AV_NOPTS_VALUE ? 0 : Number(ctx.startTime) / 1e6;
-    const stated = ctx.duration > 0n && ctx.duration !== C.AV_NOPTS_VALUE ? Number(ctx.duration) / 1e6 : undefined;
+    const stated = states && ctx.duration > 0n && ctx.duration !== C.AV_NOPTS_VALUE ? Number(ctx.duration) / 1e6 : undefined;
     const demuxer: InputDemuxer = {
       firstTimestamp: start,
       duration: async () => stated ?? (await scanEnd(av, path)) - start,

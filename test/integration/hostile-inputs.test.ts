@@ -273,6 +273,35 @@ describe('hostile input files: bounded memory and time, the errors and warnings 
     expect(r.ms).toBeLessThan(10_000);
   });
 
+  it('what FFmpeg\'s demuxer would read as something else (a text file: ANSI art) or not at all (random bytes) is refused naming the file: no crash, no output', async () => {
+    const text = join(dir, 'notes.txt');
+    writeFileSync(text, 'hello world\n'.repeat(8000));
+    const noise = join(dir, 'noise.bin');
+    writeFileSync(noise, Buffer.from(Array.from({ length: 300_000 }, (_, i) => (i * 2654435761) >>> 24)));
+    for (const input of [text, noise]) {
+      const out = join(dir, `${input.endsWith('.txt') ? 'text' : 'noise'}-out.mp4`);
+      const r = await exportCli([input, '--output', out]);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain(`INPUT_INVALID: input ${input}: unknown or unsupported container`);
+      expect(existsSync(out)).toBe(false);
+    }
+  });
+
+  it('an AVI cut to a third (read by FFmpeg\'s demuxer) exports every frame it still holds', async () => {
+    const whole = await fixture('hostile-mpeg4.avi', ['-f', 'lavfi', '-i', FLASH_SRC(3, '160x120'), '-c:v', 'mpeg4', '-vtag', 'xvid']);
+    const input = join(dir, 'cut.avi');
+    const bytes = readFileSync(whole);
+    writeFileSync(input, bytes.subarray(0, Math.floor(bytes.length / 3)));
+    const out = join(dir, 'cut-avi.mp4');
+    const r = await exportCli([input, '--output', out]);
+    expect(r.result?.status).toBe('COMPLETE');
+    // Every frame the cut file still holds, as ffprobe decodes it.
+    const there = frames(streamOf(await probe(input), 'video'));
+    expect(there).toBeGreaterThan(10);
+    expect(frames(streamOf(await probe(out), 'video'))).toBe(there);
+    expect(r.rssMb).toBeLessThan(MAX_RSS_MB);
+  });
+
   it('40 MB of access unit delimiters (Annex B) is indexed in flat memory and refused: no SPS', async () => {
     const input = join(dir, 'aud-flood.h264');
     writeFileSync(input, Buffer.alloc(40 * 1024 * 1024 - (40 * 1024 * 1024) % 6).fill(Buffer.from([0, 0, 0, 1, 9, 0xf0])));
