@@ -16,6 +16,7 @@ const STATED = new Set(['matroska,webm', 'mov,mp4,m4a,3gp,3g2,mj2']);
 
 /** The decoders tracks read through it may use: video and audio codecs of recorded media, nothing exotic. */
 const DECODERS = new Set([
+  'ffv1',
   'mpeg1video', 'mpeg2video', 'mpeg4', 'msmpeg4', 'msmpeg4v2', 'h263', 'h264', 'hevc', 'vp8', 'vp9', 'libdav1d', 'av1', 'mjpeg', 'prores', 'dvvideo', 'wmv2', 'wmv3', 'vc1',
   'mp1', 'mp1float', 'mp2', 'mp2float', 'mp3', 'mp3float', 'aac', 'ac3', 'eac3', 'dca', 'truehd', 'opus', 'libopus', 'vorbis', 'flac', 'alac', 'wmav2',
   'pcm_u8', 'pcm_s8', 'pcm_s16le', 'pcm_s16be', 'pcm_s24le', 'pcm_s24be', 'pcm_s32le', 'pcm_s32be', 'pcm_f32le', 'pcm_f32be', 'pcm_f64le', 'pcm_f64be',
