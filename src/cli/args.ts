@@ -71,7 +71,8 @@ record: the built-in test source (flash + beep every second)
   --live | --no-live       paced at 1x with leaky queues (default) | as fast as possible, nothing dropped
                            (live, on a terminal: p pauses and resumes; the paused time is cut out)
 
-export: recorded files in (MP4/MOV, WebM/MKV, Ogg, MPEG-TS, MP3, WAV, ADTS, FLAC), as fast as possible
+export: recorded files in (MP4/MOV, WebM/MKV, Ogg, MPEG-TS, MP3, WAV, ADTS, FLAC; AVI, MPEG-PS and
+        codecs mediabunny does not name, e.g. MPEG-2 video, through FFmpeg's demuxer), as fast as possible
   INPUT[@OFFSET][#ROUTE]   an input file, optionally delayed by OFFSET seconds, its audio optionally
                            routed to one side of the mix (e.g. voice.ogg@1.5#left; a name that is an
                            existing file is taken whole, --input PATH never reads suffixes); several audio
