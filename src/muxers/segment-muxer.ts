@@ -6,6 +6,7 @@ import type { AudioDecoderConfig, EncodedOutput, VideoDecoderConfig } from '../m
 import type { AudioCodecName, VideoCodecName } from '../config/codecs.js';
 import type { SegmentFormat } from '../config/outputs.js';
 import { toAvpipeError } from '../errors.js';
+import { usToSeconds, type Microseconds } from '../time.js';
 
 
 /** One muxed segment; `init` is set on the first fMP4 segment (the EXT-X-MAP init segment). */
@@ -16,8 +17,8 @@ export interface MuxedSegment {
 
 /**
  * Muxes one segment's packets with mediabunny: a whole MPEG-TS file, or one CMAF fragment (moof +
- * mdat, with the init segment written once). Timestamps are kept absolute, so segments continue
- * each other on one timeline.
+ * mdat, with the init segment written once). Timestamps are kept absolute (moved by `shiftUs`, the
+ * same for every segment), so segments continue each other on one timeline.
  */
 export async function muxSegment(
   format: SegmentFormat,
@@ -25,6 +26,7 @@ export async function muxSegment(
   configs: { video?: VideoDecoderConfig; audio?: AudioDecoderConfig },
   items: readonly EncodedOutput[],
   withInit: boolean,
+  shiftUs: Microseconds = 0,
 ): Promise<MuxedSegment> {
   const target = new BufferTarget();
   const initTarget = format === 'fmp4' ? (withInit ? new BufferTarget() : new NullTarget()) : undefined;
@@ -42,7 +44,7 @@ export async function muxSegment(
     let firstVideo = true;
     let firstAudio = true;
     for (const { kind, chunk } of items) {
-      const packet = toPacket(chunk);
+      const packet = shiftUs === 0 ? toPacket(chunk) : toPacket(chunk).clone({ timestamp: usToSeconds(chunk.timestamp + shiftUs) });
       if (kind === 'video' && video !== undefined) {
         await video.add(packet, firstVideo ? { decoderConfig: configs.video as never } : undefined);
         firstVideo = false;

@@ -66,6 +66,13 @@ export class HlsOutput implements OutputNode<EncodedOutput, SegmentsOutputResult
   private readonly _written: string[] = [];
   private readonly _onFile: FileDone | undefined;
   private _mapUri: string | undefined;
+  /**
+   * fMP4: what every timestamp is moved by, set by the first segment so that nothing starts before 0.
+   * Each segment is muxed on its own, and a muxer moves a track that starts before 0 (AAC's priming
+   * frame at -21 ms) by an edit list of its own: only the first segment's would be, and the init
+   * segment's edit list would then put every later one's audio a frame early.
+   */
+  private _shiftUs: Microseconds | undefined;
   private _startDate: Date | undefined;
   private _bytes = 0;
   private _startedAt: number | null = null;
@@ -166,7 +173,9 @@ export class HlsOutput implements OutputNode<EncodedOutput, SegmentsOutputResult
 
   private async _write(seg: Segment): Promise<void> {
     this._startedAt ??= Date.now();
-    const muxed = await muxSegment(this.spec.segmentFormat, this._tracks, this._configs, seg.items, this._mapUri === undefined && this.spec.segmentFormat === 'fmp4');
+    const fmp4 = this.spec.segmentFormat === 'fmp4';
+    if (fmp4) this._shiftUs ??= Math.max(0, -Math.min(0, ...seg.items.map((i) => i.chunk.timestamp)));
+    const muxed = await muxSegment(this.spec.segmentFormat, this._tracks, this._configs, seg.items, this._mapUri === undefined && fmp4, this._shiftUs ?? 0);
     if (muxed.init !== undefined) {
       this._mapUri = `${basename(this.spec.playlist).replace(/\.m3u8$/i, '')}_init.mp4`;
       await this._file(this._mapUri, muxed.init);

@@ -14,7 +14,7 @@ import { tmpDir } from '../helpers/tmp.js';
  */
 // FUZZ_SEED picks another sequence (to look for more, locally); CI runs the fixed one.
 const SEED = Number(process.env['FUZZ_SEED'] ?? 0x5eed12);
-const PER_FIXTURE = 60;
+const PER_FIXTURE = 30;
 const RUN_BOUND_MS = 15_000;
 const dir = tmpDir();
 
@@ -67,6 +67,9 @@ const fixtures = [
   { name: 'fuzz-vp8.ivf', out: 'webm', args: ['-f', 'lavfi', '-i', 'testsrc2=s=160x120:r=15:d=1', '-c:v', 'libvpx', '-g', '5', '-f', 'ivf'] },
   { name: 'fuzz-annexb.h264', out: 'mp4', args: ['-f', 'lavfi', '-i', 'testsrc2=s=160x120:r=15:d=1', '-c:v', 'libx264', '-g', '5', '-bsf:v', 'h264_mp4toannexb', '-f', 'h264'] },
   { name: 'fuzz-h264-aac.ts', out: 'mp4', args: ['-f', 'lavfi', '-i', 'testsrc2=s=160x120:r=15:d=1', '-f', 'lavfi', '-i', 'sine=d=1', '-c:v', 'libx264', '-g', '5', '-c:a', 'aac', '-shortest', '-f', 'mpegts'] },
+  // Read through FFmpeg's demuxer (mediabunny reads neither AVI nor MPEG-2 video).
+  { name: 'fuzz-mpeg4-mp3.avi', out: 'mp4', args: ['-f', 'lavfi', '-i', 'testsrc2=s=160x120:r=15:d=1', '-f', 'lavfi', '-i', 'sine=d=1', '-c:v', 'mpeg4', '-g', '5', '-c:a', 'libmp3lame', '-shortest'] },
+  { name: 'fuzz-mpeg2-mp2.ts', out: 'mp4', args: ['-f', 'lavfi', '-i', 'testsrc2=s=160x120:r=15:d=1', '-f', 'lavfi', '-i', 'sine=d=1', '-c:v', 'mpeg2video', '-g', '5', '-c:a', 'mp2', '-shortest', '-f', 'mpegts'] },
 ] as const;
 
 /** Runs one export with a time bound; a run still going at the bound is aborted and reported as a hang. */

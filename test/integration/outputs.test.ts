@@ -8,6 +8,7 @@ import type { FileOutputResult, ImagesOutputResult, SegmentsOutputResult } from 
 import { FFPROBE, beepOnsets, flashTimes, frames, probe, streamOf } from '../helpers/ffprobe.js';
 import { record } from '../helpers/run.js';
 import { tmpDir } from '../helpers/tmp.js';
+import { avFixture } from '../helpers/fixtures.js';
 
 const run = promisify(execFile);
 const dir = tmpDir();
@@ -125,7 +126,7 @@ describe('HLS in fragmented MP4 (CMAF)', () => {
     expect(entries.length).toBe(4);
     const init = readFileSync(join(dir, 'cmaf', map));
     const buf = (b: Buffer, start: number): MP4BoxBuffer => MP4BoxBuffer.fromArrayBuffer(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer, start);
-    let videoStart = 0;
+    let videoStart: number | undefined;
     for (const e of entries) {
       const seg = readFileSync(join(dir, 'cmaf', e.uri));
       const mp4 = createFile();
@@ -139,10 +140,27 @@ describe('HLS in fragmented MP4 (CMAF)', () => {
       // sample_is_non_sync_sample (bit 16) clear: a keyframe.
       expect((flags >> 16) & 1).toBe(0);
       // Fragments continue one timeline: each starts where the one before ended.
+      videoStart ??= Number(video.tfdt!.baseMediaDecodeTime);
       expect(Number(video.tfdt!.baseMediaDecodeTime)).toBe(videoStart);
       videoStart += video.truns[0]!.sample_count * (video.tfhd!.default_sample_duration ?? 0);
     }
     expect(frames(streamOf(await probe(playlist), 'video'))).toBe(210);
+  });
+
+  it('keeps every segment\'s audio on one timeline: AAC\'s priming frame (at -21 ms) moves every segment alike, no edit list; every beep read back 1 s after the one before', async () => {
+    const input = await avFixture('cmaf-marks.mp4', ['-c:v', 'libx264', '-g', '60', '-c:a', 'aac'], 8);
+    const playlist = join(dir, 'cmaf-marks', 'index.m3u8');
+    const r = await record({ live: false, source: { type: 'file', inputs: [{ path: input }] }, codecMode: 'transcode', encoding: { audioCodec: 'aac' }, outputs: [{ playlist, segmentFormat: 'fmp4', segmentDuration: 2 }] });
+    expect(r.status).toBe('COMPLETE');
+    const beeps = await beepOnsets(playlist);
+    expect(beeps).toHaveLength(8);
+    // The whole timeline starts at the priming frame: every beep 1024 samples after its second.
+    beeps.forEach((t, k) => expect(Math.abs(t - k - 1024 / 48000)).toBeLessThanOrEqual(0.002));
+    const flashes = await flashTimes(playlist);
+    expect(flashes).toHaveLength(8);
+    // The flashes keep their spacing too (ffmpeg reads this fMP4's B-frame video, negative composition
+    // offsets, two frames late: the same at every flash).
+    flashes.forEach((t, k) => expect(Math.abs(t - k - flashes[0]!)).toBeLessThan(0.001));
   });
 });
 

@@ -173,28 +173,29 @@ describe('WebRTC source: keyframes for crash-safe fragments', () => {
 });
 
 describe('WebRTC source: overload and leaving', () => {
-  it('an overloaded encoder drops the oldest (counted) once 3 s of media wait: memory bounded by the time bound, a complete file', async () => {
+  it('an overloaded encoder drops the oldest (counted) once its time bound (1 s of media here) is full: memory bounded by it, a complete file', async () => {
     const out = join(dir, 'overload.mp4');
     // 100 ms a frame: 10 fps against 30 coming in.
     const provider = slowVideoProvider(await NodeAvProvider.load(), 100);
     const source = new WebRtcSource({ iceHosts: LOOPBACK });
-    const controller = createControllerWithSource(createPipelineConfig({ outputs: [{ path: out }], encoding: { width: 640, height: 360, audioCodec: 'aac' } }), source, { codecProvider: provider });
+    const config = createPipelineConfig({ outputs: [{ path: out }], encoding: { width: 640, height: 360, audioCodec: 'aac' }, queues: { video: { seconds: 1 } } });
+    const controller = createControllerWithSource(config, source, { codecProvider: provider });
     const run = controller.start();
-    const { report, pc } = await publish({ seconds: 8, signal: (offer) => source.acceptOffer(offer) });
+    const { report, pc } = await publish({ seconds: 5, signal: (offer) => source.acceptOffer(offer) });
     await source.hangUp();
     await pc.close();
     const result = await run;
     expect(result.status, JSON.stringify(result.error)).toBe('COMPLETE');
     const q = result.queues.find((x) => x.name === 'video-queue')!;
-    // 8 s in at 30 fps, about 2.7 s of it encoded meanwhile, 3 s held: the rest (about 2.3 s) dropped.
+    // 5 s in at 30 fps, about 1.7 s of it encoded meanwhile, 1 s held: the rest (about 2.3 s) dropped.
     expect(q.dropped).toBeGreaterThan(30);
     expect(q.in).toBe(q.out + q.dropped + q.level);
     expect(q.level).toBe(0);
-    // Never more than the time bound held: 3 s of 640x360 frames, whatever the item bound.
-    expect(q.maxTimeMs).toBe(3000);
-    expect(q.maxLevelTimeMs).toBeLessThanOrEqual(3000);
-    expect(q.maxLevel).toBeLessThanOrEqual(91);
-    expect(q.maxLevelBytes).toBeLessThanOrEqual(91 * 640 * 360 * 1.5);
+    // Never more than the time bound held: 1 s of 640x360 frames, whatever the item bound.
+    expect(q.maxTimeMs).toBe(1000);
+    expect(q.maxLevelTimeMs).toBeLessThanOrEqual(1000);
+    expect(q.maxLevel).toBeLessThanOrEqual(31);
+    expect(q.maxLevelBytes).toBeLessThanOrEqual(31 * 640 * 360 * 1.5);
     // What the queue let through is what the encoder took and what the file holds, counted by ffprobe.
     const encoder = result.encoders.find((e) => e.name === 'video-encoder')!;
     expect(encoder.framesIn).toBe(q.out);
