@@ -55,7 +55,7 @@ const ENCODING_HELP = `  --size WxH               frame size
                            WebAssembly: every codec avpipe encodes and decodes, slower)
   --json                   print the result as JSON on stdout, nothing else`;
 
-/** Usage text. */
+/** Usage text: every command's (`avpipe help COMMAND` shows one command's part of it). */
 export const USAGE = `usage: avpipe record --source test --output PATH [options]
        avpipe export INPUT... --output PATH [options]
        avpipe serve --whip --listen HOST:PORT --output-dir DIR [options]
@@ -64,6 +64,7 @@ export const USAGE = `usage: avpipe record --source test --output PATH [options]
                      [--drain-timeout S] [--json]
        avpipe submit record|export ...their options... --redis URL [--queue NAME] [--attempts N] [--cost CORES]
                      [--distributed [--chunks N]] [--wait]
+       avpipe help [COMMAND] | avpipe COMMAND --help | avpipe --version
 
 record: the built-in test source (flash + beep every second)
   --source test            the test source

@@ -8,6 +8,7 @@ import { USAGE, parseExportArgs, parseRecordArgs, parseServeArgs, type ParsedCom
 import type { JobWorker } from '../jobs/job-worker.js';
 import { formatJobProgress, parseSubmitArgs, parseWorkerArgs, submittedRun } from './job-commands.js';
 import { formatProgress } from './progress-bar.js';
+import { commandHelp, COMMANDS, optionsOf, suggest, versionText } from './help.js';
 import { pauseKeys } from './pause-keys.js';
 
 /** Exit codes: 0 done (COMPLETE, LIMIT_REACHED), 1 failed, 2 bad arguments or config, 130 aborted. */
@@ -22,16 +23,23 @@ function printProblems(problems: readonly { field: string; message: string }[]):
   process.stderr.write(`avpipe: invalid arguments:\n${problems.map((p) => `  ${p.field}: ${p.message}`).join('\n')}\n`);
 }
 
-/** Arguments refused: the problems and the usage on stderr, exit code 2. */
-function refused(problems: readonly { field: string; message: string }[]): number {
-  printProblems(problems);
-  process.stderr.write(`\n${USAGE}`);
+/**
+ * Arguments refused: the problems (an unknown option with the one it looks like a slip of) and that
+ * command's help on stderr, exit code 2.
+ */
+function refused(problems: readonly { field: string; message: string }[], command?: string): number {
+  printProblems(problems.map((p) => {
+    const unknown = /^Unknown option '(--[^'=]+)'/.exec(p.message)?.[1];
+    const like = unknown === undefined || command === undefined ? undefined : suggest(unknown, optionsOf(command));
+    return like === undefined ? p : { field: p.field, message: `unknown option ${unknown} (did you mean ${like}?)` };
+  }));
+  process.stderr.write(`\n${(command === undefined ? undefined : commandHelp(command)) ?? USAGE}`);
   return 2;
 }
 
 /** Runs `record` or `export`: parse, validate, run with progress, print the result. */
-async function runCommand(parsed: ParsedCommand | { problems: { field: string; message: string }[] }): Promise<number> {
-  if ('problems' in parsed) return refused(parsed.problems);
+async function runCommand(parsed: ParsedCommand | { problems: { field: string; message: string }[] }, command: string): Promise<number> {
+  if ('problems' in parsed) return refused(parsed.problems, command);
   let config;
   try {
     config = createPipelineConfig(parsed.init);
@@ -115,7 +123,7 @@ function describeOutput(out: OutputResult): string {
  */
 async function serve(argv: string[]): Promise<number> {
   const parsed = parseServeArgs(argv);
-  if ('problems' in parsed) return refused(parsed.problems);
+  if ('problems' in parsed) return refused(parsed.problems, 'serve');
   try {
     createPipelineConfig(parsed.configFor('sample', 'session'));
   } catch (err) {
@@ -270,7 +278,7 @@ async function repair(argv: string[]): Promise<number> {
  */
 async function worker(argv: string[]): Promise<number> {
   const parsed = parseWorkerArgs(argv);
-  if ('problems' in parsed) return refused(parsed.problems);
+  if ('problems' in parsed) return refused(parsed.problems, 'worker');
   const { createWorker } = await import('../jobs/job-worker.js');
   // Not taking jobs until the metrics port is bound and every event is listened to.
   const w = await createWorker({ connection: parsed.redis, name: parsed.queue, maxCpu: parsed.maxCpu, autorun: false, connectTimeoutMs: parsed.connectTimeoutMs, ...(parsed.concurrency === undefined ? {} : { concurrency: parsed.concurrency }) });
@@ -320,9 +328,9 @@ async function worker(argv: string[]): Promise<number> {
 /** Runs `submit record|export ...`: the job's id, or with --wait its progress and result, as a local run prints them. */
 async function submit(argv: string[]): Promise<number> {
   const parsed = parseSubmitArgs(argv);
-  if ('problems' in parsed) return refused(parsed.problems);
+  if ('problems' in parsed) return refused(parsed.problems, 'submit');
   const run = parsed.kind === 'record' ? parseRecordArgs(parsed.rest) : parseExportArgs(parsed.rest);
-  if ('problems' in run) return refused(run.problems);
+  if ('problems' in run) return refused(run.problems, parsed.kind);
   const { init, json } = submittedRun(run);
   const { createJobQueue } = await import('../jobs/job-queue.js');
   let queue;
@@ -367,17 +375,39 @@ async function submit(argv: string[]): Promise<number> {
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
+  if (command === '--version' || command === '-V' || command === 'version') {
+    process.stdout.write(versionText());
+    return 0;
+  }
+  // `avpipe help COMMAND` and `avpipe COMMAND --help` (before any `--`): that command's help alone.
+  const asked = command === 'help' ? rest[0] : (rest.slice(0, rest.includes('--') ? rest.indexOf('--') : undefined).some((a) => a === '--help' || a === '-h') ? command : undefined);
+  if (asked !== undefined) {
+    const help = commandHelp(asked);
+    if (help !== undefined) {
+      process.stdout.write(help);
+      return 0;
+    }
+    if (command !== 'help') return unknownCommand(asked);
+  }
+  if (command === 'help' && asked !== undefined) return unknownCommand(asked);
   if (command === 'serve') return serve(rest);
   if (command === 'worker') return worker(rest);
   if (command === 'submit') return submit(rest);
   if (command === 'repair') return repair(rest);
-  if (command === 'record') return runCommand(parseRecordArgs(rest));
-  if (command === 'export') return runCommand(parseExportArgs(rest));
+  if (command === 'record') return runCommand(parseRecordArgs(rest), 'record');
+  if (command === 'export') return runCommand(parseExportArgs(rest), 'export');
   if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
     process.stdout.write(USAGE);
     return command === undefined ? 2 : 0;
   }
-  process.stderr.write(`avpipe: unknown command "${command}"\n\n${USAGE}`);
+  return unknownCommand(command);
+}
+
+/** An unknown command: the one it looks like a slip of, and the usage; exit code 2. */
+function unknownCommand(command: string): number {
+  const like = suggest(command, COMMANDS);
+  const usage = USAGE.split('\n\n')[0]!;
+  process.stderr.write(`avpipe: unknown command "${command}"${like === undefined ? '' : ` (did you mean ${like}?)`}\n\n${usage}\n\n\`avpipe help COMMAND\` (or \`avpipe COMMAND --help\`) lists a command's options.\n`);
   return 2;
 }
 

@@ -1,5 +1,5 @@
 import { execFile, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,6 +21,50 @@ function avpipe(args: string[]): Promise<{ code: number; stdout: string; stderr:
     });
   });
 }
+
+describe('help where hands go (built CLI)', () => {
+  it('--version prints the package\'s version, exit 0', async () => {
+    const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+    for (const flag of ['--version', '-V', 'version']) {
+      const r = await avpipe([flag]);
+      expect(r).toMatchObject({ code: 0, stdout: `avpipe ${version}\n` });
+    }
+  });
+
+  it('COMMAND --help and help COMMAND print that command\'s options only (and the shared ones where it takes them), exit 0', async () => {
+    const exp = await avpipe(['export', '--help']);
+    expect(exp.code).toBe(0);
+    expect(exp.stdout).toMatch(/^usage: avpipe export INPUT\.\.\. --output PATH/);
+    expect(exp.stdout).toContain('--start S, --end S');
+    expect(exp.stdout).toContain('--segment-format F');
+    expect(exp.stdout).not.toContain('--whip');
+    expect(exp.stdout).not.toContain('--redis');
+    expect((await avpipe(['help', 'export'])).stdout).toBe(exp.stdout);
+    // -h anywhere among the command's arguments (before --).
+    expect((await avpipe(['export', 'in.mp4', '-h'])).stdout).toBe(exp.stdout);
+    const serve = await avpipe(['help', 'serve']);
+    expect(serve.stdout).toContain('AVPIPE_WHIP_TOKEN');
+    expect(serve.stdout).not.toContain('--start S');
+    const repair = await avpipe(['repair', '--help']);
+    expect(repair.code).toBe(0);
+    expect(repair.stdout).toContain('.m3u8 (lists complete segments only)');
+    expect(repair.stdout).not.toContain('options of all');
+  });
+
+  it('a mistyped command or option: exit 2, the one it looks like named', async () => {
+    const cmd = await avpipe(['exprot', 'a.mp4']);
+    expect(cmd.code).toBe(2);
+    expect(cmd.stderr).toContain('avpipe: unknown command "exprot" (did you mean export?)');
+    const opt = await avpipe(['export', 'a.mp4', '--outptu', 'b.mp4']);
+    expect(opt.code).toBe(2);
+    expect(opt.stderr).toContain('unknown option --outptu (did you mean --output?)');
+    // Far from every option: no guess.
+    const far = await avpipe(['record', '--zzzzzzzz']);
+    expect(far.code).toBe(2);
+    expect(far.stderr).toContain("Unknown option '--zzzzzzzz'");
+    expect(far.stderr).not.toContain('did you mean');
+  });
+});
 
 describe('avpipe record (built CLI)', () => {
   it('--json prints the result object and nothing else on stdout', async () => {
