@@ -1,19 +1,14 @@
 /**
- * Stable error codes. A caller branches on `code`, never on the message text.
+ * Every error code, in one list (docs/errors.md documents each; a test holds the two together).
+ * `JOB_FAILED` is a job the queue gave up on for a reason of its own (stalled too often, removed): not the run's.
  */
-export type AvpipeErrorCode =
-  | 'CONFIG_INVALID'
-  | 'SOURCE_FAILED'
-  | 'ENCODER_FAILED'
-  | 'MUXER_FAILED'
-  | 'SINK_FAILED'
-  | 'INVALID_STATE'
-  | 'ABORTED'
-  | 'INPUT_INVALID'
-  | 'INPUT_TRUNCATED'
-  | 'UPLOAD_FAILED'
-  /** A job the queue gave up on for a reason of its own (stalled too often, removed): not the run's. */
-  | 'JOB_FAILED';
+export const ERROR_CODES = [
+  'CONFIG_INVALID', 'SOURCE_FAILED', 'ENCODER_FAILED', 'MUXER_FAILED', 'SINK_FAILED', 'INVALID_STATE', 'ABORTED',
+  'INPUT_INVALID', 'INPUT_TRUNCATED', 'UPLOAD_FAILED', 'JOB_FAILED',
+] as const;
+
+/** Stable error codes. A caller branches on `code`, never on the message text. */
+export type AvpipeErrorCode = (typeof ERROR_CODES)[number];
 
 /** Options common to every avpipe error. */
 export interface AvpipeErrorOptions {

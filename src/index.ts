@@ -46,7 +46,7 @@ export type { DecoderStats } from './codecs/decoder-node.js';
 export type { EncoderStats } from './codecs/encoder-node.js';
 
 // Sources: the built-in ones, and the interface and media types a custom source is written with.
-export type { RawMedia, ResultWarning, Source, SourceMedia } from './sources/source.js';
+export { WARNING_CODES, type RawMedia, type ResultWarning, type Source, type SourceMedia } from './sources/source.js';
 export type { TrackInfo } from './sources/track-info.js';
 export { TestSource, type TestSourceOptions } from './sources/test-source.js';
 export { FileSource, InputError, type FileInput } from './sources/file-source.js';
@@ -76,7 +76,7 @@ export { AudioResampler } from './convert/audio-resampler.js';
 export type { FrameScaler } from './convert/frame-scaler.js';
 
 // Errors.
-export { AvpipeError, ConfigError, type AvpipeErrorCode, type AvpipeErrorOptions, type ConfigProblem } from './errors.js';
+export { AvpipeError, ConfigError, ERROR_CODES, type AvpipeErrorCode, type AvpipeErrorOptions, type ConfigProblem } from './errors.js';
 
 // Storage: where finished files are uploaded.
 export { LocalStorage, type Storage } from './storage/storage.js';

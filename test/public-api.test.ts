@@ -9,7 +9,7 @@ import * as jobs from '../src/jobs/index.js';
  * A new export is a decision: add it here on purpose, or import it from its own module.
  */
 const PUBLIC = [
-  'AUDIO_CODECS', 'AudioData', 'AudioResampler', 'AvpipeError', 'CODEC_PROVIDER_CHOICES', 'CONTAINER_CODECS', 'ConfigError',
+  'AUDIO_CODECS', 'AudioData', 'AudioResampler', 'AvpipeError', 'CODEC_PROVIDER_CHOICES', 'CONTAINER_CODECS', 'ConfigError', 'ERROR_CODES', 'WARNING_CODES',
   'Controller', 'EncodedAudioChunk', 'EncodedChunk', 'EncodedVideoChunk', 'FILE_CONTAINERS', 'FileSource', 'H264_PROFILES',
   'InputError', 'LocalStorage', 'S3Storage', 'BackupStorage', 'NodeAvProvider', 'PRESETS', 'PRESET_NAMES', 'PipelineConfig', 'SPEED_PRESETS', 'TestSource',
   'VIDEO_CODECS', 'VideoFrame', 'WasmProvider', 'WebRtcSource', 'WhipServer', 'allowedCodecs', 'containerOfPath',

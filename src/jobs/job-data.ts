@@ -1,7 +1,7 @@
 import type { PipelineConfigInit } from '../config/config-init.js';
 import { writtenPaths } from '../config/paths.js';
 import { createPipelineConfig, type PipelineConfig } from '../config/pipeline-config.js';
-import { AvpipeError, ConfigError } from '../errors.js';
+import { AvpipeError, ConfigError, ERROR_CODES } from '../errors.js';
 import type { PipelineResult } from '../pipeline/status.js';
 
 /** What a job carries in the queue: the pipeline config a library user would pass, as JSON. */
@@ -104,7 +104,7 @@ export function failureReason(result: PipelineResult): string {
   return `${result.error?.code ?? 'JOB_FAILED'}: ${result.error?.message ?? `the run ended ${result.status}`}`;
 }
 
-const CODES = new Set(['CONFIG_INVALID', 'SOURCE_FAILED', 'ENCODER_FAILED', 'MUXER_FAILED', 'SINK_FAILED', 'INVALID_STATE', 'ABORTED', 'INPUT_INVALID', 'INPUT_TRUNCATED', 'UPLOAD_FAILED', 'JOB_FAILED']);
+const CODES: ReadonlySet<string> = new Set(ERROR_CODES);
 
 /** The typed error of a failed job, from its failedReason; one the queue failed for itself is JOB_FAILED. */
 export function jobError(id: string, reason: string | undefined): AvpipeError {

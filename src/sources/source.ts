@@ -16,8 +16,11 @@ export type SourceMedia = RawMedia | EncodedChunk;
  * filled (`TIMESTAMP_JUMP`), a video's packets before its first keyframe (`LEADING_PACKETS_DROPPED`), an
  * input left out because its span starts after its media ends (`INPUT_OUTSIDE_SPAN`).
  */
+/** Every warning code a result may carry (docs/errors.md documents each). */
+export const WARNING_CODES = ['INPUT_TRUNCATED', 'TIMESTAMP_JUMP', 'LEADING_PACKETS_DROPPED', 'INPUT_OUTSIDE_SPAN'] as const;
+
 export interface ResultWarning {
-  code: 'INPUT_TRUNCATED' | 'TIMESTAMP_JUMP' | 'LEADING_PACKETS_DROPPED' | 'INPUT_OUTSIDE_SPAN';
+  code: (typeof WARNING_CODES)[number];
   message: string;
   /** The input (file path, or publisher track) it concerns. */
   input: string;
