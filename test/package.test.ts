@@ -1,0 +1,84 @@
+import { execFile } from 'node:child_process';
+import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { tmpDir } from './helpers/tmp.js';
+
+const run = promisify(execFile);
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const TSC = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
+const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
+
+/** The README's TypeScript blocks, each a module of its own (the names it uses imported where it imports none). */
+function readmeBlocks(): string[] {
+  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  return [...readme.matchAll(/^```ts\n([\s\S]*?)^```$/gm)].map((m) => {
+    const code = m[1]!;
+    const imports = /^import /m.test(code) ? '' : "import { createController, createPipelineConfig } from 'avpipe';\n";
+    return `${imports}${code}\nexport {};\n`;
+  });
+}
+
+/**
+ * The package as a user gets it: `npm pack`, unpacked into a fresh project's node_modules (its
+ * dependencies linked from this checkout's, as npm would have installed them), and used from there.
+ */
+describe('the packed package in a consumer project', () => {
+  const dir = tmpDir();
+  const consumer = join(dir, 'consumer');
+  const modules = join(consumer, 'node_modules');
+  let files: string[] = [];
+
+  it('packs only what a user needs: the built code, its types, the CLI, the wasm workers, the README', async () => {
+    const { stdout } = await run('npm', ['pack', '--json', '--pack-destination', dir], { cwd: ROOT, maxBuffer: 1 << 26 });
+    const [packed] = JSON.parse(stdout) as { filename: string; files: { path: string }[] }[];
+    files = packed!.files.map((f) => f.path);
+    for (const needed of ['package.json', 'README.md', 'dist/index.js', 'dist/index.d.ts', 'dist/cli/main.js', 'dist/jobs/index.js', 'dist/jobs/index.d.ts']) expect(files).toContain(needed);
+    // What the wasm provider loads at run time, beside the code.
+    expect(files.some((f) => f.startsWith('wasm/'))).toBe(true);
+    expect(files.filter((f) => /^(src|test|bench|docs|\.ci)\//.test(f))).toEqual([]);
+    mkdirSync(join(modules, 'avpipe'), { recursive: true });
+    writeFileSync(join(consumer, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module', dependencies: { avpipe: `file:${packed!.filename}` } }));
+    await run('tar', ['xzf', join(dir, packed!.filename), '-C', join(modules, 'avpipe'), '--strip-components=1']);
+    for (const dep of [...Object.keys(pkg.dependencies), '@types/node']) {
+      mkdirSync(dirname(join(modules, dep)), { recursive: true });
+      symlinkSync(join(ROOT, 'node_modules', dep), join(modules, dep), 'dir');
+    }
+  });
+
+  it.each([
+    ['lib es2022, types node', { lib: ['es2022'], types: ['node'] }],
+    ['the default lib (with the DOM)', {}],
+  ])('compiles every TypeScript block of the README under strict settings (%s)', async (_, extra) => {
+    const src = join(consumer, 'src');
+    mkdirSync(src, { recursive: true });
+    readmeBlocks().forEach((code, i) => writeFileSync(join(src, `readme-${i}.ts`), code));
+    // Names a block takes from around it (the publisher's SDP offer).
+    writeFileSync(join(src, 'context.d.ts'), 'declare const offerSdp: string;\n');
+    const tsconfig = join(consumer, `tsconfig-${Object.keys(extra).length}.json`);
+    writeFileSync(tsconfig, JSON.stringify({
+      compilerOptions: { module: 'nodenext', moduleResolution: 'nodenext', target: 'es2022', strict: true, noEmit: true, skipLibCheck: true, ...extra },
+      include: ['src'],
+    }));
+    const r = await run(process.execPath, [TSC, '-p', tsconfig], { cwd: consumer }).catch((err: { stdout: string }) => ({ stdout: err.stdout, failed: true }));
+    expect(r.stdout).toBe('');
+  }, 60_000);
+
+  it('runs a short export through the public API from the installed package', async () => {
+    const script = join(consumer, 'export.mjs');
+    writeFileSync(script, `
+import { createController, createPipelineConfig } from 'avpipe';
+const result = await createController(createPipelineConfig({
+  live: false, source: { type: 'test', duration: 1 }, encoding: { width: 320, height: 240 }, outputs: [{ path: ${JSON.stringify(join(consumer, 'out.mp4'))} }],
+})).start();
+const file = result.outputs.find((o) => o.type === 'file');
+console.log(JSON.stringify({ status: result.status, size: file?.size ?? 0 }));
+`);
+    const { stdout } = await run(process.execPath, [script], { cwd: consumer });
+    const r = JSON.parse(stdout) as { status: string; size: number };
+    expect(r.status).toBe('COMPLETE');
+    expect(r.size).toBeGreaterThan(1000);
+  }, 60_000);
+});
