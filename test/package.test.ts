@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -11,10 +11,11 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const TSC = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
 const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
 
-/** The README's TypeScript blocks, each a module of its own (the names it uses imported where it imports none). */
+/** The TypeScript blocks of the README and the guides (docs/), each a module of its own (the names it uses imported where it imports none). */
 function readmeBlocks(): string[] {
-  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
-  return [...readme.matchAll(/^```ts\n([\s\S]*?)^```$/gm)].map((m) => {
+  const pages = ['README.md', ...readdirSync(join(ROOT, 'docs')).filter((f) => f.endsWith('.md')).map((f) => join('docs', f))];
+  const text = pages.map((p) => readFileSync(join(ROOT, p), 'utf8')).join('\n');
+  return [...text.matchAll(/^```ts\n([\s\S]*?)^```$/gm)].map((m) => {
     const code = m[1]!;
     const imports = /^import /m.test(code) ? '' : "import { createController, createPipelineConfig } from 'avpipe';\n";
     return `${imports}${code}\nexport {};\n`;
@@ -51,7 +52,7 @@ describe('the packed package in a consumer project', () => {
   it.each([
     ['lib es2022, types node', { lib: ['es2022'], types: ['node'] }],
     ['the default lib (with the DOM)', {}],
-  ])('compiles every TypeScript block of the README under strict settings (%s)', async (_, extra) => {
+  ])('compiles every TypeScript block of the README and the guides under strict settings (%s)', async (_, extra) => {
     const src = join(consumer, 'src');
     mkdirSync(src, { recursive: true });
     readmeBlocks().forEach((code, i) => writeFileSync(join(src, `readme-${i}.ts`), code));
