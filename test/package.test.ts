@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { frames, probe, streamOf } from './helpers/ffprobe.js';
 import { tmpDir } from './helpers/tmp.js';
 
 const run = promisify(execFile);
@@ -65,6 +66,34 @@ describe('the packed package in a consumer project', () => {
     }));
     const r = await run(process.execPath, [TSC, '-p', tsconfig], { cwd: consumer }).catch((err: { stdout: string }) => ({ stdout: err.stdout, failed: true }));
     expect(r.stdout).toBe('');
+  }, 60_000);
+
+  it('compiles the examples (examples/*.ts) against it and runs each: an export with progress, a source of one\'s own; ffprobe reads what they wrote', async () => {
+    const src = join(consumer, 'examples');
+    mkdirSync(src, { recursive: true });
+    for (const f of readdirSync(join(ROOT, 'examples')).filter((x) => x.endsWith('.ts'))) writeFileSync(join(src, f), readFileSync(join(ROOT, 'examples', f)));
+    const tsconfig = join(consumer, 'tsconfig-examples.json');
+    writeFileSync(tsconfig, JSON.stringify({
+      compilerOptions: { module: 'nodenext', moduleResolution: 'nodenext', target: 'es2022', lib: ['es2022'], types: ['node'], strict: true, skipLibCheck: true, outDir: 'examples-js' },
+      include: ['examples'],
+    }));
+    const tsc = await run(process.execPath, [TSC, '-p', tsconfig], { cwd: consumer }).catch((err: { stdout: string }) => ({ stdout: err.stdout }));
+    expect(tsc.stdout).toBe('');
+    const generated = join(consumer, 'generated.webm');
+    const made = await run(process.execPath, [join(consumer, 'examples-js', 'custom-source.js'), generated], { cwd: consumer });
+    expect(made.stdout).toMatch(/^COMPLETE 20\d\d(\.\d+)? video transcode, audio transcode/);
+    const g = await probe(generated);
+    expect(streamOf(g, 'video')).toMatchObject({ codec_name: 'vp8', width: 320, height: 180 });
+    expect(frames(streamOf(g, 'video'))).toBe(60);
+    expect(streamOf(g, 'audio').codec_name).toBe('opus');
+    // The export example takes what the other made: 2 s of it, with its progress bar on stderr.
+    const exported = join(consumer, 'export.mp4');
+    const ex = await run(process.execPath, [join(consumer, 'examples-js', 'export-with-progress.js'), exported, generated], { cwd: consumer });
+    expect(ex.stdout).toMatch(new RegExp(`^COMPLETE: ${exported.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}, \\d+ bytes`));
+    expect(ex.stderr).toMatch(/\r\d+\.\d s \d+% at [\d.]+x/);
+    const e = await probe(exported);
+    expect(streamOf(e, 'video')).toMatchObject({ codec_name: 'h264', width: 640, height: 360 });
+    expect(frames(streamOf(e, 'video'))).toBe(60);
   }, 60_000);
 
   it('runs a short export through the public API from the installed package', async () => {
