@@ -33,14 +33,16 @@ describe('the packed package in a consumer project', () => {
   const modules = join(consumer, 'node_modules');
   let files: string[] = [];
 
-  it('packs only what a user needs: the built code, its types, the CLI, the wasm workers, the README', async () => {
+  it('packs only what a user needs: the built code, its types, the CLI, the wasm workers, the README and the guides and examples it links', async () => {
     const { stdout } = await run('npm', ['pack', '--json', '--pack-destination', dir], { cwd: ROOT, maxBuffer: 1 << 26 });
     const [packed] = JSON.parse(stdout) as { filename: string; files: { path: string }[] }[];
     files = packed!.files.map((f) => f.path);
     for (const needed of ['package.json', 'README.md', 'dist/index.js', 'dist/index.d.ts', 'dist/cli/main.js', 'dist/jobs/index.js', 'dist/jobs/index.d.ts']) expect(files).toContain(needed);
     // What the wasm provider loads at run time, beside the code.
     expect(files.some((f) => f.startsWith('wasm/'))).toBe(true);
-    expect(files.filter((f) => /^(src|test|bench|docs|\.ci)\//.test(f))).toEqual([]);
+    // The guides and examples the README links to, so its links hold on npm too.
+    for (const linked of ['docs/errors.md', 'docs/export.md', 'examples/custom-source.ts']) expect(files).toContain(linked);
+    expect(files.filter((f) => /^(src|test|bench|\.ci)\//.test(f))).toEqual([]);
     mkdirSync(join(modules, 'avpipe'), { recursive: true });
     writeFileSync(join(consumer, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module', dependencies: { avpipe: `file:${packed!.filename}` } }));
     await run('tar', ['xzf', join(dir, packed!.filename), '-C', join(modules, 'avpipe'), '--strip-components=1']);

@@ -413,7 +413,7 @@ async function openInput(spec: FileInput): Promise<OpenInput> {
   await fh.read(magic, 0, 8, 0).finally(() => fh.close());
   const demuxer = isIvf(magic) ? await openIvf(path, info.size)
     : isAnnexB(magic) ? await openAnnexB(path, info.size, spec.fps ?? 30)
-      : await openDemuxed(path, magic[0] === 0x47);
+      : await openDemuxed(path, magic[0] === 0x47 || magic[4] === 0x47);
   const offsetUs = Math.round((spec.offset ?? 0) * 1e6);
   const isobmff = magic[4] === 0x66 && magic[5] === 0x74 && magic[6] === 0x79 && magic[7] === 0x70;
   const first = Math.max(0, demuxer.firstTimestamp);
@@ -442,11 +442,18 @@ async function openDemuxed(path: string, ts: boolean): Promise<InputDemuxer> {
   let demuxer: InputDemuxer | undefined;
   try {
     demuxer = await openWithMediabunny(path);
-    const tracks = await demuxer.tracks();
+    let tracks: DemuxedTrack[];
+    try {
+      tracks = await demuxer.tracks();
+    } catch (err) {
+      // What mediabunny's track reading throws of its own (a multi-program transport stream) names the file, and FFmpeg is tried.
+      throw err instanceof InputError ? err : new InputError(path, `cannot read its tracks: ${(err as Error).message}`, err, true);
+    }
     if (!ts) return demuxer;
+    // A transport stream whose video mediabunny leaves out (MPEG-2): FFmpeg's reading is taken then,
+    // not for audio it leaves out (the video stays copyable).
     const probe = await probeWithLibav(path);
-    const count = (kind: string): number => tracks.filter((t) => t.info.kind === kind).length;
-    if (probe === undefined || (probe.video <= count('video') && probe.audio <= count('audio'))) return demuxer;
+    if (probe === undefined || probe.video <= tracks.filter((t) => t.info.kind === 'video').length) return demuxer;
     demuxer.dispose();
     return probe.demuxer;
   } catch (err) {

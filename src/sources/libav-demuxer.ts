@@ -23,6 +23,9 @@ const DECODERS = new Set([
   'pcm_mulaw', 'pcm_alaw', 'pcm_dvd', 'pcm_bluray', 'adpcm_ima_wav', 'adpcm_ms',
 ]);
 
+/** A seek goes this far before the point asked for, and reads forward to it. */
+const SEEK_MARGIN_S = 5;
+
 /** What FFmpeg's demuxer sees in a file: its video and audio streams (those FFmpeg can decode). */
 export interface LibavProbe {
   demuxer: InputDemuxer;
@@ -63,6 +66,8 @@ export async function probeWithLibav(path: string): Promise<LibavProbe | undefin
       const kind = par.codecType === C.AVMEDIA_TYPE_VIDEO ? 'video' : par.codecType === C.AVMEDIA_TYPE_AUDIO ? 'audio' : undefined;
       if (kind === undefined) continue;
       number++;
+      // A stream FFmpeg found no parameters for (no picture size, no sample rate) has nothing to decode.
+      if (kind === 'video' ? par.width <= 0 || par.height <= 0 : par.sampleRate <= 0 || par.channels <= 0) continue;
       const decoder = av.lib.Codec.findDecoder(par.codecId);
       if (decoder === null || decoder.name === null || !DECODERS.has(decoder.name)) {
         undecodable.push(`${kind} track ${number} (codec ${String(av.lib.Codec.findDecoder(par.codecId)?.name ?? par.codecId)})`);
@@ -71,7 +76,9 @@ export async function probeWithLibav(path: string): Promise<LibavProbe | undefin
       const codec = `ffmpeg:${decoder.name}`;
       const description = par.extradata === null || par.extradata.length === 0 ? {} : { description: new Uint8Array(par.extradata) };
       const tb = s.timeBase;
-      const duration = states && s.duration > 0n ? Number(s.duration) * tb.num / tb.den : null;
+      // Where the track ends (its start plus its duration), as mediabunny states it.
+      const streamStart = s.startTime === C.AV_NOPTS_VALUE ? 0n : s.startTime;
+      const duration = states && s.duration > 0n ? Number(streamStart + s.duration) * tb.num / tb.den : null;
       let info: TrackInfo;
       if (kind === 'video') {
         const rate = s.avgFrameRate.den > 0 ? s.avgFrameRate.num / s.avgFrameRate.den : s.rFrameRate.den > 0 ? s.rFrameRate.num / s.rFrameRate.den : 0;
@@ -88,11 +95,24 @@ export async function probeWithLibav(path: string): Promise<LibavProbe | undefin
     }
     const start = ctx.startTime === C.AV_NOPTS_VALUE ? 0 : Number(ctx.startTime) / 1e6;
     const stated = states && ctx.duration > 0n && ctx.duration !== C.AV_NOPTS_VALUE ? Number(ctx.duration) / 1e6 : undefined;
+    const reading = new Set<AsyncGenerator<DemuxedPacket, void, unknown>>();
     const demuxer: InputDemuxer = {
       firstTimestamp: start,
-      duration: async () => stated ?? (await scanEnd(av, path)) - start,
-      tracks: async () => tracks,
-      dispose: () => undefined,
+      // Where the input ends (not how long it is), as mediabunny gives it.
+      duration: async () => (stated === undefined ? await scanEnd(av, path) : start + stated),
+      tracks: async () => tracks.map((t) => ({
+        ...t,
+        packets: (from?: PacketsFrom) => {
+          const g = t.packets(from);
+          reading.add(g);
+          return g;
+        },
+      })),
+      // What is still being read is closed (its demuxer and file), not left to the garbage collector.
+      dispose: () => {
+        for (const g of reading) void g.return(undefined).catch(() => undefined);
+        reading.clear();
+      },
     };
     return { demuxer, video: tracks.filter((t) => t.info.kind === 'video').length, audio: tracks.filter((t) => t.info.kind === 'audio').length, undecodable };
   } finally {
@@ -102,7 +122,12 @@ export async function probeWithLibav(path: string): Promise<LibavProbe | undefin
 
 async function openContext(av: NodeAv, path: string): Promise<FormatContext | undefined> {
   const ctx = new av.lib.FormatContext();
-  if ((await ctx.openInput(path, null, null)) < 0) {
+  // Only local files and the trusted containers (a playlist or image sequence pointing elsewhere is not
+  // followed); presentation times made up where the container leaves them out (B-frames in AVI, MPEG-PS).
+  const options = av.lib.Dictionary.fromObject({ protocol_whitelist: 'file', format_whitelist: [...FORMATS].join(','), fflags: '+genpts' });
+  const opened = await ctx.openInput(`file:${path}`, null, options);
+  options.free();
+  if (opened < 0) {
     ctx.freeContext();
     return undefined;
   }
@@ -124,23 +149,37 @@ async function* packetsOf(av: NodeAv, path: string, index: number, from?: Packet
     const stream = ctx.streams.find((s) => s.index === index)!;
     const tb = stream.timeBase;
     const seconds = (t: bigint): number => Number(t) * tb.num / tb.den;
+    // From a point: seek well before it (container seeks are approximate: MPEG-TS's by bytes), then
+    // hold what is read from the last keyframe (or packet) at or before it until a later keyframe (or
+    // packet) settles it, as the PacketsFrom contract asks.
+    let held: DemuxedPacket[] | undefined;
     if (from !== undefined && from.seconds > 0) {
-      await ctx.seekFrame(index, BigInt(Math.floor((from.seconds * tb.den) / tb.num)), C.AVSEEK_FLAG_BACKWARD);
+      held = [];
+      await ctx.seekFrame(index, BigInt(Math.floor(((from.seconds - SEEK_MARGIN_S) * tb.den) / tb.num)), C.AVSEEK_FLAG_BACKWARD);
     }
+    const starts = (p: DemuxedPacket): boolean => !from!.key || p.type === 'key';
     let last: number | undefined;
     for (;;) {
       const ret = await ctx.readFrame(packet);
       if (ret === C.AVERROR_EOF) break;
       if (ret < 0) throw new Error(`FFmpeg's demuxer failed (error ${ret})`);
-      if (packet.streamIndex === index) {
-        const out = toDemuxed(packet, seconds, C.AV_NOPTS_VALUE, last);
-        if (out !== undefined) {
-          last = out.timestamp;
-          yield out;
-        }
-      }
+      const out = packet.streamIndex === index ? toDemuxed(packet, seconds, C.AV_NOPTS_VALUE, last) : undefined;
       packet.unref();
+      if (out === undefined) continue;
+      last = out.timestamp;
+      if (held !== undefined) {
+        if (starts(out) && out.timestamp <= from!.seconds) held = [out];
+        else if (starts(out) && out.timestamp > from!.seconds) {
+          // Settled: what is held (nothing when the seek landed past the point), then this on.
+          yield* held;
+          held = undefined;
+          yield out;
+        } else if (held.length > 0) held.push(out);
+        continue;
+      }
+      yield out;
     }
+    if (held !== undefined) yield* held;
   } finally {
     packet.free();
     await ctx.closeInput();

@@ -48,6 +48,10 @@ const CODECS: readonly [RegExp, string, 'video' | 'audio', number?][] = [
   [/^ffmpeg:h264$/, 'V_MPEG4/ISO/AVC', 'video'], [/^ffmpeg:hevc$/, 'V_MPEGH/ISO/HEVC', 'video'],
   [/^ffmpeg:(mp3|mp3float)$/, 'A_MPEG/L3', 'audio'], [/^ffmpeg:(mp2|mp2float)$/, 'A_MPEG/L2', 'audio'], [/^ffmpeg:aac$/, 'A_AAC', 'audio'],
   [/^ffmpeg:ac3$/, 'A_AC3', 'audio'], [/^ffmpeg:eac3$/, 'A_EAC3', 'audio'], [/^ffmpeg:dca$/, 'A_DTS', 'audio'],
+  [/^ffmpeg:vp8$/, 'V_VP8', 'video'], [/^ffmpeg:vp9$/, 'V_VP9', 'video'], [/^ffmpeg:mjpeg$/, 'V_MJPEG', 'video'],
+  [/^ffmpeg:(opus|libopus)$/, 'A_OPUS', 'audio'], [/^ffmpeg:vorbis$/, 'A_VORBIS', 'audio'], [/^ffmpeg:flac$/, 'A_FLAC', 'audio'],
+  [/^ffmpeg:pcm_u8$/, 'A_PCM/INT/LIT', 'audio', 8], [/^ffmpeg:pcm_s16le$/, 'A_PCM/INT/LIT', 'audio', 16], [/^ffmpeg:pcm_s16be$/, 'A_PCM/INT/BIG', 'audio', 16],
+  [/^ffmpeg:pcm_s24le$/, 'A_PCM/INT/LIT', 'audio', 24], [/^ffmpeg:pcm_s32le$/, 'A_PCM/INT/LIT', 'audio', 32], [/^ffmpeg:pcm_f32le$/, 'A_PCM/FLOAT/IEEE', 'audio', 32],
 ];
 
 /** The Matroska codec for a decoder config, or undefined when the feed cannot carry it. */
