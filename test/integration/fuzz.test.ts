@@ -14,7 +14,7 @@ import { tmpDir } from '../helpers/tmp.js';
  */
 // FUZZ_SEED picks another sequence (to look for more, locally); CI runs the fixed one.
 const SEED = Number(process.env['FUZZ_SEED'] ?? 0x5eed12);
-const PER_FIXTURE = 30;
+const PER_FIXTURE = 25;
 const RUN_BOUND_MS = 15_000;
 const dir = tmpDir();
 
