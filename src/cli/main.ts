@@ -383,13 +383,10 @@ async function main(argv: string[]): Promise<number> {
   const asked = command === 'help' ? rest[0] : (rest.slice(0, rest.includes('--') ? rest.indexOf('--') : undefined).some((a) => a === '--help' || a === '-h') ? command : undefined);
   if (asked !== undefined) {
     const help = commandHelp(asked);
-    if (help !== undefined) {
-      process.stdout.write(help);
-      return 0;
-    }
-    if (command !== 'help') return unknownCommand(asked);
+    if (help === undefined) return unknownCommand(asked);
+    process.stdout.write(help);
+    return 0;
   }
-  if (command === 'help' && asked !== undefined) return unknownCommand(asked);
   if (command === 'serve') return serve(rest);
   if (command === 'worker') return worker(rest);
   if (command === 'submit') return submit(rest);

@@ -1,5 +1,6 @@
 import { AudioData } from '../media/audio-data.js';
 import { AUDIO_GAP_US, type Microseconds } from '../time.js';
+import { fitLine } from '../line-fit.js';
 import { concat, windowedSinc } from './windowed-sinc.js';
 
 /** Zero crossings of the interpolating sinc on each side. */
@@ -88,20 +89,14 @@ export class DriftCorrector {
     const out: AudioData[] = [];
     if (data.sampleRate !== this._rate || data.numberOfChannels !== this._channels) {
       // The first buffer, or a format change: what the old format holds goes out first.
-      const tail = this._run(true);
-      if (tail !== null) out.push(tail);
-      this._rate = data.sampleRate;
-      this._channels = data.numberOfChannels;
-      this._restart(data.timestamp);
+      this._restart(data, out);
     }
     const rate = this._rate;
     // How far the sample count is ahead of this buffer's timestamp (samples).
     let offset = this._received - ((data.timestamp - this._origin!) * rate) / 1e6;
     if (this._lastOffset !== undefined && Math.abs(offset - this._lastOffset) * 1e6 / rate > AUDIO_GAP_US) {
       // A gap (or an overlap): what is held goes out, and the input starts again here.
-      const tail = this._run(true);
-      if (tail !== null) out.push(tail);
-      this._restart(data.timestamp);
+      this._restart(data, out);
       this._stats.gaps++;
       offset = 0;
     }
@@ -141,7 +136,7 @@ export class DriftCorrector {
     if (last === undefined || at - last.at >= POINT_EVERY_S * rate) {
       this._points.push({ at, offset });
       while (this._points.length > 2 && at - this._points[0]!.at > SLOPE_WINDOW_S * rate) this._points.shift();
-      if (at - this._points[0]!.at >= MIN_SLOPE_SPAN_S * rate) this._slope = slopeOf(this._points);
+      if (at - this._points[0]!.at >= MIN_SLOPE_SPAN_S * rate) this._slope = fitLine(this._points.map((p) => ({ x: p.at, y: p.offset }))).slope ?? 0;
     }
     // Where the output is against where the timestamps put it: the output sample `_out` reads input
     // `_pos`, which the timestamps place at `_pos - offset`.
@@ -154,9 +149,16 @@ export class DriftCorrector {
     this._step = 1 + Math.min(bound, Math.max(-bound, wanted));
   }
 
-  /** Starts again at `timestamp` (the measured drift is kept until measured again). */
-  private _restart(timestamp: Microseconds): void {
-    this._origin = timestamp;
+  /**
+   * Starts again at `data` (its format and time): what is held goes out into `out` first. The
+   * measured drift is kept until measured again.
+   */
+  private _restart(data: AudioData, out: AudioData[]): void {
+    const tail = this._run(true);
+    if (tail !== null) out.push(tail);
+    this._rate = data.sampleRate;
+    this._channels = data.numberOfChannels;
+    this._origin = data.timestamp;
     this._history = Array.from({ length: this._channels }, () => new Float32Array(0));
     this._base = 0;
     this._received = 0;
@@ -225,18 +227,4 @@ export class DriftCorrector {
     const timestamp = this._origin + Math.round((firstOut * 1e6) / this._rate);
     return new AudioData({ format: 'f32-planar', sampleRate: this._rate, numberOfFrames: n, numberOfChannels: this._channels, timestamp, data: outs.map((p) => p.subarray(0, n)) });
   }
-}
-
-/** Least-squares slope of offset over input position. */
-function slopeOf(points: readonly { at: number; offset: number }[]): number {
-  const n = points.length;
-  const mx = points.reduce((s, p) => s + p.at, 0) / n;
-  const my = points.reduce((s, p) => s + p.offset, 0) / n;
-  let sxx = 0;
-  let sxy = 0;
-  for (const p of points) {
-    sxx += (p.at - mx) ** 2;
-    sxy += (p.at - mx) * (p.offset - my);
-  }
-  return sxx === 0 ? 0 : sxy / sxx;
 }

@@ -754,6 +754,20 @@ async function videoBranch(init: GraphInit, plan: PipelinePlan, b: VideoBranchPl
   };
 }
 
+/** The stream adapter of an audio core that takes buffers and gives what is ready (none, one or more), and the rest at the end. */
+function audioStage(core: { process(data: AudioData): AudioData | readonly AudioData[] | null; flush(): AudioData | null }): TransformStream<AudioData, AudioData> {
+  return new TransformStream<AudioData, AudioData>({
+    transform: (data, c) => {
+      const out = core.process(data);
+      for (const d of out === null ? [] : Array.isArray(out) ? out : [out]) c.enqueue(d);
+    },
+    flush: (c) => {
+      const out = core.flush();
+      if (out !== null) c.enqueue(out);
+    },
+  });
+}
+
 /**
  * The audio encoded by avpipe: per source track [decode ->] resample, then [mix ->] the raw tee (the encoder's queue, raw outputs).
  * Decoded (file) audio always goes through the mixer, which places it on the session timeline: a late
@@ -813,29 +827,8 @@ async function audioBranch(init: GraphInit, plan: PipelinePlan, b: AudioBranchPl
         }
         // Its samples fitted to its timestamps (a publisher's sound card off its nominal rate), before
         // the resampler counts samples.
-        if (corrector !== undefined) {
-          raw = raw.pipeThrough(new TransformStream<AudioData, AudioData>({
-            transform: (data, c) => {
-              for (const out of corrector.process(data)) c.enqueue(out);
-            },
-            flush: (c) => {
-              const out = corrector.flush();
-              if (out !== null) c.enqueue(out);
-            },
-          }), { signal });
-        }
-        if (resampler !== undefined) {
-          raw = raw.pipeThrough(new TransformStream<AudioData, AudioData>({
-            transform: (data, c) => {
-              const out = resampler.process(data);
-              if (out !== null) c.enqueue(out);
-            },
-            flush: (c) => {
-              const out = resampler.flush();
-              if (out !== null) c.enqueue(out);
-            },
-          }), { signal });
-        }
+        if (corrector !== undefined) raw = raw.pipeThrough(audioStage(corrector), { signal });
+        if (resampler !== undefined) raw = raw.pipeThrough(audioStage(resampler), { signal });
         return raw;
       });
       let mixed: ReadableStream<AudioData>;

@@ -174,7 +174,7 @@ export class HlsOutput implements OutputNode<EncodedOutput, SegmentsOutputResult
   private async _write(seg: Segment): Promise<void> {
     this._startedAt ??= Date.now();
     const fmp4 = this.spec.segmentFormat === 'fmp4';
-    if (fmp4) this._shiftUs ??= Math.max(0, -Math.min(0, ...seg.items.map((i) => i.chunk.timestamp)));
+    if (fmp4) this._shiftUs ??= Math.max(0, ...seg.items.map((i) => -i.chunk.timestamp));
     const muxed = await muxSegment(this.spec.segmentFormat, this._tracks, this._configs, seg.items, this._mapUri === undefined && fmp4, this._shiftUs ?? 0);
     if (muxed.init !== undefined) {
       this._mapUri = `${basename(this.spec.playlist).replace(/\.m3u8$/i, '')}_init.mp4`;

@@ -10,15 +10,15 @@ export type RawMedia = VideoFrame | AudioData;
 /** What a source's track stream carries: raw frames, or encoded chunks for tracks declared `encoded`. */
 export type SourceMedia = RawMedia | EncodedChunk;
 
+/** Every warning code a result may carry (docs/errors.md documents each). */
+export const WARNING_CODES = ['INPUT_TRUNCATED', 'TIMESTAMP_JUMP', 'LEADING_PACKETS_DROPPED', 'INPUT_OUTSIDE_SPAN'] as const;
+
 /**
  * Something the run worked around and reports: an input whose data ends before its header says
  * (`INPUT_TRUNCATED`), timestamps that jumped further than `limits.maxGap` and were closed up instead of
  * filled (`TIMESTAMP_JUMP`), a video's packets before its first keyframe (`LEADING_PACKETS_DROPPED`), an
  * input left out because its span starts after its media ends (`INPUT_OUTSIDE_SPAN`).
  */
-/** Every warning code a result may carry (docs/errors.md documents each). */
-export const WARNING_CODES = ['INPUT_TRUNCATED', 'TIMESTAMP_JUMP', 'LEADING_PACKETS_DROPPED', 'INPUT_OUTSIDE_SPAN'] as const;
-
 export interface ResultWarning {
   code: (typeof WARNING_CODES)[number];
   message: string;

@@ -1,3 +1,5 @@
+import { fitLine } from '../../line-fit.js';
+
 /** A report's pair kept for the fit: unwrapped RTP ticks and sender seconds of one instant. */
 interface ClockPoint {
   ext: number;
@@ -174,26 +176,9 @@ function span(points: readonly ClockPoint[]): number {
 function fitOf(points: readonly ClockPoint[], clockRate: number): ClockLine {
   const last = points[points.length - 1]!;
   const nominal = 1 / clockRate;
-  let sx = 0;
-  let sy = 0;
-  for (const p of points) {
-    sx += p.ext - last.ext;
-    sy += p.seconds - last.seconds;
-  }
-  const mx = sx / points.length;
-  const my = sy / points.length;
-  if (span(points) < MIN_FIT_SPAN_S) {
-    // The mean offset at the nominal rate: one report, or reports too close for a rate.
-    return { ext: last.ext + mx, seconds: last.seconds + my, secPerTick: nominal };
-  }
-  let sxx = 0;
-  let sxy = 0;
-  for (const p of points) {
-    const dx = p.ext - last.ext - mx;
-    sxx += dx * dx;
-    sxy += dx * (p.seconds - last.seconds - my);
-  }
+  const { mx, my, slope } = fitLine(points.map((p) => ({ x: p.ext - last.ext, y: p.seconds - last.seconds })));
+  // Reports too close for a rate (or one): the mean offset at the nominal rate.
+  const rate = span(points) < MIN_FIT_SPAN_S || slope === undefined ? nominal : slope;
   const bound = nominal * MAX_CLOCK_PPM * 1e-6;
-  const slope = sxx > 0 ? sxy / sxx : nominal;
-  return { ext: last.ext + mx, seconds: last.seconds + my, secPerTick: Math.min(nominal + bound, Math.max(nominal - bound, slope)) };
+  return { ext: last.ext + mx, seconds: last.seconds + my, secPerTick: Math.min(nominal + bound, Math.max(nominal - bound, rate)) };
 }
