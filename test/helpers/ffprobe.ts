@@ -61,27 +61,17 @@ export async function flashTimes(path: string, threshold = 200): Promise<number[
   return onsets;
 }
 
-/** Start times (s) of beeps: 1 ms windows whose RMS rises above `thresholdDb` after a quiet one. */
-export async function beepOnsets(path: string, sampleRate = 48000, thresholdDb = -30): Promise<number[]> {
-  const { stdout } = await run(FFPROBE, ['-v', 'error', '-f', 'lavfi', '-i', `amovie=${path},asetnsamples=n=${sampleRate / 1000},astats=metadata=1:reset=1`,
-    '-show_entries', 'frame=pts_time:frame_tags=lavfi.astats.Overall.RMS_level', '-of', 'csv=p=0'], { maxBuffer: 64 << 20 });
-  const onsets: number[] = [];
-  let loud = false;
-  for (const line of stdout.trim().split('\n')) {
-    const [t, db] = line.split(',');
-    const isLoud = Number(db) > thresholdDb;
-    if (isLoud && !loud) onsets.push(Number(t));
-    loud = isLoud;
-  }
-  return onsets;
-}
-
 /**
- * {@link beepOnsets} for long recordings: the audio decoded by ffmpeg to mono PCM, its 1 ms windows'
- * RMS computed here (ffprobe printing one line per window takes minutes for minutes of audio).
+ * Start times (s) of beeps on the file's own timeline: 1 ms windows whose RMS rises above `thresholdDb`
+ * after a quiet one. The first audio track is decoded by ffmpeg to mono PCM laid on its timestamps
+ * (`-copyts`, gaps filled with silence and overlaps cut from the track's first timestamp on), and the
+ * windows measured here: ffprobe's astats printing a line per window took 0.3 s per second of audio.
  */
-export async function beepOnsetsOfPcm(path: string, sampleRate = 48000, thresholdDb = -30): Promise<number[]> {
-  const { stdout } = await run(FFMPEG, ['-v', 'error', '-i', path, '-map', '0:a:0', '-ac', '1', '-ar', String(sampleRate), '-f', 'f32le', '-'], { maxBuffer: 1 << 30, encoding: 'buffer' });
+export async function beepOnsets(path: string, sampleRate = 48000, thresholdDb = -30): Promise<number[]> {
+  const { stdout: first } = await run(FFPROBE, ['-v', 'error', '-select_streams', 'a:0', '-show_entries', 'stream=start_time', '-of', 'csv=p=0', path]);
+  const start = Number.parseFloat(first) || 0;
+  const fill = `aresample=async=1:min_hard_comp=0.0005:first_pts=${Math.round(start * sampleRate)}`;
+  const { stdout } = await run(FFMPEG, ['-v', 'error', '-copyts', '-i', path, '-map', '0:a:0', '-af', fill, '-ac', '1', '-ar', String(sampleRate), '-f', 'f32le', '-'], { maxBuffer: 1 << 30, encoding: 'buffer' });
   const pcm = new Float32Array(stdout.buffer, stdout.byteOffset, Math.floor(stdout.length / 4));
   const win = sampleRate / 1000;
   const onsets: number[] = [];
@@ -90,7 +80,7 @@ export async function beepOnsetsOfPcm(path: string, sampleRate = 48000, threshol
     let sum = 0;
     for (let i = w * win; i < (w + 1) * win; i++) sum += pcm[i]! * pcm[i]!;
     const isLoud = 10 * Math.log10(sum / win) > thresholdDb;
-    if (isLoud && !loud) onsets.push(w / 1000);
+    if (isLoud && !loud) onsets.push(Math.round((start + w / 1000) * 1e6) / 1e6);
     loud = isLoud;
   }
   return onsets;

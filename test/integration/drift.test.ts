@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createControllerWithSource, createPipelineConfig } from '../../src/index.js';
 import { DriftingPublisher } from '../helpers/drifting-publisher.js';
-import { beepOnsetsOfPcm, flashTimes } from '../helpers/ffprobe.js';
+import { beepOnsets, flashTimes } from '../helpers/ffprobe.js';
 import { tmpDir } from '../helpers/tmp.js';
 
 const dir = tmpDir();
@@ -18,7 +18,7 @@ async function record(name: string, clockDrift: boolean, seconds = SECONDS) {
   expect(result.error).toBeNull();
   // Every flash and beep read back by ffmpeg: their offsets, beep minus flash, at each second.
   const flashes = await flashTimes(path);
-  const beeps = await beepOnsetsOfPcm(path);
+  const beeps = await beepOnsets(path);
   expect(flashes).toHaveLength(seconds);
   expect(beeps).toHaveLength(seconds);
   return { result, publisher, offsets: beeps.map((b, i) => b - flashes[i]!) };
