@@ -140,6 +140,11 @@ repair: a live recording that a killed recorder left, finished (in place where i
 
 options of all (unset ones follow the input on export and serve, the defaults on record):
 ${ENCODING_HELP}
+
+logs (every command; on stderr, stdout keeps the result):
+  --log-level L            silent | error | warn | info (default) | debug (debug adds progress once a second)
+  --log-format F           pretty (default: lines for a person, a progress bar on a terminal) | json (one
+                           JSON object per line as pino writes it: level, time, msg and the event's fields)
 `;
 
 const OPTIONS = {

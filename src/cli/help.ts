@@ -32,7 +32,8 @@ export function commandHelp(command: string): string | undefined {
   }
   const section = sections.find((s) => s.startsWith(`${command}:`));
   const shared = SHARED.has(command) ? sections.find((s) => s.startsWith('options of all')) : undefined;
-  return [`usage: ${own.join('\n').trimStart()}`, section, shared].filter((s) => s !== undefined).join('\n\n') + '\n';
+  const logs = sections.find((s) => s.startsWith('logs (every command'))?.trimEnd();
+  return [`usage: ${own.join('\n').trimStart()}`, section, shared, logs].filter((s) => s !== undefined).join('\n\n') + '\n';
 }
 
 /** The options a command's help names (`--name`), for suggestions. */

@@ -10,6 +10,7 @@ import { formatJobProgress, parseSubmitArgs, parseWorkerArgs, submittedRun } fro
 import { formatProgress } from './progress-bar.js';
 import { commandHelp, COMMANDS, optionsOf, suggest, versionText } from './help.js';
 import { pauseKeys } from './pause-keys.js';
+import { createLog, takeLogOptions, type Log } from './log.js';
 
 /** Exit codes: 0 done (COMPLETE, LIMIT_REACHED), 1 failed, 2 bad arguments or config, 130 aborted. */
 function exitCode(result: PipelineResult): number {
@@ -38,7 +39,7 @@ function refused(problems: readonly { field: string; message: string }[], comman
 }
 
 /** Runs `record` or `export`: parse, validate, run with progress, print the result. */
-async function runCommand(parsed: ParsedCommand | { problems: { field: string; message: string }[] }, command: string): Promise<number> {
+async function runCommand(parsed: ParsedCommand | { problems: { field: string; message: string }[] }, command: string, log: Log): Promise<number> {
   if ('problems' in parsed) return refused(parsed.problems, command);
   let config;
   try {
@@ -60,20 +61,37 @@ async function runCommand(parsed: ParsedCommand | { problems: { field: string; m
     }
     throw err;
   }
-  const tty = process.stderr.isTTY === true && !parsed.json;
+  const tty = bar(log, parsed.json);
   if (tty) controller.on('progress', (p) => process.stderr.write(`\r${formatProgress(p)}\x1b[K`));
+  else controller.on('progress', everySecond((p) => log.debug('progress', { event: 'progress', ...p })));
   const signals = onStopSignals(() => void controller.stop(), () => void controller.abort());
   // A live recording on a terminal: p pauses and resumes.
-  const keys = config.live ? pauseKeys(controller, (line) => process.stderr.write(`\r${line}\x1b[K\n`)) : { off: () => undefined };
+  const keys = config.live ? pauseKeys(controller, (line) => (tty ? process.stderr.write(`\r${line}\x1b[K\n`) : log.info(line, { event: 'pause' }))) : { off: () => undefined };
   const result = await controller.start();
   keys.off();
   signals.off();
   if (tty) process.stderr.write('\n');
-  return printResult(result, parsed.json);
+  return printResult(result, parsed.json, log);
+}
+
+/** The progress bar is drawn on a terminal, for a person (pretty logs at info or more), not under --json. */
+function bar(log: Log, json: boolean): boolean {
+  return process.stderr.isTTY === true && !json && log.format === 'pretty' && (log.level === 'info' || log.level === 'debug');
+}
+
+/** `f`, called at most once a second (progress as debug log records). */
+function everySecond<T>(f: (v: T) => void): (v: T) => void {
+  let last = -Infinity;
+  return (v) => {
+    const now = performance.now();
+    if (now - last < 1000) return;
+    last = now;
+    f(v);
+  };
 }
 
 /** A run's result as the CLI prints it (the JSON, or a summary and its outputs), its error and warnings on stderr; its exit code. */
-function printResult(result: PipelineResult, json: boolean): number {
+function printResult(result: PipelineResult, json: boolean, log: Log): number {
   if (json) {
     process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
   } else {
@@ -81,8 +99,9 @@ function printResult(result: PipelineResult, json: boolean): number {
     process.stdout.write(`${result.status}: ${(result.durationMs / 1000).toFixed(2)} s of media in ${(result.wallMs / 1000).toFixed(2)} s (${result.speed.toFixed(2)}x), ${drops} dropped\n`);
     for (const out of result.outputs) process.stdout.write(`  ${describeOutput(out)}\n`);
   }
-  if (result.error !== null) process.stderr.write(`avpipe: ${result.error.code}: ${result.error.message}\n`);
-  for (const w of result.warnings) process.stderr.write(`avpipe: warning: ${w.code}: ${w.message}\n`);
+  if (result.error !== null) log.error(`${result.error.code}: ${result.error.message}`, { event: 'error', code: result.error.code });
+  for (const w of result.warnings) log.warn(`${w.code}: ${w.message}`, { event: 'warning', code: w.code });
+  log.debug(`${result.status}`, { event: 'result', status: result.status, durationMs: result.durationMs, wallMs: result.wallMs, speed: result.speed });
   return exitCode(result);
 }
 
@@ -121,7 +140,7 @@ function describeOutput(out: OutputResult): string {
  * publisher's session recorded to its own outputs; a line per session when it starts, every 5 s while
  * it runs, and when it ends.
  */
-async function serve(argv: string[]): Promise<number> {
+async function serve(argv: string[], log: Log): Promise<number> {
   const parsed = parseServeArgs(argv);
   if ('problems' in parsed) return refused(parsed.problems, 'serve');
   try {
@@ -134,11 +153,10 @@ async function serve(argv: string[]): Promise<number> {
     throw err;
   }
   await mkdir(parsed.outputDir, { recursive: true });
-  const say = (line: string): void => void process.stderr.write(`${line}\n`);
-  const fleet = parsed.fleet === undefined ? undefined : await joinFleet(parsed.fleet, say);
+  const fleet = parsed.fleet === undefined ? undefined : await joinFleet(parsed.fleet, log);
   if (fleet === null) return 1;
   try {
-    return await serveSessions(parsed, fleet, say);
+    return await serveSessions(parsed, fleet, log);
   } finally {
     // Whatever ended serving (a port in use included), the worker takes no job past it.
     await fleet?.worker.close();
@@ -147,7 +165,7 @@ async function serve(argv: string[]): Promise<number> {
 }
 
 /** The WHIP server of `serve`, until its signals end it; with `fleet`, its sessions admitted by that worker. */
-async function serveSessions(parsed: ParsedServe, fleet: { worker: JobWorker } | undefined, say: (line: string) => void): Promise<number> {
+async function serveSessions(parsed: ParsedServe, fleet: { worker: JobWorker } | undefined, log: Log): Promise<number> {
   const { WhipServer } = await import('../server/whip-server.js');
   const server = new WhipServer({
     ...(fleet === undefined ? {} : { admission: fleet.worker.sessionAdmission() }),
@@ -159,16 +177,20 @@ async function serveSessions(parsed: ParsedServe, fleet: { worker: JobWorker } |
     workers: parsed.workers,
   });
   const base = await server.listen(parsed.port, parsed.host);
-  say(`avpipe: WHIP endpoint at ${base}/whip/<name>${parsed.token === undefined ? ' (no token: anyone who reaches it may publish)' : ' (bearer token required)'}, recording to ${parsed.outputDir}`);
+  log.info(`avpipe: WHIP endpoint at ${base}/whip/<name>${parsed.token === undefined ? ' (no token: anyone who reaches it may publish)' : ' (bearer token required)'}, recording to ${parsed.outputDir}`,
+    { event: 'listening', url: `${base}/whip/`, token: parsed.token !== undefined, outputDir: parsed.outputDir });
   const tag = (name: string, id: string): string => `[${name} ${id.slice(0, 8)}]`;
-  server.on('session', (s) => say(`${tag(s.name, s.id)} publishing`));
+  server.on('session', (s) => log.info(`${tag(s.name, s.id)} publishing`, { event: 'session_start', name: s.name, session: s.id }));
   server.on('end', (s, result) => {
     const src = s.stats()!;
     const lost = src.tracks.reduce((n, t) => n + t.packets.lost, 0);
-    say(`${tag(s.name, s.id)} ${result.status}: ${(result.durationMs / 1000).toFixed(2)} s of media, ${lost} packets lost, ${result.queues.reduce((n, q) => n + q.dropped, 0)} dropped${src.leftBecause === null ? '' : ` (${src.leftBecause})`}`);
-    for (const out of result.outputs) say(`  ${describeOutput(out)}`);
-    if (result.error !== null) say(`  ${result.error.code}: ${result.error.message}`);
-    for (const w of result.warnings) say(`  warning: ${w.code}: ${w.message}`);
+    const dropped = result.queues.reduce((n, q) => n + q.dropped, 0);
+    const at = { name: s.name, session: s.id };
+    log.info(`${tag(s.name, s.id)} ${result.status}: ${(result.durationMs / 1000).toFixed(2)} s of media, ${lost} packets lost, ${dropped} dropped${src.leftBecause === null ? '' : ` (${src.leftBecause})`}`,
+      { event: 'session_end', ...at, status: result.status, durationMs: result.durationMs, packetsLost: lost, dropped, leftBecause: src.leftBecause });
+    for (const out of result.outputs) log.info(`  ${describeOutput(out)}`, { event: 'output', ...at, output: out });
+    if (result.error !== null) log.error(`${tag(s.name, s.id)} ${result.error.code}: ${result.error.message}`, { event: 'error', ...at, code: result.error.code });
+    for (const w of result.warnings) log.warn(`${tag(s.name, s.id)} ${w.code}: ${w.message}`, { event: 'warning', ...at, code: w.code });
     if (parsed.json) process.stdout.write(`${JSON.stringify({ name: s.name, session: s.id, source: src, ...result })}\n`);
   });
   const ticker = setInterval(() => {
@@ -177,20 +199,21 @@ async function serveSessions(parsed: ParsedServe, fleet: { worker: JobWorker } |
       if (src === undefined) continue;
       const frames = src.tracks.map((t) => `${t.kind} ${t.frames.frames}`).join(', ');
       const lost = src.tracks.reduce((n, t) => n + t.packets.lost, 0);
-      say(`${tag(s.name, s.id)} ${s.status()} ${frames} frames, ${lost} packets lost`);
+      log.info(`${tag(s.name, s.id)} ${s.status()} ${frames} frames, ${lost} packets lost`,
+        { event: 'session_progress', name: s.name, session: s.id, status: s.status(), frames: Object.fromEntries(src.tracks.map((t) => [t.kind, t.frames.frames])), packetsLost: lost });
     }
   }, 5000);
   ticker.unref();
   let stopping!: () => void;
   const stopped = new Promise<void>((resolve) => (stopping = resolve));
   const signals = onStopSignals(stopping, () => {
-    say('avpipe: aborting every session (what was recorded is finalized)');
+    log.info('avpipe: aborting every session (what was recorded is finalized)', { event: 'aborting' });
     server.abort();
     fleet?.worker.stopRunning();
   });
   await stopped;
   clearInterval(ticker);
-  say(`avpipe: stopping: finalizing every session${fleet === undefined ? '' : ', finishing the running jobs'}`);
+  log.info(`avpipe: stopping: finalizing every session${fleet === undefined ? '' : ', finishing the running jobs'}`, { event: 'stopping' });
   // The worker drains first: it admits no session from now on, so none starts while the server closes.
   const drained = fleet?.worker.close();
   const results = await server.close();
@@ -204,13 +227,13 @@ async function serveSessions(parsed: ParsedServe, fleet: { worker: JobWorker } |
  * does and admitting the server's sessions with them (a session is a live job pinned here).
  * Null when it cannot start (said why).
  */
-async function joinFleet(f: NonNullable<ParsedServe['fleet']>, say: (line: string) => void): Promise<{ worker: JobWorker; close(): Promise<void> } | null> {
+async function joinFleet(f: NonNullable<ParsedServe['fleet']>, log: Log): Promise<{ worker: JobWorker; close(): Promise<void> } | null> {
   const { createWorker } = await import('../jobs/job-worker.js');
   let worker: JobWorker;
   try {
     worker = await createWorker({ connection: f.redis, name: f.queue, maxCpu: f.maxCpu });
   } catch (err) {
-    say(`avpipe: ${(err as Error).message}`);
+    log.error((err as Error).message, { event: 'error' });
     return null;
   }
   let http: { port: number; close(): Promise<void> } | undefined;
@@ -220,28 +243,36 @@ async function joinFleet(f: NonNullable<ParsedServe['fleet']>, say: (line: strin
       http = await serveWorkerHttp(worker, f.metricsPort);
     } catch (err) {
       await worker.close();
-      say(`avpipe: cannot serve metrics on port ${f.metricsPort}: ${(err as Error).message}`);
+      log.error(`cannot serve metrics on port ${f.metricsPort}: ${(err as Error).message}`, { event: 'error' });
       return null;
     }
   }
-  reportWorkerEvents(worker, say);
-  say(`avpipe: worker ${worker.id} on queue "${f.queue}": sessions and jobs up to ${worker.admission.capacity.toFixed(2)} of ${worker.admission.cores} cores${http === undefined ? '' : `, metrics on http://127.0.0.1:${http.port}/metrics`}`);
+  reportWorkerEvents(worker, log);
+  log.info(`avpipe: worker ${worker.id} on queue "${f.queue}": sessions and jobs up to ${worker.admission.capacity.toFixed(2)} of ${worker.admission.cores} cores${http === undefined ? '' : `, metrics on http://127.0.0.1:${http.port}/metrics`}`,
+    { event: 'ready', worker: worker.id, queue: f.queue, cores: worker.admission.cores, capacity: worker.admission.capacity, ...(http === undefined ? {} : { metricsPort: http.port }) });
   return { worker, close: async () => void (await http?.close()) };
 }
 
-/** A job worker's events, a line each on the terminal (`say`) and as JSON lines (`log`, with --json). */
-function reportWorkerEvents(w: JobWorker, say: (line: string) => void, log: (event: object) => void = () => {}): void {
-  w.on('active', ({ id, retry, cost, pid }) => (say(`[job ${id}] started (run ${retry + 1}, cost ${cost.cpu} cores)`), log({ event: 'active', job: id, retry, cost: cost.cpu, ...(pid === undefined ? {} : { pid }) })));
-  w.on('refused', ({ id, reason, cost }) => (say(`[job ${id}] not taken: ${reason}`), log({ event: 'refused', job: id, cost: cost.cpu, reason })));
-  w.on('givenBack', ({ id, reason }) => (say(`[job ${id}] given back to the queue: ${reason}`), log({ event: 'given_back', job: id, reason })));
-  w.on('completed', ({ id, result }) => (say(`[job ${id}] ${result.status}: ${(result.durationMs / 1000).toFixed(2)} s of media in ${(result.wallMs / 1000).toFixed(2)} s`), log({ event: 'completed', job: id, status: result.status, durationMs: result.durationMs, wallMs: result.wallMs })));
-  w.on('chunkDone', ({ id, parent, index, wallMs }) => (say(`[job ${id}] chunk ${index} of job ${parent} encoded in ${(wallMs / 1000).toFixed(2)} s`), log({ event: 'chunk_done', job: id, parent, index, wallMs })));
-  w.on('failed', ({ id, reason, retry }) => (say(`[job ${id}] run ${retry + 1} failed: ${reason}`), log({ event: 'failed', job: id, retry, reason })));
-  w.on('warning', ({ message, jobId }) => (say(`${jobId === undefined ? 'avpipe: warning' : `[job ${jobId}] warning`}: ${message}`), log({ event: 'warning', ...(jobId === undefined ? {} : { job: jobId }), message })));
+/**
+ * A job worker's events, a log record each (a line on the terminal, the event's fields in JSON logs),
+ * and with `worker --json` also as JSON lines on stdout (`out`).
+ */
+function reportWorkerEvents(w: JobWorker, log: Log, out: (event: object) => void = () => {}): void {
+  const both = (level: 'info' | 'warn', line: string, event: Record<string, unknown>): void => {
+    log[level](line, event);
+    out(event);
+  };
+  w.on('active', ({ id, retry, cost, pid }) => both('info', `[job ${id}] started (run ${retry + 1}, cost ${cost.cpu} cores)`, { event: 'active', job: id, retry, cost: cost.cpu, ...(pid === undefined ? {} : { pid }) }));
+  w.on('refused', ({ id, reason, cost }) => both('info', `[job ${id}] not taken: ${reason}`, { event: 'refused', job: id, cost: cost.cpu, reason }));
+  w.on('givenBack', ({ id, reason }) => both('info', `[job ${id}] given back to the queue: ${reason}`, { event: 'given_back', job: id, reason }));
+  w.on('completed', ({ id, result }) => both('info', `[job ${id}] ${result.status}: ${(result.durationMs / 1000).toFixed(2)} s of media in ${(result.wallMs / 1000).toFixed(2)} s`, { event: 'completed', job: id, status: result.status, durationMs: result.durationMs, wallMs: result.wallMs }));
+  w.on('chunkDone', ({ id, parent, index, wallMs }) => both('info', `[job ${id}] chunk ${index} of job ${parent} encoded in ${(wallMs / 1000).toFixed(2)} s`, { event: 'chunk_done', job: id, parent, index, wallMs }));
+  w.on('failed', ({ id, reason, retry }) => both('warn', `[job ${id}] run ${retry + 1} failed: ${reason}`, { event: 'failed', job: id, retry, reason }));
+  w.on('warning', ({ message, jobId }) => both('warn', `${jobId === undefined ? '' : `[job ${jobId}] `}${message}`, { event: 'warning', ...(jobId === undefined ? {} : { job: jobId }), message }));
 }
 
 /** Runs `repair FILE`: a killed live recording (MP4, WebM, HLS playlist) finished. */
-async function repair(argv: string[]): Promise<number> {
+async function repair(argv: string[], log: Log): Promise<number> {
   const json = argv.includes('--json');
   const files = argv.filter((a) => a !== '--json');
   if (files.length !== 1 || files[0]!.startsWith('-')) {
@@ -265,7 +296,7 @@ async function repair(argv: string[]): Promise<number> {
     }
     return 0;
   } catch (err) {
-    process.stderr.write(`avpipe: ${(err as Error).message}\n`);
+    log.error((err as Error).message, { event: 'error' });
     return 1;
   }
 }
@@ -276,14 +307,17 @@ async function repair(argv: string[]): Promise<number> {
  * queue); a second signal stops the running ones as Ctrl-C stops a run (an endless recording too),
  * and they complete with what they made. With --json every event is one JSON line on stdout.
  */
-async function worker(argv: string[]): Promise<number> {
+async function worker(argv: string[], log: Log): Promise<number> {
   const parsed = parseWorkerArgs(argv);
   if ('problems' in parsed) return refused(parsed.problems, 'worker');
   const { createWorker } = await import('../jobs/job-worker.js');
   // Not taking jobs until the metrics port is bound and every event is listened to.
   const w = await createWorker({ connection: parsed.redis, name: parsed.queue, maxCpu: parsed.maxCpu, autorun: false, connectTimeoutMs: parsed.connectTimeoutMs, ...(parsed.concurrency === undefined ? {} : { concurrency: parsed.concurrency }) });
-  const say = (line: string): void => void process.stderr.write(`${line}\n`);
-  const log = (event: object): void => void (parsed.json && process.stdout.write(`${JSON.stringify({ at: new Date().toISOString(), ...event })}\n`));
+  const out = (event: object): void => void (parsed.json && process.stdout.write(`${JSON.stringify({ at: new Date().toISOString(), ...event })}\n`));
+  const both = (line: string, event: Record<string, unknown>): void => {
+    log.info(line, event);
+    out(event);
+  };
   let http: { port: number; close(): Promise<void> } | undefined;
   if (parsed.metrics !== undefined) {
     const { serveWorkerHttp } = await import('../jobs/worker-http.js');
@@ -291,19 +325,18 @@ async function worker(argv: string[]): Promise<number> {
       http = await serveWorkerHttp(w, parsed.metrics.port, parsed.metrics.host);
     } catch (err) {
       await w.close();
-      process.stderr.write(`avpipe: cannot serve metrics on ${parsed.metrics.host}:${parsed.metrics.port}: ${(err as Error).message}\n`);
+      log.error(`cannot serve metrics on ${parsed.metrics.host}:${parsed.metrics.port}: ${(err as Error).message}`, { event: 'error' });
       return 1;
     }
   }
-  reportWorkerEvents(w, say, log);
+  reportWorkerEvents(w, log, out);
   const { capacity, cores } = w.admission;
-  say(`avpipe: worker ${w.id} on queue "${parsed.queue}": jobs up to ${capacity.toFixed(2)} of ${cores} cores (--max-cpu ${parsed.maxCpu})${http === undefined ? '' : `, metrics on http://${parsed.metrics!.host}:${http.port}/metrics`}`);
-  log({ event: 'ready', worker: w.id, queue: parsed.queue, cores, capacity, ...(http === undefined ? {} : { metricsPort: http.port }) });
+  both(`avpipe: worker ${w.id} on queue "${parsed.queue}": jobs up to ${capacity.toFixed(2)} of ${cores} cores (--max-cpu ${parsed.maxCpu})${http === undefined ? '' : `, metrics on http://${parsed.metrics!.host}:${http.port}/metrics`}`,
+    { event: 'ready', worker: w.id, queue: parsed.queue, cores, capacity, ...(http === undefined ? {} : { metricsPort: http.port }) });
   let drained!: () => void;
   const draining = new Promise<void>((resolve) => (drained = resolve));
   const signals = onStopSignals(drained, () => {
-    say(`avpipe: stopping the ${w.running} running job(s) now (what they made is finalized)`);
-    log({ event: 'stopping', running: w.running });
+    both(`avpipe: stopping the ${w.running} running job(s) now (what they made is finalized)`, { event: 'stopping', running: w.running });
     w.stopRunning();
   });
   try {
@@ -311,22 +344,22 @@ async function worker(argv: string[]): Promise<number> {
   } catch (err) {
     signals.off();
     await http?.close();
-    process.stderr.write(`avpipe: ${(err as Error).message}\n`);
+    log.error((err as Error).message, { event: 'error' });
     return 1;
   }
   await draining;
   const deadline = parsed.drainTimeoutMs === undefined ? '' : `; after ${parsed.drainTimeoutMs / 1000} s they go back to the queue`;
-  say(`avpipe: draining: no new job; finishing ${w.running} running (a second signal stops them${deadline})`);
-  log({ event: 'draining', running: w.running });
+  both(`avpipe: draining: no new job; finishing ${w.running} running (a second signal stops them${deadline})`, { event: 'draining', running: w.running });
   await w.close(parsed.drainTimeoutMs === undefined ? {} : { giveBackAfterMs: parsed.drainTimeoutMs });
   await http?.close();
   signals.off();
-  log({ event: 'closed' });
+  out({ event: 'closed' });
+  log.debug('avpipe: worker closed', { event: 'closed' });
   return 0;
 }
 
 /** Runs `submit record|export ...`: the job's id, or with --wait its progress and result, as a local run prints them. */
-async function submit(argv: string[]): Promise<number> {
+async function submit(argv: string[], log: Log): Promise<number> {
   const parsed = parseSubmitArgs(argv);
   if ('problems' in parsed) return refused(parsed.problems, 'submit');
   const run = parsed.kind === 'record' ? parseRecordArgs(parsed.rest) : parseExportArgs(parsed.rest);
@@ -337,7 +370,7 @@ async function submit(argv: string[]): Promise<number> {
   try {
     queue = await createJobQueue({ connection: parsed.redis, name: parsed.queue, connectTimeoutMs: parsed.connectTimeoutMs });
   } catch (err) {
-    process.stderr.write(`avpipe: ${(err as Error).message}\n`);
+    log.error((err as Error).message, { event: 'error' });
     return 1;
   }
   try {
@@ -355,8 +388,9 @@ async function submit(argv: string[]): Promise<number> {
       process.stdout.write(json ? `${JSON.stringify({ job: job.id, queue: parsed.queue })}\n` : `${job.id}\n`);
       return 0;
     }
-    const tty = process.stderr.isTTY === true && !json;
-    process.stderr.write(`avpipe: job ${job.id} on queue "${parsed.queue}"\n`);
+    const tty = bar(log, json);
+    log.info(`avpipe: job ${job.id} on queue "${parsed.queue}"`, { event: 'submitted', job: job.id, queue: parsed.queue });
+    if (!tty) job.on('progress', everySecond((p) => log.debug('progress', { event: 'progress', job: job.id, ...p })));
     if (tty) job.on('progress', (p) => process.stderr.write(`\r${formatJobProgress(p)}\x1b[K`));
     let result;
     try {
@@ -364,9 +398,9 @@ async function submit(argv: string[]): Promise<number> {
     } finally {
       if (tty) process.stderr.write('\n');
     }
-    return printResult(result, json);
+    return printResult(result, json, log);
   } catch (err) {
-    process.stderr.write(`avpipe: ${err instanceof AvpipeError ? `${err.code}: ` : ''}${(err as Error).message}\n`);
+    log.error(`${err instanceof AvpipeError ? `${err.code}: ` : ''}${(err as Error).message}`, { event: 'error', ...(err instanceof AvpipeError ? { code: err.code } : {}) });
     return 1;
   } finally {
     await queue.close();
@@ -387,12 +421,18 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(help);
     return 0;
   }
-  if (command === 'serve') return serve(rest);
-  if (command === 'worker') return worker(rest);
-  if (command === 'submit') return submit(rest);
-  if (command === 'repair') return repair(rest);
-  if (command === 'record') return runCommand(parseRecordArgs(rest), 'record');
-  if (command === 'export') return runCommand(parseExportArgs(rest), 'export');
+  if (command !== undefined && (COMMANDS as readonly string[]).includes(command)) {
+    // --log-level and --log-format: every command's, taken out before its own options are parsed.
+    const { options, rest: args, problems } = takeLogOptions(rest);
+    if (problems.length > 0) return refused(problems, command);
+    const log = await createLog(options);
+    if (command === 'serve') return serve(args, log);
+    if (command === 'worker') return worker(args, log);
+    if (command === 'submit') return submit(args, log);
+    if (command === 'repair') return repair(args, log);
+    if (command === 'record') return runCommand(parseRecordArgs(args), 'record', log);
+    return runCommand(parseExportArgs(args), 'export', log);
+  }
   if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
     process.stdout.write(USAGE);
     return command === undefined ? 2 : 0;

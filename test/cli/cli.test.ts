@@ -66,6 +66,53 @@ describe('help where hands go (built CLI)', () => {
   });
 });
 
+describe('logs (built CLI): --log-level and --log-format on every command, stderr only', () => {
+  interface LogRecord { level: string; time: string; msg: string; event: string; code?: string; status?: string; mediaTimeMs?: number }
+  const records = (stderr: string): LogRecord[] => stderr.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as LogRecord);
+
+  it('json: one pino record per line (level name, ISO time, msg, the event\'s fields); stdout keeps the result', async () => {
+    const r = await avpipe(['export', join(dir, 'nope.mkv'), '--output', join(dir, 'nope.mp4'), '--log-format', 'json']);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/^FAILED: /);
+    const [error, ...more] = records(r.stderr);
+    expect(more).toEqual([]);
+    expect(error).toMatchObject({ level: 'error', event: 'error', code: 'INPUT_INVALID' });
+    expect(error!.msg).toContain('nope.mkv: no such file');
+    expect(Number.isNaN(Date.parse(error!.time))).toBe(false);
+    // The same run, pretty (the default): the line a person reads.
+    expect((await avpipe(['export', join(dir, 'nope.mkv'), '--output', join(dir, 'nope.mp4')])).stderr).toBe(`avpipe: ${error!.msg}\n`);
+  });
+
+  it('debug adds progress records with rising media time and the result; silent says nothing, the exit code still tells', async () => {
+    const out = join(dir, 'logged.mp4');
+    const r = await avpipe(['record', '--source', 'test', '--duration', '3', '--size', '160x120', '--output', out, '--log-level=debug', '--log-format=json']);
+    expect(r.code, r.stderr).toBe(0);
+    const logged = records(r.stderr);
+    const progress = logged.filter((l) => l.event === 'progress');
+    expect(progress.length).toBeGreaterThanOrEqual(2); // once a second of a 3 s live run
+    for (let i = 1; i < progress.length; i++) expect(progress[i]!.mediaTimeMs!).toBeGreaterThan(progress[i - 1]!.mediaTimeMs!);
+    expect(logged.at(-1)).toMatchObject({ level: 'debug', event: 'result', status: 'COMPLETE' });
+    expect(frames(streamOf(await probe(out), 'video'))).toBe(90);
+    const silent = await avpipe(['export', join(dir, 'nope.mkv'), '--output', join(dir, 'nope.mp4'), '--log-level', 'silent']);
+    expect(silent).toMatchObject({ code: 1, stderr: '' });
+    expect(silent.stdout).toMatch(/^FAILED: /);
+  });
+
+  it('a value that is not one of the choices: exit 2, the choices named; every command\'s help lists both options', async () => {
+    const level = await avpipe(['record', '--log-level', 'loud']);
+    expect(level.code).toBe(2);
+    expect(level.stderr).toContain('--log-level: "loud" is not one: silent | error | warn | info | debug');
+    const format = await avpipe(['repair', 'x.mp4', '--log-format=yaml']);
+    expect(format.code).toBe(2);
+    expect(format.stderr).toContain('--log-format: "yaml" is not one: pretty | json');
+    for (const command of ['record', 'export', 'serve', 'repair', 'worker', 'submit']) {
+      const help = (await avpipe(['help', command])).stdout;
+      expect(help, command).toContain('--log-level L');
+      expect(help, command).toContain('--log-format F');
+    }
+  });
+});
+
 describe('avpipe record (built CLI)', () => {
   it('--json prints the result object and nothing else on stdout', async () => {
     const path = join(dir, 'cli.mp4');

@@ -470,9 +470,9 @@ describe.skipIf(!HAVE_REDIS)('the CLI: avpipe worker and avpipe submit', () => {
     }
   }, 60_000);
 
-  it('--metrics-port serves /metrics (Prometheus) and /healthz; --json logs one JSON line per event', async () => {
+  it('--metrics-port serves /metrics (Prometheus) and /healthz; --json logs one JSON line per event on stdout, --log-format json the same events as log records on stderr', async () => {
     const redis = await startRedis();
-    const { q, w, out, exited } = workerCli('metrics', redis, ['--metrics-port', '0', '--max-cpu', '0.5', '--json']);
+    const { q, w, out, log, exited } = workerCli('metrics', redis, ['--metrics-port', '0', '--max-cpu', '0.5', '--json', '--log-format', 'json']);
     const queue = await createJobQueue({ connection: redis.url, name: 'metrics' });
     interface LogLine { at: string; event: string; metricsPort?: number; capacity?: number; cores?: number }
     const events = (): LogLine[] => out().split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as LogLine);
@@ -523,6 +523,13 @@ describe.skipIf(!HAVE_REDIS)('the CLI: avpipe worker and avpipe submit', () => {
       for (const e of seen) expect(Number.isNaN(Date.parse(e.at))).toBe(false);
       expect(seen.map((e) => e.event)).toEqual(['ready', 'active', 'completed', 'active', 'draining', 'completed', 'closed']);
       expect(seen[1]).toMatchObject({ job: handle.id, retry: 0, cost: 0.3 });
+      // The log: every stderr line a pino record (level name, ISO time, msg) carrying the same events.
+      const records = log().split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as { level: string; time: string; msg: string; event: string; job?: string });
+      for (const r of records) expect(Number.isNaN(Date.parse(r.time))).toBe(false);
+      expect(records.map((r) => r.event)).toEqual(['ready', 'active', 'completed', 'active', 'draining', 'completed']);
+      expect(new Set(records.map((r) => r.level))).toEqual(new Set(['info']));
+      expect(records[2]).toMatchObject({ job: handle.id, status: 'COMPLETE' });
+      expect(records[2]!.msg).toMatch(new RegExp(`^\\[job ${handle.id}\\] COMPLETE: 3\\.\\d\\d s of media in`));
     } finally {
       w.kill('SIGKILL');
       await queue.close();
