@@ -1,10 +1,12 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { frames, probe, streamOf } from './helpers/ffprobe.js';
+import { startRedis } from './helpers/redis-server.js';
+import { publish } from './helpers/webrtc-publisher.js';
 import { tmpDir } from './helpers/tmp.js';
 
 const run = promisify(execFile);
@@ -70,7 +72,7 @@ describe('the packed package in a consumer project', () => {
     expect(r.stdout).toBe('');
   }, 60_000);
 
-  it('compiles the examples (examples/*.ts) against it and runs each: an export with progress, a source of one\'s own; ffprobe reads what they wrote', async () => {
+  it('compiles the examples (examples/*.ts) against it and runs two: an export with progress, a source of one\'s own; ffprobe reads what they wrote', async () => {
     const src = join(consumer, 'examples');
     mkdirSync(src, { recursive: true });
     for (const f of readdirSync(join(ROOT, 'examples')).filter((x) => x.endsWith('.ts'))) writeFileSync(join(src, f), readFileSync(join(ROOT, 'examples', f)));
@@ -112,5 +114,76 @@ console.log(JSON.stringify({ status: result.status, size: file?.size ?? 0 }));
     const r = JSON.parse(stdout) as { status: string; size: number };
     expect(r.status).toBe('COMPLETE');
     expect(r.size).toBeGreaterThan(1000);
+  }, 60_000);
+
+  /** A compiled example started in the consumer project, its stdout collected; `line` waits for a line matching. */
+  function startExample(name: string, args: string[]): { child: ChildProcess; out: () => string; line: (re: RegExp) => Promise<RegExpExecArray>; exited: Promise<number | null> } {
+    const child = spawn(process.execPath, [join(consumer, 'examples-js', `${name}.js`), ...args], { cwd: consumer, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const line = async (re: RegExp): Promise<RegExpExecArray> => {
+      for (let i = 0; i < 200; i++) {
+        const m = re.exec(out);
+        if (m !== null) return m;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      throw new Error(`${name}: no line matching ${String(re)} in 20 s; stdout:\n${out}\nstderr:\n${err}`);
+    };
+    return { child, out: () => out, line, exited };
+  }
+
+  it('runs the WHIP example: a publisher\'s 3 s (werift, VP8 + Opus) recorded to HLS and uploaded under its name; SIGINT finalizes and exits 0', async () => {
+    const upload = join(consumer, 'uploaded');
+    const ex = startExample('whip-to-hls', ['127.0.0.1:0', upload]);
+    try {
+      const [, base] = await ex.line(/^WHIP endpoint: (http:\/\/[^\s]+)\/whip\/<name>$/m);
+      let resource = '';
+      const { report } = await publish({
+        seconds: 3, width: 320, height: 240,
+        signal: async (offer) => {
+          const res = await fetch(`${base!}/whip/cam1`, { method: 'POST', headers: { 'Content-Type': 'application/sdp' }, body: offer });
+          expect(res.status).toBe(201);
+          resource = new URL(res.headers.get('location')!, base).href;
+          return res.text();
+        },
+      });
+      expect((await fetch(resource, { method: 'DELETE' })).status).toBe(200);
+      const [, files] = await ex.line(/^cam1: COMPLETE, 3\.\d s, (\d+) files uploaded$/m);
+      ex.child.kill('SIGINT');
+      expect(await ex.exited).toBe(0);
+      const uploaded = readdirSync(join(upload, 'cam1'));
+      expect(uploaded).toContain('index.m3u8');
+      // Each segment and the playlist (uploaded again as it grows, the same file each time).
+      expect(uploaded.filter((f) => f.endsWith('.ts')).length).toBeGreaterThanOrEqual(2);
+      expect(Number(files)).toBeGreaterThanOrEqual(uploaded.length);
+      const hls = await probe(join(upload, 'cam1', 'index.m3u8'));
+      expect(frames(streamOf(hls, 'video'))).toBe(report.videoFrames);
+      expect(streamOf(hls, 'audio').codec_name).toBe('aac');
+    } finally {
+      ex.child.kill('SIGKILL');
+    }
+  }, 60_000);
+
+  it('runs the jobs examples against a real Redis: the worker runs what the submitter queued, SIGTERM drains it and it exits 0', async () => {
+    const redis = await startRedis();
+    const worker = startExample('job-worker', [redis.url]);
+    try {
+      await worker.line(/^worker \S+: jobs up to [\d.]+ of \d+ cores$/m);
+      const out = join(consumer, 'job.mp4');
+      const { stdout } = await run(process.execPath, [join(consumer, 'examples-js', 'submit-job.js'), out, '--redis', redis.url], { cwd: consumer });
+      const m = new RegExp(`^COMPLETE: ${out.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}, \\d+ bytes, job (\\S+), attempt 1$`, 'm').exec(stdout);
+      expect(m, stdout).not.toBeNull();
+      await worker.line(new RegExp(`^job ${m![1]!}: COMPLETE, 5\\.0 s of media`, 'm'));
+      expect(frames(streamOf(await probe(out), 'video'))).toBe(150);
+      worker.child.kill('SIGTERM');
+      expect(await worker.exited).toBe(0);
+      expect(worker.out()).toContain('draining: finishing 0 running job(s)');
+    } finally {
+      worker.child.kill('SIGKILL');
+      await redis.stop();
+    }
   }, 60_000);
 });
