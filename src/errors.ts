@@ -33,7 +33,18 @@ export class AvpipeError extends Error {
   }
 
   /** A plain object for JSON results (Error's own fields are not enumerable). */
-  toJSON(): { name: string; code: AvpipeErrorCode; fatal: boolean; message: string; cause?: string } {
+  toJSON(): {
+    /** The error class's name: `AvpipeError`, or a subclass's (`ConfigError`, `InputError`). */
+    name: string;
+    /** The stable code to branch on. */
+    code: AvpipeErrorCode;
+    /** True when the pipeline cannot continue. */
+    fatal: boolean;
+    /** What went wrong, for people; not to be parsed. */
+    message: string;
+    /** The cause's message (or the cause as a string), when there is one. */
+    cause?: string;
+  } {
     const cause = this.cause instanceof Error ? this.cause.message : this.cause === undefined ? undefined : String(this.cause);
     return { name: this.name, code: this.code, fatal: this.fatal, message: this.message, ...(cause === undefined ? {} : { cause }) };
   }

@@ -22,6 +22,7 @@ export {
   allowedCodecs, containerOfPath, outputKindOfPath, streamProtocolOf,
   type FileOutputInit, type ImageFormat, type ImagesOutputInit, type OutputInit, type OutputSpec, type SegmentFormat,
   type SegmentsOutputInit, type StreamOutputInit, type StreamProtocol,
+  type FileOutputSpec, type ImagesOutputSpec, type SegmentsOutputSpec, type StreamOutputSpec,
 } from './config/outputs.js';
 export { redactUrl } from './config/redact.js';
 
@@ -37,6 +38,7 @@ export type { ImagesOutputResult } from './sinks/image-output.js';
 export type { StreamOutputResult } from './sinks/stream-stats.js';
 export type { MuxerTrackStats } from './muxers/file-muxer.js';
 export type { TrackResult } from './pipeline/pipeline-run.js';
+export type { DriftStats } from './convert/drift-corrector.js';
 export type { ChunkResult } from './pipeline/chunk-pool.js';
 export type { PauseRecord } from './pipeline/pause-cuts.js';
 export type { TrackMode } from './pipeline/plan.js';
@@ -47,12 +49,15 @@ export type { EncoderStats } from './codecs/encoder-node.js';
 
 // Sources: the built-in ones, and the interface and media types a custom source is written with.
 export { WARNING_CODES, type RawMedia, type ResultWarning, type Source, type SourceMedia } from './sources/source.js';
-export type { TrackInfo } from './sources/track-info.js';
+export type { EncodedTrack, TrackInfo } from './sources/track-info.js';
 export { TestSource, type TestSourceOptions } from './sources/test-source.js';
 export { FileSource, InputError, type FileInput } from './sources/file-source.js';
 export {
   WebRtcSource, type LeavePolicy, type WebRtcSourceOptions, type WebRtcSourceStats, type WebRtcTrackStats,
 } from './sources/webrtc/webrtc-source.js';
+export type { AssemblerStats } from './sources/rtp/frame-assembler.js';
+export type { JitterStats } from './sources/rtp/jitter-buffer.js';
+export type { LipSyncTrackStats } from './sources/rtp/lip-sync.js';
 export { AudioData, type AudioDataInit, type AudioSampleFormat } from './media/audio-data.js';
 export { VideoFrame, type PlaneLayout, type PlaneView, type VideoFrameInit, type VideoPixelFormat } from './media/video-frame.js';
 export {
@@ -63,6 +68,7 @@ export type { Microseconds } from './time.js';
 
 // The WHIP server: WebRTC publishers in, one live pipeline per session.
 export { WhipServer, type WhipServerEvents, type WhipServerOptions, type WhipSession } from './server/whip-server.js';
+export type { SessionAdmission } from './server/whip-sessions.js';
 
 // Codec providers: the native one, the WebAssembly one, the choice between them, and the seam itself.
 export { NodeAvProvider } from './codecs/native/node-av-provider.js';

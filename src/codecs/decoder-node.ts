@@ -7,8 +7,11 @@ import type { VideoFrame } from '../media/video-frame.js';
 
 /** A decoder node's counters. */
 export interface DecoderStats {
+  /** The node's name: `video-decoder`, `audio-decoder`, or `audio-decoder-N` when there are several audio tracks. */
   name: string;
+  /** The WebCodecs codec string the decoder was configured with. */
   codec: string;
+  /** Encoded chunks handed to the decoder. */
   chunksIn: number;
   /** Frames out; for audio decoded in blocks (non-live), blocks. */
   framesOut: number;

@@ -9,11 +9,17 @@ import type { VideoFrame } from '../media/video-frame.js';
 
 /** An encoder node's counters. */
 export interface EncoderStats {
+  /** The node's name: `video-encoder`, `video-encoder-<rendition>` for a ladder rung, `audio-encoder`. */
   name: string;
+  /** The WebCodecs codec string the encoder was configured with. */
   codec: string;
+  /** Raw frames (or audio buffers) handed to the encoder. */
   framesIn: number;
+  /** Encoded chunks out. */
   chunksOut: number;
+  /** Bytes of the encoded chunks out. */
   bytesOut: number;
+  /** Key chunks out; counted for video only (0 for audio). */
   keyframes: number;
   /** Highest encodeQueueSize seen when a frame was handed over. */
   maxQueue: number;

@@ -29,7 +29,12 @@ export type FileContainer = (typeof FILE_CONTAINERS)[number];
  * Which codecs each container may hold: egress's table (Ogg: Opus; MP4: H.264, AAC, Opus;
  * WebM: VP8, VP9, Opus). The first of each list is the container's default.
  */
-export const CONTAINER_CODECS: Readonly<Record<FileContainer, { video: readonly VideoCodecName[]; audio: readonly AudioCodecName[] }>> = {
+export const CONTAINER_CODECS: Readonly<Record<FileContainer, {
+  /** Video codecs the container may hold, its default first; none for Ogg. */
+  video: readonly VideoCodecName[];
+  /** Audio codecs the container may hold, its default first. */
+  audio: readonly AudioCodecName[];
+}>> = {
   mp4: { video: ['h264'], audio: ['opus', 'aac'] },
   webm: { video: ['vp8', 'vp9'], audio: ['opus'] },
   ogg: { video: [], audio: ['opus'] },

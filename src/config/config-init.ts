@@ -8,6 +8,7 @@ export type AudioRoute = 'both' | 'left' | 'right';
 
 /** The built-in test source's settings, when the config names it. */
 export interface TestSourceInit {
+  /** The built-in test source: a scrolling pattern that flashes white, and a 1 kHz beep, on every second (A/V sync can be read back). */
   type: 'test';
   /** Media duration in seconds; unbounded when absent (a live source then runs until stopped). */
   duration?: number;
@@ -18,14 +19,29 @@ export interface TestSourceInit {
  * optionally trimmed to a span of its own media; and the session itself optionally trimmed.
  */
 export interface FileSourceInit {
+  /** Recorded media read from files. */
   type: 'file';
   /**
    * `route` sends an input's audio to one side of a stereo mix; `start`/`end` (seconds of the input's
    * own media, from its first timestamp) keep only that span of it, placed at its `offset`.
    */
-  inputs: readonly { path: string; offset?: number; route?: AudioRoute; fps?: number; start?: number; end?: number }[];
+  inputs: readonly {
+    /** Path of the input file. */
+    path: string;
+    /** Seconds to delay this input's media on the session timeline (default 0). */
+    offset?: number;
+    /** Where this input's audio goes in a stereo mix (default both channels). */
+    route?: AudioRoute;
+    /** Frame rate of a raw H.264 (Annex B) input, which carries no timestamps (default 30). */
+    fps?: number;
+    /** Seconds of the input's own media where the span it gives starts (default 0). */
+    start?: number;
+    /** Seconds of the input's own media where its span ends (default: its end). */
+    end?: number;
+  }[];
   /** Seconds on the session timeline (inputs placed at their offsets): the output is the session from `start` to `end`. */
   start?: number;
+  /** Seconds on the session timeline where the output ends (default: the session's end). */
   end?: number;
 }
 
@@ -64,7 +80,9 @@ export const DEFAULT_MAX_GAP = 10;
 export interface QueueBoundsInit {
   /** Seconds of media. */
   seconds?: number;
+  /** Items: frames, audio buffers or packets, whichever the queue holds. */
   items?: number;
+  /** Bytes of media held. */
   bytes?: number;
 }
 
@@ -84,7 +102,9 @@ export interface QueueInit {
 export interface PipelineConfigInit {
   /** Live (default): paced by the clock, leaky queues. `false`: replay/export, as fast as possible, nothing dropped. */
   live?: boolean;
+  /** The source `createController` builds; leave it out when giving a source of your own (`createControllerWithSource`). */
   source?: TestSourceInit | FileSourceInit;
+  /** A preset, advanced fields, or both; fields left open follow the source (an export keeps its input's size and rate). */
   encoding?: EncodingInit;
   /** Copy or re-encode encoded input (file sources). */
   codecMode?: CodecMode;
@@ -97,8 +117,11 @@ export interface PipelineConfigInit {
    * saying why.
    */
   parallel?: number | 'auto';
+  /** Where the media goes: files, HLS playlists, thumbnails, streams; several at once from one encode. */
   outputs: readonly OutputInit[];
+  /** Limits that end a run (duration, size) or refuse an input (picture size, timestamp jumps). */
   limits?: LimitsInit;
+  /** Queue bounds; those left out are the run's defaults (live and non-live runs differ, see docs/outputs.md). */
   queues?: QueueInit;
   /** Upload finished files, segments and images (local copies kept until each upload is confirmed). */
   storage?: UploadOptions;

@@ -5,21 +5,29 @@ import { PRESETS, type PresetName } from './presets.js';
 export interface EncodingInit {
   /** One of egress's presets; advanced fields given beside it override it. */
   preset?: PresetName;
+  /** Frame width, pixels: even, 16 to 8192. Left open, the source's (1280 for the test source). */
   width?: number;
+  /** Frame height, pixels: even, 16 to 8192. Left open, the source's (720 for the test source). */
   height?: number;
+  /** Frames per second, a whole number from 1 to 240. Left open, the source's (30 for the test source). */
   fps?: number;
   /** Video codec, or `null` for an audio-only pipeline. */
   videoCodec?: VideoCodecName | null;
   /** Audio codec, or `null` for a video-only pipeline. */
   audioCodec?: AudioCodecName | null;
+  /** The H.264 profile asked of the encoder (default `main`). */
   h264Profile?: H264Profile;
+  /** Target video bitrate, kbps (default 3000). */
   videoBitrateKbps?: number;
+  /** Target audio bitrate, kbps (default 128). */
   audioBitrateKbps?: number;
   /** Seconds between keyframes. */
   keyframeInterval?: number;
   /** Encoder speed preset, as x264 names them (egress uses `veryfast`). */
   speedPreset?: SpeedPreset;
+  /** Audio samples per second, Hz: one the audio codec takes. Left open, the source's (48000 where Opus does not take the source's rate, or for a websocket output). */
   sampleRate?: number;
+  /** Audio channels, 1 or 2. Left open, the source's, at most 2 (2 for a websocket output). */
   channels?: number;
   /**
    * An adaptive-bitrate ladder: the video encoded once per rendition, from one decode (the first is
@@ -32,8 +40,11 @@ export interface EncodingInit {
 
 /** One rung of a ladder: a size and a video bitrate; `name` defaults to the height (`360p`). */
 export interface RenditionInit {
+  /** Names the rung's files and playlist, and a file output's `rendition`: 1 to 32 letters, digits, `_` or `-`. */
   name?: string;
+  /** Frame width, pixels: even, at least 16, no larger than the first rung's. */
   width: number;
+  /** Frame height, pixels: even, at least 16, no larger than the first rung's. */
   height: number;
   /** Default: the encoding's, scaled by the rung's share of the first rung's pixels. */
   videoBitrateKbps?: number;
@@ -41,25 +52,41 @@ export interface RenditionInit {
 
 /** A rung of a ladder, every field decided. */
 export interface Rendition {
+  /** The rung's name, in its file and playlist names (default the height: `360p`). */
   name: string;
+  /** Frame width, pixels. */
   width: number;
+  /** Frame height, pixels. */
   height: number;
+  /** Target video bitrate, kbps. */
   videoBitrateKbps: number;
 }
 
 /** Encoding options with every field decided. */
 export interface EncodingOptions {
+  /** Frame width, pixels. */
   width: number;
+  /** Frame height, pixels. */
   height: number;
+  /** Frames per second. */
   fps: number;
+  /** Video codec; `null`: no video is made. */
   videoCodec: VideoCodecName | null;
+  /** Audio codec; `null`: no audio is made. */
   audioCodec: AudioCodecName | null;
+  /** The H.264 profile asked of the encoder. */
   h264Profile: H264Profile;
+  /** Target video bitrate, kbps. */
   videoBitrateKbps: number;
+  /** Target audio bitrate, kbps. */
   audioBitrateKbps: number;
+  /** Seconds between keyframes (a run with a segments output shortens it to divide the segment length). */
   keyframeInterval: number;
+  /** Encoder speed preset, as x264 names them. */
   speedPreset: SpeedPreset;
+  /** Audio samples per second, Hz. */
   sampleRate: number;
+  /** Audio channels, 1 or 2. */
   channels: number;
   /** The ladder; empty for a single encode. */
   renditions: readonly Rendition[];

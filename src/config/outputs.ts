@@ -8,7 +8,9 @@ export type ImageFormat = 'jpeg' | 'png';
 
 /** A file output: one MP4, WebM or Ogg file. */
 export interface FileOutputInit {
+  /** The file to write; its extension (.mp4, .webm, .ogg) names the container. A `.m3u8` path is a segments output, a .jpg/.png template with `%d` an images output. */
   path: string;
+  /** The container, for a path whose extension does not name one. */
   container?: FileContainer;
   /** With `encoding.renditions`: the rendition the file takes, by name (default the first). */
   rendition?: string;
@@ -38,13 +40,15 @@ export interface ImagesOutputInit {
   images: string;
   /** Seconds of media time between images (default 10). */
   interval?: number;
-  /** Image size (default: the video's). */
+  /** Image width, pixels, even; with `height` left out the height follows the video's aspect (default: the video's size). */
   width?: number;
+  /** Image height, pixels, even; with `width` left out the width follows the video's aspect (default: the video's size). */
   height?: number;
 }
 
 /** A stream output, from the URL scheme: rtmp(s)://, srt://, ws(s)://. */
 export interface StreamOutputInit {
+  /** `rtmp(s)://host/app/key` or `ws(s)://...`: the scheme picks the protocol. Live pipelines only; `srt://` is not implemented. */
   url: string;
   /** For rtmps:// and wss://: certificate authorities to trust beside the system's (a private CA). */
   ca?: string | Uint8Array;
@@ -57,16 +61,61 @@ export type OutputInit = FileOutputInit | SegmentsOutputInit | ImagesOutputInit 
 export type StreamProtocol = 'rtmp' | 'srt' | 'websocket';
 
 /** A file output, resolved. */
-export interface FileOutputSpec { kind: 'file'; path: string; container: FileContainer; rendition?: string }
+export interface FileOutputSpec {
+  /** A file output. */
+  kind: 'file';
+  /** The file written. */
+  path: string;
+  /** Its container: the init's, or the one its extension names. */
+  container: FileContainer;
+  /** With `encoding.renditions`: the rendition the file takes, by name; absent: the first. */
+  rendition?: string;
+}
 /** A segments output, resolved. */
 export interface SegmentsOutputSpec {
-  kind: 'segments'; playlist: string; segmentDuration: number; segmentFormat: SegmentFormat;
-  segmentTemplate: string; livePlaylist: string | undefined; liveWindow: number; startDate: Date | undefined;
+  /** An HLS output. */
+  kind: 'segments';
+  /** The EVENT playlist's path; segments are written beside it. */
+  playlist: string;
+  /** Target segment length, seconds. */
+  segmentDuration: number;
+  /** `ts` (MPEG-TS) or `fmp4` (CMAF). */
+  segmentFormat: SegmentFormat;
+  /** Segment file names, relative to the playlist, with one `%d`/`%05d` (the default filled in). */
+  segmentTemplate: string;
+  /** The sliding-window live playlist's path; undefined: none. */
+  livePlaylist: string | undefined;
+  /** Segments the live playlist keeps. */
+  liveWindow: number;
+  /** Wall-clock date of media time 0 for EXT-X-PROGRAM-DATE-TIME; undefined: when the run goes active. */
+  startDate: Date | undefined;
 }
 /** An images output, resolved. */
-export interface ImagesOutputSpec { kind: 'images'; template: string; interval: number; width: number | undefined; height: number | undefined; format: ImageFormat }
+export interface ImagesOutputSpec {
+  /** A thumbnails output. */
+  kind: 'images';
+  /** File name template with one `%d`/`%05d`. */
+  template: string;
+  /** Seconds of media time between images. */
+  interval: number;
+  /** Image width asked, pixels; undefined: from the video (see {@link ImagesOutputInit}). */
+  width: number | undefined;
+  /** Image height asked, pixels; undefined: from the video (see {@link ImagesOutputInit}). */
+  height: number | undefined;
+  /** The image format, from the template's extension. */
+  format: ImageFormat;
+}
 /** A stream output, resolved. */
-export interface StreamOutputSpec { kind: 'stream'; url: string; protocol: StreamProtocol; ca?: string | Uint8Array }
+export interface StreamOutputSpec {
+  /** A stream output. */
+  kind: 'stream';
+  /** Where the stream goes, as given: it may hold secrets (a stream key), which results and logs redact. */
+  url: string;
+  /** From the URL's scheme: rtmp(s):// is `rtmp`, ws(s):// `websocket`, srt:// `srt`. */
+  protocol: StreamProtocol;
+  /** For rtmps:// and wss://: certificate authorities to trust beside the system's. */
+  ca?: string | Uint8Array;
+}
 
 /** An output after its type has been worked out. */
 export type OutputSpec = FileOutputSpec | SegmentsOutputSpec | ImagesOutputSpec | StreamOutputSpec;
@@ -189,7 +238,12 @@ export function takesMedia(spec: OutputSpec, kind: 'video' | 'audio'): boolean {
  * The codecs every encoded output takes, in the order of the first one's preference (its first is the
  * default). Undefined when no output takes encoded media.
  */
-export function allowedCodecs(specs: readonly OutputSpec[]): { video: VideoCodecName[]; audio: AudioCodecName[] } | undefined {
+export function allowedCodecs(specs: readonly OutputSpec[]): {
+  /** Video codecs every encoded output takes: empty when there is none (an Ogg file among them). */
+  video: VideoCodecName[];
+  /** Audio codecs every encoded output takes: empty when there is none. */
+  audio: AudioCodecName[];
+} | undefined {
   let allowed: { video: VideoCodecName[]; audio: AudioCodecName[] } | undefined;
   for (const spec of specs) {
     const c = codecsFor(spec);

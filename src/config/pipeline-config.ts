@@ -14,18 +14,33 @@ import { validateConfig } from './validate.js';
 export class PipelineConfig {
   /** True (the default): a live pipeline. */
   readonly live: boolean;
+  /** The source `createController` builds; undefined when the init names none (the caller then brings one: `createControllerWithSource`). */
   readonly source: TestSourceInit | FileSourceInit | undefined;
+  /** Copy or re-encode encoded input: `auto` unless the init says. */
   readonly codecMode: CodecMode;
   /** Video chunks encoded at once (non-live), or `auto`. */
   readonly parallel: number | 'auto';
   /** The encoding fields the caller set (directly or through a preset); the rest may follow the source. */
   readonly encodingGiven: ReadonlySet<keyof EncodingOptions>;
   private _encoding: Readonly<EncodingOptions>;
+  /** The outputs, resolved: each one's kind worked out and its defaults filled in. */
   readonly outputs: readonly OutputSpec[];
-  readonly limits: { maxDurationUs: Microseconds | undefined; maxSizeBytes: number | undefined; maxPixels: number; maxGapUs: Microseconds };
+  /** The init's `limits` in the units the pipeline works in, defaults filled in. */
+  readonly limits: {
+    /** Media time that ends the run as LIMIT_REACHED, us; undefined: no limit. */
+    maxDurationUs: Microseconds | undefined;
+    /** Bytes written to any one output that end the run as LIMIT_REACHED; undefined: no limit. */
+    maxSizeBytes: number | undefined;
+    /** Pixels in one input picture (width x height) beyond which an input is refused. */
+    maxPixels: number;
+    /** A timestamp jump longer than this, us, is a discontinuity: closed up and reported. */
+    maxGapUs: Microseconds;
+  };
   /** The queue bounds the caller set; the run's policy gives the rest (`PipelinePlan.queues`). */
   readonly queues: Readonly<QueueInit>;
+  /** Where finished files, segments and images are uploaded; undefined: they stay local only. */
   readonly storage: UploadOptions | undefined;
+  /** The codecs to load: `native`, `wasm`, or `auto` (the default: native when it loads, else wasm). A provider object given to the controller is used instead. */
   readonly codecProvider: CodecProviderChoice;
 
   /** Use {@link createPipelineConfig}: it validates first. */

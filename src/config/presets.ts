@@ -15,10 +15,15 @@ export type PresetName = (typeof PRESET_NAMES)[number];
 
 /** What a preset sets. Bitrates in kbps, as egress states them. */
 export interface Preset {
+  /** Frame width, pixels. */
   width: number;
+  /** Frame height, pixels. */
   height: number;
+  /** Frames per second. */
   fps: number;
+  /** Video bitrate, kbps. */
   videoBitrateKbps: number;
+  /** Audio bitrate, kbps. */
   audioBitrateKbps: number;
 }
 

@@ -9,7 +9,9 @@ import { SampleClock } from '../time.js';
  * what a codec provider's `createAudioResampler` returns.
  */
 export abstract class AudioResampler {
+  /** The output's samples per second (Hz). */
   readonly sampleRate: number;
+  /** The output's channel count. */
   readonly channels: number;
   private _active = false;
   private _origin: number | undefined;

@@ -2,7 +2,9 @@ import { i420Layout, i420Size, VideoFrame } from '../media/video-frame.js';
 
 /** What the graph's scaling stage needs: frames of any size in, frames at one size out. */
 export interface FrameScaler {
+  /** The output width, pixels. */
   readonly width: number;
+  /** The output height, pixels. */
   readonly height: number;
   /** The frame at the target size (the same frame when it already is). Closes the input when it makes a new one. */
   scale(frame: VideoFrame): VideoFrame;

@@ -9,7 +9,17 @@ export interface LoadSample {
 }
 
 /** Admission's answer for one job. */
-export type AdmissionDecision = { admit: true } | { admit: false; reason: string };
+export type AdmissionDecision =
+  | {
+    /** Admitted: its cost is reserved. */
+    admit: true;
+  }
+  | {
+    /** Refused. */
+    admit: false;
+    /** What does not fit: its memory, or its CPU beside the load. */
+    reason: string;
+  };
 
 /** The default share of the cores a worker fills: egress's `max_cpu_utilization`. */
 export const DEFAULT_MAX_CPU = 0.8;
@@ -29,13 +39,21 @@ export const DEFAULT_MEMORY_HEADROOM = 512 * 2 ** 20;
 export class Admission {
   /** The cores the worker may fill: `maxCpu` times its cores. */
   readonly capacity: number;
+  /** Memory left free after a job is admitted, bytes. */
   readonly memoryHeadroomBytes: number;
   private readonly _running = new Map<string, { cost: JobCost; waiting: boolean }>();
-  /** Jobs admitted and refused since the worker started. */
+  /** Jobs admitted since the worker started. */
   admitted = 0;
+  /** Jobs refused since the worker started. */
   refused = 0;
 
-  constructor(readonly cores: number, readonly maxCpu: number = DEFAULT_MAX_CPU, memoryHeadroomBytes: number = DEFAULT_MEMORY_HEADROOM) {
+  constructor(
+    /** The worker's cores. */
+    readonly cores: number,
+    /** The share of the cores it fills with jobs, in (0, 1]. */
+    readonly maxCpu: number = DEFAULT_MAX_CPU,
+    memoryHeadroomBytes: number = DEFAULT_MEMORY_HEADROOM,
+  ) {
     if (!(maxCpu > 0 && maxCpu <= 1)) throw new RangeError(`maxCpu is a share of the cores, in (0, 1], got ${maxCpu}`);
     this.capacity = maxCpu * cores;
     this.memoryHeadroomBytes = memoryHeadroomBytes;

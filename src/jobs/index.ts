@@ -4,7 +4,7 @@
  * never loads BullMQ.
  */
 export { createJobQueue, JobQueue, JobHandle, DEFAULT_QUEUE, type JobQueueOptions, type SubmitOptions, type JobHandleEvents, type RedisConnection } from './job-queue.js';
-export { createWorker, JobWorker, type JobWorkerOptions, type JobWorkerEvents, type RunningJob } from './job-worker.js';
+export { createWorker, JobWorker, type JobWorkerOptions, type JobWorkerEvents, type JobWorkerState, type RunningJob } from './job-worker.js';
 export { DEFAULT_MAX_CPU, type Admission, type AdmissionDecision, type LoadSample } from './admission.js';
 export type { LoadMonitor } from './load-monitor.js';
 export { estimateJobCost, type JobCost } from './job-cost.js';

@@ -8,6 +8,7 @@ import type { PipelineResult } from '../pipeline/status.js';
 export interface JobData {
   /** The format of this record, so a worker of another version refuses what it cannot read. */
   version: 1;
+  /** The pipeline config, as JSON carries it; `{retry}` in its paths is filled in per run. */
   config: PipelineConfigInit;
   /** The job's CPU cost in cores, when the submitter knows it better than the estimate. */
   cost?: number;
@@ -17,12 +18,17 @@ export interface JobData {
    * A distributed export: its video split into `chunks` (or one per 15 s of media), each a job of
    * its own for any worker, joined by this one. Non-live, and its storage carries the chunks.
    */
-  distributed?: { chunks: number | 'auto' };
+  distributed?: {
+    /** How many chunks, 2 to 256, or `'auto'` (one per 15 s of media). */
+    chunks: number | 'auto';
+  };
 }
 
 /** A job's result: the run's, and which attempt made it and what the attempts before it left. */
 export interface JobResult extends PipelineResult {
+  /** The job this result is of. */
   job: {
+    /** The job's BullMQ id. */
     id: string;
     /** The attempt that made this result, from 0: `{retry}` in its output paths. */
     retry: number;
@@ -64,6 +70,7 @@ export function outputPaths(config: PipelineConfigInit): string[] {
 
 /** A job's progress as the queue keeps it (the run's own progress, cut to what crosses JSON). */
 export interface JobProgress {
+  /** The run's status (`STARTING`, `ACTIVE`, `ENDING`, ...). */
   status: string;
   /** Media time written so far, ms. */
   mediaTimeMs: number;

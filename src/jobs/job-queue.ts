@@ -11,6 +11,7 @@ export type RedisConnection = string | ConnectionOptions;
 export const DEFAULT_QUEUE = 'avpipe';
 
 export interface JobQueueOptions {
+  /** Where Redis is: a `redis://` URL or connection options. */
   connection: RedisConnection;
   /** The BullMQ queue; `avpipe` by default. */
   name?: string;
@@ -35,16 +36,21 @@ export interface SubmitOptions {
    * job of its own for whichever workers take it, joined by the worker that runs this one.
    * The config must be non-live with a storage every worker reaches (the chunks pass through it).
    */
-  distributed?: boolean | { chunks?: number | 'auto' };
+  distributed?: boolean | {
+    /** How many chunks, 2 to 256, or `'auto'` (one per 15 s of media). */
+    chunks?: number | 'auto';
+  };
 }
 
 /** Events of a submitted job. */
 export interface JobHandleEvents {
+  /** The job's progress, as its worker saves it (about every half second while it runs). */
   progress: [JobProgress];
 }
 
 /** A submitted job: its id, its progress as events, and its result. */
 export class JobHandle extends EventEmitter<JobHandleEvents> {
+  /** The job's BullMQ id (the caller's `jobId` when it gave one). */
   readonly id: string;
   private readonly _job: Job<JobData, JobResult>;
   private readonly _events: QueueEvents;
@@ -77,6 +83,7 @@ export class JobHandle extends EventEmitter<JobHandleEvents> {
  * takes), checked here before it is queued, so a bad one fails at the caller, naming its field.
  */
 export class JobQueue {
+  /** The BullMQ queue's name. */
   readonly name: string;
   private readonly _queue: Queue<JobData, JobResult>;
   private readonly _events: QueueEvents;

@@ -29,7 +29,9 @@ const MAX_JOBS = 64;
 /** setTimeout's longest wait (about 24.8 days); a longer one would fire at once. */
 const MAX_TIMEOUT_MS = 2 ** 31 - 1;
 
+/** Options of a {@link JobWorker} (`createWorker`). */
 export interface JobWorkerOptions {
+  /** Where Redis is: a `redis://` URL or connection options (a distributed export needs one of these two, not a client). */
   connection: RedisConnection;
   /** The BullMQ queue; `avpipe` by default. */
   name?: string;
@@ -69,9 +71,11 @@ export interface JobWorkerOptions {
 
 /** A job running on this worker. */
 export interface RunningJob {
+  /** The job's BullMQ id; a WHIP session's is `whip/NAME/SESSION`. */
   id: string;
   /** Its attempt, from 0: `{retry}` in its paths. */
   retry: number;
+  /** What admission reserved for it while it runs. */
   cost: JobCost;
   /** Its last progress, once one came. */
   progress: JobProgress | undefined;
@@ -84,19 +88,62 @@ export interface JobWorkerEvents {
   /** A job admitted and started. */
   active: [RunningJob];
   /** A running job's progress. */
-  progress: [{ id: string; progress: JobProgress }];
+  progress: [{
+    /** The job's id. */
+    id: string;
+    /** Its progress, as saved to the queue. */
+    progress: JobProgress;
+  }];
   /** A job not admitted (its cost or memory does not fit): back in the queue for any worker. */
-  refused: [{ id: string; reason: string; cost: JobCost }];
+  refused: [{
+    /** The job's id (`whip/NAME/SESSION` for a WHIP session). */
+    id: string;
+    /** Why it was not admitted: what did not fit, or why this worker cannot run such a job. */
+    reason: string;
+    /** Its estimated cost. */
+    cost: JobCost;
+  }];
   /** A running job stopped and put back in the queue (the drain's deadline passed): another worker runs it again. */
-  givenBack: [{ id: string; reason: string }];
+  givenBack: [{
+    /** The job's id. */
+    id: string;
+    /** Why it was given back. */
+    reason: string;
+  }];
   /** A job finished: its result. */
-  completed: [{ id: string; result: JobResult }];
+  completed: [{
+    /** The job's id. */
+    id: string;
+    /** The run's result. */
+    result: JobResult;
+  }];
   /** A distributed export's chunk encoded here and stored for the export to join. */
-  chunkDone: [{ id: string; parent: string; index: number; wallMs: number }];
+  chunkDone: [{
+    /** The chunk's job id (`<export>-r<run>-chunk-<index>`). */
+    id: string;
+    /** The export's job id. */
+    parent: string;
+    /** The chunk's index in the export, from 0. */
+    index: number;
+    /** Wall time the chunk took here (input fetched, encoded, stored), ms. */
+    wallMs: number;
+  }];
   /** An attempt failed (retried or not): BullMQ's reason, `CODE: message`; `retry` is its run's number. */
-  failed: [{ id: string; reason: string; retry: number }];
+  failed: [{
+    /** The job's id. */
+    id: string;
+    /** BullMQ's failed reason: `CODE: message`. */
+    reason: string;
+    /** The failed run's number, from 0. */
+    retry: number;
+  }];
   /** Trouble of the worker's own (a lost connection, a lock it could not renew): the job may run elsewhere. */
-  warning: [{ message: string; jobId?: string }];
+  warning: [{
+    /** What went wrong. */
+    message: string;
+    /** The job it concerns, when one. */
+    jobId?: string;
+  }];
 }
 
 /** A job's run as this worker holds it. */
@@ -134,6 +181,7 @@ export class JobWorker extends EventEmitter<JobWorkerEvents> {
   readonly name: string;
   /** This worker's name in results (a distributed export's chunks): host, process and a counter. */
   readonly id: string;
+  /** Decides which jobs it takes: its reserved CPU, capacity and counters. */
   readonly admission: Admission;
   /** The worker's own load, sampled each second. */
   readonly monitor: LoadMonitor;

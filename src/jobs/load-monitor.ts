@@ -75,6 +75,7 @@ function childrenCpu(): Map<number, number> {
  * sample has its last second uncounted). The sample is what admission weighs. Stops with `close()`.
  */
 export class LoadMonitor {
+  /** The cores the load is a share of: the cgroup's CPU quota when set, else the CPUs the process may use. */
   readonly cores: number;
   private _last = { at: performance.now(), usage: process.cpuUsage() };
   /** Children already running when it starts count from then, not from their start. */
@@ -97,11 +98,17 @@ export class LoadMonitor {
   }
 
   /** The load as shares of what the worker has: CPU of its cores, memory of its limit. */
-  ratios(): { cpu: number; memory: number } {
+  ratios(): {
+    /** CPU used over the last sample, as a share of `cores`. */
+    cpu: number;
+    /** Memory in use as a share of the limit (the cgroup's when set), 0 to 1. */
+    memory: number;
+  } {
     const limit = memoryLimit();
     return { cpu: this._cpuCores / this.cores, memory: Math.min(1, Math.max(0, 1 - availableMemory() / limit)) };
   }
 
+  /** Stops sampling. */
   close(): void {
     clearInterval(this._timer);
   }

@@ -5,7 +5,9 @@ import { workerMetrics } from './worker-metrics.js';
 
 /** A worker's HTTP endpoint: `/metrics` for Prometheus, `/healthz` for an orchestrator. */
 export interface WorkerHttp {
+  /** The port it listens on (the one the system picked, when asked for 0). */
   readonly port: number;
+  /** Stops counting the worker's events and closes the server; resolves once its connections are closed. */
   close(): Promise<void>;
 }
 

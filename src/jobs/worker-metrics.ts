@@ -8,7 +8,12 @@ import type { JobWorker } from './job-worker.js';
  * are read from the worker when scraped; the registry is the worker's own (not prom-client's global).
  * `close()` stops counting the worker's events.
  */
-export function workerMetrics(worker: JobWorker): { registry: Registry; close(): void } {
+export function workerMetrics(worker: JobWorker): {
+  /** The worker's registry: `await registry.metrics()` is the text to serve. */
+  registry: Registry;
+  /** Stops counting the worker's events. */
+  close(): void;
+} {
   const register = new Registry();
   register.setDefaultLabels({ queue: worker.name });
   collectDefaultMetrics({ register });

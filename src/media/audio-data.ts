@@ -5,10 +5,15 @@ export type AudioSampleFormat = 'f32-planar';
 
 /** What an AudioData is built from (WebCodecs AudioDataInit, planes given separately). */
 export interface AudioDataInit {
+  /** Always `'f32-planar'`; anything else throws. */
   format: AudioSampleFormat;
+  /** Samples per second (Hz). */
   sampleRate: number;
+  /** Samples per channel. */
   numberOfFrames: number;
+  /** Channels, one plane each. */
   numberOfChannels: number;
+  /** Media time of the first sample, microseconds. */
   timestamp: Microseconds;
   /**
    * Planar samples: one plane of numberOfFrames samples after another, or (avpipe extension) one
@@ -22,10 +27,15 @@ export interface AudioDataInit {
  * creator owns (no copy).
  */
 export class AudioData {
+  /** Always `'f32-planar'`. */
   readonly format: AudioSampleFormat;
+  /** Samples per second (Hz). */
   readonly sampleRate: number;
+  /** Samples per channel. */
   readonly numberOfFrames: number;
+  /** Channels, one plane each. */
   readonly numberOfChannels: number;
+  /** Media time of the first sample, microseconds. */
   readonly timestamp: Microseconds;
   private _planes: Float32Array[] | null;
 

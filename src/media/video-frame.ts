@@ -5,22 +5,31 @@ export type VideoPixelFormat = 'I420';
 
 /** Where one plane lies in a frame's buffer (WebCodecs PlaneLayout). */
 export interface PlaneLayout {
+  /** Bytes from the buffer's start to the plane's first row. */
   offset: number;
+  /** Bytes from one row's start to the next (at least the plane's width). */
   stride: number;
 }
 
 /** One plane given as its own view (avpipe extension), as a decoder lays a frame out. */
 export interface PlaneView {
+  /** The plane's bytes, from its first row. */
   data: Uint8Array;
+  /** Bytes from one row's start to the next (at least the plane's width). */
   stride: number;
 }
 
 /** What a VideoFrame is built from (a subset of WebCodecs VideoFrameBufferInit). */
 export interface VideoFrameInit {
+  /** Always `'I420'`; anything else throws. */
   format: VideoPixelFormat;
+  /** Width, pixels (positive). */
   codedWidth: number;
+  /** Height, pixels (positive). */
   codedHeight: number;
+  /** Presentation time, microseconds. */
   timestamp: Microseconds;
+  /** Microseconds; absent when unknown. */
   duration?: Microseconds;
   /** Plane layouts in a single buffer; tightly packed planes when absent. */
   layout?: readonly PlaneLayout[];
@@ -67,10 +76,15 @@ export function tightPlanes(frame: VideoFrame): Uint8Array[] {
  * source's prepared pattern, a decoder's frame): `close()` releases it and runs the owner's hook.
  */
 export class VideoFrame {
+  /** Always `'I420'`. */
   readonly format: VideoPixelFormat;
+  /** Width, pixels. */
   readonly codedWidth: number;
+  /** Height, pixels. */
   readonly codedHeight: number;
+  /** Presentation time, microseconds. */
   readonly timestamp: Microseconds;
+  /** Microseconds; null when unknown. */
   readonly duration: Microseconds | null;
   /** The planes, or how to get them when first asked (a decoder's frame: most go to an encoder unread). */
   private _planes: readonly PlaneView[] | (() => readonly PlaneView[]) | null;
@@ -125,6 +139,7 @@ export class VideoFrame {
     return this.codedWidth;
   }
 
+  /** Equals codedHeight (no cropping). */
   get displayHeight(): number {
     return this.codedHeight;
   }
@@ -135,7 +150,16 @@ export class VideoFrame {
   }
 
   /** avpipe extension: the planes as views (no copy), for encoders that copy them out themselves. */
-  planes(): { data: Uint8Array; stride: number; rows: number; width: number }[] {
+  planes(): {
+    /** The plane's bytes, from its first row. */
+    data: Uint8Array;
+    /** Bytes from one row's start to the next. */
+    stride: number;
+    /** Rows: the frame's height for Y, half of it for U and V. */
+    rows: number;
+    /** Bytes of picture per row: the frame's width for Y, half of it for U and V. */
+    width: number;
+  }[] {
     return this._views().map((p, i) => ({
       data: p.data, stride: p.stride,
       rows: i === 0 ? this.codedHeight : this.codedHeight >> 1,

@@ -11,9 +11,13 @@ import { WriteGather } from './write-gather.js';
 
 /** One muxed track's counters. Times are media time. */
 export interface MuxerTrackStats {
+  /** Video or audio. */
   kind: 'video' | 'audio';
+  /** The codec as avpipe names it: `h264`, `vp8`, `vp9`, `opus`, `aac`. */
   codec: string;
+  /** Packets muxed (for an MP4 copied whole, its samples). */
   packets: number;
+  /** Bytes of those packets, without the container's own. */
   bytes: number;
   /** Presentation time of the first packet, microseconds. */
   firstTimestamp: Microseconds | null;

@@ -14,11 +14,21 @@ import { readAt, writeAll } from '../file-io.js';
 
 /** What finalizing or repairing a fragmented MP4 found. */
 export interface Mp4FinalizeReport {
+  /** The file, finalized in place. */
   path: string;
   /** Fragments kept (complete moof + mdat pairs). */
   fragments: number;
   /** Per track: kind (from the handler), samples and media duration in microseconds. */
-  tracks: { id: number; handler: string; samples: number; durationUs: number }[];
+  tracks: {
+    /** The track ID (tkhd). */
+    id: number;
+    /** The handler type: `vide`, `soun`... */
+    handler: string;
+    /** Samples kept. */
+    samples: number;
+    /** Media duration, microseconds. */
+    durationUs: number;
+  }[];
   /** Bytes of an incomplete last fragment (or trailing garbage) cut off. */
   truncatedBytes: number;
 }

@@ -6,6 +6,7 @@ import { closingLines } from './playlist.js';
 
 /** What closing an HLS playlist a killed recorder left found. */
 export interface PlaylistRepairReport {
+  /** The media playlist, closed. */
   path: string;
   /** Segments the playlist lists (each complete: written under a temporary name, then renamed). */
   segments: number;

@@ -5,9 +5,18 @@ import { repairWebm, type WebmRepairReport } from './webm-repair.js';
 
 /** What repairing a recording kept, by container (`container` tells which). */
 export type RepairReport =
-  | ({ container: 'mp4' } & Mp4FinalizeReport)
-  | ({ container: 'webm' } & WebmRepairReport)
-  | ({ container: 'hls' } & PlaylistRepairReport);
+  | ({
+    /** A fragmented MP4, made regular. */
+    container: 'mp4';
+  } & Mp4FinalizeReport)
+  | ({
+    /** A WebM, given its duration and, room allowing, its cues. */
+    container: 'webm';
+  } & WebmRepairReport)
+  | ({
+    /** An HLS media playlist, closed. */
+    container: 'hls';
+  } & PlaylistRepairReport);
 
 /**
  * Finishes a recording a killed recorder left, told apart by its first bytes (not its name): a

@@ -20,11 +20,21 @@ import { readAt, writeAll } from '../file-io.js';
 
 /** What repairing a WebM found and kept. */
 export interface WebmRepairReport {
+  /** The file, repaired (in place, or copied over itself: see `rewritten`). */
   path: string;
   /** Clusters kept (each with at least one complete block). */
   clusters: number;
   /** Per track: its number, kind, blocks kept and media duration in microseconds. */
-  tracks: { number: number; kind: 'video' | 'audio' | 'other'; blocks: number; durationUs: number }[];
+  tracks: {
+    /** The TrackNumber. */
+    number: number;
+    /** From the TrackType. */
+    kind: 'video' | 'audio' | 'other';
+    /** Blocks kept. */
+    blocks: number;
+    /** Media duration, microseconds. */
+    durationUs: number;
+  }[];
   /** The duration written in the file's Info, microseconds. */
   durationUs: number;
   /** Cue points written (one per cluster and track starting it on a keyframe). */

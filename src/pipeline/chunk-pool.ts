@@ -8,9 +8,11 @@ import type { ChunkSpan, SplitPlan } from './plan.js';
 
 /** One chunk of a split encode in a result. */
 export interface ChunkResult {
+  /** Its place in the split, from 0. */
   index: number;
   /** Its span of media time, ms. */
   startMs: number;
+  /** Where its span ends (the next chunk's start), ms. */
   endMs: number;
   /** What encoded it: a worker thread's index (0-based), or in a distributed export the job worker's name. */
   worker: number | string;

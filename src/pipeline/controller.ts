@@ -37,7 +37,9 @@ export interface ControllerOptions {
 
 /** Events a controller emits. */
 export interface ControllerEvents {
+  /** Each new status, the final one included. */
   status: [PipelineStatus];
+  /** Every `progressIntervalMs` from ACTIVE on, and once more as the run finishes. */
   progress: [PipelineProgress];
   /** Paused (true) or resumed (false). */
   pause: [boolean];
@@ -49,7 +51,9 @@ export interface ControllerEvents {
  * (end of stream through every branch, a playable file); `abort()` ends it at once.
  */
 export class Controller extends EventEmitter<ControllerEvents> {
+  /** The config this controller runs. */
   readonly config: PipelineConfig;
+  /** Where the media comes from: the one the config names, or the one given to {@link createControllerWithSource}. */
   readonly source: Source;
   private readonly _options: ControllerOptions;
   private _status: PipelineStatus | 'IDLE' = 'IDLE';
@@ -183,6 +187,7 @@ export class Controller extends EventEmitter<ControllerEvents> {
     if (this._result === undefined) await this.abort();
   }
 
+  /** For `await using`: the same as close(). */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }

@@ -8,6 +8,7 @@ export interface PauseRecord {
   durationMs: number;
   /** Wall clock (epoch ms) of `pause()` and of `resume()` (null: still paused when the run ended). */
   pausedAt: number;
+  /** Wall clock (epoch ms) of `resume()`; null when the run ended still paused. */
   resumedAt: number | null;
 }
 

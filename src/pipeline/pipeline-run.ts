@@ -13,8 +13,11 @@ import type { PipelinePlan, TrackMode } from './plan.js';
 
 /** One track's entry in a result. */
 export interface TrackResult {
+  /** The source's ID for the track: e.g. `0:video` or `1:audio0` from files, `test-audio` from the test source. */
   id: string;
+  /** Video or audio. */
   kind: 'video' | 'audio';
+  /** `copy` (passthrough: its packets as they came) or `transcode` (decoded and encoded again; a split encode too). */
   mode: TrackMode;
   /** Why it was re-encoded; empty for a copy. */
   reasons: readonly string[];

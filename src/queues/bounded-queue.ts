@@ -30,23 +30,33 @@ export interface QueueMeasure<T> {
 
 /** A queue's counters. At every moment `in === out + dropped + level`. */
 export interface QueueStats {
+  /** The queue's name, e.g. `video-queue`. */
   name: string;
+  /** What the queue does when full. */
   policy: QueuePolicy;
   /** The item bound. */
   capacity: number;
-  /** The byte and media-time bounds (null: none). */
+  /** The byte bound; null: none. */
   maxBytes: number | null;
+  /** The media-time bound, ms; null: none. */
   maxTimeMs: number | null;
+  /** Items offered to the queue, the dropped ones included. */
   in: number;
+  /** Items taken out by the consumer. */
   out: number;
+  /** Items that went without reaching the consumer: over a bound, undecodable, refused, or left at teardown. */
   dropped: number;
-  /** Items held now, and the most ever held. */
+  /** Items held now. */
   level: number;
+  /** The most items ever held. */
   maxLevel: number;
-  /** Bytes and media time (ms) held now, and the most ever held. */
+  /** Bytes of media held now (0 when the queue does not measure its items). */
   levelBytes: number;
+  /** The most bytes ever held. */
   maxLevelBytes: number;
+  /** Media time held now, ms: over its tracks, the longest from the oldest item's start to the newest's end. */
   levelTimeMs: number;
+  /** The most media time ever held, ms. */
   maxLevelTimeMs: number;
 }
 

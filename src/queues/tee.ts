@@ -48,9 +48,10 @@ export interface TeePortInit<T> {
 export interface TeePortStats extends QueueStats {
   /**
    * Of `dropped`, the deltas that went because they could not be decoded: with the keyframe or delta
-   * they depend on, or before the first keyframe of a late port ({@link BoundedQueue.skipped}).
+   * they depend on, or before the first keyframe of a late port (the port queue's `BoundedQueue.skipped`).
    */
   skipped: number;
+  /** Why the port's consumer (its output) failed; null while it has not. */
   error: string | null;
 }
 

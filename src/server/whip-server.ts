@@ -54,7 +54,9 @@ export interface WhipServerOptions {
 
 /** Events a WHIP server emits. */
 export interface WhipServerEvents {
+  /** A session opened: its publisher's answer is about to be sent. */
   session: [WhipSession];
+  /** A session (one `session` announced) is over, with its pipeline's result. */
   end: [WhipSession, PipelineResult];
 }
 
@@ -68,7 +70,7 @@ export interface WhipServerEvents {
  * Hostile clients are bounded: offers (64 KiB, 16 m-lines) are checked before anything parses them,
  * session slots are reserved in one step with the check, an open that takes over `openTimeoutMs` fails
  * alone, no request waits on another session's host, and headers, bodies and connections are limited.
- * The HTTP side is a {@link WhipEndpoint}, the sessions and their threads a {@link WhipSessions}.
+ * The HTTP side is a `WhipEndpoint`, the sessions and their threads a `WhipSessions`.
  */
 export class WhipServer extends EventEmitter<WhipServerEvents> {
   private readonly _sessions: WhipSessions;
@@ -126,6 +128,7 @@ export class WhipServer extends EventEmitter<WhipServerEvents> {
     this._sessions.abort();
   }
 
+  /** Closes the server (`await using`), as {@link close} does. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }

@@ -14,7 +14,9 @@ const WORKER_GRACE_MS = 2000;
 
 /** One publisher's session, and its result once over. */
 export interface WhipSession {
+  /** The session's ID, a random UUID: the last part of its resource URL. */
   id: string;
+  /** The stream name the offer was posted to (`/whip/<name>`). */
   name: string;
   /** The resource URL path (the Location of the 201). */
   resource: string;

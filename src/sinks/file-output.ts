@@ -15,8 +15,11 @@ import type { OutputNode } from './output-node.js';
 
 /** One file output in a result. */
 export interface FileOutputResult {
+  /** The kind of output: always `file`. */
   type: 'file';
+  /** The file's path, as configured. */
   path: string;
+  /** `mp4`, `webm` or `ogg`. */
   container: FileContainer;
   /** Bytes, or 0 when the file was removed. */
   size: number;
@@ -28,6 +31,7 @@ export interface FileOutputResult {
   endedAt: number | null;
   /** False when the output could not be finalized and was removed. */
   exists: boolean;
+  /** Each muxed track's counters. */
   tracks: MuxerTrackStats[];
 }
 

@@ -14,16 +14,23 @@ import type { OutputNode } from './output-node.js';
 
 /** A segments (HLS) output in a result. */
 export interface SegmentsOutputResult {
+  /** The kind of output: always `segments`. */
   type: 'segments';
+  /** The playlist's path (with renditions, the master playlist's). */
   playlist: string;
+  /** The sliding-window playlist's path; null when none was asked for. */
   livePlaylist: string | null;
+  /** `ts` (MPEG-TS) or `fmp4` (CMAF). */
   format: SegmentFormat;
+  /** Segments written (with renditions, the first rendition's). */
   segmentCount: number;
   /** Media duration of all segments, ms. */
   durationMs: number;
   /** Bytes of all segments (and the init segment). */
   size: number;
+  /** Unix ms of the first segment. */
   startedAt: number | null;
+  /** Unix ms of the output's end; null before it, or when the output was removed. */
   endedAt: number | null;
   /** False when nothing could be written and the output was removed. */
   exists: boolean;
@@ -33,15 +40,23 @@ export interface SegmentsOutputResult {
 
 /** One rendition of a ladder's HLS output in a result. */
 export interface RenditionPlaylistResult {
+  /** The rendition's name (default: its height, e.g. `360p`). */
   name: string;
+  /** Its media playlist's path, beside the master. */
   playlist: string;
+  /** Video width, pixels. */
   width: number;
+  /** Video height, pixels. */
   height: number;
+  /** Segments written. */
   segmentCount: number;
+  /** Media duration of its segments, ms. */
   durationMs: number;
+  /** Bytes of its segments (and init segment). */
   size: number;
-  /** Peak and average bits per second of its segments, as the master playlist states them. */
+  /** Peak bits per second of its segments, as the master playlist states it. */
   bandwidth: number;
+  /** Average bits per second of its segments, as the master playlist states it. */
   averageBandwidth: number;
 }
 

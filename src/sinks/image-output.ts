@@ -10,10 +10,15 @@ import type { OutputNode } from './output-node.js';
 
 /** An images (thumbnails) output in a result. */
 export interface ImagesOutputResult {
+  /** The kind of output: always `images`. */
   type: 'images';
+  /** The file name template, e.g. `thumbs/img_%05d.jpg`. */
   template: string;
+  /** `jpeg` or `png`. */
   format: ImageFormat;
+  /** Image width, pixels. */
   width: number;
+  /** Image height, pixels. */
   height: number;
   /** Media time the frames covered, ms. */
   durationMs: number;
@@ -22,8 +27,15 @@ export interface ImagesOutputResult {
   /** Bytes of all images. */
   size: number;
   /** Each image's path and the media time of the frame it shows (ms). */
-  images: { path: string; timestampMs: number }[];
+  images: {
+    /** The image file's path. */
+    path: string;
+    /** Media time of the frame it shows, ms. */
+    timestampMs: number;
+  }[];
+  /** Unix ms of the first image written. */
   startedAt: number | null;
+  /** Unix ms of the output's completion; null before it. */
   endedAt: number | null;
 }
 

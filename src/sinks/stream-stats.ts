@@ -4,17 +4,23 @@ import type { Microseconds } from '../time.js';
 
 /** A stream output in a result. */
 export interface StreamOutputResult {
+  /** The kind of output: always `stream`. */
   type: 'stream';
+  /** The server's URL, redacted: stream key, query values and password shown as `****`. */
   url: string;
+  /** RTMP, or a WebSocket taking raw audio. */
   protocol: 'rtmp' | 'websocket';
   /** Reconnections after a dropped connection. */
   retries: number;
   /** Media packets (or audio buffers) sent. */
   packets: number;
+  /** Bytes of those packets or buffers. */
   bytes: number;
   /** Media time sent, ms. */
   durationMs: number;
+  /** Unix ms of the first connection; null when none was made. */
   startedAt: number | null;
+  /** Unix ms of the output's end; null before it. */
   endedAt: number | null;
   /** Why the output gave up, or null. */
   error: string | null;

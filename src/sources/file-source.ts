@@ -17,6 +17,7 @@ import { probeWithLibav } from './libav-demuxer.js';
 
 /** One input file of a file source. */
 export interface FileInput {
+  /** Path of the input file. */
   path: string;
   /** Seconds to delay this input's media on the session timeline (default 0). */
   offset?: number;

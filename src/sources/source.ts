@@ -20,7 +20,9 @@ export const WARNING_CODES = ['INPUT_TRUNCATED', 'TIMESTAMP_JUMP', 'LEADING_PACK
  * input left out because its span starts after its media ends (`INPUT_OUTSIDE_SPAN`).
  */
 export interface ResultWarning {
+  /** What kind of workaround it was (one of {@link WARNING_CODES}). */
   code: (typeof WARNING_CODES)[number];
+  /** The warning in words, naming its input. */
   message: string;
   /** The input (file path, or publisher track) it concerns. */
   input: string;

@@ -8,10 +8,15 @@ import { TestTone } from './test-tone.js';
 
 /** Options of the built-in test source. */
 export interface TestSourceOptions {
+  /** Frame width, pixels (default 1280). */
   width?: number;
+  /** Frame height, pixels (default 720). */
   height?: number;
+  /** Frames per second (default 30). */
   fps?: number;
+  /** Audio samples per second, Hz (default 48000). */
   sampleRate?: number;
+  /** Audio channels (default 2). */
   channels?: number;
   /** Media seconds; unbounded when absent (then it runs until `stop()`). */
   duration?: number;

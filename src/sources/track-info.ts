@@ -7,20 +7,39 @@ import type { AudioDecoderConfig, VideoDecoderConfig } from '../media/encoded-ch
  */
 export type TrackInfo =
   | {
-    id: string; kind: 'video'; width: number; height: number; fps: number;
+    /** The track's ID, unique in its source: what `readable()` is asked for. */
+    id: string;
+    /** A video track: its stream carries video frames (or chunks). */
+    kind: 'video';
+    /** Frame width, pixels. */
+    width: number;
+    /** Frame height, pixels. */
+    height: number;
+    /** Frame rate, frames per second (a publisher's track, whose rate varies, states the encoding's). */
+    fps: number;
+    /** Set when the track comes as encoded chunks: their codec and decoder config. */
     encoded?: EncodedTrack<VideoDecoderConfig>;
     /** Where the track ends on the session timeline, when the container says (us); the last frame lasts until then. */
     endUs?: number;
     /** Where the track comes from, for errors (e.g. `input a.mp4, video track 1`). */
     label?: string;
-    /** Set when the track is read from a whole MP4 input (no offset): a copy of it may be a remux. */
+    /** @internal Set when the track is read from a whole MP4 input (no offset): a copy of it may be a remux. */
     mp4?: Mp4Origin;
-    /** Set when a worker can make this track's frames for any span itself: its encode may be split. */
+    /** @internal Set when a worker can make this track's frames for any span itself: its encode may be split. */
     splittable?: SplitSource;
+    /** @internal The span of the input a trim keeps, set by avpipe's own file source. */
     trim?: TrackTrim;
   }
   | {
-    id: string; kind: 'audio'; sampleRate: number; channels: number;
+    /** The track's ID, unique in its source: what `readable()` is asked for. */
+    id: string;
+    /** An audio track: its stream carries audio buffers (or chunks). */
+    kind: 'audio';
+    /** Samples per second, per channel (Hz). */
+    sampleRate: number;
+    /** Number of audio channels. */
+    channels: number;
+    /** Set when the track comes as encoded chunks: their codec and decoder config. */
     encoded?: EncodedTrack<AudioDecoderConfig>;
     /** Which channels of a stereo mix the track goes to (default both). */
     route?: AudioRoute;
@@ -34,8 +53,9 @@ export type TrackInfo =
     startUs?: number;
     /** Where the track comes from, for errors (e.g. `input a.mp4, audio track 2`). */
     label?: string;
-    /** Set when the track is read from a whole MP4 input (no offset): a copy of it may be a remux. */
+    /** @internal Set when the track is read from a whole MP4 input (no offset): a copy of it may be a remux. */
     mp4?: Mp4Origin;
+    /** @internal The span of the input a trim keeps, set by avpipe's own file source. */
     trim?: TrackTrim;
   };
 
@@ -43,6 +63,7 @@ export type TrackInfo =
 export interface EncodedTrack<C> {
   /** mediabunny's codec name (`avc`, `aac`, ...), or `ffmpeg:<decoder>` for a track read through FFmpeg. */
   codec: string;
+  /** What a decoder of the track is configured with (WebCodecs' shape). */
   decoderConfig: C;
   /** Why the track cannot be copied (it is decoded, whatever the config asks), when it cannot. */
   noCopy?: string;

@@ -6,12 +6,18 @@ import type { Storage } from './storage.js';
  * location returned says which store holds it.
  */
 export class BackupStorage implements Storage {
-  constructor(readonly primary: Storage, readonly backup: Storage) {}
+  constructor(
+    /** Where every file goes first. */
+    readonly primary: Storage,
+    /** Where a file goes when `primary` fails it. */
+    readonly backup: Storage,
+  ) {}
 
   get name(): string {
     return `${this.primary.name} (backup ${this.backup.name})`;
   }
 
+  /** Uploads to `primary`, else to `backup`; fails with both errors when both fail. */
   async upload(localPath: string, key: string): Promise<string> {
     try {
       return await this.primary.upload(localPath, key);

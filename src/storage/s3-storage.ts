@@ -9,6 +9,7 @@ import type { Storage } from './storage.js';
 
 /** Where an S3 storage puts objects, and how it reaches the service. */
 export interface S3StorageOptions {
+  /** The bucket's name. */
   bucket: string;
   /** Put before every key (`recordings/2026/`): an object's key is the prefix and the file's name. */
   prefix?: string;
@@ -24,7 +25,14 @@ export interface S3StorageOptions {
   /** Parts of a multipart upload, bytes (default 8 MiB; S3's least is 5 MiB). A smaller file is one PUT. */
   partSize?: number;
   /** Default: the SDK's chain (environment, shared config and credentials files, an instance's role). */
-  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+  credentials?: {
+    /** The access key's ID. */
+    accessKeyId: string;
+    /** The access key's secret. */
+    secretAccessKey: string;
+    /** The session token of temporary credentials (STS). */
+    sessionToken?: string;
+  };
 }
 
 /** MIME types of what avpipe writes, so players and CDNs serve them right. */
@@ -41,7 +49,9 @@ const CONTENT_TYPES: Readonly<Record<string, string>> = {
  * given. An upload is confirmed by reading the object's size back. The SDK is loaded on first use.
  */
 export class S3Storage implements Storage {
+  /** The bucket's name. */
   readonly bucket: string;
+  /** Put before every key (empty when none). */
   readonly prefix: string;
   private readonly _options: S3StorageOptions;
   private _client: Promise<S3Client> | undefined;
@@ -61,6 +71,10 @@ export class S3Storage implements Storage {
     return `${this.prefix}${key}`;
   }
 
+  /**
+   * Uploads the file as the object `prefix` + `key`; resolves with its `s3://bucket/key` URL once its
+   * size is read back (left to the SDK's checksums when the credentials may write but not read).
+   */
   async upload(localPath: string, key: string): Promise<string> {
     const Key = this.objectKey(key);
     const client = await this.client();

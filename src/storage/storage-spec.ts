@@ -6,7 +6,17 @@ import { LocalStorage, type Storage } from './storage.js';
  * A storage as data, so a config that names one survives JSON (a job in a queue, a config file):
  * a local directory or an S3 bucket.
  */
-export type StorageSpec = { type: 'local'; dir: string } | ({ type: 's3' } & S3StorageOptions);
+export type StorageSpec =
+  | {
+    /** A local directory ({@link LocalStorage}). */
+    type: 'local';
+    /** The directory (a relative one from the working directory). */
+    dir: string;
+  }
+  | ({
+    /** An S3 bucket ({@link S3Storage}): the other fields are its options. */
+    type: 's3';
+  } & S3StorageOptions);
 
 /** True for a Storage object (anything with `upload`), false for a spec. */
 export function isStorage(s: Storage | StorageSpec): s is Storage {

@@ -8,6 +8,10 @@ import { dirname, resolve, sep } from 'node:path';
 export interface Storage {
   /** Names the storage in results, e.g. `local:/srv/media`. */
   readonly name: string;
+  /**
+   * Stores the file at `localPath` under `key` (a relative, `/`-separated name: a file's own name, a
+   * segment's as its playlist names it); resolves with where it now is once the copy is confirmed.
+   */
   upload(localPath: string, key: string): Promise<string>;
   /** Releases what it holds (an S3 client's connections), when it holds anything. */
   close?(): Promise<void>;
@@ -19,6 +23,7 @@ export interface Storage {
 
 /** The built-in storage: a local directory (another disk, a mounted share). */
 export class LocalStorage implements Storage {
+  /** The directory, as an absolute path. */
   readonly dir: string;
 
   constructor(dir: string) {

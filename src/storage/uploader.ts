@@ -21,10 +21,24 @@ export interface UploadOptions {
 
 /** The uploads of a run, in a result. */
 export interface UploadsResult {
+  /** The storage's name (with its backup's, when there is one), e.g. `local:/srv/media`. */
   storage: string;
-  uploaded: { path: string; location: string; bytes: number }[];
+  /** Files uploaded, in the order their uploads were confirmed. */
+  uploaded: {
+    /** The local file. */
+    path: string;
+    /** Where it is stored, as the storage said (which store holds it, with a backup). */
+    location: string;
+    /** Its size, bytes. */
+    bytes: number;
+  }[];
   /** Files whose upload failed for good; their local copies are kept. */
-  failed: { path: string; error: string }[];
+  failed: {
+    /** The local file. */
+    path: string;
+    /** Why: the last error of each store tried (`...; backup: ...`). */
+    error: string;
+  }[];
   /** Retries over all uploads. */
   retries: number;
 }

@@ -1,8 +1,10 @@
 import { SwrResampler } from './swr-resampler.js';
 import { VideoScaler } from './video-scaler.js';
 import type { ImageFormat } from '../../config/outputs.js';
+import type { AudioResampler } from '../../convert/audio-resampler.js';
+import type { FrameScaler } from '../../convert/frame-scaler.js';
 import type {
-  AudioDecoderInit, AudioDecoderLike, AudioEncoderInit, AudioEncoderLike, CodecProvider, VideoDecoderInit, VideoDecoderLike,
+  AudioDecoderInit, AudioDecoderLike, AudioEncoderInit, AudioEncoderLike, CodecProvider, ImageEncoderLike, VideoDecoderInit, VideoDecoderLike,
   VideoEncoderInit, VideoEncoderLike,
 } from '../codec-provider.js';
 import { NodeAvAudioDecoder } from './node-av-audio-decoder.js';
@@ -51,15 +53,15 @@ export class NodeAvProvider implements CodecProvider {
     return new NodeAvAudioDecoder(this._av, init);
   }
 
-  createVideoScaler(width: number, height: number): VideoScaler {
+  createVideoScaler(width: number, height: number): FrameScaler {
     return new VideoScaler(this._av, width, height);
   }
 
-  createAudioResampler(sampleRate: number, channels: number): SwrResampler {
+  createAudioResampler(sampleRate: number, channels: number): AudioResampler {
     return new SwrResampler(this._av, sampleRate, channels);
   }
 
-  createImageEncoder(format: ImageFormat, width: number, height: number): NodeAvImageEncoder {
+  createImageEncoder(format: ImageFormat, width: number, height: number): ImageEncoderLike {
     return new NodeAvImageEncoder(this._av, format, width, height);
   }
 }

@@ -14,6 +14,7 @@ export interface RtpFrame {
 
 /** An assembler's counters. */
 export interface AssemblerStats {
+  /** Whole frames passed on. */
   frames: number;
   /** Frames left out because a packet of theirs was lost, or because a keyframe was awaited. */
   framesDropped: number;

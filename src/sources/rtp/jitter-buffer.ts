@@ -9,7 +9,9 @@ export type JitterOutput<P extends RtpPacketLike = RtpPacketLike> = { packet: P 
 
 /** A jitter buffer's counters. `received === released + duplicate + late + level`. */
 export interface JitterStats {
+  /** Packets that arrived. */
   received: number;
+  /** Packets passed on, in sequence order. */
   released: number;
   /** Sequence numbers given up after waiting `latencyMs` (or when the buffer was full). */
   lost: number;
@@ -19,6 +21,7 @@ export interface JitterStats {
   duplicate: number;
   /** Packets that arrived after their place was released or given up (dropped). */
   late: number;
+  /** Packets held now, waiting for a gap before them to be filled or given up. */
   level: number;
 }
 

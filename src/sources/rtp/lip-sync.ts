@@ -12,9 +12,11 @@ export interface SenderReport {
 
 /** A lip-sync core's counters, per track. */
 export interface LipSyncTrackStats {
+  /** RTCP sender reports received for the track. */
   senderReports: number;
-  /** Reports left out of the clock fit (too far from it), and steps of the sender's clock among them. */
+  /** Reports left out of the clock fit (too far from it). */
   outliers: number;
+  /** Steps of the sender's clock: runs of agreeing outliers the fit restarted from. */
   clockSteps: number;
   /**
    * The track's RTP clock against the sender's wall clock, parts per million (positive: fast), fitted

@@ -25,14 +25,26 @@ export interface WebRtcSourceOptions {
   /** Name in results and errors (a WHIP session's stream name). */
   name?: string;
   /** Preferred codecs by SDP name, in order: video default VP8, H264, VP9; audio OPUS, PCMU, PCMA. */
-  codecs?: { video?: readonly string[]; audio?: readonly string[] };
+  codecs?: {
+    /** Video codecs the answer may take, by SDP name (any case), most preferred first. */
+    video?: readonly string[];
+    /** Audio codecs the answer may take, by SDP name (any case), most preferred first. */
+    audio?: readonly string[];
+  };
   /**
    * Host addresses ICE may use, e.g. `['127.0.0.1']`: only these are gathered, offered and accepted.
    * Absent: every interface, with `iceServers`.
    */
   iceHosts?: readonly string[];
   /** STUN/TURN servers (not used with `iceHosts`). */
-  iceServers?: readonly { urls: string | string[]; username?: string; credential?: string }[];
+  iceServers?: readonly {
+    /** The server's `stun:` or `turn:` URL, or several. */
+    urls: string | string[];
+    /** User name on a TURN server. */
+    username?: string;
+    /** Password on a TURN server. */
+    credential?: string;
+  }[];
   /** How long `prepare()` waits for every offered track's first frame (a track joining later is not recorded). Default 5000. */
   trackTimeoutMs?: number;
   /** How long a gap in the sequence waits for a retransmission before it is lost. Default 150. */
@@ -56,7 +68,12 @@ export interface WebRtcSourceOptions {
    */
   mediaTimeoutMs?: number;
   /** Frames each track may hold while the pipeline is behind (oldest dropped beyond). Default 300 video, 500 audio. */
-  queue?: { video?: number; audio?: number };
+  queue?: {
+    /** Frames a video track may hold (default 300). */
+    video?: number;
+    /** Frames an audio track may hold (default 500). */
+    audio?: number;
+  };
   /**
    * Asks for a keyframe (PLI) when a video track sent none for this long. Browsers send keyframes only
    * when asked; copied video then has unbounded GOPs, and a live MP4's fragments (cut on keyframes: what
@@ -67,32 +84,46 @@ export interface WebRtcSourceOptions {
 
 /** What one received track did, for results. */
 export interface WebRtcTrackStats {
+  /**
+   * The track's ID (e.g. `video-0`, from its SDP mid): its declared track's, when recorded. A returning
+   * publisher's stream keeps the ID of the track it continues.
+   */
   id: string;
+  /** Video or audio. */
   kind: 'video' | 'audio';
+  /** mediabunny's codec name: `vp8`, `vp9`, `avc`, `opus`, `ulaw` or `alaw`. */
   codec: string;
   /** Whether the track was declared to the pipeline (it sent its first frame in time). */
   recorded: boolean;
+  /** Its jitter buffer's counters: RTP packets received, lost, reordered... */
   packets: JitterStats;
+  /** Its depacketizer's counters: frames made, dropped, malformed... */
   frames: AssemblerStats;
+  /** Its lip sync's counters: sender reports, clock fit, frames retimed... */
   sync: LipSyncTrackStats | undefined;
   /** Its outlet's counters (`<kind>-outlet`), the track's frames waiting for the pipeline. */
   queue: QueueStats | undefined;
   /** RTCP PLIs sent (keyframe requests). */
   pliSent: number;
-  /** Whether the track is muted now (nothing for a second), and how many times it was. */
+  /** Whether the track is muted now (nothing for a second). */
   muted: boolean;
+  /** How many times it went muted. */
   mutes: number;
+  /** RTP payload bytes received (every packet, duplicates and late ones included). */
   bytes: number;
 }
 
 /** A WebRTC source's entry in a result. */
 export interface WebRtcSourceStats {
+  /** The kind of source the entry is: always `webrtc`. */
   kind: 'webrtc';
+  /** The source's name (its `name` option: a WHIP session's stream name). */
   name: string;
   /** Publisher sessions (1, more when a publisher came back). */
   sessions: number;
   /** Why the publisher's last session ended, if it did. */
   leftBecause: string | null;
+  /** Every RTP stream received, recorded or not, in the order they came. */
   tracks: WebRtcTrackStats[];
 }
 
@@ -121,8 +152,8 @@ interface Inbound {
  * sender reports, and comes out as encoded chunks in media time, copied into a container or decoded
  * and re-encoded like a file's. Keyframes are requested (PLI) at the start and after losses.
  *
- * This class is the adapter: the peer's events feed each track's {@link InboundTrack} and the
- * publisher's {@link Presence} with the monotonic clock, one timer ticks them, and what they decide
+ * This class is the adapter: the peer's events feed each track's `InboundTrack` and the
+ * publisher's `Presence` with the monotonic clock, one timer ticks them, and what they decide
  * goes to the peer (PLIs, close), to the outlets and to the Source protocol.
  */
 export class WebRtcSource extends SourceBase implements Source {
@@ -347,6 +378,7 @@ export class WebRtcSource extends SourceBase implements Source {
     await pc?.close().catch(() => undefined);
   }
 
+  /** Closes the source (`await using`). */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
