@@ -1,8 +1,6 @@
 #!/usr/bin/env node
 import { mkdir } from 'node:fs/promises';
-import { createPipelineConfig } from '../config/pipeline-config.js';
 import { AvpipeError, ConfigError } from '../errors.js';
-import { createController } from '../pipeline/controller.js';
 import type { OutputResult, PipelineResult } from '../pipeline/status.js';
 import { USAGE, parseExportArgs, parseRecordArgs, parseServeArgs, type ParsedCommand, type ParsedServe } from './args.js';
 import type { JobWorker } from '../jobs/job-worker.js';
@@ -43,6 +41,9 @@ async function runCommand(parsed: ParsedCommand | { problems: { field: string; m
   if ('problems' in parsed) return refused(parsed.problems, command);
   let config;
   try {
+    // The pipeline is loaded when a command runs one: --help, --version and a refused argument need
+    // none of it (it is most of the CLI's start-up).
+    const { createPipelineConfig } = await import('../config/pipeline-config.js');
     config = createPipelineConfig(parsed.init);
   } catch (err) {
     if (err instanceof ConfigError) {
@@ -53,6 +54,7 @@ async function runCommand(parsed: ParsedCommand | { problems: { field: string; m
   }
   let controller;
   try {
+    const { createController } = await import('../pipeline/controller.js');
     controller = createController(config);
   } catch (err) {
     if (err instanceof ConfigError) {
@@ -144,6 +146,7 @@ async function serve(argv: string[], log: Log): Promise<number> {
   const parsed = parseServeArgs(argv);
   if ('problems' in parsed) return refused(parsed.problems, 'serve');
   try {
+    const { createPipelineConfig } = await import('../config/pipeline-config.js');
     createPipelineConfig(parsed.configFor('sample', 'session'));
   } catch (err) {
     if (err instanceof ConfigError) {
