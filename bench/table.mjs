@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-// The README's benchmark table, made from the result files: for each workload, the newest file under
+// The benchmark table, made from the result files: for each workload, the newest file under
 // bench/results/ that measured it (a W2 from the newest export run that ran W2, and so on). Prints the
-// table; `--write` puts it in README.md between its markers. A test checks the README holds what this prints.
+// table; `--write` puts it between its markers in README.md and docs/benchmarks.md. A test checks both
+// hold what this prints.
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -66,17 +67,19 @@ export function table() {
   ].join('\n');
 }
 
-/** README.md with its table replaced. */
-export function withTable(readme) {
-  const i = readme.indexOf(START);
-  const j = readme.indexOf(END);
-  if (i < 0 || j < i) throw new Error(`README.md has no ${START} ... ${END} section`);
-  return `${readme.slice(0, i + START.length)}\n${table()}\n${readme.slice(j)}`;
+/** The pages that hold the table. */
+export const PAGES = ['README.md', join('docs', 'benchmarks.md')];
+
+/** A page's text with its table replaced. */
+export function withTable(text, page = 'README.md') {
+  const i = text.indexOf(START);
+  const j = text.indexOf(END);
+  if (i < 0 || j < i) throw new Error(`${page} has no ${START} ... ${END} section`);
+  return `${text.slice(0, i + START.length)}\n${table()}\n${text.slice(j)}`;
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   if (process.argv.includes('--write')) {
-    const path = join(root, 'README.md');
-    writeFileSync(path, withTable(readFileSync(path, 'utf8')));
+    for (const page of PAGES) writeFileSync(join(root, page), withTable(readFileSync(join(root, page), 'utf8'), page));
   } else console.log(table());
 }
