@@ -36,6 +36,14 @@ export interface PublisherOptions {
    * publisher sends; real frames (a keyframe when asked) follow.
    */
   videoFlood?: { atS: number; seconds: number; packetsPerSecond: number };
+  /**
+   * Audio held this long on the wire (each Opus packet sent this much after its capture time) while
+   * the sender reports stay true: placed by its reports the audio is where it was captured, placed by
+   * arrival it is this much late.
+   */
+  audioWireDelayMs?: number;
+  /** False: no RTCP sender reports at all (the receiver can only place media by arrival). */
+  senderReports?: boolean;
 }
 
 /** What was sent, to compare with the recording. */
@@ -103,6 +111,12 @@ export async function publish(opts: PublisherOptions): Promise<{ report: Publish
   const firstUs: { video?: number; audio?: number } = {};
   if (vT !== undefined) exactSenderReports(vT.sender, 90000, startWallMs, () => firstUs.video);
   if (aT !== undefined) exactSenderReports(aT.sender, opts.audio === 'pcmu' ? 8000 : 48000, startWallMs, () => firstUs.audio);
+  if (opts.senderReports === false) {
+    // werift starts its RTCP loop on the first packet sent: made a no-op, no report ever goes out.
+    for (const t of [vT, aT]) if (t !== undefined) (t.sender as unknown as { runRtcp: () => Promise<void> }).runRtcp = async () => undefined;
+  }
+  const audioDelayMs = opts.audioWireDelayMs ?? 0;
+  const pendingAudio: Promise<void>[] = [];
 
   const jobs: Promise<void>[] = [];
   if (vT !== undefined) {
@@ -197,7 +211,9 @@ export async function publish(opts: PublisherOptions): Promise<{ report: Publish
         firstUs.audio ??= t;
         const jump = opts.audioJump !== undefined && t >= opts.audioJump.atS * 1e6 ? opts.audioJump.byS * 1e6 : 0;
         const rtpTs = Math.round(((t + jump) * 48000) / 1e6);
-        for (const p of packetizer.packetize(Buffer.from(chunk.data), rtpTs)) aTrack.writeRtp(p as RtpPacket);
+        const packets = packetizer.packetize(Buffer.from(chunk.data), rtpTs) as RtpPacket[];
+        if (audioDelayMs === 0) for (const p of packets) aTrack.writeRtp(p);
+        else pendingAudio.push(new Promise((resolve) => setTimeout(() => resolve(packets.forEach((p) => aTrack.writeRtp(p))), audioDelayMs)));
       },
       error: (e) => console.error('publisher audio encoder', e),
     });
@@ -220,6 +236,7 @@ export async function publish(opts: PublisherOptions): Promise<{ report: Publish
     })());
   }
   await Promise.all(jobs);
+  await Promise.all(pendingAudio);
   // Let the last packets and a sender report or two go out.
   await new Promise((r) => setTimeout(r, 300));
   return { report, pc };

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { createControllerWithSource, createPipelineConfig, NodeAvProvider, WebRtcSource, WhipServer, type PipelineConfigInit, type PipelineResult, type WebRtcSourceStats } from '../../src/index.js';
+import { createControllerWithSource, createPipelineConfig, NodeAvProvider, WebRtcSource, WhipServer, type PipelineConfigInit, type PipelineResult, type WebRtcSourceOptions, type WebRtcSourceStats } from '../../src/index.js';
 import { WebSocketServer } from 'ws';
 import { beepOnsets, decodeErrors, FFPROBE, flashTimes, frames, packetSpan, probe, streamOf } from '../helpers/ffprobe.js';
 import { slowVideoProvider } from '../helpers/providers.js';
@@ -27,8 +27,8 @@ async function avOffsets(path: string): Promise<number[]> {
 }
 
 /** Records what a werift publisher sends through the library API (acceptOffer), until it hangs up. */
-async function recordPublisher(output: string, pub: Omit<PublisherOptions, 'signal'>, init: Partial<PipelineConfigInit> = {}): Promise<{ result: PipelineResult; report: PublisherReport; stats: WebRtcSourceStats }> {
-  const source = new WebRtcSource({ iceHosts: LOOPBACK });
+async function recordPublisher(output: string, pub: Omit<PublisherOptions, 'signal'>, init: Partial<PipelineConfigInit> = {}, options: Omit<WebRtcSourceOptions, 'iceHosts'> = {}): Promise<{ result: PipelineResult; report: PublisherReport; stats: WebRtcSourceStats }> {
+  const source = new WebRtcSource({ iceHosts: LOOPBACK, ...options });
   const controller = createControllerWithSource(createPipelineConfig({ outputs: [{ path: output }], ...init }), source);
   const run = controller.start();
   const { report, pc } = await publish({ ...pub, signal: (offer) => source.acceptOffer(offer) });
@@ -55,6 +55,44 @@ describe('WebRTC source (werift publisher on loopback)', () => {
     expect(offsets.length).toBeGreaterThanOrEqual(3);
     for (const o of offsets) expect(Math.abs(o)).toBeLessThanOrEqual(1 / 30);
   }, 30_000);
+});
+
+describe('A/V sync from RTCP sender reports, end to end (werift publisher, VP8 + Opus copied to WebM)', () => {
+  // On loopback, arrival and capture coincide, so a test without a wire delay cannot tell sender-report
+  // placement from arrival placement. Here the publisher's audio leaves 200 ms after its capture while
+  // its sender reports stay true.
+  const DELAY_S = 0.2;
+
+  it('audio held 200 ms on the wire: placed by its sender reports (syncedBy), every beep within one frame of its flash', async () => {
+    const out = join(dir, 'sr-delayed.webm');
+    const { result, report, stats } = await recordPublisher(out, { seconds: 5, audioWireDelayMs: DELAY_S * 1000 });
+    expect(result.status, JSON.stringify(result.error)).toBe('COMPLETE');
+    expect(stats.tracks.map((t) => [t.kind, t.sync.syncedBy]).sort()).toEqual([['audio', 'sender-report'], ['video', 'sender-report']]);
+    expect(frames(streamOf(await probe(out), 'video'))).toBe(report.videoFrames);
+    expect((await packetSpan(out, 'audio')).packets).toBe(report.audioPackets);
+    const offsets = await avOffsets(out);
+    expect(offsets).toHaveLength(5);
+    for (const o of offsets) expect(Math.abs(o)).toBeLessThanOrEqual(1 / 30);
+  }, 30_000);
+
+  it('without sender reports the fallback places by arrival (syncedBy "arrival"): in sync with no wire delay, 200 ms late with it (what the reports correct)', async () => {
+    // Both publishers at once (the fallback waits 1 s for a report that never comes).
+    const [plain, delayed] = await Promise.all([
+      recordPublisher(join(dir, 'no-sr.webm'), { seconds: 5, senderReports: false }, {}, { syncTimeoutMs: 1000 }),
+      recordPublisher(join(dir, 'no-sr-delayed.webm'), { seconds: 5, senderReports: false, audioWireDelayMs: DELAY_S * 1000 }, {}, { syncTimeoutMs: 1000 }),
+    ]);
+    for (const { result, stats } of [plain, delayed]) {
+      expect(result.status, JSON.stringify(result.error)).toBe('COMPLETE');
+      expect(stats.tracks.map((t) => [t.kind, t.sync.syncedBy, t.sync.senderReports]).sort()).toEqual([['audio', 'arrival', 0], ['video', 'arrival', 0]]);
+    }
+    const inSync = await avOffsets(join(dir, 'no-sr.webm'));
+    expect(inSync).toHaveLength(5);
+    for (const o of inSync) expect(Math.abs(o)).toBeLessThanOrEqual(1 / 30);
+    // Video minus audio: each beep 200 ms after its flash, within a frame.
+    const late = await avOffsets(join(dir, 'no-sr-delayed.webm'));
+    expect(late).toHaveLength(5);
+    for (const o of late) expect(Math.abs(o + DELAY_S)).toBeLessThanOrEqual(1 / 30);
+  }, 40_000);
 });
 
 describe('WebRTC source: the other payload formats', () => {
