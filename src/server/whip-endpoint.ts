@@ -112,9 +112,15 @@ export class WhipEndpoint {
       return;
     }
     if (req.method === 'PATCH') {
+      // RFC 9725: a trickle PATCH names the session's ETag in If-Match (a client that sends none is let
+      // through, as clients from before the RFC do); `*` asks for an ICE restart, which is not supported.
+      const ifMatch = req.headers['if-match']?.trim();
+      if (ifMatch === '*') throw new HttpError(422, 'ICE restarts (If-Match: *) are not supported; trickled candidates are');
+      if (ifMatch !== undefined && ifMatch !== `"${session.id}"`) throw new HttpError(412, `If-Match ${ifMatch} is not this session's ETag`);
       const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim();
       if (type !== 'application/trickle-ice-sdpfrag') throw new HttpError(415, 'PATCH takes application/trickle-ice-sdpfrag');
       const body = await readBody(req);
+      if (!/^a=/m.test(body)) throw new HttpError(400, 'the body is not an SDP fragment (no a= line)');
       // A fragment names its m-line by a=mid; some clients put a wrong one in the m= line, so the mid wins.
       for (const c of candidatesOf(body)) await this._sessions.candidate(session, c.candidate, c.mid).catch(() => undefined);
       res.writeHead(204, this._cors(req));

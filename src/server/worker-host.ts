@@ -117,7 +117,7 @@ export class WorkerHost implements Host {
     for (const [id, onEnd] of ends) {
       const last = this._stats.get(id);
       this._stats.delete(id);
-      onEnd(failedResult(this._dead), last?.source ?? { kind: 'webrtc', name: id, sessions: 0, leftBecause: null, tracks: [] });
+      onEnd(failedResult(this._dead), last?.source ?? { kind: 'webrtc', name: id, sessions: 0, leftBecause: null, tracks: [], candidates: { offered: 0, trickled: 0, ignored: 0 } });
     }
   }
 

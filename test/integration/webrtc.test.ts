@@ -67,7 +67,7 @@ describe('A/V sync from RTCP sender reports, end to end (werift publisher, VP8 +
     const out = join(dir, 'sr-delayed.webm');
     const { result, report, stats } = await recordPublisher(out, { seconds: 5, audioWireDelayMs: DELAY_S * 1000 });
     expect(result.status, JSON.stringify(result.error)).toBe('COMPLETE');
-    expect(stats.tracks.map((t) => [t.kind, t.sync.syncedBy]).sort()).toEqual([['audio', 'sender-report'], ['video', 'sender-report']]);
+    expect(stats.tracks.map((t) => [t.kind, t.sync?.syncedBy]).sort()).toEqual([['audio', 'sender-report'], ['video', 'sender-report']]);
     expect(frames(streamOf(await probe(out), 'video'))).toBe(report.videoFrames);
     expect((await packetSpan(out, 'audio')).packets).toBe(report.audioPackets);
     const offsets = await avOffsets(out);
@@ -83,7 +83,7 @@ describe('A/V sync from RTCP sender reports, end to end (werift publisher, VP8 +
     ]);
     for (const { result, stats } of [plain, delayed]) {
       expect(result.status, JSON.stringify(result.error)).toBe('COMPLETE');
-      expect(stats.tracks.map((t) => [t.kind, t.sync.syncedBy, t.sync.senderReports]).sort()).toEqual([['audio', 'arrival', 0], ['video', 'arrival', 0]]);
+      expect(stats.tracks.map((t) => [t.kind, t.sync?.syncedBy, t.sync?.senderReports]).sort()).toEqual([['audio', 'arrival', 0], ['video', 'arrival', 0]]);
     }
     const inSync = await avOffsets(join(dir, 'no-sr.webm'));
     expect(inSync).toHaveLength(5);

@@ -68,6 +68,10 @@ describe.skipIf(!haveWhipClient)('a real WHIP client: simple-whip-client (GStrea
       expect(result.status, JSON.stringify(result.error)).toBe('COMPLETE');
       expect(stats.leftBecause).toBe('the publisher hung up');
       expect(log).toContain('Resource URL');
+      // Its candidate came by PATCH (with the session's ETag in If-Match), not in the offer: trickled
+      // and given to the peer. ICE could also succeed on a peer-reflexive candidate, so this counter,
+      // not the connection, shows the PATCH was taken.
+      expect(stats.candidates).toEqual({ offered: 0, trickled: 1, ignored: 0 });
       const out = join(dir, 'gst.webm');
       const p = await probe(out);
       expect(streamOf(p, 'video').codec_name).toBe('vp8');

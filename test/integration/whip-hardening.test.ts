@@ -170,6 +170,42 @@ describe('WHIP hardening: offers bounded before anything parses them', () => {
   }, 15_000);
 });
 
+describe('WHIP trickle ICE (RFC 9725 PATCH)', () => {
+  it('takes candidates with the session\'s ETag in If-Match (204, counted; one off iceHosts ignored, counted); a wrong ETag 412, an ICE restart 422, a wrong type 415, a body without a= 400, an unknown session 404', async () => {
+    await withServer({}, async (base, server) => {
+      const created = await post(`${base}/whip/trickle`, await offerSdp());
+      expect(created.status).toBe(201);
+      const etag = created.headers.etag!;
+      expect(etag).toMatch(/^"[0-9a-f-]{36}"$/);
+      const resource = new URL(created.headers.location!, base).href;
+      const patch = (headers: Record<string, string>, body: string): Promise<Answer> =>
+        send(resource, { method: 'PATCH', headers: { 'Content-Type': 'application/trickle-ice-sdpfrag', ...headers }, body });
+      const fragment = (host: string): string => `a=ice-ufrag:abcd\r\na=ice-pwd:0123456789abcdefghijkl\r\nm=audio 9 UDP/TLS/RTP/SAVPF 0\r\na=mid:0\r\na=candidate:1 1 UDP 2015364095 ${host} 50000 typ host\r\na=end-of-candidates\r\n`;
+      const stats = () => server.sessions[0]!.stats()!.candidates;
+      const before = stats();
+      expect(before.trickled).toBe(0);
+
+      expect((await patch({ 'If-Match': etag }, fragment('127.0.0.1'))).status).toBe(204);
+      expect(stats()).toEqual({ ...before, trickled: 1, ignored: 0 });
+      // A client from before the RFC's If-Match rule is let through.
+      expect((await patch({}, fragment('127.0.0.1'))).status).toBe(204);
+      // Off the loopback this server's ICE is held to: taken (204) and left out, counted.
+      expect((await patch({ 'If-Match': etag }, fragment('10.1.2.3'))).status).toBe(204);
+      expect(stats()).toEqual({ ...before, trickled: 2, ignored: 1 });
+
+      const wrong = await patch({ 'If-Match': '"not-this-session"' }, fragment('127.0.0.1'));
+      expect([wrong.status, wrong.body]).toEqual([412, 'If-Match "not-this-session" is not this session\'s ETag\n']);
+      expect((await patch({ 'If-Match': '*' }, fragment('127.0.0.1'))).status).toBe(422);
+      expect((await send(resource, { method: 'PATCH', headers: { 'Content-Type': 'application/sdp', 'If-Match': etag }, body: fragment('127.0.0.1') })).status).toBe(415);
+      expect((await patch({ 'If-Match': etag }, 'hello')).status).toBe(400);
+      expect((await send(`${base}/whip/trickle/00000000-0000-0000-0000-000000000000`, { method: 'PATCH', headers: { 'Content-Type': 'application/trickle-ice-sdpfrag' }, body: fragment('127.0.0.1') })).status).toBe(404);
+      // None of the refused ones reached the peer.
+      expect(stats()).toEqual({ ...before, trickled: 2, ignored: 1 });
+      expect((await send(resource, { method: 'DELETE' })).status).toBe(200);
+    });
+  });
+});
+
 describe('WHIP hardening: sessions, connections, slow opens', () => {
   it('of maxSessions + 1 valid offers at once, exactly maxSessions get 201 and one gets 503 at once', async () => {
     await withServer({ maxSessions: 3, source: { trackTimeoutMs: 500 } }, async (base, server) => {

@@ -125,6 +125,15 @@ export interface WebRtcSourceStats {
   leftBecause: string | null;
   /** Every RTP stream received, recorded or not, in the order they came. */
   tracks: WebRtcTrackStats[];
+  /** The publisher's ICE candidates, over all its sessions. */
+  candidates: {
+    /** `a=candidate` lines in its offers. */
+    offered: number;
+    /** Trickled ones (WHIP PATCH) given to the peer connection. */
+    trickled: number;
+    /** Trickled ones left out: on a host outside `iceHosts`. */
+    ignored: number;
+  };
 }
 
 /** How often the tracks, lip sync and presence are serviced (gaps given up, sync timeouts, PLI repeats, leaves). */
@@ -162,6 +171,7 @@ export class WebRtcSource extends SourceBase implements Source {
   readonly alwaysLive = true;
   private readonly _opts: Required<Pick<WebRtcSourceOptions, 'trackTimeoutMs' | 'jitterLatencyMs' | 'maxKeyframeGapMs'>>;
   private readonly _peer: ReceivePeerOptions;
+  private readonly _candidates = { offered: 0, trickled: 0, ignored: 0 };
   private readonly _queue: { video: number; audio: number };
   private readonly _presence: Presence;
   private _pc: RTCPeerConnection | undefined;
@@ -207,6 +217,7 @@ export class WebRtcSource extends SourceBase implements Source {
     if (this._closed || this.stopping) throw new AvpipeError('INVALID_STATE', `${this.name}: the source has ended`);
     if (this._pc !== undefined) throw new AvpipeError('INVALID_STATE', `${this.name}: a publisher is already connected`);
     if (typeof offerSdp !== 'string' || !offerSdp.startsWith('v=0')) throw new AvpipeError('INPUT_INVALID', `${this.name}: the offer is not an SDP (it must start with v=0)`);
+    this._candidates.offered += (offerSdp.match(/^a=candidate:/gm) ?? []).length;
     const w = (this._werift ??= loadWerift());
     const pc = new w.core.RTCPeerConnection(peerConfig(w, this._peer));
     this._pc = pc;
@@ -248,9 +259,13 @@ export class WebRtcSource extends SourceBase implements Source {
     if (pc === undefined) throw new AvpipeError('INVALID_STATE', `${this.name}: no publisher is connected`);
     const host = candidateAddress(candidate);
     const hosts = this._peer.iceHosts;
-    if (hosts !== undefined && (host === undefined || !hosts.includes(host))) return;
+    if (hosts !== undefined && (host === undefined || !hosts.includes(host))) {
+      this._candidates.ignored++;
+      return;
+    }
     const sdpMid = mid !== undefined && pc.getTransceivers().some((t) => t.mid === mid) ? mid : pc.getTransceivers()[0]?.mid ?? undefined;
     await pc.addIceCandidate({ candidate: candidate.replace(/^a=/, ''), ...(sdpMid === undefined ? {} : { sdpMid }) });
+    this._candidates.trickled++;
   }
 
   /** True while the publisher is gone and the source waits for it to come back (`onLeave: 'wait'`). */
@@ -356,7 +371,7 @@ export class WebRtcSource extends SourceBase implements Source {
   toJSON(): WebRtcSourceStats {
     const sync = this._sync.toJSON();
     return {
-      kind: 'webrtc', name: this.name, sessions: this._presence.sessions, leftBecause: this._presence.leftBecause,
+      kind: 'webrtc', name: this.name, sessions: this._presence.sessions, leftBecause: this._presence.leftBecause, candidates: { ...this._candidates },
       tracks: this._inbound.map((i) => {
         const t = i.track.toJSON();
         return {
