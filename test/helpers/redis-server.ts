@@ -1,4 +1,5 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { missingTools, type Missing } from './peers.js';
 import { freePort } from './ports.js';
 
 /** A real redis-server (Debian's package) on a loopback port. */
@@ -10,8 +11,8 @@ export interface RedisServer {
   crashAndRestart(): Promise<void>;
 }
 
-/** Whether Debian's `redis-server` is on the PATH (`.ci/run` installs it). */
-export const HAVE_REDIS: boolean = spawnSync('redis-server', ['--version']).error === undefined;
+/** Why the Redis tests cannot run here (Debian's `redis-server` not on the PATH), or null. */
+export const REDIS_MISSING: Missing = missingTools([{ command: 'redis-server', apt: 'redis-server' }]);
 
 /**
  * Starts Debian's `redis-server` on a free loopback port and waits until it accepts connections:

@@ -1,16 +1,15 @@
-import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { record } from '../helpers/run.js';
 import { serveDir } from '../helpers/static-server.js';
+import { describeNeeding, missingTools, onPath } from '../helpers/peers.js';
 import { tmpDir } from '../helpers/tmp.js';
 
-/** Debian's chromium (.ci/run installs it; a test tool's own browser download cannot work here). */
-const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
-const have = existsSync(CHROMIUM);
-if (!have) process.stderr.write(`browser tests skipped: no chromium at ${CHROMIUM} (apt-get install chromium, as .ci/run does)\n`);
+/** Debian's chromium on the PATH (.ci/run installs it; a test tool's own browser download cannot work here). */
+const CHROMIUM = process.env['CHROMIUM_PATH'] ?? onPath('chromium');
 
 /** hls.js (a devDependency) as the page loads it: its UMD build, a global Hls. */
 const HLS_JS = createRequire(import.meta.url).resolve('hls.js/dist/hls.min.js');
@@ -19,9 +18,9 @@ let browser: Browser;
 let server: Awaited<ReturnType<typeof serveDir>>;
 
 beforeAll(async () => {
-  if (!have) return;
+  if (CHROMIUM === undefined) return;
   browser = await chromium.launch({
-    executablePath: CHROMIUM,
+    executablePath: CHROMIUM!,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
       '--disable-component-update', '--disable-sync', '--autoplay-policy=no-user-gesture-required'],
   });
@@ -52,7 +51,7 @@ async function play(src: string): Promise<{ ended: boolean; duration: number; fr
   return out;
 }
 
-describe.skipIf(!have)('a real player (headless Chromium) plays what avpipe wrote', () => {
+describeNeeding(CHROMIUM === undefined ? missingTools([{ command: 'chromium', apt: 'chromium' }]) : null)('a real player (headless Chromium) plays what avpipe wrote', () => {
   const outputs = record({
     live: false, source: { type: 'test', duration: 6 }, encoding: { width: 640, height: 360 },
     outputs: [{ path: join(dir, 'file.mp4') }, { playlist: join(dir, 'ts', 'index.m3u8'), segmentDuration: 2 }],

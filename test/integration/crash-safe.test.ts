@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { FFPROBE, decodeErrors, flashTimes, frames, packetSpan, probe, streamOf } from '../helpers/ffprobe.js';
 import { BEEP_SRC, FFMPEG, FLASH_SRC, fixture } from '../helpers/fixtures.js';
+import { describeNeeding, itNeeding } from '../helpers/peers.js';
 import { tmpDir } from '../helpers/tmp.js';
 
 const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
@@ -179,7 +180,8 @@ function smallDisk(size: string, name = `disk-${size}`): string | undefined {
   }
 }
 const disk = smallDisk('256k');
-if (disk === undefined) process.stderr.write('ENOSPC test skipped: cannot mount a tmpfs (needs root)\n');
+/** The full-disk tests need a tmpfs of their own (mount: root, as CI has). */
+const NO_DISK = 'cannot mount a small tmpfs to fill (needs root)';
 
 // At the file's level, not a describe's: a run filtered to other tests (-t) unmounts it too.
 afterAll(() => {
@@ -191,7 +193,7 @@ afterAll(() => {
   }
 });
 
-describe.skipIf(disk === undefined)('a full disk (ENOSPC on a 256 KiB tmpfs) keeps what was safe', () => {
+describeNeeding(disk === undefined ? NO_DISK : null)('a full disk (ENOSPC on a 256 KiB tmpfs) keeps what was safe', () => {
 
   it('a live MP4: the run FAILS naming the path and ENOSPC, and the file keeps every complete fragment, finalized', async () => {
     const path = join(disk!, 'full.mp4');
@@ -409,7 +411,7 @@ describe('a WebM another muxer left unfinished (no room for a duration or cues):
     expect(Number((await probe(target)).format.duration)).toBeGreaterThan(3.5);
   }, 30_000);
 
-  it.skipIf(disk === undefined)('on a disk with no room for the copy: exit 1 naming the file, the file untouched, no temporary file left', async () => {
+  itNeeding(disk === undefined ? NO_DISK : null)('on a disk with no room for the copy: exit 1 naming the file, the file untouched, no temporary file left', async () => {
     const made = join(dir, 'piped-full.webm');
     await pipedWebm(made, 4);
     // More than half the disk: the copy cannot fit beside it.
@@ -480,7 +482,7 @@ describe('crash-safe live HLS: the playlist lists complete segments only, closed
   }, 30_000);
 });
 
-describe.skipIf(disk === undefined)('a full disk (ENOSPC on 256 KiB tmpfs) keeps what was safe: WebM and HLS', () => {
+describeNeeding(disk === undefined ? NO_DISK : null)('a full disk (ENOSPC on 256 KiB tmpfs) keeps what was safe: WebM and HLS', () => {
   const mounts: string[] = [];
   afterAll(() => {
     for (const m of mounts) {
@@ -538,7 +540,7 @@ describe('an MP4 remux onto a disk that fills (ENOSPC on a 1 MiB tmpfs)', () => 
     if (small !== undefined) execFileSync('umount', [small]);
   });
 
-  it.skipIf(small === undefined)('FAILS naming the path and ENOSPC, leaves no partial file, and the path keeps what it held', async () => {
+  itNeeding(small === undefined ? NO_DISK : null)('FAILS naming the path and ENOSPC, leaves no partial file, and the path keeps what it held', async () => {
     // More than one 8 MiB block: the disk fills while the next block is read.
     const input = await fixture('remux-12mb.mp4', ['-f', 'lavfi', '-i', FLASH_SRC(10, '1280x720'), '-f', 'lavfi', '-i', BEEP_SRC(10),
       '-c:v', 'libx264', '-preset', 'ultrafast', '-b:v', '10M', '-pix_fmt', 'yuv420p', '-c:a', 'aac']);

@@ -9,7 +9,8 @@ import { Queue } from 'bullmq';
 import { createJobQueue, createWorker, type JobResult } from '../../src/jobs/index.js';
 import { beepOnsets, FFPROBE, flashTimes, frames, probe, streamOf } from '../helpers/ffprobe.js';
 import { FFMPEG } from '../helpers/fixtures.js';
-import { HAVE_REDIS, startRedis, type RedisServer } from '../helpers/redis-server.js';
+import { REDIS_MISSING, startRedis, type RedisServer } from '../helpers/redis-server.js';
+import { describeNeeding } from '../helpers/peers.js';
 import { record } from '../helpers/run.js';
 import { startS3, type S3Server } from '../helpers/s3-server.js';
 import { tmpDir } from '../helpers/tmp.js';
@@ -17,7 +18,6 @@ import { tmpDir } from '../helpers/tmp.js';
 const run = promisify(execFile);
 const dir = tmpDir();
 const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
-if (!HAVE_REDIS) process.stderr.write('distributed export tests skipped: no redis-server (apt-get install redis-server, as .ci/run does)\n');
 
 /** A stream's packets hashed by an independent reader (ffmpeg's md5 muxer over the copied stream). */
 async function streamMd5(path: string, kind: 'v' | 'a'): Promise<string> {
@@ -66,7 +66,7 @@ async function avOffsets(path: string): Promise<number[]> {
   return flashes.map((f, i) => beeps[i]! - f);
 }
 
-describe.skipIf(!HAVE_REDIS)('distributed export: chunks as jobs on a fleet of worker processes, joined by the export\'s own worker', () => {
+describeNeeding(REDIS_MISSING)('distributed export: chunks as jobs on a fleet of worker processes, joined by the export\'s own worker', () => {
   let redis: RedisServer;
   let s3: S3Server;
   beforeAll(async () => {

@@ -11,14 +11,14 @@ import { withAbsolutePaths } from '../../src/cli/job-commands.js';
 import { outputPaths, withRetry } from '../../src/jobs/job-data.js';
 import { createJobQueue, createWorker, serveWorkerHttp, type JobProgress, type JobQueue, type JobWorker, type LoadSample } from '../../src/jobs/index.js';
 import { frames, packetSpan, probe, streamOf } from '../helpers/ffprobe.js';
-import { HAVE_REDIS, startRedis, type RedisServer } from '../helpers/redis-server.js';
+import { REDIS_MISSING, startRedis, type RedisServer } from '../helpers/redis-server.js';
+import { describeNeeding } from '../helpers/peers.js';
 import { tmpDir } from '../helpers/tmp.js';
 
 const dir = tmpDir();
 const execFileP = promisify(execFile);
-if (!HAVE_REDIS) process.stderr.write('job tests skipped: no redis-server (apt-get install redis-server, as .ci/run does)\n');
 
-describe.skipIf(!HAVE_REDIS)('jobs on BullMQ and a real Redis: submitted configs run on a worker', () => {
+describeNeeding(REDIS_MISSING)('jobs on BullMQ and a real Redis: submitted configs run on a worker', () => {
   let redis: RedisServer;
   let queue: JobQueue;
   let worker: JobWorker;
@@ -147,7 +147,7 @@ describe.skipIf(!HAVE_REDIS)('jobs on BullMQ and a real Redis: submitted configs
   });
 });
 
-describe.skipIf(!HAVE_REDIS)('a worker killed with SIGKILL mid-job: BullMQ sees the job stalled and another worker completes it', () => {
+describeNeeding(REDIS_MISSING)('a worker killed with SIGKILL mid-job: BullMQ sees the job stalled and another worker completes it', () => {
   it('the job completes on the second worker in a file of its own; the dead attempt\'s recording is kept, plays, and is named in the result', async () => {
     const redis = await startRedis();
     const NAME = 'avpipe-kill';
@@ -195,7 +195,7 @@ describe.skipIf(!HAVE_REDIS)('a worker killed with SIGKILL mid-job: BullMQ sees 
   }, 60_000);
 });
 
-describe.skipIf(!HAVE_REDIS)('admission: a worker takes a job only while it fits its --max-cpu; a drain past its deadline gives jobs back', () => {
+describeNeeding(REDIS_MISSING)('admission: a worker takes a job only while it fits its --max-cpu; a drain past its deadline gives jobs back', () => {
   it('jobs spread over two workers, each never reserving more than its capacity; a job that does not fit goes back to the queue and runs', async () => {
     const redis = await startRedis();
     const NAME = 'avpipe-admission';
@@ -338,7 +338,7 @@ describe.skipIf(!HAVE_REDIS)('admission: a worker takes a job only while it fits
   }, 60_000);
 });
 
-describe.skipIf(!HAVE_REDIS)('Redis killed and restarted (append-only file, fsync always): no job lost', () => {
+describeNeeding(REDIS_MISSING)('Redis killed and restarted (append-only file, fsync always): no job lost', () => {
   it('a running job completes across the restart, and a job waiting in the queue survives it and runs', async () => {
     const data = join(dir, 'redis-data');
     mkdirSync(data);
@@ -403,7 +403,7 @@ describe('a job\'s paths', () => {
   });
 });
 
-describe.skipIf(!HAVE_REDIS)('the CLI: avpipe worker and avpipe submit', () => {
+describeNeeding(REDIS_MISSING)('the CLI: avpipe worker and avpipe submit', () => {
   const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
   const cli = (args: string[], cwd = dir): Promise<{ code: number; stdout: string; stderr: string }> => new Promise((resolve) => {
     execFile(process.execPath, [CLI, ...args], { cwd }, (err, stdout, stderr) => resolve({ code: err === null ? 0 : (err as { code?: number }).code ?? 1, stdout, stderr }));

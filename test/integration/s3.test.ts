@@ -11,7 +11,8 @@ import { stageInputs } from '../../src/jobs/stage-inputs.js';
 import { pathStyleHost } from '../../src/storage/s3-storage.js';
 import { parseStorageUrl } from '../../src/storage/storage-spec.js';
 import { frames, probe, streamOf } from '../helpers/ffprobe.js';
-import { HAVE_REDIS, startRedis } from '../helpers/redis-server.js';
+import { REDIS_MISSING, startRedis } from '../helpers/redis-server.js';
+import { describeNeeding } from '../helpers/peers.js';
 import { record } from '../helpers/run.js';
 import { startS3, type S3Server } from '../helpers/s3-server.js';
 import { tmpDir } from '../helpers/tmp.js';
@@ -140,7 +141,7 @@ describe('S3 storage, against an S3 API server on loopback (s3rver)', () => {
   });
 });
 
-describe.skipIf(!HAVE_REDIS)('jobs with S3: a worker reads an s3:// input and uploads its output', () => {
+describeNeeding(REDIS_MISSING)('jobs with S3: a worker reads an s3:// input and uploads its output', () => {
   it('an export job of an s3:// input runs on a worker: the input fetched there, the output in the bucket, the fetched copy removed', async () => {
     const src = join(dir, 'input.mp4');
     await record({ live: false, source: { type: 'test', duration: 3 }, encoding: sd, outputs: [{ path: src }] });

@@ -8,18 +8,17 @@ import { createController, createPipelineConfig, WhipServer, type PipelineResult
 import { beepOnsets, decodeErrors, flashTimes, frames, packetSpan, probe, streamOf } from '../helpers/ffprobe.js';
 import { serveCli } from '../helpers/serve-cli.js';
 import { serveDir } from '../helpers/static-server.js';
+import { describeNeeding, missingTools, onPath } from '../helpers/peers.js';
 import { tmpDir } from '../helpers/tmp.js';
 
 const exec = promisify(execFile);
 const dir = tmpDir();
 const LOOPBACK = ['127.0.0.1'];
 
-const WHIP_CLIENT = '/usr/bin/whip-client';
-const haveWhipClient = existsSync(WHIP_CLIENT) && existsSync('/usr/bin/gcc');
-if (!haveWhipClient) process.stderr.write('simple-whip-client test skipped: needs whip-client and gcc (apt-get install simple-whip-client gcc, as .ci/run does)\n');
-const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
-const haveChromium = existsSync(CHROMIUM);
-if (!haveChromium) process.stderr.write(`Chromium publisher test skipped: no chromium at ${CHROMIUM}\n`);
+/** simple-whip-client and the gcc that builds its loopback shim, on the PATH as .ci/run finds them. */
+const WHIP_CLIENT = onPath('whip-client');
+const WHIP_CLIENT_MISSING = missingTools([{ command: 'whip-client', apt: 'simple-whip-client' }, { command: 'gcc', apt: 'gcc libc6-dev' }]);
+const CHROMIUM = process.env['CHROMIUM_PATH'] ?? onPath('chromium');
 
 /** A WHIP server recording each session to `<name>.webm` in the test directory; its first session's end. */
 async function whipServer(): Promise<{ server: WhipServer; base: string; ended: Promise<{ session: WhipSession; result: PipelineResult; stats: WebRtcSourceStats }> }> {
@@ -43,14 +42,14 @@ async function mediaFor(server: WhipServer, seconds: number, timeoutMs = 20_000)
   throw new Error(`no ${seconds} s of video within ${timeoutMs} ms; ${session === undefined ? 'no session' : `the session's source: ${JSON.stringify(session.stats())}`}`);
 }
 
-describe.skipIf(!haveWhipClient)('a real WHIP client: simple-whip-client (GStreamer webrtcbin)', () => {
+describeNeeding(WHIP_CLIENT_MISSING)('a real WHIP client: simple-whip-client (GStreamer webrtcbin)', () => {
   it('publishes VP8 + Opus with trickled candidates (PATCH); SIGINT sends DELETE; the WebM decodes cleanly', async () => {
     // The loopback shim (../fixtures/whip-client/nice-loopback.c): libnice on 127.0.0.1 only, no UPnP.
     const shim = join(dir, 'libnice-loopback.so');
     await exec('gcc', ['-shared', '-fPIC', '-O2', '-Wl,-soname,libgupnp-igd-1.0.so.4', '-o', shim, join(import.meta.dirname, '../fixtures/whip-client/nice-loopback.c'), '-ldl']);
     const { server, base, ended } = await whipServer();
     try {
-      const client = spawn(WHIP_CLIENT, [
+      const client = spawn(WHIP_CLIENT!, [
         '-u', `${base}/whip/gst`,
         '-V', 'videotestsrc is-live=true pattern=ball ! video/x-raw,width=640,height=360,framerate=30/1 ! videoconvert ! queue ! vp8enc deadline=1 ! rtpvp8pay pt=96 ssrc=2 ! queue ! application/x-rtp,media=video,encoding-name=VP8,payload=96',
         '-A', 'audiotestsrc is-live=true wave=ticks ! audioconvert ! audioresample ! queue ! opusenc ! rtpopuspay pt=100 ssrc=1 ! queue ! application/x-rtp,media=audio,encoding-name=OPUS,payload=100',
@@ -149,13 +148,13 @@ window.publish = async (endpoint, seconds) => {
 };
 </script>`;
 
-describe.skipIf(!haveChromium)('a real browser publishes through WHIP: headless Chromium', () => {
+describeNeeding(CHROMIUM === undefined ? missingTools([{ command: 'chromium', apt: 'chromium' }]) : null)('a real browser publishes through WHIP: headless Chromium', () => {
   it('canvas + WebAudio, VP8 + Opus copied to WebM: A/V offset within one frame, every frame decodes', async () => {
     const { server, base, ended } = await whipServer();
     const pages = await serveDir(dir);
     writeFileSync(join(dir, 'publisher.html'), PUBLISHER_PAGE);
     const browser = await chromium.launch({
-      executablePath: CHROMIUM,
+      executablePath: CHROMIUM!,
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update',
         '--disable-sync', '--autoplay-policy=no-user-gesture-required', '--allow-loopback-in-peer-connection',
         // Host candidates as addresses, not mDNS names: the endpoint takes 127.0.0.1 only.

@@ -8,7 +8,8 @@ import { parseServeArgs } from '../../src/cli/args.js';
 import { WhipServer } from '../../src/index.js';
 import { createJobQueue, createWorker } from '../../src/jobs/index.js';
 import { freePort } from '../helpers/ports.js';
-import { HAVE_REDIS, startRedis } from '../helpers/redis-server.js';
+import { REDIS_MISSING, startRedis } from '../helpers/redis-server.js';
+import { describeNeeding } from '../helpers/peers.js';
 import { tmpDir } from '../helpers/tmp.js';
 import { offerSdp } from '../helpers/webrtc-publisher.js';
 
@@ -28,7 +29,7 @@ function send(url: string, method: string, body?: string): Promise<{ status: num
   });
 }
 
-describe.skipIf(!HAVE_REDIS)('WHIP sessions on a job worker: live jobs pinned to the worker that holds them', () => {
+describeNeeding(REDIS_MISSING)('WHIP sessions on a job worker: live jobs pinned to the worker that holds them', () => {
   it('a session is admitted with the queue\'s jobs under one --max-cpu: a second session gets 503 naming why, a job waits for room, and both run once the first session ends', async () => {
     const redis = await startRedis();
     const NAME = 'avpipe-whip-fleet';
@@ -83,7 +84,7 @@ describe.skipIf(!HAVE_REDIS)('WHIP sessions on a job worker: live jobs pinned to
   }, 60_000);
 });
 
-describe.skipIf(!HAVE_REDIS)('avpipe serve --redis: a WHIP server that is a worker of the fleet', () => {
+describeNeeding(REDIS_MISSING)('avpipe serve --redis: a WHIP server that is a worker of the fleet', () => {
   it('its sessions show in the worker\'s /metrics (running, reserved cost); SIGTERM ends it with exit 0', async () => {
     const redis = await startRedis();
     const port = await freePort();
