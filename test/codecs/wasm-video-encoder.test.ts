@@ -6,7 +6,7 @@ import { WasmVideoEncoder } from '../../src/codecs/wasm/wasm-video-encoder.js';
 import type { VideoFrame } from '../../src/media/video-frame.js';
 import { TestPattern } from '../../src/sources/test-pattern.js';
 import { frameTimestamp } from '../../src/time.js';
-import { beepOnsets, flashTimes, frames, probe, streamOf } from '../helpers/ffprobe.js';
+import { beepOnsets, flashTimes, frames, probe, streamOf, videoPackets } from '../helpers/ffprobe.js';
 import { record } from '../helpers/run.js';
 import { tmpDir } from '../helpers/tmp.js';
 
@@ -33,6 +33,8 @@ describe('WasmVideoEncoder (x264 in ffmpeg.wasm, in a worker)', () => {
     expect(frames(v)).toBe(120);
     const encoder = result.encoders.find((e) => e.name === 'video-encoder')!;
     expect(encoder).toMatchObject({ framesIn: 120, chunksOut: 120, keyframes: 2 });
+    // What ffprobe reads: keyframes at 0 and 2 s, as keyframeInterval asks (not only the encoder's own count).
+    expect((await videoPackets(out)).filter((p) => p.key).map((p) => p.t)).toEqual([0, 2]);
     const [flashes, beeps] = await Promise.all([flashTimes(out), beepOnsets(out)]);
     expect(flashes.length).toBe(4);
     flashes.forEach((f, i) => expect(Math.abs(f - beeps[i]!)).toBeLessThanOrEqual(1 / 30));

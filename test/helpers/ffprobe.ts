@@ -86,6 +86,12 @@ export async function beepOnsets(path: string, sampleRate = 48000, thresholdDb =
   return onsets;
 }
 
+/** Every video packet: presentation time (s) and whether it is a keyframe, in presentation order. */
+export async function videoPackets(path: string): Promise<{ t: number; key: boolean }[]> {
+  const { stdout } = await run(FFPROBE, ['-v', 'error', '-select_streams', 'v', '-show_entries', 'packet=pts_time,flags', '-of', 'csv=p=0', path], { maxBuffer: 16 << 20 });
+  return stdout.trim().split('\n').map((l) => ({ t: Number(l.split(',')[0]), key: l.split(',')[1]!.startsWith('K') })).sort((a, b) => a.t - b.t);
+}
+
 /** Frame count of a stream with a given kind, read by decoding. */
 export function frames(s: ProbeStream): number {
   return Number(s.nb_read_frames);

@@ -47,9 +47,24 @@ export async function startRtmpServer(dir: string): Promise<RtmpServer> {
 }
 
 /** A TCP proxy to `port` whose connections the test can cut. */
-export async function startProxy(port: number): Promise<{ port: number; cut: () => void; close: () => Promise<void> }> {
+export async function startProxy(port: number): Promise<{
+  port: number;
+  /** Drops every connection now; `refuse` more that come next are dropped as they connect. */
+  cut: (refuse?: number) => void;
+  /** When each connection came (performance.now(), ms), refused ones included. */
+  connects: number[];
+  close: () => Promise<void>;
+}> {
   const pairs: Socket[][] = [];
+  const connects: number[] = [];
+  let refusing = 0;
   const server: Server = createServer((client) => {
+    connects.push(performance.now());
+    if (refusing > 0) {
+      refusing--;
+      client.destroy();
+      return;
+    }
     const upstream = new (require('node:net') as typeof import('node:net')).Socket();
     upstream.connect(port, '127.0.0.1');
     client.pipe(upstream).pipe(client);
@@ -63,7 +78,11 @@ export async function startProxy(port: number): Promise<{ port: number; cut: () 
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   return {
     port: (server.address() as AddressInfo).port,
-    cut: () => { for (const p of pairs.splice(0)) for (const s of p) s.destroy(); },
+    cut: (refuse = 0) => {
+      refusing = refuse;
+      for (const p of pairs.splice(0)) for (const s of p) s.destroy();
+    },
+    connects,
     close: () => new Promise((r) => server.close(() => r())),
   };
 }

@@ -7,7 +7,7 @@ import { createControllerWithSource, createPipelineConfig, type PipelineResult }
 import { FileSource } from '../../src/sources/file-source.js';
 import { TestPattern } from '../../src/sources/test-pattern.js';
 import { frameTimestamp } from '../../src/time.js';
-import { beepOnsets, FFPROBE, flashTimes, frames, probe, streamOf } from '../helpers/ffprobe.js';
+import { beepOnsets, flashTimes, frames, probe, streamOf, videoPackets } from '../helpers/ffprobe.js';
 import { BEEP_SRC, FFMPEG, FLASH_SRC, fixture } from '../helpers/fixtures.js';
 import { record } from '../helpers/run.js';
 import { tmpDir } from '../helpers/tmp.js';
@@ -19,12 +19,6 @@ const H = 360;
 const FPS = 30;
 const SECONDS = 24;
 const FRAMES = SECONDS * FPS;
-
-/** Every video packet: presentation time (s) and whether it is a keyframe, in presentation order. */
-async function videoPackets(path: string): Promise<{ t: number; key: boolean }[]> {
-  const { stdout } = await run(FFPROBE, ['-v', 'error', '-select_streams', 'v', '-show_entries', 'packet=pts_time,flags', '-of', 'csv=p=0', path], { maxBuffer: 16 << 20 });
-  return stdout.trim().split('\n').map((l) => ({ t: Number(l.split(',')[0]), key: l.split(',')[1]!.startsWith('K') })).sort((a, b) => a.t - b.t);
-}
 
 /**
  * Mean PSNR (ffmpeg's psnr filter) of an output's video against the source itself: the test pattern's

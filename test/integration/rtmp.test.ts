@@ -40,19 +40,31 @@ describe('RTMP stream output (live), against node-media-server', () => {
     for (let i = 0; i < 4; i++) expect(Math.abs(flashes[i]! - beeps[i]!)).toBeLessThanOrEqual(1 / 30 + 0.001);
   });
 
-  it('retries a dropped connection with backoff, reports it, and resumes on a keyframe; the file is untouched', async () => {
+  it('retries a dropped connection with doubling backoff (measured: 500 ms after the drop, 1000 ms after a refused retry), reports both, and resumes on a keyframe; the file is untouched', async () => {
     const proxy = await startProxy(rtmp().port);
     const file = join(dir, 'through-drop.mp4');
     const first = rtmp().recorded('/live/b');
     const secondDone = first.then(() => rtmp().recorded('/live/b'));
     const c = createController(createPipelineConfig({ source: { type: 'test', duration: 5 }, encoding: { ...small, keyframeInterval: 1 }, outputs: [{ path: file }, { url: `rtmp://127.0.0.1:${proxy.port}/live/b` }] }));
-    setTimeout(() => proxy.cut(), 1500);
+    let cutAt = 0;
+    setTimeout(() => {
+      cutAt = performance.now();
+      proxy.cut(1); // the first reconnection is refused too: the next waits twice as long
+    }, 1500);
     const r = await c.start();
     await proxy.close();
     expect(r.status).toBe('COMPLETE');
     const out = streamOut(r);
-    expect(out.type === 'stream' && out.retries).toBeGreaterThanOrEqual(1);
+    expect(out.type === 'stream' && out.retries).toBe(2);
     expect(out.type === 'stream' && out.error).toBe(null);
+    // The connection, the refused retry, the one taken. Timers fire no earlier than asked; later by
+    // at most what a loaded machine delays them.
+    expect(proxy.connects).toHaveLength(3);
+    const [, refused, taken] = proxy.connects as [number, number, number];
+    expect(refused - cutAt).toBeGreaterThanOrEqual(495);
+    expect(refused - cutAt).toBeLessThan(900);
+    expect(taken - refused).toBeGreaterThanOrEqual(995);
+    expect(taken - refused).toBeLessThan(1400);
     expect(frames(streamOf(await probe(file), 'video'))).toBe(150);
     const firstFile = await first;
     const before = frames(streamOf(await probe(firstFile), 'video'));
@@ -65,8 +77,9 @@ describe('RTMP stream output (live), against node-media-server', () => {
     expect(stderr).toBe('');
     const after = frames(streamOf(await probe(second[0]!), 'video'));
     expect(after).toBeGreaterThan(30);
-    // What was lost is the drop and the reconnect (about a second), not more.
-    expect(before + after).toBeGreaterThan(150 - 60);
+    // What was lost is what came while it was away (the drop to the connection taken, by the run's own
+    // clock) and the wait for the next keyframe (1 s at most), and a frame or two in flight: not more.
+    expect(150 - before - after).toBeLessThanOrEqual(Math.ceil(((taken - cutAt) / 1000) * 30) + 30 + 2);
   });
 
   it('a stalled server: its output drops and counts once it holds its time bound (1 s here), the file output stays complete, the run ends on time', async () => {

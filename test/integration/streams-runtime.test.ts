@@ -1,12 +1,16 @@
+import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { WebSocketServer } from 'ws';
 import { createController, createPipelineConfig, redactUrl, type FileOutputResult, type PipelineResult } from '../../src/index.js';
-import { beepOnsets, frames, probe, streamOf } from '../helpers/ffprobe.js';
+import { beepOnsets, FFPROBE, frames, probe, streamOf } from '../helpers/ffprobe.js';
 import { rtmpServerForTests } from '../helpers/rtmp-server.js';
 import { tmpDir } from '../helpers/tmp.js';
+
+const run = promisify(execFile);
 
 const dir = tmpDir();
 const small = { width: 320, height: 240 };
@@ -62,7 +66,7 @@ describe('WebSocket output (egress format)', () => {
 });
 
 describe('stream outputs added and removed while live (UpdateStream)', () => {
-  it('an RTMP output joins mid-run on a keyframe and leaves mid-run; the file keeps every frame', async () => {
+  it('an RTMP output joins mid-run and leaves mid-run: the server\'s recording starts on a keyframe and holds every frame from there to the removal; the file keeps all 150', async () => {
     const file = join(dir, 'runtime.mp4');
     const url = `rtmp://127.0.0.1:${rtmp().port}/live/rt`;
     const recorded = rtmp().recorded('/live/rt');
@@ -80,11 +84,16 @@ describe('stream outputs added and removed while live (UpdateStream)', () => {
     expect(r.status).toBe('COMPLETE');
     expect(frames(streamOf(await probe(file), 'video'))).toBe(150);
     const flv = await recorded;
-    const n = frames(streamOf(await probe(flv), 'video'));
-    // About 2.5 s of 30 fps, starting on a keyframe (frames start every whole second).
-    expect(n).toBeGreaterThan(45);
-    expect(n).toBeLessThan(90);
-    expect(streamResult(r, url)).toMatchObject({ packets: expect.any(Number) });
+    // Joined on a keyframe, then every frame one after another in decode order (the order it was sent
+    // and cut in: a B-frame shown before the last frame sent may go unsent) until it left, mid-run.
+    const { stdout } = await run(FFPROBE, ['-v', 'error', '-select_streams', 'v', '-show_entries', 'packet=dts_time,flags', '-of', 'csv=p=0', flv]);
+    const packets = stdout.trim().split('\n').map((l) => ({ dts: Number(l.split(',')[0]), key: l.split(',')[1]!.startsWith('K') }));
+    expect(packets[0]!.key).toBe(true);
+    packets.forEach((p, i) => expect(p.dts).toBeCloseTo(packets[0]!.dts + i / 30, 2));
+    expect(packets.length).toBeGreaterThan(0);
+    expect(packets.length).toBeLessThan(150);
+    expect(frames(streamOf(await probe(flv), 'video'))).toBe(packets.length);
+    expect(streamResult(r, url)).toMatchObject({ packets: expect.any(Number), error: null });
   });
 
   it('refuses an RTMP output that cannot carry what the pipeline encodes', async () => {

@@ -225,7 +225,10 @@ describe('WebRTC source: overload and leaving', () => {
     const result = await run;
     expect(result.status, JSON.stringify(result.error)).toBe('COMPLETE');
     const q = result.queues.find((x) => x.name === 'video-queue')!;
-    // 5 s in at 30 fps, about 1.7 s of it encoded meanwhile, 1 s held: the rest (about 2.3 s) dropped.
+    // Every frame the publisher sent went in; 5 s at 30 fps, about 1.7 s of it encoded meanwhile, 1 s
+    // held: the rest (about 2.3 s) dropped, each counted (in = out + dropped + level, out counted again
+    // by ffprobe below).
+    expect(q.in).toBe(report.videoFrames);
     expect(q.dropped).toBeGreaterThan(30);
     expect(q.in).toBe(q.out + q.dropped + q.level);
     expect(q.level).toBe(0);

@@ -12,16 +12,22 @@ const dir = tmpDir();
 const small = { width: 320, height: 240 };
 
 describe('Controller lifecycle', () => {
-  it('goes STARTING -> ACTIVE -> ENDING -> COMPLETE and reports media time', async () => {
+  it('goes STARTING -> ACTIVE -> ENDING -> COMPLETE and reports progress in media time, rising to the run\'s duration', async () => {
     const path = join(dir, 'lifecycle.mp4');
     const c = createController(createPipelineConfig({ live: false, source: { type: 'test', duration: 2 }, encoding: small, outputs: [{ path }] }), { progressIntervalMs: 20 });
     const statuses: PipelineStatus[] = [];
-    let progress = 0;
+    const mediaMs: number[] = [];
     c.on('status', (s) => statuses.push(s));
-    c.on('progress', () => progress++);
+    c.on('progress', (p) => mediaMs.push(p.mediaTimeMs));
     const result = await c.start();
     expect(statuses).toEqual(['STARTING', 'ACTIVE', 'ENDING', 'COMPLETE']);
-    expect(progress).toBeGreaterThan(0);
+    // Media time, not wall time: it never goes back and never passes what the run made.
+    expect(mediaMs.length).toBeGreaterThanOrEqual(1);
+    for (let i = 1; i < mediaMs.length; i++) expect(mediaMs[i]!).toBeGreaterThanOrEqual(mediaMs[i - 1]!);
+    expect(mediaMs[0]!).toBeGreaterThanOrEqual(0);
+    expect(mediaMs.at(-1)!).toBeLessThanOrEqual(result.durationMs);
+    // The last, sent as the run finishes, is where it ended.
+    expect(result.durationMs - mediaMs.at(-1)!).toBeLessThan(1000 / 30);
     expect(result).toMatchObject({ status: 'COMPLETE', error: null, live: false, codecProvider: 'node-av' });
     expect(result.durationMs).toBeGreaterThanOrEqual(2000);
     expect(result.durationMs).toBeLessThanOrEqual(2021);

@@ -1,9 +1,11 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { FrameAssembler, MAX_FRAME_PACKETS } from '../../src/sources/rtp/frame-assembler.js';
 import { JitterBuffer, type JitterOutput } from '../../src/sources/rtp/jitter-buffer.js';
 import { LipSync, ntpToSeconds, type PlacedFrame } from '../../src/sources/rtp/lip-sync.js';
 import { opusHead } from '../../src/codecs/opus-head.js';
 import { RTP_CODECS, videoConfigFromKeyframe } from '../../src/sources/rtp/rtp-codecs.js';
+import { audioFixture } from '../helpers/fixtures.js';
 import { depacketize, packetize, pkt, vp8Delta, vp8Key, Vp8Packetizer } from '../helpers/rtp-packets.js';
 
 const seqs = (out: JitterOutput[]): (number | string)[] => out.map((o) => ('lost' in o ? `lost${o.lost}` : o.packet.header.sequenceNumber));
@@ -248,9 +250,13 @@ describe('LipSync', () => {
 });
 
 describe('rtp codecs', () => {
-  it('builds an OpusHead for the container', () => {
+  it('builds an OpusHead for the container: version 1, its channels, the pre-skip libopus\'s encoders write (as ffmpeg\'s own Ogg Opus says)', async () => {
     const h = opusHead(2);
     expect(Buffer.from(h.subarray(0, 8)).toString('latin1')).toBe('OpusHead');
-    expect([h[8], h[9], h[10]! | (h[11]! << 8)]).toEqual([1, 2, 312]);
+    // The pre-skip an independent encoder writes: ffmpeg's libopus in an Ogg file of its own (RFC 7845 header, bytes 10-11).
+    const ogg = readFileSync(await audioFixture('beep-opus.ogg', ['-c:a', 'libopus']));
+    const theirs = ogg.indexOf('OpusHead');
+    expect(theirs).toBeGreaterThan(0);
+    expect([h[8], h[9], h[10]! | (h[11]! << 8)]).toEqual([1, 2, ogg.readUInt16LE(theirs + 10)]);
   });
 });
