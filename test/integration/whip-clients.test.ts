@@ -172,7 +172,11 @@ describeNeeding(CHROMIUM === undefined ? missingTools([{ command: 'chromium', ap
       expect(frames(streamOf(await probe(out), 'video'))).toBe(video.frames.frames);
       expect(await decodeErrors(out)).toBe('');
       const [flashes, beeps] = await Promise.all([flashTimes(out), beepOnsets(out)]);
-      expect(flashes.length).toBeGreaterThanOrEqual(5);
+      // A flash a second of what the recording holds (from when both tracks were in sync, which a
+      // loaded machine delays): every one of them, and at least three to measure.
+      const held = Number((await probe(out)).format.duration);
+      expect(flashes.length).toBeGreaterThanOrEqual(Math.max(3, Math.floor(held)));
+      expect(flashes.length).toBeLessThanOrEqual(Math.ceil(held));
       const offsets = flashes.map((f) => f - beeps.reduce((best, b) => (Math.abs(b - f) < Math.abs(best - f) ? b : best), Infinity));
       console.log('Chromium A/V offsets (video - audio, ms):', offsets.map((o) => Math.round(o * 1000)).join(' '), 'synced by', stats.tracks.map((t) => `${t.kind} ${t.sync?.syncedBy} (${t.sync?.senderReports} reports)`).join(', '));
       for (const o of offsets) expect(Math.abs(o)).toBeLessThanOrEqual(1 / 30);
