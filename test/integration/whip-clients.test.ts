@@ -117,6 +117,7 @@ window.publish = async (endpoint, seconds) => {
   await new Promise((r) => { if (pc.connectionState === 'connected') r(); pc.onconnectionstatechange = () => pc.connectionState === 'connected' && r(); });
   await new Promise((r) => setTimeout(r, 300));
   let last = -1;
+  let drawn = 0;
   let x = 0;
   const t0 = ac.currentTime;
   await new Promise((done) => {
@@ -138,18 +139,23 @@ window.publish = async (endpoint, seconds) => {
         g.fillRect((x += 8) % 640, 150, 60, 60);
       }
       video.requestFrame();
+      drawn++;
       setTimeout(draw, 1000 / 30);
     };
     draw();
   });
+  // What the browser itself says it sent (WebRTC's own statistics), before it hangs up.
+  await new Promise((r) => setTimeout(r, 200));
+  const sent = { drawn, flashes: seconds };
+  (await pc.getStats()).forEach((s) => { if (s.type === 'outbound-rtp' && s.kind === 'video') sent.frames = s.framesSent; });
   await fetch(resource, { method: 'DELETE' });
   pc.close();
-  return resource;
+  return sent;
 };
 </script>`;
 
 describeNeeding(CHROMIUM === undefined ? missingTools([{ command: 'chromium', apt: 'chromium' }]) : null)('a real browser publishes through WHIP: headless Chromium', () => {
-  it('canvas + WebAudio, VP8 + Opus copied to WebM: A/V offset within one frame, every frame decodes', async () => {
+  it('canvas + WebAudio, VP8 + Opus copied to WebM: every frame the browser sent in the file or counted as left out, every flash within one frame of its beep, no decode error', async () => {
     const { server, base, ended } = await whipServer();
     const pages = await serveDir(dir);
     writeFileSync(join(dir, 'publisher.html'), PUBLISHER_PAGE);
@@ -163,20 +169,28 @@ describeNeeding(CHROMIUM === undefined ? missingTools([{ command: 'chromium', ap
     try {
       const page = await browser.newPage();
       await page.goto(`${pages.url}/publisher.html`);
-      await page.evaluate(`window.publish(${JSON.stringify(`${base}/whip/browser`)}, 6)`);
+      // What the page drew (a flash on the first frame of each of its 6 seconds) and what the browser
+      // says it sent: its encoder may drop a frame under load, and with it a flash.
+      const sent = await page.evaluate(`window.publish(${JSON.stringify(`${base}/whip/browser`)}, 6)`) as { drawn: number; flashes: number; frames: number };
       const { result, stats } = await ended;
       expect(result.status, JSON.stringify(result.error)).toBe('COMPLETE');
       expect(result.tracks.map((t) => [t.kind, t.mode])).toEqual([['video', 'copy'], ['audio', 'copy']]);
       const out = join(dir, 'browser.webm');
+      // Every frame the browser sent (its own count, WebRTC's statistics) is accounted for: in the file,
+      // or counted as left out by the frame assembler (one now and then, with no packet lost: not yet
+      // explained, see docs/status.md).
       const video = stats.tracks.find((t) => t.kind === 'video')!;
-      expect(frames(streamOf(await probe(out), 'video'))).toBe(video.frames.frames);
+      const inFile = frames(streamOf(await probe(out), 'video'));
+      expect(inFile).toBe(video.frames.frames);
+      expect(video.frames.frames + video.frames.framesDropped).toBe(sent.frames);
+      expect(video.packets.lost).toBe(0);
       expect(await decodeErrors(out)).toBe('');
       const [flashes, beeps] = await Promise.all([flashTimes(out), beepOnsets(out)]);
-      // A flash a second of what the recording holds (from when both tracks were in sync, which a
-      // loaded machine delays): every one of them, and at least three to measure.
-      const held = Number((await probe(out)).format.duration);
-      expect(flashes.length).toBeGreaterThanOrEqual(Math.max(3, Math.floor(held)));
-      expect(flashes.length).toBeLessThanOrEqual(Math.ceil(held));
+      // Every flash drawn, but for a frame missing from the file (the browser's encoder dropped it, or
+      // the assembler did), each of which takes at most one.
+      expect(flashes.length).toBeLessThanOrEqual(sent.flashes);
+      expect(flashes.length).toBeGreaterThanOrEqual(sent.flashes - (sent.drawn - inFile));
+      expect(flashes.length).toBeGreaterThanOrEqual(3);
       const offsets = flashes.map((f) => f - beeps.reduce((best, b) => (Math.abs(b - f) < Math.abs(best - f) ? b : best), Infinity));
       console.log('Chromium A/V offsets (video - audio, ms):', offsets.map((o) => Math.round(o * 1000)).join(' '), 'synced by', stats.tracks.map((t) => `${t.kind} ${t.sync?.syncedBy} (${t.sync?.senderReports} reports)`).join(', '));
       for (const o of offsets) expect(Math.abs(o)).toBeLessThanOrEqual(1 / 30);
