@@ -14,6 +14,22 @@ export interface TestSourceInit {
   duration?: number;
 }
 
+/** One input file of a file source. */
+export interface FileInput {
+  /** Path of the input file. */
+  path: string;
+  /** Seconds to delay this input's media on the session timeline (default 0). */
+  offset?: number;
+  /** Where this input's audio goes in a stereo mix (default both channels). */
+  route?: AudioRoute;
+  /** Frame rate of a raw H.264 (Annex B) input, which carries no timestamps (default 30). */
+  fps?: number;
+  /** Seconds of the input's own media (from its first timestamp) where the span it gives starts (default 0). */
+  start?: number;
+  /** Seconds of its own media where its span ends (default: its end). */
+  end?: number;
+}
+
 /**
  * Recorded media as the source: one or more files, each with an optional offset in seconds, each
  * optionally trimmed to a span of its own media; and the session itself optionally trimmed.
@@ -25,20 +41,7 @@ export interface FileSourceInit {
    * `route` sends an input's audio to one side of a stereo mix; `start`/`end` (seconds of the input's
    * own media, from its first timestamp) keep only that span of it, placed at its `offset`.
    */
-  inputs: readonly {
-    /** Path of the input file. */
-    path: string;
-    /** Seconds to delay this input's media on the session timeline (default 0). */
-    offset?: number;
-    /** Where this input's audio goes in a stereo mix (default both channels). */
-    route?: AudioRoute;
-    /** Frame rate of a raw H.264 (Annex B) input, which carries no timestamps (default 30). */
-    fps?: number;
-    /** Seconds of the input's own media where the span it gives starts (default 0). */
-    start?: number;
-    /** Seconds of the input's own media where its span ends (default: its end). */
-    end?: number;
-  }[];
+  inputs: readonly FileInput[];
   /** Seconds on the session timeline (inputs placed at their offsets): the output is the session from `start` to `end`. */
   start?: number;
   /** Seconds on the session timeline where the output ends (default: the session's end). */

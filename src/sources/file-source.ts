@@ -4,7 +4,7 @@ import { EncodedChunk } from '../media/encoded-chunk.js';
 import { opusHeadProblem } from '../codecs/opus-head.js';
 import type { PipelineConfig } from '../config/pipeline-config.js';
 import type { TrackInfo } from './track-info.js';
-import type { AudioRoute } from '../config/config-init.js';
+import type { FileInput } from '../config/config-init.js';
 import { AvpipeError } from '../errors.js';
 import type { Microseconds } from '../time.js';
 import { isAnnexB, parseSps, readAnnexBIndex, type SpsInfo } from './annexb-reader.js';
@@ -15,21 +15,8 @@ import type { ResultWarning, Source, SourceMedia } from './source.js';
 import type { DemuxedPacket, DemuxedTrack, InputDemuxer } from './input-demuxer.js';
 import { probeWithLibav } from './libav-demuxer.js';
 
-/** One input file of a file source. */
-export interface FileInput {
-  /** Path of the input file. */
-  path: string;
-  /** Seconds to delay this input's media on the session timeline (default 0). */
-  offset?: number;
-  /** Where this input's audio goes in a stereo mix (default both channels). */
-  route?: AudioRoute;
-  /** Frame rate of a raw H.264 (Annex B) input, which carries no timestamps (default 30). */
-  fps?: number;
-  /** Seconds of the input's own media (from its first timestamp) where the span it gives starts (default 0). */
-  start?: number;
-  /** Seconds of its own media where its span ends (default: its end). */
-  end?: number;
-}
+/** One input file of a file source (declared with the config, which names it too). */
+export type { FileInput };
 
 /** A bad input: names the file and what is wrong with it. */
 export class InputError extends AvpipeError {
