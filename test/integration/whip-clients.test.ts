@@ -177,8 +177,8 @@ describeNeeding(CHROMIUM === undefined ? missingTools([{ command: 'chromium', ap
       expect(result.tracks.map((t) => [t.kind, t.mode])).toEqual([['video', 'copy'], ['audio', 'copy']]);
       const out = join(dir, 'browser.webm');
       // Every frame the browser sent (its own count, WebRTC's statistics) is accounted for: in the file,
-      // or counted as left out by the frame assembler (one now and then, with no packet lost: not yet
-      // explained, see docs/status.md).
+      // or counted as left out by the frame assembler (now and then the browser sends a frame's first
+      // packets only, then a keyframe, no sequence number skipped: see docs/status.md).
       const video = stats.tracks.find((t) => t.kind === 'video')!;
       const inFile = frames(streamOf(await probe(out), 'video'));
       expect(inFile).toBe(video.frames.frames);
