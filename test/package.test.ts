@@ -5,7 +5,8 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { frames, probe, streamOf } from './helpers/ffprobe.js';
-import { startRedis } from './helpers/redis-server.js';
+import { itNeeding } from './helpers/peers.js';
+import { REDIS_MISSING, startRedis } from './helpers/redis-server.js';
 import { publish } from './helpers/webrtc-publisher.js';
 import { tmpDir } from './helpers/tmp.js';
 
@@ -136,7 +137,7 @@ console.log(JSON.stringify({ status: result.status, size: file?.size ?? 0 }));
     return { child, out: () => out, line, exited };
   }
 
-  it('runs the WHIP example: a publisher\'s 3 s (werift, VP8 + Opus) recorded to HLS and uploaded under its name; SIGINT finalizes and exits 0', async () => {
+  it('runs the WHIP example: a publisher\'s 3 s (werift, VP8 + Opus) recorded to HLS and uploaded under its name and session id; SIGINT finalizes and exits 0', async () => {
     const upload = join(consumer, 'uploaded');
     const ex = startExample('whip-to-hls', ['127.0.0.1:0', upload]);
     try {
@@ -153,14 +154,17 @@ console.log(JSON.stringify({ status: result.status, size: file?.size ?? 0 }));
       });
       expect((await fetch(resource, { method: 'DELETE' })).status).toBe(200);
       const [, files] = await ex.line(/^cam1: COMPLETE, 3\.\d s, (\d+) files uploaded$/m);
+      const [, id] = await ex.line(/^cam1: publishing \(session ([0-9a-f-]+)\)$/m);
       ex.child.kill('SIGINT');
       expect(await ex.exited).toBe(0);
-      const uploaded = readdirSync(join(upload, 'cam1'));
+      const [session, ...others] = readdirSync(join(upload, 'cam1'));
+      expect([session, others]).toEqual([id, []]);
+      const uploaded = readdirSync(join(upload, 'cam1', session!));
       expect(uploaded).toContain('index.m3u8');
       // Each segment and the playlist (uploaded again as it grows, the same file each time).
       expect(uploaded.filter((f) => f.endsWith('.ts')).length).toBeGreaterThanOrEqual(2);
       expect(Number(files)).toBeGreaterThanOrEqual(uploaded.length);
-      const hls = await probe(join(upload, 'cam1', 'index.m3u8'));
+      const hls = await probe(join(upload, 'cam1', session!, 'index.m3u8'));
       expect(frames(streamOf(hls, 'video'))).toBe(report.videoFrames);
       expect(streamOf(hls, 'audio').codec_name).toBe('aac');
     } finally {
@@ -168,7 +172,7 @@ console.log(JSON.stringify({ status: result.status, size: file?.size ?? 0 }));
     }
   }, 60_000);
 
-  it('runs the jobs examples against a real Redis: the worker runs what the submitter queued, SIGTERM drains it and it exits 0', async () => {
+  itNeeding(REDIS_MISSING)('runs the jobs examples against a real Redis: the worker runs what the submitter queued, SIGTERM drains it and it exits 0', async () => {
     const redis = await startRedis();
     const worker = startExample('job-worker', [redis.url]);
     try {

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { mkdir } from 'node:fs/promises';
+import { createPipelineConfig } from '../config/pipeline-config.js';
 import { AvpipeError, ConfigError } from '../errors.js';
 import type { OutputResult, PipelineResult } from '../pipeline/status.js';
 import { USAGE, parseExportArgs, parseRecordArgs, parseServeArgs, type ParsedCommand, type ParsedServe } from './args.js';
@@ -18,8 +19,12 @@ function exitCode(result: PipelineResult): number {
   return result.status === 'ABORTED' ? 130 : 1;
 }
 
+/** The process's log once its command's --log-* options are known: JSON logs then stay JSON, errors too. */
+let processLog: Log | undefined;
+
 function printProblems(problems: readonly { field: string; message: string }[]): void {
-  process.stderr.write(`avpipe: invalid arguments:\n${problems.map((p) => `  ${p.field}: ${p.message}`).join('\n')}\n`);
+  if (processLog?.format === 'json') processLog.error('invalid arguments', { event: 'refused', problems });
+  else process.stderr.write(`avpipe: invalid arguments:\n${problems.map((p) => `  ${p.field}: ${p.message}`).join('\n')}\n`);
 }
 
 /**
@@ -32,7 +37,7 @@ function refused(problems: readonly { field: string; message: string }[], comman
     const like = unknown === undefined || command === undefined ? undefined : suggest(unknown, optionsOf(command));
     return like === undefined ? p : { field: p.field, message: `unknown option ${unknown} (did you mean ${like}?)` };
   }));
-  process.stderr.write(`\n${(command === undefined ? undefined : commandHelp(command)) ?? USAGE}`);
+  if (processLog?.format !== 'json') process.stderr.write(`\n${(command === undefined ? undefined : commandHelp(command)) ?? USAGE}`);
   return 2;
 }
 
@@ -41,9 +46,6 @@ async function runCommand(parsed: ParsedCommand | { problems: { field: string; m
   if ('problems' in parsed) return refused(parsed.problems, command);
   let config;
   try {
-    // The pipeline is loaded when a command runs one: --help, --version and a refused argument need
-    // none of it (it is most of the CLI's start-up).
-    const { createPipelineConfig } = await import('../config/pipeline-config.js');
     config = createPipelineConfig(parsed.init);
   } catch (err) {
     if (err instanceof ConfigError) {
@@ -54,6 +56,8 @@ async function runCommand(parsed: ParsedCommand | { problems: { field: string; m
   }
   let controller;
   try {
+    // The pipeline (most of the CLI's start-up) is loaded when a command runs one: --help, --version
+    // and a refused argument need none of it.
     const { createController } = await import('../pipeline/controller.js');
     controller = createController(config);
   } catch (err) {
@@ -65,7 +69,7 @@ async function runCommand(parsed: ParsedCommand | { problems: { field: string; m
   }
   const tty = bar(log, parsed.json);
   if (tty) controller.on('progress', (p) => process.stderr.write(`\r${formatProgress(p)}\x1b[K`));
-  else controller.on('progress', everySecond((p) => log.debug('progress', { event: 'progress', ...p })));
+  else controller.on('progress', everySecond((p) => log.debug(formatProgress(p), { event: 'progress', ...p })));
   const signals = onStopSignals(() => void controller.stop(), () => void controller.abort());
   // A live recording on a terminal: p pauses and resumes.
   const keys = config.live ? pauseKeys(controller, (line) => (tty ? process.stderr.write(`\r${line}\x1b[K\n`) : log.info(line, { event: 'pause' }))) : { off: () => undefined };
@@ -103,7 +107,8 @@ function printResult(result: PipelineResult, json: boolean, log: Log): number {
   }
   if (result.error !== null) log.error(`${result.error.code}: ${result.error.message}`, { event: 'error', code: result.error.code });
   for (const w of result.warnings) log.warn(`${w.code}: ${w.message}`, { event: 'warning', code: w.code });
-  log.debug(`${result.status}`, { event: 'result', status: result.status, durationMs: result.durationMs, wallMs: result.wallMs, speed: result.speed });
+  log.debug(`${result.status}: ${(result.durationMs / 1000).toFixed(2)} s of media in ${(result.wallMs / 1000).toFixed(2)} s (${result.speed.toFixed(2)}x)`,
+    { event: 'result', status: result.status, durationMs: result.durationMs, wallMs: result.wallMs, speed: result.speed });
   return exitCode(result);
 }
 
@@ -146,7 +151,6 @@ async function serve(argv: string[], log: Log): Promise<number> {
   const parsed = parseServeArgs(argv);
   if ('problems' in parsed) return refused(parsed.problems, 'serve');
   try {
-    const { createPipelineConfig } = await import('../config/pipeline-config.js');
     createPipelineConfig(parsed.configFor('sample', 'session'));
   } catch (err) {
     if (err instanceof ConfigError) {
@@ -393,7 +397,7 @@ async function submit(argv: string[], log: Log): Promise<number> {
     }
     const tty = bar(log, json);
     log.info(`avpipe: job ${job.id} on queue "${parsed.queue}"`, { event: 'submitted', job: job.id, queue: parsed.queue });
-    if (!tty) job.on('progress', everySecond((p) => log.debug('progress', { event: 'progress', job: job.id, ...p })));
+    if (!tty) job.on('progress', everySecond((p) => log.debug(formatJobProgress(p), { event: 'progress', job: job.id, ...p })));
     if (tty) job.on('progress', (p) => process.stderr.write(`\r${formatJobProgress(p)}\x1b[K`));
     let result;
     try {
@@ -427,8 +431,8 @@ async function main(argv: string[]): Promise<number> {
   if (command !== undefined && (COMMANDS as readonly string[]).includes(command)) {
     // --log-level and --log-format: every command's, taken out before its own options are parsed.
     const { options, rest: args, problems } = takeLogOptions(rest);
+    const log = (processLog = await createLog(options));
     if (problems.length > 0) return refused(problems, command);
-    const log = await createLog(options);
     if (command === 'serve') return serve(args, log);
     if (command === 'worker') return worker(args, log);
     if (command === 'submit') return submit(args, log);
@@ -465,7 +469,8 @@ main(process.argv.slice(2)).then(
     if (endsItself(process.argv.slice(2))) process.stdout.write('', () => process.exit(code));
   },
   (err: unknown) => {
-    process.stderr.write(`avpipe: ${(err as Error).stack ?? String(err)}\n`);
+    if (processLog?.format === 'json') processLog.error((err as Error).message ?? String(err), { event: 'crash', stack: (err as Error).stack });
+    else process.stderr.write(`avpipe: ${(err as Error).stack ?? String(err)}\n`);
     process.exitCode = 1;
     if (endsItself(process.argv.slice(2))) process.stdout.write('', () => process.exit(1));
   },

@@ -114,9 +114,10 @@ export class WhipEndpoint {
     if (req.method === 'PATCH') {
       // RFC 9725: a trickle PATCH names the session's ETag in If-Match (a client that sends none is let
       // through, as clients from before the RFC do); `*` asks for an ICE restart, which is not supported.
-      const ifMatch = req.headers['if-match']?.trim();
-      if (ifMatch === '*') throw new HttpError(422, 'ICE restarts (If-Match: *) are not supported; trickled candidates are');
-      if (ifMatch !== undefined && ifMatch !== `"${session.id}"`) throw new HttpError(412, `If-Match ${ifMatch} is not this session's ETag`);
+      // If-Match may list several tags (RFC 9110); a weak one (W/) never matches.
+      const tags = req.headers['if-match']?.split(',').map((t) => t.trim());
+      if (tags?.includes('*')) throw new HttpError(422, 'ICE restarts (If-Match: *) are not supported; trickled candidates are');
+      if (tags !== undefined && !tags.includes(`"${session.id}"`)) throw new HttpError(412, "If-Match does not name this session's ETag");
       const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim();
       if (type !== 'application/trickle-ice-sdpfrag') throw new HttpError(415, 'PATCH takes application/trickle-ice-sdpfrag');
       const body = await readBody(req);

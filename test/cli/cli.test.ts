@@ -93,6 +93,11 @@ describe('logs (built CLI): --log-level and --log-format on every command, stder
     for (let i = 1; i < progress.length; i++) expect(progress[i]!.mediaTimeMs!).toBeGreaterThan(progress[i - 1]!.mediaTimeMs!);
     expect(logged.at(-1)).toMatchObject({ level: 'debug', event: 'result', status: 'COMPLETE' });
     expect(frames(streamOf(await probe(out), 'video'))).toBe(90);
+    // Pretty (the default) off a terminal: the same records as lines with their figures.
+    const pretty = await avpipe(['record', '--source', 'test', '--duration', '2', '--size', '160x120', '--output', join(dir, 'logged-pretty.mp4'), '--log-level', 'debug']);
+    expect(pretty.code, pretty.stderr).toBe(0);
+    expect(pretty.stderr).toMatch(/^\[[#-]{30}\] +\d+% \d+\.\ds\/2\.0s /m);
+    expect(pretty.stderr).toMatch(/^COMPLETE: 2\.\d\d s of media in \d+\.\d\d s \(\d\.\d\dx\)$/m);
     const silent = await avpipe(['export', join(dir, 'nope.mkv'), '--output', join(dir, 'nope.mp4'), '--log-level', 'silent']);
     expect(silent).toMatchObject({ code: 1, stderr: '' });
     expect(silent.stdout).toMatch(/^FAILED: /);
@@ -105,6 +110,11 @@ describe('logs (built CLI): --log-level and --log-format on every command, stder
     const format = await avpipe(['repair', 'x.mp4', '--log-format=yaml']);
     expect(format.code).toBe(2);
     expect(format.stderr).toContain('--log-format: "yaml" is not one: pretty | json');
+    // With JSON logs asked for, refused arguments are a JSON record too (no help text).
+    const json = await avpipe(['export', 'a.mp4', '--outptu', 'b.mp4', '--log-format', 'json']);
+    expect(json.code).toBe(2);
+    expect(records(json.stderr)).toMatchObject([{ level: 'error', event: 'refused', msg: 'invalid arguments' }]);
+    expect(json.stderr).toContain('did you mean --output?');
     for (const command of ['record', 'export', 'serve', 'repair', 'worker', 'submit']) {
       const help = (await avpipe(['help', command])).stdout;
       expect(help, command).toContain('--log-level L');

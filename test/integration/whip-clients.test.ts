@@ -67,9 +67,9 @@ describeNeeding(WHIP_CLIENT_MISSING)('a real WHIP client: simple-whip-client (GS
       expect(result.status, JSON.stringify(result.error)).toBe('COMPLETE');
       expect(stats.leftBecause).toBe('the publisher hung up');
       expect(log).toContain('Resource URL');
-      // Its candidate came by PATCH (with the session's ETag in If-Match), not in the offer: trickled
-      // and given to the peer. ICE could also succeed on a peer-reflexive candidate, so this counter,
-      // not the connection, shows the PATCH was taken.
+      // Its candidate came by PATCH, not in the offer, and was taken: trickled and given to the peer (a
+      // PATCH naming another ETag would have been refused). ICE could also succeed on a peer-reflexive
+      // candidate, so this counter, not the connection, shows the PATCH was taken.
       expect(stats.candidates).toEqual({ offered: 0, trickled: 1, ignored: 0 });
       const out = join(dir, 'gst.webm');
       const p = await probe(out);

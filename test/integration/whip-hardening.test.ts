@@ -171,7 +171,7 @@ describe('WHIP hardening: offers bounded before anything parses them', () => {
 });
 
 describe('WHIP trickle ICE (RFC 9725 PATCH)', () => {
-  it('takes candidates with the session\'s ETag in If-Match (204, counted; one off iceHosts ignored, counted); a wrong ETag 412, an ICE restart 422, a wrong type 415, a body without a= 400, an unknown session 404', async () => {
+  it('takes candidates with the session\'s ETag in If-Match, alone or in a list (204, counted; one off iceHosts ignored, counted); another or a weak ETag 412 (not echoed), an ICE restart 422, a wrong type 415, a body without a= 400, an unknown session 404', async () => {
     await withServer({}, async (base, server) => {
       const created = await post(`${base}/whip/trickle`, await offerSdp());
       expect(created.status).toBe(201);
@@ -194,13 +194,17 @@ describe('WHIP trickle ICE (RFC 9725 PATCH)', () => {
       expect(stats()).toEqual({ ...before, trickled: 2, ignored: 1 });
 
       const wrong = await patch({ 'If-Match': '"not-this-session"' }, fragment('127.0.0.1'));
-      expect([wrong.status, wrong.body]).toEqual([412, 'If-Match "not-this-session" is not this session\'s ETag\n']);
+      // The header is not echoed back (it is the client's input).
+      expect([wrong.status, wrong.body]).toEqual([412, 'If-Match does not name this session\'s ETag\n']);
+      // A list of tags matches when one of them is the session's; a weak tag never does.
+      expect((await patch({ 'If-Match': `"other", ${etag}` }, fragment('127.0.0.1'))).status).toBe(204);
+      expect((await patch({ 'If-Match': `W/${etag}` }, fragment('127.0.0.1'))).status).toBe(412);
       expect((await patch({ 'If-Match': '*' }, fragment('127.0.0.1'))).status).toBe(422);
       expect((await send(resource, { method: 'PATCH', headers: { 'Content-Type': 'application/sdp', 'If-Match': etag }, body: fragment('127.0.0.1') })).status).toBe(415);
       expect((await patch({ 'If-Match': etag }, 'hello')).status).toBe(400);
       expect((await send(`${base}/whip/trickle/00000000-0000-0000-0000-000000000000`, { method: 'PATCH', headers: { 'Content-Type': 'application/trickle-ice-sdpfrag' }, body: fragment('127.0.0.1') })).status).toBe(404);
       // None of the refused ones reached the peer.
-      expect(stats()).toEqual({ ...before, trickled: 2, ignored: 1 });
+      expect(stats()).toEqual({ ...before, trickled: 3, ignored: 1 });
       expect((await send(resource, { method: 'DELETE' })).status).toBe(200);
     });
   });
