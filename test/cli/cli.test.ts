@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { formatProgress } from '../../src/cli/progress-bar.js';
 import { parseExportArgs, parseRecordArgs } from '../../src/cli/args.js';
 import { createPipelineConfig, type PipelineConfigInit } from '../../src/index.js';
-import { frames, probe, streamOf } from '../helpers/ffprobe.js';
+import { decodeErrors, frames, probe, streamOf } from '../helpers/ffprobe.js';
 import { avFixture } from '../helpers/fixtures.js';
 import { tmpDir } from '../helpers/tmp.js';
 
@@ -198,7 +198,7 @@ describe('avpipe record: signals (built CLI)', () => {
     expect(frames(streamOf(p, 'video'))).toBe(result.outputs[0]!.tracks.find((t) => t.kind === 'video')!.packets);
   });
 
-  it('a second signal aborts the graceful stop: exit 130, and what was muxed is still a finalized file', async () => {
+  it('a second signal aborts the graceful stop: exit 130, and what was muxed is still a file that plays (over 1 s, no decode error)', async () => {
     // A stream output to a server that never answers holds the graceful stop (its queue gets 1.5 s to
     // drain): the second signal lands inside it.
     const hole = createServer((socket) => socket.on('error', () => undefined));
@@ -210,6 +210,7 @@ describe('avpipe record: signals (built CLI)', () => {
       expect(r.code, r.stderr).toBe(130);
       expect((JSON.parse(r.stdout) as { status: string }).status).toBe('ABORTED');
       expect(Number((await probe(path)).format.duration)).toBeGreaterThan(1);
+      expect(await decodeErrors(path)).toBe('');
     } finally {
       hole.close();
     }
@@ -224,6 +225,7 @@ describe('avpipe export (built CLI)', () => {
     expect(r.code).toBe(0);
     const result = JSON.parse(r.stdout) as { status: string; live: boolean; tracks: { kind: string; mode: string }[]; queues: { dropped: number }[] };
     expect(result).toMatchObject({ status: 'COMPLETE', live: false, tracks: [{ kind: 'video', mode: 'transcode' }, { kind: 'audio', mode: 'transcode' }] });
+    expect(result.queues.length).toBeGreaterThanOrEqual(2);
     expect(result.queues.every((q) => q.dropped === 0)).toBe(true);
     expect(frames(streamOf(await probe(path), 'video'))).toBe(120);
   });

@@ -42,7 +42,7 @@ describe("codecProvider: 'wasm' (WebAssembly only)", () => {
     flashes.forEach((f, i) => expect(Math.abs(f - beeps[i]!)).toBeLessThanOrEqual(1 / 30));
   }, 60_000);
 
-  it('runs x264 as natively (lookahead, B-frames) with keyframes forced on the media-time grid: HLS segments exactly as long as asked', async () => {
+  it('runs x264 as natively (lookahead, B-frames) with keyframes forced on the media-time grid: HLS segments each 2 s within an AAC frame', async () => {
     const hls = join(dir, 'hls', 'index.m3u8');
     const mp4 = join(dir, 'bframes.mp4');
     const result = await record({

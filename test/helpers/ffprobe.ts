@@ -92,6 +92,13 @@ export async function videoPackets(path: string): Promise<{ t: number; key: bool
   return stdout.trim().split('\n').map((l) => ({ t: Number(l.split(',')[0]), key: l.split(',')[1]!.startsWith('K') })).sort((a, b) => a.t - b.t);
 }
 
+/** Each packet of a file's first stream of a kind, in file order: its size and the MD5 of its data. */
+export async function packetHashes(path: string, kind: 'video' | 'audio'): Promise<string[]> {
+  const { stdout } = await run(FFPROBE, ['-v', 'error', '-select_streams', kind === 'video' ? 'v:0' : 'a:0', '-show_entries', 'packet=size,data_hash', '-show_data_hash', 'md5', '-of', 'csv=p=0', path], { maxBuffer: 64 << 20 });
+  // Side data (AAC's skip samples) adds a line of its own: packets only.
+  return stdout.split('\n').filter((line) => /^\d+,MD5:/.test(line));
+}
+
 /** Frame count of a stream with a given kind, read by decoding. */
 export function frames(s: ProbeStream): number {
   return Number(s.nb_read_frames);

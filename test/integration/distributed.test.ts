@@ -162,6 +162,7 @@ describeNeeding(REDIS_MISSING)('distributed export: chunks as jobs on a fleet of
       const local = join(dir, 'killed-local.mp4');
       await record({ ...init, parallel: 3, storage: undefined, outputs: [{ path: local }] } as never);
       expect(await streamMd5(join(dir, 'killed-chunk.mp4'), 'v')).toBe(await streamMd5(local, 'v'));
+      expect(await streamMd5(join(dir, 'killed-chunk.mp4'), 'a')).toBe(await streamMd5(local, 'a'));
       expect(frames(streamOf(await probe(join(dir, 'killed-chunk.mp4')), 'video'))).toBe(1260);
       // Only the joined output is left in the store: the chunks' files were removed.
       expect(readdirSync(store, { recursive: true }).filter((f) => String(f).includes('chunk-') && !String(f).endsWith('/'))).toEqual([]);

@@ -30,6 +30,7 @@ describe.each(providers)('$codecProvider codecs:', ({ codecProvider, name }) => 
     expect(result.error).toBeNull();
     expect(result.codecProvider).toBe(name);
     expect(result.status).toBe('COMPLETE');
+    expect(result.queues.length).toBeGreaterThanOrEqual(2);
     expect(result.queues.every((q) => q.dropped === 0 && q.policy === 'block' && q.in === q.out)).toBe(true);
     expect(result.durationMs).toBeGreaterThanOrEqual(SECONDS * 1000);
     expect(result.durationMs).toBeLessThanOrEqual(SECONDS * 1000 + c.audioFrame * 1000);

@@ -140,7 +140,7 @@ function declareMacroblocks(src: string, dst: string, mbs: number): void {
   writeFileSync(dst, Buffer.concat([b.subarray(0, sps + 5), Buffer.from(bytes), b.subarray(end)]));
 }
 
-describe('hostile input files: bounded memory and time, the errors and warnings named', () => {
+describe('hostile input files: the errors and warnings named; memory and time bounded where measured', () => {
   let oneSecond: string;
   let tenSeconds: string;
 

@@ -10,7 +10,7 @@ import { AvpipeError, ConfigError, type PipelineConfigInit } from '../../src/ind
 import { withAbsolutePaths } from '../../src/cli/job-commands.js';
 import { outputPaths, withRetry } from '../../src/jobs/job-data.js';
 import { createJobQueue, createWorker, serveWorkerHttp, type JobProgress, type JobQueue, type JobWorker, type LoadSample } from '../../src/jobs/index.js';
-import { frames, packetSpan, probe, streamOf } from '../helpers/ffprobe.js';
+import { decodeErrors, frames, packetSpan, probe, streamOf } from '../helpers/ffprobe.js';
 import { REDIS_MISSING, startRedis, type RedisServer } from '../helpers/redis-server.js';
 import { describeNeeding } from '../helpers/peers.js';
 import { tmpDir } from '../helpers/tmp.js';
@@ -35,7 +35,7 @@ describeNeeding(REDIS_MISSING)('jobs on BullMQ and a real Redis: submitted confi
     await redis?.stop();
   });
 
-  it('an export runs on the worker: its result is a local run\'s, the file read back by ffprobe, progress reported on the way', async () => {
+  it('an export completes on the worker: the file read back by ffprobe, progress reported on the way', async () => {
     const path = join(dir, 'job.mp4');
     // 30 s of 320x240 encoded whole: a couple of seconds of work, so the 500 ms progress reports come.
     const handle = await queue.submit({ live: false, parallel: 1, source: { type: 'test', duration: 30 }, encoding: { width: 320, height: 240 }, outputs: [{ path }] });
@@ -186,6 +186,7 @@ describeNeeding(REDIS_MISSING)('a worker killed with SIGKILL mid-job: BullMQ see
       const dead = await packetSpan(join(dir, 'killed-worker-0.mp4'), 'video');
       expect(dead.end).toBeGreaterThanOrEqual(1);
       expect(dead.end).toBeLessThan(4);
+      expect(await decodeErrors(join(dir, 'killed-worker-0.mp4'))).toBe('');
     } finally {
       a.kill('SIGKILL');
       await b?.close();
@@ -292,6 +293,7 @@ describeNeeding(REDIS_MISSING)('admission: a worker takes a job only while it fi
       const first = await packetSpan(join(dir, 'given-back-0.mp4'), 'video');
       expect(first.end).toBeGreaterThanOrEqual(1.9);
       expect(first.end).toBeLessThan(4);
+      expect(await decodeErrors(join(dir, 'given-back-0.mp4'))).toBe('');
     } finally {
       await a.close();
       await b?.close();

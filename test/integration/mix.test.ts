@@ -87,7 +87,7 @@ describe('timing across inputs', () => {
 
 // Non-live, 24 s, the video copied: the plan puts the audio encoder on a worker (batches), which the
 // plan's own tests pin; here, what comes out of that path.
-describe('a long mix with the video copied (the audio encoded in batches on a worker)', () => {
+describe('a long mix with the video copied (the path whose audio the plan encodes in batches on a worker)', () => {
   it('copies the video, mixes the beeps (Opus) with a quiet AAC track: every beep on its flash, every encoded packet in the file', async () => {
     const video = await fixture('flash-24.mp4', ['-f', 'lavfi', '-i', FLASH_SRC(24), '-c:v', 'libx264', '-pix_fmt', 'yuv420p']);
     const opus = await audioFixture('beep-24.ogg', ['-c:a', 'libopus'], 24);

@@ -180,6 +180,7 @@ describe('HLS, live', () => {
     expect(text).not.toContain('PLAYLIST-TYPE');
     expect(text).toMatch(/#EXT-X-ENDLIST\n$/);
     expect(readFileSync(playlist, 'utf8')).toContain('#EXT-X-PLAYLIST-TYPE:EVENT');
+    expect(readFileSync(playlist, 'utf8')).toMatch(/#EXT-X-ENDLIST\n$/);
     // Live: the first segment is dated when the run started (media time 0), not when it was written.
     expect(Math.abs(all[0]!.date! - r.startedAt!)).toBeLessThan(300);
     expect(all[4]!.date! - all[1]!.date!).toBe(3000);

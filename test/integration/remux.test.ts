@@ -92,7 +92,7 @@ describe('an MP4 copied whole into an MP4 is a remux: the media copied in blocks
     }
   });
 
-  it('is not tried where the export is more than a copy: transcoded, a size limit, another container, live', async () => {
+  it('is not tried where the export is more than a copy: transcoded, a size limit, another container', async () => {
     const input = await avFixture('remux-h264-aac.mp4', H264_AAC, 6);
     const cases: Partial<PipelineConfigInit>[] = [
       { codecMode: 'transcode' },

@@ -25,6 +25,7 @@ describe('RTMP stream output (live), against node-media-server', () => {
     const recorded = rtmp().recorded('/live/a');
     const r = await record({ source: { type: 'test', duration: 4 }, encoding: small, outputs: [{ path: file }, { url: `rtmp://127.0.0.1:${rtmp().port}/live/a` }] });
     expect(r.status).toBe('COMPLETE');
+    expect(r.queues.length).toBeGreaterThanOrEqual(2);
     expect(r.queues.every((q) => q.dropped === 0)).toBe(true);
     const out = streamOut(r);
     expect(out).toMatchObject({ type: 'stream', protocol: 'rtmp', retries: 0, error: null });

@@ -142,7 +142,7 @@ describe('S3 storage, against an S3 API server on loopback (s3rver)', () => {
 });
 
 describeNeeding(REDIS_MISSING)('jobs with S3: a worker reads an s3:// input and uploads its output', () => {
-  it('an export job of an s3:// input runs on a worker: the input fetched there, the output in the bucket, the fetched copy removed', async () => {
+  it('an export job of an s3:// input runs on a worker: the input fetched there, the output in the bucket (staging alone removes its copy)', async () => {
     const src = join(dir, 'input.mp4');
     await record({ live: false, source: { type: 'test', duration: 3 }, encoding: sd, outputs: [{ path: src }] });
     await s3.client.send(new PutObjectCommand({ Bucket: 'avpipe-in', Key: 'takes/input.mp4', Body: readFileSync(src) }));

@@ -35,7 +35,7 @@ async function expectMarks(path: string, beeps: number[] = MARKS, flashSlack = F
 }
 
 describe('export of a span (--start 2.51 --end 6.51 of 8 s)', () => {
-  it.each([1, 2])('transcoded in %i chunk(s): the frame showing at the start first, 120 frames, audio cut to the sample', async (parallel) => {
+  it.each([1, 2])('transcoded in %i chunk(s): the frame showing at the start first, 120 frames, audio ending within an AAC frame of the cut and beeps within 2 ms', async (parallel) => {
     const out = join(dir, `transcoded-${parallel}.mp4`);
     const result = await exportSpan({ type: 'file', inputs: [{ path: await input() }], start: START, end: END }, out, { codecMode: 'transcode', parallel });
     expect(result.error).toBeNull();
