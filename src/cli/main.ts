@@ -98,17 +98,17 @@ function everySecond<T>(f: (v: T) => void): (v: T) => void {
 
 /** A run's result as the CLI prints it (the JSON, or a summary and its outputs), its error and warnings on stderr; its exit code. */
 function printResult(result: PipelineResult, json: boolean, log: Log): number {
+  const summary = `${result.status}: ${(result.durationMs / 1000).toFixed(2)} s of media in ${(result.wallMs / 1000).toFixed(2)} s (${result.speed.toFixed(2)}x)`;
   if (json) {
     process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
   } else {
     const drops = result.queues.reduce((n, q) => n + q.dropped, 0);
-    process.stdout.write(`${result.status}: ${(result.durationMs / 1000).toFixed(2)} s of media in ${(result.wallMs / 1000).toFixed(2)} s (${result.speed.toFixed(2)}x), ${drops} dropped\n`);
+    process.stdout.write(`${summary}, ${drops} dropped\n`);
     for (const out of result.outputs) process.stdout.write(`  ${describeOutput(out)}\n`);
   }
   if (result.error !== null) log.error(`${result.error.code}: ${result.error.message}`, { event: 'error', code: result.error.code });
   for (const w of result.warnings) log.warn(`${w.code}: ${w.message}`, { event: 'warning', code: w.code });
-  log.debug(`${result.status}: ${(result.durationMs / 1000).toFixed(2)} s of media in ${(result.wallMs / 1000).toFixed(2)} s (${result.speed.toFixed(2)}x)`,
-    { event: 'result', status: result.status, durationMs: result.durationMs, wallMs: result.wallMs, speed: result.speed });
+  log.debug(summary, { event: 'result', status: result.status, durationMs: result.durationMs, wallMs: result.wallMs, speed: result.speed });
   return exitCode(result);
 }
 
@@ -254,21 +254,27 @@ async function joinFleet(f: NonNullable<ParsedServe['fleet']>, log: Log): Promis
       return null;
     }
   }
-  reportWorkerEvents(worker, log);
+  reportWorkerEvents(worker, workerReport(log));
   log.info(`avpipe: worker ${worker.id} on queue "${f.queue}": sessions and jobs up to ${worker.admission.capacity.toFixed(2)} of ${worker.admission.cores} cores${http === undefined ? '' : `, metrics on http://127.0.0.1:${http.port}/metrics`}`,
     { event: 'ready', worker: worker.id, queue: f.queue, cores: worker.admission.cores, capacity: worker.admission.capacity, ...(http === undefined ? {} : { metricsPort: http.port }) });
   return { worker, close: async () => void (await http?.close()) };
 }
 
 /**
- * A job worker's events, a log record each (a line on the terminal, the event's fields in JSON logs),
- * and with `worker --json` also as JSON lines on stdout (`out`).
+ * How a worker's events are told: a log record each (a line on the terminal, the event's fields in
+ * JSON logs) and, with `worker --json`, the event as a JSON line on stdout (`out`).
  */
-function reportWorkerEvents(w: JobWorker, log: Log, out: (event: object) => void = () => {}): void {
-  const both = (level: 'info' | 'warn', line: string, event: Record<string, unknown>): void => {
+type WorkerReport = (level: 'info' | 'warn', line: string, event: Record<string, unknown>) => void;
+
+function workerReport(log: Log, out: (event: object) => void = () => {}): WorkerReport {
+  return (level, line, event) => {
     log[level](line, event);
     out(event);
   };
+}
+
+/** A job worker's events, each told through `both`. */
+function reportWorkerEvents(w: JobWorker, both: WorkerReport): void {
   w.on('active', ({ id, retry, cost, pid }) => both('info', `[job ${id}] started (run ${retry + 1}, cost ${cost.cpu} cores)`, { event: 'active', job: id, retry, cost: cost.cpu, ...(pid === undefined ? {} : { pid }) }));
   w.on('refused', ({ id, reason, cost }) => both('info', `[job ${id}] not taken: ${reason}`, { event: 'refused', job: id, cost: cost.cpu, reason }));
   w.on('givenBack', ({ id, reason }) => both('info', `[job ${id}] given back to the queue: ${reason}`, { event: 'given_back', job: id, reason }));
@@ -321,10 +327,7 @@ async function worker(argv: string[], log: Log): Promise<number> {
   // Not taking jobs until the metrics port is bound and every event is listened to.
   const w = await createWorker({ connection: parsed.redis, name: parsed.queue, maxCpu: parsed.maxCpu, autorun: false, connectTimeoutMs: parsed.connectTimeoutMs, ...(parsed.concurrency === undefined ? {} : { concurrency: parsed.concurrency }) });
   const out = (event: object): void => void (parsed.json && process.stdout.write(`${JSON.stringify({ at: new Date().toISOString(), ...event })}\n`));
-  const both = (line: string, event: Record<string, unknown>): void => {
-    log.info(line, event);
-    out(event);
-  };
+  const both = workerReport(log, out);
   let http: { port: number; close(): Promise<void> } | undefined;
   if (parsed.metrics !== undefined) {
     const { serveWorkerHttp } = await import('../jobs/worker-http.js');
@@ -336,14 +339,14 @@ async function worker(argv: string[], log: Log): Promise<number> {
       return 1;
     }
   }
-  reportWorkerEvents(w, log, out);
+  reportWorkerEvents(w, both);
   const { capacity, cores } = w.admission;
-  both(`avpipe: worker ${w.id} on queue "${parsed.queue}": jobs up to ${capacity.toFixed(2)} of ${cores} cores (--max-cpu ${parsed.maxCpu})${http === undefined ? '' : `, metrics on http://${parsed.metrics!.host}:${http.port}/metrics`}`,
+  both('info', `avpipe: worker ${w.id} on queue "${parsed.queue}": jobs up to ${capacity.toFixed(2)} of ${cores} cores (--max-cpu ${parsed.maxCpu})${http === undefined ? '' : `, metrics on http://${parsed.metrics!.host}:${http.port}/metrics`}`,
     { event: 'ready', worker: w.id, queue: parsed.queue, cores, capacity, ...(http === undefined ? {} : { metricsPort: http.port }) });
   let drained!: () => void;
   const draining = new Promise<void>((resolve) => (drained = resolve));
   const signals = onStopSignals(drained, () => {
-    both(`avpipe: stopping the ${w.running} running job(s) now (what they made is finalized)`, { event: 'stopping', running: w.running });
+    both('info', `avpipe: stopping the ${w.running} running job(s) now (what they made is finalized)`, { event: 'stopping', running: w.running });
     w.stopRunning();
   });
   try {
@@ -356,7 +359,7 @@ async function worker(argv: string[], log: Log): Promise<number> {
   }
   await draining;
   const deadline = parsed.drainTimeoutMs === undefined ? '' : `; after ${parsed.drainTimeoutMs / 1000} s they go back to the queue`;
-  both(`avpipe: draining: no new job; finishing ${w.running} running (a second signal stops them${deadline})`, { event: 'draining', running: w.running });
+  both('info', `avpipe: draining: no new job; finishing ${w.running} running (a second signal stops them${deadline})`, { event: 'draining', running: w.running });
   await w.close(parsed.drainTimeoutMs === undefined ? {} : { giveBackAfterMs: parsed.drainTimeoutMs });
   await http?.close();
   signals.off();

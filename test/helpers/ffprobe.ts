@@ -86,10 +86,15 @@ export async function beepOnsets(path: string, sampleRate = 48000, thresholdDb =
   return onsets;
 }
 
-/** Every video packet: presentation time (s) and whether it is a keyframe, in presentation order. */
-export async function videoPackets(path: string): Promise<{ t: number; key: boolean }[]> {
-  const { stdout } = await run(FFPROBE, ['-v', 'error', '-select_streams', 'v', '-show_entries', 'packet=pts_time,flags', '-of', 'csv=p=0', path], { maxBuffer: 16 << 20 });
-  return stdout.trim().split('\n').map((l) => ({ t: Number(l.split(',')[0]), key: l.split(',')[1]!.startsWith('K') })).sort((a, b) => a.t - b.t);
+/**
+ * Every video packet and whether it is a keyframe: by presentation time (s), in presentation order, or
+ * with `order: 'decode'` by decode time, in the order the file holds them.
+ */
+export async function videoPackets(path: string, order: 'presentation' | 'decode' = 'presentation'): Promise<{ t: number; key: boolean }[]> {
+  const time = order === 'decode' ? 'dts_time' : 'pts_time';
+  const { stdout } = await run(FFPROBE, ['-v', 'error', '-select_streams', 'v', '-show_entries', `packet=${time},flags`, '-of', 'csv=p=0', path], { maxBuffer: 16 << 20 });
+  const packets = stdout.trim().split('\n').map((l) => ({ t: Number(l.split(',')[0]), key: l.split(',')[1]!.startsWith('K') }));
+  return order === 'decode' ? packets : packets.sort((a, b) => a.t - b.t);
 }
 
 /** Each packet of a file's first stream of a kind, in file order: its size and the MD5 of its data. */

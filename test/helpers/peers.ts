@@ -33,13 +33,23 @@ export function describeNeeding(missing: Missing): (title: string, fn: () => voi
   if (IN_CI) {
     return (title, fn) => describe(title, () => {
       beforeAll(() => {
-        throw new Error(`${missing}: in CI a missing peer fails its tests rather than skipping them`);
+        throw missingInCi(missing);
       });
       fn();
     });
   }
   return (title, fn) => describe.skip(`${title} [skipped: ${missing}]`, fn);
 }
+
+/** What a test whose peer is missing fails with in CI. */
+function missingInCi(missing: string): Error {
+  return new Error(`${missing}: in CI a missing peer fails its tests rather than skipping them`);
+}
+
+/** Debian's chromium (.ci/run installs it; a test tool's own browser download cannot work here), or CHROMIUM_PATH. */
+export const CHROMIUM: string | undefined = process.env['CHROMIUM_PATH'] ?? onPath('chromium');
+/** Why the browser tests cannot run here, or null. */
+export const CHROMIUM_MISSING: Missing = CHROMIUM === undefined ? missingTools([{ command: 'chromium', apt: 'chromium' }]) : null;
 
 /** Each tool that is not on the PATH, with the Debian package that has it; null when all are. */
 export function missingTools(tools: readonly { command: string; apt: string }[]): Missing {
@@ -52,7 +62,7 @@ export function itNeeding(missing: Missing): (title: string, fn: () => Promise<v
   if (missing === null) return (title, fn, timeout) => it(title, fn, timeout);
   if (IN_CI) {
     return (title) => it(title, () => {
-      throw new Error(`${missing}: in CI a missing peer fails its tests rather than skipping them`);
+      throw missingInCi(missing);
     });
   }
   return (title, fn) => it.skip(`${title} [skipped: ${missing}]`, fn);

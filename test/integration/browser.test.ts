@@ -5,11 +5,8 @@ import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { record } from '../helpers/run.js';
 import { serveDir } from '../helpers/static-server.js';
-import { describeNeeding, missingTools, onPath } from '../helpers/peers.js';
+import { CHROMIUM, CHROMIUM_MISSING, describeNeeding } from '../helpers/peers.js';
 import { tmpDir } from '../helpers/tmp.js';
-
-/** Debian's chromium on the PATH (.ci/run installs it; a test tool's own browser download cannot work here). */
-const CHROMIUM = process.env['CHROMIUM_PATH'] ?? onPath('chromium');
 
 /** hls.js (a devDependency) as the page loads it: its UMD build, a global Hls. */
 const HLS_JS = createRequire(import.meta.url).resolve('hls.js/dist/hls.min.js');
@@ -54,7 +51,7 @@ async function play(src: string): Promise<{ ended: boolean; duration: number; fr
   return out;
 }
 
-describeNeeding(CHROMIUM === undefined ? missingTools([{ command: 'chromium', apt: 'chromium' }]) : null)('a real player (headless Chromium) plays what avpipe wrote', () => {
+describeNeeding(CHROMIUM_MISSING)('a real player (headless Chromium) plays what avpipe wrote', () => {
   const outputs = record({
     live: false, source: { type: 'test', duration: 6 }, encoding: { width: 640, height: 360 },
     outputs: [{ path: join(dir, 'file.mp4') }, { playlist: join(dir, 'ts', 'index.m3u8'), segmentDuration: 2 }],

@@ -8,7 +8,7 @@ import { createController, createPipelineConfig, WhipServer, type PipelineResult
 import { beepOnsets, decodeErrors, flashTimes, frames, packetSpan, probe, streamOf } from '../helpers/ffprobe.js';
 import { serveCli } from '../helpers/serve-cli.js';
 import { serveDir } from '../helpers/static-server.js';
-import { describeNeeding, missingTools, onPath } from '../helpers/peers.js';
+import { CHROMIUM, CHROMIUM_MISSING, describeNeeding, missingTools, onPath } from '../helpers/peers.js';
 import { tmpDir } from '../helpers/tmp.js';
 
 const exec = promisify(execFile);
@@ -18,7 +18,6 @@ const LOOPBACK = ['127.0.0.1'];
 /** simple-whip-client and the gcc that builds its loopback shim, on the PATH as .ci/run finds them. */
 const WHIP_CLIENT = onPath('whip-client');
 const WHIP_CLIENT_MISSING = missingTools([{ command: 'whip-client', apt: 'simple-whip-client' }, { command: 'gcc', apt: 'gcc libc6-dev' }]);
-const CHROMIUM = process.env['CHROMIUM_PATH'] ?? onPath('chromium');
 
 /** A WHIP server recording each session to `<name>.webm` in the test directory; its first session's end. */
 async function whipServer(): Promise<{ server: WhipServer; base: string; ended: Promise<{ session: WhipSession; result: PipelineResult; stats: WebRtcSourceStats }> }> {
@@ -154,7 +153,7 @@ window.publish = async (endpoint, seconds) => {
 };
 </script>`;
 
-describeNeeding(CHROMIUM === undefined ? missingTools([{ command: 'chromium', apt: 'chromium' }]) : null)('a real browser publishes through WHIP: headless Chromium', () => {
+describeNeeding(CHROMIUM_MISSING)('a real browser publishes through WHIP: headless Chromium', () => {
   it('canvas + WebAudio, VP8 + Opus copied to WebM: every frame the browser sent in the file or counted as left out, every flash within one frame of its beep, no decode error', async () => {
     const { server, base, ended } = await whipServer();
     const pages = await serveDir(dir);
